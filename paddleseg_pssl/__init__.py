@@ -1,0 +1,18 @@
+"""paddleseg-pssl: pseudo semantic segmentation labels (PSSL) for PaddleSeg.
+
+PSSL (Li et al., arXiv 2207.03335) pre-trains a whole segmentation model on a
+classification dataset, using labels distilled from a consensus of classifier
+explanations (Consensus, arXiv 2109.00707).
+
+``import paddleseg_pssl`` is the one import point: it applies the PaddleSeg 2.8 /
+Paddle 3.x compatibility fixes and registers every component (``PSSLDataset``,
+``WeightedCrossEntropyLoss``, the ResNeSt backbones) in PaddleSeg's managers, since
+PaddleSeg has no ``custom_imports``.
+"""
+from paddleseg_pssl import compat as _compat
+
+_compat.apply()
+
+from paddleseg_pssl import datasets, losses, models  # noqa: E402,F401  (registration)
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Analyses of PSSL and PSSL-pretrained models: label quality, figures, predictions."""

@@ -1,0 +1,1 @@
+"""PSSL generation: ensemble spec, explainer engines, label maths, store, runner."""

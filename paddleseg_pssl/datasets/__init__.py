@@ -1,0 +1,1 @@
+"""Dataset components registered in PaddleSegs ``manager.DATASETS``."""

@@ -1,0 +1,1 @@
+"""Loss components registered in PaddleSegs ``manager.LOSSES``."""

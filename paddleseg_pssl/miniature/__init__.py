@@ -1,0 +1,1 @@
+"""The deterministic small world the demo builds: data and small classifiers."""

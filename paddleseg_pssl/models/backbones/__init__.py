@@ -1,0 +1,1 @@
+"""Backbones registered in PaddleSegs ``manager.BACKBONES``."""

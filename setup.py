@@ -1,0 +1,43 @@
+"""Install paddleseg-pssl: PSSL generation and pre-training as a PaddleSeg plugin.
+
+The pinned stack lives in requirements.txt / requirements-nodeps.txt (see README);
+install_requires only states the loose floor so `pip install -e . --no-deps` after the
+pinned install never re-resolves InterpretDL's unsatisfiable scikit-learn pin.
+"""
+from setuptools import find_packages, setup
+
+CONSOLE_SCRIPTS = [
+    "pssl-train=paddleseg_pssl.cli.train:main",
+    "pssl-val=paddleseg_pssl.cli.val:main",
+    "pssl-generate=paddleseg_pssl.cli.generate:main",
+    "pssl-evaluate=paddleseg_pssl.cli.evaluate_pssl:main",
+    "pssl-visualize=paddleseg_pssl.cli.visualize_pssl:main",
+    "pssl-predict=paddleseg_pssl.cli.predict:main",
+    "pssl-classify-eval=paddleseg_pssl.cli.classify_eval:main",
+    "pssl-compare-init=paddleseg_pssl.cli.compare_init:main",
+    "pssl-demo=paddleseg_pssl.cli.demo:main",
+]
+
+setup(
+    name="paddleseg-pssl",
+    version="0.1.0",
+    description="Pseudo semantic segmentation labels (PSSL, arXiv 2207.03335) for PaddleSeg",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.8",
+    packages=find_packages(include=["paddleseg_pssl", "paddleseg_pssl.*"]),
+    include_package_data=True,
+    install_requires=[
+        "paddleseg>=2.8.0",
+        "numpy",
+        "opencv-python",
+        "pillow",
+        "pyyaml",
+        "tqdm",
+        "matplotlib",
+        "scikit-image",
+    ],
+    extras_require={"explain": ["interpretdl>=0.8.0"]},
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
+    license="Apache-2.0",
+)
