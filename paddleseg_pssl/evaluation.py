@@ -1,0 +1,33 @@
+"""Evaluate a saved segmentation checkpoint with PaddleSeg's own ``core.evaluate``.
+
+Shared by ``tools/compare_init.py`` and the demo, which need the numbers back (not a log).
+"""
+from typing import Dict, Optional, Sequence
+
+import paddle
+
+
+def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequence[str]] = None,
+                        use_test_config: bool = True, num_workers: int = 0) -> Dict[str, object]:
+    """mIoU, pixel accuracy, kappa and per-class IoU of ``model_path`` on the config's val set.
+
+    ``use_test_config`` applies the config's ``test_config`` (multi-scale / flip evaluation);
+    the model is built with ``PSSLSegBuilder`` after registering this package's components.
+    """
+    import paddleseg_pssl  # noqa: F401  (registration + compat)
+    from paddleseg.core import evaluate
+    from paddleseg.cvlibs import Config
+    from paddleseg.utils import utils
+
+    from paddleseg_pssl.builder import PSSLSegBuilder
+
+    config = Config(config_path, opts=list(opts or []))
+    builder = PSSLSegBuilder(config)
+    model = builder.model
+    utils.load_entire_model(model, model_path)
+    test_config = config.test_config if use_test_config else {}
+    miou, accuracy, class_iou, _, kappa = evaluate(
+        model, builder.val_dataset, num_workers=num_workers, print_detail=False, **test_config)
+    paddle.device.cuda.empty_cache() if paddle.is_compiled_with_cuda() else None
+    return {"miou": float(miou), "accuracy": float(accuracy), "kappa": float(kappa),
+            "class_iou": [float(v) for v in class_iou]}
