@@ -22,6 +22,8 @@ The class of a sample is always the name of its label's parent folder.
 import pathlib
 from typing import Optional, Tuple
 
+from paddleseg_pssl.constants import IGNORE_INDEX
+
 TRAIN_LIST_FILE = "train.txt"
 SYNSETS_FILE = "synsets.txt"
 MANIFEST_FILE = "manifest.json"
@@ -70,3 +72,84 @@ def parse_list_line(line: str) -> Tuple[str, str]:
     if len(fields) == 2:
         return fields[0], fields[1]
     raise ValueError(f"expected '<label> [<image>]', got {len(fields)} fields: {line.strip()!r}")
+
+
+def ignore_index_for(num_classes: int) -> int:
+    """The label value the loss and metrics skip, for a model with ``num_classes`` outputs.
+
+    ``IGNORE_INDEX`` (255, PaddleSeg's convention) while it is not a class id, i.e. for
+    ``num_classes <= 255``; otherwise ``num_classes`` itself, the first id no class uses.
+    For ImageNet-1k (classes 0..999, background 1000, 1001 outputs) that is 1001, the value
+    PaddleSeg's built-in ``PSSLDataset`` and its configs (``label_padding_value: 1001``) use.
+    Training labels are int64, so no uint8 limit applies; a fixed 255 would silently drop
+    ImageNet class 255 from training.
+    """
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    return IGNORE_INDEX if num_classes <= IGNORE_INDEX else num_classes
+
+
+# --- Optional float maps kept beside the labels (generator option; read by the analysis tools) ---
+#
+#     pssl_root/
+#     |-- per_model/<model name>/train/<class>/<image file name>.npy
+#     |                     float16 HxW explanation of one classifier, min-max normalised to
+#     |                     [0, 1], at label resolution (the S_i of Eq. 1)
+#     `-- consensus/train/<class>/<image file name>.npy
+#                           float16 HxW consensus S (Eq. 1) at label resolution, before Eq. 2
+#
+# Both mirror the label path with the label suffix replaced by ``FLOAT_MAP_SUFFIX``.
+
+PER_MODEL_MAPS_DIR = "per_model"
+CONSENSUS_MAPS_DIR = "consensus"
+FLOAT_MAP_SUFFIX = ".npy"
+
+
+def _float_map_tail(label_rel: str) -> str:
+    return image_relpath_from_label(label_rel) + FLOAT_MAP_SUFFIX
+
+
+def per_model_map_relpath(model_name: str, label_rel: str) -> str:
+    """Path (relative to pssl_root) of model ``model_name``'s kept map for label ``label_rel``.
+
+    ``model_name`` is one path component (the ensemble's model name); ValueError otherwise.
+    """
+    if (not model_name or model_name in (".", "..")
+            or "/" in model_name or "\\" in model_name):
+        raise ValueError(f"model_name must be a single folder name, got {model_name!r}")
+    return f"{PER_MODEL_MAPS_DIR}/{model_name}/{_float_map_tail(label_rel)}"
+
+
+def consensus_map_relpath(label_rel: str) -> str:
+    """Path (relative to pssl_root) of the kept float consensus map for label ``label_rel``."""
+    return f"{CONSENSUS_MAPS_DIR}/{_float_map_tail(label_rel)}"
+
+# ---- optional research outputs of the generator (additive; PSSLDataset ignores them) ----------
+
+#: ``keep_float``: the float16 consensus S (Eq. 1) beside its label, ``train/<class>/<image>.npy``.
+CONSENSUS_SUFFIX = ".npy"
+#: ``keep_model_maps``: raw per-model score maps (float32, before min-max, each at its model's
+#: input resolution), one ``.npz`` per image keyed by model name, under this folder.
+MODEL_MAPS_DIR = "model_maps"
+MODEL_MAPS_SUFFIX = ".npz"
+
+
+def _label_stem(label_rel: str) -> str:
+    if not label_rel.endswith(LABEL_SUFFIX):
+        raise ValueError(f"label path {label_rel!r} does not end in {LABEL_SUFFIX!r}")
+    return label_rel[: -len(LABEL_SUFFIX)]
+
+
+def consensus_relpath(label_rel: str) -> str:
+    """Path (relative to pssl_root) of the float16 consensus kept beside ``label_rel``."""
+    return _label_stem(label_rel) + CONSENSUS_SUFFIX
+
+
+def model_maps_relpath(label_rel: str) -> str:
+    """Path (relative to pssl_root) of the per-model maps of ``label_rel``:
+    ``model_maps/<class>/<image file name>.npz``."""
+    stem = _label_stem(label_rel)
+    prefix = LABEL_SPLIT_DIR + "/"
+    if stem.startswith(prefix):
+        stem = stem[len(prefix):]
+    return f"{MODEL_MAPS_DIR}/{stem}{MODEL_MAPS_SUFFIX}"

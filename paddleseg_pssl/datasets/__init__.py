@@ -1,1 +1,2 @@
-"""Dataset components registered in PaddleSegs ``manager.DATASETS``."""
+"""Dataset components registered in PaddleSeg's ``manager.DATASETS``."""
+from paddleseg_pssl.datasets.pssl_dataset import PSSLDataset, PSSLSampleError  # noqa: F401

@@ -1,1 +1,2 @@
-"""Loss components registered in PaddleSegs ``manager.LOSSES``."""
+"""Loss components registered in PaddleSeg's ``manager.LOSSES``."""
+from paddleseg_pssl.losses.weighted_cross_entropy import WeightedCrossEntropyLoss  # noqa: F401

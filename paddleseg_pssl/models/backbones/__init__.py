@@ -1,1 +1,7 @@
-"""Backbones registered in PaddleSegs ``manager.BACKBONES``."""
+"""Backbones registered in PaddleSeg's ``manager.BACKBONES`` on import.
+
+* ``ResNeSt50``, ``ResNeSt101``, ``ResNeSt200``, ``ResNeSt269`` (:mod:`.resnest`).
+"""
+from paddleseg_pssl.models.backbones.resnest import (  # noqa: F401  (registration)
+    RESNEST_SPECS, ResNeSt, ResNeSt50, ResNeSt101, ResNeSt200, ResNeSt269,
+    convert_paddleclas_resnest_state_dict, load_resnest_pretrained)

@@ -1,0 +1,206 @@
+"""Figures of the PSSL analyses (Li et al., arXiv 2207.03335), drawn with matplotlib's Agg.
+
+- :func:`plot_threshold_curves`: precision / recall / IoU of "top k deciles" for each source
+  (consensus, single models, centred prior).
+- :func:`save_panels` / :func:`save_panel_grid`: Figure 2-style rows: image, each model's
+  explanation, consensus, decile map, resulting label.
+- :func:`save_prediction_figure`: Figure 3-style overlay of a 1000-class + background
+  segmentation with a legend of the top classes by name.
+"""
+import colorsys
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+import numpy as np  # noqa: E402
+
+from paddleseg_pssl.analysis.label_quality import METRICS, QualityResult  # noqa: E402
+from paddleseg_pssl.constants import DECILE_COUNT, TOP_DECILE  # noqa: E402
+
+SCORE_CMAP = "inferno"
+DECILE_CMAP = ListedColormap(plt.get_cmap("viridis")(np.linspace(0, 1, DECILE_COUNT)))
+LABEL_COLOUR = np.array([230, 57, 70], dtype=np.float32)
+BACKGROUND_DIM = 0.35
+OVERLAY_ALPHA = 0.55
+
+
+def plot_threshold_curves(results: Sequence[QualityResult], path: str,
+                          average: str = "micro", title: Optional[str] = None) -> str:
+    """Precision, recall and IoU against the number of top deciles kept, one line per source.
+
+    Args:
+        results: one :class:`QualityResult` per source; the first is drawn boldest.
+        path: output PNG path.
+        average: 'micro' (summed counts) or 'mean' (per-image mean).
+
+    Returns:
+        ``path``.
+    """
+    if average not in ("micro", "mean"):
+        raise ValueError(f"average must be 'micro' or 'mean', got {average!r}")
+    top_k = np.arange(1, DECILE_COUNT + 1)
+    thresholds = DECILE_COUNT - top_k
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.6), sharex=True)
+    for i, res in enumerate(results):
+        table = res.micro if average == "micro" else res.mean
+        style = dict(marker="o", markersize=3)
+        if res.name.startswith("centred prior"):
+            style.update(linestyle="--", color="grey")
+        elif i == 0:
+            style.update(linewidth=2.5, color="black")
+        else:
+            style.update(linewidth=1.0, alpha=0.8)
+        for ax, metric in zip(axes, METRICS):
+            ax.plot(top_k, table[metric][thresholds], label=res.name, **style)
+    for ax, metric in zip(axes, METRICS):
+        ax.set_title(metric if metric != "iou" else "IoU")
+        ax.set_xlabel("top k deciles as object (1 = D9)")
+        ax.set_xticks(top_k)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[-1].legend(fontsize=7, loc="best")
+    fig.suptitle(title or f"PSSL label quality against masks ({average})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@dataclass
+class PanelSet:
+    """Everything drawn for one image in a Figure 2-style row.
+
+    Attributes:
+        title: row title (the image's relative path).
+        image: HxWx3 uint8 image at label resolution.
+        deciles: HxW uint8 decile map (Eq. 2).
+        class_name: the image's class (shown on the label panel).
+        model_maps: (model name, HxW float map in [0, 1]) per kept model.
+        consensus: HxW float consensus (Eq. 1) when kept, else None.
+    """
+    title: str
+    image: np.ndarray
+    deciles: np.ndarray
+    class_name: str
+    model_maps: List[Tuple[str, np.ndarray]] = field(default_factory=list)
+    consensus: Optional[np.ndarray] = None
+
+    def n_panels(self) -> int:
+        return 4 + len(self.model_maps)
+
+
+def label_overlay(image: np.ndarray, deciles: np.ndarray,
+                  foreground_deciles: Sequence[int] = (TOP_DECILE,)) -> np.ndarray:
+    """The PSSL label drawn on the image: class pixels tinted, background dimmed (uint8)."""
+    img = np.asarray(image, dtype=np.float32)
+    fg = np.isin(deciles, list(foreground_deciles))
+    out = img * BACKGROUND_DIM
+    out[fg] = img[fg] * (1 - OVERLAY_ALPHA) + LABEL_COLOUR * OVERLAY_ALPHA
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _draw_row(axes, panel: PanelSet, show_titles: bool = True) -> None:
+    items = [("image", panel.image, None)]
+    items += [(name, m, SCORE_CMAP) for name, m in panel.model_maps]
+    if panel.consensus is not None:
+        items.append(("consensus (Eq. 1)", panel.consensus, SCORE_CMAP))
+    else:
+        items.append(("consensus (deciles; float not kept)", panel.deciles, DECILE_CMAP))
+    items.append(("deciles (Eq. 2)", panel.deciles, DECILE_CMAP))
+    items.append((f"label: D9 = {panel.class_name}", label_overlay(panel.image, panel.deciles),
+                  None))
+    norm = BoundaryNorm(np.arange(-0.5, DECILE_COUNT), DECILE_COUNT)
+    for ax, (name, arr, cmap) in zip(axes, items):
+        if cmap is None:
+            ax.imshow(arr)
+        elif cmap is DECILE_CMAP:
+            ax.imshow(arr, cmap=cmap, norm=norm, interpolation="nearest")
+        else:
+            ax.imshow(arr, cmap=cmap, vmin=0.0, vmax=float(max(1e-6, np.max(arr))))
+        if show_titles:
+            ax.set_title(name, fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].set_ylabel(panel.title, fontsize=6)
+
+
+def save_panels(panel: PanelSet, path: str) -> str:
+    """One Figure 2-style row for one image, saved as a PNG at ``path``."""
+    n = panel.n_panels()
+    fig, axes = plt.subplots(1, n, figsize=(2.0 * n, 2.4), squeeze=False)
+    _draw_row(axes[0], panel)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def save_panel_grid(panels: Sequence[PanelSet], path: str) -> str:
+    """All rows in one figure (every row must have the same number of panels)."""
+    if not panels:
+        raise ValueError("save_panel_grid needs at least one panel row")
+    n = max(p.n_panels() for p in panels)
+    fig, axes = plt.subplots(len(panels), n, figsize=(2.0 * n, 2.1 * len(panels) + 0.3),
+                             squeeze=False)
+    for r, panel in enumerate(panels):
+        _draw_row(axes[r], panel, show_titles=True)
+        for ax in axes[r][panel.n_panels():]:
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def class_palette(num_classes: int, background_index: Optional[int] = None,
+                  seed_hue: float = 0.0) -> np.ndarray:
+    """A deterministic ``num_classes`` x 3 uint8 palette of distinct hues; background black.
+
+    Hues advance by the golden ratio so neighbouring class ids differ strongly, with three
+    alternating saturation/value levels, for any number of classes (1001 for ImageNet).
+    """
+    golden = 0.618033988749895
+    levels = ((0.85, 0.95), (0.55, 0.85), (1.0, 0.7))
+    pal = np.zeros((num_classes, 3), dtype=np.uint8)
+    for i in range(num_classes):
+        s, v = levels[i % len(levels)]
+        r, g, b = colorsys.hsv_to_rgb((seed_hue + i * golden) % 1.0, s, v)
+        pal[i] = (int(r * 255), int(g * 255), int(b * 255))
+    if background_index is not None:
+        pal[background_index] = (0, 0, 0)
+    return pal
+
+
+def colourise(pred: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """HxW class ids -> HxWx3 uint8 colours."""
+    return palette[np.asarray(pred, dtype=np.int64)]
+
+
+def save_prediction_figure(image: np.ndarray, pred: np.ndarray, palette: np.ndarray,
+                           legend: Sequence[Tuple[int, str, float]], path: str,
+                           title: str = "") -> str:
+    """Image | colour map | overlay, with a legend of ``(class id, name, pixel share)``."""
+    colours = colourise(pred, palette)
+    overlay = (np.asarray(image, np.float32) * (1 - OVERLAY_ALPHA)
+               + colours.astype(np.float32) * OVERLAY_ALPHA).astype(np.uint8)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+    for ax, arr, name in zip(axes, (image, colours, overlay), ("image", "segmentation",
+                                                               "overlay")):
+        ax.imshow(arr, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    handles = [Patch(facecolor=palette[cid] / 255.0, edgecolor="grey",
+                     label=f"{name} ({share * 100:.1f}%)") for cid, name, share in legend]
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,230 @@
+"""Quality of PSSL decile maps against ground-truth masks (Li et al., arXiv 2207.03335).
+
+A PSSL label keeps the whole decile map D (Eq. 2), so any threshold can be scored:
+"decile >= d" marks the top ``10 - d`` deciles as the object. The paper uses d = 9 (the top
+decile, ~10% of the pixels) as the label. For every threshold d = 0..9 we count, over the
+annotated pixels of each image,
+
+    TP = pixels with D >= d inside the mask,  FP = D >= d outside,  FN = D < d inside,
+
+and report precision TP/(TP+FP), recall TP/(TP+FN) and IoU TP/(TP+FP+FN) two ways:
+
+- **micro** (summed counts): counts summed over all images, then one ratio. Large images and
+  large objects weigh more; no image is ever undefined. The headline numbers.
+- **per-image mean**: the ratio per image, then the mean over images. Every image weighs the
+  same. An image where a ratio is undefined (0/0: no D >= d pixel for precision, an empty
+  mask for recall, both for IoU) is left out of that mean, and ``n_images`` counts only
+  defined images per threshold.
+
+Everything here is pure numpy on in-memory arrays; reading files is
+:mod:`paddleseg_pssl.analysis.evaluate`'s job. Decile maps of float scores are computed with
+the label maths of the generator (:func:`paddleseg_pssl.consensus.label_maths.deciles`), so a
+per-model map and the centred prior are binned exactly as the consensus was.
+"""
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from paddleseg_pssl.consensus.label_maths import deciles
+from paddleseg_pssl.constants import DECILE_COUNT, TOP_DECILE
+
+#: Default spread of the centred prior: the Gaussian's sigma as a fraction of each side.
+DEFAULT_PRIOR_SIGMA_FRACTION: float = 0.25
+
+METRICS: Tuple[str, ...] = ("precision", "recall", "iou")
+
+
+def top_k_to_threshold(top_k: int) -> int:
+    """The decile threshold d of "the top ``top_k`` deciles": 1 -> 9 (D9), 2 -> 8 (D>=8), ..."""
+    if not 1 <= int(top_k) <= DECILE_COUNT:
+        raise ValueError(f"top_k must be in 1..{DECILE_COUNT}, got {top_k}")
+    return DECILE_COUNT - int(top_k)
+
+
+def decile_histograms(decile_map: np.ndarray, foreground: np.ndarray,
+                      valid: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-decile pixel counts of one image: (all valid pixels, valid foreground pixels).
+
+    Args:
+        decile_map: HxW integer map of values 0..9.
+        foreground: HxW boolean ground truth.
+        valid: HxW boolean map of annotated pixels (None = all).
+
+    Returns:
+        Two int64 arrays of length 10.
+    """
+    d = np.asarray(decile_map)
+    fg = np.asarray(foreground, dtype=bool)
+    if d.shape != fg.shape:
+        raise ValueError(f"decile map shape {d.shape} differs from mask shape {fg.shape}; "
+                         "resize the mask to the label first (masks.resize_nearest)")
+    if d.size and (d.min() < 0 or d.max() > TOP_DECILE):
+        raise ValueError(f"decile map values must be in 0..{TOP_DECILE}, got "
+                         f"{int(d.min())}..{int(d.max())}")
+    d = d.astype(np.int64, copy=False)
+    if valid is not None:
+        v = np.asarray(valid, dtype=bool)
+        if v.shape != d.shape:
+            raise ValueError(f"valid map shape {v.shape} differs from decile map {d.shape}")
+        d, fg = d[v], fg[v]
+    all_hist = np.bincount(d.ravel(), minlength=DECILE_COUNT)
+    fg_hist = np.bincount(d[fg].ravel(), minlength=DECILE_COUNT)
+    return all_hist, fg_hist
+
+
+def threshold_counts(all_hist: np.ndarray, fg_hist: np.ndarray
+                     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(TP, FP, FN) of every threshold "decile >= d", d = 0..9, from per-decile histograms."""
+    predicted = np.cumsum(all_hist[::-1])[::-1]   # pixels with D >= d
+    tp = np.cumsum(fg_hist[::-1])[::-1]           # foreground pixels with D >= d
+    fp = predicted - tp
+    fn = fg_hist.sum() - tp
+    return tp, fp, fn
+
+
+def ratios(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> Dict[str, np.ndarray]:
+    """Precision, recall and IoU of count arrays; NaN where a ratio is 0/0."""
+    tp, fp, fn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
+            "recall": np.where(tp + fn > 0, tp / (tp + fn), np.nan),
+            "iou": np.where(tp + fp + fn > 0, tp / (tp + fp + fn), np.nan),
+        }
+
+
+@dataclass
+class QualityAccumulator:
+    """Accumulates threshold counts of one source (consensus, one model, prior) over images.
+
+    Example::
+
+        acc = QualityAccumulator("consensus")
+        for d, fg, valid in samples:
+            acc.add(d, fg, valid)
+        result = acc.result()
+    """
+    name: str
+    tp: np.ndarray = field(default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))
+    fp: np.ndarray = field(default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))
+    fn: np.ndarray = field(default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))
+    decile_pixels: np.ndarray = field(default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))
+    decile_fg_pixels: np.ndarray = field(
+        default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))
+    per_image: Dict[str, List[np.ndarray]] = field(
+        default_factory=lambda: {m: [] for m in METRICS})
+    n_images: int = 0
+
+    def add(self, decile_map: np.ndarray, foreground: np.ndarray,
+            valid: Optional[np.ndarray] = None) -> None:
+        """Add one image: its decile map and ground truth (same HxW)."""
+        all_hist, fg_hist = decile_histograms(decile_map, foreground, valid)
+        tp, fp, fn = threshold_counts(all_hist, fg_hist)
+        self.tp += tp
+        self.fp += fp
+        self.fn += fn
+        self.decile_pixels += all_hist
+        self.decile_fg_pixels += fg_hist
+        for metric, values in ratios(tp, fp, fn).items():
+            self.per_image[metric].append(values)
+        self.n_images += 1
+
+    def result(self) -> "QualityResult":
+        micro = ratios(self.tp, self.fp, self.fn)
+        mean, defined = {}, {}
+        for metric in METRICS:
+            if self.per_image[metric]:
+                stack = np.stack(self.per_image[metric])
+                defined[metric] = np.sum(~np.isnan(stack), axis=0)
+                with warnings.catch_warnings():  # an all-NaN column stays NaN, silently
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean[metric] = np.nanmean(stack, axis=0)
+            else:
+                defined[metric] = np.zeros(DECILE_COUNT, np.int64)
+                mean[metric] = np.full(DECILE_COUNT, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            purity = np.where(self.decile_pixels > 0,
+                              self.decile_fg_pixels / np.maximum(self.decile_pixels, 1), np.nan)
+        return QualityResult(name=self.name, n_images=self.n_images, micro=micro, mean=mean,
+                             n_defined=defined, decile_object_share=purity,
+                             tp=self.tp.copy(), fp=self.fp.copy(), fn=self.fn.copy())
+
+
+@dataclass
+class QualityResult:
+    """Scores of one source at every threshold d = 0..9 (index d = "decile >= d").
+
+    Attributes:
+        name: the source ("consensus", a model name, "centred prior").
+        n_images: images added.
+        micro: metric -> (10,) ratios of summed counts.
+        mean: metric -> (10,) per-image means (undefined images left out).
+        n_defined: metric -> (10,) number of images in each mean.
+        decile_object_share: (10,) share of mask pixels among the pixels of decile d exactly.
+        tp, fp, fn: (10,) summed counts.
+    """
+    name: str
+    n_images: int
+    micro: Dict[str, np.ndarray]
+    mean: Dict[str, np.ndarray]
+    n_defined: Dict[str, np.ndarray]
+    decile_object_share: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+
+    def at_top_k(self, top_k: int, metric: str = "iou", average: str = "micro") -> float:
+        """One number: ``metric`` of the top ``top_k`` deciles, ``average`` 'micro' or 'mean'."""
+        table = self.micro if average == "micro" else self.mean
+        return float(table[metric][top_k_to_threshold(top_k)])
+
+    def mean_iou(self, top_ks: Sequence[int], average: str = "micro") -> float:
+        """Mean IoU over the chosen thresholds (top-k decile counts)."""
+        return float(np.mean([self.at_top_k(k, "iou", average) for k in top_ks]))
+
+    def rows(self) -> List[Dict[str, float]]:
+        """One flat dict per threshold, highest (D9) first: for CSV and tables."""
+        out = []
+        for d in range(TOP_DECILE, -1, -1):
+            row = {"source": self.name, "threshold": d, "top_k": DECILE_COUNT - d,
+                   "images": self.n_images}
+            for metric in METRICS:
+                row[f"micro_{metric}"] = float(self.micro[metric][d])
+                row[f"mean_{metric}"] = float(self.mean[metric][d])
+            row["decile_object_share"] = float(self.decile_object_share[d])
+            out.append(row)
+        return out
+
+
+def centred_prior(shape: Tuple[int, int],
+                  sigma_fraction: float = DEFAULT_PRIOR_SIGMA_FRACTION) -> np.ndarray:
+    """A Gaussian score map centred in the image: the "object is in the middle" baseline.
+
+    Args:
+        shape: (height, width).
+        sigma_fraction: sigma along each axis as a fraction of that side.
+
+    Returns:
+        HxW float32 map in (0, 1], 1 at the centre; use :func:`centred_prior_deciles` for D.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    if h <= 0 or w <= 0:
+        raise ValueError(f"shape must be two positive sizes, got {tuple(shape)}")
+    if sigma_fraction <= 0:
+        raise ValueError(f"sigma_fraction must be > 0, got {sigma_fraction}")
+    ys = (np.arange(h, dtype=np.float64) + 0.5 - h / 2.0) / (sigma_fraction * h)
+    xs = (np.arange(w, dtype=np.float64) + 0.5 - w / 2.0) / (sigma_fraction * w)
+    return np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2)).astype(np.float32)
+
+
+def centred_prior_deciles(shape: Tuple[int, int],
+                          sigma_fraction: float = DEFAULT_PRIOR_SIGMA_FRACTION) -> np.ndarray:
+    """Decile map (Eq. 2) of :func:`centred_prior`: the prior as if it were a PSSL label."""
+    return deciles(centred_prior(shape, sigma_fraction))
+
+
+def score_to_deciles(score: np.ndarray) -> np.ndarray:
+    """Eq. 2 deciles of a float score map (a kept per-model or consensus map)."""
+    return deciles(np.asarray(score, dtype=np.float32))

@@ -1,0 +1,306 @@
+"""A PSSL-pretrained model as a 1000-class segmenter and as a classifier (arXiv 2207.03335).
+
+Section 6.2 / Figure 3: the pretrained model segments any image into all pre-training
+classes + background. Section 6.1: the same model is a classifier when its pixel
+probabilities are averaged over the image: the softmax over all outputs is taken per pixel,
+averaged over pixels, the background output dropped, and the top-scoring class is the
+prediction (77.6% ImageNet top-1 after 30 epochs in the paper).
+
+Channel layout: a PSSL model has ``C + 1`` outputs, the C object classes in ``synsets.txt``
+order and background at ``background_index`` (by default the last channel, C, as PSSL's
+labels do: background 1000 for ImageNet-1k). Another background position is supported: the
+object classes then fill the other channels in order.
+
+The pure functions here take numpy arrays; :func:`load_segmentation_model` and
+:func:`predict_probabilities` are the only ones that touch Paddle.
+"""
+import os
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from paddleseg_pssl.errors import PSSLConfigError
+
+BACKGROUND_NAME = "background"
+IMAGE_EXTENSIONS: Tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif",
+                                     ".tiff")
+
+
+# ----------------------------------------------------------------------------- pure maths
+
+def resolve_background_index(num_channels: int, background_index: int = -1) -> int:
+    """The background channel as a non-negative index (-1 = the last channel)."""
+    b = background_index + num_channels if background_index < 0 else background_index
+    if not 0 <= b < num_channels:
+        raise PSSLConfigError(f"background_index {background_index} is out of range for a "
+                              f"model with {num_channels} outputs")
+    return b
+
+
+def object_channels(num_channels: int, background_index: int = -1) -> np.ndarray:
+    """Channel of each object class, in class order: every channel but the background."""
+    b = resolve_background_index(num_channels, background_index)
+    return np.array([c for c in range(num_channels) if c != b], dtype=np.int64)
+
+
+def check_class_count(num_channels: int, num_object_classes: int, source: str) -> None:
+    """A PSSL model has one output per object class plus background."""
+    if num_channels != num_object_classes + 1:
+        raise PSSLConfigError(
+            f"the model has {num_channels} outputs but {source} lists {num_object_classes} "
+            f"classes; expected {num_object_classes + 1} outputs (classes + background). "
+            "Use the synsets.txt of the PSSL folder the model was pre-trained on")
+
+
+def softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Numerically stable softmax of a float array."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+def image_class_scores(probs: np.ndarray, background_index: int = -1) -> np.ndarray:
+    """Section 6.1: the mean pixel probability of every object class (background dropped).
+
+    Args:
+        probs: (C+1)xHxW per-pixel softmax probabilities.
+        background_index: the background channel (-1 = last).
+
+    Returns:
+        (C,) float32 scores in object-class order; argmax is the top-1 class.
+    """
+    probs = np.asarray(probs)
+    if probs.ndim != 3:
+        raise ValueError(f"probs must be (channels, H, W), got shape {probs.shape}")
+    mean = probs.reshape(probs.shape[0], -1).mean(axis=1)
+    return mean[object_channels(probs.shape[0], background_index)].astype(np.float32)
+
+
+def top_k_classes(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first (ties: lower index first)."""
+    scores = np.asarray(scores)
+    k = min(int(k), scores.size)
+    order = np.lexsort((np.arange(scores.size), -scores))
+    return order[:k]
+
+
+def pixel_shares(pred: np.ndarray, num_channels: int) -> np.ndarray:
+    """Share of the image's pixels predicted as each channel, (num_channels,) summing to 1."""
+    counts = np.bincount(np.asarray(pred, dtype=np.int64).ravel(), minlength=num_channels)
+    return counts / max(1, counts.sum())
+
+
+def legend_entries(pred: np.ndarray, names: Sequence[str], background_index: int = -1,
+                   top_k: int = 8) -> List[Tuple[int, str, float]]:
+    """(channel, name, pixel share) of the ``top_k`` object classes covering most pixels.
+
+    Background, when present in ``pred``, is appended last. Classes with no pixel are left
+    out. ``names`` are the object-class names in class order.
+    """
+    num_channels = len(names) + 1
+    b = resolve_background_index(num_channels, background_index)
+    shares = pixel_shares(pred, num_channels)
+    obj = object_channels(num_channels, b)
+    order = top_k_classes(shares[obj], top_k)
+    entries = [(int(obj[i]), names[i], float(shares[obj[i]])) for i in order
+               if shares[obj[i]] > 0]
+    if shares[b] > 0:
+        entries.append((b, BACKGROUND_NAME, float(shares[b])))
+    return entries
+
+
+@dataclass
+class AccuracyCounter:
+    """Top-1 / top-5 accuracy of image-level predictions, overall and per class."""
+    num_classes: int
+    total: int = 0
+    top1: int = 0
+    top5: int = 0
+
+    def __post_init__(self) -> None:
+        self.per_class_total = np.zeros(self.num_classes, np.int64)
+        self.per_class_top1 = np.zeros(self.num_classes, np.int64)
+
+    def add(self, scores: np.ndarray, target: int) -> int:
+        """Add one image's (C,) scores and its true class; returns the top-1 prediction."""
+        ranked = top_k_classes(scores, 5)
+        self.total += 1
+        self.per_class_total[target] += 1
+        if ranked[0] == target:
+            self.top1 += 1
+            self.per_class_top1[target] += 1
+        if target in ranked:
+            self.top5 += 1
+        return int(ranked[0])
+
+    def summary(self) -> dict:
+        seen = self.per_class_total > 0
+        per_class = np.where(seen, self.per_class_top1 / np.maximum(self.per_class_total, 1),
+                             np.nan)
+        return {
+            "images": self.total,
+            "top1": self.top1 / self.total if self.total else float("nan"),
+            "top5": self.top5 / self.total if self.total else float("nan"),
+            "mean_per_class_top1": float(np.nanmean(per_class)) if seen.any()
+            else float("nan"),
+        }
+
+
+# ----------------------------------------------------------------------------- files
+
+def list_images(paths: Sequence[str]) -> List[str]:
+    """Image files from a mix of files and folders (folders: sorted, non-recursive)."""
+    out: List[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            out += sorted(os.path.join(p, f) for f in os.listdir(p)
+                          if f.lower().endswith(IMAGE_EXTENSIONS))
+        elif os.path.isfile(p):
+            out.append(p)
+        else:
+            raise PSSLConfigError(f"--images {p!r} is neither an image file nor a directory")
+    if not out:
+        raise PSSLConfigError(f"--images {list(paths)!r} holds no image "
+                              f"({', '.join(IMAGE_EXTENSIONS)})")
+    return out
+
+
+def list_classification_images(image_root: str, class_ids: Sequence[str], split: str = "val",
+                               limit_per_class: Optional[int] = None
+                               ) -> Tuple[List[Tuple[str, int]], List[str]]:
+    """(image path, class index) of ``<image_root>/<split>/<class>/*`` in ImageNet layout.
+
+    Args:
+        image_root: dataset root; ``split`` may be '' when the class folders are directly in it.
+        class_ids: class folder names in class-index order (the synsets).
+        limit_per_class: take at most this many images of each class (sorted by name).
+
+    Returns:
+        (samples, class folders found on disk but not in ``class_ids``: skipped).
+    """
+    root = os.path.join(image_root, split) if split else image_root
+    if not os.path.isdir(root):
+        raise PSSLConfigError(f"image_root split folder {root!r} is not a directory; expected "
+                              f"ImageNet layout {os.path.join(image_root, split or '', '<class>')}"
+                              "/*.JPEG (set --split '' when the class folders are in image_root)")
+    index = {c: i for i, c in enumerate(class_ids)}
+    samples: List[Tuple[str, int]] = []
+    unknown: List[str] = []
+    for folder in sorted(os.listdir(root)):
+        path = os.path.join(root, folder)
+        if not os.path.isdir(path):
+            continue
+        if folder not in index:
+            unknown.append(folder)
+            continue
+        files = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS))
+        if limit_per_class is not None:
+            files = files[:limit_per_class]
+        samples += [(os.path.join(path, f), index[folder]) for f in files]
+    if not samples:
+        raise PSSLConfigError(f"no image of a known class under {root!r}: expected folders "
+                              f"named like the synsets (e.g. {class_ids[0]!r}) holding images")
+    return samples, unknown
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """An image as HxWx3 uint8 RGB (PSSLConfigError naming the file when unreadable)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise PSSLConfigError(f"cannot read image {path!r}: {exc}") from exc
+
+
+# ----------------------------------------------------------------------------- Paddle
+
+def load_weights(model, model_path: str) -> None:
+    """Load a ``.pdparams`` state dict into ``model``, refusing a mismatched checkpoint.
+
+    Unlike PaddleSeg's ``load_entire_model`` (which warns and goes on with random weights
+    for keys it cannot load), every parameter of the model must be in the file with the
+    right shape.
+    """
+    import paddle
+
+    try:
+        state = paddle.load(model_path)
+    except Exception as exc:  # paddle raises assorted types for a bad file
+        raise PSSLConfigError(f"cannot read weights {model_path!r} (expected a .pdparams "
+                              f"state dict): {exc}") from exc
+    if not isinstance(state, dict):
+        raise PSSLConfigError(f"weights {model_path!r} hold a {type(state).__name__}; "
+                              "expected a state dict (.pdparams)")
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    wrong = [f"{k}: file {list(state[k].shape)} vs model {list(v.shape)}"
+             for k, v in own.items() if k in state and list(state[k].shape) != list(v.shape)]
+    if missing or wrong:
+        detail = (f"{len(missing)} parameters missing (e.g. {missing[:3]})" if missing
+                  else f"{len(wrong)} shape mismatches (e.g. {wrong[:2]})")
+        raise PSSLConfigError(f"weights {model_path!r} do not fit the config's model: {detail}; "
+                              "use the config the checkpoint was trained with")
+    model.set_state_dict({k: state[k] for k in own})
+
+
+def _inference_transforms(cfg, builder, target_size: Optional[Tuple[int, int]]):
+    from paddleseg.transforms import Compose, Normalize, Resize
+
+    if cfg.val_dataset_cfg.get("transforms"):
+        ops = list(builder.val_transforms)
+    else:  # pre-training configs often have no val_dataset: reuse the train normalisation
+        ops = [builder.build_component(t) for t in cfg.train_dataset_cfg.get("transforms", [])
+               if t.get("type") == "Normalize"] or [Normalize()]
+    if target_size is not None:
+        ops = [op for op in ops if not isinstance(op, Resize)]
+        ops.insert(0, Resize(target_size=tuple(target_size)))
+    return Compose(ops)
+
+
+def load_segmentation_model(config: str, model_path: str, opts: Optional[Sequence[str]] = None,
+                            target_size: Optional[Tuple[int, int]] = None):
+    """Build a PaddleSeg model from a config (after ``import paddleseg_pssl``) and load weights.
+
+    Args:
+        config: PaddleSeg YAML config (the one the model was trained with).
+        model_path: a ``.pdparams`` file or the ``iter_<N>`` folder holding ``model.pdparams``.
+        opts: ``key=value`` config overrides.
+        target_size: (width, height) to resize every image to; default: the config's
+            ``val_dataset`` transforms (or just its normalisation).
+
+    Returns:
+        (model in eval mode, ``paddleseg.transforms.Compose`` of the inference transforms).
+    """
+    import paddleseg_pssl  # noqa: F401  (registers components before anything is built)
+    from paddleseg_pssl.builder import PSSLSegBuilder
+    from paddleseg_pssl.config_loading import (check_checkpoint_file, load_config,
+                                               validate_components)
+
+    weights = str(check_checkpoint_file(model_path))
+    cfg = load_config(config, opts)
+    validate_components(cfg, sections=("model",))
+    builder = PSSLSegBuilder(cfg)
+    model = builder.model
+    load_weights(model, weights)
+    model.eval()
+    return model, _inference_transforms(cfg, builder, target_size)
+
+
+def predict_probabilities(model, image_path: str, transforms) -> np.ndarray:
+    """Per-pixel softmax probabilities, (channels)xHxW float32 at the image's own size."""
+    import paddle
+    from paddleseg.core import infer
+
+    try:
+        data = transforms({"img": image_path})
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise PSSLConfigError(f"cannot read or transform image {image_path!r}: {exc}") from exc
+    img = paddle.to_tensor(data["img"][np.newaxis, ...])
+    with paddle.no_grad():
+        _, logit = infer.inference(model, img, trans_info=data["trans_info"])
+        probs = paddle.nn.functional.softmax(logit, axis=1)
+    return probs.numpy()[0]

@@ -1,0 +1,137 @@
+"""Read-only access to a PSSL folder for the analysis tools (arXiv 2207.03335).
+
+The layout is :mod:`paddleseg_pssl.pssl_format`'s; this module only reads it (labels, the
+sample list, class names and the optional float maps the generator can keep).
+"""
+import os
+import pathlib
+from typing import List, Optional, Tuple
+
+import numpy as np
+from PIL import Image
+
+from paddleseg_pssl import pssl_format as fmt
+from paddleseg_pssl.constants import TOP_DECILE
+from paddleseg_pssl.errors import PSSLConfigError
+
+
+def require_dir(path: str, arg_name: str) -> pathlib.Path:
+    """``path`` as a Path, or PSSLConfigError naming ``arg_name`` when it is not a directory."""
+    p = pathlib.Path(path)
+    if not p.is_dir():
+        raise PSSLConfigError(f"{arg_name} {str(path)!r} is not a directory")
+    return p
+
+
+def read_sample_list(pssl_root: str) -> List[Tuple[str, str]]:
+    """(label relpath, image relpath) of every line of ``<pssl_root>/train.txt``."""
+    path = require_dir(pssl_root, "pssl_root") / fmt.TRAIN_LIST_FILE
+    if not path.is_file():
+        raise PSSLConfigError(f"{str(path)!r} not found: expected a PSSL folder with "
+                              f"{fmt.TRAIN_LIST_FILE}, {fmt.SYNSETS_FILE} and "
+                              f"{fmt.LABEL_SPLIT_DIR}/<class>/*{fmt.LABEL_SUFFIX} "
+                              "(written by tools/generate_pssl.py)")
+    samples = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                samples.append(fmt.parse_list_line(line))
+            except ValueError as exc:
+                raise PSSLConfigError(f"{str(path)!r} line {lineno}: {exc}") from exc
+    return samples
+
+
+def read_class_names(synsets_file: str) -> Tuple[List[str], List[str]]:
+    """(ids, display names) from a synsets file: one class a line, ``<id> [<name words>]``.
+
+    A plain list of folder names (PSSL ``synsets.txt``) gives names equal to the ids; an
+    ImageNet ``LOC_synset_mapping.txt``-style line ``n01440764 tench, Tinca tinca`` gives
+    the display name ``tench`` (the first comma-separated synonym).
+    """
+    path = pathlib.Path(synsets_file)
+    if not path.is_file():
+        raise PSSLConfigError(f"synsets file {str(path)!r} is not a file; expected one class "
+                              "per line (folder name, optionally followed by a readable name)")
+    ids, names = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            parts = line.strip().split(None, 1)
+            ids.append(parts[0])
+            names.append(parts[1].split(",")[0].strip() if len(parts) > 1 else parts[0])
+    if not ids:
+        raise PSSLConfigError(f"synsets file {str(path)!r} is empty")
+    return ids, names
+
+
+def read_synsets(pssl_root: str) -> List[str]:
+    """Class folder names of a PSSL folder, in class-id order."""
+    root = require_dir(pssl_root, "pssl_root")
+    path = root / fmt.SYNSETS_FILE
+    if not path.is_file() and (root / fmt.RELEASE_SYNSETS_FILE).is_file():
+        path = root / fmt.RELEASE_SYNSETS_FILE
+    return read_class_names(str(path))[0]
+
+
+def read_decile_label(path: str) -> np.ndarray:
+    """An HxW uint8 decile map (values 0..9) from a label file.
+
+    A PSSL ``.png`` is returned as stored. A release ``*_eiseg.npz`` is binary (1 = the top
+    decile): it is returned as 9 for foreground and 0 elsewhere, so only the top-decile
+    threshold is meaningful for it.
+    """
+    if path.endswith(fmt.RELEASE_LABEL_SUFFIX):
+        try:
+            with np.load(path) as data:
+                arr = np.asarray(data["arr_0"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise PSSLConfigError(f"cannot read release label {path!r} (expected an npz with "
+                                  f"a binary 'arr_0'): {exc}") from exc
+        return np.where(arr == 1, TOP_DECILE, 0).astype(np.uint8)
+    try:
+        with Image.open(path) as img:
+            arr = np.asarray(img)
+    except (OSError, ValueError) as exc:
+        raise PSSLConfigError(f"cannot read PSSL label {path!r}: {exc}") from exc
+    if arr.ndim != 2 or arr.dtype != np.uint8 or (arr.size and arr.max() > TOP_DECILE):
+        got = f"shape {arr.shape}, dtype {arr.dtype}"
+        if arr.size:
+            got += f", values {int(arr.min())}..{int(arr.max())}"
+        raise PSSLConfigError(f"PSSL label {path!r} must be a single-channel uint8 PNG of "
+                              f"deciles 0..{TOP_DECILE}, got {got}")
+    return arr
+
+
+def kept_model_names(pssl_root: str) -> List[str]:
+    """Names of the models whose per-model maps were kept (``per_model/<name>/``), sorted."""
+    d = pathlib.Path(pssl_root) / fmt.PER_MODEL_MAPS_DIR
+    if not d.is_dir():
+        return []
+    return sorted(p.name for p in d.iterdir() if p.is_dir())
+
+
+def has_consensus_maps(pssl_root: str) -> bool:
+    """Whether the float consensus maps were kept (``consensus/``)."""
+    return (pathlib.Path(pssl_root) / fmt.CONSENSUS_MAPS_DIR).is_dir()
+
+
+def load_float_map(path: str) -> Optional[np.ndarray]:
+    """A kept float map as float32 HxW, or None when the file does not exist."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        arr = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise PSSLConfigError(f"cannot read float map {path!r} (expected a float16 .npy): "
+                              f"{exc}") from exc
+    if arr.ndim != 2:
+        raise PSSLConfigError(f"float map {path!r} must be HxW, got shape {arr.shape}")
+    return arr.astype(np.float32)
+
+
+def resolve(root: str, rel: str) -> str:
+    """An on-disk path from a root and a '/'-separated relative path."""
+    return os.path.join(root, *rel.split("/"))

@@ -1,0 +1,147 @@
+"""Argument helpers shared by the paddleseg-pssl command lines (PSSL, arXiv 2207.03335).
+
+The flags keep the names and meanings of PaddleSeg 2.8's ``tools/train.py`` and
+``tools/val.py``, so a PaddleSeg command line works unchanged with ours; the differences are
+that ``--device`` defaults to the device Paddle was built for and that bad input ends in one
+line on stderr with exit status 2 (see :func:`run_guarded`).
+"""
+import argparse
+import inspect
+import sys
+from typing import Callable, List, Optional, Sequence
+
+import paddle
+
+from paddleseg_pssl.errors import EXIT_BAD_INPUT, PSSLConfigError
+
+#: Devices ``paddleseg.utils.utils.set_device`` knows (it falls back to CPU for the rest).
+DEVICES: Sequence[str] = ("cpu", "gpu", "xpu", "npu", "mlu")
+
+#: Mixed-precision levels of ``paddle.amp`` that PaddleSeg passes through.
+AMP_LEVELS: Sequence[str] = ("O1", "O2")
+
+#: Precisions offered on the command line; see :func:`engine_precisions` for what runs.
+PRECISIONS: Sequence[str] = ("fp32", "fp16", "bf16")
+
+
+def default_device() -> str:
+    """``gpu`` when Paddle is compiled with CUDA, else ``cpu`` (PaddleSeg always says gpu)."""
+    return "gpu" if paddle.is_compiled_with_cuda() else "cpu"
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer > 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected e.g. 1000")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not positive; expected an integer > 0")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected e.g. 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; expected an integer >= 0")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; expected e.g. 0.01")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not positive; expected a number > 0")
+    return value
+
+
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    """--config, --opts, --device, --num_workers: what every PaddleSeg-config tool takes."""
+    parser.add_argument("--config", required=True, type=str,
+                        help="PaddleSeg YAML config (may use _base_).")
+    parser.add_argument("--opts", nargs="+", default=None, metavar="KEY=VALUE",
+                        help="Override config keys, e.g. --opts batch_size=2 "
+                             "model.pretrained=output/iter_1000/model.pdparams "
+                             "(values go through ast.literal_eval, as in PaddleSeg).")
+    parser.add_argument("--device", choices=DEVICES, default=default_device(),
+                        help="Device to run on (default: gpu when Paddle is compiled with "
+                             "CUDA, else cpu; %(default)s here).")
+    parser.add_argument("--num_workers", type=non_negative_int, default=0,
+                        help="Data loader worker processes (0: load in the main process).")
+
+
+def add_precision_args(parser: argparse.ArgumentParser) -> None:
+    """--precision and --amp_level, as PaddleSeg's tools define them."""
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="fp16 uses automatic mixed precision (AMP); bf16 only where the "
+                             "installed PaddleSeg engine implements it.")
+    parser.add_argument("--amp_level", choices=AMP_LEVELS, default="O1",
+                        help="AMP level for --precision fp16: O1 casts per operator lists, "
+                             "O2 casts the whole model except batch norm.")
+
+
+def engine_precisions(engine: Callable) -> List[str]:
+    """The precisions a ``paddleseg.core`` function implements, read from its source.
+
+    PaddleSeg 2.8's ``train``/``evaluate`` only test ``precision == 'fp16'`` and treat any
+    other value as fp32; this finds out whether the installed engine also knows ``bf16``.
+    """
+    try:
+        source = inspect.getsource(engine)
+    except (OSError, TypeError):
+        return ["fp32", "fp16"]
+    return ["fp32", "fp16"] + (["bf16"] if "bf16" in source else [])
+
+
+def check_precision(precision: str, engine: Callable) -> None:
+    """Refuse a precision the engine would silently run as fp32.
+
+    Raises:
+        PSSLConfigError: ``precision`` is not implemented by ``engine``.
+    """
+    supported = engine_precisions(engine)
+    if precision not in supported:
+        raise PSSLConfigError(
+            f"--precision {precision}: the installed PaddleSeg {engine.__module__}."
+            f"{engine.__name__} implements only {', '.join(supported)} and would run "
+            f"{precision} as fp32; use --precision fp16 (AMP) or fp32")
+
+
+def log_compat_fixes(log: Callable[[str], None]) -> None:
+    """Log which compatibility fixes ``import paddleseg_pssl`` applied, if compat says.
+
+    Args:
+        log: Where to write, e.g. ``paddleseg.utils.logger.info``.
+    """
+    from paddleseg_pssl import compat
+
+    applied = getattr(compat, "applied_fixes", None)
+    if applied is None:
+        return
+    fixes = [str(fix) for fix in applied()]
+    log("paddleseg_pssl compat fixes applied: " + (", ".join(fixes) if fixes else "none"))
+
+
+def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
+    """Run ``body``; turn a :class:`PSSLConfigError` into one stderr line and status 2.
+
+    Args:
+        prog: Program name for the message (``tools/train.py``).
+        body: The command; returns an exit status or None for success.
+
+    Returns:
+        The exit status: ``body``'s, 0, or :data:`EXIT_BAD_INPUT`.
+    """
+    try:
+        status = body()
+    except PSSLConfigError as exc:
+        sys.stderr.write(f"{prog}: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    return 0 if status is None else int(status)

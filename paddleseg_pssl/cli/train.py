@@ -1,0 +1,114 @@
+"""Train any PaddleSeg config with the PSSL components registered (arXiv 2207.03335).
+
+Same flags as PaddleSeg 2.8's ``tools/train.py``; the work is ``paddleseg.core.train``. Run
+it on one device, or on several with ``python -m paddle.distributed.launch`` (PaddleSeg's
+``core.train`` initialises the collective environment itself through ``fleet.init``)::
+
+    python tools/train.py --config configs/pssl/pspnet_resnet50_vd.yml --save_dir output
+    python -m paddle.distributed.launch --nproc_per_node 2 tools/train.py --config ...
+"""
+import argparse
+from typing import Optional, Sequence
+
+import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
+from paddleseg.core import train
+from paddleseg.cvlibs import SegBuilder
+from paddleseg.utils import logger, utils
+
+from paddleseg_pssl.cli import common
+from paddleseg_pssl.config_loading import (check_resume_dir, load_config, validate_components,
+                                           validate_paths)
+
+PROG = "tools/train.py"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The training command line (PaddleSeg 2.8 ``tools/train.py`` flags)."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    common.add_config_args(parser)
+    parser.add_argument("--save_dir", default="./output",
+                        help="Where checkpoints (iter_<N>/model.pdparams) and logs go.")
+    parser.add_argument("--iters", type=common.positive_int,
+                        help="Training iterations (overrides the config's iters).")
+    parser.add_argument("--batch_size", type=common.positive_int,
+                        help="Batch size per device (overrides the config's batch_size).")
+    parser.add_argument("--learning_rate", type=common.positive_float,
+                        help="Overrides lr_scheduler.learning_rate.")
+    parser.add_argument("--do_eval", action="store_true",
+                        help="Evaluate on val_dataset at every save.")
+    parser.add_argument("--use_vdl", action="store_true", help="Log to VisualDL.")
+    parser.add_argument("--use_ema", action="store_true",
+                        help="Keep an exponential moving average of the weights.")
+    parser.add_argument("--seed", type=int, default=None, help="Random seed (Paddle, NumPy).")
+    common.add_precision_args(parser)
+    parser.add_argument("--resume_model", default=None,
+                        help="Checkpoint directory to resume from, e.g. output/iter_1000.")
+    parser.add_argument("--save_interval", type=common.positive_int, default=1000,
+                        help="Save (and evaluate with --do_eval) every this many iterations.")
+    parser.add_argument("--log_iters", type=common.positive_int, default=10,
+                        help="Log every this many iterations.")
+    parser.add_argument("--keep_checkpoint_max", type=common.positive_int, default=5,
+                        help="Checkpoints kept on disk.")
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """Load and check the config, then hand everything to ``paddleseg.core.train``.
+
+    Raises:
+        PSSLConfigError: For bad input found before training starts.
+    """
+    common.check_precision(args.precision, train)
+    cfg = load_config(args.config, args.opts, learning_rate=args.learning_rate,
+                      batch_size=args.batch_size, iters=args.iters)
+    validate_components(cfg)
+    validate_paths(cfg, datasets=("train_dataset", "val_dataset") if args.do_eval
+                   else ("train_dataset",))
+    resume_model = str(check_resume_dir(args.resume_model)) if args.resume_model else None
+
+    common.log_compat_fixes(logger.info)
+    utils.show_env_info()
+    utils.show_cfg_info(cfg)
+    utils.set_seed(args.seed)
+    utils.set_device(args.device)
+    utils.set_cv2_num_threads(args.num_workers)
+
+    builder = SegBuilder(cfg)
+    model = utils.convert_sync_batchnorm(builder.model, args.device)
+    train_dataset = builder.train_dataset
+    val_dataset = builder.val_dataset if args.do_eval else None
+    train(model,
+          train_dataset,
+          val_dataset=val_dataset,
+          optimizer=builder.optimizer,
+          save_dir=args.save_dir,
+          iters=cfg.iters,
+          batch_size=cfg.batch_size,
+          resume_model=resume_model,
+          save_interval=args.save_interval,
+          log_iters=args.log_iters,
+          num_workers=args.num_workers,
+          use_vdl=args.use_vdl,
+          use_ema=args.use_ema,
+          losses=builder.loss,
+          keep_checkpoint_max=args.keep_checkpoint_max,
+          test_config=cfg.test_config,
+          precision=args.precision,
+          amp_level=args.amp_level)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``tools/train.py`` and ``pssl-train``.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        0 on success, 2 for bad input (one line on stderr).
+    """
+    args = build_parser().parse_args(argv)
+    return common.run_guarded(PROG, lambda: run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

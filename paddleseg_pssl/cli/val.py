@@ -1,0 +1,123 @@
+"""Evaluate a checkpoint on a PaddleSeg config's val_dataset (mIoU, accuracy, kappa).
+
+Same flags as PaddleSeg 2.8's ``tools/val.py``, plus ``--precision``/``--amp_level``
+(``paddleseg.core.evaluate`` takes them); the work is ``paddleseg.core.evaluate``, which
+initialises the collective environment itself under ``paddle.distributed.launch``::
+
+    python tools/val.py --config configs/pssl/pspnet_resnet50_vd.yml \\
+        --model_path output/iter_1000/model.pdparams
+    python tools/val.py --config ... --model_path ... --aug_eval --scales 0.75 1.0 1.25 \\
+        --flip_horizontal
+"""
+import argparse
+from typing import Any, Dict, Optional, Sequence
+
+import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
+from paddleseg.core import evaluate
+from paddleseg.cvlibs import Config, SegBuilder
+from paddleseg.utils import logger, utils
+
+from paddleseg_pssl.cli import common
+from paddleseg_pssl.config_loading import (check_checkpoint_file, load_config,
+                                           validate_components, validate_paths)
+from paddleseg_pssl.errors import PSSLConfigError
+
+PROG = "tools/val.py"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The evaluation command line (PaddleSeg 2.8 ``tools/val.py`` flags)."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    common.add_config_args(parser)
+    parser.add_argument("--model_path", default=None,
+                        help="Weights to evaluate: a .pdparams file or the iter_<N> directory "
+                             "holding model.pdparams (default: the config's own weights).")
+    parser.add_argument("--aug_eval", action="store_true",
+                        help="Multi-scale and flip test-time augmentation.")
+    parser.add_argument("--scales", nargs="+", type=common.positive_float, default=1.0,
+                        help="Scales for --aug_eval, e.g. --scales 0.75 1.0 1.25.")
+    parser.add_argument("--flip_horizontal", action="store_true",
+                        help="Add horizontally flipped inputs (with --aug_eval).")
+    parser.add_argument("--flip_vertical", action="store_true",
+                        help="Add vertically flipped inputs (with --aug_eval).")
+    parser.add_argument("--is_slide", action="store_true",
+                        help="Sliding-window inference (needs --crop_size and --stride).")
+    parser.add_argument("--crop_size", nargs=2, type=common.positive_int, default=None,
+                        metavar=("W", "H"), help="Sliding-window size, width then height.")
+    parser.add_argument("--stride", nargs=2, type=common.positive_int, default=None,
+                        metavar=("W", "H"), help="Sliding-window stride, width then height.")
+    common.add_precision_args(parser)
+    return parser
+
+
+def merged_test_config(cfg: Config, args: argparse.Namespace) -> Dict[str, Any]:
+    """The config's ``test_config`` with the command line's augmentation flags on top.
+
+    As in PaddleSeg, the flip/scale flags count only with ``--aug_eval`` and the window
+    flags only with ``--is_slide``.
+
+    Raises:
+        PSSLConfigError: ``--is_slide`` without a crop size or stride anywhere.
+    """
+    test_config = cfg.test_config
+    if args.aug_eval:
+        test_config.update(aug_eval=True, scales=args.scales,
+                           flip_horizontal=args.flip_horizontal,
+                           flip_vertical=args.flip_vertical)
+    if args.is_slide:
+        test_config["is_slide"] = True
+        for key in ("crop_size", "stride"):
+            value = getattr(args, key)
+            if value is not None:
+                test_config[key] = value
+            elif test_config.get(key) is None:
+                raise PSSLConfigError(
+                    f"--is_slide needs --{key} W H (or test_config.{key} in the config); "
+                    f"expected e.g. --crop_size 512 512 --stride 512 512")
+    return test_config
+
+
+def run(args: argparse.Namespace) -> None:
+    """Load and check the config and weights, then run ``paddleseg.core.evaluate``.
+
+    Raises:
+        PSSLConfigError: For bad input found before evaluation starts.
+    """
+    common.check_precision(args.precision, evaluate)
+    cfg = load_config(args.config, args.opts)
+    validate_components(cfg, sections=("model", "train_dataset", "val_dataset"))
+    validate_paths(cfg, datasets=("val_dataset",))
+    model_path = str(check_checkpoint_file(args.model_path)) if args.model_path else None
+    test_config = merged_test_config(cfg, args)
+
+    common.log_compat_fixes(logger.info)
+    utils.show_env_info()
+    utils.show_cfg_info(cfg)
+    utils.set_device(args.device)
+
+    builder = SegBuilder(cfg)
+    model = builder.model
+    if model_path:
+        utils.load_entire_model(model, model_path)
+        logger.info(f"Loaded weights from {model_path}")
+    else:
+        logger.warning("No --model_path: evaluating the weights the config itself loads")
+    evaluate(model, builder.val_dataset, num_workers=args.num_workers,
+             precision=args.precision, amp_level=args.amp_level, **test_config)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``tools/val.py`` and ``pssl-val``.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        0 on success, 2 for bad input (one line on stderr).
+    """
+    args = build_parser().parse_args(argv)
+    return common.run_guarded(PROG, lambda: run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""The ``interpretdl`` engine: InterpretDL's own interpreters, the reference (arXiv 2207.03335).
+
+PSSL's labels were made with InterpretDL's ``SmoothGradInterpreter`` (and ``ConsensusInterpreter``,
+arXiv 2109.00707). This engine calls it as is on the already-normalised input (a float array is
+neither resized nor re-normalised by InterpretDL) and reduces its output, the signed gradients
+averaged over the noise samples, to ``|.|`` summed over channels. ``IntGradCVInterpreter`` is
+selectable with ``name: integrated_gradients``.
+
+How InterpretDL 0.8 is driven on Paddle 3.3 (nothing in site-packages is modified):
+
+- ``device`` is passed explicitly as ``paddle.get_device()``: InterpretDL calls
+  ``paddle.set_device(device)`` globally, with ``'gpu:0'`` as its default;
+- the seed: InterpretDL draws its noise from the global ``np.random``; the engine seeds it with
+  the per-image seed and restores the caller's numpy RNG state afterwards;
+- given ``noise``: the ``np`` name seen by InterpretDL's ``smooth_grad`` module is swapped, for
+  the call only, for a proxy whose ``random.normal`` hands out the given samples in order;
+- its tqdm progress bar (one per call) is silenced the same way unless ``show_progress``;
+- ``mean_of_abs`` is not something InterpretDL computes: the engine calls it once per sample
+  (``n_samples=1``, same noise sequence) and averages ``|gradient|`` (one extra forward per
+  sample, which is fine for a reference);
+- InterpretDL calls ``loss.backward()``, which also accumulates parameter gradients on models
+  whose parameters are trainable and never clears them; models from ``build_classifier`` are
+  frozen, so nothing accumulates.
+"""
+from __future__ import annotations
+
+import contextlib
+import types
+from typing import Any, Dict, Iterator, Optional
+
+import numpy as np
+
+from paddleseg_pssl.consensus.engines.base import (EngineConfigError, ExplainerEngine,
+                                                    check_inputs, check_label, check_seed)
+
+#: Explainer names accepted in ``explainer.name`` and the InterpretDL class each one runs.
+METHODS: Dict[str, str] = {
+    "smoothgrad": "SmoothGradInterpreter",
+    "integrated_gradients": "IntGradCVInterpreter",
+}
+
+
+class _ReplayRandom:
+    """Stands in for ``numpy.random`` inside InterpretDL: ``normal`` returns the given samples."""
+
+    def __init__(self, samples: np.ndarray):
+        self._samples = samples
+        self._next = 0
+
+    def normal(self, loc=0.0, scale=1.0, size=None):  # noqa: ARG002 - samples are pre-scaled
+        if self._next >= len(self._samples):
+            raise RuntimeError("InterpretDL asked for more noise samples than were given")
+        sample = self._samples[self._next:self._next + 1]
+        self._next += 1
+        if size is not None and tuple(size) != sample.shape:
+            raise RuntimeError(f"InterpretDL asked for noise of shape {tuple(size)}, "
+                               f"the given samples have shape {sample.shape}")
+        return sample
+
+    def __getattr__(self, item):
+        return getattr(np.random, item)
+
+
+class _NumpyProxy(types.SimpleNamespace):
+    def __getattr__(self, item):
+        return getattr(np, item)
+
+
+@contextlib.contextmanager
+def _patched(module, **attrs) -> Iterator[None]:
+    saved = {k: getattr(module, k) for k in attrs}
+    for k, v in attrs.items():
+        setattr(module, k, v)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(module, k, v)
+
+
+@contextlib.contextmanager
+def _numpy_seed(seed: int) -> Iterator[None]:
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _quiet_tqdm(*args, **kwargs):
+    from tqdm import tqdm
+
+    kwargs["disable"] = True
+    return tqdm(*args, **kwargs)
+
+
+class InterpretDLEngine(ExplainerEngine):
+    """Runs an InterpretDL interpreter per call; the reference for the ``batched`` engine.
+
+    Args:
+        method: ``'smoothgrad'`` (default) or ``'integrated_gradients'``.
+        n_samples, noise_amount, aggregation, gradient_of: see :class:`.base.ExplainerEngine`
+            (SmoothGrad only, except ``gradient_of``).
+        steps: Integrated-gradients interpolation steps.
+        baselines: Integrated-gradients baseline: None (zeros) or ``'random'``.
+        num_random_trials: Random baselines averaged when ``baselines == 'random'``.
+        show_progress: Keep InterpretDL's tqdm bar.
+    """
+
+    name = "interpretdl"
+
+    def __init__(self, *, method: str = "smoothgrad", n_samples: int = 50,
+                 noise_amount: float = 0.1, aggregation: str = "abs_of_mean",
+                 gradient_of: str = "probability", steps: int = 50,
+                 baselines: Optional[str] = None, num_random_trials: int = 10,
+                 show_progress: bool = False):
+        super().__init__(n_samples=n_samples, noise_amount=noise_amount,
+                         aggregation=aggregation, gradient_of=gradient_of)
+        if method not in METHODS:
+            raise EngineConfigError(f"explainer.name must be one of {list(METHODS)}, "
+                                    f"got {method!r}")
+        if method == "integrated_gradients" and aggregation != "abs_of_mean":
+            raise EngineConfigError(
+                "explainer.aggregation: integrated_gradients averages its gradients itself; "
+                "use aggregation: abs_of_mean")
+        if baselines not in (None, "random"):
+            raise EngineConfigError(f"explainer.baselines must be null or 'random', "
+                                    f"got {baselines!r}")
+        for key, value in (("steps", steps), ("num_random_trials", num_random_trials)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise EngineConfigError(f"explainer.{key} must be a positive integer, "
+                                        f"got {value!r}")
+        self.method = method
+        self.steps = steps
+        self.baselines = baselines
+        self.num_random_trials = num_random_trials
+        self.show_progress = bool(show_progress)
+
+    def config(self) -> Dict[str, Any]:
+        cfg = super().config()
+        cfg["name"] = self.method
+        if self.method == "integrated_gradients":
+            for key in ("n_samples", "noise_amount", "aggregation"):
+                cfg.pop(key)
+            cfg.update(steps=self.steps, baselines=self.baselines,
+                       num_random_trials=self.num_random_trials)
+        return cfg
+
+    def _interpreter(self, model):
+        import paddle
+        import interpretdl
+
+        device = paddle.get_device()
+        if device[:3] not in ("cpu", "gpu"):
+            raise RuntimeError(f"InterpretDL runs on cpu or gpu only, the current device is "
+                               f"{device!r}; use engine: batched")
+        return getattr(interpretdl, METHODS[self.method])(model, device=device)
+
+    def explain(self, model, inputs: np.ndarray, label: int, seed: int,
+                noise: Optional[np.ndarray] = None) -> np.ndarray:
+        import interpretdl.interpreter.integrated_gradients as ig_module
+        import interpretdl.interpreter.smooth_grad as sg_module
+
+        inputs = check_inputs(inputs)
+        label = check_label(label)
+        seed = check_seed(seed)
+        noise = self._check_noise(noise, inputs)
+        interpreter = self._interpreter(model)
+        module = sg_module if self.method == "smoothgrad" else ig_module
+        patches: Dict[str, Any] = {} if self.show_progress else {"tqdm": _quiet_tqdm}
+        if noise is not None:
+            if self.method != "smoothgrad":
+                raise ValueError("noise can only be given to SmoothGrad")
+            patches["np"] = _NumpyProxy(random=_ReplayRandom(noise))
+
+        with _patched(module, **patches), _numpy_seed(seed):
+            if self.method == "integrated_gradients":
+                grads = interpreter.interpret(
+                    inputs, labels=[label], baselines=self.baselines, steps=self.steps,
+                    num_random_trials=self.num_random_trials, gradient_of=self.gradient_of,
+                    visual=False, save_path=None)
+                return np.abs(np.asarray(grads, dtype=np.float32)[0]).sum(axis=0)
+            if self.aggregation == "abs_of_mean":
+                grads = interpreter.interpret(
+                    inputs, labels=[label], noise_amount=self.noise_amount,
+                    n_samples=self.n_samples, gradient_of=self.gradient_of, visual=False,
+                    save_path=None)
+                return np.abs(np.asarray(grads, dtype=np.float32)[0]).sum(axis=0)
+            total = np.zeros(inputs.shape[1:], dtype=np.float32)
+            for _ in range(self.n_samples):
+                grads = interpreter.interpret(
+                    inputs, labels=[label], noise_amount=self.noise_amount, n_samples=1,
+                    gradient_of=self.gradient_of, visual=False, save_path=None)
+                total += np.abs(np.asarray(grads, dtype=np.float32)[0])
+            return (total / np.float32(self.n_samples)).sum(axis=0)

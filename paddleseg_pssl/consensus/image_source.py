@@ -1,0 +1,222 @@
+"""The classification images PSSL labels, and the class list that fixes their class ids.
+
+Two inputs (the ``images:`` section of a generation config)::
+
+    # ImageNet-style folder                     # list file of "<path> <class>" lines
+    <root>/                                     <root>/...any layout...
+    `-- train/                 (split)          list.txt:
+        |-- n01440764/                              imgs/a.jpg n01440764
+        |   |-- n01440764_10026.JPEG                imgs/b.jpg 0        (a class id, with synsets)
+        |   `-- ...
+        `-- n01443537/ ...
+
+The class list (``synsets``: one class per line, the first whitespace-separated token, as in
+ImageNet's ``LOC_synset_mapping.txt``) fixes class ids: line i is class i, the output index i of
+every classifier of the ensemble. Without it the class list is the sorted class-folder names
+(folder input) or the sorted class names of the list file.
+
+Items are sorted by image path, so every process sees the same order. Problems of one image
+do not stop the source: an image in a class folder that the class list does not know, or whose
+label name collides with another's, is an item carrying an ``error`` that the runner records
+as a failure. Problems of the whole input (missing root, unreadable list) raise
+:class:`ImageSourceError`.
+"""
+import dataclasses
+import os
+from typing import Dict, List, Optional, Sequence
+
+from paddleseg_pssl import pssl_format
+
+
+class ImageSourceError(ValueError):
+    """The image input as a whole is unusable; the message names the path and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageItem:
+    """One image to label.
+
+    Attributes:
+        image_rel: Image path relative to the image root, '/'-separated.
+        class_name: Class (folder) name; the label's parent folder.
+        class_id: Index of ``class_name`` in the class list, -1 when unknown.
+        label_rel: Label path relative to the PSSL root (``train/<class>/<file>.png``).
+        error: Why this image cannot be labelled (recorded as a failure), or None.
+    """
+
+    image_rel: str
+    class_name: str
+    class_id: int
+    label_rel: str
+    error: Optional[str] = None
+
+
+@dataclasses.dataclass
+class ImageSource:
+    """The sorted images of one generation run and their class list."""
+
+    root: str
+    classes: List[str]
+    items: List[ImageItem]
+    class_list_file: Optional[str] = None
+
+    def path(self, item: ImageItem) -> str:
+        """Absolute path of ``item``'s image file."""
+        return os.path.join(self.root, *item.image_rel.split("/"))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+def read_class_list(path: str) -> List[str]:
+    """Class names of a synsets file: the first token of each non-empty, non-'#' line.
+
+    Raises:
+        ImageSourceError: missing/unreadable file, no classes, or a duplicated name.
+    """
+    if not os.path.isfile(path):
+        raise ImageSourceError(f"class list {path!r} is not a file; give a synsets file with "
+                               "one class name per line (e.g. n01440764)")
+    names: List[str] = []
+    seen: Dict[str, int] = {}
+    with open(path, "r", encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            tokens = line.split()
+            if not tokens or tokens[0].startswith("#"):
+                continue
+            name = tokens[0]
+            if name in seen:
+                raise ImageSourceError(f"class list {path!r}: class {name!r} on line {lineno} "
+                                       f"repeats line {seen[name]}; class names must be unique")
+            seen[name] = lineno
+            names.append(name)
+    if not names:
+        raise ImageSourceError(f"class list {path!r} holds no class names")
+    return names
+
+
+def _is_visible(name: str) -> bool:
+    return not name.startswith(".")
+
+
+def from_folder(root: str, split: str = "train",
+                class_list_file: Optional[str] = None) -> ImageSource:
+    """Images of ``<root>/<split>/<class>/<file>``.
+
+    Every visible regular file of a class folder is an item (non-images fail at decoding and
+    are recorded); files directly under ``<split>/`` and deeper sub-folders are ignored.
+    """
+    split_dir = os.path.join(root, split)
+    if not os.path.isdir(split_dir):
+        raise ImageSourceError(f"image folder {split_dir!r} is not a directory; expected "
+                               f"<root>/{split}/<class>/<image> (ImageNet layout)")
+    folders = sorted(d for d in os.listdir(split_dir)
+                     if _is_visible(d) and os.path.isdir(os.path.join(split_dir, d)))
+    if class_list_file:
+        classes = read_class_list(class_list_file)
+    else:
+        classes = folders
+        if not classes:
+            raise ImageSourceError(f"image folder {split_dir!r} has no class sub-folders")
+    class_ids = {name: i for i, name in enumerate(classes)}
+    items: List[ImageItem] = []
+    for folder in folders:
+        folder_dir = os.path.join(split_dir, folder)
+        class_id = class_ids.get(folder, -1)
+        error = None if class_id >= 0 else (
+            f"class folder {folder!r} is not in the class list {class_list_file!r}")
+        for name in sorted(os.listdir(folder_dir)):
+            if not _is_visible(name) or not os.path.isfile(os.path.join(folder_dir, name)):
+                continue
+            items.append(ImageItem(image_rel=f"{split}/{folder}/{name}", class_name=folder,
+                                   class_id=class_id,
+                                   label_rel=pssl_format.label_relpath(folder, name),
+                                   error=error))
+    items.sort(key=lambda it: it.image_rel)
+    return ImageSource(root=root, classes=list(classes), items=items,
+                       class_list_file=class_list_file)
+
+
+def _parse_list_lines(list_file: str) -> List[tuple]:
+    if not os.path.isfile(list_file):
+        raise ImageSourceError(f"image list {list_file!r} is not a file; give a text file of "
+                               "'<image path relative to root> <class>' lines")
+    rows = []
+    with open(list_file, "r", encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            fields = text.rsplit(None, 1)
+            if len(fields) != 2:
+                raise ImageSourceError(f"image list {list_file!r} line {lineno}: expected "
+                                       f"'<path> <class>', got {text!r}")
+            rows.append((lineno, fields[0].replace("\\", "/"), fields[1]))
+    if not rows:
+        raise ImageSourceError(f"image list {list_file!r} holds no images")
+    return rows
+
+
+def from_list(root: str, list_file: str,
+              class_list_file: Optional[str] = None) -> ImageSource:
+    """Images listed as ``<path> <class>`` lines (path relative to ``root``).
+
+    The class is a class name, or an integer id into the class list (which then must be
+    given). Labels are ``train/<class>/<file name>.png``; an image whose label name collides
+    with an earlier one's (same class, same file name) is an item with an error.
+    """
+    if not os.path.isdir(root):
+        raise ImageSourceError(f"image root {root!r} is not a directory")
+    rows = _parse_list_lines(list_file)
+    if class_list_file:
+        classes = read_class_list(class_list_file)
+    else:
+        tokens = sorted({cls for _, _, cls in rows})
+        if all(tok.lstrip("-").isdigit() for tok in tokens):
+            raise ImageSourceError(
+                f"image list {list_file!r} gives numeric class ids; set images.synsets to the "
+                "class list they index")
+        classes = tokens
+    class_ids = {name: i for i, name in enumerate(classes)}
+    items: Dict[str, ImageItem] = {}
+    for lineno, image_rel, token in rows:
+        image_rel = os.path.normpath(image_rel).replace(os.sep, "/")
+        if token in class_ids:
+            class_name, class_id, error = token, class_ids[token], None
+        elif token.lstrip("-").isdigit() and 0 <= int(token) < len(classes):
+            class_name, class_id, error = classes[int(token)], int(token), None
+        else:
+            class_name, class_id = token, -1
+            error = (f"class {token!r} (image list line {lineno}) is not in the class list "
+                     f"{class_list_file!r}")
+        name = image_rel.rsplit("/", 1)[-1]
+        items.setdefault(image_rel, ImageItem(
+            image_rel=image_rel, class_name=class_name, class_id=class_id,
+            label_rel=pssl_format.label_relpath(class_name, name), error=error))
+    ordered = sorted(items.values(), key=lambda it: it.image_rel)
+    owner: Dict[str, str] = {}
+    result = []
+    for it in ordered:
+        if it.error is None and it.label_rel in owner:
+            it = dataclasses.replace(it, error=(
+                f"label {it.label_rel!r} would also label {owner[it.label_rel]!r} "
+                "(same class and file name); rename one of the images"))
+        elif it.error is None:
+            owner[it.label_rel] = it.image_rel
+        result.append(it)
+    return ImageSource(root=root, classes=list(classes), items=result,
+                       class_list_file=class_list_file)
+
+
+def build_image_source(root: str, *, split: str = "train", list_file: Optional[str] = None,
+                       synsets: Optional[str] = None) -> ImageSource:
+    """The images of a run: a list file when ``list_file`` is given, else the folder layout."""
+    if list_file:
+        return from_list(root, list_file, synsets)
+    return from_folder(root, split, synsets)
+
+
+def class_names_of(items: Sequence[ImageItem]) -> List[str]:
+    """Sorted distinct class names of ``items`` (a helper for summaries)."""
+    return sorted({it.class_name for it in items})

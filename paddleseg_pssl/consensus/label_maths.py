@@ -1,0 +1,130 @@
+"""Pure label maths of PSSL (Li et al., arXiv 2207.03335, Section 3, Eq. 1 and 2).
+
+Nothing here knows about models, tensors or files: every function takes and returns numpy
+arrays, so the equations are tested on hand-computed arrays (``tests/consensus/test_label_maths.py``).
+
+The pipeline, for one image explained by M classifiers::
+
+    per-model score maps S_i (any size, float, >= 0)
+        -> minmax_normalise each to [0, 1]           (constant map -> zeros, never NaN)
+        -> resize_map each to the label size (h, w)  (bilinear)
+        -> consensus: S = 1/M sum_i S_i              (Eq. 1)
+        -> deciles: D = floor(Z / N * 10)            (Eq. 2, Z = #pixels strictly lower)
+"""
+from typing import Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from paddleseg_pssl.constants import DECILE_COUNT
+
+
+def _as_2d_float(score: np.ndarray, name: str = "score") -> np.ndarray:
+    arr = np.asarray(score)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D HxW map, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values "
+                         f"({int(np.count_nonzero(~np.isfinite(arr)))} of {arr.size} pixels)")
+    return arr
+
+
+def minmax_normalise(score: np.ndarray) -> np.ndarray:
+    """Rescale a score map to [0, 1] by min-max over the image (per model, before Eq. 1).
+
+    Args:
+        score: HxW map of finite values.
+
+    Returns:
+        HxW float32 map, min 0 and max 1; a constant map (no information) gives all zeros,
+        never NaN.
+
+    Raises:
+        ValueError: the map is not 2-D, is empty, or holds NaN / inf.
+    """
+    arr = _as_2d_float(score)
+    lo = arr.min()
+    span = arr.max() - lo
+    if span <= 0:
+        return np.zeros(arr.shape, dtype=np.float32)
+    return ((arr - lo) / span).astype(np.float32)
+
+
+def consensus(maps: Sequence[np.ndarray]) -> np.ndarray:
+    """Eq. 1: the pixel-wise mean S(x) = 1/M sum_i S_i(x) of M same-sized normalised maps.
+
+    Returns:
+        HxW float32 map.
+
+    Raises:
+        ValueError: no maps, or maps of different shapes.
+    """
+    if len(maps) == 0:
+        raise ValueError("consensus needs at least one map, got 0")
+    arrays = [_as_2d_float(m, f"maps[{i}]") for i, m in enumerate(maps)]
+    shape = arrays[0].shape
+    for i, arr in enumerate(arrays):
+        if arr.shape != shape:
+            raise ValueError(f"maps[{i}] has shape {arr.shape}, expected {shape} like maps[0]; "
+                             "resize every map to one resolution first (resize_map)")
+    total = np.zeros(shape, dtype=np.float64)
+    for arr in arrays:
+        total += arr
+    return (total / len(arrays)).astype(np.float32)
+
+
+def deciles(score: np.ndarray) -> np.ndarray:
+    """Eq. 2: D(x) = floor(Z(x) / N * 10), Z(x) = number of pixels with a strictly lower score.
+
+    Ties share a decile (they share Z). Computed by one sort and a binary search, O(N log N).
+    Integer arithmetic (Z * 10 // N) avoids float rounding at bin edges.
+
+    Args:
+        score: HxW map of finite values.
+
+    Returns:
+        HxW uint8 map of values 0..9. The lowest score always gets 0; a constant map is all 0.
+    """
+    arr = _as_2d_float(score)
+    flat = arr.ravel()
+    n = flat.size
+    strictly_lower = np.searchsorted(np.sort(flat, kind="stable"), flat, side="left")
+    out = (strictly_lower.astype(np.int64) * DECILE_COUNT) // n
+    return out.astype(np.uint8).reshape(arr.shape)
+
+
+def resize_map(score: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of an HxW map to ``out_hw`` = (height, width); float32 out.
+
+    A map already of that size is returned unchanged (as float32).
+    """
+    arr = np.asarray(score, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"score must be a 2-D HxW map, got shape {arr.shape}")
+    h, w = int(out_hw[0]), int(out_hw[1])
+    if h <= 0 or w <= 0:
+        raise ValueError(f"out_hw must be two positive sizes, got {tuple(out_hw)}")
+    if arr.shape == (h, w):
+        return arr
+    return cv2.resize(arr, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def consensus_deciles(per_model_maps: Sequence[np.ndarray],
+                      out_hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """The whole label pipeline: per-model min-max, resize to ``out_hw``, mean (Eq. 1), deciles (Eq. 2).
+
+    Args:
+        per_model_maps: M raw score maps (HixWi, any sizes), one per classifier.
+        out_hw: (height, width) of the label.
+
+    Returns:
+        (deciles, consensus): HxW uint8 in 0..9 and the HxW float32 consensus in [0, 1].
+    """
+    if len(per_model_maps) == 0:
+        raise ValueError("consensus_deciles needs at least one per-model map, got 0")
+    normalised = [resize_map(minmax_normalise(m), out_hw) for m in per_model_maps]
+    score = consensus(normalised)
+    return deciles(score), score

@@ -1,0 +1,174 @@
+"""Image decoding and model inputs for PSSL generation (arXiv 2207.03335, Section 3).
+
+An image goes through three steps before an explainer sees it:
+
+1. :func:`load_rgb` decodes any file PIL reads into uint8 RGB (grayscale, RGBA, CMYK and palette
+   images are converted; the EXIF orientation is applied, as ``cv2.imread`` does when PaddleSeg
+   later reads the same image for training) or raises :class:`ImageReadError`.
+2. :func:`resize_short_side` brings it to the explanation resolution: short side
+   ``short_side`` (224 by default), aspect kept, nothing cropped, within the extreme-aspect
+   policy below.
+3. :func:`to_model_input` normalises it for one classifier (and resizes it to the model's square
+   input when that model's spec says ``resize: square``; :func:`resize_map` brings the map back).
+
+Extreme aspect policy: the long side is capped at ``max_long_side`` (default
+``MAX_ASPECT * short_side`` = 896 for short side 224) and no side goes below ``MIN_SIDE``. An
+image up to ``MAX_ASPECT``:1 gets short side ``short_side``; a longer one gets long side
+``max_long_side`` with its aspect still kept (short side below ``short_side``); only beyond
+``max_long_side / MIN_SIDE`` (28:1 by default) is the aspect compressed, so a 1x10000 strip
+becomes 32 x 896 and still yields a valid map.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional, Tuple
+
+import numpy as np
+
+#: The smallest side given to a classifier (five stride-2 stages leave a 1x1 feature map).
+MIN_SIDE: int = 32
+
+#: Aspect ratio kept exactly; beyond it the long side is capped (see the module docstring).
+MAX_ASPECT: float = 4.0
+
+
+class ImageReadError(Exception):
+    """An image cannot be decoded; the runner records ``path`` and ``reason`` as a failure."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+def load_rgb(path: "str | os.PathLike") -> np.ndarray:
+    """Decode an image file into RGB.
+
+    Args:
+        path: Image file (any format PIL reads).
+
+    Returns:
+        (H, W, 3) uint8 array, RGB order, EXIF orientation applied.
+
+    Raises:
+        ImageReadError: missing, zero-byte, truncated, non-image or over-large files.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot stat file ({exc.strerror or exc})") from None
+    if size == 0:
+        raise ImageReadError(path, "zero-byte file")
+    try:
+        with open(path, "rb") as f, Image.open(f) as img:
+            img.load()  # decode now: truncated data fails here, not later
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                # 16/32-bit grey: scale to 8 bits instead of clipping at 255
+                arr = np.asarray(img, dtype=np.float64)
+                peak = arr.max() if arr.size and arr.max() > 255 else 255.0
+                img = Image.fromarray(np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8))
+            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except UnidentifiedImageError:
+        raise ImageReadError(path, "not an image file PIL can identify") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(path, f"image too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # truncated / corrupt data
+        raise ImageReadError(path, f"corrupt or truncated image ({exc})") from None
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ImageReadError(path, f"decoded to an unusable shape {rgb.shape}")
+    return np.ascontiguousarray(rgb)
+
+
+def explanation_size(height: int, width: int, short_side: int,
+                     max_long_side: Optional[int] = None) -> Tuple[int, int]:
+    """(H, W) of the explanation resolution for an image of ``height`` x ``width``.
+
+    Short side ``short_side``, aspect kept, long side at most ``max_long_side`` (default
+    ``MAX_ASPECT * short_side``), no side below ``MIN_SIDE`` (see the module docstring).
+    Example: 375x500 -> 224x299; 1x10000 -> 32x896; 1x1 -> 224x224.
+    """
+    if height < 1 or width < 1:
+        raise ValueError(f"image size must be positive, got {height}x{width}")
+    if short_side < MIN_SIDE:
+        raise ValueError(f"short_side must be >= {MIN_SIDE}, got {short_side}")
+    cap = int(max_long_side if max_long_side is not None else round(MAX_ASPECT * short_side))
+    if cap < short_side:
+        raise ValueError(f"max_long_side ({cap}) must be >= short_side ({short_side})")
+    short, long_ = (height, width) if height <= width else (width, height)
+    new_short = short_side
+    new_long = max(short_side, int(round(long_ * short_side / short)))
+    if new_long > cap:
+        new_long = cap
+        new_short = max(MIN_SIDE, min(short_side, int(round(short * cap / long_))))
+    return (new_short, new_long) if height <= width else (new_long, new_short)
+
+
+def resize_short_side(img: np.ndarray, short_side: int = 224,
+                      max_long_side: Optional[int] = None) -> np.ndarray:
+    """Resize so the short side is ``short_side``, aspect kept, nothing cropped.
+
+    Args:
+        img: (H, W, 3) uint8 image.
+        short_side: Target short side (the explanation resolution).
+        max_long_side: Cap of the long side (default ``MAX_ASPECT * short_side``).
+
+    Returns:
+        (H', W', 3) uint8 image of :func:`explanation_size`.
+    """
+    import cv2
+
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"img must be (H, W, 3), got shape {img.shape}")
+    h, w = img.shape[:2]
+    new_h, new_w = explanation_size(h, w, short_side, max_long_side)
+    if (new_h, new_w) == (h, w):
+        return img
+    shrink = new_h * new_w < h * w
+    return cv2.resize(img, (new_w, new_h),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def to_model_input(img_uint8: np.ndarray, spec) -> np.ndarray:
+    """Normalise an image for one classifier.
+
+    Args:
+        img_uint8: (H, W, 3) uint8 RGB image at the explanation resolution.
+        spec: The classifier's :class:`~paddleseg_pssl.consensus.ensemble.ClassifierSpec`
+            (``mean``, ``std`` on the 0..1 scale; ``resize``, ``input_size``).
+
+    Returns:
+        (1, 3, H, W) float32, ``(x / 255 - mean) / std``; H = W = ``spec.input_size`` when
+        ``spec.resize == 'square'``.
+    """
+    import cv2
+
+    if img_uint8.ndim != 3 or img_uint8.shape[2] != 3:
+        raise ValueError(f"img_uint8 must be (H, W, 3), got shape {img_uint8.shape}")
+    img = img_uint8
+    if spec.resize == "square":
+        side = int(spec.input_size)
+        if img.shape[:2] != (side, side):
+            shrink = img.shape[0] * img.shape[1] > side * side
+            img = cv2.resize(img, (side, side),
+                             interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    elif spec.resize != "keep_aspect":
+        raise ValueError(f"spec.resize must be 'keep_aspect' or 'square', got {spec.resize!r}")
+    x = img.astype(np.float32) * np.float32(1.0 / 255.0)
+    x -= np.asarray(spec.mean, dtype=np.float32)
+    x /= np.asarray(spec.std, dtype=np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def resize_map(score_map: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinearly resize an (h, w) float score map to (height, width) (e.g. a ``square``
+    model's map back to the explanation resolution)."""
+    import cv2
+
+    score_map = np.asarray(score_map, dtype=np.float32)
+    if score_map.shape == (height, width):
+        return score_map
+    return cv2.resize(score_map, (int(width), int(height)), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,445 @@
+"""The PSSL store: the only writer of PSSL labels (arXiv 2207.03335, Section 3).
+
+It writes the layout of :mod:`paddleseg_pssl.pssl_format`, safely under many processes and
+restarts::
+
+    pssl_root/
+    |-- train/<class>/<image>.png      uint8 deciles 0..9 (Eq. 2)
+    |-- train/<class>/<image>.npy      float16 consensus S (Eq. 1), only with keep_float
+    |-- model_maps/<class>/<image>.npz raw per-model maps (float32, keyed by model name),
+    |                                  only with keep_model_maps (for evaluation)
+    |-- train.txt  synsets.txt  manifest.json  failures.txt      written by merge() on rank 0
+    `-- .pssl_work/                    in-flight state, removed by a successful merge()
+        |-- settings.json              the settings digest every rank checks at start-up
+        |-- train.rank<r>.txt          labels rank r finished (appended, flushed, fsynced)
+        |-- failures.rank<r>.txt       "<image relpath>\\t<reason>" lines of rank r
+        `-- rank<r>.done.json          rank r finished its slice (with its counts)
+
+Safety rules:
+
+* every file is written to a hidden temporary name in its final folder, then ``os.replace``d,
+  so a killed run never leaves a truncated label;
+* a label is appended to its rank's done-list only after its files are in place; a label counts
+  as done (and is skipped on resume) when it is listed *and* its PNG exists;
+* ``merge`` unions ``train.txt`` with every rank's list, keeps labels whose PNG exists, and
+  writes ``train.txt`` and ``failures.txt`` sorted, so the result depends neither on the number
+  of processes nor on restarts;
+* a run into an output made with other settings (models, weights, explainer, seed, resolution)
+  is refused (:class:`StoreSettingsError`) instead of mixing labels.
+"""
+import glob
+import io
+import json
+import os
+import re
+import time
+import zipfile
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from paddleseg_pssl import pssl_format
+from paddleseg_pssl.constants import TOP_DECILE
+
+WORK_DIR = ".pssl_work"
+SETTINGS_FILE = "settings.json"
+_TMP_MARK = ".tmp."
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class StoreSettingsError(RuntimeError):
+    """The output folder holds labels made with different settings."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic file writing
+# ---------------------------------------------------------------------------------------------
+
+def _tmp_name(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}{_TMP_MARK}{os.getpid()}")
+
+
+def atomic_write_bytes(path: str, data: bytes, *, fsync: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary name in the same folder and ``os.replace``.
+
+    Readers (and a later resume) see either the old file, or the complete new one.
+    """
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_text(path: str, text: str, *, fsync: bool = False) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
+
+
+def encode_png(label: np.ndarray, compression: int = 9) -> bytes:
+    """Single-channel uint8 PNG bytes (deterministic for a given OpenCV build)."""
+    arr = np.ascontiguousarray(label)
+    if arr.dtype != np.uint8 or arr.ndim != 2:
+        raise ValueError(f"a label must be a 2-D uint8 array, got {arr.dtype} {arr.shape}")
+    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode a {arr.shape} label as PNG")
+    return buf.tobytes()
+
+
+def encode_npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def encode_npz(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """A compressed ``.npz`` (readable by ``np.load``) with fixed timestamps, so it is
+    byte-reproducible, unlike ``np.savez_compressed``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, encode_npy(np.asarray(arrays[key])))
+    return buf.getvalue()
+
+
+def _clean_field(text: str) -> str:
+    """One line, no tabs: reasons and paths go into tab-separated text files."""
+    return re.sub(r"[\t\r\n]+", " ", str(text)).strip()
+
+
+def _read_lines(path: str) -> List[str]:
+    """Complete lines of a text file (a last line without newline, cut by a kill, is dropped)."""
+    if not os.path.isfile(path):
+        return []
+    with open(path, "r", encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    lines = text.split("\n")
+    return [ln for ln in lines[:-1] if ln.strip()]
+
+
+class _AppendLog:
+    """An append-only text file whose every line is flushed (and fsynced) when written."""
+
+    def __init__(self, path: str, fsync: bool = True):
+        self.path = path
+        self.fsync = fsync
+        self._f = None
+
+    def append(self, line: str) -> None:
+        if self._f is None:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            needs_newline = False
+            if os.path.isfile(self.path) and os.path.getsize(self.path) > 0:
+                with open(self.path, "rb") as f:
+                    f.seek(-1, os.SEEK_END)
+                    needs_newline = f.read(1) != b"\n"
+            self._f = open(self.path, "a", encoding="utf-8")
+            if needs_newline:  # a line cut by a kill: end it, it is dropped on reading
+                self._f.write("\n")
+        self._f.write(line + "\n")
+        self._f.flush()
+        if self.fsync:
+            os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The store
+# ---------------------------------------------------------------------------------------------
+
+class PSSLStore:
+    """Writes the labels of one rank, and (on rank 0) merges every rank's lists.
+
+    Args:
+        root: The PSSL root (output folder).
+        rank: This process's rank.
+        world_size: Number of processes writing into ``root``.
+        keep_float: Also write the float16 consensus beside each label.
+        keep_model_maps: Also write the raw per-model maps (``model_maps/``).
+        png_compression: zlib level of the label PNGs (0..9).
+        fsync: fsync every done-list line (and label file) so a power loss cannot lose them.
+    """
+
+    def __init__(self, root: str, *, rank: int = 0, world_size: int = 1,
+                 keep_float: bool = False, keep_model_maps: bool = False,
+                 png_compression: int = 9, fsync: bool = True):
+        self.root = os.path.abspath(root)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.keep_float = bool(keep_float)
+        self.keep_model_maps = bool(keep_model_maps)
+        self.png_compression = int(png_compression)
+        self.fsync = bool(fsync)
+        self.work_dir = os.path.join(self.root, WORK_DIR)
+        self._done: Optional[set] = None
+        self._list_log = _AppendLog(self.rank_list_path(self.rank), fsync=self.fsync)
+        self._fail_log = _AppendLog(self.rank_failures_path(self.rank), fsync=self.fsync)
+
+    # ---- paths ------------------------------------------------------------------------------
+
+    def path(self, rel: str) -> str:
+        return os.path.join(self.root, *rel.split("/"))
+
+    def label_path(self, label_rel: str) -> str:
+        return self.path(label_rel)
+
+    def rank_list_path(self, rank: int) -> str:
+        return os.path.join(self.work_dir, f"train.rank{rank}.txt")
+
+    def rank_failures_path(self, rank: int) -> str:
+        return os.path.join(self.work_dir, f"failures.rank{rank}.txt")
+
+    def rank_marker_path(self, rank: int) -> str:
+        return os.path.join(self.work_dir, f"rank{rank}.done.json")
+
+    # ---- settings guard ---------------------------------------------------------------------
+
+    def check_settings(self, digest: str, settings: Mapping) -> None:
+        """Refuse an output made with other settings; record ours for the other ranks.
+
+        Raises:
+            StoreSettingsError: ``manifest.json`` or the in-flight ``settings.json`` name another
+                settings digest.
+        """
+        recorded = []
+        manifest = os.path.join(self.root, pssl_format.MANIFEST_FILE)
+        work_settings = os.path.join(self.work_dir, SETTINGS_FILE)
+        for path in (manifest, work_settings):
+            if os.path.isfile(path):
+                try:
+                    with open(path, "r", encoding="utf-8") as f:
+                        data = json.load(f)
+                except (OSError, ValueError):
+                    continue
+                if data.get("settings_digest") not in (None, digest):
+                    recorded.append((path, data))
+        if recorded:
+            path, data = recorded[0]
+            old = data.get("settings", {})
+            changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+            raise StoreSettingsError(
+                f"output {self.root!r} holds labels made with other settings ({path}: "
+                f"changed {changed or 'model weights'}); write to a new output folder, or "
+                f"delete that one to start over")
+        if not os.path.isfile(work_settings):
+            atomic_write_text(work_settings, json.dumps(
+                {"settings_digest": digest, "settings": settings}, indent=2, sort_keys=True))
+
+    # ---- resume -----------------------------------------------------------------------------
+
+    def _listed_labels(self) -> Dict[str, str]:
+        """label relpath -> image relpath for every label of train.txt and every rank list."""
+        entries: Dict[str, str] = {}
+        sources = [os.path.join(self.root, pssl_format.TRAIN_LIST_FILE)]
+        sources += sorted(glob.glob(os.path.join(self.work_dir, "train.rank*.txt")))
+        for path in sources:
+            for line in _read_lines(path):
+                try:
+                    label_rel, image_rel = pssl_format.parse_list_line(line)
+                except ValueError:
+                    continue
+                entries.setdefault(label_rel, image_rel)
+        return entries
+
+    def load_done(self) -> int:
+        """Read what earlier runs finished; returns how many labels are listed."""
+        self._done = set(self._listed_labels())
+        return len(self._done)
+
+    def is_done(self, label_rel: str) -> bool:
+        """A label is done when it is listed as finished and its PNG exists."""
+        if self._done is None:
+            self.load_done()
+        return label_rel in self._done and os.path.isfile(self.label_path(label_rel))
+
+    # ---- writing ----------------------------------------------------------------------------
+
+    def write(self, label_rel: str, image_rel: str, deciles: np.ndarray, *,
+              consensus: Optional[np.ndarray] = None,
+              model_maps: Optional[Mapping[str, np.ndarray]] = None) -> None:
+        """Write one label (and its optional extras), then list it as done.
+
+        Args:
+            label_rel: ``train/<class>/<image>.png``.
+            image_rel: The image path relative to the image root.
+            deciles: HxW uint8 in 0..9.
+            consensus: HxW float consensus, written as float16 when ``keep_float``.
+            model_maps: name -> raw map, written when ``keep_model_maps``.
+        """
+        arr = np.asarray(deciles)
+        if arr.dtype != np.uint8 or arr.ndim != 2 or (arr.size and arr.max() > TOP_DECILE):
+            raise ValueError(f"deciles of {label_rel!r} must be a 2-D uint8 map in "
+                             f"0..{TOP_DECILE}, got {arr.dtype} {arr.shape}")
+        if self.keep_float and consensus is not None:
+            atomic_write_bytes(self.path(pssl_format.consensus_relpath(label_rel)),
+                               encode_npy(np.asarray(consensus, dtype=np.float16)))
+        if self.keep_model_maps and model_maps is not None:
+            atomic_write_bytes(self.path(pssl_format.model_maps_relpath(label_rel)),
+                               encode_npz({k: np.asarray(v, dtype=np.float32)
+                                           for k, v in model_maps.items()}))
+        atomic_write_bytes(self.label_path(label_rel), encode_png(arr, self.png_compression),
+                           fsync=self.fsync)
+        self._list_log.append(pssl_format.format_list_line(label_rel, image_rel))
+        if self._done is not None:
+            self._done.add(label_rel)
+
+    def record_failure(self, image_rel: str, reason: str) -> None:
+        """Record that ``image_rel`` could not be labelled, and why."""
+        self._fail_log.append(f"{_clean_field(image_rel)}{pssl_format.LIST_COLUMN_SEPARATOR}"
+                              f"{_clean_field(reason) or 'unknown error'}")
+
+    def close(self) -> None:
+        self._list_log.close()
+        self._fail_log.close()
+
+    # ---- rank completion --------------------------------------------------------------------
+
+    def clear_rank_marker(self) -> None:
+        try:
+            os.remove(self.rank_marker_path(self.rank))
+        except FileNotFoundError:
+            pass
+
+    def mark_rank_done(self, info: Mapping) -> None:
+        """Tell rank 0 this rank finished its slice (``info``: world_size, digests, counts)."""
+        self.close()
+        atomic_write_text(self.rank_marker_path(self.rank),
+                          json.dumps(dict(info, rank=self.rank), indent=2, sort_keys=True),
+                          fsync=self.fsync)
+
+    def read_rank_marker(self, rank: int) -> Optional[dict]:
+        path = self.rank_marker_path(rank)
+        try:
+            with open(path, "r", encoding="utf-8") as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def wait_for_ranks(self, expected: Mapping[int, Mapping], *, poll_s: float = 2.0,
+                       timeout_s: Optional[float] = None,
+                       on_wait: Optional[Callable[[List[int]], None]] = None,
+                       report_every_s: float = 60.0) -> Dict[int, dict]:
+        """Wait until every rank of ``expected`` wrote a marker matching its expected fields.
+
+        Args:
+            expected: rank -> fields its marker must hold (world size, settings and slice
+                digests), so a marker left by another run or another sharding never counts.
+            timeout_s: Give up after this many seconds (None: wait for ever; the launcher
+                stops every rank when one crashes).
+            on_wait: Called with the ranks still missing, every ``report_every_s`` seconds.
+
+        Returns:
+            rank -> marker.
+
+        Raises:
+            TimeoutError: naming the ranks that did not finish.
+        """
+        start = last_report = time.monotonic()
+        while True:
+            markers, missing = {}, []
+            for rank, fields in sorted(expected.items()):
+                marker = self.read_rank_marker(rank)
+                if marker is not None and all(marker.get(k) == v for k, v in fields.items()):
+                    markers[rank] = marker
+                else:
+                    missing.append(rank)
+            if not missing:
+                return markers
+            now = time.monotonic()
+            if timeout_s is not None and now - start > timeout_s:
+                raise TimeoutError(f"ranks {missing} did not finish within {timeout_s:.0f} s "
+                                   f"(no matching marker in {self.work_dir}); rerun to resume, "
+                                   f"or merge later with --merge-only")
+            if on_wait is not None and now - last_report >= report_every_s:
+                on_wait(missing)
+                last_report = now
+            time.sleep(poll_s)
+
+    # ---- merge (rank 0) ---------------------------------------------------------------------
+
+    def _read_failures(self) -> Dict[str, str]:
+        failures: Dict[str, str] = {}
+        for path in sorted(glob.glob(os.path.join(self.work_dir, "failures.rank*.txt"))):
+            for line in _read_lines(path):
+                image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
+                failures[image_rel] = reason
+        return failures
+
+    def _remove_stale_tmp(self) -> None:
+        for top in (pssl_format.LABEL_SPLIT_DIR, pssl_format.MODEL_MAPS_DIR):
+            for folder, _, files in os.walk(self.path(top)):
+                for name in files:
+                    if name.startswith(".") and _TMP_MARK in name:
+                        try:
+                            os.remove(os.path.join(folder, name))
+                        except OSError:
+                            pass
+
+    def merge(self, classes: Iterable[str], manifest: Mapping) -> Dict[str, int]:
+        """Publish the run: ``train.txt``, ``failures.txt``, ``synsets.txt``, ``manifest.json``.
+
+        Call once, on one process, after every rank finished. Clears the in-flight state.
+
+        Args:
+            classes: The class list, in class-id order.
+            manifest: Everything to record; ``counts.labels`` and ``counts.failures`` are
+                filled in here.
+
+        Returns:
+            {"labels": n, "failures": n}.
+        """
+        self.close()
+        entries = self._listed_labels()
+        labels = sorted(k for k in entries if os.path.isfile(self.label_path(k)))
+        done_images = {entries[k] for k in labels}
+        failures = {k: v for k, v in self._read_failures().items() if k not in done_images}
+        atomic_write_text(os.path.join(self.root, pssl_format.TRAIN_LIST_FILE), "".join(
+            pssl_format.format_list_line(k, entries[k]) + "\n" for k in labels), fsync=True)
+        atomic_write_text(os.path.join(self.root, pssl_format.FAILURES_FILE), "".join(
+            f"{k}{pssl_format.LIST_COLUMN_SEPARATOR}{failures[k]}\n" for k in sorted(failures)),
+            fsync=True)
+        atomic_write_text(os.path.join(self.root, pssl_format.SYNSETS_FILE),
+                          "".join(f"{c}\n" for c in classes), fsync=True)
+        counts = {"labels": len(labels), "failures": len(failures)}
+        full = dict(manifest)
+        full["counts"] = dict(full.get("counts", {}), **counts)
+        atomic_write_text(os.path.join(self.root, pssl_format.MANIFEST_FILE),
+                          json.dumps(full, indent=2, sort_keys=True) + "\n", fsync=True)
+        self._remove_stale_tmp()
+        for path in glob.glob(os.path.join(self.work_dir, "*")):
+            os.remove(path)
+        try:
+            os.rmdir(self.work_dir)
+        except OSError:
+            pass
+        return counts
+
+
+def read_failures(root: str) -> List[Tuple[str, str]]:
+    """(image relpath, reason) pairs of a merged ``failures.txt``."""
+    out = []
+    for line in _read_lines(os.path.join(root, pssl_format.FAILURES_FILE)):
+        image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
+        out.append((image_rel, reason))
+    return out

@@ -1,0 +1,385 @@
+"""``PSSLDataset``: ImageNet images with PSSL pseudo labels, as PaddleSeg training samples.
+
+PSSL (Li et al., "Distilling Ensemble of Explanations for Weakly-Supervised Pre-Training of
+Image Segmentation Models", arXiv 2207.03335) labels the pixels of each image's top decile
+(Eq. 2) of the consensus explanation (arXiv 2109.00707) with the image's class and every other
+pixel with a background class B.
+
+This class replaces PaddleSeg's built-in ``PSSLDataset`` in ``manager.DATASETS``: it keeps the
+built-in's config keys (``transforms``, ``imagenet_root``, ``pssl_root``, ``mode``, ``edge``)
+and its release format, and adds the decile PNG format of ``paddleseg_pssl.pssl_format``,
+configurable decile->label mapping, resizing of labels to the image, and validation.
+"""
+import os
+import warnings
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from paddleseg.cvlibs import manager
+from paddleseg.datasets import Dataset
+from paddleseg.transforms import Compose
+import paddleseg.transforms.functional as F
+from paddleseg.utils import logger
+
+from paddleseg_pssl import pssl_format
+from paddleseg_pssl.constants import (
+    DECILE_COUNT, DEFAULT_FOREGROUND_DECILES, DEFAULT_IGNORE_DECILES, IGNORE_INDEX,
+    IMAGENET_NUM_CLASSES, TOP_DECILE, background_class_id, segmentation_num_classes)
+from paddleseg_pssl.errors import PSSLConfigError
+
+#: How many offending paths, lines or names an error message lists before "...".
+MAX_LISTED = 5
+
+
+class PSSLSampleError(PSSLConfigError):
+    """A sample that cannot be turned into a training pair; the message names its files."""
+
+
+def _listed(items: Sequence, limit: int = MAX_LISTED) -> str:
+    shown = ", ".join(str(item) for item in items[:limit])
+    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+def _decile_set(name: str, values: Optional[Iterable[int]]) -> Tuple[int, ...]:
+    values = tuple(values or ())
+    bad = [v for v in values
+           if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= TOP_DECILE]
+    if bad:
+        raise PSSLConfigError(f"{name} must hold decile values 0..{TOP_DECILE}, got {list(values)!r}")
+    return tuple(sorted(set(int(v) for v in values)))
+
+
+def replace_component(registry: manager.ComponentManager, component: type) -> type:
+    """Register ``component`` in ``registry``, replacing any entry of its name with one log line.
+
+    PaddleSeg's own ``add_component`` would replace it too, but with a generic warning; this
+    says which class replaced which.
+    """
+    name = component.__name__
+    previous = registry.components_dict.get(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        registry.add_component(component)
+    if previous is not None and previous is not component:
+        logger.info(f"paddleseg_pssl: manager.{registry.name.upper()}[{name!r}] is now "
+                    f"{component.__module__}.{component.__qualname__} "
+                    f"(replacing {previous.__module__}.{previous.__qualname__})")
+    return component
+
+
+class PSSLDataset(Dataset):
+    """ImageNet training images paired with PSSL pseudo segmentation labels.
+
+    Two label formats are read, chosen per file by its suffix. The decile format of
+    ``paddleseg_pssl.pssl_format`` (written by ``tools/generate_pssl.py``)::
+
+        pssl_root/
+        |-- train.txt        "train/n01440764/n01440764_10026.JPEG.png" per line, or
+        |                    "<label relpath>\\t<image relpath>" when the image path differs
+        |-- synsets.txt      class folder names, one per line, in class-id order
+        |-- manifest.json    provenance (not read here)
+        `-- train/n01440764/n01440764_10026.JPEG.png
+                             single-channel uint8 PNG of deciles 0..9, any resolution
+
+    and the official release read by PaddleSeg's built-in class::
+
+        pssl_root/
+        |-- train.txt        "train/n01440764/n01440764_10026.JPEG_eiseg.npz" per line
+        |-- imagenet_lsvrc_2015_synsets.txt
+        `-- train/n01440764/n01440764_10026.JPEG_eiseg.npz
+                             key "arr_0": 0/1 map, 1 = top decile
+
+    with the images under ``imagenet_root``::
+
+        imagenet_root/
+        `-- train/n01440764/n01440764_10026.JPEG
+
+    ``synsets.txt`` wins when both synsets files exist. The class of a sample is its label's
+    folder name; its id is that name's line number in the synsets file. With K classes,
+    background is K and the model has K + 1 outputs (1001 for ImageNet-1k).
+
+    Label values: deciles in ``foreground_deciles`` take the image's class, deciles in
+    ``ignore_deciles`` take ``ignore_index``, all others the background. ``ignore_index`` is
+    ``pssl_format.ignore_index_for(K + 1)``: 255 while K + 1 <= 255, else K + 1 (1001 for
+    ImageNet-1k, as PaddleSeg's built-in class). Transforms that pad labels (crops, paddings,
+    rotations) and are still at PaddleSeg's default 255 are switched to it; the loss receives
+    it from PaddleSeg's builder (class attribute ``IGNORE_INDEX``).
+
+    The label is resized to the image's size (nearest neighbour) before the transforms, since
+    labels are stored at explanation resolution. Labels are uint8 when every value fits,
+    else int32 (OpenCV-based transforms do not keep int64).
+
+    PaddleSeg's builder sizes the model and the loss's ignore index from the class attributes
+    ``NUM_CLASSES`` and ``IGNORE_INDEX``, which are ImageNet-1k's. For another class count K
+    in a YAML run, register a subclass with ``NUM_CLASSES = K + 1`` and
+    ``IGNORE_INDEX = pssl_format.ignore_index_for(K + 1)``; constructing the dataset warns when
+    they disagree with the data.
+
+    Construction validates the list: malformed lines (with line numbers), classes absent from
+    the synsets (by name), and missing images or labels (count and first paths) raise
+    ``ValueError``; with ``skip_missing`` the samples with missing files are dropped instead,
+    with one warning. A bad sample at ``__getitem__`` (unreadable image, label that is not
+    single-channel, values outside 0..9 or 0/1) raises ``PSSLSampleError`` naming the files.
+
+    Args:
+        transforms (list): PaddleSeg transforms applied to the image and the label.
+        imagenet_root (str): Root of the images (holds ``train/<class>/...``).
+        pssl_root (str): Root of the labels (holds ``train.txt`` and a synsets file).
+        mode (str, optional): Only ``'train'`` exists. Default: ``'train'``.
+        edge (bool, optional): Also return ``'edge'``, the binary class-edge map. Default: False.
+        foreground_deciles (list[int], optional): Deciles labelled with the image's class.
+            Default: ``[9]`` (the paper).
+        ignore_deciles (list[int], optional): Deciles labelled ``ignore_index``. Default: ``[]``;
+            the paper's ablation ignores ``[8]``.
+        skip_missing (bool, optional): Drop samples whose image or label is missing instead of
+            raising. Default: False.
+        verify_files (bool, optional): Check that every listed file exists at construction
+            (one ``stat`` per file). Default: True.
+    """
+    NUM_CLASSES = segmentation_num_classes(IMAGENET_NUM_CLASSES)
+    IGNORE_INDEX = pssl_format.ignore_index_for(NUM_CLASSES)
+    IMG_CHANNELS = 3
+    ignore_index = IGNORE_INDEX
+
+    def __init__(self,
+                 transforms: list,
+                 imagenet_root: str,
+                 pssl_root: str,
+                 mode: str = "train",
+                 edge: bool = False,
+                 foreground_deciles: Iterable[int] = DEFAULT_FOREGROUND_DECILES,
+                 ignore_deciles: Iterable[int] = DEFAULT_IGNORE_DECILES,
+                 skip_missing: bool = False,
+                 verify_files: bool = True) -> None:
+        # Dataset.__init__ is not called: it reads a two-column list under one root.
+        if str(mode).lower() != "train":
+            raise PSSLConfigError(f"mode must be 'train' (PSSL labels exist for training images only), "
+                             f"got {mode!r}")
+        if transforms is None:
+            raise PSSLConfigError("transforms is None; expected a list of PaddleSeg transforms")
+        for name, root in (("imagenet_root", imagenet_root), ("pssl_root", pssl_root)):
+            if root is None or not os.path.isdir(root):
+                raise PSSLConfigError(f"{name} {root!r} is not a directory")
+        self.transforms = Compose(transforms, img_channels=self.IMG_CHANNELS)
+        self.mode = "train"
+        self.edge = edge
+        self.img_channels = self.IMG_CHANNELS
+        self.imagenet_root = imagenet_root
+        self.pssl_root = pssl_root
+        self.dataset_root = pssl_root
+
+        self.foreground_deciles = _decile_set("foreground_deciles", foreground_deciles)
+        self.ignore_deciles = _decile_set("ignore_deciles", ignore_deciles)
+        if not self.foreground_deciles:
+            raise PSSLConfigError("foreground_deciles is empty; expected at least one decile "
+                             f"(the paper uses [{TOP_DECILE}])")
+        both = sorted(set(self.foreground_deciles) & set(self.ignore_deciles))
+        if both:
+            raise PSSLConfigError(f"deciles {both} are in both foreground_deciles and ignore_deciles")
+
+        self.synsets_path, self.class_names = self._read_synsets(pssl_root)
+        self.class_id_dict: Dict[str, int] = {n: i for i, n in enumerate(self.class_names)}
+        num_object_classes = len(self.class_names)
+        self.background_id = background_class_id(num_object_classes)
+        self.num_classes = segmentation_num_classes(num_object_classes)
+        self.ignore_index = pssl_format.ignore_index_for(self.num_classes)
+        self.label_dtype = np.uint8 if max(self.num_classes, self.ignore_index) <= 255 \
+            else np.int32
+        if (self.num_classes, self.ignore_index) != (self.NUM_CLASSES, self.IGNORE_INDEX):
+            logger.warning(
+                f"PSSLDataset: {self.synsets_path} lists {num_object_classes} classes "
+                f"(num_classes {self.num_classes}, ignore_index {self.ignore_index}), but "
+                f"{type(self).__name__}.NUM_CLASSES/IGNORE_INDEX are {self.NUM_CLASSES}/"
+                f"{self.IGNORE_INDEX}, which PaddleSeg's builder gives the model and the loss; "
+                "for a YAML run register a subclass with matching values")
+
+        self._align_label_padding()
+
+        self.file_list: List[List[str]] = []
+        self.class_ids: List[int] = []
+        self._read_list(skip_missing, verify_files)
+        if any(lbl.endswith(pssl_format.RELEASE_LABEL_SUFFIX) for _, lbl in self.file_list) \
+                and (self.foreground_deciles != (TOP_DECILE,) or self.ignore_deciles):
+            raise PSSLConfigError(
+                "binary release labels (*_eiseg.npz) only separate the top decile from the rest; "
+                f"foreground_deciles={list(self.foreground_deciles)} and "
+                f"ignore_deciles={list(self.ignore_deciles)} need decile PNG labels")
+
+        # Decile -> label value, one table lookup per pixel.
+        self._decile_lut = np.full(DECILE_COUNT, self.background_id, dtype=self.label_dtype)
+        self._decile_lut[list(self.ignore_deciles)] = self.ignore_index
+        self._fg_mask = np.zeros(DECILE_COUNT, dtype=bool)
+        self._fg_mask[list(self.foreground_deciles)] = True
+
+    def _align_label_padding(self) -> None:
+        """Make every transform pad labels with ``ignore_index``.
+
+        PaddleSeg's crops, paddings and rotations pad labels with 255 unless told otherwise,
+        which is a class id once there are more than 255 classes (ImageNet class 255 for
+        PSSL): a transform still at 255 is switched to ``ignore_index`` (one log line), and
+        any other value that is not ``ignore_index`` is an error.
+        """
+        for op in self.transforms.transforms:
+            for attr in ("label_padding_value", "ignore_index"):
+                value = getattr(op, attr, None)
+                if not isinstance(value, (int, np.integer)) or value == self.ignore_index:
+                    continue
+                where = f"{type(op).__name__}.{attr}"
+                if value != IGNORE_INDEX:
+                    raise PSSLConfigError(
+                        f"{where} is {value}, but this dataset's ignore_index is "
+                        f"{self.ignore_index}; set {attr}: {self.ignore_index} or leave it unset")
+                setattr(op, attr, self.ignore_index)
+                logger.info(f"PSSLDataset: {where} {value} -> {self.ignore_index} (the ignore "
+                            f"index; {value} is a class id with {self.num_classes} classes)")
+
+    @staticmethod
+    def _read_synsets(pssl_root: str) -> Tuple[str, List[str]]:
+        for name in (pssl_format.SYNSETS_FILE, pssl_format.RELEASE_SYNSETS_FILE):
+            path = os.path.join(pssl_root, name)
+            if os.path.isfile(path):
+                break
+        else:
+            raise PSSLConfigError(f"pssl_root {pssl_root!r} holds neither {pssl_format.SYNSETS_FILE!r} "
+                             f"nor {pssl_format.RELEASE_SYNSETS_FILE!r} (class names in id order)")
+        with open(path, encoding="utf-8") as f:
+            names = [line.strip() for line in f]
+        while names and not names[-1]:
+            names.pop()
+        blank = [i + 1 for i, n in enumerate(names) if not n]
+        if blank:
+            raise PSSLConfigError(f"{path}: blank class names at lines {_listed(blank)}")
+        seen: Dict[str, int] = {}
+        duplicates = []
+        for i, n in enumerate(names):
+            if n in seen:
+                duplicates.append(f"{n!r} (lines {seen[n] + 1} and {i + 1})")
+            seen.setdefault(n, i)
+        if duplicates:
+            raise PSSLConfigError(f"{path}: duplicate class names {_listed(duplicates)}")
+        if not names:
+            raise PSSLConfigError(f"{path} lists no classes")
+        return path, names
+
+    def _read_list(self, skip_missing: bool, verify_files: bool) -> None:
+        list_path = os.path.join(self.pssl_root, pssl_format.TRAIN_LIST_FILE)
+        if not os.path.isfile(list_path):
+            raise PSSLConfigError(f"pssl_root {self.pssl_root!r} has no {pssl_format.TRAIN_LIST_FILE!r} "
+                             "(one label path per line)")
+        malformed: List[str] = []
+        unknown: Dict[str, int] = {}
+        missing: List[str] = []
+        missing_samples = 0
+        with open(list_path, encoding="utf-8") as f:
+            for line_no, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    label_rel, image_rel = pssl_format.parse_list_line(line)
+                except ValueError as e:
+                    malformed.append(f"line {line_no}: {e}")
+                    continue
+                class_name = pssl_format.class_name_of_label(label_rel)
+                if class_name not in self.class_id_dict:
+                    unknown[class_name] = unknown.get(class_name, 0) + 1
+                    continue
+                image_path = os.path.join(self.imagenet_root, image_rel)
+                label_path = os.path.join(self.pssl_root, label_rel)
+                if verify_files:
+                    absent = [p for p in (image_path, label_path) if not os.path.isfile(p)]
+                    if absent:
+                        missing.extend(absent)
+                        missing_samples += 1
+                        continue
+                self.file_list.append([image_path, label_path])
+                self.class_ids.append(self.class_id_dict[class_name])
+        if malformed:
+            raise PSSLConfigError(f"{list_path}: {len(malformed)} malformed lines, expected "
+                             f"'<label relpath>[<tab><image relpath>]' with a label ending in "
+                             f"{pssl_format.LABEL_SUFFIX!r} or {pssl_format.RELEASE_LABEL_SUFFIX!r}:"
+                             f" {_listed(malformed)}")
+        if unknown:
+            names = [f"{n!r} ({c} samples)" for n, c in sorted(unknown.items())]
+            raise PSSLConfigError(f"{list_path}: {len(unknown)} class folders are absent from "
+                             f"{self.synsets_path}: {_listed(names)}")
+        if missing:
+            message = (f"{list_path}: {missing_samples} samples have missing files "
+                       f"({len(missing)} paths): {_listed(missing)}")
+            if not skip_missing:
+                raise PSSLConfigError(message + "; set skip_missing: true to drop them")
+            logger.warning(message + "; skipped (skip_missing)")
+        if not self.file_list:
+            raise PSSLConfigError(f"{list_path}: no usable samples")
+
+    def read_label(self, label_path: str, class_id: int) -> np.ndarray:
+        """The label of one file at its stored resolution: (H, W) of ``label_dtype``.
+
+        Raises:
+            PSSLSampleError: the file is unreadable, not single-channel, or holds values other
+                than deciles 0..9 (PNG) or 0/1 (release npz); the message names the file.
+        """
+        if label_path.endswith(pssl_format.RELEASE_LABEL_SUFFIX):
+            try:
+                with np.load(label_path) as npz:
+                    values = npz["arr_0"]
+            except Exception as e:  # zip, pickle or key errors all mean: not a release label
+                raise PSSLSampleError(f"label {label_path}: cannot read key 'arr_0' of the npz "
+                                      f"({type(e).__name__}: {e}); expected a 0/1 map") from e
+            lut = np.array([self.background_id, class_id], dtype=self.label_dtype)
+        else:
+            values = cv2.imread(label_path, cv2.IMREAD_UNCHANGED)
+            if values is None:
+                raise PSSLSampleError(f"label {label_path}: cannot be read as an image; expected a "
+                                      f"single-channel uint8 PNG of deciles 0..{TOP_DECILE}")
+            lut = self._decile_lut.copy()
+            lut[self._fg_mask] = class_id
+        if values.ndim != 2 or values.size == 0:
+            raise PSSLSampleError(f"label {label_path}: shape {values.shape}; expected a "
+                                  "single-channel (H, W) map")
+        if values.dtype == bool:
+            values = values.view(np.uint8)
+        top = len(lut) - 1
+        if not np.issubdtype(values.dtype, np.integer):
+            raise PSSLSampleError(f"label {label_path}: dtype {values.dtype}; expected integers "
+                                  f"0..{top}")
+        if values.min() < 0 or values.max() > top:
+            bad = np.unique(values[(values < 0) | (values > top)])
+            raise PSSLSampleError(f"label {label_path}: values {bad[:MAX_LISTED].tolist()}; "
+                                  f"expected 0..{top}")
+        return lut[values]
+
+    def __getitem__(self, idx: int) -> dict:
+        """One training sample, as ``paddleseg.datasets.Dataset`` returns it.
+
+        Returns:
+            dict: ``'img'`` float32 (3, H, W) after the transforms; ``'label'`` (H, W) uint8 or
+            int32 with class ids, ``background_id`` and ``ignore_index``; ``'gt_fields'``,
+            ``'trans_info'``; ``'edge'`` (H, W) when ``edge`` is set.
+        """
+        image_path, label_path = self.file_list[idx]
+        image = cv2.imread(image_path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise PSSLSampleError(f"image {image_path} (sample {idx}) cannot be read; expected an "
+                                  "image file OpenCV decodes (JPEG, PNG, ...)")
+        label = self.read_label(label_path, self.class_ids[idx])
+        height, width = image.shape[:2]
+        if label.shape != (height, width):
+            label = cv2.resize(label, (width, height), interpolation=cv2.INTER_NEAREST)
+        data = {"img": image.astype("float32"), "label": label,
+                "trans_info": [], "gt_fields": ["label"]}
+        try:
+            data = self.transforms(data)
+        except Exception as e:
+            raise PSSLSampleError(f"transforms failed on sample {idx} (image {image_path}, "
+                                  f"label {label_path}): {type(e).__name__}: {e}") from e
+        if self.edge:
+            data["edge"] = F.mask_to_binary_edge(data["label"], radius=2,
+                                                 num_classes=self.num_classes)
+        return data
+
+    def __len__(self) -> int:
+        return len(self.file_list)
+
+
+replace_component(manager.DATASETS, PSSLDataset)

@@ -1,0 +1,119 @@
+"""``WeightedCrossEntropyLoss``: Eq. 3 of PSSL (arXiv 2207.03335).
+
+Per pixel x with label T(x), l(x) = -w_{T(x)} log p_{T(x), x}, with w_B = ``background_weight``
+(0.1 in the paper, Table 1) for the background class B and 1 for every other class.
+The weight vector is built from the logits' channel count, so no config lists 1001 weights.
+"""
+from typing import Optional
+
+import paddle
+import paddle.nn.functional as F
+from paddle import nn
+from paddleseg.cvlibs import manager
+from paddleseg.utils import logger
+
+from paddleseg_pssl import pssl_format
+from paddleseg_pssl.constants import DEFAULT_BACKGROUND_WEIGHT
+
+
+@manager.LOSSES.add_component
+class WeightedCrossEntropyLoss(nn.Layer):
+    """Cross entropy with background weight ``background_weight`` and weight 1 elsewhere.
+
+    Reduction: the weighted mean over non-ignored pixels,
+    ``sum_x w_{T(x)} l_x / sum_x w_{T(x)}``, where ``l_x = -log p_{T(x), x}``. This is the
+    convention of ``paddle.nn.functional.cross_entropy(weight=..., reduction='mean')`` and of
+    PaddleSeg's ``CrossEntropyLoss(weight=...)`` (the latter adds 1e-8 to the mean weight; so
+    does this loss), so the value equals PaddleSeg's with the 1001-number weight list of its
+    PSSL configs. The paper's Eq. 3 is per pixel and leaves the reduction open. Unlike
+    PaddleSeg's, this loss builds no one-hot tensor of the labels.
+
+    Args:
+        background_weight (float, optional): w_B. Default: 0.1 (the paper).
+        background_index (int, optional): B. Default: None, meaning the last class
+            (``C - 1`` for logits of C channels: 1000 for ImageNet-1k).
+        ignore_index (int, optional): Label value that contributes nothing. Default: None,
+            meaning ``pssl_format.ignore_index_for(C)``: 255 for C <= 255, else C (1001 for
+            ImageNet-1k), the same rule as ``PSSLDataset.ignore_index``. PaddleSeg's builder
+            fills it from the dataset class's ``IGNORE_INDEX`` when a config omits it.
+        data_format (str, optional): ``'NCHW'`` or ``'NHWC'``. Default: ``'NCHW'``.
+    """
+    EPS = 1e-8
+
+    def __init__(self,
+                 background_weight: float = DEFAULT_BACKGROUND_WEIGHT,
+                 background_index: Optional[int] = None,
+                 ignore_index: Optional[int] = None,
+                 data_format: str = "NCHW") -> None:
+        super().__init__()
+        if not background_weight >= 0:
+            raise ValueError(f"background_weight must be >= 0, got {background_weight!r}")
+        if data_format not in ("NCHW", "NHWC"):
+            raise ValueError(f"data_format must be 'NCHW' or 'NHWC', got {data_format!r}")
+        if background_index is not None and background_index < 0:
+            raise ValueError(f"background_index must be >= 0 or None (last class), "
+                             f"got {background_index}")
+        self.background_weight = float(background_weight)
+        self.background_index = background_index
+        self.ignore_index = ignore_index
+        self.data_format = data_format
+        self._warned_ignore = False
+
+    def resolve(self, num_classes: int):
+        """(background index, ignore index) for logits of ``num_classes`` channels."""
+        background = num_classes - 1 if self.background_index is None else self.background_index
+        if background >= num_classes:
+            raise ValueError(f"background_index {background} is not a class of logits with "
+                             f"{num_classes} channels; expected 0..{num_classes - 1}")
+        ignore = pssl_format.ignore_index_for(num_classes) if self.ignore_index is None \
+            else self.ignore_index
+        if 0 <= ignore < num_classes and not self._warned_ignore:
+            self._warned_ignore = True
+            logger.warning(f"WeightedCrossEntropyLoss: ignore_index {ignore} is a class id of "
+                           f"logits with {num_classes} channels; that class is never trained "
+                           f"(leave ignore_index unset to use {pssl_format.ignore_index_for(num_classes)})")
+        return background, ignore
+
+    def class_weights(self, num_classes: int) -> paddle.Tensor:
+        """The Eq. 3 weight vector, float32 (num_classes,): 1 everywhere, w_B at B."""
+        background, _ = self.resolve(num_classes)
+        weights = paddle.ones([num_classes], dtype="float32")
+        weights[background] = self.background_weight
+        return weights
+
+    def forward(self,
+                logit: paddle.Tensor,
+                label: paddle.Tensor,
+                semantic_weights: Optional[paddle.Tensor] = None) -> paddle.Tensor:
+        """Weighted mean cross entropy.
+
+        Args:
+            logit (Tensor): float32/float16 (N, C, H, W) (or (N, H, W, C) with ``'NHWC'``).
+            label (Tensor): integer (N, H, W) or (N, 1, H, W): class ids 0..C-1 or
+                ``ignore_index``.
+            semantic_weights (Tensor, optional): float (N, H, W) per-pixel factors on the
+                numerator, as PaddleSeg's CrossEntropyLoss applies them. Default: None.
+
+        Returns:
+            Tensor: float32 scalar.
+        """
+        axis = 1 if self.data_format == "NCHW" else -1
+        num_classes = logit.shape[axis]
+        background, ignore = self.resolve(num_classes)
+        if label.ndim == logit.ndim:
+            label = label.squeeze(axis)
+        label = label.astype("int64")
+        label.stop_gradient = True
+        nll = F.cross_entropy(logit, label, axis=axis, ignore_index=ignore, reduction="none")
+        if nll.ndim > label.ndim:
+            nll = nll.squeeze(axis)
+        nll = nll.astype("float32")
+        keep = (label != ignore).astype("float32")
+        pixel_weight = keep * paddle.where(label == background,
+                                           paddle.full([], self.background_weight, "float32"),
+                                           paddle.full([], 1.0, "float32"))
+        pixel_weight.stop_gradient = True
+        weighted = nll * pixel_weight
+        if semantic_weights is not None:
+            weighted = weighted * semantic_weights.astype("float32")
+        return paddle.mean(weighted) / (paddle.mean(pixel_weight) + self.EPS)

@@ -1,0 +1,119 @@
+"""MiniResNet: a small residual backbone for PaddleSeg, and the trunk of a miniature classifier.
+
+The demo of paddleseg-pssl (PSSL, arXiv 2207.03335) compares three initialisations of a
+segmentation model; "classification-pretrained backbone only" (the conventional way) needs a
+backbone whose weights come from a classifier of the ensemble. ``MiniResNetClassifier`` in
+``paddleseg_pssl.miniature.classifiers`` *is* this trunk plus global average pooling and a
+linear layer (``fc.*``), so its ``.pdparams`` file loads into the backbone by name through
+PaddleSeg's ``pretrained`` key: every trunk parameter matches by name and shape, ``fc.*`` is
+simply not asked for.
+
+In timm's shape: blocks, a generic network, variants as data, one registered entry point per
+variant, and PaddleSeg's contract (``feat_channels``; ``forward`` returns a list of features,
+one per stage, at strides 2, 4, 8 and 16 of the input by default)::
+
+    model:
+      type: FCN            # or DeepLabV3 / PSPNet ... with backbone_indices
+      backbone:
+        type: MiniResNet
+        pretrained: <classifier out>/mini_resnet_a.pdparams
+
+Registration happens on import of this module (``import paddleseg_pssl`` imports it).
+"""
+from typing import List, Optional, Sequence
+
+import paddle
+import paddle.nn as nn
+from paddleseg.cvlibs import manager
+from paddleseg.utils import utils
+
+#: Variants as data: name -> keyword arguments of MiniResNetBackbone.
+MINI_RESNET_VARIANTS = {
+    "MiniResNet": {"widths": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
+}
+
+
+class ConvBNReLU(nn.Sequential):
+    """3x3 (or k x k) convolution, batch norm, optional ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
+                 stride: int = 1, groups: int = 1, act: bool = True):
+        layers = [nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride,
+                            padding=kernel_size // 2, groups=groups, bias_attr=False),
+                  nn.BatchNorm2D(out_channels)]
+        if act:
+            layers.append(nn.ReLU())
+        super().__init__(*layers)
+
+
+class BasicBlock(nn.Layer):
+    """ResNet basic block: two 3x3 conv-BN, identity or 1x1 projection shortcut, ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = ConvBNReLU(in_channels, out_channels, 3, stride)
+        self.conv2 = ConvBNReLU(out_channels, out_channels, 3, 1, act=False)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = ConvBNReLU(in_channels, out_channels, 1, stride, act=False)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        identity = x if self.shortcut is None else self.shortcut(x)
+        return self.relu(self.conv2(self.conv1(x)) + identity)
+
+
+class MiniResNetBackbone(nn.Layer):
+    """A small ResNet: a strided 3x3 stem, then one stage of basic blocks per width.
+
+    Args:
+        widths: output channels of each stage (also ``feat_channels``).
+        depths: basic blocks per stage.
+        strides: stride of each stage's first block (after the stem's stride 2).
+        in_channels: input channels.
+        pretrained: a ``.pdparams`` path (e.g. a MiniResNetClassifier's) loaded by name and
+            shape with ``paddleseg.utils.load_pretrained_model``.
+    """
+
+    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128),
+                 depths: Sequence[int] = (1, 1, 1, 1), strides: Sequence[int] = (1, 2, 2, 2),
+                 in_channels: int = 3, pretrained: Optional[str] = None):
+        super().__init__()
+        if not len(widths) == len(depths) == len(strides):
+            raise ValueError(f"widths {widths}, depths {depths} and strides {strides} must have "
+                             "one entry per stage")
+        self.stem = ConvBNReLU(in_channels, widths[0], 3, stride=2)
+        stages = []
+        previous = widths[0]
+        for width, depth, stride in zip(widths, depths, strides):
+            blocks = [BasicBlock(previous, width, stride)]
+            blocks += [BasicBlock(width, width) for _ in range(depth - 1)]
+            stages.append(nn.Sequential(*blocks))
+            previous = width
+        self.stages = nn.LayerList(stages)
+        self.feat_channels: List[int] = [int(w) for w in widths]
+        self.pretrained = pretrained
+        self.init_weight()
+
+    def forward_features(self, x: paddle.Tensor) -> List[paddle.Tensor]:
+        """float32 (N, C_in, H, W) -> one (N, feat_channels[i], H / s_i, W / s_i) per stage."""
+        x = self.stem(x)
+        features = []
+        for stage in self.stages:
+            x = stage(x)
+            features.append(x)
+        return features
+
+    def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
+        """float32 (N, C_in, H, W) -> list of stage features (PaddleSeg's backbone contract)."""
+        return self.forward_features(x)
+
+    def init_weight(self) -> None:
+        if self.pretrained is not None:
+            utils.load_pretrained_model(self, self.pretrained)
+
+
+@manager.BACKBONES.add_component
+def MiniResNet(**kwargs) -> MiniResNetBackbone:
+    """The miniature demo's backbone (widths 16-32-64-128, one block per stage, strides 2-16)."""
+    return MiniResNetBackbone(**{**MINI_RESNET_VARIANTS["MiniResNet"], **kwargs})

@@ -1,0 +1,230 @@
+"""The miniature classification set: ImageNet's folder layout, shapes as classes, true masks aside.
+
+PSSL (arXiv 2207.03335) explains each ImageNet training image's own class with an ensemble of
+classifiers. The demo needs a classification set that real tools read as they read ImageNet,
+and that, unlike ImageNet, has a true object mask for every image, so the pseudo labels can be
+scored. Each image holds one main object of a shape family (the class) drawn at a random scale
+(10-60 % of the image area), position, rotation, aspect, colour and texture over a cluttered
+background with class-independent distractors (blobs, random polygons, lines).
+
+Layout (everything deterministic from ``seed``; the same seed writes the same bytes)::
+
+    root/
+    |-- synsets.txt                 class folder names, one per line; line i = class id i
+    |                               (sorted, so it also equals the sorted-folder convention)
+    |-- train_list.txt, val_list.txt   "<split>/<class>/<name>.jpg <class id>" (PaddleClas style)
+    |-- summary.json                written last: settings, counts, area statistics
+    |-- train/<class>/<class>_<index:04d>.jpg     RGB JPEG, quality 95
+    |-- val/<class>/<class>_<index:04d>.jpg       held-out images, for classifier accuracy
+    `-- masks/
+        |-- train/<class>/<class>_<index:04d>.png  single-channel uint8, 0 = background,
+        `-- val/<class>/<class>_<index:04d>.png    255 = object (read foreground as value > 127)
+
+The masks are for evaluation only: nothing in the PSSL pipeline may read them.
+"""
+import json
+import os
+import pathlib
+import shutil
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+
+from paddleseg_pssl.miniature import shapes
+
+#: Bumped whenever the drawing changes, so a stale set is not silently reused.
+FORMAT_VERSION: int = 1
+SUMMARY_FILE: str = "summary.json"
+SYNSETS_FILE: str = "synsets.txt"
+MASK_DIR: str = "masks"
+MASK_FOREGROUND: int = 255
+JPEG_QUALITY: int = 95
+#: Image sizes (height, width) drawn from per image: square, landscape and portrait.
+DEFAULT_IMAGE_SIZES: Tuple[Tuple[int, int], ...] = ((64, 64), (64, 80), (80, 64))
+#: Visible area of the main object, as a fraction of the image.
+DEFAULT_AREA_RANGE: Tuple[float, float] = (0.10, 0.60)
+_SPLIT_IDS = {"train": 0, "val": 1}
+
+ImageSize = Union[int, Tuple[int, int], Sequence[Tuple[int, int]]]
+
+
+def normalise_sizes(image_size: ImageSize) -> List[Tuple[int, int]]:
+    """An int, an (h, w) pair or a list of (h, w) pairs, as a list of (h, w) pairs."""
+    if isinstance(image_size, int):
+        sizes = [(image_size, image_size)]
+    elif len(image_size) == 2 and all(isinstance(v, int) for v in image_size):
+        sizes = [tuple(image_size)]
+    else:
+        sizes = [tuple(int(v) for v in s) for s in image_size]
+    for h, w in sizes:
+        if h < 16 or w < 16:
+            raise ValueError(f"image_size {image_size!r} has a side below 16 pixels; "
+                             "expected sizes like 64 or (64, 80)")
+    return sizes
+
+
+def image_rng(seed: int, *keys: int) -> np.random.Generator:
+    """The generator of one image: depends only on the seed and the image's own keys."""
+    return np.random.default_rng([seed, *keys])
+
+
+def draw_classification_image(rng: np.random.Generator, family: str, height: int, width: int,
+                              area_range: Tuple[float, float] = DEFAULT_AREA_RANGE
+                              ) -> Tuple[np.ndarray, np.ndarray, float]:
+    """One image of `family`: (uint8 RGB (H, W, 3), bool mask (H, W), visible area fraction)."""
+    image = shapes.background(rng, height, width)
+    image = shapes.add_distractors(rng, image, int(rng.integers(2, 6)))
+    image = shapes.random_lines(rng, image, int(rng.integers(2, 7)))
+    alpha, fraction, _ = shapes.place_object(rng, family, height, width, area_range)
+    layer = shapes.object_layer(rng, height, width, image, alpha)
+    image = shapes.composite(image, layer, alpha)
+    return shapes.finish(rng, image), alpha >= 0.5, fraction
+
+
+def write_rgb(path: pathlib.Path, rgb: np.ndarray) -> None:
+    """Write an RGB uint8 array as JPEG (quality 95) or PNG, by the file's suffix."""
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if path.suffix.lower() in (".jpg", ".jpeg") \
+        else []
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params):
+        raise OSError(f"could not write image {str(path)!r}")
+
+
+def write_gray(path: pathlib.Path, gray: np.ndarray) -> None:
+    """Write a single-channel uint8 PNG."""
+    if not cv2.imwrite(str(path), gray.astype(np.uint8)):
+        raise OSError(f"could not write image {str(path)!r}")
+
+
+def build_atomically(root: Union[str, os.PathLike], settings: Dict[str, Any],
+                     build: Callable[[pathlib.Path], Dict[str, Any]]) -> Dict[str, Any]:
+    """Build a data folder once: reuse a complete one with the same settings, else build it.
+
+    `build` fills a temporary sibling folder and returns the summary; the summary (with
+    `settings`) is written last and the folder renamed to `root`, so `root` only ever exists
+    complete. A complete folder built with other settings is an error, never overwritten.
+    """
+    root = pathlib.Path(root)
+    summary_path = root / SUMMARY_FILE
+    if root.exists():
+        if summary_path.is_file():
+            with open(summary_path, encoding="utf-8") as f:
+                summary = json.load(f)
+            if summary.get("settings") == settings:
+                summary["reused"] = True
+                summary["root"] = str(root)
+                return summary
+            raise ValueError(
+                f"root {str(root)!r} holds a set built with other settings "
+                f"({summary.get('settings')} != {settings}); delete it or choose another root")
+        if any(root.iterdir()):
+            raise ValueError(f"root {str(root)!r} exists, is not empty and has no "
+                             f"{SUMMARY_FILE}; delete it or choose another root")
+        root.rmdir()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = root.parent / f".{root.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        start = time.perf_counter()
+        summary = build(tmp)
+        summary["settings"] = settings
+        summary["seconds"] = round(time.perf_counter() - start, 2)
+        with open(tmp / SUMMARY_FILE, "w", encoding="utf-8") as f:
+            json.dump({k: v for k, v in summary.items() if k != "seconds"}, f, indent=1,
+                      sort_keys=True)
+        os.replace(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    summary["root"] = str(root)
+    summary["reused"] = False
+    return summary
+
+
+def class_names_for(num_classes: int) -> List[str]:
+    """The first `num_classes` classification shape families, sorted (= class-id order)."""
+    pool = shapes.CLASSIFICATION_FAMILIES
+    if not 2 <= num_classes <= len(pool):
+        raise ValueError(f"num_classes {num_classes} is out of range; expected 2..{len(pool)} "
+                         f"(the shape families {pool})")
+    return sorted(pool[:num_classes])
+
+
+def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10,
+                            images_per_class: int = 60, val_per_class: int = 20, seed: int = 0,
+                            image_size: ImageSize = DEFAULT_IMAGE_SIZES,
+                            area_range: Tuple[float, float] = DEFAULT_AREA_RANGE,
+                            progress: bool = True) -> Dict[str, Any]:
+    """Write (or reuse) the miniature classification set in ImageNet layout (see module doc).
+
+    Args:
+        root: output folder; created atomically, reused when complete with the same settings.
+        num_classes: number of shape-family classes (2..12; the demo uses >= 10).
+        images_per_class: training images per class (`train/`).
+        val_per_class: held-out images per class (`val/`); 0 writes no val split.
+        seed: everything is drawn from it; each image from (seed, split, class, index) alone.
+        image_size: an int, (h, w) or a list of (h, w) picked at random per image.
+        area_range: visible area of the object, as fractions of the image.
+        progress: show a tqdm bar.
+
+    Returns:
+        A summary: root, class_names, num_classes, counts per split, image sizes, the area
+        fraction statistics of the true masks, the mask encoding, the settings and seconds.
+    """
+    if images_per_class < 1 or val_per_class < 0:
+        raise ValueError(f"images_per_class {images_per_class} / val_per_class {val_per_class}:"
+                         " expected >= 1 / >= 0")
+    lo, hi = float(area_range[0]), float(area_range[1])
+    if not 0.0 < lo < hi <= 1.0:
+        raise ValueError(f"area_range {area_range!r}: expected 0 < low < high <= 1")
+    names = class_names_for(num_classes)
+    sizes = normalise_sizes(image_size)
+    settings = {"format_version": FORMAT_VERSION, "num_classes": num_classes,
+                "images_per_class": images_per_class, "val_per_class": val_per_class,
+                "seed": seed, "image_sizes": [list(s) for s in sizes], "area_range": [lo, hi]}
+    counts = {"train": images_per_class, "val": val_per_class}
+
+    def build(tmp: pathlib.Path) -> Dict[str, Any]:
+        from tqdm import tqdm
+
+        with open(tmp / SYNSETS_FILE, "w", encoding="utf-8") as f:
+            f.write("".join(f"{n}\n" for n in names))
+        areas: Dict[str, List[float]] = {"train": [], "val": []}
+        total = num_classes * (images_per_class + val_per_class)
+        bar = tqdm(total=total, desc="classification set", disable=not progress, leave=False)
+        for split, count in counts.items():
+            if count == 0:
+                continue
+            lines = []
+            for class_id, name in enumerate(names):
+                (tmp / split / name).mkdir(parents=True)
+                (tmp / MASK_DIR / split / name).mkdir(parents=True)
+                family_id = shapes.CLASSIFICATION_FAMILIES.index(name)
+                for index in range(count):
+                    rng = image_rng(seed, _SPLIT_IDS[split], family_id, index)
+                    h, w = sizes[int(rng.integers(len(sizes)))]
+                    rgb, mask, fraction = draw_classification_image(rng, name, h, w, (lo, hi))
+                    stem = f"{name}_{index:04d}"
+                    write_rgb(tmp / split / name / f"{stem}.jpg", rgb)
+                    write_gray(tmp / MASK_DIR / split / name / f"{stem}.png",
+                               mask.astype(np.uint8) * MASK_FOREGROUND)
+                    lines.append(f"{split}/{name}/{stem}.jpg {class_id}\n")
+                    areas[split].append(fraction)
+                    bar.update()
+            with open(tmp / f"{split}_list.txt", "w", encoding="utf-8") as f:
+                f.writelines(lines)
+        bar.close()
+        all_areas = np.float64(areas["train"] + areas["val"])
+        return {
+            "kind": "classification", "class_names": names, "num_classes": num_classes,
+            "counts": {s: c * num_classes for s, c in counts.items()},
+            "image_sizes": [list(s) for s in sizes],
+            "mask_encoding": "single-channel PNG, 0 = background, 255 = object",
+            "area_fraction": {"min": float(all_areas.min()), "mean": float(all_areas.mean()),
+                              "max": float(all_areas.max())},
+        }
+
+    return build_atomically(root, settings, build)
