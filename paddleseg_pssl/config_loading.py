@@ -20,6 +20,7 @@ Typical use (what ``tools/train.py`` does)::
     validate_components(cfg)
     validate_paths(cfg, datasets=("train_dataset",))
 """
+import contextlib
 import difflib
 import inspect
 import os
@@ -217,6 +218,35 @@ def validate_paths(cfg: Config, datasets: Sequence[str] = ("train_dataset",)) ->
                 f"config {source}: {_format_key(key_path)} {value!r} is not a file "
                 f"(relative to {os.getcwd()}); expected a local .pdparams file or a URL. Fix "
                 f"the path, or set --opts {_format_key(key_path)}=None to start from scratch")
+
+
+@contextlib.contextmanager
+def explain_build_errors(cfg: Config, section: str) -> Iterator[None]:
+    """Turn ``SegBuilder``'s wrapped argument errors into a one-line :class:`PSSLConfigError`.
+
+    :func:`validate_components` cannot see the arguments of factories that take ``**kwargs``
+    (PaddleSeg's backbones are functions such as ``ResNet50_vd(**args)``); when building one
+    fails with a ``TypeError`` about its arguments, the config is at fault, so say which
+    section. Any other failure propagates unchanged.
+
+    Args:
+        cfg: The config being built.
+        section: The section built inside the block (``"model"``...).
+
+    Raises:
+        PSSLConfigError: Building failed on an argument the component does not take or
+            lacks.
+    """
+    try:
+        yield
+    except RuntimeError as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, TypeError) and "argument" in str(cause):
+            raise PSSLConfigError(
+                f"config {_source(cfg)}: building {section} failed: "
+                f"{' '.join(str(cause).split())}; expected only the arguments that component "
+                f"accepts (see its docstring)") from exc
+        raise
 
 
 def check_checkpoint_file(path: PathLike, flag: str = "model_path") -> pathlib.Path:

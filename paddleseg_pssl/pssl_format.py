@@ -89,41 +89,6 @@ def ignore_index_for(num_classes: int) -> int:
     return IGNORE_INDEX if num_classes <= IGNORE_INDEX else num_classes
 
 
-# --- Optional float maps kept beside the labels (generator option; read by the analysis tools) ---
-#
-#     pssl_root/
-#     |-- per_model/<model name>/train/<class>/<image file name>.npy
-#     |                     float16 HxW explanation of one classifier, min-max normalised to
-#     |                     [0, 1], at label resolution (the S_i of Eq. 1)
-#     `-- consensus/train/<class>/<image file name>.npy
-#                           float16 HxW consensus S (Eq. 1) at label resolution, before Eq. 2
-#
-# Both mirror the label path with the label suffix replaced by ``FLOAT_MAP_SUFFIX``.
-
-PER_MODEL_MAPS_DIR = "per_model"
-CONSENSUS_MAPS_DIR = "consensus"
-FLOAT_MAP_SUFFIX = ".npy"
-
-
-def _float_map_tail(label_rel: str) -> str:
-    return image_relpath_from_label(label_rel) + FLOAT_MAP_SUFFIX
-
-
-def per_model_map_relpath(model_name: str, label_rel: str) -> str:
-    """Path (relative to pssl_root) of model ``model_name``'s kept map for label ``label_rel``.
-
-    ``model_name`` is one path component (the ensemble's model name); ValueError otherwise.
-    """
-    if (not model_name or model_name in (".", "..")
-            or "/" in model_name or "\\" in model_name):
-        raise ValueError(f"model_name must be a single folder name, got {model_name!r}")
-    return f"{PER_MODEL_MAPS_DIR}/{model_name}/{_float_map_tail(label_rel)}"
-
-
-def consensus_map_relpath(label_rel: str) -> str:
-    """Path (relative to pssl_root) of the kept float consensus map for label ``label_rel``."""
-    return f"{CONSENSUS_MAPS_DIR}/{_float_map_tail(label_rel)}"
-
 # ---- optional research outputs of the generator (additive; PSSLDataset ignores them) ----------
 
 #: ``keep_float``: the float16 consensus S (Eq. 1) beside its label, ``train/<class>/<image>.npy``.

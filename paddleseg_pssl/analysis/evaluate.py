@@ -6,8 +6,9 @@ nearest-neighbour to the label size, and the label's decile map is scored at eve
 (:mod:`paddleseg_pssl.analysis.label_quality`). Sources scored on the same images:
 
 - ``consensus``: the decile labels themselves (what PSSL trains on);
-- one per kept model (``per_model/<name>/``): that model's map alone, binned with the same
-  Eq. 2 -- what a single classifier's explanation would have given;
+- one per kept model (``model_maps/<class>/<image>.npz``, written with ``keep_model_maps``):
+  that model's map alone, min-max normalised, resized to the label and binned with the same
+  Eq. 2 -- the label a single classifier's explanation would have given;
 - ``centred prior``: a centred Gaussian binned with Eq. 2 -- "the object is in the middle".
 
 Samples without a mask are counted and listed, never fatal. A model's missing map only drops
@@ -80,8 +81,8 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
         pssl_root: a PSSL folder (:mod:`paddleseg_pssl.pssl_format`).
         mask_root: folder of ground-truth masks.
         spec: how masks are encoded.
-        per_model: also score each kept per-model map (``per_model/<name>/``); raises when
-            none were kept.
+        per_model: also score each kept per-model map (``model_maps/``); raises when none
+            were kept.
         mask_ext, mask_suffix: see :func:`~paddleseg_pssl.analysis.masks.mask_relpath_candidates`.
         prior_sigma_fraction: spread of the centred prior.
         limit: score only the first ``limit`` samples.
@@ -94,11 +95,12 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
     samples = pssl_io.read_sample_list(pssl_root)
     if limit is not None:
         samples = samples[:limit]
-    models = pssl_io.kept_model_names(pssl_root) if per_model else []
+    models = pssl_io.kept_model_names(pssl_root, samples) if per_model else []
     if per_model and not models:
         raise PSSLConfigError(
-            f"per-model scores requested but {os.path.join(pssl_root, fmt.PER_MODEL_MAPS_DIR)!r} "
-            "holds no model folder; generate with the per-model maps kept, or drop --per_model")
+            f"per-model scores requested but {os.path.join(pssl_root, fmt.MODEL_MAPS_DIR)!r} "
+            "holds no per-model maps; generate with store.keep_model_maps: true, or drop "
+            "--per_model")
     consensus = QualityAccumulator(CONSENSUS_SOURCE)
     model_accs = {name: QualityAccumulator(name) for name in models}
     prior = QualityAccumulator(PRIOR_SOURCE)
@@ -120,17 +122,12 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
         dec = pssl_io.read_decile_label(label_path)
         fg, valid = load_mask(mask_path, spec, fmt.class_name_of_label(label_rel), dec.shape)
         consensus.add(dec, fg, valid)
+        kept = pssl_io.load_model_maps(pssl_root, label_rel, dec.shape) if models else None
         for name in models:
-            score = pssl_io.load_float_map(
-                pssl_io.resolve(pssl_root, fmt.per_model_map_relpath(name, label_rel)))
-            if score is None:
+            if kept is None or name not in kept:
                 missing_maps[name] += 1
                 continue
-            if score.shape != dec.shape:
-                raise PSSLConfigError(
-                    f"per-model map of {name!r} for {label_rel!r} has shape {score.shape}, "
-                    f"expected the label's {dec.shape}")
-            model_accs[name].add(score_to_deciles(score), fg, valid)
+            model_accs[name].add(score_to_deciles(kept[name]), fg, valid)
         if dec.shape not in prior_cache:
             prior_cache[dec.shape] = centred_prior_deciles(dec.shape, prior_sigma_fraction)
         prior.add(prior_cache[dec.shape], fg, valid)
@@ -152,8 +149,13 @@ def _top_label(k: int) -> str:
     return "D9" if k == 1 else f"D>={top_k_to_threshold(k)}"
 
 
-def report_markdown(report: EvaluationReport, top_ks: Sequence[int] = DEFAULT_TOP_KS) -> str:
-    """The report as markdown: a summary by source, then the per-decile table of each source."""
+def report_markdown(report: EvaluationReport, top_ks: Sequence[int] = DEFAULT_TOP_KS,
+                    per_decile_sources: Optional[Sequence[str]] = None) -> str:
+    """The report as markdown: a summary by source, then per-decile tables.
+
+    Args:
+        per_decile_sources: sources given a per-decile table (default: every source).
+    """
     lines = ["# PSSL label quality", "",
              f"- PSSL folder: `{report.pssl_root}`",
              f"- masks: `{report.mask_root}` ({report.mask_format})",
@@ -187,6 +189,8 @@ def report_markdown(report: EvaluationReport, top_ks: Sequence[int] = DEFAULT_TO
     lines.append("")
 
     for res in report.results:
+        if per_decile_sources is not None and res.name not in per_decile_sources:
+            continue
         lines += [f"## Per decile: {res.name}", "",
                   "| object = | top k | micro prec. | micro recall | micro IoU | mean prec. "
                   "| mean recall | mean IoU | object share of the decile |",

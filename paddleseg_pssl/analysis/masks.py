@@ -98,11 +98,12 @@ def imagenet_s_class_ids(categories_file: str) -> Dict[str, int]:
     """
     path = pathlib.Path(categories_file)
     if not path.is_file():
-        raise FileNotFoundError(f"ImageNet-S category list {str(path)!r} is not a file")
+        raise PSSLConfigError(f"ImageNet-S category list {str(path)!r} is not a file; expected "
+                              "ImageNetS_categories_im{50,300,919}.txt (one WordNet id a line)")
     with open(path, encoding="utf-8") as f:
         wnids = [line.split()[0] for line in f if line.strip()]
     if not wnids:
-        raise ValueError(f"ImageNet-S category list {str(path)!r} is empty; expected one "
+        raise PSSLConfigError(f"ImageNet-S category list {str(path)!r} is empty; expected one "
                          "WordNet id per line")
     ids = {wnid: i + 1 for i, wnid in enumerate(sorted(set(wnids)))}
     for merged, into in IMAGENET_S_919_MERGES.items():

@@ -1,16 +1,19 @@
 """Read-only access to a PSSL folder for the analysis tools (arXiv 2207.03335).
 
-The layout is :mod:`paddleseg_pssl.pssl_format`'s; this module only reads it (labels, the
-sample list, class names and the optional float maps the generator can keep).
+The layout is :mod:`paddleseg_pssl.pssl_format`'s; this module only reads it: labels, the
+sample list, class names, and the optional extras the generator writes on request
+(``keep_float``: ``train/<class>/<image>.npy`` float16 consensus; ``keep_model_maps``:
+``model_maps/<class>/<image>.npz`` raw per-model maps keyed by model name).
 """
 import os
 import pathlib
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
 from paddleseg_pssl import pssl_format as fmt
+from paddleseg_pssl.consensus import label_maths
 from paddleseg_pssl.constants import TOP_DECILE
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -105,30 +108,75 @@ def read_decile_label(path: str) -> np.ndarray:
     return arr
 
 
-def kept_model_names(pssl_root: str) -> List[str]:
-    """Names of the models whose per-model maps were kept (``per_model/<name>/``), sorted."""
-    d = pathlib.Path(pssl_root) / fmt.PER_MODEL_MAPS_DIR
-    if not d.is_dir():
+def _model_maps_path(pssl_root: str, label_rel: str) -> Optional[str]:
+    if not label_rel.endswith(fmt.LABEL_SUFFIX):
+        return None  # release labels never have kept maps
+    return resolve(pssl_root, fmt.model_maps_relpath(label_rel))
+
+
+def kept_model_names(pssl_root: str, samples: Sequence[Tuple[str, str]]) -> List[str]:
+    """Names of the models whose raw maps were kept (``keep_model_maps``), in stored order.
+
+    Read from the first sample that has a ``model_maps/<class>/<image>.npz``; [] when the
+    generator did not keep them.
+    """
+    if not (pathlib.Path(pssl_root) / fmt.MODEL_MAPS_DIR).is_dir():
         return []
-    return sorted(p.name for p in d.iterdir() if p.is_dir())
+    for label_rel, _ in samples:
+        path = _model_maps_path(pssl_root, label_rel)
+        if path is not None and os.path.isfile(path):
+            try:
+                with np.load(path) as npz:
+                    return list(npz.files)
+            except (OSError, ValueError) as exc:
+                raise PSSLConfigError(f"cannot read per-model maps {path!r} (expected an npz "
+                                      f"of float maps keyed by model name): {exc}") from exc
+    return []
 
 
-def has_consensus_maps(pssl_root: str) -> bool:
-    """Whether the float consensus maps were kept (``consensus/``)."""
-    return (pathlib.Path(pssl_root) / fmt.CONSENSUS_MAPS_DIR).is_dir()
+def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int]
+                    ) -> Optional[Dict[str, np.ndarray]]:
+    """Each kept model's map for one label, as the generator used it, or None when not kept.
+
+    The stored maps are raw (before min-max, at each model's input resolution); they are
+    min-max normalised and resized to the label size ``out_hw`` exactly as the generator's
+    label maths does before Eq. 1, so their deciles are what that model alone would give.
+
+    Returns:
+        model name -> HxW float32 map in [0, 1], or None when the file does not exist.
+    """
+    path = _model_maps_path(pssl_root, label_rel)
+    if path is None or not os.path.isfile(path):
+        return None
+    try:
+        with np.load(path) as npz:
+            raw = {name: np.asarray(npz[name], dtype=np.float32) for name in npz.files}
+    except (OSError, ValueError) as exc:
+        raise PSSLConfigError(f"cannot read per-model maps {path!r} (expected an npz of "
+                              f"float maps keyed by model name): {exc}") from exc
+    out = {}
+    for name, arr in raw.items():
+        if arr.ndim != 2:
+            raise PSSLConfigError(f"per-model map {name!r} in {path!r} must be HxW, got shape "
+                                  f"{arr.shape}")
+        out[name] = label_maths.resize_map(label_maths.minmax_normalise(arr), out_hw)
+    return out
 
 
-def load_float_map(path: str) -> Optional[np.ndarray]:
-    """A kept float map as float32 HxW, or None when the file does not exist."""
+def load_consensus_map(pssl_root: str, label_rel: str) -> Optional[np.ndarray]:
+    """The kept float consensus (``keep_float``) of one label as float32 HxW, or None."""
+    if not label_rel.endswith(fmt.LABEL_SUFFIX):
+        return None
+    path = resolve(pssl_root, fmt.consensus_relpath(label_rel))
     if not os.path.isfile(path):
         return None
     try:
         arr = np.load(path)
     except (OSError, ValueError) as exc:
-        raise PSSLConfigError(f"cannot read float map {path!r} (expected a float16 .npy): "
-                              f"{exc}") from exc
+        raise PSSLConfigError(f"cannot read float consensus {path!r} (expected a float16 "
+                              f".npy): {exc}") from exc
     if arr.ndim != 2:
-        raise PSSLConfigError(f"float map {path!r} must be HxW, got shape {arr.shape}")
+        raise PSSLConfigError(f"float consensus {path!r} must be HxW, got shape {arr.shape}")
     return arr.astype(np.float32)
 
 

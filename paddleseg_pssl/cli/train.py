@@ -16,8 +16,8 @@ from paddleseg.cvlibs import SegBuilder
 from paddleseg.utils import logger, utils
 
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.config_loading import (check_resume_dir, load_config, validate_components,
-                                           validate_paths)
+from paddleseg_pssl.config_loading import (check_resume_dir, explain_build_errors, load_config,
+                                           validate_components, validate_paths)
 
 PROG = "tools/train.py"
 
@@ -74,13 +74,20 @@ def run(args: argparse.Namespace) -> None:
     utils.set_cv2_num_threads(args.num_workers)
 
     builder = SegBuilder(cfg)
-    model = utils.convert_sync_batchnorm(builder.model, args.device)
-    train_dataset = builder.train_dataset
-    val_dataset = builder.val_dataset if args.do_eval else None
+    with explain_build_errors(cfg, "model"):
+        model = utils.convert_sync_batchnorm(builder.model, args.device)
+    with explain_build_errors(cfg, "train_dataset"):
+        train_dataset = builder.train_dataset
+    with explain_build_errors(cfg, "val_dataset"):
+        val_dataset = builder.val_dataset if args.do_eval else None
+    with explain_build_errors(cfg, "optimizer"):
+        optimizer = builder.optimizer
+    with explain_build_errors(cfg, "loss"):
+        losses = builder.loss
     train(model,
           train_dataset,
           val_dataset=val_dataset,
-          optimizer=builder.optimizer,
+          optimizer=optimizer,
           save_dir=args.save_dir,
           iters=cfg.iters,
           batch_size=cfg.batch_size,
@@ -90,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
           num_workers=args.num_workers,
           use_vdl=args.use_vdl,
           use_ema=args.use_ema,
-          losses=builder.loss,
+          losses=losses,
           keep_checkpoint_max=args.keep_checkpoint_max,
           test_config=cfg.test_config,
           precision=args.precision,

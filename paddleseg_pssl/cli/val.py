@@ -18,8 +18,8 @@ from paddleseg.cvlibs import Config, SegBuilder
 from paddleseg.utils import logger, utils
 
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.config_loading import (check_checkpoint_file, load_config,
-                                           validate_components, validate_paths)
+from paddleseg_pssl.config_loading import (check_checkpoint_file, explain_build_errors,
+                                           load_config, validate_components, validate_paths)
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/val.py"
@@ -96,13 +96,16 @@ def run(args: argparse.Namespace) -> None:
     utils.set_device(args.device)
 
     builder = SegBuilder(cfg)
-    model = builder.model
+    with explain_build_errors(cfg, "model"):
+        model = builder.model
+    with explain_build_errors(cfg, "val_dataset"):
+        val_dataset = builder.val_dataset
     if model_path:
         utils.load_entire_model(model, model_path)
         logger.info(f"Loaded weights from {model_path}")
     else:
         logger.warning("No --model_path: evaluating the weights the config itself loads")
-    evaluate(model, builder.val_dataset, num_workers=args.num_workers,
+    evaluate(model, val_dataset, num_workers=args.num_workers,
              precision=args.precision, amp_level=args.amp_level, **test_config)
 
 

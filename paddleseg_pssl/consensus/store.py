@@ -21,7 +21,8 @@ Safety rules:
   so a killed run never leaves a truncated label;
 * a label is appended to its rank's done-list only after its files are in place; a label counts
   as done (and is skipped on resume) when it is listed *and* its PNG exists;
-* ``merge`` unions ``train.txt`` with every rank's list, keeps labels whose PNG exists, and
+* ``merge`` unions ``train.txt`` with every rank's list, keeps labels whose PNG exists,
+  unions ``failures.txt`` with every rank's failures minus images labelled since, and
   writes ``train.txt`` and ``failures.txt`` sorted, so the result depends neither on the number
   of processes nor on restarts;
 * a run into an output made with other settings (models, weights, explainer, seed, resolution)
@@ -379,8 +380,11 @@ class PSSLStore:
     # ---- merge (rank 0) ---------------------------------------------------------------------
 
     def _read_failures(self) -> Dict[str, str]:
+        """image relpath -> reason: the published failures.txt, updated by every rank's list."""
         failures: Dict[str, str] = {}
-        for path in sorted(glob.glob(os.path.join(self.work_dir, "failures.rank*.txt"))):
+        sources = [os.path.join(self.root, pssl_format.FAILURES_FILE)]
+        sources += sorted(glob.glob(os.path.join(self.work_dir, "failures.rank*.txt")))
+        for path in sources:
             for line in _read_lines(path):
                 image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
                 failures[image_rel] = reason
@@ -424,6 +428,9 @@ class PSSLStore:
         counts = {"labels": len(labels), "failures": len(failures)}
         full = dict(manifest)
         full["counts"] = dict(full.get("counts", {}), **counts)
+        if full["counts"].get("images"):
+            full["counts"]["failure_fraction"] = round(
+                len(failures) / full["counts"]["images"], 6)
         atomic_write_text(os.path.join(self.root, pssl_format.MANIFEST_FILE),
                           json.dumps(full, indent=2, sort_keys=True) + "\n", fsync=True)
         self._remove_stale_tmp()

@@ -280,12 +280,17 @@ def composite(image: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.nda
 # Backgrounds and distractors (never shapes of a class family)
 # --------------------------------------------------------------------------------------------
 
+#: Contrast of the background's pattern relative to a full two-colour texture (0..1).
+BACKGROUND_PATTERN_CONTRAST: float = 0.25
+
+
 def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A cluttered background: a textured base, soft noise, random lines."""
+    """A cluttered background: a textured base of lowered contrast, soft shading."""
     base_kind = ("gradient", "noise", "stripes", "checker", "dots")[rng.integers(5)]
     c1, c2 = random_color(rng), random_color(rng)
-    if base_kind in ("stripes", "checker", "dots"):
-        c2 = 0.6 * c1 + 0.4 * c2  # busy but lower contrast than objects usually are
+    if base_kind in ("stripes", "checker", "dots", "noise"):
+        # busy, but its edges weaker than an object's outline usually is
+        c2 = (1 - BACKGROUND_PATTERN_CONTRAST) * c1 + BACKGROUND_PATTERN_CONTRAST * c2
     img = texture(rng, height, width, base_kind, c1, c2)
     shade = smooth_noise(rng, height, width, rng.uniform(12, 30))
     img = img * (0.75 + 0.5 * shade[..., None])

@@ -67,6 +67,13 @@ def test_numpy_noise_reproduces_interpretdl_seeding(tiny_model, image):
     assert _rel_err(ours, ref) < 1e-4
 
 
+def test_numpy_noise_source_matches_interpretdl_for_a_seed(tiny_model, image):
+    ref = build_engine("interpretdl", n_samples=N_SAMPLES).explain(tiny_model, image, 0, seed=21)
+    ours = build_engine("batched", n_samples=N_SAMPLES, noise_source="numpy").explain(
+        tiny_model, image, 0, seed=21)
+    assert _rel_err(ours, ref) < 1e-4
+
+
 def test_chunk_size_does_not_change_the_map(tiny_model, image):
     maps = [build_engine("batched", n_samples=N_SAMPLES, batch_size=bs).explain(
         tiny_model, image, 2, seed=9) for bs in (1, 3, N_SAMPLES, 64)]
@@ -93,8 +100,10 @@ def test_seeding_is_deterministic_and_leaves_global_rngs_alone(tiny_model, image
 def test_trainable_parameters_are_frozen_only_during_the_call(image):
     model = paddle.vision.models.resnet18(pretrained=False, num_classes=5)
     model.eval()
+    flags = [p.stop_gradient for p in model.parameters()]
+    assert not all(flags)  # trainable weights (BatchNorm statistics are frozen already)
     build_engine("batched", n_samples=2).explain(model, image, 0, seed=1)
-    assert all(not p.stop_gradient for p in model.parameters())
+    assert [p.stop_gradient for p in model.parameters()] == flags
     assert all(p.grad is None for p in model.parameters())
 
 
@@ -175,6 +184,7 @@ def test_defaults_and_config():
     ({"batch_size": -1}, "explainer.batch_size"),
     ({"gradient_of": "loss"}, "explainer.gradient_of"),
     ({"engine": "interpretdl", "batch_size": 4}, "not a setting of engine 'interpretdl'"),
+    ({"noise_source": "gpu"}, "explainer.noise_source"),
 ])
 def test_config_errors_name_the_key(cfg, match):
     with pytest.raises(EngineConfigError, match=match):

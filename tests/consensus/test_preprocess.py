@@ -1,4 +1,5 @@
-"""Image decoding and model inputs: the bad-input corpus of issue 4, resizing policy, normalisation."""
+"""Image decoding and model inputs: the bad-input corpus of issue 4, the resizing policy and
+the normalisation."""
 import numpy as np
 import pytest
 from PIL import Image

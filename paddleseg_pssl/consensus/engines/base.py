@@ -58,7 +58,8 @@ def check_label(label: int) -> int:
 
 
 def check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < MAX_SEED:
+    if (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+            or not 0 <= seed < MAX_SEED):
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     return int(seed)
 

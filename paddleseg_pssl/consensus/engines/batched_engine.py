@@ -7,8 +7,11 @@ Same maths as ``SmoothGradInterpreter`` (see :mod:`.base`), computed differently
 - the classifier's parameters are frozen for the call, and only the input gradient is asked for
   (``paddle.grad`` w.r.t. the input), so no parameter gradient is computed or accumulated;
 - the noise is drawn on the device with Paddle's generator, seeded per image (``seed``), all
-  ``n_samples`` at once, so it does not depend on the chunk size either; the global RNG state is
-  restored afterwards;
+  ``n_samples`` at once, so it does not depend on the chunk size either; the generator's state is
+  restored afterwards. Device noise is reproducible per device kind (CPU and GPU generators
+  differ); ``noise_source='numpy'`` draws InterpretDL's own numpy noise on the host instead
+  (:func:`.base.numpy_smoothgrad_noise`), so that for a given seed the map matches the
+  ``interpretdl`` engine's to float tolerance on any device;
 - on GPU, the forward/backward runs under AMP (float16) with a static loss scale; a chunk whose
   gradient is not finite is recomputed in float32.
 
@@ -24,11 +27,15 @@ from typing import Any, Dict, Iterator, Optional, Union
 import numpy as np
 
 from paddleseg_pssl.consensus.engines.base import (EngineConfigError, ExplainerEngine,
-                                                    check_inputs, check_label, check_seed, noise_sigma,
+                                                    check_inputs, check_label, check_seed,
+                                                    noise_sigma, numpy_smoothgrad_noise,
                                                     reduce_gradient_sum)
 
 #: ``batch_size: auto`` per device kind.
 AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 1, "gpu": 16}
+
+#: Where the noise is drawn (see the module docstring).
+NOISE_SOURCES = ("device", "numpy")
 
 #: Static loss scale under AMP: probability gradients are tiny and would underflow float16.
 DEFAULT_AMP_SCALE: float = 2.0 ** 12
@@ -81,6 +88,8 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         batch_size: Noise samples per forward/backward, or ``'auto'`` (1 on CPU, 16 on GPU).
         amp: ``'auto'`` (on for GPU, off for CPU), True or False.
         amp_scale: Static scale of the target under AMP (divided out in float32).
+        noise_source: ``'device'`` (default: Paddle's generator on the device) or ``'numpy'``
+            (InterpretDL's host-side draws, identical to the ``interpretdl`` engine's).
     """
 
     name = "batched"
@@ -88,7 +97,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
     def __init__(self, *, n_samples: int = 50, noise_amount: float = 0.1,
                  aggregation: str = "abs_of_mean", gradient_of: str = "probability",
                  batch_size: Union[int, str] = "auto", amp: Union[bool, str] = "auto",
-                 amp_scale: float = DEFAULT_AMP_SCALE):
+                 amp_scale: float = DEFAULT_AMP_SCALE, noise_source: str = "device"):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,
                          aggregation=aggregation, gradient_of=gradient_of)
         if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
@@ -100,6 +109,10 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         if not isinstance(amp_scale, (int, float)) or amp_scale <= 0:
             raise EngineConfigError(f"explainer.amp_scale must be a positive number, "
                                     f"got {amp_scale!r}")
+        if noise_source not in NOISE_SOURCES:
+            raise EngineConfigError(f"explainer.noise_source must be one of "
+                                    f"{list(NOISE_SOURCES)}, got {noise_source!r}")
+        self.noise_source = noise_source
         self.batch_size = batch_size
         self.amp = amp
         self.amp_scale = float(amp_scale)
@@ -118,7 +131,8 @@ class BatchedSmoothGradEngine(ExplainerEngine):
 
     def config(self) -> Dict[str, Any]:
         cfg = super().config()
-        cfg.update(batch_size=self.batch_size, amp=self.amp, amp_scale=self.amp_scale)
+        cfg.update(batch_size=self.batch_size, amp=self.amp, amp_scale=self.amp_scale,
+                   noise_source=self.noise_source)
         return cfg
 
     # -- the maths --------------------------------------------------------------------------
@@ -161,6 +175,9 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         inputs = check_inputs(inputs)
         noise = self._check_noise(noise, inputs)
         label = check_label(label)
+        if noise is None and self.noise_source == "numpy":
+            noise = numpy_smoothgrad_noise(inputs, self.n_samples, self.noise_amount,
+                                           check_seed(seed))
         n = self.n_samples
         bs = self.resolved_batch_size()
         use_amp = self.resolved_amp()

@@ -10,8 +10,9 @@ deep stem (three 3x3 convolutions) and average-down shortcut (average pooling th
 a strided convolution.
 
 The PSSL paper (Li et al., arXiv 2207.03335) pre-trains DeepLabV3-ResNeSt50 on its
-pseudo semantic segmentation labels (Tables 3 and 4), with the backbone dilated to
-output stride 8 as PaddleSeg's DeepLabV3 configs do (``backbone_indices: [3]``).
+pseudo semantic segmentation labels and fine-tunes it on five datasets (Table 3). Here
+it is built as PaddleSeg builds DeepLabV3: the backbone dilated to output stride 8,
+the head on the last stage (``backbone_indices: [3]``).
 
 Layout follows timm: the blocks, one ``ResNeSt`` builder, the family as data
 (``RESNEST_SPECS``) and one entry point per variant registered in PaddleSeg's
@@ -251,7 +252,14 @@ class ResNeStBottleneck(nn.Layer):
                            if stride != 1 or in_channels != out_channels else None)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        """Args: x: float32 ``[N, C_in, H, W]``. Returns: ``[N, 4*planes, H/s, W/s]``."""
+        """Apply the block.
+
+        Args:
+            x: float32 ``[N, in_channels, H, W]``.
+
+        Returns:
+            float32 ``[N, 4 * planes, ceil(H / stride), ceil(W / stride)]``.
+        """
         out = F.relu(self.bn1(self.conv1(x)))
         if self.avd_first is not None:
             out = self.avd_first(out)
@@ -282,6 +290,7 @@ class AverageDownShortcut(nn.Layer):
         self.bn = _norm(out_channels)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        """Args: x: float32 ``[N, in_channels, H, W]``. Returns: ``[N, out, H/s, W/s]``."""
         if self.pool is not None:
             x = self.pool(x)
         return self.bn(self.conv(x))
@@ -425,7 +434,7 @@ def ResNeSt269(output_stride: int = 8, pretrained: Optional[str] = None,
 # Pretrained weights
 # --------------------------------------------------------------------------------------
 
-_BN = {"weight": "weight", "bias": "bias", "_mean": "_mean", "_variance": "_variance"}
+_SAME = {k: k for k in ("weight", "bias", "_mean", "_variance")}  # BN/conv tensor suffixes
 _BN_ATTR = {"scale": "weight", "offset": "bias", "mean": "_mean", "variance": "_variance"}
 _BLOCK = r"layer(?P<stage>[1-4])_bottleneck_(?P<block>\d+)"
 
@@ -435,18 +444,18 @@ _BLOCK = r"layer(?P<stage>[1-4])_bottleneck_(?P<block>\d+)"
 # becomes ``layerS.B.``. ``out.*`` (the classifier) is dropped.
 _PADDLECLAS_STRUCTURED_RULES: List[Tuple[str, str, Optional[Mapping[str, str]]]] = [
     (r"stem\.conv(?P<i>[123])\._conv\.weight", "stem.conv{i}.weight", None),
-    (r"stem\.conv(?P<i>[123])\._batch_norm\.(?P<p>\w+)", "stem.bn{i}.{p}", _BN),
+    (r"stem\.conv(?P<i>[123])\._batch_norm\.(?P<p>\w+)", "stem.bn{i}.{p}", _SAME),
     (rf"layer[1-4]\.{_BLOCK}\.conv1\._conv\.weight", "{pre}.conv1.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\.conv1\._batch_norm\.(?P<p>\w+)", "{pre}.bn1.{p}", _BN),
+    (rf"layer[1-4]\.{_BLOCK}\.conv1\._batch_norm\.(?P<p>\w+)", "{pre}.bn1.{p}", _SAME),
     (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv1\._conv\.weight", "{pre}.conv2.conv.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv1\._batch_norm\.(?P<p>\w+)", "{pre}.conv2.bn0.{p}", _BN),
+    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv1\._batch_norm\.(?P<p>\w+)", "{pre}.conv2.bn0.{p}", _SAME),
     (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv2\._conv\.weight", "{pre}.conv2.fc1.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv2\._batch_norm\.(?P<p>\w+)", "{pre}.conv2.bn1.{p}", _BN),
-    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv3\.(?P<p>weight|bias)", "{pre}.conv2.fc2.{p}", _BN),
+    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv2\._batch_norm\.(?P<p>\w+)", "{pre}.conv2.bn1.{p}", _SAME),
+    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv3\.(?P<p>weight|bias)", "{pre}.conv2.fc2.{p}", _SAME),
     (rf"layer[1-4]\.{_BLOCK}\.conv3\._conv\.weight", "{pre}.conv3.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\.conv3\._batch_norm\.(?P<p>\w+)", "{pre}.bn3.{p}", _BN),
+    (rf"layer[1-4]\.{_BLOCK}\.conv3\._batch_norm\.(?P<p>\w+)", "{pre}.bn3.{p}", _SAME),
     (rf"layer[1-4]\.{_BLOCK}\.conv4\.weight", "{pre}.downsample.conv.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\._batch_norm\.(?P<p>\w+)", "{pre}.downsample.bn.{p}", _BN),
+    (rf"layer[1-4]\.{_BLOCK}\._batch_norm\.(?P<p>\w+)", "{pre}.downsample.bn.{p}", _SAME),
 ]
 
 # Older static-graph exports keyed by the ParamAttr names that the same source sets.

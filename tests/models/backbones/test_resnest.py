@@ -114,6 +114,8 @@ def test_every_parameter_receives_a_gradient():
     assert no_grad == []
     not_finite = [n for n, p in trainable if not np.isfinite(p.grad.numpy()).all()]
     assert not_finite == []
+    all_zero = [n for n, p in trainable if not np.any(p.grad.numpy())]
+    assert all_zero == []
 
 
 @pytest.mark.parametrize("radix, cardinality", [(2, 1), (2, 2), (1, 2)])

@@ -1,0 +1,247 @@
+"""Benchmark (not a test): PSSL explanation throughput against InterpretDL and against the limit.
+
+PSSL, arXiv 2207.03335; Consensus, arXiv 2109.00707. On the same images (written to JPEG files
+at the explanation resolution, 224 x 300 by default), the same randomly initialised
+``paddle.vision`` MobileNetV2 (1000 classes), the same ``n_samples`` and resolution, one run:
+
+* ``interpretdl``: InterpretDL's ``ConsensusInterpreter(SmoothGradInterpreter, models)`` used as
+  its documentation shows (image paths in, ``resize_to=224``, trainable model as built), with the
+  image's own class as label;
+* ``ours``: our per-image pipeline, ``load_rgb`` -> ``resize_short_side`` -> ``to_model_input``
+  -> the ``batched`` engine on a classifier from ``build_classifier`` (frozen); with the default
+  chunk size of the device and a few others;
+* ``limit``: the model's own forward + input-backward (frozen parameters, softmax probability of
+  the label, ``paddle.grad`` w.r.t. the input) on pre-normalised tensors, no decoding, at
+  several batch sizes; ``forward``: forward only, for reference.
+
+Two thread/process layouts: ``1x2`` (one worker process, 2 threads) and ``2x1`` (two 1-thread
+workers at once on disjoint halves of the images; time = the slower worker's). Each worker runs
+every measurement in turn, each after a warm-up on one image, so the compared engines run close
+in time (the machine is shared; quote ratios from one run). Reported: ms per noise sample
+(wall), core-ms per sample, samples/s, and ratios. The ImageNet estimate multiplies the
+per-sample cost by 1,281,167 images x 15 models x 50 samples; MobileNetV2 is the lightest net of the 15-model
+ensemble, so it is a lower bound for that ensemble.
+
+Usage::
+
+    python benchmarks/bench_generate.py [--images 4] [--n-samples 20] [--height 224 --width 300]
+        [--batch-sizes 1 2 5 10] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+import numpy as np
+
+IMAGENET_IMAGES = 1_281_167
+ENSEMBLE_SIZE = 15
+PAPER_SAMPLES = 50
+ARCH = "mobilenet_v2"
+NUM_CLASSES = 1000
+
+
+# ---- worker side ------------------------------------------------------------------------------
+
+def _worker(args) -> Dict[str, Dict[str, float]]:
+    """Run the measurements ``args.phases`` ('kind:batch_size') in this process, in order."""
+    import paddle
+    from paddle.base import core
+
+    core.set_num_threads(args.threads)
+    paddle.set_device("cpu")
+    from paddleseg_pssl.consensus.engines import build_engine
+    from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
+    from paddleseg_pssl.consensus.preprocess import load_rgb, resize_short_side, to_model_input
+
+    paths: List[str] = args.paths
+    labels = [i * 37 % NUM_CLASSES for i in range(len(paths))]
+    n = args.n_samples
+    paddle.seed(0)
+    spec = parse_ensemble([{"arch": ARCH}], num_classes=NUM_CLASSES)[0]
+    frozen = build_classifier(spec)
+    inputs = [paddle.to_tensor(to_model_input(resize_short_side(load_rgb(p), 224), spec))
+              for p in paths]
+    noise = paddle.randn([n] + list(inputs[0].shape[1:])) * 0.3
+
+    def make_runner(kind: str, bs):
+        if kind == "interpretdl":
+            from interpretdl import ConsensusInterpreter, SmoothGradInterpreter
+
+            paddle.seed(0)
+            model = getattr(paddle.vision.models, ARCH)(pretrained=False, num_classes=NUM_CLASSES)
+            consensus = ConsensusInterpreter(SmoothGradInterpreter, [model], device="cpu")
+
+            def run(i: int, n_samples: int) -> None:
+                consensus.interpret(paths[i], labels=[labels[i]], n_samples=n_samples,
+                                    resize_to=224)
+            return run
+        if kind == "ours":
+            engines = {m: build_engine("batched", n_samples=m, batch_size=bs) for m in (2, n)}
+
+            def run(i: int, n_samples: int) -> None:
+                x = to_model_input(resize_short_side(load_rgb(paths[i]), 224), spec)
+                engines[n_samples].explain(frozen, x, labels[i], seed=i)
+            return run
+        step = 1 if bs == "auto" else bs  # limit / forward: the model's own cost, ready tensors
+
+        def run(i: int, n_samples: int) -> None:
+            for start in range(0, n_samples, step):
+                x = inputs[i] + noise[start:min(start + step, n_samples)]
+                if kind == "forward":
+                    with paddle.no_grad():
+                        frozen(x).numpy()
+                    continue
+                x.stop_gradient = False
+                target = paddle.nn.functional.softmax(frozen(x), axis=-1)[:, labels[i]].sum()
+                (grad,) = paddle.grad([target], [x])
+                grad.numpy()
+        return run
+
+    results = {}
+    for phase in args.phases:
+        kind, _, bs = phase.partition(":")
+        run = make_runner(kind, bs if bs == "auto" else int(bs))
+        run(args.indices[0], 2)  # warm-up (allocations, oneDNN primitive caches)
+        start = time.perf_counter()
+        for i in args.indices:
+            run(i, n)
+        results[phase] = {"samples": len(args.indices) * n,
+                          "seconds": time.perf_counter() - start}
+    return results
+
+
+# ---- driver side ------------------------------------------------------------------------------
+
+def run_layout(layout: str, phases: List[str], paths: List[str], n: int) -> Dict[str, Dict]:
+    """Run ``phases`` with ``layout`` '1x2' (one 2-thread process) or '2x1' (two 1-thread
+    processes on disjoint halves of the images, at the same time)."""
+    procs_n, threads = (1, 2) if layout == "1x2" else (2, 1)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               TQDM_DISABLE="1", PYTHONWARNINGS="ignore")
+    procs = []
+    for rank in range(procs_n):
+        indices = list(range(len(paths)))[rank::procs_n]
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(threads),
+               "--n-samples", str(n), "--indices", *map(str, indices), "--phases", *phases,
+               "--paths", *paths]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        out, err = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"worker ({layout}) failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    rows = {}
+    for phase in phases:
+        samples = sum(r[phase]["samples"] for r in results)
+        seconds = max(r[phase]["seconds"] for r in results)  # the ranks run side by side
+        ms = 1000.0 * seconds / samples
+        kind, _, bs = phase.partition(":")
+        rows[phase] = {"kind": kind, "batch_size": bs, "layout": layout, "samples": samples,
+                       "seconds": round(seconds, 3), "ms_per_sample": round(ms, 2),
+                       "core_ms_per_sample": round(ms * 2, 2),
+                       "samples_per_s": round(samples / seconds, 2)}
+    return rows
+
+
+def make_images(folder: str, count: int, height: int, width: int) -> List[str]:
+    """Smooth random RGB images (JPEG, quality 95) at the explanation resolution."""
+    from PIL import Image
+
+    rng = np.random.RandomState(0)
+    paths = []
+    for i in range(count):
+        small = rng.randint(0, 256, (height // 16 + 1, width // 16 + 1, 3)).astype(np.uint8)
+        img = Image.fromarray(small).resize((width, height), Image.BILINEAR)
+        path = os.path.join(folder, f"img_{i}.jpg")
+        img.save(path, quality=95)
+        paths.append(path)
+    return paths
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--images", type=int, default=4)
+    ap.add_argument("--n-samples", type=int, default=10)
+    ap.add_argument("--height", type=int, default=224)
+    ap.add_argument("--width", type=int, default=300)
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 2, 5, 10],
+                    help="batch sizes tried for the limit (and for ours, besides 'auto')")
+    ap.add_argument("--json", default=None, help="also write the results here")
+    # worker mode (internal)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
+    ap.add_argument("--phases", nargs="*", default=[], help=argparse.SUPPRESS)
+    ap.add_argument("--indices", type=int, nargs="*", default=[], help=argparse.SUPPRESS)
+    ap.add_argument("--paths", nargs="*", default=[], help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(_worker(args)), flush=True)
+        return 0
+    if args.images < 2:
+        ap.error("--images must be >= 2 (the 2x1 layout splits them over two processes)")
+
+    n = args.n_samples
+    phases = (["interpretdl:auto", "ours:auto"]
+              + [f"ours:{b}" for b in args.batch_sizes if b not in (1, 2)]
+              + [f"limit:{b}" for b in args.batch_sizes] + ["forward:1"])
+    print(f"{ARCH} (random init, {NUM_CLASSES} classes), {args.images} images "
+          f"{args.height}x{args.width}, n_samples {n}, 2 cores; layouts: 1 process x 2 threads "
+          f"(1x2), 2 processes x 1 thread (2x1)", flush=True)
+    rows: List[Dict] = []
+    with tempfile.TemporaryDirectory(prefix="bench_generate_") as tmp:
+        paths = make_images(tmp, args.images, args.height, args.width)
+        for layout in ("1x2", "2x1"):
+            for row in run_layout(layout, phases, paths, n).values():
+                rows.append(row)
+                print(f"  {row['kind']:<12} layout {layout}  batch {row['batch_size']:>4}"
+                      f"  {row['ms_per_sample']:8.1f} ms/sample  ({row['samples']} samples, "
+                      f"{row['seconds']:.1f} s)", flush=True)
+
+    def pick(kind, layout=None, bs=None):
+        sel = [r for r in rows if r["kind"] == kind and layout in (None, r["layout"])
+               and bs in (None, r["batch_size"])]
+        return min(sel, key=lambda r: r["ms_per_sample"])
+
+    idl_1x2, best_idl = pick("interpretdl", "1x2"), pick("interpretdl")
+    ours_1x2, best_ours = pick("ours", "1x2", "auto"), pick("ours")
+    best_limit = pick("limit")
+    short = lambda r: f"{r['ms_per_sample']} ms ({r['layout']}, batch {r['batch_size']})"
+    summary = {
+        "interpretdl_best": short(best_idl),
+        "ours_best": short(best_ours),
+        "limit_best": short(best_limit),
+        "forward_only_best": short(pick("forward")),
+        "speedup_vs_interpretdl_same_layout_1x2": round(
+            idl_1x2["ms_per_sample"] / ours_1x2["ms_per_sample"], 2),
+        "speedup_best_vs_best": round(best_idl["ms_per_sample"] / best_ours["ms_per_sample"], 2),
+        "fraction_of_limit_best": round(best_limit["ms_per_sample"]
+                                        / best_ours["ms_per_sample"], 2),
+        "samples_per_s_per_core_best": round(1000.0 / best_ours["core_ms_per_sample"], 2),
+    }
+    core_hours = (IMAGENET_IMAGES * ENSEMBLE_SIZE * PAPER_SAMPLES
+                  * best_ours["core_ms_per_sample"] / 1000 / 3600)
+    summary["imagenet_15_models_x_50_samples_core_hours_at_this_cost"] = round(core_hours)
+    print("\nsummary (speed-up = InterpretDL ms / ours ms; "
+          "fraction of limit = limit ms / ours ms):")
+    for k, v in summary.items():
+        print(f"  {k}: {v}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": {k: getattr(args, k) for k in ("images", "n_samples", "height",
+                                                               "width", "batch_sizes")},
+                       "rows": rows, "summary": summary}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Generate PSSL labels: deciles of a consensus of classifier explanations (arXiv 2207.03335).
+
+    python tools/generate_pssl.py --config configs/pssl/generate/imagenet_15_models.yml \\
+        --opts images.root=data/ImageNet --output data/pssl_imagenet
+    # one process per GPU (or CPU processes), one node or several (shared output folder):
+    python -m paddle.distributed.launch --gpus 0,1,2,3,4,5,6,7 tools/generate_pssl.py \\
+        --config configs/pssl/generate/imagenet_15_models.yml
+
+A rerun with the same config resumes: finished labels are skipped. Writes under the output
+folder train/<class>/<image>.png (uint8 deciles 0..9), train.txt, synsets.txt, failures.txt
+and manifest.json (see paddleseg_pssl/pssl_format.py).
+
+Exit status: 0 done; 1 more images failed than max_failure_fraction (see failures.txt);
+2 configuration error (the message names the key and the fix).
+"""
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+from paddleseg_pssl.cli import common
+
+PROG = "tools/generate_pssl.py"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--config", required=True,
+                        help="Generation YAML (configs/pssl/generate/*.yml; may use _base_).")
+    parser.add_argument("--opts", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="Override config keys with dotted names and YAML values, e.g. "
+                             "--opts images.root=data/ImageNet explainer.n_samples=8 "
+                             "ensemble.0.weights=/w/resnet18.pdparams")
+    parser.add_argument("--output", default=None, help="Output folder (overrides 'output').")
+    parser.add_argument("--limit", type=common.positive_int, default=None,
+                        help="Only the first N images of the sorted list (a trial run).")
+    parser.add_argument("--device", choices=common.DEVICES, default=None,
+                        help="Device (default: gpu when Paddle is built with CUDA, else cpu); "
+                             "under paddle.distributed.launch each rank takes its own GPU.")
+    parser.add_argument("--rank", type=common.non_negative_int, default=None,
+                        help="This process's shard (default: from paddle.distributed.launch, "
+                             "else 0). For sharding by hand, e.g. with a job array.")
+    parser.add_argument("--world_size", "--world-size", type=common.positive_int, default=None,
+                        help="Number of shards (default: from paddle.distributed.launch, else 1).")
+    parser.add_argument("--merge_only", "--merge-only", action="store_true",
+                        help="Only merge the finished per-rank lists into train.txt (after "
+                             "shards run by hand, or when rank 0 timed out waiting).")
+    parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+    parser.add_argument("--verbose", action="store_true", help="Log per-image failures.")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    from paddleseg_pssl.consensus import sharding
+
+    try:
+        rank, world = sharding.rank_and_world()
+    except ValueError:
+        rank, world = 0, 1
+    prefix = f"[rank {rank}/{world}] " if world > 1 else ""
+    logger = logging.getLogger("paddleseg_pssl.generate")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {prefix}%(message)s",
+                                               "%Y-%m-%d %H:%M:%S"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def run(args: argparse.Namespace) -> int:
+    import paddle
+
+    import paddleseg_pssl  # noqa: F401 - compat fixes before paddleseg is used
+    from paddleseg_pssl.consensus import config as config_mod
+    from paddleseg_pssl.consensus import runner
+
+    overrides = {}
+    if args.output is not None:
+        overrides["output"] = args.output
+    if args.limit is not None:
+        overrides["limit"] = args.limit
+    if args.quiet:
+        overrides["progress"] = False
+    cfg = config_mod.load_config(args.config, args.opts, overrides)
+    _setup_logging(args.verbose)
+    paddle.set_device(args.device or common.default_device())
+    return runner.run(cfg, rank=args.rank, world_size=args.world_size,
+                      merge_only=args.merge_only)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return common.run_guarded(PROG, lambda: run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,421 @@
+"""The PSSL generation loop (arXiv 2207.03335, Section 3; Consensus, arXiv 2109.00707).
+
+For every image of this rank's slice that no earlier run finished::
+
+    load (RGB) -> resize to the explanation resolution (short side 224, aspect kept)
+      -> for each classifier: explain the image's own class (SmoothGrad), |grad| summed over RGB
+      -> per-model min-max -> resize to the label size -> mean (Eq. 1) -> deciles (Eq. 2)
+      -> PSSLStore: uint8 PNG (+ optional float16 consensus, per-model maps)
+
+Start-up checks everything that would fail every image (config, class list, models, weights,
+output size, output folder made with other settings) and stops with a :class:`ConfigError`
+naming the key. Problems of single images (unreadable, truncated, class not in the class list,
+an explainer error) are recorded in ``failures.txt`` and counted; the run goes on.
+
+Distributed runs (``python -m paddle.distributed.launch``) need no collective communication:
+each rank processes ``items[rank::world_size]``, appends to its own done-list and writes a
+completion marker; rank 0 then waits for every rank's marker (matching this run's settings
+and slice, so a stale marker never counts) and merges. The output must be on a filesystem all
+ranks share (or merge later with ``--merge-only`` after gathering ``.pssl_work/``).
+
+Exit status (:func:`run`): 0, or 1 when the failed fraction of images exceeds
+``max_failure_fraction`` (rank 0 only decides; other ranks return 0 so the launcher does not
+stop rank 0 before it merges), or 2 for configuration errors (raised as ConfigError).
+"""
+import collections
+import concurrent.futures
+import dataclasses
+import datetime
+import hashlib
+import json
+import logging
+import os
+import platform
+import socket
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from paddleseg_pssl.consensus import image_source as image_source_mod
+from paddleseg_pssl.consensus import label_maths, sharding
+from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
+from paddleseg_pssl.constants import DECILE_COUNT, TOP_DECILE
+
+logger = logging.getLogger("paddleseg_pssl.generate")
+
+EXIT_OK = 0
+EXIT_TOO_MANY_FAILURES = 1
+EXIT_CONFIG_ERROR = 2
+
+MANIFEST_FORMAT = "pssl-labels"
+MANIFEST_FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass
+class RankCounts:
+    """What one rank did in this run."""
+
+    assigned: int = 0   # images of this rank's slice
+    skipped: int = 0    # already finished by an earlier run
+    labelled: int = 0   # labels written in this run
+    failed: int = 0     # failures recorded in this run
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass
+class Context:
+    """Everything start-up resolved: the run needs nothing else."""
+
+    cfg: Dict[str, Any]
+    source: image_source_mod.ImageSource
+    items: List[image_source_mod.ImageItem]
+    specs: list
+    checksums: List[Optional[str]]
+    settings: Dict[str, Any]
+    settings_digest: str
+    rank: int
+    world_size: int
+    models: list = dataclasses.field(default_factory=list)
+    engine: Any = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up
+# ---------------------------------------------------------------------------------------------
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def slice_digest(items: Sequence[image_source_mod.ImageItem], rank: int, world_size: int) -> str:
+    """Identity of one rank's slice (its image paths), checked in completion markers."""
+    return _digest([it.image_rel for it in sharding.shard(items, rank, world_size)])
+
+
+def package_versions() -> Dict[str, Optional[str]]:
+    """Versions of everything that shapes a label (recorded in the manifest)."""
+    versions: Dict[str, Optional[str]] = {"python": platform.python_version()}
+    for module in ("paddle", "paddleseg", "interpretdl", "numpy", "cv2", "PIL",
+                   "paddleseg_pssl"):
+        try:
+            mod = __import__(module)
+            versions[module] = str(getattr(mod, "__version__", None))
+        except Exception:  # noqa: BLE001 - absent optional package
+            versions[module] = None
+    return versions
+
+
+def _build_source(cfg) -> image_source_mod.ImageSource:
+    images = cfg["images"]
+    try:
+        source = image_source_mod.build_image_source(
+            images["root"], split=images["split"], list_file=images["list"],
+            synsets=images["synsets"])
+    except image_source_mod.ImageSourceError as exc:
+        key = ("images.synsets" if "class list" in str(exc) else
+               "images.list" if images["list"] else "images.root")
+        raise ConfigError(key, str(exc)) from None
+    if not source.items:
+        raise ConfigError("images.root", f"no images found under {images['root']!r} "
+                                         f"(split {images['split']!r}, list {images['list']!r})")
+    return source
+
+
+def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
+            world_size: Optional[int] = None, build_models: bool = True) -> Context:
+    """Resolve the config into a :class:`Context`; every start-up error is a ConfigError."""
+    from paddleseg_pssl.consensus import ensemble as ensemble_mod
+    from paddleseg_pssl.consensus import engines as engines_mod
+
+    if rank is None or world_size is None:
+        env_rank, env_world = sharding.rank_and_world()
+        rank = env_rank if rank is None else rank
+        world_size = env_world if world_size is None else world_size
+    try:
+        rank, world_size = sharding.check_rank_and_world(int(rank), int(world_size))
+    except ValueError as exc:
+        raise ConfigError("--rank/--world-size", str(exc)) from None
+
+    source = _build_source(cfg)
+    items = source.items[: cfg["limit"]] if cfg["limit"] else list(source.items)
+
+    try:
+        specs = ensemble_mod.parse_ensemble(cfg["ensemble"], source.num_classes,
+                                            require_weights=cfg["require_weights"])
+    except ensemble_mod.EnsembleConfigError as exc:
+        raise ConfigError(_ensemble_key(str(exc)), str(exc)) from None
+    try:
+        engine = engines_mod.engine_from_config(cfg["explainer"])
+    except engines_mod.EngineConfigError as exc:
+        raise ConfigError("explainer", str(exc)) from None
+    checksums = [ensemble_mod.weights_checksum(s) for s in specs]
+
+    classes_digest = _digest(source.classes)
+    settings = {
+        "images": dict(cfg["images"]),
+        "num_classes": source.num_classes,
+        "classes_sha256": classes_digest,
+        "seed": cfg["seed"],
+        "resolution": dict(cfg["resolution"]),
+        "explainer": dict(cfg["explainer"]),
+        "ensemble": [dict(s.to_dict(), weights_sha256=c) for s, c in zip(specs, checksums)],
+        "require_weights": cfg["require_weights"],
+        "store": dict(cfg["store"]),
+        "max_failure_fraction": cfg["max_failure_fraction"],
+        "limit": cfg["limit"],
+    }
+    # The digest covers what shapes a label; moving the images or the weights does not count.
+    digest = _digest({
+        "classes_sha256": classes_digest, "seed": cfg["seed"], "resolution": cfg["resolution"],
+        "explainer": cfg["explainer"],
+        "ensemble": [dict({k: v for k, v in s.to_dict().items() if k != "weights"},
+                          weights_sha256=c) for s, c in zip(specs, checksums)],
+        "label": {"decile_count": DECILE_COUNT}})
+    ctx = Context(cfg=cfg, source=source, items=items, specs=specs, checksums=checksums,
+                  settings=settings, settings_digest=digest, rank=rank, world_size=world_size,
+                  engine=engine)
+    if build_models:
+        for i, spec in enumerate(specs):
+            try:
+                ctx.models.append(ensemble_mod.build_classifier(spec))
+            except ensemble_mod.ClassifierBuildError as exc:
+                about_weights = spec.weights is not None and repr(spec.weights) in str(exc)
+                key = f"ensemble[{i}].weights" if about_weights else f"ensemble[{i}]"
+                raise ConfigError(key, str(exc)) from None
+    return ctx
+
+
+def _ensemble_key(message: str) -> str:
+    head = message.split(" ", 1)[0].rstrip(":")
+    return head if head.startswith("ensemble") else "ensemble"
+
+
+# ---------------------------------------------------------------------------------------------
+# One image
+# ---------------------------------------------------------------------------------------------
+
+class ImageFailure(Exception):
+    """An image that cannot be labelled; ``reason`` goes into failures.txt."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode(path: str, short_side: int, max_long_side: Optional[int]) -> np.ndarray:
+    """Load and resize one image to the explanation resolution (runs in worker threads)."""
+    from paddleseg_pssl.consensus import preprocess
+
+    try:
+        img = preprocess.load_rgb(path)
+    except preprocess.ImageReadError as exc:
+        raise ImageFailure(exc.reason) from None
+    try:
+        return preprocess.resize_short_side(img, short_side, max_long_side)
+    except ValueError as exc:
+        raise ImageFailure(f"cannot resize {img.shape[1]}x{img.shape[0]} image: {exc}") from None
+
+
+def label_image(ctx: Context, item: image_source_mod.ImageItem,
+                img: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+    """Deciles, consensus and per-model maps of one decoded image at explanation resolution."""
+    from paddleseg_pssl.consensus import preprocess
+
+    maps: Dict[str, np.ndarray] = {}
+    for spec, model in zip(ctx.specs, ctx.models):
+        seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
+        inputs = preprocess.to_model_input(img, spec)
+        score = ctx.engine.explain(model, inputs, item.class_id, seed)
+        score = np.asarray(score, dtype=np.float32)
+        if score.ndim != 2:
+            raise ImageFailure(f"model {spec.name!r} returned a map of shape {score.shape}, "
+                               "expected (H, W)")
+        if not np.all(np.isfinite(score)):
+            raise ImageFailure(f"model {spec.name!r} gave a non-finite explanation (NaN/inf)")
+        maps[spec.name] = score
+    deciles, consensus = label_maths.consensus_deciles(list(maps.values()), img.shape[:2])
+    return deciles, consensus, maps
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------------------------
+
+def _progress(total: int, ctx: Context):
+    if not ctx.cfg["progress"]:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    tty = sys.stderr.isatty()
+    return tqdm(total=total, desc=f"PSSL rank {ctx.rank}/{ctx.world_size}", unit="img",
+                dynamic_ncols=True, mininterval=0.5 if tty else 30.0, file=sys.stderr,
+                smoothing=0.05)
+
+
+def process_slice(ctx: Context, store: PSSLStore,
+                  on_label: Optional[Callable[[str], None]] = None) -> RankCounts:
+    """Label every unfinished image of this rank's slice; returns the counts."""
+    start = time.monotonic()
+    mine = sharding.shard(ctx.items, ctx.rank, ctx.world_size)
+    counts = RankCounts(assigned=len(mine))
+    store.load_done()
+    pending = []
+    for item in mine:
+        if store.is_done(item.label_rel):
+            counts.skipped += 1
+        elif item.error is not None:
+            store.record_failure(item.image_rel, item.error)
+            counts.failed += 1
+        else:
+            pending.append(item)
+    logger.info("rank %d/%d: %d images in slice, %d already done, %d to label",
+                ctx.rank, ctx.world_size, len(mine), counts.skipped, len(pending))
+    res = ctx.cfg["resolution"]
+    workers = ctx.cfg["num_workers"]
+    bar = _progress(len(pending), ctx)
+
+    def submit(pool, item):
+        args = (ctx.source.path(item), res["short_side"], res["max_long_side"])
+        if pool is None:
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            try:
+                future.set_result(decode(*args))
+            except Exception as exc:  # noqa: BLE001 - delivered like a worker's exception
+                future.set_exception(exc)
+            return future
+        return pool.submit(decode, *args)
+
+    pool = concurrent.futures.ThreadPoolExecutor(workers, "pssl-decode") if workers else None
+    try:
+        window: collections.deque = collections.deque()
+        queue = iter(pending)
+        depth = max(1, 2 * workers)
+        while True:
+            while len(window) < depth:
+                item = next(queue, None)
+                if item is None:
+                    break
+                window.append((item, submit(pool, item)))
+            if not window:
+                break
+            item, future = window.popleft()
+            try:
+                img = future.result()
+                deciles, consensus, maps = label_image(ctx, item, img)
+                store.write(item.label_rel, item.image_rel, deciles, consensus=consensus,
+                            model_maps=maps)
+                counts.labelled += 1
+                if on_label is not None:
+                    on_label(item.label_rel)
+            except ImageFailure as exc:
+                store.record_failure(item.image_rel, exc.reason)
+                counts.failed += 1
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # noqa: BLE001 - one image must not stop the run
+                logger.debug("image %s failed", item.image_rel, exc_info=True)
+                store.record_failure(item.image_rel, f"{type(exc).__name__}: {exc}")
+                counts.failed += 1
+            if bar is not None:
+                bar.update(1)
+                if counts.failed:
+                    bar.set_postfix(failed=counts.failed, refresh=False)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if bar is not None:
+            bar.close()
+    counts.seconds = time.monotonic() - start
+    return counts
+
+
+def build_manifest(ctx: Context, *, rank_markers: Dict[int, dict], started: str,
+                   elapsed_s: float) -> Dict[str, Any]:
+    """Everything needed to reproduce and audit the labels. ``run`` holds what varies between
+    equivalent runs (output path, process count, time); everything else is reproducible."""
+    return {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_FORMAT_VERSION,
+        "method": "PSSL (arXiv 2207.03335): deciles (Eq. 2) of the mean (Eq. 1) of min-max "
+                  "normalised SmoothGrad maps of an ensemble of classifiers",
+        "label": {"dtype": "uint8", "values": f"deciles 0..{TOP_DECILE}",
+                  "decile_count": DECILE_COUNT,
+                  "resolution": f"short side {ctx.cfg['resolution']['short_side']}, aspect kept"},
+        "settings": ctx.settings,
+        "settings_digest": ctx.settings_digest,
+        "models": [{"name": s.name, "arch": s.arch, "weights": s.weights,
+                    "weights_sha256": c, "pretrained": s.pretrained,
+                    "input_size": s.input_size, "resize": s.resize}
+                   for s, c in zip(ctx.specs, ctx.checksums)],
+        "classes": ctx.source.num_classes,
+        "versions": package_versions(),
+        "counts": {"images": len(ctx.items)},
+        "run": {
+            "output": os.path.abspath(ctx.cfg["output"]),
+            "world_size": ctx.world_size,
+            "started": started,
+            "finished": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "elapsed_s": round(elapsed_s, 3),
+            "host": socket.gethostname(),
+            "ranks": {str(r): m.get("counts", {}) for r, m in sorted(rank_markers.items())},
+        },
+    }
+
+
+def _summary(ctx: Context, counts: Dict[str, int], too_many: bool) -> str:
+    frac = counts["failures"] / max(1, len(ctx.items))
+    return (f"PSSL: {counts['labels']} labels, {counts['failures']} failures "
+            f"({frac:.2%} of {len(ctx.items)} images; limit "
+            f"{ctx.cfg['max_failure_fraction']:.2%}) in {ctx.cfg['output']}"
+            + (" -- too many failures, see failures.txt" if too_many else ""))
+
+
+def run(cfg: Dict[str, Any], *, rank: Optional[int] = None, world_size: Optional[int] = None,
+        merge_only: bool = False) -> int:
+    """Generate PSSL for the validated config ``cfg`` (:func:`config.load_config`).
+
+    Returns:
+        The exit status (0 ok, 1 too many failures). Start-up problems raise ConfigError.
+    """
+    started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    t0 = time.monotonic()
+    ctx = prepare(cfg, rank=rank, world_size=world_size, build_models=not merge_only)
+    store = PSSLStore(cfg["output"], rank=ctx.rank, world_size=ctx.world_size, **cfg["store"])
+    try:
+        store.check_settings(ctx.settings_digest, ctx.settings)
+    except StoreSettingsError as exc:
+        raise ConfigError("output", str(exc)) from None
+
+    markers: Dict[int, dict] = {}
+    if not merge_only:
+        store.clear_rank_marker()
+        counts = process_slice(ctx, store)
+        store.mark_rank_done({
+            "world_size": ctx.world_size, "settings_digest": ctx.settings_digest,
+            "slice_digest": slice_digest(ctx.items, ctx.rank, ctx.world_size),
+            "counts": dataclasses.asdict(counts)})
+        logger.info("rank %d/%d finished: %d labelled, %d skipped (done before), %d failed in "
+                    "%.1f s", ctx.rank, ctx.world_size, counts.labelled, counts.skipped,
+                    counts.failed, counts.seconds)
+        if ctx.rank != 0:
+            return EXIT_OK
+        expected = {r: {"world_size": ctx.world_size, "settings_digest": ctx.settings_digest,
+                        "slice_digest": slice_digest(ctx.items, r, ctx.world_size)}
+                    for r in range(ctx.world_size)}
+        markers = store.wait_for_ranks(
+            expected, timeout_s=cfg["merge_timeout_s"],
+            on_wait=lambda missing: logger.info("rank 0 waits for ranks %s to finish", missing))
+    elif ctx.rank != 0:
+        return EXIT_OK
+
+    manifest = build_manifest(ctx, rank_markers=markers, started=started,
+                              elapsed_s=time.monotonic() - t0)
+    merged = store.merge(ctx.source.classes, manifest)
+    too_many = merged["failures"] > cfg["max_failure_fraction"] * len(ctx.items)
+    logger.info(_summary(ctx, merged, too_many))
+    return EXIT_TOO_MANY_FAILURES if too_many else EXIT_OK

@@ -1,0 +1,82 @@
+"""tools/generate_pssl.py: flags, exit statuses, hand sharding with --rank/--merge-only."""
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from paddleseg_pssl.cli import generate
+from tests.consensus import generate_fixtures as gf
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli_gen")
+    gf.write_image_tree(root / "imgs", 3)
+    (root / "imgs" / "train" / gf.CLASSES[1] / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=1)]
+    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "unused",
+                          weights=weights, extra={"max_failure_fraction": 0.2,
+                                                  "store": {"fsync": False}})
+    return {"root": root, "cfg": str(cfg)}
+
+
+def test_run_with_output_limit_and_opts(world, tmp_path):
+    out = tmp_path / "o"
+    status = generate.main(["--config", world["cfg"], "--output", str(out), "--limit", "3",
+                            "--quiet", "--opts", "seed=3", "store.keep_float=true"])
+    assert status == 0
+    assert len(gf.train_lines(out)) == 3
+    assert len(list(out.rglob("*.npy"))) == 3
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["settings"]["seed"] == 3 and manifest["counts"]["images"] == 3
+
+
+def test_too_many_failures_exit_1(world, tmp_path, capsys):
+    status = generate.main(["--config", world["cfg"], "--output", str(tmp_path / "o"),
+                            "--quiet", "--opts", "max_failure_fraction=0.05"])
+    assert status == 1
+    assert (tmp_path / "o" / "failures.txt").read_text().startswith(
+        "train/n002_green/broken.jpg\t")
+    assert len(gf.train_lines(tmp_path / "o")) == 9
+
+
+@pytest.mark.parametrize("opts, needle", [
+    (["sed=1"], "config key 'sed': unknown key; did you mean 'seed'?"),
+    (["ensemble.0.weights=/no/such.pdparams"], "config key 'ensemble[0].weights'"),
+    (["explainer.aggregation=median"], "config key 'explainer'"),
+    (["images.synsets=/no/synsets.txt"], "config key 'images.synsets'"),
+])
+def test_config_errors_exit_2_with_one_line(world, tmp_path, capsys, opts, needle):
+    status = generate.main(["--config", world["cfg"], "--output", str(tmp_path / "o"),
+                            "--opts", *opts])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert any(line.startswith("tools/generate_pssl.py: error: ") and needle in line
+               for line in err), err
+    assert not (tmp_path / "o" / "train").exists()
+
+
+def test_hand_sharding_then_merge_only_equals_one_run(world, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    base = ["--config", world["cfg"], "--quiet"]
+    assert generate.main(base + ["--output", str(one)]) == 0
+    # shard 1 first (shard 0 would wait for shard 1's marker, then merge)
+    assert generate.main(base + ["--output", str(two), "--rank", "1", "--world_size", "2"]) == 0
+    assert not (two / "train.txt").exists()
+    assert generate.main(base + ["--output", str(two), "--rank", "0", "--world_size", "2"]) == 0
+    assert gf.published_files(two) == gf.published_files(one)
+    # --merge-only on a finished output republishes the same files
+    assert generate.main(base + ["--output", str(two), "--merge_only"]) == 0
+    assert gf.published_files(two) == gf.published_files(one)
+
+
+def test_launcher_script(world, tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "generate_pssl.py"), "--config",
+                           world["cfg"], "--opts", "resolution.short_side=8"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "config key 'resolution.short_side': must be >= 32, got 8" in proc.stderr

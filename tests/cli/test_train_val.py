@@ -1,0 +1,196 @@
+"""Tests for tools/train.py and tools/val.py (paddleseg_pssl.cli.train / .val).
+
+Bad input is checked in-process (fast) and once through a real subprocess; the smoke runs are
+real subprocesses on CPU: 2 iterations on 64x64 images, 3 classes.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+from typing import List
+
+import paddle
+import pytest
+
+from paddleseg_pssl.cli import common
+from paddleseg_pssl.cli import train as train_cli
+from paddleseg_pssl.cli import val as val_cli
+from tests.fixtures.tiny_dataset import write_tiny_dataset
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+CONFIGS = REPO_ROOT / "tests" / "fixtures" / "configs"
+FAST_CONFIG = CONFIGS / "bisenetv2_tiny.yml"
+PAPER_CONFIGS = ["pspnet_resnet50_vd", "deeplabv3_resnet50_vd", "ocrnet_hrnetw18"]
+
+
+def run_tool(args: List[str], tmp_path: pathlib.Path, timeout: int = 600
+             ) -> subprocess.CompletedProcess:
+    """Run a command from the repository root with one OpenMP thread, capturing output."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def details(proc: subprocess.CompletedProcess) -> str:
+    return f"rc={proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}\nSTDERR:\n{proc.stderr[-4000:]}"
+
+
+@pytest.fixture
+def tiny_config(tmp_path: pathlib.Path) -> pathlib.Path:
+    """The fast fixture config, re-pointed at a dataset written into tmp_path."""
+    data = write_tiny_dataset(tmp_path / "data")
+    config = tmp_path / "tiny.yml"
+    config.write_text(
+        f"_base_: {FAST_CONFIG}\n"
+        f"train_dataset:\n  dataset_root: {data}\n  train_path: {data / 'train.txt'}\n"
+        f"val_dataset:\n  dataset_root: {data}\n  val_path: {data / 'val.txt'}\n",
+        encoding="utf-8")
+    return config
+
+
+# ------------------------------------------------------------------ flags and bad input
+
+def test_parsers_accept_paddleseg_flags():
+    args = train_cli.build_parser().parse_args(
+        "--config c.yml --device cpu --save_dir out --iters 3 --batch_size 2 --learning_rate "
+        "0.1 --num_workers 1 --do_eval --use_vdl --seed 5 --precision fp16 --amp_level O2 "
+        "--resume_model out/iter_2 --save_interval 2 --log_iters 1 --keep_checkpoint_max 2 "
+        "--opts batch_size=1 iters=2".split())
+    assert (args.iters, args.precision, args.amp_level, args.opts) == (
+        3, "fp16", "O2", ["batch_size=1", "iters=2"])
+    args = val_cli.build_parser().parse_args(
+        "--config c.yml --model_path m.pdparams --aug_eval --scales 0.75 1.0 --flip_horizontal "
+        "--flip_vertical --is_slide --crop_size 32 32 --stride 16 16 --precision fp16 --device "
+        "cpu --num_workers 0 --opts batch_size=1".split())
+    assert (args.scales, args.crop_size, args.stride) == ([0.75, 1.0], [32, 32], [16, 16])
+
+
+def test_device_defaults_to_what_paddle_was_built_for(monkeypatch):
+    monkeypatch.setattr(paddle, "is_compiled_with_cuda", lambda: False)
+    assert train_cli.build_parser().parse_args(["--config", "c.yml"]).device == "cpu"
+    monkeypatch.setattr(paddle, "is_compiled_with_cuda", lambda: True)
+    assert val_cli.build_parser().parse_args(["--config", "c.yml"]).device == "gpu"
+
+
+@pytest.mark.parametrize("argv", [["--iters", "0"], ["--batch_size", "-1"], ["--device", "tpu"]])
+def test_bad_flag_values_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_cli.main(["--config", str(FAST_CONFIG)] + argv)
+    assert exit_info.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+
+
+def write(tmp_path: pathlib.Path, text: str) -> str:
+    path = tmp_path / "bad.yml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("tool", [train_cli, val_cli], ids=["train", "val"])
+@pytest.mark.parametrize("case,expected", [
+    ("missing", "config '{tmp}/missing.yml' does not exist; expected a PaddleSeg YAML"),
+    ("broken", "config '{tmp}/bad.yml' is not valid YAML at line 3, column 4"),
+    ("model_typo", "model.type: unknown component 'BiSeNetV3'; expected a name registered in "
+                   "paddleseg.cvlibs.manager.MODELS (close matches: BiSeNetV2"),
+    ("no_root", "val_dataset.dataset_root '/no/such/root' does not exist"),
+])
+def test_bad_input_is_one_line_and_exit_2(tool, case, expected, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    texts = {
+        "broken": "iters: 2\nmodel: [a\n  b: c\n",
+        "model_typo": f"_base_: {FAST_CONFIG}\nmodel:\n  type: BiSeNetV3\n",
+        "no_root": f"_base_: {FAST_CONFIG}\nval_dataset:\n  dataset_root: /no/such/root\n",
+    }
+    config = write(tmp_path, texts[case]) if case in texts else str(tmp_path / "missing.yml")
+    argv = ["--config", config, "--device", "cpu"]
+    if tool is train_cli:
+        argv.append("--do_eval")  # so val_dataset is read by both tools
+    assert tool.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"{tool.PROG}: error: ")
+    assert expected.format(tmp=tmp_path) in err
+
+
+def test_val_specific_bad_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    base = ["--config", str(FAST_CONFIG), "--device", "cpu"]
+    assert val_cli.main(base + ["--model_path", str(tmp_path / "none.pdparams")]) == 2
+    assert "--model_path" in capsys.readouterr().err
+    assert val_cli.main(base + ["--is_slide", "--stride", "8", "8"]) == 2
+    assert "--is_slide needs --crop_size" in capsys.readouterr().err
+
+
+def test_unsupported_precision_is_refused(capsys):
+    assert train_cli.main(["--config", str(FAST_CONFIG), "--precision", "bf16"]) == 2
+    assert "would run bf16 as fp32" in capsys.readouterr().err
+
+
+def test_compat_fixes_are_logged(monkeypatch):
+    from paddleseg_pssl import compat
+
+    monkeypatch.setattr(compat, "applied_fixes", lambda: ("a:fix", "b:fix"), raising=False)
+    lines: List[str] = []
+    common.log_compat_fixes(lines.append)
+    assert lines == ["paddleseg_pssl compat fixes applied: a:fix, b:fix"]
+
+
+def test_bad_input_through_the_launcher(tmp_path):
+    proc = run_tool([sys.executable, "tools/train.py", "--config",
+                     write(tmp_path, f"_base_: {FAST_CONFIG}\nmodel:\n  type: PSPNett\n")],
+                    tmp_path)
+    assert proc.returncode == 2, details(proc)
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("tools/train.py: error: ") and "'PSPNett'" in last, details(proc)
+    assert "close matches: PSPNet" in last
+
+
+# ------------------------------------------------------------------ real runs
+
+@pytest.mark.slow
+def test_train_then_val(tiny_config, tmp_path):
+    out = tmp_path / "out"
+    proc = run_tool([sys.executable, "tools/train.py", "--config", str(tiny_config), "--device",
+                     "cpu", "--iters", "2", "--save_interval", "2", "--log_iters", "1",
+                     "--save_dir", str(out), "--seed", "0"], tmp_path)
+    assert proc.returncode == 0, details(proc)
+    assert (out / "iter_2" / "model.pdparams").is_file(), details(proc)
+    assert (out / "iter_2" / "model.pdopt").is_file()
+    assert "iter: 2/2" in proc.stdout + proc.stderr
+
+    proc = run_tool([sys.executable, "tools/val.py", "--config", str(tiny_config), "--device",
+                     "cpu", "--model_path", str(out / "iter_2")], tmp_path)
+    assert proc.returncode == 0, details(proc)
+    assert "mIoU" in proc.stdout + proc.stderr, details(proc)
+
+
+@pytest.mark.slow
+def test_two_process_training_saves_a_checkpoint(tiny_config, tmp_path):
+    out, logs = tmp_path / "out", tmp_path / "launch_logs"
+    proc = run_tool([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+                     "--log_dir", str(logs), "tools/train.py", "--config", str(tiny_config),
+                     "--device", "cpu", "--iters", "2", "--save_interval", "2",
+                     "--log_iters", "1", "--save_dir", str(out)], tmp_path)
+    worker_logs = "".join(p.read_text(errors="replace")[-3000:]
+                          for p in sorted(logs.glob("workerlog.*")))
+    assert proc.returncode == 0, details(proc) + worker_logs
+    assert (logs / "workerlog.0").is_file() and (logs / "workerlog.1").is_file()
+    assert (out / "iter_2" / "model.pdparams").is_file(), details(proc) + worker_logs
+    # 4 images, 2 per batch, 2 ranks: each rank sees one batch per epoch.
+    assert "epoch: 2, iter: 2/2" in (logs / "workerlog.0").read_text(errors="replace")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PAPER_CONFIGS)
+def test_paper_architectures_train_then_val(name, tmp_path):
+    config = f"tests/fixtures/configs/{name}_tiny.yml"
+    out = tmp_path / "out"
+    proc = run_tool([sys.executable, "tools/train.py", "--config", config, "--iters", "2",
+                     "--save_interval", "2", "--save_dir", str(out)], tmp_path)
+    assert proc.returncode == 0, details(proc)
+    weights = out / "iter_2" / "model.pdparams"
+    assert weights.is_file(), details(proc)
+    proc = run_tool([sys.executable, "tools/val.py", "--config", config, "--model_path",
+                     str(weights)], tmp_path)
+    assert proc.returncode == 0, details(proc)
+    assert "mIoU" in proc.stdout + proc.stderr, details(proc)

@@ -1,0 +1,85 @@
+"""The generation config: _base_ inheritance, --opts overrides, errors naming the key."""
+import pytest
+import yaml
+
+from paddleseg_pssl.consensus import config as cfg_mod
+from paddleseg_pssl.consensus.config import ConfigError
+
+
+@pytest.fixture
+def base(tmp_path):
+    (tmp_path / "imgs" / "train" / "a").mkdir(parents=True)
+    (tmp_path / "_base_").mkdir()
+    (tmp_path / "_base_" / "b.yml").write_text(yaml.safe_dump({
+        "images": {"root": str(tmp_path / "imgs"), "split": "train"},
+        "output": str(tmp_path / "out"), "seed": 1,
+        "resolution": {"short_side": 64}, "ensemble": [{"arch": "resnet18"}]}))
+    (tmp_path / "c.yml").write_text("_base_: _base_/b.yml\nseed: 2\n"
+                                    "resolution: {max_long_side: 128}\n")
+    return tmp_path
+
+
+def test_base_merge_and_defaults(base):
+    cfg = cfg_mod.load_config(str(base / "c.yml"))
+    assert cfg["seed"] == 2
+    assert cfg["resolution"] == {"short_side": 64, "max_long_side": 128}
+    assert cfg["store"]["png_compression"] == 9 and cfg["max_failure_fraction"] == 0.01
+    assert cfg["images"]["split"] == "train" and cfg["images"]["list"] is None
+
+
+def test_opts_dotted_keys_lists_and_yaml_values(base):
+    cfg = cfg_mod.load_config(str(base / "c.yml"), [
+        "resolution.short_side=96", "ensemble.0.weights=null", "ensemble.0.arch=vgg16",
+        "explainer.n_samples=4", "store.keep_float=true", "limit=5"],
+        overrides={"output": str(base / "o2")})
+    assert cfg["resolution"]["short_side"] == 96
+    assert cfg["ensemble"] == [{"arch": "vgg16", "weights": None}]
+    assert cfg["explainer"] == {"n_samples": 4}
+    assert cfg["store"]["keep_float"] is True and cfg["limit"] == 5
+    assert cfg["output"] == str(base / "o2")
+
+
+@pytest.mark.parametrize("opts, key, match", [
+    (["sed=3"], "sed", "did you mean 'seed'"),
+    (["resolution.shortside=3"], "resolution.shortside", "did you mean 'short_side'"),
+    (["resolution.short_side=16"], "resolution.short_side", ">= 32"),
+    (["resolution.max_long_side=32"], "resolution.max_long_side", ">= 64"),
+    (["seed=-1"], "seed", ">= 0"),
+    (["seed=abc"], "seed", "integer"),
+    (["max_failure_fraction=2"], "max_failure_fraction", r"\[0, 1\]"),
+    (["store.png_compression=10"], "store.png_compression", "0..9"),
+    (["store.keep_float=maybe"], "store.keep_float", "true or false"),
+    (["images.root=/no/such/dir"], "images.root", "not a directory"),
+    (["images.split=val"], "images.split", "not a directory"),
+    (["images.synsets=/no/file.txt"], "images.synsets", "does not exist"),
+    (["output=null"], "output", "required"),
+    (["ensemble=null"], "ensemble", "required"),
+    (["ensemble.3.arch=x"], "ensemble.3", "not valid for a list"),
+    (["seed.x=1"], "seed.x", "cannot set a key"),
+    (["noequals"], "noequals", "key=value"),
+])
+def test_errors_name_the_key(base, opts, key, match):
+    with pytest.raises(ConfigError, match=match) as err:
+        cfg_mod.load_config(str(base / "c.yml"), opts)
+    assert err.value.key == key
+    assert f"config key {key!r}" in str(err.value)
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        cfg_mod.load_config(str(tmp_path / "none.yml"))
+    (tmp_path / "bad.yml").write_text("a: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        cfg_mod.load_config(str(tmp_path / "bad.yml"))
+    (tmp_path / "loop.yml").write_text("_base_: loop.yml\n")
+    with pytest.raises(ConfigError, match="includes itself"):
+        cfg_mod.load_config(str(tmp_path / "loop.yml"))
+
+
+def test_shipped_imagenet_config_loads(repo_root, tmp_path):
+    (tmp_path / "train" / "n01440764").mkdir(parents=True)
+    cfg = cfg_mod.load_config(str(repo_root / "configs/pssl/generate/imagenet_15_models.yml"),
+                              [f"images.root={tmp_path}"])
+    assert len(cfg["ensemble"]) == 15
+    assert cfg["resolution"]["short_side"] == 224 and cfg["seed"] == 0
+    assert cfg["explainer"]["n_samples"] == 50

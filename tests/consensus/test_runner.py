@@ -1,0 +1,241 @@
+"""The generation loop end to end on a tiny world (PSSL, arXiv 2207.03335, Section 3).
+
+- an in-process run labels every image with valid deciles and a complete manifest;
+- a run killed with SIGKILL mid-way, then resumed, publishes byte-identical files;
+- a 2-process ``paddle.distributed.launch`` run publishes the same files as 1 process;
+- the bad-input corpus: image problems are recorded failures, model problems stop at start-up.
+"""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from paddleseg_pssl.consensus import config as config_mod
+from paddleseg_pssl.consensus import runner
+from paddleseg_pssl.consensus.config import ConfigError
+from tests.consensus import generate_fixtures as gf
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TOOL = REPO / "tools" / "generate_pssl.py"
+PER_CLASS = 8                      # 24 images
+DELAY = 0.01                       # seconds per forward: slow enough to kill mid-way
+
+
+def _env():
+    env = dict(os.environ)
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1",
+               PYTHONWARNINGS="ignore")
+    return env
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Images, two tiny classifiers, one config, and a reference uninterrupted run."""
+    root = tmp_path_factory.mktemp("gen_world")
+    gf.write_image_tree(root / "imgs", PER_CLASS)
+    weights = [gf.save_tiny_weights(root / f"w{i}.pdparams", len(gf.CLASSES), seed=i)
+               for i in range(2)]
+    cfg_path = gf.write_config(root / "gen.yml", images_root=root / "imgs",
+                               output=root / "ref", weights=weights, delay=DELAY,
+                               extra={"store": {"fsync": False}})
+    status = runner.run(config_mod.load_config(str(cfg_path)))
+    assert status == 0
+    return {"root": root, "cfg": cfg_path, "weights": weights, "ref": root / "ref"}
+
+
+def test_run_labels_every_image(world):
+    ref = world["ref"]
+    lines = gf.train_lines(ref)
+    assert len(lines) == 3 * PER_CLASS and lines == sorted(lines)
+    assert (ref / "synsets.txt").read_text().split() == list(gf.CLASSES)
+    assert (ref / "failures.txt").read_text() == ""
+    assert not (ref / ".pssl_work").exists()
+    for line in lines:
+        label = cv2.imread(str(ref / line), cv2.IMREAD_UNCHANGED)
+        assert label.dtype == np.uint8 and label.ndim == 2
+        assert min(label.shape) == 32                       # short side 32, aspect kept
+        counts = np.bincount(label.ravel(), minlength=10)
+        assert label.max() == 9 and counts[9] <= 0.1 * label.size + 1
+        image = Image.open(world["root"] / "imgs" / line[: -len(".png")])
+        h, w = label.shape
+        assert abs(w / h - image.width / image.height) < 0.1
+    manifest = json.loads((ref / "manifest.json").read_text())
+    assert manifest["counts"] == {"images": 24, "labels": 24, "failures": 0,
+                                  "failure_fraction": 0.0}
+    assert [m["name"] for m in manifest["models"]] == ["tiny0", "tiny1"]
+    assert all(len(m["weights_sha256"]) == 64 for m in manifest["models"])
+    for pkg in ("paddle", "paddleseg", "interpretdl", "numpy"):
+        assert manifest["versions"][pkg]
+    assert manifest["settings"]["explainer"]["n_samples"] == 2
+    assert manifest["run"]["world_size"] == 1
+
+
+def test_rerun_skips_everything_and_changes_nothing(world, tmp_path):
+    before = gf.published_files(world["ref"])
+    cfg = config_mod.load_config(str(world["cfg"]))
+    assert runner.run(cfg) == 0
+    manifest = json.loads((world["ref"] / "manifest.json").read_text())
+    assert manifest["run"]["ranks"]["0"]["skipped"] == 24
+    assert manifest["run"]["ranks"]["0"]["labelled"] == 0
+    assert gf.published_files(world["ref"]) == before
+
+
+def test_other_settings_into_same_output_are_refused(world):
+    cfg = config_mod.load_config(str(world["cfg"]), ["seed=8"])
+    with pytest.raises(ConfigError, match="'output'.*other settings.*seed"):
+        runner.run(cfg)
+
+
+@pytest.mark.slow
+def test_killed_then_resumed_run_is_byte_identical(world, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, str(TOOL), "--config", str(world["cfg"]), "--output", str(out)]
+    progress = out / ".pssl_work" / "train.rank0.txt"
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if progress.is_file() and len(progress.read_text().splitlines()) >= 4:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    done = progress.read_text().splitlines()
+    assert 4 <= len(done) < 24
+    assert not (out / "train.txt").exists()
+    for png in out.rglob("*.png"):           # no truncated label, even the one in flight
+        if not png.name.startswith("."):
+            assert cv2.imread(str(png), cv2.IMREAD_UNCHANGED) is not None
+    resumed = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert gf.published_files(out) == gf.published_files(world["ref"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["run"]["ranks"]["0"]["skipped"] >= len(done)
+
+
+@pytest.mark.slow
+def test_two_process_launch_equals_one_process(world, tmp_path):
+    out = tmp_path / "dist"
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+           "--log_dir", str(tmp_path / "log"), str(TOOL), "--config", str(world["cfg"]),
+           "--output", str(out)]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=600)
+    logs = "".join(p.read_text(errors="replace") for p in sorted((tmp_path / "log").glob("*")))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr + logs)[-3000:]
+    assert gf.published_files(out) == gf.published_files(world["ref"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["run"]["world_size"] == 2
+    ranks = manifest["run"]["ranks"]
+    assert sorted(ranks) == ["0", "1"]
+    assert ranks["0"]["labelled"] == ranks["1"]["labelled"] == 12
+
+
+# ---- bad input -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bad_world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gen_bad")
+    imgs = root / "imgs"
+    gf.write_image_tree(imgs, 2)
+    rng = np.random.default_rng(5)
+    folder = imgs / "train" / gf.CLASSES[0]
+    good = gf.synthetic_image(rng, 0, 40, 48)
+    (folder / "zero_byte.jpg").write_bytes(b"")
+    Image.fromarray(good).save(folder / "full.jpg", quality=90)
+    data = (folder / "full.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (folder / "full.jpg").unlink()
+    (folder / "not_an_image.jpg").write_text("this is text, not a JPEG\n")
+    Image.fromarray(good).convert("L").save(folder / "grayscale.png")
+    Image.fromarray(good).convert("RGBA").save(folder / "rgba.png")
+    Image.fromarray(good).convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray(good[:1, :1]).save(folder / "one_pixel.png")
+    Image.fromarray(rng.integers(0, 255, (1, 10000, 3), dtype=np.uint8)).save(
+        folder / "strip_1x10000.png")
+    unknown = imgs / "train" / "n999_not_in_list"
+    unknown.mkdir()
+    Image.fromarray(good).save(unknown / "x.png")
+    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=3)]
+    return {"root": root, "imgs": imgs, "weights": weights}
+
+
+EXPECTED_FAILURES = {
+    "train/n001_red/zero_byte.jpg": "zero-byte",
+    "train/n001_red/truncated.jpg": "truncated",
+    "train/n001_red/not_an_image.jpg": "not an image",
+    "train/n999_not_in_list/x.png": "not in the class list",
+}
+
+
+@pytest.mark.parametrize("max_fraction, status", [(0.5, 0), (0.2, 1)])
+def test_bad_images_are_recorded_failures(bad_world, tmp_path, max_fraction, status):
+    cfg_path = gf.write_config(tmp_path / "bad.yml", images_root=bad_world["imgs"],
+                               output=tmp_path / "out", weights=bad_world["weights"],
+                               extra={"max_failure_fraction": max_fraction})
+    assert runner.run(config_mod.load_config(str(cfg_path))) == status
+    out = tmp_path / "out"
+    failures = dict(line.split("\t", 1)
+                    for line in (out / "failures.txt").read_text().splitlines())
+    assert sorted(failures) == sorted(EXPECTED_FAILURES)
+    for path, reason in EXPECTED_FAILURES.items():
+        assert reason in failures[path], failures[path]
+    labelled = set(gf.train_lines(out))
+    shapes = {}
+    for name in ("grayscale.png", "rgba.png", "cmyk.jpg", "one_pixel.png", "strip_1x10000.png"):
+        rel = f"train/n001_red/{name}.png"
+        assert rel in labelled
+        shapes[name] = cv2.imread(str(out / rel), cv2.IMREAD_UNCHANGED).shape
+    assert shapes["grayscale.png"] == shapes["cmyk.jpg"] == (32, 38)
+    assert shapes["one_pixel.png"] == (32, 32)
+    assert shapes["strip_1x10000.png"][0] == 32 and shapes["strip_1x10000.png"][1] > 32
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["images"] == 6 + 8 + 1
+    assert manifest["counts"]["failures"] == 4 and manifest["counts"]["labels"] == 11
+
+
+def _cfg(bad_world, tmp_path, **kwargs):
+    return gf.write_config(tmp_path / "c.yml", images_root=bad_world["imgs"],
+                           output=tmp_path / "out", **kwargs)
+
+
+def test_missing_weights_stop_at_start_up(bad_world, tmp_path):
+    path = _cfg(bad_world, tmp_path, weights=[str(tmp_path / "absent.pdparams")])
+    with pytest.raises(ConfigError, match=r"'ensemble\[0\]\.weights'.*does not exist") as err:
+        runner.run(config_mod.load_config(str(path)))
+    assert err.value.key == "ensemble[0].weights"
+    assert not (tmp_path / "out").exists()
+
+
+def test_model_output_size_not_class_count_stops_at_start_up(bad_world, tmp_path):
+    path = _cfg(bad_world, tmp_path, weights=[None], arch="wrong_output_cnn",
+                extra={"require_weights": False})
+    with pytest.raises(ConfigError, match=r"ensemble\[0\].*\[1, 5\].*\[1, 3\]") as err:
+        runner.run(config_mod.load_config(str(path)))
+    assert err.value.key == "ensemble[0]"
+
+
+def test_weights_of_another_class_count_stop_at_start_up(bad_world, tmp_path):
+    w = gf.save_tiny_weights(tmp_path / "w5.pdparams", 5, seed=0)
+    path = _cfg(bad_world, tmp_path, weights=[w])
+    with pytest.raises(ConfigError, match=r"ensemble\[0\]\.weights.*do not fit"):
+        runner.run(config_mod.load_config(str(path)))
+
+
+def test_unknown_engine_setting_stops_at_start_up(bad_world, tmp_path):
+    path = _cfg(bad_world, tmp_path, weights=bad_world["weights"])
+    with pytest.raises(ConfigError, match="n_sample"):
+        runner.run(config_mod.load_config(str(path), ["explainer.n_sample=3"]))
