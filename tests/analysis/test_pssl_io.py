@@ -44,3 +44,9 @@ def test_class_names_with_readable_names(tmp_path):
     f.write_text("n01440764 tench, Tinca tinca\nn01443537\n")
     assert pssl_io.read_class_names(str(f)) == (["n01440764", "n01443537"],
                                                 ["tench", "n01443537"])
+
+
+def test_release_labels_read_as_top_decile(tmp_path):
+    path = tmp_path / "x.JPEG_eiseg.npz"
+    np.savez_compressed(str(path), np.array([[1, 0], [0, 1]], np.uint8))
+    assert pssl_io.read_decile_label(str(path)).tolist() == [[9, 0], [0, 9]]
