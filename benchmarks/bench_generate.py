@@ -15,10 +15,11 @@ at the explanation resolution, 224 x 300 by default), the same randomly initiali
   several batch sizes; ``forward``: forward only, for reference.
 
 Two thread/process layouts: ``1x2`` (one worker process, 2 threads) and ``2x1`` (two 1-thread
-workers at once on disjoint halves of the images; time = the slower worker's). Each worker runs
-every measurement in turn, each after a warm-up on one image, so the compared engines run close
-in time (the machine is shared; quote ratios from one run). Reported: ms per noise sample
-(wall), core-ms per sample, samples/s, and ratios. The ImageNet estimate multiplies the
+workers at once on disjoint halves of the images). Each worker warms every measurement up, then
+runs them round-robin, image by image, so all of them see the same (shared, varying) machine
+load; a measurement's figure is the median over its runs (one run = one image, ``n_samples``
+noise samples). Reported: wall ms per noise sample (for ``2x1``: a run's time / n / 2, the two
+workers running side by side), core-ms per sample, samples/s, and ratios from one run. The ImageNet estimate multiplies the
 per-sample cost by 1,281,167 images x 15 models x 50 samples; MobileNetV2 is the lightest net of the 15-model
 ensemble, so it is a lower bound for that ensemble.
 
@@ -104,17 +105,20 @@ def _worker(args) -> Dict[str, Dict[str, float]]:
                 grad.numpy()
         return run
 
-    results = {}
+    # Round-robin: every image runs every phase in turn, so all phases see the same (shared,
+    # varying) machine load; per-run times are kept and summarised by their median.
+    runners = {}
     for phase in args.phases:
         kind, _, bs = phase.partition(":")
-        run = make_runner(kind, bs if bs == "auto" else int(bs))
-        run(args.indices[0], 2)  # warm-up (allocations, oneDNN primitive caches)
-        start = time.perf_counter()
-        for i in args.indices:
-            run(i, n)
-        results[phase] = {"samples": len(args.indices) * n,
-                          "seconds": time.perf_counter() - start}
-    return results
+        runners[phase] = make_runner(kind, bs if bs == "auto" else int(bs))
+        runners[phase](args.indices[0], 2)  # warm-up (allocations, oneDNN primitive caches)
+    times: Dict[str, List[float]] = {phase: [] for phase in args.phases}
+    for i in args.indices:
+        for phase in args.phases:
+            start = time.perf_counter()
+            runners[phase](i, n)
+            times[phase].append(time.perf_counter() - start)
+    return {phase: {"samples_per_run": n, "run_seconds": t} for phase, t in times.items()}
 
 
 # ---- driver side ------------------------------------------------------------------------------
@@ -141,14 +145,16 @@ def run_layout(layout: str, phases: List[str], paths: List[str], n: int) -> Dict
         results.append(json.loads(out.strip().splitlines()[-1]))
     rows = {}
     for phase in phases:
-        samples = sum(r[phase]["samples"] for r in results)
-        seconds = max(r[phase]["seconds"] for r in results)  # the ranks run side by side
-        ms = 1000.0 * seconds / samples
+        runs = [t for r in results for t in r[phase]["run_seconds"]]
+        # procs_n workers run side by side: wall time per sample = run time / n / procs_n
+        per_sample = sorted(1000.0 * t / n / procs_n for t in runs)
+        median = float(np.median(per_sample))
         kind, _, bs = phase.partition(":")
-        rows[phase] = {"kind": kind, "batch_size": bs, "layout": layout, "samples": samples,
-                       "seconds": round(seconds, 3), "ms_per_sample": round(ms, 2),
-                       "core_ms_per_sample": round(ms * 2, 2),
-                       "samples_per_s": round(samples / seconds, 2)}
+        rows[phase] = {"kind": kind, "batch_size": bs, "layout": layout,
+                       "samples": n * len(runs), "ms_per_sample": round(median, 2),
+                       "ms_per_sample_min": round(per_sample[0], 2),
+                       "core_ms_per_sample": round(median * 2, 2),
+                       "samples_per_s": round(1000.0 / median, 2)}
     return rows
 
 
@@ -169,7 +175,7 @@ def make_images(folder: str, count: int, height: int, width: int) -> List[str]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--images", type=int, default=4)
+    ap.add_argument("--images", type=int, default=6)
     ap.add_argument("--n-samples", type=int, default=10)
     ap.add_argument("--height", type=int, default=224)
     ap.add_argument("--width", type=int, default=300)
@@ -204,8 +210,8 @@ def main(argv=None) -> int:
             for row in run_layout(layout, phases, paths, n).values():
                 rows.append(row)
                 print(f"  {row['kind']:<12} layout {layout}  batch {row['batch_size']:>4}"
-                      f"  {row['ms_per_sample']:8.1f} ms/sample  ({row['samples']} samples, "
-                      f"{row['seconds']:.1f} s)", flush=True)
+                      f"  {row['ms_per_sample']:8.1f} ms/sample (median; min "
+                      f"{row['ms_per_sample_min']:.1f}; {row['samples']} samples)", flush=True)
 
     def pick(kind, layout=None, bs=None):
         sel = [r for r in rows if r["kind"] == kind and layout in (None, r["layout"])

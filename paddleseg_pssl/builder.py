@@ -21,11 +21,13 @@ from paddleseg.cvlibs.builder import SegBuilder
 from paddleseg.utils import utils as seg_utils
 from paddleseg.utils.utils import CachedProperty as cached_property
 
+from paddleseg_pssl.errors import PSSLConfigError
+
 LABEL_SPACE_HOOK = "label_space_for_config"
 LABEL_PADDING_KEY = "label_padding_value"
 
 
-class LabelSpaceMismatch(ValueError):
+class LabelSpaceMismatch(PSSLConfigError):
     """A YAML value disagrees with the class count or ignore index the data implies."""
 
 

@@ -227,7 +227,9 @@ def explain_build_errors(cfg: Config, section: str) -> Iterator[None]:
     :func:`validate_components` cannot see the arguments of factories that take ``**kwargs``
     (PaddleSeg's backbones are functions such as ``ResNet50_vd(**args)``); when building one
     fails with a ``TypeError`` about its arguments, the config is at fault, so say which
-    section. Any other failure propagates unchanged.
+    section. A :class:`PSSLConfigError` raised by a component's constructor (the PSSL
+    dataset checks its own arguments) is unwrapped the same way. Any other failure
+    propagates unchanged.
 
     Args:
         cfg: The config being built.
@@ -235,12 +237,16 @@ def explain_build_errors(cfg: Config, section: str) -> Iterator[None]:
 
     Raises:
         PSSLConfigError: Building failed on an argument the component does not take or
-            lacks.
+            lacks, or the component raised :class:`PSSLConfigError` itself.
     """
     try:
         yield
     except RuntimeError as exc:
         cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, PSSLConfigError):
+            # A component of ours refused its arguments; SegBuilder wrapped that message.
+            raise PSSLConfigError(f"config {_source(cfg)}: building {section} failed: "
+                                  f"{' '.join(str(cause).split())}") from exc
         if isinstance(cause, TypeError) and "argument" in str(cause):
             raise PSSLConfigError(
                 f"config {_source(cfg)}: building {section} failed: "

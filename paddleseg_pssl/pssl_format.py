@@ -7,9 +7,12 @@ Layout written by ``tools/generate_pssl.py`` and read by ``PSSLDataset``::
     |-- synsets.txt        class names (folder names), one per line, in class-id order
     |-- manifest.json      provenance: settings, models + weight checksums, versions, counts
     |-- failures.txt       images that could not be labelled: "<image relpath>\t<reason>"
-    `-- train/<class>/<image file name>.png
-                           single-channel uint8 PNG of deciles 0..9 (Eq. 2) at explanation
-                           resolution (short side 224 by default, aspect kept)
+    |-- train/<class>/<image file name>.png
+    |                      single-channel uint8 PNG of deciles 0..9 (Eq. 2) at explanation
+    |                      resolution (short side 224 by default, aspect kept)
+    |-- train/<class>/<image file name>.npy     optional (keep_float): float16 consensus (Eq. 1)
+    `-- model_maps/<class>/<image file name>.npz
+                           optional (keep_model_maps): raw per-model maps, float32, by model name
 
 The label path mirrors the image path under the image root with ``.png`` appended
 (``train/n01440764/n01440764_10026.JPEG.png`` labels

@@ -281,6 +281,15 @@ def test_explain_build_errors_names_the_section():
     with pytest.raises(PSSLConfigError, match="building model failed: ResNet_vd.*'x'"):
         with explain_build_errors(cfg, "model"):
             failing_build()
+    def refusing_build():
+        try:
+            raise PSSLConfigError("pssl_root 'x' has no train.txt")
+        except PSSLConfigError:
+            raise RuntimeError("Tried to create a PSSLDataset object")
+
+    with pytest.raises(PSSLConfigError, match="building train_dataset failed: pssl_root 'x'"):
+        with explain_build_errors(cfg, "train_dataset"):
+            refusing_build()
     with pytest.raises(RuntimeError, match="unrelated"):
         with explain_build_errors(cfg, "model"):
             raise RuntimeError("unrelated")

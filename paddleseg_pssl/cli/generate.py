@@ -86,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
         overrides["progress"] = False
     cfg = config_mod.load_config(args.config, args.opts, overrides)
     _setup_logging(args.verbose)
-    paddle.set_device(args.device or common.default_device())
+    device = args.device or common.default_device()
+    if device == "gpu" and not paddle.is_compiled_with_cuda():
+        raise config_mod.ConfigError(
+            "--device", "gpu was asked but this Paddle is built without CUDA; use --device cpu "
+                        "or install paddlepaddle-gpu")
+    paddle.set_device(device)
     return runner.run(cfg, rank=args.rank, world_size=args.world_size,
                       merge_only=args.merge_only)
 

@@ -12,10 +12,10 @@ from typing import Optional, Sequence
 
 import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
 from paddleseg.core import train
-from paddleseg.cvlibs import SegBuilder
 from paddleseg.utils import logger, utils
 
 from paddleseg_pssl.cli import common
+from paddleseg_pssl.builder import PSSLSegBuilder
 from paddleseg_pssl.config_loading import (check_resume_dir, explain_build_errors, load_config,
                                            validate_components, validate_paths)
 
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> None:
     utils.set_device(args.device)
     utils.set_cv2_num_threads(args.num_workers)
 
-    builder = SegBuilder(cfg)
+    with explain_build_errors(cfg, "train_dataset"):
+        builder = PSSLSegBuilder(cfg)
     with explain_build_errors(cfg, "model"):
         model = utils.convert_sync_batchnorm(builder.model, args.device)
     with explain_build_errors(cfg, "train_dataset"):

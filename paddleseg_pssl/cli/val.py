@@ -14,10 +14,11 @@ from typing import Any, Dict, Optional, Sequence
 
 import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
 from paddleseg.core import evaluate
-from paddleseg.cvlibs import Config, SegBuilder
+from paddleseg.cvlibs import Config
 from paddleseg.utils import logger, utils
 
 from paddleseg_pssl.cli import common
+from paddleseg_pssl.builder import PSSLSegBuilder
 from paddleseg_pssl.config_loading import (check_checkpoint_file, explain_build_errors,
                                            load_config, validate_components, validate_paths)
 from paddleseg_pssl.errors import PSSLConfigError
@@ -95,7 +96,8 @@ def run(args: argparse.Namespace) -> None:
     utils.show_cfg_info(cfg)
     utils.set_device(args.device)
 
-    builder = SegBuilder(cfg)
+    with explain_build_errors(cfg, "train_dataset"):
+        builder = PSSLSegBuilder(cfg)
     with explain_build_errors(cfg, "model"):
         model = builder.model
     with explain_build_errors(cfg, "val_dataset"):

@@ -1,7 +1,8 @@
 """Pure label maths of PSSL (Li et al., arXiv 2207.03335, Section 3, Eq. 1 and 2).
 
 Nothing here knows about models, tensors or files: every function takes and returns numpy
-arrays, so the equations are tested on hand-computed arrays (``tests/consensus/test_label_maths.py``).
+arrays, so the equations are tested on hand-computed arrays
+(``tests/consensus/test_label_maths.py``).
 
 The pipeline, for one image explained by M classifiers::
 
@@ -20,13 +21,16 @@ from paddleseg_pssl.constants import DECILE_COUNT
 
 
 def _as_2d_float(score: np.ndarray, name: str = "score") -> np.ndarray:
+    """A 2-D, non-empty, finite float view of ``score`` (float32 and float64 kept as they are)."""
     arr = np.asarray(score)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D HxW map, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    # NaN propagates into min/max and inf is the max or min: two reductions check everything.
+    if not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         raise ValueError(f"{name} contains NaN or infinite values "
                          f"({int(np.count_nonzero(~np.isfinite(arr)))} of {arr.size} pixels)")
     return arr
@@ -46,18 +50,19 @@ def minmax_normalise(score: np.ndarray) -> np.ndarray:
         ValueError: the map is not 2-D, is empty, or holds NaN / inf.
     """
     arr = _as_2d_float(score)
-    lo = arr.min()
-    span = arr.max() - lo
-    if span <= 0:
+    lo, hi = float(arr.min()), float(arr.max())
+    span = hi - lo
+    if not span > 0:
         return np.zeros(arr.shape, dtype=np.float32)
-    return ((arr - lo) / span).astype(np.float32)
+    out = (arr - lo) * (1.0 / span)
+    return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
 
 
 def consensus(maps: Sequence[np.ndarray]) -> np.ndarray:
     """Eq. 1: the pixel-wise mean S(x) = 1/M sum_i S_i(x) of M same-sized normalised maps.
 
     Returns:
-        HxW float32 map.
+        HxW float32 map (accumulated in float64, in the order given).
 
     Raises:
         ValueError: no maps, or maps of different shapes.
@@ -73,14 +78,16 @@ def consensus(maps: Sequence[np.ndarray]) -> np.ndarray:
     total = np.zeros(shape, dtype=np.float64)
     for arr in arrays:
         total += arr
-    return (total / len(arrays)).astype(np.float32)
+    total *= 1.0 / len(arrays)
+    return total.astype(np.float32)
 
 
 def deciles(score: np.ndarray) -> np.ndarray:
     """Eq. 2: D(x) = floor(Z(x) / N * 10), Z(x) = number of pixels with a strictly lower score.
 
-    Ties share a decile (they share Z). Computed by one sort and a binary search, O(N log N).
-    Integer arithmetic (Z * 10 // N) avoids float rounding at bin edges.
+    Ties share a decile (they share Z). One sort, O(N log N): in sorted order, Z of a value is
+    the position of the first occurrence of that value. Integer arithmetic (Z * 10 // N)
+    avoids float rounding at bin edges.
 
     Args:
         score: HxW map of finite values.
@@ -91,9 +98,16 @@ def deciles(score: np.ndarray) -> np.ndarray:
     arr = _as_2d_float(score)
     flat = arr.ravel()
     n = flat.size
-    strictly_lower = np.searchsorted(np.sort(flat, kind="stable"), flat, side="left")
-    out = (strictly_lower.astype(np.int64) * DECILE_COUNT) // n
-    return out.astype(np.uint8).reshape(arr.shape)
+    order = np.argsort(flat)                 # any order among ties: they get the same Z
+    ordered = flat[order]
+    starts_run = np.empty(n, dtype=bool)
+    starts_run[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts_run[1:])
+    strictly_lower = np.where(starts_run, np.arange(n), 0)
+    np.maximum.accumulate(strictly_lower, out=strictly_lower)
+    out = np.empty(n, dtype=np.uint8)
+    out[order] = (strictly_lower * DECILE_COUNT) // n
+    return out.reshape(arr.shape)
 
 
 def resize_map(score: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
@@ -114,7 +128,7 @@ def resize_map(score: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
 
 def consensus_deciles(per_model_maps: Sequence[np.ndarray],
                       out_hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
-    """The whole label pipeline: per-model min-max, resize to ``out_hw``, mean (Eq. 1), deciles (Eq. 2).
+    """The label pipeline: per-model min-max, resize to ``out_hw``, mean (Eq. 1), deciles (Eq. 2).
 
     Args:
         per_model_maps: M raw score maps (HixWi, any sizes), one per classifier.

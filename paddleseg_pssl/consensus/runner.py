@@ -50,6 +50,9 @@ EXIT_OK = 0
 EXIT_TOO_MANY_FAILURES = 1
 EXIT_CONFIG_ERROR = 2
 
+#: Explainer settings that change speed, not labels: a resumed run may change them.
+THROUGHPUT_ONLY_KEYS = ("batch_size",)
+
 MANIFEST_FORMAT = "pssl-labels"
 MANIFEST_FORMAT_VERSION = 1
 
@@ -95,16 +98,38 @@ def slice_digest(items: Sequence[image_source_mod.ImageItem], rank: int, world_s
     return _digest([it.image_rel for it in sharding.shard(items, rank, world_size)])
 
 
+#: Manifest name -> the pip distributions that provide it (first installed wins).
+_DISTRIBUTIONS = {
+    "paddle": ("paddlepaddle", "paddlepaddle-gpu"),
+    "paddleseg": ("paddleseg",),
+    "interpretdl": ("interpretdl",),
+    "numpy": ("numpy",),
+    "opencv": ("opencv-python", "opencv-python-headless", "opencv-contrib-python"),
+    "pillow": ("pillow",),
+    "paddleseg_pssl": ("paddleseg-pssl",),
+}
+
+
 def package_versions() -> Dict[str, Optional[str]]:
-    """Versions of everything that shapes a label (recorded in the manifest)."""
+    """Versions of everything that shapes a label (recorded in the manifest), read from the
+    installed distributions' metadata (no import side effects)."""
+    from importlib import metadata
+
     versions: Dict[str, Optional[str]] = {"python": platform.python_version()}
-    for module in ("paddle", "paddleseg", "interpretdl", "numpy", "cv2", "PIL",
-                   "paddleseg_pssl"):
-        try:
-            mod = __import__(module)
-            versions[module] = str(getattr(mod, "__version__", None))
-        except Exception:  # noqa: BLE001 - absent optional package
-            versions[module] = None
+    for name, dists in _DISTRIBUTIONS.items():
+        versions[name] = None
+        for dist in dists:
+            try:
+                versions[name] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    try:
+        import paddle
+
+        versions["paddle_cuda"] = str(paddle.version.cuda())
+    except Exception:  # noqa: BLE001 - CPU builds or odd installs
+        versions["paddle_cuda"] = None
     return versions
 
 
@@ -167,10 +192,12 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
         "max_failure_fraction": cfg["max_failure_fraction"],
         "limit": cfg["limit"],
     }
-    # The digest covers what shapes a label; moving the images or the weights does not count.
+    # The digest covers what shapes a label; moving the images or the weights, or changing
+    # throughput-only settings (THROUGHPUT_ONLY_KEYS), does not count.
     digest = _digest({
         "classes_sha256": classes_digest, "seed": cfg["seed"], "resolution": cfg["resolution"],
-        "explainer": cfg["explainer"],
+        "explainer": {k: v for k, v in cfg["explainer"].items()
+                      if k not in THROUGHPUT_ONLY_KEYS},
         "ensemble": [dict({k: v for k, v in s.to_dict().items() if k != "weights"},
                           weights_sha256=c) for s, c in zip(specs, checksums)],
         "label": {"decile_count": DECILE_COUNT}})

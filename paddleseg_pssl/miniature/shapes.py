@@ -264,10 +264,14 @@ def texture(rng: np.random.Generator, height: int, width: int, kind: str,
     raise ValueError(f"texture kind {kind!r} is unknown; expected one of {TEXTURES}")
 
 
-def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A random texture in two random colours."""
+def random_texture(rng: np.random.Generator, height: int, width: int,
+                   contrast: Tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """A random texture of a random kind: a main colour c1 patterned with a second colour
+    c1 + t * (c2 - c1), with t (the pattern's contrast) drawn from the range `contrast`."""
     kind = TEXTURES[rng.integers(len(TEXTURES))]
-    return texture(rng, height, width, kind, random_color(rng), random_color(rng))
+    c1, c2 = random_color(rng), random_color(rng)
+    t = rng.uniform(*contrast)
+    return texture(rng, height, width, kind, c1, (1.0 - t) * c1 + t * c2)
 
 
 def composite(image: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -391,15 +395,20 @@ def place_object(rng: np.random.Generator, family: str, height: int, width: int,
                        f"{height}x{width} image in {max_tries} tries")
 
 
+#: Contrast range of the pattern on an object (its main colour dominates).
+OBJECT_PATTERN_CONTRAST: Tuple[float, float] = (0.2, 0.6)
+
+
 def object_layer(rng: np.random.Generator, height: int, width: int,
-                 under: np.ndarray, alpha: np.ndarray, min_contrast: float = 0.25) -> np.ndarray:
-    """A random object texture whose mean colour differs from what lies under it by min_contrast."""
+                 under: np.ndarray, alpha: np.ndarray, min_contrast: float = 0.3) -> np.ndarray:
+    """A random object texture whose mean colour differs from what lies under it by
+    `min_contrast` (RGB distance; up to 20 draws, the last one is kept)."""
     weight = alpha / max(float(alpha.sum()), 1e-6)
     under_mean = (under * weight[..., None]).sum(axis=(0, 1))
-    layer = random_texture(rng, height, width)
+    layer = random_texture(rng, height, width, OBJECT_PATTERN_CONTRAST)
     for _ in range(20):
         mean = (layer * weight[..., None]).sum(axis=(0, 1))
         if float(np.linalg.norm(mean - under_mean)) >= min_contrast:
             break
-        layer = random_texture(rng, height, width)
+        layer = random_texture(rng, height, width, OBJECT_PATTERN_CONTRAST)
     return layer

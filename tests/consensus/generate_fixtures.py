@@ -4,7 +4,6 @@ The classifiers are importable as ``tests.consensus.generate_fixtures:tiny_cnn``
 ``ensemble:`` 'module:factory' arch), so subprocesses started through ``tools/generate_pssl.py``
 (which puts the repository root on ``sys.path``) build them too.
 """
-import os
 import pathlib
 import time
 from typing import Dict, List, Optional, Sequence

@@ -8,6 +8,7 @@
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from tests.consensus import generate_fixtures as gf
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TOOL = REPO / "tools" / "generate_pssl.py"
 PER_CLASS = 8                      # 24 images
-DELAY = 0.01                       # seconds per forward: slow enough to kill mid-way
+DELAY = 0.025                      # seconds per forward: slow enough to kill mid-way
 
 
 def _env():
@@ -79,18 +80,35 @@ def test_run_labels_every_image(world):
     assert manifest["run"]["world_size"] == 1
 
 
+def _copy_of_reference(world, tmp_path) -> pathlib.Path:
+    out = tmp_path / "copy"
+    shutil.copytree(world["ref"], out)
+    return out
+
+
 def test_rerun_skips_everything_and_changes_nothing(world, tmp_path):
-    before = gf.published_files(world["ref"])
-    cfg = config_mod.load_config(str(world["cfg"]))
+    out = _copy_of_reference(world, tmp_path)
+    cfg = config_mod.load_config(str(world["cfg"]), overrides={"output": str(out)})
     assert runner.run(cfg) == 0
-    manifest = json.loads((world["ref"] / "manifest.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["run"]["ranks"]["0"]["skipped"] == 24
     assert manifest["run"]["ranks"]["0"]["labelled"] == 0
-    assert gf.published_files(world["ref"]) == before
+    assert gf.published_files(out) == gf.published_files(world["ref"])
 
 
-def test_other_settings_into_same_output_are_refused(world):
-    cfg = config_mod.load_config(str(world["cfg"]), ["seed=8"])
+def test_throughput_settings_may_change_on_resume(world, tmp_path):
+    out = _copy_of_reference(world, tmp_path)
+    cfg = config_mod.load_config(str(world["cfg"]), ["explainer.batch_size=2", "num_workers=0"],
+                                 overrides={"output": str(out)})
+    assert runner.run(cfg) == 0
+    after, before = gf.published_files(out), gf.published_files(world["ref"])
+    assert {k: v for k, v in after.items() if k != "manifest.json"} == {
+        k: v for k, v in before.items() if k != "manifest.json"}
+
+
+def test_other_settings_into_same_output_are_refused(world, tmp_path):
+    out = _copy_of_reference(world, tmp_path)
+    cfg = config_mod.load_config(str(world["cfg"]), ["seed=8"], overrides={"output": str(out)})
     with pytest.raises(ConfigError, match="'output'.*other settings.*seed"):
         runner.run(cfg)
 
