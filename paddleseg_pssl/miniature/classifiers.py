@@ -330,7 +330,8 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
                      batch_size: int = 32, learning_rate: float = 3e-3,
                      weight_decay: float = 1e-4, input_size: int = DEFAULT_INPUT_SIZE,
                      train_split: str = "train", val_split: Optional[str] = "val",
-                     max_images: Optional[int] = None, progress: bool = True,
+                     max_images: Optional[int] = None, optimizer_name: str = "adamw",
+                     progress: bool = True,
                      desc: Optional[str] = None, _data=None) -> Dict[str, Any]:
     """Train one classifier on an ImageNet-layout folder and save its weights.
 
@@ -371,8 +372,16 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
         model = build_classifier(arch_factory, len(class_names), **kwargs)
     else:
         model = arch_factory(num_classes=len(class_names), **kwargs)
-    optimizer = paddle.optimizer.AdamW(learning_rate=learning_rate,
-                                       parameters=model.parameters(), weight_decay=weight_decay)
+    if optimizer_name == "adamw":
+        optimizer = paddle.optimizer.AdamW(learning_rate=learning_rate,
+                                           parameters=model.parameters(),
+                                           weight_decay=weight_decay)
+    elif optimizer_name == "momentum":
+        optimizer = paddle.optimizer.Momentum(learning_rate=learning_rate, momentum=0.9,
+                                              parameters=model.parameters(),
+                                              weight_decay=weight_decay, use_nesterov=True)
+    else:
+        raise ValueError(f"optimizer_name {optimizer_name!r}: expected 'adamw' or 'momentum'")
     steps_per_epoch = len(_batches(np.random.default_rng(0), train_buckets, batch_size, True))
     total_steps = max(1, epochs * steps_per_epoch)
     warmup = max(1, min(steps_per_epoch, total_steps // 5))

@@ -6,7 +6,8 @@ import pytest
 
 from paddleseg_pssl.consensus.engines import (BatchedSmoothGradEngine, EngineConfigError,
                                               InterpretDLEngine, build_engine,
-                                              engine_from_config, numpy_smoothgrad_noise)
+                                              engine_from_config, explain_image,
+                                              numpy_smoothgrad_noise)
 from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
 
 N_SAMPLES = 4
@@ -105,6 +106,15 @@ def test_trainable_parameters_are_frozen_only_during_the_call(image):
     build_engine("batched", n_samples=2).explain(model, image, 0, seed=1)
     assert [p.stop_gradient for p in model.parameters()] == flags
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_explain_image_maps_square_models_back(tiny_model):
+    image = np.random.RandomState(2).randint(0, 256, (24, 40, 3), dtype=np.uint8)
+    engine = build_engine("batched", n_samples=2)
+    for resize in ("keep_aspect", "square"):
+        spec = parse_ensemble([{"arch": "resnet18", "resize": resize, "input_size": 32}], 5)[0]
+        score = explain_image(engine, tiny_model, spec, image, 1, seed=3)
+        assert score.shape == (24, 40) and score.dtype == np.float32 and score.max() > 0
 
 
 # ---- the maths on hand-made cases -----------------------------------------------------------

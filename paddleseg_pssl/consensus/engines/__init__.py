@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Any, Dict, Mapping, Type
+from typing import Any, Dict, Mapping, Optional, Type
+
+import numpy as np
 
 from paddleseg_pssl.consensus.engines.base import (AGGREGATIONS, EngineConfigError,
                                                     ExplainerEngine, numpy_smoothgrad_noise,
@@ -44,7 +46,8 @@ DEFAULT_ENGINE: str = BatchedSmoothGradEngine.name
 
 __all__ = ["AGGREGATIONS", "DEFAULT_ENGINE", "ENGINES", "METHODS", "BatchedSmoothGradEngine",
            "EngineConfigError", "ExplainerEngine", "InterpretDLEngine", "build_engine",
-           "engine_from_config", "numpy_smoothgrad_noise", "reduce_gradient_sum"]
+           "engine_from_config", "explain_image", "numpy_smoothgrad_noise",
+           "reduce_gradient_sum"]
 
 
 def _accepted(cls: Type[ExplainerEngine]) -> list:
@@ -95,3 +98,29 @@ def engine_from_config(explainer_cfg: Mapping[str, Any] | None) -> ExplainerEngi
     if "name" in cfg:
         cfg["method"] = cfg.pop("name")
     return build_engine(engine, **cfg)
+
+
+def explain_image(engine: ExplainerEngine, model, spec, image: np.ndarray, label: int, seed: int,
+                  noise: Optional[np.ndarray] = None) -> np.ndarray:
+    """One model's score map of an image at the image's own resolution.
+
+    Normalises ``image`` for ``spec`` (:func:`~paddleseg_pssl.consensus.preprocess.to_model_input`,
+    square-resized for ``resize: square`` models), explains ``label`` and resizes a square map
+    back to the image's size.
+
+    Args:
+        engine: The explainer engine.
+        model: ``build_classifier(spec)``.
+        spec: The model's :class:`~paddleseg_pssl.consensus.ensemble.ClassifierSpec`.
+        image: (H, W, 3) uint8 RGB at the explanation resolution.
+        label: The image's class.
+        seed: Per-image seed.
+        noise: Optional noise, see :meth:`ExplainerEngine.explain`.
+
+    Returns:
+        (H, W) float32 score map, not normalised.
+    """
+    from paddleseg_pssl.consensus.preprocess import resize_map, to_model_input
+
+    score = engine.explain(model, to_model_input(image, spec), label, seed, noise)
+    return resize_map(score, image.shape[0], image.shape[1])
