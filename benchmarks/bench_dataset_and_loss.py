@@ -124,6 +124,14 @@ class FloatMapDataset(PSSLDataset):
         return lut[deciles_of(np.load(label_path).astype(np.float32))]
 
 
+def builtin_label(path, class_id=0):
+    """What PaddleSeg's built-in __getitem__ does to a label before the transforms."""
+    binary = np.load(path)["arr_0"]
+    label = np.zeros_like(binary, dtype=np.int64) + IMAGENET_NUM_CLASSES
+    label[binary == 1] = class_id
+    return label
+
+
 def pssl_transforms():
     """The augmentation of PaddleSeg's configs/pssl/*.yml."""
     return [T.ResizeByShort(short_size=256), T.ResizeStepScaling(0.5, 2.0, 0),
@@ -178,7 +186,7 @@ def bench_datasets(count):
         results["label_reads_per_s_ours_npz"] = label_reads_per_second(
             lambda p: ours_npz.read_label(p, 0), label_paths["npz"])
         results["label_reads_per_s_builtin_npz"] = label_reads_per_second(
-            lambda p: np.load(p)["arr_0"], label_paths["npz"])
+            builtin_label, label_paths["npz"])
         results["label_reads_per_s_float16_npy"] = label_reads_per_second(
             lambda p: floats.read_label(p, 0), label_paths["npy"])
     return results

@@ -43,10 +43,11 @@ def _listed(items: Sequence, limit: int = MAX_LISTED) -> str:
 
 def _decile_set(name: str, values: Optional[Iterable[int]]) -> Tuple[int, ...]:
     values = tuple(values or ())
-    bad = [v for v in values
-           if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= TOP_DECILE]
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))
+           or not 0 <= v <= TOP_DECILE]
     if bad:
-        raise PSSLConfigError(f"{name} must hold decile values 0..{TOP_DECILE}, got {list(values)!r}")
+        raise PSSLConfigError(
+            f"{name} must hold decile values 0..{TOP_DECILE}, got {list(values)!r}")
     return tuple(sorted(set(int(v) for v in values)))
 
 
@@ -110,11 +111,11 @@ class PSSLDataset(Dataset):
     labels are stored at explanation resolution. Labels are uint8 when every value fits,
     else int32 (OpenCV-based transforms do not keep int64).
 
-    PaddleSeg's builder sizes the model and the loss's ignore index from the class attributes
-    ``NUM_CLASSES`` and ``IGNORE_INDEX``, which are ImageNet-1k's. For another class count K
-    in a YAML run, register a subclass with ``NUM_CLASSES = K + 1`` and
-    ``IGNORE_INDEX = pssl_format.ignore_index_for(K + 1)``; constructing the dataset warns when
-    they disagree with the data.
+    PaddleSeg's stock ``SegBuilder`` sizes the model and the loss's ignore index from the class
+    attributes ``NUM_CLASSES`` and ``IGNORE_INDEX``, which are ImageNet-1k's (1001, 1001), so
+    PaddleSeg's own configs/pssl/*.yml build unchanged. ``paddleseg_pssl.builder.PSSLSegBuilder``
+    (used by ``tools/train.py``) asks ``label_space_for_config`` instead, which reads the
+    synsets file, so any class count works there.
 
     Construction validates the list: malformed lines (with line numbers), classes absent from
     the synsets (by name), and missing images or labels (count and first paths) raise
@@ -154,8 +155,8 @@ class PSSLDataset(Dataset):
                  verify_files: bool = True) -> None:
         # Dataset.__init__ is not called: it reads a two-column list under one root.
         if str(mode).lower() != "train":
-            raise PSSLConfigError(f"mode must be 'train' (PSSL labels exist for training images only), "
-                             f"got {mode!r}")
+            raise PSSLConfigError(f"mode must be 'train' (PSSL labels exist for training images "
+                                  f"only), got {mode!r}")
         if transforms is None:
             raise PSSLConfigError("transforms is None; expected a list of PaddleSeg transforms")
         for name, root in (("imagenet_root", imagenet_root), ("pssl_root", pssl_root)):
@@ -173,10 +174,11 @@ class PSSLDataset(Dataset):
         self.ignore_deciles = _decile_set("ignore_deciles", ignore_deciles)
         if not self.foreground_deciles:
             raise PSSLConfigError("foreground_deciles is empty; expected at least one decile "
-                             f"(the paper uses [{TOP_DECILE}])")
+                                  f"(the paper uses [{TOP_DECILE}])")
         both = sorted(set(self.foreground_deciles) & set(self.ignore_deciles))
         if both:
-            raise PSSLConfigError(f"deciles {both} are in both foreground_deciles and ignore_deciles")
+            raise PSSLConfigError(
+                f"deciles {both} are in both foreground_deciles and ignore_deciles")
 
         self.synsets_path, self.class_names = self._read_synsets(pssl_root)
         self.class_id_dict: Dict[str, int] = {n: i for i, n in enumerate(self.class_names)}
@@ -187,12 +189,11 @@ class PSSLDataset(Dataset):
         self.label_dtype = np.uint8 if max(self.num_classes, self.ignore_index) <= 255 \
             else np.int32
         if (self.num_classes, self.ignore_index) != (self.NUM_CLASSES, self.IGNORE_INDEX):
-            logger.warning(
-                f"PSSLDataset: {self.synsets_path} lists {num_object_classes} classes "
-                f"(num_classes {self.num_classes}, ignore_index {self.ignore_index}), but "
-                f"{type(self).__name__}.NUM_CLASSES/IGNORE_INDEX are {self.NUM_CLASSES}/"
-                f"{self.IGNORE_INDEX}, which PaddleSeg's builder gives the model and the loss; "
-                "for a YAML run register a subclass with matching values")
+            logger.info(
+                f"PSSLDataset: {num_object_classes} classes in {self.synsets_path}: num_classes "
+                f"{self.num_classes}, ignore_index {self.ignore_index} (the class attributes "
+                f"stock SegBuilder reads are ImageNet-1k's {self.NUM_CLASSES}/{self.IGNORE_INDEX};"
+                " paddleseg_pssl.builder.PSSLSegBuilder reads label_space_for_config instead)")
 
         self._align_label_padding()
 
@@ -212,27 +213,47 @@ class PSSLDataset(Dataset):
         self._fg_mask = np.zeros(DECILE_COUNT, dtype=bool)
         self._fg_mask[list(self.foreground_deciles)] = True
 
+    @classmethod
+    def label_space_for_config(cls, dataset_cfg: dict) -> Tuple[int, int]:
+        """(num_classes, ignore_index) of the data a ``train_dataset`` config points at.
+
+        The hook ``paddleseg_pssl.builder.PSSLSegBuilder`` calls before building anything, so
+        the model and the losses are sized from ``synsets.txt`` rather than from the class
+        attributes: (1001, 1001) for ImageNet-1k, (4, 255) for 3 classes.
+        """
+        pssl_root = dataset_cfg.get("pssl_root")
+        if pssl_root is None or not os.path.isdir(pssl_root):
+            raise PSSLConfigError(f"train_dataset.pssl_root {pssl_root!r} is not a directory")
+        _, names = cls._read_synsets(pssl_root)
+        num_classes = segmentation_num_classes(len(names))
+        return num_classes, pssl_format.ignore_index_for(num_classes)
+
     def _align_label_padding(self) -> None:
         """Make every transform pad labels with ``ignore_index``.
 
         PaddleSeg's crops, paddings and rotations pad labels with 255 unless told otherwise,
         which is a class id once there are more than 255 classes (ImageNet class 255 for
         PSSL): a transform still at 255 is switched to ``ignore_index`` (one log line), and
-        any other value that is not ``ignore_index`` is an error.
+        any other value that is not ``ignore_index`` is an error. ``RandomPaddingCrop``'s
+        ``ignore_index`` (used only by ``category_max_ratio``) follows silently.
         """
         for op in self.transforms.transforms:
+            changed = []
             for attr in ("label_padding_value", "ignore_index"):
                 value = getattr(op, attr, None)
                 if not isinstance(value, (int, np.integer)) or value == self.ignore_index:
                     continue
-                where = f"{type(op).__name__}.{attr}"
                 if value != IGNORE_INDEX:
                     raise PSSLConfigError(
-                        f"{where} is {value}, but this dataset's ignore_index is "
-                        f"{self.ignore_index}; set {attr}: {self.ignore_index} or leave it unset")
+                        f"{type(op).__name__}.{attr} is {value}, but this dataset's ignore_index "
+                        f"is {self.ignore_index}; set {attr}: {self.ignore_index} or leave it "
+                        "unset")
                 setattr(op, attr, self.ignore_index)
-                logger.info(f"PSSLDataset: {where} {value} -> {self.ignore_index} (the ignore "
-                            f"index; {value} is a class id with {self.num_classes} classes)")
+                changed.append(attr)
+            if "label_padding_value" in changed:
+                logger.info(f"PSSLDataset: {type(op).__name__}.label_padding_value "
+                            f"{IGNORE_INDEX} -> {self.ignore_index} (the ignore index; "
+                            f"{IGNORE_INDEX} is a class id with {self.num_classes} classes)")
 
     @staticmethod
     def _read_synsets(pssl_root: str) -> Tuple[str, List[str]]:
@@ -241,8 +262,9 @@ class PSSLDataset(Dataset):
             if os.path.isfile(path):
                 break
         else:
-            raise PSSLConfigError(f"pssl_root {pssl_root!r} holds neither {pssl_format.SYNSETS_FILE!r} "
-                             f"nor {pssl_format.RELEASE_SYNSETS_FILE!r} (class names in id order)")
+            raise PSSLConfigError(
+                f"pssl_root {pssl_root!r} holds neither {pssl_format.SYNSETS_FILE!r} nor "
+                f"{pssl_format.RELEASE_SYNSETS_FILE!r} (class names in id order)")
         with open(path, encoding="utf-8") as f:
             names = [line.strip() for line in f]
         while names and not names[-1]:
@@ -265,8 +287,9 @@ class PSSLDataset(Dataset):
     def _read_list(self, skip_missing: bool, verify_files: bool) -> None:
         list_path = os.path.join(self.pssl_root, pssl_format.TRAIN_LIST_FILE)
         if not os.path.isfile(list_path):
-            raise PSSLConfigError(f"pssl_root {self.pssl_root!r} has no {pssl_format.TRAIN_LIST_FILE!r} "
-                             "(one label path per line)")
+            raise PSSLConfigError(
+                f"pssl_root {self.pssl_root!r} has no {pssl_format.TRAIN_LIST_FILE!r} "
+                "(one label path per line)")
         malformed: List[str] = []
         unknown: Dict[str, int] = {}
         missing: List[str] = []
@@ -295,14 +318,15 @@ class PSSLDataset(Dataset):
                 self.file_list.append([image_path, label_path])
                 self.class_ids.append(self.class_id_dict[class_name])
         if malformed:
-            raise PSSLConfigError(f"{list_path}: {len(malformed)} malformed lines, expected "
-                             f"'<label relpath>[<tab><image relpath>]' with a label ending in "
-                             f"{pssl_format.LABEL_SUFFIX!r} or {pssl_format.RELEASE_LABEL_SUFFIX!r}:"
-                             f" {_listed(malformed)}")
+            raise PSSLConfigError(
+                f"{list_path}: {len(malformed)} malformed lines, expected "
+                f"'<label relpath>[<tab><image relpath>]' with a label ending in "
+                f"{pssl_format.LABEL_SUFFIX!r} or {pssl_format.RELEASE_LABEL_SUFFIX!r}: "
+                f"{_listed(malformed)}")
         if unknown:
             names = [f"{n!r} ({c} samples)" for n, c in sorted(unknown.items())]
             raise PSSLConfigError(f"{list_path}: {len(unknown)} class folders are absent from "
-                             f"{self.synsets_path}: {_listed(names)}")
+                                  f"{self.synsets_path}: {_listed(names)}")
         if missing:
             message = (f"{list_path}: {missing_samples} samples have missing files "
                        f"({len(missing)} paths): {_listed(missing)}")
@@ -343,11 +367,11 @@ class PSSLDataset(Dataset):
         if not np.issubdtype(values.dtype, np.integer):
             raise PSSLSampleError(f"label {label_path}: dtype {values.dtype}; expected integers "
                                   f"0..{top}")
-        if values.min() < 0 or values.max() > top:
+        if values.max() > top or (values.dtype.kind == "i" and values.min() < 0):
             bad = np.unique(values[(values < 0) | (values > top)])
             raise PSSLSampleError(f"label {label_path}: values {bad[:MAX_LISTED].tolist()}; "
                                   f"expected 0..{top}")
-        return lut[values]
+        return lut.take(values)
 
     def __getitem__(self, idx: int) -> dict:
         """One training sample, as ``paddleseg.datasets.Dataset`` returns it.
@@ -355,7 +379,7 @@ class PSSLDataset(Dataset):
         Returns:
             dict: ``'img'`` float32 (3, H, W) after the transforms; ``'label'`` (H, W) uint8 or
             int32 with class ids, ``background_id`` and ``ignore_index``; ``'gt_fields'``,
-            ``'trans_info'``; ``'edge'`` (H, W) when ``edge`` is set.
+            ``'trans_info'``; ``'edge'`` uint8 (1, H, W) when ``edge`` is set.
         """
         image_path, label_path = self.file_list[idx]
         image = cv2.imread(image_path, cv2.IMREAD_COLOR)

@@ -27,7 +27,7 @@ import os
 import pathlib
 import shutil
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -75,8 +75,8 @@ def draw_classification_image(rng: np.random.Generator, family: str, height: int
                               ) -> Tuple[np.ndarray, np.ndarray, float]:
     """One image of `family`: (uint8 RGB (H, W, 3), bool mask (H, W), visible area fraction)."""
     image = shapes.background(rng, height, width)
-    image = shapes.add_distractors(rng, image, int(rng.integers(2, 6)))
-    image = shapes.random_lines(rng, image, int(rng.integers(2, 7)))
+    image = shapes.add_distractors(rng, image, int(rng.integers(1, 4)), max_area_fraction=0.02)
+    image = shapes.random_lines(rng, image, int(rng.integers(1, 4)))
     alpha, fraction, _ = shapes.place_object(rng, family, height, width, area_range)
     layer = shapes.object_layer(rng, height, width, image, alpha)
     image = shapes.composite(image, layer, alpha)
@@ -154,7 +154,7 @@ def class_names_for(num_classes: int) -> List[str]:
 
 
 def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10,
-                            images_per_class: int = 60, val_per_class: int = 20, seed: int = 0,
+                            images_per_class: int = 150, val_per_class: int = 20, seed: int = 0,
                             image_size: ImageSize = DEFAULT_IMAGE_SIZES,
                             area_range: Tuple[float, float] = DEFAULT_AREA_RANGE,
                             progress: bool = True) -> Dict[str, Any]:

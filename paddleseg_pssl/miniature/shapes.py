@@ -201,11 +201,18 @@ def unit_area(outline: Outline) -> float:
 # Colours and textures (class-independent)
 # --------------------------------------------------------------------------------------------
 
-def random_color(rng: np.random.Generator) -> np.ndarray:
-    """A random RGB colour in [0, 1], from HSV so hues are uniform and some are pale or dark."""
+#: (saturation range, value range) of the two palettes: objects are vivid, backgrounds muted,
+#: as the main object of a photo usually stands out from its surroundings.
+VIVID: Tuple[Tuple[float, float], Tuple[float, float]] = ((0.55, 1.0), (0.55, 1.0))
+MUTED: Tuple[Tuple[float, float], Tuple[float, float]] = ((0.0, 0.35), (0.25, 0.75))
+ANY: Tuple[Tuple[float, float], Tuple[float, float]] = ((0.0, 1.0), (0.2, 1.0))
+
+
+def random_color(rng: np.random.Generator, palette=ANY) -> np.ndarray:
+    """A random RGB colour in [0, 1] from HSV: uniform hue, saturation and value in `palette`."""
     h = rng.uniform(0, 180)
-    s = rng.uniform(0.25, 1.0)
-    v = rng.uniform(0.2, 1.0)
+    s = rng.uniform(*palette[0])
+    v = rng.uniform(*palette[1])
     hsv = np.uint8([[[h, s * 255, v * 255]]])
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32) / 255.0
 
@@ -265,11 +272,11 @@ def texture(rng: np.random.Generator, height: int, width: int, kind: str,
 
 
 def random_texture(rng: np.random.Generator, height: int, width: int,
-                   contrast: Tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+                   contrast: Tuple[float, float] = (1.0, 1.0), palette=ANY) -> np.ndarray:
     """A random texture of a random kind: a main colour c1 patterned with a second colour
     c1 + t * (c2 - c1), with t (the pattern's contrast) drawn from the range `contrast`."""
     kind = TEXTURES[rng.integers(len(TEXTURES))]
-    c1, c2 = random_color(rng), random_color(rng)
+    c1, c2 = random_color(rng, palette), random_color(rng)
     t = rng.uniform(*contrast)
     return texture(rng, height, width, kind, c1, (1.0 - t) * c1 + t * c2)
 
@@ -285,13 +292,13 @@ def composite(image: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.nda
 # --------------------------------------------------------------------------------------------
 
 #: Contrast of the background's pattern relative to a full two-colour texture (0..1).
-BACKGROUND_PATTERN_CONTRAST: float = 0.25
+BACKGROUND_PATTERN_CONTRAST: float = 0.15
 
 
 def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """A cluttered background: a textured base of lowered contrast, soft shading."""
     base_kind = ("gradient", "noise", "stripes", "checker", "dots")[rng.integers(5)]
-    c1, c2 = random_color(rng), random_color(rng)
+    c1, c2 = random_color(rng, MUTED), random_color(rng, MUTED)
     if base_kind in ("stripes", "checker", "dots", "noise"):
         # busy, but its edges weaker than an object's outline usually is
         c2 = (1 - BACKGROUND_PATTERN_CONTRAST) * c1 + BACKGROUND_PATTERN_CONTRAST * c2
@@ -311,7 +318,7 @@ def random_lines(rng: np.random.Generator, image: np.ndarray, count: int) -> np.
         p2 = (int(rng.integers(-width // 4, width * 5 // 4)), int(rng.integers(-height // 4,
                                                                               height * 5 // 4)))
         color = tuple(int(v) for v in (random_color(rng) * 255))
-        cv2.line(canvas, p1, p2, color, int(rng.integers(1, 3)), lineType=cv2.LINE_AA)
+        cv2.line(canvas, p1, p2, color, 1, lineType=cv2.LINE_AA)  # noqa
     return canvas.astype(np.float32) / 255.0
 
 
@@ -365,7 +372,7 @@ def finish(rng: np.random.Generator, image: np.ndarray, noise_sigma: float = 0.0
 def place_object(rng: np.random.Generator, family: str, height: int, width: int,
                  area_range: Tuple[float, float], max_tries: int = 50
                  ) -> Tuple[np.ndarray, float, Dict[str, float]]:
-    """Draw an object of `family` whose visible area is within `area_range` (fractions of the image).
+    """Draw an object of `family` whose visible area is within `area_range` (image fractions).
 
     Returns:
         (alpha, area_fraction, params): the coverage map (float32 (H, W)), the visible area
@@ -405,10 +412,10 @@ def object_layer(rng: np.random.Generator, height: int, width: int,
     `min_contrast` (RGB distance; up to 20 draws, the last one is kept)."""
     weight = alpha / max(float(alpha.sum()), 1e-6)
     under_mean = (under * weight[..., None]).sum(axis=(0, 1))
-    layer = random_texture(rng, height, width, OBJECT_PATTERN_CONTRAST)
+    layer = random_texture(rng, height, width, OBJECT_PATTERN_CONTRAST, VIVID)
     for _ in range(20):
         mean = (layer * weight[..., None]).sum(axis=(0, 1))
         if float(np.linalg.norm(mean - under_mean)) >= min_contrast:
             break
-        layer = random_texture(rng, height, width, OBJECT_PATTERN_CONTRAST)
+        layer = random_texture(rng, height, width, OBJECT_PATTERN_CONTRAST, VIVID)
     return layer

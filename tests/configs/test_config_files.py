@@ -8,6 +8,7 @@ the losses use the dataset's ignore index.
 import pathlib
 
 import numpy as np
+import paddle
 import pytest
 
 import paddleseg_pssl  # noqa: F401  (registration)
@@ -22,6 +23,12 @@ PRETRAIN_CONFIGS = sorted(p for p in CONFIG_ROOT.glob("*.yml"))
 FINETUNE_CONFIGS = sorted(p for p in (CONFIG_ROOT / "finetune").glob("*/*.yml")
                           if p.parent.name != "_base_")
 NO_WEIGHTS = ["model.pretrained=None", "model.backbone.pretrained=None"]
+
+
+def _has_output_layer(model, num_classes: int) -> bool:
+    """Whether some 1x1/3x3 conv of the model emits ``num_classes`` channels (its classifier)."""
+    return any(isinstance(layer, paddle.nn.Conv2D) and layer._out_channels == num_classes
+               for layer in model.sublayers())
 
 
 def _build_all(config: Config) -> PSSLSegBuilder:
@@ -48,6 +55,7 @@ def test_pretraining_config_builds_and_sizes_from_synsets(path, tmp_path):
     builder = _build_all(config)
     expected_classes = len(CLASSES) + 1  # object classes + background
     assert config.dic["model"]["num_classes"] == expected_classes
+    assert _has_output_layer(builder.model, expected_classes)
     ignore = builder.train_dataset.ignore_index
     assert all(loss.ignore_index == ignore for loss in builder.loss["types"])
     paddings = [t["label_padding_value"] for t in config.dic["train_dataset"]["transforms"]
@@ -65,7 +73,7 @@ def test_finetuning_config_builds_on_its_dataset_layout(path, tmp_path):
                                      f"val_dataset.dataset_root={data_root}", *NO_WEIGHTS])
     builder = _build_all(config)
     assert len(builder.val_dataset) > 0
-    assert config.dic["model"]["num_classes"] == builder.train_dataset.num_classes
+    assert _has_output_layer(builder.model, builder.train_dataset.num_classes)
 
 
 @pytest.mark.parametrize("path", [p for p in FINETUNE_CONFIGS if p.stem.endswith("_pssl")],

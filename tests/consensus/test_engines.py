@@ -179,7 +179,7 @@ def test_defaults_and_config():
     assert isinstance(engine, BatchedSmoothGradEngine)
     assert (engine.n_samples, engine.noise_amount, engine.aggregation, engine.gradient_of) == (
         50, 0.1, "abs_of_mean", "probability")
-    assert engine.resolved_batch_size() == 1 and engine.resolved_amp() is False  # CPU
+    assert engine.resolved_batch_size() == 2 and engine.resolved_amp() is False  # CPU
     ref = engine_from_config({"engine": "interpretdl", "name": "smoothgrad", "n_samples": 8})
     assert isinstance(ref, InterpretDLEngine) and ref.config()["n_samples"] == 8
 
@@ -213,3 +213,14 @@ def test_argument_errors(tiny_model, image):
         engine.explain(tiny_model, image, 5, seed=0)
     with pytest.raises(ValueError, match="seed"):
         engine.explain(tiny_model, image, 0, seed=-1)
+
+
+def test_amp_path_unscales_its_gradients(tiny_model, image):
+    """The AMP branch (GPU only in use) scales the target and divides the gradient back; on CPU,
+    float16 autocast is a no-op, so both branches must give the same gradient."""
+    engine = build_engine("batched", n_samples=2, amp=True)
+    assert engine.resolved_amp() is False  # never on CPU
+    x = paddle.to_tensor(image)
+    with_amp = engine._chunk_gradient(tiny_model, x + 0, 1, use_amp=True).numpy()
+    without = engine._chunk_gradient(tiny_model, x + 0, 1, use_amp=False).numpy()
+    assert _rel_err(with_amp, without) < 1e-5

@@ -214,7 +214,8 @@ def test_bad_arguments(tmp_path, kwargs, match):
 def test_bad_roots_and_missing_synsets(tmp_path):
     tree = build_tree(tmp_path, {f"{CLASSES[0]}_0.JPEG": DECILES})
     with pytest.raises(ValueError, match="imagenet_root .* is not a directory"):
-        PSSLDataset(transforms=[], imagenet_root=str(tmp_path / "nope"), pssl_root=tree["pssl_root"])
+        PSSLDataset(transforms=[], imagenet_root=str(tmp_path / "nope"),
+                    pssl_root=tree["pssl_root"])
     (tmp_path / "pssl" / pssl_format.SYNSETS_FILE).unlink()
     with pytest.raises(ValueError, match="holds neither 'synsets.txt'"):
         make(tree)
@@ -239,13 +240,15 @@ def test_label_value_out_of_range_names_file(tmp_path):
     bad[0, 0] = 12
     tree, name = _one_sample_tree(tmp_path, label=bad)
     ds = make(tree)
-    with pytest.raises(PSSLSampleError, match=rf"label .*{name}\.png: values \[12\]; expected 0..9"):
+    with pytest.raises(PSSLSampleError,
+                       match=rf"label .*{name}\.png: values \[12\]; expected 0..9"):
         ds[0]
 
 
 def test_label_not_single_channel_names_file(tmp_path):
     tree, name = _one_sample_tree(tmp_path, label=np.dstack([DECILES] * 3))
-    with pytest.raises(PSSLSampleError, match=rf"{name}\.png: shape \(8, 12, 3\); expected a single"):
+    with pytest.raises(PSSLSampleError,
+                       match=rf"{name}\.png: shape \(8, 12, 3\); expected a single"):
         make(tree)[0]
 
 
@@ -294,3 +297,14 @@ def test_conflicting_label_padding_is_an_error(tmp_path):
     crop = T.RandomPaddingCrop(crop_size=(4, 4))            # 255 is already the ignore index
     make(tree, transforms=[crop])
     assert crop.label_padding_value == 255
+
+
+@pytest.mark.parametrize("num_object_classes, expected", [(3, (4, 255)), (1000, (1001, 1001))])
+def test_label_space_hook_reads_synsets(tmp_path, num_object_classes, expected):
+    tree = build_tree(tmp_path, {f"{CLASSES[0]}_0.JPEG": DECILES},
+                      synsets=imagenet_like_synsets(num_object_classes))
+    assert PSSLDataset.label_space_for_config(tree) == expected
+    ds = make(tree)
+    assert (ds.num_classes, ds.ignore_index) == expected
+    with pytest.raises(PSSLConfigError, match="train_dataset.pssl_root None is not a directory"):
+        PSSLDataset.label_space_for_config({})

@@ -15,9 +15,11 @@ Same maths as ``SmoothGradInterpreter`` (see :mod:`.base`), computed differently
 - on GPU, the forward/backward runs under AMP (float16) with a static loss scale; a chunk whose
   gradient is not finite is recomputed in float32.
 
-Chunk size: on GPUs large batches pay; on this project's 2-core CPU they do not (issue 4:
-MobileNetV2 at 224x300, 77 ms per sample at batch 1 frozen vs 106 ms at batch 10), so
-``batch_size='auto'`` means 1 on CPU and 16 on GPU (see ``benchmarks/bench_generate.py``).
+Chunk size: on GPUs large batches pay; on this project's 2-core CPU they barely do (issue 4:
+MobileNetV2 at 224x300, 77 ms per sample at batch 1 frozen vs 106 ms at batch 10;
+``benchmarks/bench_generate.py``: batch 2 was 5-8% faster than batch 1 in both thread layouts
+of two runs, batch 5 and 10 inconsistent), so ``batch_size='auto'`` means 2 on CPU and 16 on
+GPU. On CPU, two 1-thread processes gave about twice the throughput of one 2-thread process.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from paddleseg_pssl.consensus.engines.base import (EngineConfigError, ExplainerE
                                                     reduce_gradient_sum)
 
 #: ``batch_size: auto`` per device kind.
-AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 1, "gpu": 16}
+AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 2, "gpu": 16}
 
 #: Where the noise is drawn (see the module docstring).
 NOISE_SOURCES = ("device", "numpy")
@@ -85,7 +87,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
 
     Args:
         n_samples, noise_amount, aggregation, gradient_of: see :class:`.base.ExplainerEngine`.
-        batch_size: Noise samples per forward/backward, or ``'auto'`` (1 on CPU, 16 on GPU).
+        batch_size: Noise samples per forward/backward, or ``'auto'`` (2 on CPU, 16 on GPU).
         amp: ``'auto'`` (on for GPU, off for CPU), True or False.
         amp_scale: Static scale of the target under AMP (divided out in float32).
         noise_source: ``'device'`` (default: Paddle's generator on the device) or ``'numpy'``

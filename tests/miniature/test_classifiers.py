@@ -1,0 +1,92 @@
+"""Miniature classifiers: shapes, gradients, a short training run, the ensemble description."""
+import json
+
+import numpy as np
+import paddle
+import pytest
+
+from paddleseg_pssl.miniature import classifiers as C
+from paddleseg_pssl.miniature.classification_set import make_classification_set
+
+FACTORIES = sorted(C.FACTORIES)
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+@pytest.mark.parametrize("size", [(64, 64), (64, 80), (48, 40)])
+def test_any_input_size_and_finite_logits(factory, size):
+    paddle.seed(0)
+    model = C.build_classifier(factory, 7)
+    model.eval()
+    out = model(paddle.randn([2, 3, *size]))
+    assert out.shape == [2, 7]
+    assert bool(paddle.isfinite(out).all())
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_every_parameter_gets_a_gradient(factory):
+    paddle.seed(0)
+    model = C.build_classifier(f"{C.MODULE}:{factory}", 5)
+    loss = paddle.nn.functional.cross_entropy(model(paddle.randn([4, 3, 64, 64])),
+                                              paddle.to_tensor([0, 1, 2, 3]))
+    loss.backward()
+    for name, p in model.named_parameters():
+        if p.stop_gradient:  # BatchNorm running statistics are not trained
+            continue
+        assert p.grad is not None and bool(paddle.isfinite(p.grad).all()), name
+
+
+def test_default_ensemble_has_five_members_of_three_architectures():
+    assert len(C.DEFAULT_MEMBERS) >= 5
+    assert len({m["factory"] for m in C.DEFAULT_MEMBERS}) >= 3
+    assert len({m["name"] for m in C.DEFAULT_MEMBERS}) == len(C.DEFAULT_MEMBERS)
+    assert C.BACKBONE_MEMBER in {m["name"] for m in C.DEFAULT_MEMBERS}
+
+
+def test_unknown_arch_names_the_choices():
+    with pytest.raises(ValueError, match="mini_vgg"):
+        C.build_classifier("resnet9000", 3)
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny") / "cls"
+    make_classification_set(root, num_classes=2, images_per_class=24, val_per_class=4, seed=0,
+                            progress=False)
+    return root
+
+
+def test_short_training_run_learns(tiny_set, tmp_path):
+    out = tmp_path / "m.pdparams"
+    metrics = C.train_classifier("mini_vgg", tiny_set, out, epochs=4, seed=0, batch_size=16,
+                                 progress=False)
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert metrics["num_classes"] == 2 and metrics["val_accuracy"] is not None
+    assert metrics["last_epoch_loss"] < metrics["first_epoch_loss"]
+    assert np.isfinite(metrics["last_epoch_loss"])
+
+
+def test_train_ensemble_writes_items_and_reuses_weights(tiny_set, tmp_path):
+    members = [{"name": "r", "factory": "mini_resnet", "kwargs": {}, "seed_offset": 0}]
+    items = C.train_ensemble(tiny_set, tmp_path / "ens", seed=0, members=members, epochs=1,
+                             progress=False)
+    assert [set(i) for i in items] == [{"name", "arch", "weights", "num_classes", "input_size",
+                                        "mean", "std", "resize", "kwargs"}]
+    item = items[0]
+    assert item["arch"] == "paddleseg_pssl.miniature.classifiers:mini_resnet"
+    assert item["num_classes"] == 2 and item["resize"] == "keep_aspect"
+    with open(tmp_path / "ens" / "ensemble.json", encoding="utf-8") as f:
+        assert json.load(f) == items
+    mtime = (tmp_path / "ens" / "r.pdparams").stat().st_mtime_ns
+    assert C.train_ensemble(tiny_set, tmp_path / "ens", seed=0, members=members, epochs=1,
+                            progress=False) == items
+    assert (tmp_path / "ens" / "r.pdparams").stat().st_mtime_ns == mtime
+    # the item builds and loads as the generator would: module:factory(num_classes=, **kwargs)
+    model = C.build_classifier(item["arch"], item["num_classes"], **item["kwargs"])
+    model.set_state_dict(paddle.load(item["weights"]))
+
+
+def test_bucket_size_keeps_aspect():
+    assert C.bucket_size(64, 80, 64) == (64, 80)
+    assert C.bucket_size(80, 64, 64) == (80, 64)
+    assert C.bucket_size(375, 500, 64) == (64, 80)
+    assert C.bucket_size(10, 1000, 64) == (64, 128)
