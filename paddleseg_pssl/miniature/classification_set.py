@@ -4,8 +4,9 @@ PSSL (arXiv 2207.03335) explains each ImageNet training image's own class with a
 classifiers. The demo needs a classification set that real tools read as they read ImageNet,
 and that, unlike ImageNet, has a true object mask for every image, so the pseudo labels can be
 scored. Each image holds one main object of a shape family (the class) drawn at a random scale
-(10-60 % of the image area), position, rotation, aspect, colour and texture over a cluttered
-background with class-independent distractors (blobs, random polygons, lines).
+(10-60 % of the image area), position, rotation (any angle), aspect, colour and texture over a
+cluttered background (muted patterns, gradients, shading, noise) with class-independent
+distractors (blobs, random polygons, lines); see ``shapes`` for the drawing.
 
 Layout (everything deterministic from ``seed``; the same seed writes the same bytes)::
 

@@ -14,6 +14,12 @@ Conventions:
 
 Colour and texture are drawn independently of the class (a star can be striped, dotted, a
 gradient or plain, in any colour), so only the outline identifies the class.
+
+Objects take vivid colours (a main colour patterned at lowered contrast), backgrounds muted ones
+(their patterns at 15 % contrast), as the main object of a photo usually stands out. Measured
+(mini_resnet, 60 images per class, 8 epochs): with backgrounds of any colour, even plain ones,
+the small classifiers stayed at chance (10-16 % val accuracy) within the demo's CPU budget; on a
+grey background 49 %; with the vivid/muted palettes and the full clutter 36 %.
 """
 import math
 from typing import Callable, Dict, List, Sequence, Tuple
