@@ -17,6 +17,7 @@ mappings merge key by key, lists are replaced)::
     explainer: {...}                 # see paddleseg_pssl.consensus.engines
     ensemble: [...]                  # see paddleseg_pssl.consensus.ensemble
     require_weights: true            # refuse classifiers with neither weights nor pretrained
+    ensemble_weights_dir: null       # offline: <dir>/<name>.pdparams for entries without weights
     store:
       keep_float: false              # also write the float16 consensus (.npy beside the label)
       keep_model_maps: false         # also write raw per-model maps (model_maps/, for evaluation)
@@ -52,6 +53,7 @@ DEFAULTS: Dict[str, Any] = {
     "explainer": {},
     "ensemble": None,
     "require_weights": True,
+    "ensemble_weights_dir": None,
     "store": {"keep_float": False, "keep_model_maps": False, "png_compression": 9,
               "fsync": True},
     "max_failure_fraction": 0.01,
@@ -250,6 +252,11 @@ def validate(raw: Mapping[str, Any]) -> Dict[str, Any]:
         raise ConfigError("ensemble", "is required: a list of classifiers "
                                       "(- {arch: resnet50, weights: /w/resnet50.pdparams})")
     _bool("require_weights", cfg["require_weights"])
+    weights_dir = cfg["ensemble_weights_dir"]
+    if weights_dir is not None and not os.path.isdir(str(weights_dir)):
+        raise ConfigError("ensemble_weights_dir",
+                          f"{weights_dir!r} is not a directory; expected a folder holding "
+                          f"<name>.pdparams for each ensemble entry without weights")
 
     store = cfg["store"]
     for key in ("keep_float", "keep_model_maps", "fsync"):

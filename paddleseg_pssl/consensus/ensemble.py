@@ -164,7 +164,8 @@ def _triple(value: Any, where: str, key: str) -> Tuple[float, float, float]:
 
 
 def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
-                   require_weights: bool = False) -> List[ClassifierSpec]:
+                   require_weights: bool = False,
+                   weights_dir: Optional[str] = None) -> List[ClassifierSpec]:
     """Validate the ``ensemble:`` list of a generation config.
 
     Args:
@@ -172,6 +173,9 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
         num_classes: The dataset's class count; every model must output this many scores.
         require_weights: Reject entries with neither ``weights`` nor ``pretrained: true``
             (a randomly initialised classifier explains nothing; tests build such ensembles).
+        weights_dir: Offline machines: a folder of ``<name>.pdparams`` files. Entries without
+            ``weights`` take ``<weights_dir>/<name>.pdparams`` instead of ``pretrained: true``
+            (paddle.vision's download), so a shipped ensemble runs without editing each entry.
 
     Returns:
         One :class:`ClassifierSpec` per entry, in order.
@@ -222,6 +226,10 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
         seen[name] = i
 
         weights = entry.get("weights")
+        pretrained = entry.get("pretrained", False)
+        if weights is None and weights_dir:
+            weights = os.path.join(os.fspath(weights_dir), f"{name}.pdparams")
+            pretrained = False
         if weights is not None:
             if not isinstance(weights, (str, os.PathLike)):
                 raise EnsembleConfigError(f"{where}.weights must be a path or null, "
@@ -231,7 +239,6 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
                 raise EnsembleConfigError(
                     f"{where}.weights: file {weights!r} does not exist (model {name!r}); fix the "
                     f"path, or set weights: null and pretrained: true on a machine with internet")
-        pretrained = entry.get("pretrained", False)
         if not isinstance(pretrained, bool):
             raise EnsembleConfigError(f"{where}.pretrained must be true or false, "
                                       f"got {pretrained!r}")

@@ -169,7 +169,8 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
 
     try:
         specs = ensemble_mod.parse_ensemble(cfg["ensemble"], source.num_classes,
-                                            require_weights=cfg["require_weights"])
+                                            require_weights=cfg["require_weights"],
+                                            weights_dir=cfg["ensemble_weights_dir"])
     except ensemble_mod.EnsembleConfigError as exc:
         raise ConfigError(_ensemble_key(str(exc)), str(exc)) from None
     try:

@@ -186,3 +186,18 @@ def test_15_model_config_parses_and_builds_without_weights():
         model = build_classifier(spec, check_size=None if spec.resize == "square" else 64)
         assert all(p.stop_gradient for p in model.parameters()), spec.name
         del model
+
+
+def test_weights_dir_replaces_download_for_entries_without_weights(tmp_path):
+    """Offline use of a shipped `pretrained: true` ensemble: one folder of <name>.pdparams."""
+    (tmp_path / "resnet18.pdparams").write_bytes(b"x")
+    explicit = tmp_path / "mine.pdparams"
+    explicit.write_bytes(b"y")
+    specs = parse_ensemble([{"arch": "resnet18", "pretrained": True},
+                            {"arch": "resnet34", "name": "r34", "weights": str(explicit)}],
+                           5, require_weights=True, weights_dir=str(tmp_path))
+    assert specs[0].weights == str(tmp_path / "resnet18.pdparams")
+    assert specs[0].pretrained is False
+    assert specs[1].weights == str(explicit)
+    with pytest.raises(EnsembleConfigError, match="resnet50.pdparams"):
+        parse_ensemble([{"arch": "resnet50", "pretrained": True}], 5, weights_dir=str(tmp_path))
