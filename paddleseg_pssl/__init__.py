@@ -14,5 +14,6 @@ from paddleseg_pssl import compat as _compat
 _compat.apply()
 
 from paddleseg_pssl import datasets, losses, models  # noqa: E402,F401  (registration)
+from paddleseg_pssl.miniature import backbone as _miniature_backbone  # noqa: E402,F401
 
 __version__ = "0.1.0"

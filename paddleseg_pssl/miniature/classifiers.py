@@ -460,13 +460,18 @@ def _subsample(buckets, max_images: int, seed: int):
     return out
 
 
-def ensemble_entry(member: Dict[str, Any], weights: Union[str, os.PathLike], num_classes: int,
+def ensemble_entry(member: Dict[str, Any], weights: Union[str, os.PathLike],
                    input_size: int = DEFAULT_INPUT_SIZE) -> Dict[str, Any]:
-    """One ensemble item in the generator's format (``parse_ensemble``)."""
+    """One item of the generator's ``ensemble:`` list (``paddleseg_pssl.consensus.ensemble``).
+
+    No ``num_classes``: the generator takes the class count from the dataset's class list and
+    rejects the key. ``mean``/``std`` are on the 0..1 scale, RGB; ``input_size`` is the short
+    side the classifier was trained at (with ``resize: keep_aspect`` the generator feeds the
+    explanation-resolution image as is, so explain at short side ``input_size``).
+    """
     return {"name": member["name"], "arch": f"{MODULE}:{member['factory']}",
-            "weights": str(weights), "num_classes": num_classes, "input_size": input_size,
-            "mean": list(MEAN), "std": list(STD), "resize": "keep_aspect",
-            "kwargs": dict(member.get("kwargs", {}))}
+            "weights": str(weights), "input_size": input_size, "mean": list(MEAN),
+            "std": list(STD), "resize": "keep_aspect", "kwargs": dict(member.get("kwargs", {}))}
 
 
 def train_ensemble(data_root: Union[str, os.PathLike], out_dir: Union[str, os.PathLike],
@@ -517,7 +522,7 @@ def train_ensemble(data_root: Union[str, os.PathLike], out_dir: Union[str, os.Pa
                                        input_size=input_size, progress=progress,
                                        desc=member["name"], _data=data, **overrides)
         all_metrics[member["name"]] = metrics
-        entries.append(ensemble_entry(member, weights, len(class_names), input_size))
+        entries.append(ensemble_entry(member, weights, input_size))
     with open(out_dir / "ensemble.json", "w", encoding="utf-8") as f:
         json.dump(entries, f, indent=1)
     with open(out_dir / "metrics.json", "w", encoding="utf-8") as f:

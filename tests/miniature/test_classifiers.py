@@ -69,11 +69,11 @@ def test_train_ensemble_writes_items_and_reuses_weights(tiny_set, tmp_path):
     members = [{"name": "r", "factory": "mini_resnet", "kwargs": {}, "seed_offset": 0}]
     items = C.train_ensemble(tiny_set, tmp_path / "ens", seed=0, members=members, epochs=1,
                              progress=False)
-    assert [set(i) for i in items] == [{"name", "arch", "weights", "num_classes", "input_size",
-                                        "mean", "std", "resize", "kwargs"}]
+    assert [set(i) for i in items] == [{"name", "arch", "weights", "input_size", "mean", "std",
+                                        "resize", "kwargs"}]
     item = items[0]
     assert item["arch"] == "paddleseg_pssl.miniature.classifiers:mini_resnet"
-    assert item["num_classes"] == 2 and item["resize"] == "keep_aspect"
+    assert item["resize"] == "keep_aspect"
     with open(tmp_path / "ens" / "ensemble.json", encoding="utf-8") as f:
         assert json.load(f) == items
     mtime = (tmp_path / "ens" / "r.pdparams").stat().st_mtime_ns
@@ -81,8 +81,13 @@ def test_train_ensemble_writes_items_and_reuses_weights(tiny_set, tmp_path):
                             progress=False) == items
     assert (tmp_path / "ens" / "r.pdparams").stat().st_mtime_ns == mtime
     # the item builds and loads as the generator would: module:factory(num_classes=, **kwargs)
-    model = C.build_classifier(item["arch"], item["num_classes"], **item["kwargs"])
+    model = C.build_classifier(item["arch"], 2, **item["kwargs"])
     model.set_state_dict(paddle.load(item["weights"]))
+    # ... and the generator's own parser accepts the items as they are
+    from paddleseg_pssl.consensus.ensemble import parse_ensemble
+
+    (spec,) = parse_ensemble(items, 2)
+    assert spec.arch == item["arch"] and spec.weights == item["weights"]
 
 
 def test_bucket_size_keeps_aspect():
