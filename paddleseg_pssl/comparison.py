@@ -12,12 +12,13 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 #: Initialisations a comparison can run, in table order.
 INIT_RANDOM = "random"
-INIT_BACKBONE = "imagenet"
+INIT_BACKBONE = "backbone"
 INIT_PSSL = "pssl"
 KNOWN_INITS = (INIT_RANDOM, INIT_BACKBONE, INIT_PSSL)
 INIT_DESCRIPTIONS = {
     INIT_RANDOM: "random init (no pre-training)",
-    INIT_BACKBONE: "classification-pretrained backbone, random head (conventional)",
+    INIT_BACKBONE: "classification-pretrained backbone (e.g. ImageNet), random head: "
+                   "the conventional init",
     INIT_PSSL: "PSSL pre-trained backbone + head",
 }
 
@@ -26,7 +27,7 @@ def init_overrides(init: str, pssl_checkpoint: Optional[str] = None,
                    backbone_pretrained: Optional[str] = None) -> List[str]:
     """``--opts`` items that turn a fine-tuning config into initialisation ``init``.
 
-    ``imagenet`` keeps the config's backbone weights unless ``backbone_pretrained`` replaces
+    ``backbone`` (the conventional init) keeps the config's backbone weights unless ``backbone_pretrained`` replaces
     them; ``pssl`` loads a whole PSSL checkpoint (its pre-training output layer is skipped by
     shape) and no separate backbone weights; ``random`` loads nothing.
     """

@@ -11,8 +11,8 @@ def test_pssl_init_loads_the_whole_checkpoint_and_no_separate_backbone():
 
 
 def test_conventional_init_keeps_or_replaces_only_the_backbone():
-    assert init_overrides("imagenet") == ["model.pretrained=None"]
-    assert init_overrides("imagenet", backbone_pretrained="cls.pdparams") == [
+    assert init_overrides("backbone") == ["model.pretrained=None"]
+    assert init_overrides("backbone", backbone_pretrained="cls.pdparams") == [
         "model.pretrained=None", "model.backbone.pretrained=cls.pdparams"]
 
 
@@ -22,12 +22,12 @@ def test_pssl_init_without_checkpoint_is_an_error_naming_the_flag():
 
 
 def test_summary_mean_std_and_gain_over_first_row():
-    results = [RunResult("imagenet", 0, 0.50, 0.9, 10, 1.0),
-               RunResult("imagenet", 1, 0.60, 0.9, 10, 1.0),
+    results = [RunResult("backbone", 0, 0.50, 0.9, 10, 1.0),
+               RunResult("backbone", 1, 0.60, 0.9, 10, 1.0),
                RunResult("pssl", 0, 0.70, 0.9, 10, 1.0),
                RunResult("pssl", 1, 0.70, 0.9, 10, 1.0)]
-    summaries = summarise(results, ["imagenet", "pssl"])
-    assert [s.init for s in summaries] == ["imagenet", "pssl"]
+    summaries = summarise(results, ["backbone", "pssl"])
+    assert [s.init for s in summaries] == ["backbone", "pssl"]
     assert summaries[0].miou_mean == pytest.approx(0.55)
     assert summaries[0].miou_std == pytest.approx(0.0707, abs=1e-4)
     assert summaries[1].miou_std == 0.0

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "configs/pssl/finetune/camvid/pspnet_r50_imagenet.yml)")
     parser.add_argument("--pssl_checkpoint", help="PSSL pre-training model.pdparams (init 'pssl')")
     parser.add_argument("--backbone_pretrained",
-                        help="classification weights for the backbone (init 'imagenet'); default: "
+                        help="classification weights for the backbone (init 'backbone'); default: "
                              "the config's model.backbone.pretrained")
     parser.add_argument("--inits", nargs="+", default=[INIT_BACKBONE, INIT_PSSL],
                         choices=KNOWN_INITS)

@@ -1,0 +1,314 @@
+"""``tools/demo.py`` (``make demo``): the whole PSSL paper in miniature, on a CPU, no downloads.
+
+Every step runs the same tools a user runs at scale (arXiv 2207.03335); the miniature only
+picks small data and small models:
+
+1. make a shapes classification set (ImageNet layout, true masks aside) and a small
+   downstream segmentation set (PaddleSeg's generic format, some unseen classes);
+2. train an ensemble of small classifiers of three architectures;
+3. generate PSSL with ``tools/generate_pssl.py`` (SmoothGrad consensus, Eq. 1-2);
+4. score the labels against the true masks with ``tools/evaluate_pssl.py`` (single models,
+   consensus, centred prior) and draw Figure-2 panels with ``tools/visualize_pssl.py``;
+5. pre-train a DeepLabV3 on PSSL with ``tools/train.py`` (Weighted CE, w_B = 0.1);
+6. fine-tune on the downstream set from random, classification-backbone and PSSL init with
+   ``tools/compare_init.py`` (same seeds), and show Section 6's analyses
+   (``tools/predict.py``, ``tools/classify_eval.py``).
+Finished steps are reused on a rerun (each tool is resumable or skips complete outputs).
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+import yaml
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+TOOLS = REPO_ROOT / "tools"
+MINIATURE_CONFIGS = REPO_ROOT / "configs" / "pssl" / "miniature"
+GENERATE_BASE = REPO_ROOT / "configs" / "pssl" / "generate" / "_base_" / "generate.yml"
+SUMMARY_FILE = "SUMMARY.md"
+
+
+@dataclass(frozen=True)
+class DemoScale:
+    """How big the miniature is; ``full`` is ``make demo``, ``quick`` the end-to-end test."""
+    num_classes: int
+    images_per_class: int
+    val_per_class: int
+    labelled_per_class: int
+    seg_train: int
+    seg_val: int
+    classifier_epochs: int
+    n_samples: int
+    pretrain_iters: int
+    finetune_iters: int
+    seeds: Sequence[int]
+    explanation_short_side: int = 64
+
+
+SCALES: Dict[str, DemoScale] = {
+    "full": DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
+                      labelled_per_class=50, seg_train=80, seg_val=50, classifier_epochs=8,
+                      n_samples=20, pretrain_iters=400, finetune_iters=200, seeds=(0, 1, 2)),
+    "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
+                       labelled_per_class=3, seg_train=8, seg_val=4, classifier_epochs=1,
+                       n_samples=2, pretrain_iters=4, finetune_iters=4, seeds=(0,)),
+}
+
+
+class DemoStepFailed(RuntimeError):
+    """A step's tool exited non-zero; the message names the step and its log."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default="demo_output", help="folder for everything")
+    parser.add_argument("--scale", choices=sorted(SCALES), default="full",
+                        help="full: make demo (~15 min on 2 cores); quick: a smoke run")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and classifiers")
+    parser.add_argument("--device", default="cpu")
+    return parser
+
+
+class Demo:
+    """Runs the steps in order, timing each and logging each tool's output to a file."""
+
+    def __init__(self, output: pathlib.Path, scale: DemoScale, seed: int, device: str) -> None:
+        self.out = output.resolve()
+        self.scale = scale
+        self.seed = seed
+        self.device = device
+        self.timings: Dict[str, float] = {}
+        self.logs = self.out / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.classification_root = self.out / "data" / "classification"
+        self.segmentation_root = self.out / "data" / "segmentation"
+        self.classifier_dir = self.out / "classifiers"
+        self.pssl_root = self.out / "pssl"
+        self.configs = self.out / "configs"
+        self.configs.mkdir(exist_ok=True)
+
+    # ---- plumbing ---------------------------------------------------------------------------
+    def step(self, name: str):
+        demo = self
+
+        class _Timer:
+            def __enter__(self):
+                print(f"\n== {name}", flush=True)
+                self.started = time.time()
+
+            def __exit__(self, *exc):
+                demo.timings[name] = time.time() - self.started
+                if exc[0] is None:
+                    print(f"   done in {demo.timings[name]:.0f} s", flush=True)
+        return _Timer()
+
+    def run_tool(self, log_name: str, tool: str, *args: str) -> None:
+        """Run ``tools/<tool>`` as a user would; its output goes to ``logs/<log_name>.log``."""
+        log_path = self.logs / f"{log_name}.log"
+        command = [sys.executable, str(TOOLS / tool), *args]
+        with open(log_path, "w") as log:
+            log.write(" ".join(command) + "\n\n")
+            log.flush()
+            status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=REPO_ROOT)
+        if status != 0:
+            tail = log_path.read_text(errors="replace").splitlines()[-20:]
+            raise DemoStepFailed(f"{tool} exited {status}; see {log_path}:\n" + "\n".join(tail))
+
+    # ---- steps ------------------------------------------------------------------------------
+    def make_data(self) -> dict:
+        from paddleseg_pssl.miniature.classification_set import make_classification_set
+        from paddleseg_pssl.miniature.segmentation_set import make_segmentation_set
+
+        s = self.scale
+        classification = make_classification_set(
+            self.classification_root, num_classes=s.num_classes,
+            images_per_class=s.images_per_class, val_per_class=s.val_per_class, seed=self.seed)
+        segmentation = make_segmentation_set(self.segmentation_root, seed=self.seed,
+                                             train_images=s.seg_train, val_images=s.seg_val)
+        return {"classification": classification, "segmentation": segmentation}
+
+    def train_classifiers(self) -> List[dict]:
+        from paddleseg_pssl.miniature.classifiers import train_ensemble
+
+        return train_ensemble(self.classification_root, self.classifier_dir, seed=self.seed,
+                              epochs=self.scale.classifier_epochs)
+
+    def labelled_subset(self) -> pathlib.Path:
+        """A list file of the first images of each class: the images PSSL is generated for."""
+        per_class: Dict[str, List[str]] = {}
+        train_dir = self.classification_root / "train"
+        for class_dir in sorted(p for p in train_dir.iterdir() if p.is_dir()):
+            images = sorted(p.name for p in class_dir.iterdir())[:self.scale.labelled_per_class]
+            per_class[class_dir.name] = [f"train/{class_dir.name}/{name}" for name in images]
+        list_path = self.configs / "pssl_images.txt"
+        list_path.write_text("".join(f"{path} {cls}\n" for cls, paths in per_class.items()
+                                     for path in paths))
+        return list_path
+
+    def generate(self, ensemble: List[dict], aggregation: str, output: pathlib.Path) -> None:
+        config = {
+            "_base_": str(GENERATE_BASE),
+            "images": {"root": str(self.classification_root), "split": "train",
+                       "list": str(self.labelled_subset()),
+                       "synsets": str(self.classification_root / "synsets.txt")},
+            "output": str(output),
+            "seed": self.seed,
+            "resolution": {"short_side": self.scale.explanation_short_side},
+            "ensemble": ensemble,
+            "explainer": {"engine": "batched", "name": "smoothgrad",
+                          "n_samples": self.scale.n_samples, "noise_amount": 0.1,
+                          "aggregation": aggregation},
+            "store": {"keep_model_maps": True, "keep_float": True},
+        }
+        path = self.configs / f"generate_{aggregation}.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.run_tool(f"generate_{aggregation}", "generate_pssl.py", "--config", str(path),
+                      "--device", self.device)
+
+    def evaluate_labels(self, pssl_root: pathlib.Path, name: str) -> dict:
+        report_dir = self.out / "label_quality" / name
+        self.run_tool(f"evaluate_{name}", "evaluate_pssl.py", "--pssl_root", str(pssl_root),
+                      "--mask_root", str(self.classification_root / "masks"),
+                      "--mask_format", "binary", "--per_model", "--thresholds", "1", "2", "3",
+                      "--output", str(report_dir), "--quiet")
+        with open(report_dir / "label_quality.json", encoding="utf-8") as f:
+            return json.load(f)
+
+    def visualize(self) -> None:
+        self.run_tool("visualize", "visualize_pssl.py", "--pssl_root", str(self.pssl_root),
+                      "--image_root", str(self.classification_root), "--images", "8",
+                      "--output", str(self.out / "figures" / "pssl_panels"))
+
+    def pretrain(self) -> pathlib.Path:
+        save_dir = self.out / "pretrain"
+        iters = self.scale.pretrain_iters
+        checkpoint = save_dir / f"iter_{iters}" / "model.pdparams"
+        if checkpoint.is_file():
+            return checkpoint
+        self.run_tool("pretrain", "train.py", "--config", str(MINIATURE_CONFIGS / "pretrain.yml"),
+                      "--device", self.device, "--iters", str(iters), "--save_interval",
+                      str(iters), "--save_dir", str(save_dir), "--seed", str(self.seed),
+                      "--log_iters", "20", "--opts",
+                      f"train_dataset.imagenet_root={self.classification_root}",
+                      f"train_dataset.pssl_root={self.pssl_root}",
+                      f"lr_scheduler.milestones=[{max(1, iters * 3 // 4)}]")
+        return checkpoint
+
+    def compare(self, pssl_checkpoint: pathlib.Path, backbone_weights: pathlib.Path,
+                num_seg_classes: int) -> pathlib.Path:
+        output = self.out / "finetune"
+        seg = self.segmentation_root
+        self.run_tool("compare_init", "compare_init.py",
+                      "--config", str(MINIATURE_CONFIGS / "finetune.yml"),
+                      "--inits", "random", "backbone", "pssl",
+                      "--seeds", *[str(s) for s in self.scale.seeds],
+                      "--iters", str(self.scale.finetune_iters), "--device", self.device,
+                      "--pssl_checkpoint", str(pssl_checkpoint),
+                      "--backbone_pretrained", str(backbone_weights),
+                      "--title", "miniature downstream set (DeepLabV3-MiniResNet)",
+                      "--output", str(output), "--opts",
+                      f"train_dataset.dataset_root={seg}",
+                      f"train_dataset.train_path={seg / 'train.txt'}",
+                      f"train_dataset.num_classes={num_seg_classes}",
+                      f"val_dataset.dataset_root={seg}", f"val_dataset.val_path={seg / 'val.txt'}",
+                      f"val_dataset.num_classes={num_seg_classes}")
+        return output / "comparison.md"
+
+    def analyses(self, pssl_checkpoint: pathlib.Path) -> dict:
+        """Section 6: the PSSL model as a segmenter into all classes, and as a classifier."""
+        config = str(MINIATURE_CONFIGS / "pretrain.yml")
+        opts = ["--opts", f"train_dataset.imagenet_root={self.classification_root}",
+                f"train_dataset.pssl_root={self.pssl_root}"]
+        synsets = str(self.classification_root / "synsets.txt")
+        val_images = sorted((self.classification_root / "val").glob("*/*"))[::7][:6]
+        self.run_tool("predict", "predict.py", "--config", config, "--model_path",
+                      str(pssl_checkpoint), "--images", *[str(p) for p in val_images],
+                      "--synsets", synsets, "--output", str(self.out / "figures" / "predictions"),
+                      "--device", self.device, *opts)
+        accuracy_path = self.out / "classify_eval.json"
+        self.run_tool("classify_eval", "classify_eval.py", "--config", config, "--model_path",
+                      str(pssl_checkpoint), "--image_root", str(self.classification_root),
+                      "--synsets", synsets, "--split", "val", "--output", str(accuracy_path),
+                      *opts)
+        with open(accuracy_path, encoding="utf-8") as f:
+            return json.load(f)
+
+
+def _label_quality_table(reports: Dict[str, dict]) -> str:
+    """Markdown: top-decile (and top 2-3) precision/IoU per source, for each aggregation."""
+    lines = ["| aggregation | source | D9 precision | D9 IoU | D>=8 IoU | D>=7 IoU |",
+             "|---|---|---|---|---|---|"]
+    for aggregation, report in reports.items():
+        for source, result in report["sources"].items():
+            by_k = result["by_top_k"]
+            lines.append(
+                f"| {aggregation} | {source} | {by_k['1']['micro_precision']:.3f} | "
+                f"{by_k['1']['micro_iou']:.3f} | {by_k['2']['micro_iou']:.3f} | "
+                f"{by_k['3']['micro_iou']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    demo = Demo(pathlib.Path(args.output), SCALES[args.scale], args.seed, args.device)
+    started = time.time()
+    try:
+        with demo.step("1. data: shapes classification set + downstream segmentation set"):
+            data = demo.make_data()
+        with demo.step("2. classifier ensemble"):
+            ensemble = demo.train_classifiers()
+        reports = {}
+        with demo.step("3. PSSL generation (SmoothGrad consensus, both aggregations)"):
+            demo.generate(ensemble, "abs_of_mean", demo.pssl_root)
+            demo.generate(ensemble, "mean_of_abs", demo.out / "pssl_mean_of_abs")
+        with demo.step("4. label quality against the true masks, Figure-2 panels"):
+            reports["abs_of_mean (paper)"] = demo.evaluate_labels(demo.pssl_root, "abs_of_mean")
+            reports["mean_of_abs"] = demo.evaluate_labels(demo.out / "pssl_mean_of_abs",
+                                                          "mean_of_abs")
+            demo.visualize()
+        with demo.step("5. PSSL pre-training (tools/train.py, Weighted CE)"):
+            checkpoint = demo.pretrain()
+        with demo.step("6. fine-tuning: random vs classification backbone vs PSSL init"):
+            from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
+            table_path = demo.compare(checkpoint, demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams",
+                                      data["segmentation"]["num_classes"])
+        with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
+            accuracy = demo.analyses(checkpoint)
+    except DemoStepFailed as exc:
+        print(f"\ndemo step failed: {exc}", file=sys.stderr)
+        return 1
+
+    quality = _label_quality_table(reports)
+    comparison = table_path.read_text()
+    top1 = accuracy.get("top1")
+    summary = (f"# PSSL in miniature ({args.scale} scale, {time.time() - started:.0f} s)\n\n"
+               f"## Label quality (top deciles vs the true masks; micro-averaged)\n\n{quality}\n"
+               f"## Downstream fine-tuning\n\n{comparison}\n"
+               f"## PSSL model as a classifier (Section 6.1)\n\nval top-1: {top1}\n\n"
+               "## Step times (s)\n\n" + "".join(f"- {k}: {v:.0f}\n" for k, v in demo.timings.items()))
+    (demo.out / SUMMARY_FILE).write_text(summary)
+    print("\n" + quality + "\n" + comparison)
+    print(f"PSSL-pretrained model as a classifier: val top-1 {top1}")
+    print(f"\nEverything is in {demo.out}:")
+    for name, what in [("SUMMARY.md", "both tables, step times"),
+                       ("label_quality/", "per-decile precision/recall/IoU (md, csv, png)"),
+                       ("figures/pssl_panels/", "Figure-2 panels: image, explanations, consensus, "
+                                                "deciles, label"),
+                       ("figures/predictions/", "Figure-3: segmentation into all classes"),
+                       ("finetune/comparison.md", "Table-3-style comparison (and .csv)"),
+                       ("pssl/", "the generated PSSL (labels, train.txt, manifest.json)"),
+                       ("logs/", "every tool's output")]:
+        print(f"  {demo.out / name}  {what}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The miniature demo end to end, at its quick scale (the same steps as ``make demo``)."""
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_quick_demo_runs_every_step_and_reports_both_tables(tmp_path):
+    output = tmp_path / "demo"
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "demo.py"), "--scale", "quick",
+         "--output", str(output)], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    # The two tables the demo exists to show, and where everything is.
+    assert "| abs_of_mean (paper) | consensus |" in completed.stdout
+    assert "| pssl | PSSL pre-trained backbone + head | 1 |" in completed.stdout
+    assert f"Everything is in {output.resolve()}" in completed.stdout
+    # Every step left its product where the summary says.
+    manifest = json.loads((output / "pssl" / "manifest.json").read_text())
+    assert manifest["counts"]["labels"] == manifest["counts"]["images"] > 0
+    assert (output / "pssl" / "train.txt").read_text().strip()
+    assert list((output / "figures" / "pssl_panels").glob("*.png"))
+    assert list((output / "figures" / "predictions").glob("*.png"))
+    assert (output / "finetune" / "comparison.csv").read_text().count("\n") == 1 + 3
+    assert (output / "SUMMARY.md").is_file()
