@@ -119,7 +119,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plan = [(init, seed) for seed in args.seeds for init in args.inits]
     results = []
     for init, seed in tqdm(plan, desc="fine-tunes", unit="run"):
-        results.append(run_one(args, init, seed))
+        try:
+            results.append(run_one(args, init, seed))
+        except (RuntimeError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         tqdm.write(f"{init} seed {seed}: mIoU {100 * results[-1].miou:.1f}")
     title = args.title or pathlib.Path(args.config).stem
     table = markdown_table(summarise(results, args.inits), title)

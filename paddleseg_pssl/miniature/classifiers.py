@@ -32,7 +32,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from paddleseg_pssl.miniature.backbone import (
-    MINI_RESNET_VARIANTS, ConvBNReLU, MiniResNetBackbone)
+    DOWNSAMPLE_MODES, MINI_RESNET_VARIANTS, ConvBNReLU, MiniResNetBackbone, blur_pool,
+    check_downsample)
 
 MEAN: Tuple[float, float, float] = (0.5, 0.5, 0.5)
 STD: Tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -62,16 +63,22 @@ class _ClassifierHead(nn.Layer):
 
 
 class MiniVGG(_ClassifierHead):
-    """VGG-style plain net: a strided 3x3 stem, then per stage 2x2 max pooling (not before the
-    first) and `depths[i]` 3x3 conv-BN-ReLU layers; no residuals, no depthwise convolutions."""
+    """VGG-style plain net: a strided 3x3 stem, then per stage a halving (not before the first)
+    and `depths[i]` 3x3 conv-BN-ReLU layers; no residuals, no depthwise convolutions.
+
+    ``downsample="stride"``: stride-2 stem, 2x2 max pooling; ``"blur"``: stride-1 stem and
+    overlapping 3x3 average pooling of stride 2 (``backbone.blur_pool``) everywhere.
+    """
 
     def __init__(self, num_classes: int, widths: Sequence[int] = (16, 32, 64, 128),
-                 depths: Sequence[int] = (1, 1, 2, 2)):
+                 depths: Sequence[int] = (1, 1, 2, 2), downsample: str = "stride"):
         super().__init__()
-        self.stem = ConvBNReLU(3, widths[0], 3, stride=2)
+        blur = check_downsample(downsample) == "blur"
+        self.stem = ConvBNReLU(3, widths[0], 3, stride=1 if blur else 2)
+        self.stem_pool = blur_pool() if blur else None
         stages, previous = [], widths[0]
         for i, (width, depth) in enumerate(zip(widths, depths)):
-            layers = [nn.MaxPool2D(2)] if i > 0 else []
+            layers = [blur_pool() if blur else nn.MaxPool2D(2)] if i > 0 else []
             for _ in range(depth):
                 layers.append(ConvBNReLU(previous, width))
                 previous = width
@@ -81,6 +88,8 @@ class MiniVGG(_ClassifierHead):
 
     def forward_features(self, x: paddle.Tensor) -> List[paddle.Tensor]:
         x = self.stem(x)
+        if self.stem_pool is not None:
+            x = self.stem_pool(x)
         features = []
         for stage in self.stages:
             x = stage(x)
@@ -99,18 +108,24 @@ class MiniResNetClassifier(MiniResNetBackbone, _ClassifierHead):
 
 
 class InvertedResidual(nn.Layer):
-    """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 project; residual when shapes match."""
+    """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 project; residual when shapes match.
+    With ``downsample="blur"`` a stride-2 block blur-pools its input, then runs stride 1."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int, expand: int):
+    def __init__(self, in_channels: int, out_channels: int, stride: int, expand: int,
+                 downsample: str = "stride"):
         super().__init__()
+        blur = check_downsample(downsample) == "blur" and stride != 1
+        self.pool = blur_pool() if blur else None
         hidden = in_channels * expand
         self.block = nn.Sequential(
             ConvBNReLU(in_channels, hidden, 1),
-            ConvBNReLU(hidden, hidden, 3, stride, groups=hidden),
+            ConvBNReLU(hidden, hidden, 3, 1 if blur else stride, groups=hidden),
             ConvBNReLU(hidden, out_channels, 1, act=False))
         self.residual = stride == 1 and in_channels == out_channels
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        if self.pool is not None:
+            x = self.pool(x)
         y = self.block(x)
         return x + y if self.residual else y
 
@@ -121,13 +136,15 @@ class MiniMobileNet(_ClassifierHead):
 
     def __init__(self, num_classes: int, widths: Sequence[int] = (16, 24, 32, 64),
                  strides: Sequence[int] = (1, 2, 2, 2), expand: int = 2, last: int = 128,
-                 blocks: int = 1):
+                 blocks: int = 1, downsample: str = "stride"):
         super().__init__()
-        self.stem = ConvBNReLU(3, widths[0], 3, stride=2)
+        blur = check_downsample(downsample) == "blur"
+        self.stem = ConvBNReLU(3, widths[0], 3, stride=1 if blur else 2)
+        self.stem_pool = blur_pool() if blur else None
         stages, previous = [], widths[0]
         for width, stride in zip(widths, strides):
             stages.append(nn.Sequential(
-                InvertedResidual(previous, width, stride, expand),
+                InvertedResidual(previous, width, stride, expand, downsample),
                 *[InvertedResidual(width, width, 1, expand) for _ in range(blocks - 1)]))
             previous = width
         self.stages = nn.LayerList(stages)
@@ -136,6 +153,8 @@ class MiniMobileNet(_ClassifierHead):
 
     def forward_features(self, x: paddle.Tensor) -> List[paddle.Tensor]:
         x = self.stem(x)
+        if self.stem_pool is not None:
+            x = self.stem_pool(x)
         features = []
         for stage in self.stages:
             x = stage(x)
@@ -149,27 +168,29 @@ def _scaled(widths: Sequence[int], width: int) -> Tuple[int, ...]:
     return tuple(int(round(w * width / widths[0])) for w in widths)
 
 
-def mini_vgg(num_classes: int, width: int = 16, depths: Sequence[int] = (1, 1, 2, 2)) -> MiniVGG:
+def mini_vgg(num_classes: int, width: int = 16, depths: Sequence[int] = (1, 1, 2, 2),
+             downsample: str = "blur") -> MiniVGG:
     """Factory ('module:factory' for the ensemble): MiniVGG with widths width * (1, 2, 4, 8)."""
-    return MiniVGG(num_classes, _scaled((16, 32, 64, 128), width), tuple(depths))
+    return MiniVGG(num_classes, _scaled((16, 32, 64, 128), width), tuple(depths), downsample)
 
 
 def mini_resnet(num_classes: int, width: int = 16,
-                depths: Sequence[int] = MINI_RESNET_VARIANTS["MiniResNet"]["depths"]
+                depths: Sequence[int] = MINI_RESNET_VARIANTS["MiniResNet"]["depths"],
+                downsample: str = MINI_RESNET_VARIANTS["MiniResNet"]["downsample"]
                 ) -> MiniResNetClassifier:
     """Factory: MiniResNet trunk (widths width * (1, 2, 4, 8)) + classifier head.
 
     With the defaults its trunk is exactly the registered ``MiniResNet`` backbone.
     """
     return MiniResNetClassifier(num_classes, widths=_scaled((16, 32, 64, 128), width),
-                                depths=tuple(depths))
+                                depths=tuple(depths), downsample=downsample)
 
 
 def mini_mobilenet(num_classes: int, width: int = 16, expand: int = 2,
-                   blocks: int = 1) -> MiniMobileNet:
+                   blocks: int = 1, downsample: str = "blur") -> MiniMobileNet:
     """Factory: MiniMobileNet with widths width * (1, 1.5, 2, 4) and a 8*width 1x1 last layer."""
     return MiniMobileNet(num_classes, _scaled((16, 24, 32, 64), width), expand=expand,
-                         last=8 * width, blocks=blocks)
+                         last=8 * width, blocks=blocks, downsample=downsample)
 
 
 FACTORIES: Dict[str, Callable[..., nn.Layer]] = {
@@ -181,15 +202,18 @@ FACTORIES: Dict[str, Callable[..., nn.Layer]] = {
 #: 70 % vs 62 % at 6e-3 vs 3e-3).
 #: ``mini_resnet_a`` is the member whose trunk initialises the MiniResNet backbone.
 DEFAULT_MEMBERS: Tuple[Dict[str, Any], ...] = (
-    {"name": "mini_vgg_a", "factory": "mini_vgg", "kwargs": {"width": 16}, "seed_offset": 0},
-    {"name": "mini_resnet_a", "factory": "mini_resnet", "kwargs": {}, "seed_offset": 1,
+    {"name": "mini_vgg_a", "factory": "mini_vgg", "kwargs": {"width": 16, "downsample": "blur"},
+     "seed_offset": 0},
+    {"name": "mini_resnet_a", "factory": "mini_resnet", "kwargs": {"downsample": "blur"},
+     "seed_offset": 1,
      "train": {"learning_rate": 6e-3}},
-    {"name": "mini_mobilenet_a", "factory": "mini_mobilenet", "kwargs": {"width": 16},
+    {"name": "mini_mobilenet_a", "factory": "mini_mobilenet",
+     "kwargs": {"width": 16, "downsample": "blur"},
      "train": {"learning_rate": 1e-2},
      "seed_offset": 2},
-    {"name": "mini_vgg_b", "factory": "mini_vgg", "kwargs": {"width": 24},
+    {"name": "mini_vgg_b", "factory": "mini_vgg", "kwargs": {"width": 24, "downsample": "blur"},
      "seed_offset": 3},
-    {"name": "mini_resnet_b", "factory": "mini_resnet", "kwargs": {"width": 24},
+    {"name": "mini_resnet_b", "factory": "mini_resnet", "kwargs": {"width": 24, "downsample": "blur"},
      "train": {"learning_rate": 6e-3},
      "seed_offset": 4},
 )

@@ -51,3 +51,17 @@ def test_in_a_paddleseg_model():
 def test_mismatched_stage_spec_is_an_error():
     with pytest.raises(ValueError, match="one entry per stage"):
         MiniResNetBackbone(widths=(8, 16), depths=(1,), strides=(1, 2))
+
+
+def test_backbone_and_classifier_twin_use_the_same_downsampling():
+    """The registered backbone and mini_resnet's default trunk compute the same features."""
+    paddle.seed(2)
+    classifier = mini_resnet(num_classes=3)
+    classifier.eval()
+    backbone = MiniResNet()
+    backbone.set_state_dict({k: v for k, v in classifier.state_dict().items()
+                             if not k.startswith("fc.")})
+    backbone.eval()
+    x = paddle.randn([1, 3, 64, 80])
+    for a, b in zip(backbone(x), classifier.forward_features(x)):
+        assert bool(paddle.allclose(a, b))

@@ -95,3 +95,35 @@ def test_bucket_size_keeps_aspect():
     assert C.bucket_size(80, 64, 64) == (80, 64)
     assert C.bucket_size(375, 500, 64) == (64, 80)
     assert C.bucket_size(10, 1000, 64) == (64, 128)
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_downsample_modes_share_parameters(factory):
+    """'stride' and 'blur' differ only in parameter-free layers and strides."""
+    shapes = []
+    for mode in C.DOWNSAMPLE_MODES:
+        model = C.build_classifier(factory, 4, downsample=mode)
+        shapes.append({k: tuple(v.shape) for k, v in model.state_dict().items()})
+    assert shapes[0] == shapes[1]
+    with pytest.raises(ValueError, match="downsample"):
+        C.build_classifier(factory, 4, downsample="maxpool")
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_blur_downsampling_has_no_gradient_subgrid(factory):
+    """Stride-2 convolutions and max pooling leave a sub-grid of input pixels with a small or
+    zero share of the input gradient (checkerboard explanations); blur pooling does not."""
+    paddle.seed(0)
+    model = C.build_classifier(factory, 4, downsample="blur")
+    model.eval()
+    x = paddle.randn([1, 3, 64, 64])
+    x.stop_gradient = False
+    (g,) = paddle.grad([model(x)[0, 1]], [x])
+    g = np.abs(g.numpy()).sum(axis=(0, 1))
+    parity = [g[i::2, j::2].mean() for i in (0, 1) for j in (0, 1)]
+    assert min(parity) > 0.5 * max(parity)
+
+
+def test_default_members_name_their_downsampling():
+    for member in C.DEFAULT_MEMBERS:
+        assert member["kwargs"].get("downsample") in C.DOWNSAMPLE_MODES, member["name"]
