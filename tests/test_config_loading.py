@@ -269,27 +269,25 @@ def test_checkpoint_arguments(tmp_path):
         check_resume_dir(tmp_path / "iter_9")
 
 
+def _fail_while_building(cause: Exception, component: str):
+    """Raise ``cause``, then PaddleSeg's wrapper error while handling it (as its manager does)."""
+    try:
+        raise cause
+    except type(cause):
+        raise RuntimeError(f"Tried to create a {component} object")
+
+
 def test_explain_build_errors_names_the_section():
     cfg = load_config(TINY)
 
-    def failing_build():
-        try:
-            raise TypeError("ResNet_vd.__init__() got an unexpected keyword argument 'x'")
-        except TypeError:
-            raise RuntimeError("Tried to create a ResNet50_vd object")
-
     with pytest.raises(PSSLConfigError, match="building model failed: ResNet_vd.*'x'"):
         with explain_build_errors(cfg, "model"):
-            failing_build()
-    def refusing_build():
-        try:
-            raise PSSLConfigError("pssl_root 'x' has no train.txt")
-        except PSSLConfigError:
-            raise RuntimeError("Tried to create a PSSLDataset object")
-
+            _fail_while_building(
+                TypeError("ResNet_vd.__init__() got an unexpected keyword argument 'x'"),
+                "ResNet50_vd")
     with pytest.raises(PSSLConfigError, match="building train_dataset failed: pssl_root 'x'"):
         with explain_build_errors(cfg, "train_dataset"):
-            refusing_build()
+            _fail_while_building(PSSLConfigError("pssl_root 'x' has no train.txt"), "PSSLDataset")
     with pytest.raises(RuntimeError, match="unrelated"):
         with explain_build_errors(cfg, "model"):
             raise RuntimeError("unrelated")

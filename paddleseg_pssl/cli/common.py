@@ -8,7 +8,7 @@ line on stderr with exit status 2 (see :func:`run_guarded`).
 import argparse
 import inspect
 import sys
-from typing import Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import paddle
 
@@ -29,12 +29,17 @@ def default_device() -> str:
     return "gpu" if paddle.is_compiled_with_cuda() else "cpu"
 
 
+def _parse_number(text: str, convert: Callable[[str], Any], kind: str, example: str) -> Any:
+    """``convert(text)``, or an argparse error naming the text, ``kind`` and an example."""
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}; expected e.g. {example}")
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer > 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected e.g. 1000")
+    value = _parse_number(text, int, "an integer", "1000")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} is not positive; expected an integer > 0")
     return value
@@ -42,10 +47,7 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected e.g. 0")
+    value = _parse_number(text, int, "an integer", "0")
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative; expected an integer >= 0")
     return value
@@ -53,13 +55,27 @@ def non_negative_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """argparse type: a float > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; expected e.g. 0.01")
+    value = _parse_number(text, float, "a number", "0.01")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} is not positive; expected a number > 0")
     return value
+
+
+def parser_from_docstring(prog: str, doc: str, *, examples: bool = True
+                          ) -> argparse.ArgumentParser:
+    """A parser described by a tool module's docstring.
+
+    Args:
+        prog: Program name (``tools/predict.py``).
+        doc: The module docstring: a summary paragraph, then usage examples and notes.
+        examples: Show everything after the summary as the help's epilog, line breaks kept;
+            False: the summary only.
+    """
+    summary, _, rest = doc.partition("\n\n")
+    if not examples:
+        return argparse.ArgumentParser(prog=prog, description=summary)
+    return argparse.ArgumentParser(prog=prog, description=summary, epilog=rest,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -145,3 +161,22 @@ def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_BAD_INPUT
     return 0 if status is None else int(status)
+
+
+def run_command(prog: str, build_parser: Callable[[], argparse.ArgumentParser],
+                run: Callable[[argparse.Namespace], Optional[int]],
+                argv: Optional[Sequence[str]] = None) -> int:
+    """The ``main`` of a tool: parse ``argv``, then ``run`` the arguments under :func:`run_guarded`.
+
+    Args:
+        prog: Program name for error messages (``tools/train.py``).
+        build_parser: Makes the tool's parser.
+        run: The command; returns an exit status or None for success.
+        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        0 on success, ``run``'s status, or 2 for bad input (one line on stderr); argparse
+        itself exits with 2 on unknown or malformed flags.
+    """
+    args = build_parser().parse_args(argv)
+    return run_guarded(prog, lambda: run(args))

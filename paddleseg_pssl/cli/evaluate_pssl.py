@@ -46,9 +46,7 @@ def _top_k(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = common.parser_from_docstring(PROG, __doc__)
     parser.add_argument("--pssl_root", required=True, help="PSSL folder (train.txt, labels).")
     parser.add_argument("--mask_root", required=True, help="Folder of ground-truth masks.")
     parser.add_argument("--mask_format", required=True, choices=MASK_FORMATS,
@@ -127,8 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/evaluate_pssl.py`` and ``pssl-evaluate``; 0 ok, 2 bad input."""
-    args = build_parser().parse_args(argv)
-    return common.run_guarded(PROG, lambda: run(args))
+    return common.run_command(PROG, build_parser, run, argv)
 
 
 if __name__ == "__main__":

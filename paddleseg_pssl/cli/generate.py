@@ -24,9 +24,7 @@ PROG = "tools/generate_pssl.py"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = common.parser_from_docstring(PROG, __doc__)
     parser.add_argument("--config", required=True,
                         help="Generation YAML (configs/pssl/generate/*.yml; may use _base_).")
     parser.add_argument("--opts", nargs="+", default=[], metavar="KEY=VALUE",
@@ -97,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    return common.run_guarded(PROG, lambda: run(args))
+    """Entry point of ``tools/generate_pssl.py`` and ``pssl-generate``; exit status as above."""
+    return common.run_command(PROG, build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -53,9 +53,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = common.parser_from_docstring(PROG, __doc__)
     add_model_args(parser)
     parser.add_argument("--images", nargs="+", required=True,
                         help="Image files and/or folders of images.")
@@ -131,8 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/predict.py`` and ``pssl-predict``; 0 ok, 2 bad input."""
-    args = build_parser().parse_args(argv)
-    return common.run_guarded(PROG, lambda: run(args))
+    return common.run_command(PROG, build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ PROG = "tools/train.py"
 
 def build_parser() -> argparse.ArgumentParser:
     """The training command line (PaddleSeg 2.8 ``tools/train.py`` flags)."""
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = common.parser_from_docstring(PROG, __doc__, examples=False)
     common.add_config_args(parser)
     parser.add_argument("--save_dir", default="./output",
                         help="Where checkpoints (iter_<N>/model.pdparams) and logs go.")
@@ -106,16 +106,8 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/train.py`` and ``pssl-train``.
-
-    Args:
-        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
-
-    Returns:
-        0 on success, 2 for bad input (one line on stderr).
-    """
-    args = build_parser().parse_args(argv)
-    return common.run_guarded(PROG, lambda: run(args))
+    """Entry point of ``tools/train.py`` and ``pssl-train``; 0 ok, 2 bad input."""
+    return common.run_command(PROG, build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ PROG = "tools/val.py"
 
 def build_parser() -> argparse.ArgumentParser:
     """The evaluation command line (PaddleSeg 2.8 ``tools/val.py`` flags)."""
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = common.parser_from_docstring(PROG, __doc__, examples=False)
     common.add_config_args(parser)
     parser.add_argument("--model_path", default=None,
                         help="Weights to evaluate: a .pdparams file or the iter_<N> directory "
@@ -112,16 +112,8 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/val.py`` and ``pssl-val``.
-
-    Args:
-        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
-
-    Returns:
-        0 on success, 2 for bad input (one line on stderr).
-    """
-    args = build_parser().parse_args(argv)
-    return common.run_guarded(PROG, lambda: run(args))
+    """Entry point of ``tools/val.py`` and ``pssl-val``; 0 ok, 2 bad input."""
+    return common.run_command(PROG, build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import os
 import re
 import time
 import zipfile
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -252,16 +252,20 @@ class PSSLStore:
     def _listed_labels(self) -> Dict[str, str]:
         """label relpath -> image relpath for every label of train.txt and every rank list."""
         entries: Dict[str, str] = {}
-        sources = [os.path.join(self.root, pssl_format.TRAIN_LIST_FILE)]
-        sources += sorted(glob.glob(os.path.join(self.work_dir, "train.rank*.txt")))
-        for path in sources:
-            for line in _read_lines(path):
-                try:
-                    label_rel, image_rel = pssl_format.parse_list_line(line)
-                except ValueError:
-                    continue
-                entries.setdefault(label_rel, image_rel)
+        for line in self._published_and_rank_lines(pssl_format.TRAIN_LIST_FILE, "train"):
+            try:
+                label_rel, image_rel = pssl_format.parse_list_line(line)
+            except ValueError:
+                continue
+            entries.setdefault(label_rel, image_rel)
         return entries
+
+    def _published_and_rank_lines(self, published_file: str, rank_prefix: str) -> Iterator[str]:
+        """Lines of ``<root>/<published_file>``, then of each ``<work>/<rank_prefix>.rank*.txt``."""
+        sources = [os.path.join(self.root, published_file)]
+        sources += sorted(glob.glob(os.path.join(self.work_dir, f"{rank_prefix}.rank*.txt")))
+        for path in sources:
+            yield from _read_lines(path)
 
     def existing_labels(self) -> set:
         """Relpaths of every label PNG on disk, by one directory scan (no stat per label, which
@@ -396,12 +400,9 @@ class PSSLStore:
     def _read_failures(self) -> Dict[str, str]:
         """image relpath -> reason: the published failures.txt, updated by every rank's list."""
         failures: Dict[str, str] = {}
-        sources = [os.path.join(self.root, pssl_format.FAILURES_FILE)]
-        sources += sorted(glob.glob(os.path.join(self.work_dir, "failures.rank*.txt")))
-        for path in sources:
-            for line in _read_lines(path):
-                image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
-                failures[image_rel] = reason
+        for line in self._published_and_rank_lines(pssl_format.FAILURES_FILE, "failures"):
+            image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
+            failures[image_rel] = reason
         return failures
 
     def _remove_stale_tmp(self) -> None:

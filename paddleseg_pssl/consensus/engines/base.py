@@ -23,7 +23,7 @@ Aggregation of the noisy gradients into a map:
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, Dict, Optional, Tuple
+from typing import Any, ClassVar, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -39,6 +39,24 @@ MAX_SEED: int = 2 ** 32
 
 class EngineConfigError(ValueError):
     """An ``explainer:`` setting is invalid; the message names the key and the fix."""
+
+
+def is_positive_int(value: Any) -> bool:
+    """Whether ``value`` is an ``int`` >= 1 (``True`` does not count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_positive_int_setting(key: str, value: Any) -> None:
+    """Raise :class:`EngineConfigError` unless ``explainer.<key>`` is a positive integer."""
+    if not is_positive_int(value):
+        raise EngineConfigError(f"explainer.{key} must be a positive integer, got {value!r}")
+
+
+def check_choice_setting(key: str, value: Any, choices: Sequence[Any]) -> None:
+    """Raise :class:`EngineConfigError` unless ``explainer.<key>`` is one of ``choices``."""
+    if value not in choices:
+        raise EngineConfigError(f"explainer.{key} must be one of {list(choices)}, "
+                                f"got {value!r}")
 
 
 def check_inputs(inputs: np.ndarray) -> np.ndarray:
@@ -119,19 +137,13 @@ class ExplainerEngine(abc.ABC):
 
     def __init__(self, *, n_samples: int = 50, noise_amount: float = 0.1,
                  aggregation: str = "abs_of_mean", gradient_of: str = "probability"):
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-            raise EngineConfigError(f"explainer.n_samples must be a positive integer, "
-                                    f"got {n_samples!r}")
+        check_positive_int_setting("n_samples", n_samples)
         if (isinstance(noise_amount, bool) or not isinstance(noise_amount, (int, float))
                 or noise_amount < 0):
             raise EngineConfigError(f"explainer.noise_amount must be a number >= 0, "
                                     f"got {noise_amount!r}")
-        if aggregation not in AGGREGATIONS:
-            raise EngineConfigError(f"explainer.aggregation must be one of {list(AGGREGATIONS)}, "
-                                    f"got {aggregation!r}")
-        if gradient_of not in GRADIENT_TARGETS:
-            raise EngineConfigError(f"explainer.gradient_of must be one of "
-                                    f"{list(GRADIENT_TARGETS)}, got {gradient_of!r}")
+        check_choice_setting("aggregation", aggregation, AGGREGATIONS)
+        check_choice_setting("gradient_of", gradient_of, GRADIENT_TARGETS)
         self.n_samples = n_samples
         self.noise_amount = float(noise_amount)
         self.aggregation = aggregation

@@ -29,7 +29,8 @@ from typing import Any, Dict, Iterator, Optional, Union
 import numpy as np
 
 from paddleseg_pssl.consensus.engines.base import (EngineConfigError, ExplainerEngine,
-                                                    check_inputs, check_label, check_seed,
+                                                    check_choice_setting, check_inputs,
+                                                    check_label, check_seed, is_positive_int,
                                                     noise_sigma, numpy_smoothgrad_noise,
                                                     reduce_gradient_sum)
 
@@ -102,8 +103,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
                  amp_scale: float = DEFAULT_AMP_SCALE, noise_source: str = "device"):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,
                          aggregation=aggregation, gradient_of=gradient_of)
-        if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                     or batch_size < 1):
+        if batch_size != "auto" and not is_positive_int(batch_size):
             raise EngineConfigError(f"explainer.batch_size must be a positive integer or 'auto', "
                                     f"got {batch_size!r}")
         if amp not in ("auto", True, False):
@@ -111,9 +111,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         if not isinstance(amp_scale, (int, float)) or amp_scale <= 0:
             raise EngineConfigError(f"explainer.amp_scale must be a positive number, "
                                     f"got {amp_scale!r}")
-        if noise_source not in NOISE_SOURCES:
-            raise EngineConfigError(f"explainer.noise_source must be one of "
-                                    f"{list(NOISE_SOURCES)}, got {noise_source!r}")
+        check_choice_setting("noise_source", noise_source, NOISE_SOURCES)
         self.noise_source = noise_source
         self.batch_size = batch_size
         self.amp = amp

@@ -31,7 +31,9 @@ from typing import Any, Dict, Iterator, Optional
 import numpy as np
 
 from paddleseg_pssl.consensus.engines.base import (EngineConfigError, ExplainerEngine,
-                                                    check_inputs, check_label, check_seed)
+                                                    check_choice_setting, check_inputs,
+                                                    check_label, check_positive_int_setting,
+                                                    check_seed)
 
 #: Explainer names accepted in ``explainer.name`` and the InterpretDL class each one runs.
 METHODS: Dict[str, str] = {
@@ -117,9 +119,7 @@ class InterpretDLEngine(ExplainerEngine):
                  show_progress: bool = False):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,
                          aggregation=aggregation, gradient_of=gradient_of)
-        if method not in METHODS:
-            raise EngineConfigError(f"explainer.name must be one of {list(METHODS)}, "
-                                    f"got {method!r}")
+        check_choice_setting("name", method, METHODS)
         if method == "integrated_gradients" and aggregation != "abs_of_mean":
             raise EngineConfigError(
                 "explainer.aggregation: integrated_gradients averages its gradients itself; "
@@ -127,10 +127,8 @@ class InterpretDLEngine(ExplainerEngine):
         if baselines not in (None, "random"):
             raise EngineConfigError(f"explainer.baselines must be null or 'random', "
                                     f"got {baselines!r}")
-        for key, value in (("steps", steps), ("num_random_trials", num_random_trials)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise EngineConfigError(f"explainer.{key} must be a positive integer, "
-                                        f"got {value!r}")
+        check_positive_int_setting("steps", steps)
+        check_positive_int_setting("num_random_trials", num_random_trials)
         self.method = method
         self.steps = steps
         self.baselines = baselines

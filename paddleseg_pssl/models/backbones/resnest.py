@@ -438,41 +438,49 @@ _SAME = {k: k for k in ("weight", "bias", "_mean", "_variance")}  # BN/conv tens
 _BN_ATTR = {"scale": "weight", "offset": "bias", "mean": "_mean", "variance": "_variance"}
 _BLOCK = r"layer(?P<stage>[1-4])_bottleneck_(?P<block>\d+)"
 
+#: One renaming rule: (regex of a PaddleClas key, our key as a ``str.format`` template, table
+#: for the ``p`` group or None); ``{pre}`` is the block prefix ``layerS.B``.
+_Rule = Tuple[str, str, Optional[Mapping[str, str]]]
+
+
+def _conv_bn_structured(layer: str, conv: str, bn: str) -> List[_Rule]:
+    """A PaddleClas ``ConvBNLayer`` at attribute path ``layer`` (regex) -> our ``conv``, ``bn``."""
+    return [(layer + r"\._conv\.weight", conv + ".weight", None),
+            (layer + r"\._batch_norm\.(?P<p>\w+)", bn + ".{p}", _SAME)]
+
+
+def _conv_bn_param_attr(name: str, conv: str, bn: str) -> List[_Rule]:
+    """A ``ConvBNLayer`` with ParamAttr name ``name`` (regex) -> our ``conv``, ``bn``."""
+    return [(name + "_weight", conv + ".weight", None),
+            (name + "_(?P<p>scale|offset|mean|variance)", bn + ".{p}", _BN_ATTR)]
+
+
 # PaddleClas dygraph checkpoints (ResNeSt50_pretrained.pdparams, saved with
 # ``model.state_dict()``): the attribute paths of ppcls/arch/backbone/model_zoo/resnest.py.
-# (pattern, replacement, suffix table or None); the block prefix ``layerS.layerS_bottleneck_B.``
-# becomes ``layerS.B.``. ``out.*`` (the classifier) is dropped.
-_PADDLECLAS_STRUCTURED_RULES: List[Tuple[str, str, Optional[Mapping[str, str]]]] = [
-    (r"stem\.conv(?P<i>[123])\._conv\.weight", "stem.conv{i}.weight", None),
-    (r"stem\.conv(?P<i>[123])\._batch_norm\.(?P<p>\w+)", "stem.bn{i}.{p}", _SAME),
-    (rf"layer[1-4]\.{_BLOCK}\.conv1\._conv\.weight", "{pre}.conv1.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\.conv1\._batch_norm\.(?P<p>\w+)", "{pre}.bn1.{p}", _SAME),
-    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv1\._conv\.weight", "{pre}.conv2.conv.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv1\._batch_norm\.(?P<p>\w+)", "{pre}.conv2.bn0.{p}", _SAME),
-    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv2\._conv\.weight", "{pre}.conv2.fc1.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv2\._batch_norm\.(?P<p>\w+)", "{pre}.conv2.bn1.{p}", _SAME),
-    (rf"layer[1-4]\.{_BLOCK}\.conv2\.conv3\.(?P<p>weight|bias)", "{pre}.conv2.fc2.{p}", _SAME),
-    (rf"layer[1-4]\.{_BLOCK}\.conv3\._conv\.weight", "{pre}.conv3.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\.conv3\._batch_norm\.(?P<p>\w+)", "{pre}.bn3.{p}", _SAME),
-    (rf"layer[1-4]\.{_BLOCK}\.conv4\.weight", "{pre}.downsample.conv.weight", None),
-    (rf"layer[1-4]\.{_BLOCK}\._batch_norm\.(?P<p>\w+)", "{pre}.downsample.bn.{p}", _SAME),
+# The block prefix ``layerS.layerS_bottleneck_B.`` becomes ``layerS.B.``. ``out.*`` (the
+# classifier) is dropped.
+_STRUCTURED_BLOCK = rf"layer[1-4]\.{_BLOCK}"
+_PADDLECLAS_STRUCTURED_RULES: List[_Rule] = [
+    *_conv_bn_structured(r"stem\.conv(?P<i>[123])", "stem.conv{i}", "stem.bn{i}"),
+    *_conv_bn_structured(rf"{_STRUCTURED_BLOCK}\.conv1", "{pre}.conv1", "{pre}.bn1"),
+    *_conv_bn_structured(rf"{_STRUCTURED_BLOCK}\.conv2\.conv1", "{pre}.conv2.conv",
+                         "{pre}.conv2.bn0"),
+    *_conv_bn_structured(rf"{_STRUCTURED_BLOCK}\.conv2\.conv2", "{pre}.conv2.fc1",
+                         "{pre}.conv2.bn1"),
+    (rf"{_STRUCTURED_BLOCK}\.conv2\.conv3\.(?P<p>weight|bias)", "{pre}.conv2.fc2.{p}", _SAME),
+    *_conv_bn_structured(rf"{_STRUCTURED_BLOCK}\.conv3", "{pre}.conv3", "{pre}.bn3"),
+    (rf"{_STRUCTURED_BLOCK}\.conv4\.weight", "{pre}.downsample.conv.weight", None),
+    (rf"{_STRUCTURED_BLOCK}\._batch_norm\.(?P<p>\w+)", "{pre}.downsample.bn.{p}", _SAME),
 ]
 
 # Older static-graph exports keyed by the ParamAttr names that the same source sets.
-_PADDLECLAS_PARAM_ATTR_RULES: List[Tuple[str, str, Optional[Mapping[str, str]]]] = [
-    (r"conv(?P<i>[123])_weight", "stem.conv{i}.weight", None),
-    (r"conv(?P<i>[123])_(?P<p>scale|offset|mean|variance)", "stem.bn{i}.{p}", _BN_ATTR),
-    (rf"{_BLOCK}_conv1_weight", "{pre}.conv1.weight", None),
-    (rf"{_BLOCK}_conv1_(?P<p>scale|offset|mean|variance)", "{pre}.bn1.{p}", _BN_ATTR),
-    (rf"{_BLOCK}_splat_1_weights_weight", "{pre}.conv2.conv.weight", None),
-    (rf"{_BLOCK}_splat_1_weights_(?P<p>scale|offset|mean|variance)", "{pre}.conv2.bn0.{p}",
-     _BN_ATTR),
-    (rf"{_BLOCK}_splat_2_weights_weight", "{pre}.conv2.fc1.weight", None),
-    (rf"{_BLOCK}_splat_2_weights_(?P<p>scale|offset|mean|variance)", "{pre}.conv2.bn1.{p}",
-     _BN_ATTR),
+_PADDLECLAS_PARAM_ATTR_RULES: List[_Rule] = [
+    *_conv_bn_param_attr(r"conv(?P<i>[123])", "stem.conv{i}", "stem.bn{i}"),
+    *_conv_bn_param_attr(rf"{_BLOCK}_conv1", "{pre}.conv1", "{pre}.bn1"),
+    *_conv_bn_param_attr(rf"{_BLOCK}_splat_1_weights", "{pre}.conv2.conv", "{pre}.conv2.bn0"),
+    *_conv_bn_param_attr(rf"{_BLOCK}_splat_2_weights", "{pre}.conv2.fc1", "{pre}.conv2.bn1"),
     (rf"{_BLOCK}_splat_weights", "{pre}.conv2.fc2.weight", None),
-    (rf"{_BLOCK}_conv3_weight", "{pre}.conv3.weight", None),
-    (rf"{_BLOCK}_conv3_(?P<p>scale|offset|mean|variance)", "{pre}.bn3.{p}", _BN_ATTR),
+    *_conv_bn_param_attr(rf"{_BLOCK}_conv3", "{pre}.conv3", "{pre}.bn3"),
     (rf"{_BLOCK}_(?:shortcut_)?weights", "{pre}.downsample.conv.weight", None),
     (rf"{_BLOCK}_shortcut_(?P<p>scale|offset|mean|variance)", "{pre}.downsample.bn.{p}",
      _BN_ATTR),
@@ -489,8 +497,7 @@ def is_paddleclas_resnest_state_dict(state_dict: Mapping[str, Any]) -> bool:
     return any(_PADDLECLAS_MARKERS.fullmatch(key) for key in state_dict)
 
 
-def _rename(key: str, rules: Sequence[Tuple[str, str, Optional[Mapping[str, str]]]]
-            ) -> Optional[str]:
+def _rename(key: str, rules: Sequence[_Rule]) -> Optional[str]:
     for pattern, template, suffixes in rules:
         match = re.fullmatch(pattern, key)
         if match is None:
