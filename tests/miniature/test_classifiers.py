@@ -110,20 +110,38 @@ def test_downsample_modes_share_parameters(factory):
 
 
 @pytest.mark.parametrize("factory", FACTORIES)
-def test_blur_downsampling_has_no_gradient_subgrid(factory):
-    """Stride-2 convolutions and max pooling leave a sub-grid of input pixels with a small or
-    zero share of the input gradient (checkerboard explanations); blur pooling does not."""
+def test_binomial_downsampling_has_no_gradient_subgrid(factory):
+    """Stride-2 convolutions and max pooling leave a sub-grid of input pixels with a small
+    share of the input gradient (checkerboard explanations); binomial blur pooling does not
+    (measured at this initialisation: min/max parity share 0.42-0.44 stride, 0.58-0.66 blur,
+    0.95-0.98 binomial)."""
     paddle.seed(0)
-    model = C.build_classifier(factory, 4, downsample="blur")
+    model = C.build_classifier(factory, 4, downsample="binomial")
     model.eval()
     x = paddle.randn([1, 3, 64, 64])
     x.stop_gradient = False
     (g,) = paddle.grad([model(x)[0, 1]], [x])
     g = np.abs(g.numpy()).sum(axis=(0, 1))
     parity = [g[i::2, j::2].mean() for i in (0, 1) for j in (0, 1)]
-    assert min(parity) > 0.5 * max(parity)
+    assert min(parity) > 0.8 * max(parity)
 
 
 def test_default_members_name_their_downsampling():
     for member in C.DEFAULT_MEMBERS:
         assert member["kwargs"].get("downsample") in C.DOWNSAMPLE_MODES, member["name"]
+
+
+def test_parallel_training_matches_sequential(tiny_set, tmp_path):
+    members = [{"name": "v", "factory": "mini_vgg", "kwargs": {"width": 8}, "seed_offset": 0},
+               {"name": "m", "factory": "mini_mobilenet", "kwargs": {"width": 8},
+                "seed_offset": 1, "train": {"learning_rate": 1e-2}}]
+    seq = C.train_ensemble(tiny_set, tmp_path / "seq", members=members, epochs=1,
+                           progress=False, workers=1)
+    par = C.train_ensemble(tiny_set, tmp_path / "par", members=members, epochs=1,
+                           progress=False, workers=2)
+    assert [i["name"] for i in par] == ["v", "m"]
+    for a, b in zip(seq, par):
+        wa, wb = paddle.load(a["weights"]), paddle.load(b["weights"])
+        assert set(wa) == set(wb)
+        for key in wa:
+            np.testing.assert_allclose(wa[key].numpy(), wb[key].numpy(), rtol=1e-4, atol=1e-5)
