@@ -32,6 +32,9 @@ TOOLS = REPO_ROOT / "tools"
 MINIATURE_CONFIGS = REPO_ROOT / "configs" / "pssl" / "miniature"
 GENERATE_BASE = REPO_ROOT / "configs" / "pssl" / "generate" / "_base_" / "generate.yml"
 SUMMARY_FILE = "SUMMARY.md"
+#: Generation runs as this many 1-thread processes on CPU (two 1-thread processes beat one
+#: 2-thread process on this 2-core class of machine; benchmarks/bench_generate.py).
+CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class DemoScale:
     labelled_per_class: int
     seg_train: int
     seg_val: int
-    classifier_epochs: int
+    classifier_epochs: Optional[int]
     n_samples: int
     pretrain_iters: int
     finetune_iters: int
@@ -53,7 +56,7 @@ class DemoScale:
 
 SCALES: Dict[str, DemoScale] = {
     "full": DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
-                      labelled_per_class=50, seg_train=80, seg_val=50, classifier_epochs=8,
+                      labelled_per_class=30, seg_train=80, seg_val=50, classifier_epochs=None,
                       n_samples=20, pretrain_iters=400, finetune_iters=200, seeds=(0, 1, 2)),
     "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
                        labelled_per_class=3, seg_train=8, seg_val=4, classifier_epochs=1,
@@ -84,6 +87,7 @@ class Demo:
         self.seed = seed
         self.device = device
         self.timings: Dict[str, float] = {}
+        self.processes = CPU_PROCESSES if device == "cpu" else 1
         self.logs = self.out / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.classification_root = self.out / "data" / "classification"
@@ -108,15 +112,24 @@ class Demo:
                     print(f"   done in {demo.timings[name]:.0f} s", flush=True)
         return _Timer()
 
-    def run_tool(self, log_name: str, tool: str, *args: str) -> None:
-        """Run ``tools/<tool>`` as a user would; its output goes to ``logs/<log_name>.log``."""
+    def run_tool(self, log_name: str, tool: str, *args: str, processes: int = 1) -> None:
+        """Run ``tools/<tool>`` as a user would; its output goes to ``logs/<log_name>.log``.
+
+        ``processes > 1`` starts it under ``paddle.distributed.launch`` (one CPU process each,
+        the same command that shards generation over GPUs and nodes).
+        """
         log_path = self.logs / f"{log_name}.log"
         command = [sys.executable, str(TOOLS / tool), *args]
+        if processes > 1:
+            command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node",
+                       str(processes), "--log_dir", str(self.logs / f"{log_name}_ranks"),
+                       *command[1:]]
+        env = dict(os.environ, OMP_NUM_THREADS="1") if processes > 1 else None
         with open(log_path, "w") as log:
             log.write(" ".join(command) + "\n\n")
             log.flush()
             status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=REPO_ROOT)
+                                     cwd=REPO_ROOT, env=env)
         if status != 0:
             tail = log_path.read_text(errors="replace").splitlines()[-20:]
             raise DemoStepFailed(f"{tool} exited {status}; see {log_path}:\n" + "\n".join(tail))
@@ -137,8 +150,10 @@ class Demo:
     def train_classifiers(self) -> List[dict]:
         from paddleseg_pssl.miniature.classifiers import train_ensemble
 
+        from paddleseg_pssl.miniature.classifiers import DEFAULT_EPOCHS
+
         return train_ensemble(self.classification_root, self.classifier_dir, seed=self.seed,
-                              epochs=self.scale.classifier_epochs)
+                              epochs=self.scale.classifier_epochs or DEFAULT_EPOCHS)
 
     def labelled_subset(self) -> pathlib.Path:
         """A list file of the first images of each class: the images PSSL is generated for."""
@@ -170,7 +185,7 @@ class Demo:
         path = self.configs / f"generate_{aggregation}.yml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         self.run_tool(f"generate_{aggregation}", "generate_pssl.py", "--config", str(path),
-                      "--device", self.device)
+                      "--device", self.device, processes=self.processes)
 
     def evaluate_labels(self, pssl_root: pathlib.Path, name: str) -> dict:
         report_dir = self.out / "label_quality" / name
@@ -257,7 +272,6 @@ def _label_quality_table(reports: Dict[str, dict]) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
     demo = Demo(pathlib.Path(args.output), SCALES[args.scale], args.seed, args.device)
     started = time.time()
     try:
