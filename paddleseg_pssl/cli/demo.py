@@ -56,8 +56,8 @@ class DemoScale:
 
 SCALES: Dict[str, DemoScale] = {
     "full": DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
-                      labelled_per_class=30, seg_train=80, seg_val=50, classifier_epochs=None,
-                      n_samples=20, pretrain_iters=400, finetune_iters=200, seeds=(0, 1, 2)),
+                      labelled_per_class=60, seg_train=80, seg_val=50, classifier_epochs=None,
+                      n_samples=20, pretrain_iters=800, finetune_iters=200, seeds=(0, 1, 2)),
     "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
                        labelled_per_class=3, seg_train=8, seg_val=4, classifier_epochs=1,
                        n_samples=2, pretrain_iters=4, finetune_iters=4, seeds=(0,)),
@@ -201,7 +201,9 @@ class Demo:
                       "--image_root", str(self.classification_root), "--images", "8",
                       "--output", str(self.out / "figures" / "pssl_panels"))
 
-    def pretrain(self) -> pathlib.Path:
+    def pretrain(self, backbone_weights: pathlib.Path) -> pathlib.Path:
+        """PSSL pre-training of the whole model, its backbone starting from classification
+        weights as in the paper-scale configs (their backbones start from ImageNet weights)."""
         save_dir = self.out / "pretrain"
         iters = self.scale.pretrain_iters
         checkpoint = save_dir / f"iter_{iters}" / "model.pdparams"
@@ -213,6 +215,7 @@ class Demo:
                       "--log_iters", "20", "--opts",
                       f"train_dataset.imagenet_root={self.classification_root}",
                       f"train_dataset.pssl_root={self.pssl_root}",
+                      f"model.backbone.pretrained={backbone_weights}",
                       f"lr_scheduler.milestones=[{max(1, iters * 3 // 4)}]")
         return checkpoint
 
@@ -288,11 +291,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             reports["mean_of_abs"] = demo.evaluate_labels(demo.out / "pssl_mean_of_abs",
                                                           "mean_of_abs")
             demo.visualize()
+        from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
+        backbone_weights = demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
         with demo.step("5. PSSL pre-training (tools/train.py, Weighted CE)"):
-            checkpoint = demo.pretrain()
+            checkpoint = demo.pretrain(backbone_weights)
         with demo.step("6. fine-tuning: random vs classification backbone vs PSSL init"):
-            from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
-            table_path = demo.compare(checkpoint, demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams",
+            table_path = demo.compare(checkpoint, backbone_weights,
                                       data["segmentation"]["num_classes"])
         with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
             accuracy = demo.analyses(checkpoint)
