@@ -119,6 +119,21 @@ class BasicBlock(nn.Layer):
         return self.relu(self.conv2(self.conv1(x)) + identity)
 
 
+def stage_features(net: nn.Layer, x: paddle.Tensor) -> List[paddle.Tensor]:
+    """Run ``net.stem``, its optional ``net.stem_pool``, then ``net.stages``; one output per stage.
+
+    Shared by the backbone and the miniature classifiers, which are built the same way.
+    """
+    x = net.stem(x)
+    if net.stem_pool is not None:
+        x = net.stem_pool(x)
+    features = []
+    for stage in net.stages:
+        x = stage(x)
+        features.append(x)
+    return features
+
+
 class MiniResNetBackbone(nn.Layer):
     """A small ResNet: a strided 3x3 stem, then one stage of basic blocks per width.
 
@@ -159,14 +174,7 @@ class MiniResNetBackbone(nn.Layer):
 
     def forward_features(self, x: paddle.Tensor) -> List[paddle.Tensor]:
         """float32 (N, C_in, H, W) -> one (N, feat_channels[i], H / s_i, W / s_i) per stage."""
-        x = self.stem(x)
-        if self.stem_pool is not None:
-            x = self.stem_pool(x)
-        features = []
-        for stage in self.stages:
-            x = stage(x)
-            features.append(x)
-        return features
+        return stage_features(self, x)
 
     def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
         """float32 (N, C_in, H, W) -> list of stage features (PaddleSeg's backbone contract)."""

@@ -33,7 +33,7 @@ import paddle.nn.functional as F
 
 from paddleseg_pssl.miniature.backbone import (
     DOWNSAMPLE_MODES, MINI_RESNET_VARIANTS, ConvBNReLU, MiniResNetBackbone, blur_pool,
-    check_downsample)
+    check_downsample, stage_features)
 
 MEAN: Tuple[float, float, float] = (0.5, 0.5, 0.5)
 STD: Tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -89,14 +89,7 @@ class MiniVGG(_ClassifierHead):
         self.fc = nn.Linear(previous, num_classes)
 
     def forward_features(self, x: paddle.Tensor) -> List[paddle.Tensor]:
-        x = self.stem(x)
-        if self.stem_pool is not None:
-            x = self.stem_pool(x)
-        features = []
-        for stage in self.stages:
-            x = stage(x)
-            features.append(x)
-        return features
+        return stage_features(self, x)
 
 
 class MiniResNetClassifier(MiniResNetBackbone, _ClassifierHead):
@@ -154,15 +147,8 @@ class MiniMobileNet(_ClassifierHead):
         self.fc = nn.Linear(last, num_classes)
 
     def forward_features(self, x: paddle.Tensor) -> List[paddle.Tensor]:
-        x = self.stem(x)
-        if self.stem_pool is not None:
-            x = self.stem_pool(x)
-        features = []
-        for stage in self.stages:
-            x = stage(x)
-            features.append(x)
-        features.append(self.last(x))
-        return features
+        features = stage_features(self, x)
+        return features + [self.last(features[-1])]
 
 
 def _scaled(widths: Sequence[int], width: int) -> Tuple[int, ...]:
