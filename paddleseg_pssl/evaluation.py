@@ -16,18 +16,19 @@ def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequen
     """
     import paddleseg_pssl  # noqa: F401  (registration + compat)
     from paddleseg.core import evaluate
-    from paddleseg.cvlibs import Config
     from paddleseg.utils import utils
 
     from paddleseg_pssl.builder import PSSLSegBuilder
+    from paddleseg_pssl.config_loading import load_config
 
-    config = Config(config_path, opts=list(opts or []))
+    config = load_config(config_path, list(opts or []))
     builder = PSSLSegBuilder(config)
     model = builder.model
     utils.load_entire_model(model, model_path)
     test_config = config.test_config if use_test_config else {}
     miou, accuracy, class_iou, _, kappa = evaluate(
         model, builder.val_dataset, num_workers=num_workers, print_detail=False, **test_config)
-    paddle.device.cuda.empty_cache() if paddle.is_compiled_with_cuda() else None
+    if paddle.is_compiled_with_cuda():
+        paddle.device.cuda.empty_cache()  # free GPU memory for the next training process
     return {"miou": float(miou), "accuracy": float(accuracy), "kappa": float(kappa),
             "class_iou": [float(v) for v in class_iou]}
