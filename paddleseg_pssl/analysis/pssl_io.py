@@ -5,6 +5,7 @@ sample list, class names, and the optional extras the generator writes on reques
 (``keep_float``: ``train/<class>/<image>.npy`` float16 consensus; ``keep_model_maps``:
 ``model_maps/<class>/<image>.npz`` raw per-model maps keyed by model name).
 """
+import json
 import os
 import pathlib
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -134,13 +135,32 @@ def kept_model_names(pssl_root: str, samples: Sequence[Tuple[str, str]]) -> List
     return []
 
 
-def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int]
+def label_normalisation(pssl_root: str) -> str:
+    """The per-model normalisation the labels of ``pssl_root`` were made with (its manifest's
+    ``settings.consensus.normalisation``; min-max for folders without one, e.g. releases)."""
+    path = os.path.join(pssl_root, fmt.MANIFEST_FILE)
+    if not os.path.isfile(path):
+        return label_maths.DEFAULT_NORMALISATION
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise PSSLConfigError(f"cannot read {path!r} (expected the generator's JSON "
+                              f"manifest): {exc}") from exc
+    settings = manifest.get("settings", {}) if isinstance(manifest, dict) else {}
+    return settings.get("consensus", {}).get("normalisation",
+                                             label_maths.DEFAULT_NORMALISATION)
+
+
+def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int],
+                    normalisation: str = label_maths.DEFAULT_NORMALISATION
                     ) -> Optional[Dict[str, np.ndarray]]:
     """Each kept model's map for one label, as the generator used it, or None when not kept.
 
-    The stored maps are raw (before min-max, at each model's input resolution); they are
-    min-max normalised and resized to the label size ``out_hw`` exactly as the generator's
-    label maths does before Eq. 1, so their deciles are what that model alone would give.
+    The stored maps are raw (before normalisation, at each model's input resolution); they are
+    normalised (``normalisation``, see :func:`label_normalisation`) and resized to the label
+    size ``out_hw`` exactly as the generator's label maths does before Eq. 1, so their deciles
+    are what that model alone would give.
 
     Returns:
         model name -> HxW float32 map in [0, 1], or None when the file does not exist.
@@ -159,7 +179,7 @@ def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int]
         if arr.ndim != 2:
             raise PSSLConfigError(f"per-model map {name!r} in {path!r} must be HxW, got shape "
                                   f"{arr.shape}")
-        out[name] = label_maths.resize_map(label_maths.minmax_normalise(arr), out_hw)
+        out[name] = label_maths.resize_map(label_maths.normalise(arr, normalisation), out_hw)
     return out
 
 

@@ -15,6 +15,8 @@ mappings merge key by key, lists are replaced)::
       short_side: 224                # explanation and label resolution, aspect kept
       max_long_side: null            # cap of the long side (default 4 x short_side)
     explainer: {...}                 # see paddleseg_pssl.consensus.engines
+    consensus:
+      normalisation: minmax          # per-model normalisation before Eq. 1 (label_maths)
     ensemble: [...]                  # see paddleseg_pssl.consensus.ensemble
     require_weights: true            # refuse classifiers with neither weights nor pretrained
     ensemble_weights_dir: null       # offline: <dir>/<name>.pdparams for entries without weights
@@ -40,6 +42,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import yaml
 
+from paddleseg_pssl.consensus import label_maths
 from paddleseg_pssl.errors import PSSLConfigError
 
 BASE_KEY = "_base_"
@@ -51,6 +54,7 @@ DEFAULTS: Dict[str, Any] = {
     "seed": 0,
     "resolution": {"short_side": 224, "max_long_side": None},
     "explainer": {},
+    "consensus": {"normalisation": label_maths.DEFAULT_NORMALISATION},
     "ensemble": None,
     "require_weights": True,
     "ensemble_weights_dir": None,
@@ -65,7 +69,7 @@ DEFAULTS: Dict[str, Any] = {
 
 #: Sections whose own keys are checked here (``explainer`` and ``ensemble`` entries are checked
 #: by the engines and the ensemble parser).
-CHECKED_SECTIONS = ("images", "resolution", "store")
+CHECKED_SECTIONS = ("images", "resolution", "consensus", "store")
 
 
 class ConfigError(PSSLConfigError):
@@ -246,6 +250,10 @@ def validate(raw: Mapping[str, Any]) -> Dict[str, Any]:
     res["max_long_side"] = _int(cfg, "resolution.max_long_side", res["max_long_side"],
                                 minimum=res["short_side"], allow_none=True)
 
+    if cfg["consensus"]["normalisation"] not in label_maths.NORMALISATIONS:
+        raise ConfigError("consensus.normalisation",
+                          f"must be one of {list(label_maths.NORMALISATIONS)}, "
+                          f"got {cfg['consensus']['normalisation']!r}")
     if not isinstance(cfg["explainer"], dict):
         raise ConfigError("explainer", f"must be a mapping, got {cfg['explainer']!r}")
     if cfg["ensemble"] is None:

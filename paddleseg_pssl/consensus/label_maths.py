@@ -7,12 +7,13 @@ arrays, so the equations are tested on hand-computed arrays
 The pipeline, for one image explained by M classifiers::
 
     per-model score maps S_i (any size, float, >= 0)
-        -> minmax_normalise each to [0, 1]           (constant map -> zeros, never NaN)
+        -> normalise each to [0, 1]: min-max (the paper), optionally after clipping the
+           map at a high percentile (``clip_p99``, as SmoothGrad's own visualisation does)
         -> resize_map each to the label size (h, w)  (bilinear)
         -> consensus: S = 1/M sum_i S_i              (Eq. 1)
         -> deciles: D = floor(Z / N * 10)            (Eq. 2, Z = #pixels strictly lower)
 """
-from typing import Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -56,6 +57,28 @@ def minmax_normalise(score: np.ndarray) -> np.ndarray:
         return np.zeros(arr.shape, dtype=np.float32)
     out = (arr - lo) * (1.0 / span)
     return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
+
+
+#: Per-model normalisations: name -> upper percentile clipped before min-max (None: no clip).
+NORMALISATIONS: Dict[str, Optional[float]] = {"minmax": None, "clip_p99": 99.0}
+
+#: The per-model normalisation of the paper (Section 3: min-max over the image).
+DEFAULT_NORMALISATION: str = "minmax"
+
+
+def normalise(score: np.ndarray, method: str = DEFAULT_NORMALISATION) -> np.ndarray:
+    """Per-model normalisation to [0, 1] by ``method`` (:data:`NORMALISATIONS`).
+
+    ``clip_p99`` first clips the map at its 99th percentile, so a few extreme pixels do not
+    squash the rest of the map towards 0 (and thereby its weight in the consensus).
+    """
+    if method not in NORMALISATIONS:
+        raise ValueError(f"normalisation must be one of {list(NORMALISATIONS)}, got {method!r}")
+    percentile = NORMALISATIONS[method]
+    if percentile is None:
+        return minmax_normalise(score)
+    arr = _as_2d_float(score)
+    return minmax_normalise(np.minimum(arr, np.percentile(arr, percentile)))
 
 
 def consensus(maps: Sequence[np.ndarray]) -> np.ndarray:
@@ -126,19 +149,22 @@ def resize_map(score: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
     return cv2.resize(arr, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def consensus_deciles(per_model_maps: Sequence[np.ndarray],
-                      out_hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
-    """The label pipeline: per-model min-max, resize to ``out_hw``, mean (Eq. 1), deciles (Eq. 2).
+def consensus_deciles(per_model_maps: Sequence[np.ndarray], out_hw: Tuple[int, int],
+                      normalisation: str = DEFAULT_NORMALISATION
+                      ) -> Tuple[np.ndarray, np.ndarray]:
+    """The label pipeline: per-model normalisation, resize to ``out_hw``, mean (Eq. 1),
+    deciles (Eq. 2).
 
     Args:
         per_model_maps: M raw score maps (HixWi, any sizes), one per classifier.
         out_hw: (height, width) of the label.
+        normalisation: per-model normalisation (:data:`NORMALISATIONS`).
 
     Returns:
         (deciles, consensus): HxW uint8 in 0..9 and the HxW float32 consensus in [0, 1].
     """
     if len(per_model_maps) == 0:
         raise ValueError("consensus_deciles needs at least one per-model map, got 0")
-    normalised = [resize_map(minmax_normalise(m), out_hw) for m in per_model_maps]
+    normalised = [resize_map(normalise(m, normalisation), out_hw) for m in per_model_maps]
     score = consensus(normalised)
     return deciles(score), score

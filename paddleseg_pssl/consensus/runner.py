@@ -3,8 +3,9 @@
 For every image of this rank's slice that no earlier run finished::
 
     load (RGB) -> resize to the explanation resolution (short side 224, aspect kept)
-      -> for each classifier: explain the image's own class (SmoothGrad), |grad| summed over RGB
-      -> per-model min-max -> resize to the label size -> mean (Eq. 1) -> deciles (Eq. 2)
+      -> for each classifier: explain the image's own class (SmoothGrad, ``explainer:``)
+      -> per-model normalisation (``consensus.normalisation``) -> resize to the label size
+      -> mean (Eq. 1) -> deciles (Eq. 2)
       -> PSSLStore: uint8 PNG (+ optional float16 consensus, per-model maps)
 
 Start-up checks everything that would fail every image (config, class list, models, weights,
@@ -186,19 +187,22 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
         "classes_sha256": classes_digest,
         "seed": cfg["seed"],
         "resolution": dict(cfg["resolution"]),
-        "explainer": dict(cfg["explainer"]),
+        "explainer": engine.config(),
+        "consensus": dict(cfg["consensus"]),
         "ensemble": [dict(s.to_dict(), weights_sha256=c) for s, c in zip(specs, checksums)],
         "require_weights": cfg["require_weights"],
         "store": dict(cfg["store"]),
         "max_failure_fraction": cfg["max_failure_fraction"],
         "limit": cfg["limit"],
     }
-    # The digest covers what shapes a label; moving the images or the weights, or changing
+    # The digest covers what shapes a label, with every explainer setting resolved (so a change
+    # of a default is a change of settings); moving the images or the weights, or changing
     # throughput-only settings (THROUGHPUT_ONLY_KEYS), does not count.
     digest = _digest({
         "classes_sha256": classes_digest, "seed": cfg["seed"], "resolution": cfg["resolution"],
-        "explainer": {k: v for k, v in cfg["explainer"].items()
+        "explainer": {k: v for k, v in engine.config().items()
                       if k not in THROUGHPUT_ONLY_KEYS},
+        "consensus": cfg["consensus"],
         "ensemble": [dict({k: v for k, v in s.to_dict().items() if k != "weights"},
                           weights_sha256=c) for s, c in zip(specs, checksums)],
         "label": {"decile_count": DECILE_COUNT}})
@@ -264,7 +268,8 @@ def label_image(ctx: Context, item: image_source_mod.ImageItem,
         if not np.all(np.isfinite(score)):
             raise ImageFailure(f"model {spec.name!r} gave a non-finite explanation (NaN/inf)")
         maps[spec.name] = score
-    deciles, consensus = label_maths.consensus_deciles(list(maps.values()), img.shape[:2])
+    deciles, consensus = label_maths.consensus_deciles(
+        list(maps.values()), img.shape[:2], ctx.cfg["consensus"]["normalisation"])
     return deciles, consensus, maps
 
 

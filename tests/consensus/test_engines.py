@@ -4,10 +4,11 @@ import numpy as np
 import paddle
 import pytest
 
-from paddleseg_pssl.consensus.engines import (BatchedSmoothGradEngine, EngineConfigError,
+from paddleseg_pssl.consensus.engines import (AGGREGATIONS, MOMENTS, BatchedSmoothGradEngine,
+                                              EngineConfigError,
                                               InterpretDLEngine, build_engine,
                                               engine_from_config, explain_image,
-                                              numpy_smoothgrad_noise)
+                                              numpy_smoothgrad_noise, reduce_moments)
 from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
 
 N_SAMPLES = 4
@@ -49,7 +50,7 @@ class Linear(paddle.nn.Layer):
 
 # ---- agreement with the reference ---------------------------------------------------------
 
-@pytest.mark.parametrize("aggregation", ["abs_of_mean", "mean_of_abs"])
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
 def test_engines_agree_given_the_same_noise(tiny_model, image, aggregation):
     noise = numpy_smoothgrad_noise(image, N_SAMPLES, 0.1, seed=11)
     cfg = dict(n_samples=N_SAMPLES, aggregation=aggregation)
@@ -139,6 +140,54 @@ def test_aggregation_modes_on_hand_made_gradients(engine):
         model, x, 0, 0, sym)).max() == 0
     np.testing.assert_allclose(build_engine(engine, aggregation="mean_of_abs", **cfg).explain(
         model, x, 0, 0, sym), np.full((2, 2), 3.0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["batched", "interpretdl"])
+def test_squared_and_gradient_times_input_on_hand_made_gradients(engine):
+    """gradient = x + noise; input 1 in channel 0, 0 elsewhere; noise +1 and -3: the mean of
+    g^2 is (4 + 4) / 2 = 4 in channel 0 and (1 + 9) / 2 = 5 in the others (sum 14); gradient x
+    input sees channel 0 only: |1 * mean g_0| = |(2 - 2) / 2| = 0."""
+    x = np.zeros((1, 3, 2, 2), np.float32)
+    x[0, 0] = 1.0
+    noise = np.stack([np.full((3, 2, 2), 1.0), np.full((3, 2, 2), -3.0)]).astype(np.float32)
+    cfg = dict(n_samples=2, gradient_of="logit")
+    squared = build_engine(engine, aggregation="squared", **cfg).explain(
+        SquareHalf(), x, 0, 0, noise)
+    np.testing.assert_allclose(squared, np.full((2, 2), 14.0), rtol=1e-6)
+    gxi = build_engine(engine, aggregation="grad_x_input", **cfg).explain(
+        SquareHalf(), x, 0, 0, noise)
+    np.testing.assert_allclose(gxi, np.zeros((2, 2)), atol=1e-6)
+    x[0, 0] = 2.0   # g_0 = 3 and -1: mean 1, times input 2
+    gxi = build_engine(engine, aggregation="grad_x_input", **cfg).explain(
+        SquareHalf(), x, 0, 0, noise)
+    np.testing.assert_allclose(gxi, np.full((2, 2), 2.0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["batched", "interpretdl"])
+def test_checkpoints_are_the_maps_of_the_first_samples(tiny_model, image, engine):
+    """The moments after k samples equal an engine with n_samples = k on the first k samples,
+    so one pass gives every sample count of a study."""
+    noise = numpy_smoothgrad_noise(image, 6, 0.1, seed=5)
+    full = build_engine(engine, n_samples=6, **({"batch_size": 4} if engine == "batched"
+                                                 else {}))
+    results = full.gradient_moments(tiny_model, image, 2, 0, noise, checkpoints=[1, 3])
+    assert [m.n for m in results] == [1, 3, 6]
+    for moments in results:
+        for agg in AGGREGATIONS:
+            alone = build_engine(engine, n_samples=moments.n, aggregation=agg).explain(
+                tiny_model, image, 2, 0, noise[:moments.n])
+            assert _rel_err(reduce_moments(moments, agg, image), alone) < 1e-4
+
+
+def test_only_the_asked_moments_are_accumulated(tiny_model, image):
+    engine = build_engine("batched", n_samples=2)
+    (moments,) = engine.gradient_moments(tiny_model, image, 1, 0, moments=("sum_sq",))
+    assert moments.sum is None and moments.sum_sq is not None
+    with pytest.raises(ValueError, match="'sum' was not accumulated"):
+        reduce_moments(moments, "abs_of_mean")
+    with pytest.raises(ValueError, match="checkpoints"):
+        engine.gradient_moments(tiny_model, image, 1, 0, checkpoints=[3])
+    assert set(MOMENTS) == {"sum", "sum_abs", "sum_sq"}
 
 
 @pytest.mark.parametrize("engine", ["batched", "interpretdl"])

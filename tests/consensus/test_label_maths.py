@@ -143,3 +143,39 @@ def test_consensus_deciles_resizes_models_of_other_sizes():
     assert d.shape == s.shape == (5, 7)
     assert 0.0 <= s.min() and s.max() <= 1.0
     assert d.max() == 9 and d.min() == 0
+
+
+# ---- per-model normalisation ---------------------------------------------------------------
+
+def test_minmax_normalisation_is_the_default_and_the_papers():
+    score = np.array([[0.0, 1.0], [2.0, 4.0]])
+    np.testing.assert_allclose(lm.normalise(score), lm.minmax_normalise(score))
+    assert lm.DEFAULT_NORMALISATION == "minmax"
+
+
+def test_percentile_clip_keeps_one_hot_pixel_from_flattening_the_map():
+    """One pixel 100x the rest: min-max squashes everything else near 0, clip_p99 keeps the
+    ramp spread over [0, 1] (and the hot pixel at 1)."""
+    score = np.tile(np.linspace(0.0, 1.0, 100), (10, 1))
+    score[0, 0] = 100.0
+    squashed = lm.normalise(score, "minmax")
+    clipped = lm.normalise(score, "clip_p99")
+    assert squashed[5].max() <= 0.011
+    assert clipped[0, 0] == 1.0 and clipped.min() == 0.0
+    assert clipped[5, 50] > 0.4
+
+
+def test_unknown_normalisation_is_refused():
+    with pytest.raises(ValueError, match="normalisation must be one of"):
+        lm.normalise(np.ones((2, 2)), "zscore")
+
+
+def test_consensus_deciles_uses_the_normalisation():
+    hot = np.tile(np.linspace(0.0, 1.0, 20), (20, 1))
+    hot[0, 0] = 1e4
+    other = np.tile(np.linspace(1.0, 0.0, 20), (20, 1))
+    minmax, _ = lm.consensus_deciles([hot, other], (20, 20), "minmax")
+    clipped, _ = lm.consensus_deciles([hot, other], (20, 20), "clip_p99")
+    # min-max: the hot map is ~0 except one pixel, so the other map decides the right side
+    assert minmax[:, -1].mean() < minmax[:, 0].mean()
+    assert not np.array_equal(minmax, clipped)

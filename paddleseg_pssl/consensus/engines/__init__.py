@@ -14,7 +14,7 @@ The ``explainer:`` section of a generation config::
       name: smoothgrad           # or integrated_gradients (interpretdl engine only)
       n_samples: 50
       noise_amount: 0.1
-      aggregation: abs_of_mean   # or mean_of_abs
+      aggregation: mean_of_abs   # abs_of_mean | mean_of_abs | squared | grad_x_input
       gradient_of: probability   # or logit
       batch_size: auto           # batched only: noise samples per forward (2 on CPU, 16 on GPU)
       amp: auto                  # batched only: float16 on GPU
@@ -30,9 +30,10 @@ from typing import Any, Dict, Mapping, Optional, Type
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (AGGREGATIONS, EngineConfigError,
-                                                    ExplainerEngine, numpy_smoothgrad_noise,
-                                                    reduce_gradient_sum)
+from paddleseg_pssl.consensus.engines.base import (AGGREGATIONS, MOMENTS, EngineConfigError,
+                                                    ExplainerEngine, GradientMoments,
+                                                    moments_needed, numpy_smoothgrad_noise,
+                                                    reduce_moments)
 from paddleseg_pssl.consensus.engines.batched_engine import BatchedSmoothGradEngine
 from paddleseg_pssl.consensus.engines.interpretdl_engine import METHODS, InterpretDLEngine
 
@@ -44,10 +45,10 @@ ENGINES: Dict[str, Type[ExplainerEngine]] = {
 
 DEFAULT_ENGINE: str = BatchedSmoothGradEngine.name
 
-__all__ = ["AGGREGATIONS", "DEFAULT_ENGINE", "ENGINES", "METHODS", "BatchedSmoothGradEngine",
-           "EngineConfigError", "ExplainerEngine", "InterpretDLEngine", "build_engine",
-           "engine_from_config", "explain_image", "numpy_smoothgrad_noise",
-           "reduce_gradient_sum"]
+__all__ = ["AGGREGATIONS", "DEFAULT_ENGINE", "ENGINES", "METHODS", "MOMENTS",
+           "BatchedSmoothGradEngine", "EngineConfigError", "ExplainerEngine", "GradientMoments",
+           "InterpretDLEngine", "build_engine", "engine_from_config", "explain_image",
+           "moments_needed", "numpy_smoothgrad_noise", "reduce_moments"]
 
 
 def _accepted(cls: Type[ExplainerEngine]) -> list:

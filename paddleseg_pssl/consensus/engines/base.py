@@ -15,20 +15,36 @@ SmoothGrad, as InterpretDL 0.8 ``SmoothGradInterpreter`` does it (verified on Pa
   is also accepted), differentiated w.r.t. the noisy input;
 - result: the signed gradients averaged over the samples, shape (N, 3, H, W).
 
-Aggregation of the noisy gradients into a map:
+Aggregation of the noisy gradients g_s (s = 1..n) into a map, each summed over the colour
+channels (none of these is stated by the PSSL paper; the default is chosen by measurement, see
+``configs/pssl/generate/_base_/generate.yml``):
 
-- ``abs_of_mean`` (default, the paper's setting): ``|mean_s g_s|`` summed over channels;
-- ``mean_of_abs``: ``mean_s |g_s|`` summed over channels.
+- ``abs_of_mean``: ``|mean_s g_s|``, InterpretDL's SmoothGrad output made non-negative;
+- ``mean_of_abs``: ``mean_s |g_s|``;
+- ``squared``: ``mean_s g_s^2`` (SmoothGrad-squared, Hooker et al., arXiv 1806.10758);
+- ``grad_x_input``: ``|sum_c x_c mean_s g_s,c|`` (SmoothGrad times the normalised input,
+  channels summed before ``|.|``).
+
+Engines accumulate the per-sample sums these need (:class:`GradientMoments`), so one pass of
+noise samples gives every aggregation, and any prefix of the samples (``checkpoints``).
 """
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, Dict, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 #: Aggregation modes of the noisy gradients (see the module docstring).
-AGGREGATIONS: Tuple[str, ...] = ("abs_of_mean", "mean_of_abs")
+AGGREGATIONS: Tuple[str, ...] = ("abs_of_mean", "mean_of_abs", "squared", "grad_x_input")
+
+#: The per-sample sum each aggregation reads (see :class:`GradientMoments`).
+MOMENT_OF_AGGREGATION: Dict[str, str] = {"abs_of_mean": "sum", "mean_of_abs": "sum_abs",
+                                         "squared": "sum_sq", "grad_x_input": "sum"}
+
+#: Every per-sample sum an engine can accumulate.
+MOMENTS: Tuple[str, ...] = ("sum", "sum_abs", "sum_sq")
 
 #: What is differentiated, as InterpretDL names it.
 GRADIENT_TARGETS: Tuple[str, ...] = ("probability", "logit")
@@ -111,25 +127,66 @@ def numpy_smoothgrad_noise(inputs: np.ndarray, n_samples: int, noise_amount: flo
     return np.concatenate([np.float32(rng.normal(0.0, sigma, shape)) for _ in range(n_samples)])
 
 
-def reduce_gradient_sum(total: np.ndarray, n_samples: int, aggregation: str) -> np.ndarray:
-    """Turn the per-sample sum of gradients (``abs_of_mean``) or of |gradients|
-    (``mean_of_abs``), shape (3, H, W), into the (H, W) float32 score map."""
-    mean = np.asarray(total, dtype=np.float32) / np.float32(n_samples)
+@dataclass
+class GradientMoments:
+    """Sums over ``n`` noise samples of the input gradients g_s: ``sum`` of g_s, ``sum_abs`` of
+    |g_s|, ``sum_sq`` of g_s^2, each (3, H, W) float32 or None when not accumulated."""
+
+    n: int
+    sum: Optional[np.ndarray] = None
+    sum_abs: Optional[np.ndarray] = None
+    sum_sq: Optional[np.ndarray] = None
+
+    def get(self, moment: str) -> np.ndarray:
+        value = getattr(self, moment)
+        if value is None:
+            raise ValueError(f"moment {moment!r} was not accumulated (have "
+                             f"{[m for m in MOMENTS if getattr(self, m) is not None]})")
+        return np.asarray(value, dtype=np.float32)
+
+
+def moments_needed(aggregations: Sequence[str]) -> Tuple[str, ...]:
+    """The per-sample sums the given aggregations read, in :data:`MOMENTS` order."""
+    for agg in aggregations:
+        check_choice_setting("aggregation", agg, AGGREGATIONS)
+    wanted = {MOMENT_OF_AGGREGATION[agg] for agg in aggregations}
+    return tuple(m for m in MOMENTS if m in wanted)
+
+
+def reduce_moments(moments: GradientMoments, aggregation: str,
+                   inputs: Optional[np.ndarray] = None) -> np.ndarray:
+    """The (H, W) float32 score map of ``aggregation`` (module docstring) from the sums.
+
+    ``inputs`` is the (1, 3, H, W) un-noised model input, needed by ``grad_x_input`` only.
+    """
+    check_choice_setting("aggregation", aggregation, AGGREGATIONS)
+    mean = moments.get(MOMENT_OF_AGGREGATION[aggregation]) / np.float32(moments.n)
     if aggregation == "abs_of_mean":
-        mean = np.abs(mean)
-    elif aggregation != "mean_of_abs":
-        raise ValueError(f"aggregation must be one of {list(AGGREGATIONS)}, got {aggregation!r}")
+        return np.abs(mean).sum(axis=0).astype(np.float32)
+    if aggregation == "grad_x_input":
+        if inputs is None:
+            raise ValueError("aggregation 'grad_x_input' needs the model input")
+        return np.abs((mean * np.asarray(inputs, np.float32)[0]).sum(axis=0)).astype(np.float32)
     return mean.sum(axis=0).astype(np.float32)
+
+
+def check_checkpoints(checkpoints: Optional[Sequence[int]], n_samples: int) -> List[int]:
+    """Sorted distinct sample counts in 1..n_samples, always ending with ``n_samples``."""
+    counts = set(int(c) for c in (checkpoints or ()))
+    if any(not 1 <= c <= n_samples for c in counts):
+        raise ValueError(f"checkpoints must be sample counts in 1..{n_samples}, "
+                         f"got {sorted(counts)}")
+    return sorted(counts | {n_samples})
 
 
 class ExplainerEngine(abc.ABC):
     """Computes one classifier's per-pixel score map for one image.
 
     Args:
-        n_samples: SmoothGrad noise samples per image and model (paper / InterpretDL: 50).
-        noise_amount: Noise std relative to the input's value range (InterpretDL: 0.1).
-        aggregation: ``'abs_of_mean'`` (default) or ``'mean_of_abs'``.
-        gradient_of: ``'probability'`` (default, InterpretDL's) or ``'logit'``.
+        n_samples: SmoothGrad noise samples per image and model (InterpretDL's default: 50).
+        noise_amount: Noise std relative to the input's value range (InterpretDL's default 0.1).
+        aggregation: one of :data:`AGGREGATIONS` (module docstring).
+        gradient_of: ``'probability'`` (InterpretDL's default) or ``'logit'``.
     """
 
     #: Registry name of the engine (``build_engine(name)``).
@@ -149,7 +206,6 @@ class ExplainerEngine(abc.ABC):
         self.aggregation = aggregation
         self.gradient_of = gradient_of
 
-    @abc.abstractmethod
     def explain(self, model, inputs: np.ndarray, label: int, seed: int,
                 noise: Optional[np.ndarray] = None) -> np.ndarray:
         """Score map of ``model`` for class ``label`` on one image.
@@ -164,8 +220,28 @@ class ExplainerEngine(abc.ABC):
                 is (e.g. :func:`numpy_smoothgrad_noise`), so engines can be compared exactly.
 
         Returns:
-            (H, W) float32 map: aggregated gradient magnitude summed over colour channels,
-            not normalised.
+            (H, W) float32 map: the aggregated gradients (module docstring), not normalised.
+        """
+        inputs = check_inputs(inputs)
+        (moments,) = self.gradient_moments(model, inputs, label, seed, noise,
+                                           moments=moments_needed([self.aggregation]))
+        return reduce_moments(moments, self.aggregation, inputs)
+
+    @abc.abstractmethod
+    def gradient_moments(self, model, inputs: np.ndarray, label: int, seed: int,
+                         noise: Optional[np.ndarray] = None, *,
+                         moments: Sequence[str] = MOMENTS,
+                         checkpoints: Optional[Sequence[int]] = None) -> List[GradientMoments]:
+        """The per-sample gradient sums of :meth:`explain`, after each of ``checkpoints``
+        samples (prefixes of the same noise; ``n_samples`` is always the last).
+
+        Args:
+            model, inputs, label, seed, noise: as in :meth:`explain`.
+            moments: Which sums to accumulate (:data:`MOMENTS`).
+            checkpoints: Sample counts in 1..n_samples (default: ``n_samples`` only).
+
+        Returns:
+            One :class:`GradientMoments` per checkpoint, in increasing order.
         """
 
     def config(self) -> Dict[str, Any]:

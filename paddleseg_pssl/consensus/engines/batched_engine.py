@@ -24,15 +24,16 @@ GPU. On CPU, two 1-thread processes gave about twice the throughput of one 2-thr
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (EngineConfigError, ExplainerEngine,
-                                                    check_choice_setting, check_inputs,
-                                                    check_label, check_seed, is_positive_int,
-                                                    noise_sigma, numpy_smoothgrad_noise,
-                                                    reduce_gradient_sum)
+from paddleseg_pssl.consensus.engines.base import (MOMENTS, EngineConfigError,
+                                                    ExplainerEngine, GradientMoments,
+                                                    check_checkpoints, check_choice_setting,
+                                                    check_inputs, check_label, check_seed,
+                                                    is_positive_int, noise_sigma,
+                                                    numpy_smoothgrad_noise)
 
 #: ``batch_size: auto`` per device kind.
 AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 2, "gpu": 16}
@@ -149,7 +150,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         return scores[:, label].sum()
 
     def _chunk_gradient(self, model, chunk, label: int, use_amp: bool):
-        """Sum over the chunk of d target / d input (abs_of_mean) or of |.| (mean_of_abs)."""
+        """d target / d input for every noise sample of the chunk, (B, 3, H, W) float32."""
         import paddle
 
         chunk.stop_gradient = False
@@ -164,23 +165,50 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         grad = grad.astype("float32")
         if use_amp:
             grad = grad / self.amp_scale
-        if self.aggregation == "mean_of_abs":
-            grad = grad.abs()
-        return grad.sum(axis=0)
+        return grad
 
-    def explain(self, model, inputs: np.ndarray, label: int, seed: int,
-                noise: Optional[np.ndarray] = None) -> np.ndarray:
+    @staticmethod
+    def _chunk_moments(grad, moments: Sequence[str]) -> Dict[str, Any]:
+        """The chunk's sums over its samples of each asked moment (tensors of (3, H, W))."""
+        out = {}
+        if "sum" in moments:
+            out["sum"] = grad.sum(axis=0)
+        if "sum_abs" in moments:
+            out["sum_abs"] = grad.abs().sum(axis=0)
+        if "sum_sq" in moments:
+            out["sum_sq"] = (grad * grad).sum(axis=0)
+        return out
+
+    def _chunks(self, n: int, checkpoints: Sequence[int]) -> List[tuple]:
+        """(start, stop) sample ranges of at most the chunk size, cut at every checkpoint."""
+        bs = self.resolved_batch_size()
+        bounds, start = [], 0
+        for stop in checkpoints:
+            while start < stop:
+                end = min(start + bs, stop)
+                bounds.append((start, end))
+                start = end
+        assert start == n
+        return bounds
+
+    def gradient_moments(self, model, inputs: np.ndarray, label: int, seed: int,
+                         noise: Optional[np.ndarray] = None, *,
+                         moments: Sequence[str] = MOMENTS,
+                         checkpoints: Optional[Sequence[int]] = None) -> List[GradientMoments]:
         import paddle
 
         inputs = check_inputs(inputs)
         noise = self._check_noise(noise, inputs)
         label = check_label(label)
+        for moment in moments:
+            check_choice_setting("moment", moment, MOMENTS)
         if noise is None and self.noise_source == "numpy":
             noise = numpy_smoothgrad_noise(inputs, self.n_samples, self.noise_amount,
                                            check_seed(seed))
         n = self.n_samples
-        bs = self.resolved_batch_size()
+        counts = check_checkpoints(checkpoints, n)
         use_amp = self.resolved_amp()
+        results: List[GradientMoments] = []
         with frozen_parameters(model):
             base = paddle.to_tensor(inputs)
             if noise is None:
@@ -190,12 +218,15 @@ class BatchedSmoothGradEngine(ExplainerEngine):
                 noise_t = noise_t * sigma
             else:
                 noise_t = paddle.to_tensor(noise)
-            total = None
-            for start in range(0, n, bs):
-                chunk = base + noise_t[start:start + bs]
-                part = self._chunk_gradient(model, chunk, label, use_amp)
-                if use_amp and not bool(paddle.isfinite(part).all()):
-                    part = self._chunk_gradient(model, base + noise_t[start:start + bs], label,
+            totals: Dict[str, Any] = {}
+            for start, stop in self._chunks(n, counts):
+                grad = self._chunk_gradient(model, base + noise_t[start:stop], label, use_amp)
+                if use_amp and not bool(paddle.isfinite(grad).all()):
+                    grad = self._chunk_gradient(model, base + noise_t[start:stop], label,
                                                 use_amp=False)
-                total = part if total is None else total + part
-        return reduce_gradient_sum(total.numpy(), n, self.aggregation)
+                for key, part in self._chunk_moments(grad, moments).items():
+                    totals[key] = part if key not in totals else totals[key] + part
+                if stop in counts:
+                    results.append(GradientMoments(
+                        n=stop, **{k: v.numpy().astype(np.float32) for k, v in totals.items()}))
+        return results

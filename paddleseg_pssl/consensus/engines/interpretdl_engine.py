@@ -15,9 +15,11 @@ How InterpretDL 0.8 is driven on Paddle 3.3 (nothing in site-packages is modifie
 - given ``noise``: the ``np`` name seen by InterpretDL's ``smooth_grad`` module is swapped, for
   the call only, for a proxy whose ``random.normal`` hands out the given samples in order;
 - its tqdm progress bar (one per call) is silenced the same way unless ``show_progress``;
-- ``mean_of_abs`` is not something InterpretDL computes: the engine calls it once per sample
-  (``n_samples=1``, same noise sequence) and averages ``|gradient|`` (one extra forward per
-  sample, which is fine for a reference);
+- ``abs_of_mean`` and ``grad_x_input`` need only InterpretDL's own output (the mean of the
+  signed gradients); the other aggregations (``mean_of_abs``, ``squared``) and sample-count
+  checkpoints are not something InterpretDL computes: the engine then calls it once per sample
+  (``n_samples=1``, same noise sequence) and accumulates the sums itself (slower, which is fine
+  for a reference);
 - InterpretDL calls ``loss.backward()``, which also accumulates parameter gradients on models
   whose parameters are trainable and never clears them; models from ``build_classifier`` are
   frozen, so nothing accumulates.
@@ -26,14 +28,15 @@ from __future__ import annotations
 
 import contextlib
 import types
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (EngineConfigError, ExplainerEngine,
-                                                    check_choice_setting, check_inputs,
-                                                    check_label, check_positive_int_setting,
-                                                    check_seed)
+from paddleseg_pssl.consensus.engines.base import (MOMENTS, EngineConfigError,
+                                                    ExplainerEngine, GradientMoments,
+                                                    check_checkpoints, check_choice_setting,
+                                                    check_inputs, check_label,
+                                                    check_positive_int_setting, check_seed)
 
 #: Explainer names accepted in ``explainer.name`` and the InterpretDL class each one runs.
 METHODS: Dict[str, str] = {
@@ -157,38 +160,65 @@ class InterpretDLEngine(ExplainerEngine):
 
     def explain(self, model, inputs: np.ndarray, label: int, seed: int,
                 noise: Optional[np.ndarray] = None) -> np.ndarray:
+        if self.method == "smoothgrad":
+            return super().explain(model, inputs, label, seed, noise)
         import interpretdl.interpreter.integrated_gradients as ig_module
+
+        inputs = check_inputs(inputs)
+        if noise is not None:
+            raise ValueError("noise can only be given to SmoothGrad")
+        interpreter = self._interpreter(model)
+        patches: Dict[str, Any] = {} if self.show_progress else {"tqdm": _quiet_tqdm}
+        with _patched(ig_module, **patches), _numpy_seed(check_seed(seed)):
+            grads = interpreter.interpret(
+                inputs, labels=[check_label(label)], baselines=self.baselines,
+                steps=self.steps, num_random_trials=self.num_random_trials,
+                gradient_of=self.gradient_of, visual=False, save_path=None)
+        return np.abs(np.asarray(grads, dtype=np.float32)[0]).sum(axis=0)
+
+    def gradient_moments(self, model, inputs: np.ndarray, label: int, seed: int,
+                         noise: Optional[np.ndarray] = None, *,
+                         moments: Sequence[str] = MOMENTS,
+                         checkpoints: Optional[Sequence[int]] = None) -> List[GradientMoments]:
         import interpretdl.interpreter.smooth_grad as sg_module
 
+        if self.method != "smoothgrad":
+            raise ValueError(f"gradient moments are SmoothGrad's; explainer.name is "
+                             f"{self.method!r}")
         inputs = check_inputs(inputs)
         label = check_label(label)
         seed = check_seed(seed)
         noise = self._check_noise(noise, inputs)
+        for moment in moments:
+            check_choice_setting("moment", moment, MOMENTS)
+        counts = check_checkpoints(checkpoints, self.n_samples)
         interpreter = self._interpreter(model)
-        module = sg_module if self.method == "smoothgrad" else ig_module
         patches: Dict[str, Any] = {} if self.show_progress else {"tqdm": _quiet_tqdm}
         if noise is not None:
-            if self.method != "smoothgrad":
-                raise ValueError("noise can only be given to SmoothGrad")
             patches["np"] = _NumpyProxy(random=_ReplayRandom(noise))
 
-        with _patched(module, **patches), _numpy_seed(seed):
-            if self.method == "integrated_gradients":
-                grads = interpreter.interpret(
-                    inputs, labels=[label], baselines=self.baselines, steps=self.steps,
-                    num_random_trials=self.num_random_trials, gradient_of=self.gradient_of,
-                    visual=False, save_path=None)
-                return np.abs(np.asarray(grads, dtype=np.float32)[0]).sum(axis=0)
-            if self.aggregation == "abs_of_mean":
-                grads = interpreter.interpret(
-                    inputs, labels=[label], noise_amount=self.noise_amount,
-                    n_samples=self.n_samples, gradient_of=self.gradient_of, visual=False,
-                    save_path=None)
-                return np.abs(np.asarray(grads, dtype=np.float32)[0]).sum(axis=0)
-            total = np.zeros(inputs.shape[1:], dtype=np.float32)
-            for _ in range(self.n_samples):
-                grads = interpreter.interpret(
-                    inputs, labels=[label], noise_amount=self.noise_amount, n_samples=1,
-                    gradient_of=self.gradient_of, visual=False, save_path=None)
-                total += np.abs(np.asarray(grads, dtype=np.float32)[0])
-            return (total / np.float32(self.n_samples)).sum(axis=0)
+        def interpret(n_samples: int) -> np.ndarray:
+            grads = interpreter.interpret(
+                inputs, labels=[label], noise_amount=self.noise_amount, n_samples=n_samples,
+                gradient_of=self.gradient_of, visual=False, save_path=None)
+            return np.asarray(grads, dtype=np.float32)[0]
+
+        with _patched(sg_module, **patches), _numpy_seed(seed):
+            if tuple(moments) == ("sum",) and counts == [self.n_samples]:
+                # InterpretDL's own call: the mean of the signed gradients.
+                return [GradientMoments(n=self.n_samples,
+                                        sum=interpret(self.n_samples) * self.n_samples)]
+            totals = {m: np.zeros(inputs.shape[1:], dtype=np.float32) for m in moments}
+            results = []
+            for done in range(1, self.n_samples + 1):
+                grad = interpret(1)
+                if "sum" in totals:
+                    totals["sum"] += grad
+                if "sum_abs" in totals:
+                    totals["sum_abs"] += np.abs(grad)
+                if "sum_sq" in totals:
+                    totals["sum_sq"] += grad * grad
+                if done in counts:
+                    results.append(GradientMoments(n=done, **{k: v.copy()
+                                                              for k, v in totals.items()}))
+            return results

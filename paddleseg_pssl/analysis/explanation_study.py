@@ -1,0 +1,206 @@
+"""Ablation study of explanation settings on images with masks (PSSL label quality).
+
+Choosing SmoothGrad's settings (aggregation, n_samples, noise, resolution, differentiated
+output, per-model normalisation, number of models) by generating a PSSL folder per combination
+would cost one full generation each. The study instead runs each *pass* (a noise level, a
+resolution and a differentiated output) once per image and model, accumulating every gradient
+moment at several sample counts (:meth:`ExplainerEngine.gradient_moments`), and keeps the raw
+per-model maps of every aggregation and count in a cache. Scoring a variant is then label
+maths only: the same per-model normalisation, consensus (Eq. 1) and deciles (Eq. 2) as the
+generator, against the masks.
+
+Caches are per pass: ``<cache>/<pass>/<label relpath>.npz`` holding ``<model>|<aggregation>|<n>``
+float16 maps at the explanation resolution and ``seconds|<model>|<n>`` (explanation time up to
+that sample count). A rerun skips cached images, so a killed study resumes.
+"""
+import dataclasses
+import os
+import time
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from paddleseg_pssl.analysis.label_quality import (QualityAccumulator, QualityResult,
+                                                   centred_prior_deciles)
+from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
+from paddleseg_pssl.consensus import label_maths
+from paddleseg_pssl.errors import PSSLConfigError
+
+KEY_SEPARATOR = "|"
+SECONDS_KEY = "seconds"
+PRIOR_NAME = "centred prior"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExplanationPass:
+    """Settings that need their own gradients: one pass of the study."""
+
+    name: str
+    noise_amount: float
+    short_side: int
+    gradient_of: str
+    checkpoints: Tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One scored row: a pass, an aggregation, a sample count, a normalisation, the models."""
+
+    name: str
+    pass_name: str
+    aggregation: str
+    n_samples: int
+    normalisation: str = label_maths.DEFAULT_NORMALISATION
+    models: Optional[Tuple[str, ...]] = None   # None: every model of the ensemble
+
+
+def map_key(model: str, aggregation: str, n_samples: int) -> str:
+    return KEY_SEPARATOR.join((model, aggregation, str(n_samples)))
+
+
+def seconds_key(model: str, n_samples: int) -> str:
+    return KEY_SEPARATOR.join((SECONDS_KEY, model, str(n_samples)))
+
+
+def cache_path(cache_dir: str, pass_name: str, label_rel: str) -> str:
+    return os.path.join(cache_dir, pass_name, *label_rel.split("/")) + ".npz"
+
+
+def _save_npz_atomic(path: str, arrays: Dict[str, np.ndarray]) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.tmp.{os.getpid()}.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
+                 progress: Optional[Callable[[Iterable], Iterable]] = None) -> int:
+    """Explain this rank's images of ``ctx`` (a :func:`runner.prepare` context built with the
+    pass's settings) and cache every aggregation at every checkpoint; returns images computed."""
+    from paddleseg_pssl.consensus import preprocess, runner, sharding
+    from paddleseg_pssl.consensus.engines import AGGREGATIONS, MOMENTS, reduce_moments
+
+    mine = [it for it in sharding.shard(ctx.items, ctx.rank, ctx.world_size)
+            if it.error is None
+            and not os.path.isfile(cache_path(cache_dir, explanation.name, it.label_rel))]
+    done = 0
+    for item in (mine if progress is None else progress(mine)):
+        img = runner.decode(ctx.source.path(item), explanation.short_side,
+                            ctx.cfg["resolution"]["max_long_side"])
+        arrays: Dict[str, np.ndarray] = {}
+        for spec, model in zip(ctx.specs, ctx.models):
+            seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
+            inputs = preprocess.to_model_input(img, spec)
+            started = time.perf_counter()
+            results = ctx.engine.gradient_moments(model, inputs, item.class_id, seed,
+                                                  moments=MOMENTS,
+                                                  checkpoints=explanation.checkpoints)
+            total = time.perf_counter() - started
+            for moments in results:
+                arrays[seconds_key(spec.name, moments.n)] = np.float64(
+                    total * moments.n / ctx.engine.n_samples)
+                for agg in AGGREGATIONS:
+                    score = reduce_moments(moments, agg, inputs)
+                    score = preprocess.resize_map(score, img.shape[0], img.shape[1])
+                    arrays[map_key(spec.name, agg, moments.n)] = score.astype(np.float16)
+        _save_npz_atomic(cache_path(cache_dir, explanation.name, item.label_rel), arrays)
+        done += 1
+    return done
+
+
+@dataclasses.dataclass
+class VariantScores:
+    """What :func:`score_variants` measured for one variant."""
+
+    variant: Variant
+    consensus: QualityResult
+    singles: Dict[str, QualityResult]
+    per_category: Dict[str, QualityResult]
+    seconds_per_image: float
+
+
+def _consensus_deciles(maps: Sequence[np.ndarray], normalisation: str) -> np.ndarray:
+    normalised = [label_maths.normalise(m.astype(np.float32), normalisation) for m in maps]
+    return label_maths.deciles(label_maths.consensus(normalised))
+
+
+def score_variants(cache_dir: str, samples: Sequence[Tuple[str, str, str]], mask_root: str,
+                   variants: Sequence[Variant], model_names: Sequence[str], *,
+                   categories: Optional[Dict[str, str]] = None,
+                   singles_for: Sequence[str] = (),
+                   mask_spec: MaskSpec = MaskSpec("binary"),
+                   prior_sigma_fraction: Optional[float] = None
+                   ) -> Tuple[List[VariantScores], QualityResult, Dict[str, QualityResult]]:
+    """Score every variant on every cached sample that has a mask.
+
+    Args:
+        cache_dir: the study cache (module docstring).
+        samples: (label relpath, image relpath, class name) of each image.
+        mask_root: masks, found by image path (:func:`~paddleseg_pssl.analysis.masks.find_mask`).
+        variants: what to score.
+        model_names: the ensemble's model names, in config order.
+        categories: image relpath -> category, for per-category scores (optional).
+        singles_for: names of variants whose single models are also scored.
+        mask_spec: mask encoding.
+        prior_sigma_fraction: the centred prior's spread (None: its default).
+
+    Returns:
+        (scores per variant, the centred prior per pass's resolution of the first variant,
+        the prior per category).
+    """
+    from paddleseg_pssl.analysis.label_quality import DEFAULT_PRIOR_SIGMA_FRACTION
+
+    sigma = DEFAULT_PRIOR_SIGMA_FRACTION if prior_sigma_fraction is None else prior_sigma_fraction
+    accs = {v.name: QualityAccumulator(v.name) for v in variants}
+    cats: Dict[str, Dict[str, QualityAccumulator]] = {v.name: {} for v in variants}
+    singles = {v.name: {m: QualityAccumulator(m) for m in model_names}
+               for v in variants if v.name in singles_for}
+    seconds = {v.name: [] for v in variants}
+    prior = QualityAccumulator(PRIOR_NAME)
+    prior_cats: Dict[str, QualityAccumulator] = {}
+    first_pass = variants[0].pass_name
+    loaded: Dict[str, Dict[str, np.ndarray]] = {}
+    for label_rel, image_rel, class_name in samples:
+        mask_path = find_mask(mask_root, image_rel)
+        if mask_path is None:
+            continue
+        loaded.clear()
+        for v in variants:
+            if v.pass_name not in loaded:
+                path = cache_path(cache_dir, v.pass_name, label_rel)
+                if not os.path.isfile(path):
+                    raise PSSLConfigError(f"study cache {path!r} is missing; run the pass "
+                                          f"{v.pass_name!r} first")
+                with np.load(path) as data:
+                    loaded[v.pass_name] = {k: data[k] for k in data.files}
+        category = (categories or {}).get(image_rel, class_name)
+        masks_by_shape: Dict[tuple, tuple] = {}
+        for v in variants:
+            data = loaded[v.pass_name]
+            models = list(v.models or model_names)
+            maps = [data[map_key(m, v.aggregation, v.n_samples)] for m in models]
+            shape = maps[0].shape
+            if shape not in masks_by_shape:
+                masks_by_shape[shape] = load_mask(mask_path, mask_spec, class_name, shape)
+            fg, valid = masks_by_shape[shape]
+            dec = _consensus_deciles(maps, v.normalisation)
+            accs[v.name].add(dec, fg, valid)
+            cats[v.name].setdefault(category, QualityAccumulator(category)).add(dec, fg, valid)
+            seconds[v.name].append(sum(float(data[seconds_key(m, v.n_samples)])
+                                       for m in models))
+            for m, score in zip(models, maps):
+                if v.name in singles:
+                    singles[v.name][m].add(_consensus_deciles([score], v.normalisation), fg,
+                                           valid)
+            if v.pass_name == first_pass and v is variants[0]:
+                pri = centred_prior_deciles(shape, sigma)
+                prior.add(pri, fg, valid)
+                prior_cats.setdefault(category, QualityAccumulator(category)).add(pri, fg, valid)
+    out = []
+    for v in variants:
+        out.append(VariantScores(
+            variant=v, consensus=accs[v.name].result(),
+            singles={m: a.result() for m, a in singles.get(v.name, {}).items()},
+            per_category={c: a.result() for c, a in sorted(cats[v.name].items())},
+            seconds_per_image=float(np.mean(seconds[v.name])) if seconds[v.name] else float("nan")))
+    return out, prior.result(), {c: a.result() for c, a in sorted(prior_cats.items())}

@@ -1,0 +1,89 @@
+"""Write a generation list file: each image's class = the candidate the ensemble finds most probable.
+
+    python tools/choose_classes.py --config my_generation.yml \\
+        --candidates candidates.csv --output lists/chosen.txt
+    # then: tools/generate_pssl.py --config my_generation.yml --opts images.list=lists/chosen.txt
+
+The config gives the image root (images.root), the class list (images.synsets, required: the
+candidates are ids into it), the resolution and the ensemble, exactly as generation uses them.
+candidates.csv has the columns 'image' (path relative to images.root) and 'candidates' (class
+ids separated by spaces). See paddleseg_pssl/analysis/class_choice.py.
+"""
+import argparse
+import os
+import sys
+from typing import Optional, Sequence
+
+from paddleseg_pssl.cli import common
+from paddleseg_pssl.errors import PSSLConfigError
+
+PROG = "tools/choose_classes.py"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = common.parser_from_docstring(PROG, __doc__)
+    parser.add_argument("--config", required=True, help="Generation YAML (ensemble, root, ...).")
+    parser.add_argument("--candidates", required=True, help="CSV: image, candidates.")
+    parser.add_argument("--output", required=True, help="List file to write.")
+    parser.add_argument("--opts", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="Override generation config keys, as tools/generate_pssl.py.")
+    parser.add_argument("--device", choices=common.DEVICES, default=None,
+                        help="Device (default: gpu when Paddle has CUDA, else cpu).")
+    parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import paddle
+
+    from paddleseg_pssl.analysis import class_choice
+    from paddleseg_pssl.consensus import config as config_mod
+    from paddleseg_pssl.consensus import ensemble as ensemble_mod
+    from paddleseg_pssl.consensus import image_source, runner
+
+    # The images are those of the candidates file, whatever images.split / images.list say.
+    cfg = config_mod.load_config(args.config, args.opts, {"images.list": args.candidates})
+    if not cfg["images"]["synsets"]:
+        raise config_mod.ConfigError("images.synsets", "the candidates are class ids; set the "
+                                                       "class list they index")
+    try:
+        classes = image_source.read_class_list(cfg["images"]["synsets"])
+    except image_source.ImageSourceError as exc:
+        raise config_mod.ConfigError("images.synsets", str(exc)) from None
+    rows = class_choice.read_candidates(args.candidates, len(classes))
+    paddle.set_device(args.device or common.default_device())
+    try:
+        specs = ensemble_mod.parse_ensemble(cfg["ensemble"], len(classes),
+                                            require_weights=cfg["require_weights"],
+                                            weights_dir=cfg["ensemble_weights_dir"])
+        models = [ensemble_mod.build_classifier(spec) for spec in specs]
+    except (ensemble_mod.EnsembleConfigError, ensemble_mod.ClassifierBuildError) as exc:
+        raise config_mod.ConfigError("ensemble", str(exc)) from None
+    resolution = cfg["resolution"]
+    iterable = rows
+    if not args.quiet:
+        from tqdm import tqdm
+
+        iterable = tqdm(rows, desc="choosing classes", unit="img", file=sys.stderr)
+    choices = {}
+    for row in iterable:
+        path = os.path.join(cfg["images"]["root"], *row.image_rel.split("/"))
+        try:
+            image = runner.decode(path, resolution["short_side"], resolution["max_long_side"])
+        except runner.ImageFailure as exc:
+            raise PSSLConfigError(f"candidates file {args.candidates!r}: image {path!r}: "
+                                  f"{exc.reason}") from None
+        probs = class_choice.ensemble_probabilities(models, specs, image)
+        choices[row.image_rel] = class_choice.most_probable(probs, row.candidates)
+    class_choice.write_list_file(choices, args.output)
+    print(f"wrote {len(choices)} images to {args.output}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``tools/choose_classes.py``; 0 ok, 2 bad input."""
+    return common.run_command(PROG, build_parser, run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
