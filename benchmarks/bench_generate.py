@@ -43,6 +43,9 @@ from typing import Dict, List
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from paddleseg_pssl.consensus.engines.batched_engine import AUTO_BATCH_SIZE  # noqa: E402
+
 IMAGENET_IMAGES = 1_281_167
 ENSEMBLE_SIZE = 15
 PAPER_SAMPLES = 50
@@ -200,7 +203,8 @@ def main(argv=None) -> int:
 
     n = args.n_samples
     phases = (["interpretdl:auto", "ours:auto"]
-              + [f"ours:{b}" for b in args.batch_sizes if b != 2]  # auto = 2 on CPU
+              + [f"ours:{b}" for b in args.batch_sizes
+                 if b != AUTO_BATCH_SIZE["cpu"]]  # 'auto' already measures that size
               + [f"limit:{b}" for b in args.batch_sizes] + ["forward:1"])
     print(f"{ARCH} (random init, {NUM_CLASSES} classes), {args.images} images "
           f"{args.height}x{args.width}, n_samples {n}, 2 cores; layouts: 1 process x 2 threads "

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -65,8 +66,11 @@ STUDY_PASSES: Dict[str, Tuple[float, int, str, int]] = {
     "logit": (0.1, 224, "logit", 20),
 }
 #: The earlier default, compared with the shipped one on the holdout photos.
-EARLIER_DEFAULT = {"explainer.aggregation": "abs_of_mean", "explainer.n_samples": 50}
+EARLIER_DEFAULT = {"explainer.aggregation": "abs_of_mean", "explainer.n_samples": 50,
+                   "consensus.smoothing": 0.0, "consensus.normalisation": "minmax"}
 PER_CATEGORY_DEFAULT = 8
+#: MSRC masks: 1 = object, 0 = other, this = unlabelled border (ignored).
+MASK_IGNORE = 255
 PROCESSES = 2
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -182,36 +186,47 @@ def worker_main(args) -> None:
                                           unit="img", mininterval=30, file=sys.stderr))
 
 
+#: Per-model smoothing (Gaussian sigma, fraction of the short side) tried on the base pass.
+STUDY_SMOOTHINGS: Tuple[float, ...] = (0.0, 0.01, 0.02, 0.04, 0.08)
+#: The smoothing the other passes and normalisations are also tried with (besides none).
+REFERENCE_SMOOTHING = 0.02
+#: Sample count of the passes other than the base.
+OTHER_PASS_SAMPLES = 20
+
+
+def _variant_name(pass_name: str, agg: str, n: int, smoothing: float, norm: str) -> str:
+    parts = [pass_name, agg, f"n={n}"]
+    if smoothing:
+        parts.append(f"smooth {smoothing:g}")
+    if norm != "minmax":
+        parts.append(norm)
+    return " ".join(parts)
+
+
 def study_variants():
+    """The grid: on the base pass every aggregation x sample count x smoothing; on the other
+    passes and with the percentile clip, every aggregation without and with the reference
+    smoothing."""
     from paddleseg_pssl.analysis.explanation_study import Variant
     from paddleseg_pssl.consensus.engines import AGGREGATIONS
 
-    variants = []
-    for agg in AGGREGATIONS:
-        for n in STUDY_CHECKPOINTS:
-            variants.append(Variant(f"base {agg} n={n}", "base", agg, n))
-    for pass_name in STUDY_PASSES:
-        if pass_name == "base":
-            continue
-        for agg in AGGREGATIONS:
-            variants.append(Variant(f"{pass_name} {agg} n=20", pass_name, agg, 20))
-    for agg in AGGREGATIONS:
-        variants.append(Variant(f"base {agg} n=20 clip_p99", "base", agg, 20, "clip_p99"))
-        variants.append(Variant(f"base {agg} n=50 clip_p99", "base", agg, 50, "clip_p99"))
-    return variants
+    grid = [("base", agg, n, sm, "minmax") for agg in AGGREGATIONS
+            for n in STUDY_CHECKPOINTS for sm in STUDY_SMOOTHINGS]
+    grid += [(p, agg, OTHER_PASS_SAMPLES, sm, "minmax") for p in STUDY_PASSES if p != "base"
+             for agg in AGGREGATIONS for sm in (0.0, REFERENCE_SMOOTHING)]
+    grid += [("base", agg, n, sm, "clip_p99") for agg in AGGREGATIONS
+             for n in (OTHER_PASS_SAMPLES, max(STUDY_CHECKPOINTS))
+             for sm in (0.0, REFERENCE_SMOOTHING)]
+    return [Variant(_variant_name(*g), g[0], g[1], g[2], g[4], g[3]) for g in grid]
 
 
-def model_count_variants(aggregation: str, n_samples: int, normalisation: str):
+def model_count_variants(best):
     """Consensus of the first k models (strongest last, so k = 1 is the weakest alone) and of
     the best k by top-1 (strongest first), k = 1..5."""
-    from paddleseg_pssl.analysis.explanation_study import Variant
-
     out = []
     for k in range(1, len(MODELS) + 1):
-        out.append(Variant(f"models: weakest {k}", "base", aggregation, n_samples,
-                           normalisation, MODELS[:k]))
-        out.append(Variant(f"models: strongest {k}", "base", aggregation, n_samples,
-                           normalisation, tuple(reversed(MODELS))[:k]))
+        for label, order in (("weakest", MODELS), ("strongest", tuple(reversed(MODELS)))):
+            out.append(dataclasses.replace(best, name=f"models: {label} {k}", models=order[:k]))
     return out
 
 
@@ -260,6 +275,7 @@ def _category_table(per_cat: Dict[str, Dict[str, object]]) -> str:
 
 def study(args, rows_by_subset, env) -> None:
     from paddleseg_pssl.analysis.explanation_study import score_variants
+    from paddleseg_pssl.analysis.masks import MaskSpec
 
     subset = rows_by_subset["study"]
     list_file = choose_classes(args.real_root, subset, args.work, "study", env)
@@ -275,40 +291,117 @@ def study(args, rows_by_subset, env) -> None:
     samples, categories = read_samples(list_file, objects, synsets)
     mask_root = os.path.join(args.real_root, "msrc_objects", "masks")
     variants = [v for v in study_variants() if v.pass_name in passes]
+    singles_for = [v.name for v in variants if v.smoothing in (0.0, REFERENCE_SMOOTHING)]
+    masks = MaskSpec("binary", binary_ignore=MASK_IGNORE)
     scores, prior, prior_cats = score_variants(cache, samples, mask_root, variants, MODELS,
-                                               categories=categories,
-                                               singles_for=[v.name for v in variants])
+                                               categories=categories, singles_for=singles_for,
+                                               mask_spec=masks)
     best = max(scores, key=lambda s: (s.consensus.at_top_k(1, "precision")
                                       + s.consensus.at_top_k(2)))
-    bv = best.variant
-    counts, _, _ = score_variants(cache, samples, mask_root,
-                                  model_count_variants(bv.aggregation, bv.n_samples,
-                                                       bv.normalisation),
-                                  MODELS, categories=categories)
+    counts, _, _ = score_variants(cache, samples, mask_root, model_count_variants(best.variant),
+                                  MODELS, categories=categories, mask_spec=masks)
     write_study_report(args.work, scores, counts, prior, prior_cats, best)
 
 
+def shipped_defaults() -> Dict[str, object]:
+    """The explanation and consensus defaults a generation config gets (code constants)."""
+    from paddleseg_pssl.consensus.config import DEFAULTS
+    from paddleseg_pssl.consensus.engines import base
+
+    return {"aggregation": base.DEFAULT_AGGREGATION, "n_samples": base.DEFAULT_N_SAMPLES,
+            "noise_amount": base.DEFAULT_NOISE_AMOUNT, "gradient_of": base.DEFAULT_GRADIENT_OF,
+            "short_side": DEFAULTS["resolution"]["short_side"],
+            "normalisation": DEFAULTS["consensus"]["normalisation"],
+            "smoothing": DEFAULTS["consensus"]["smoothing"]}
+
+
+def _pass_of(noise: float, short_side: int, target: str) -> str:
+    for name, (p_noise, p_side, p_target, _) in STUDY_PASSES.items():
+        if (p_noise, p_side, p_target) == (noise, short_side, target):
+            return name
+    raise SystemExit(f"no study pass has noise {noise}, short side {short_side}, {target}")
+
+
+def one_factor_rows(by_name, defaults) -> List[Tuple[str, str, object, bool]]:
+    """(factor, value, scores, is_default) rows: each factor varied alone from the defaults.
+    Factors that need another pass are compared at that pass's sample count, with the base
+    pass at the same count as their reference row."""
+    from paddleseg_pssl.consensus.engines import AGGREGATIONS
+
+    d = dict(defaults)
+    base_pass = _pass_of(d["noise_amount"], d["short_side"], d["gradient_of"])
+
+    def get(pass_name=base_pass, agg=d["aggregation"], n=d["n_samples"],
+            sm=d["smoothing"], norm=d["normalisation"]):
+        return by_name.get(_variant_name(pass_name, agg, n, sm, norm))
+
+    rows = []
+    for agg in AGGREGATIONS:
+        rows.append(("aggregation", agg, get(agg=agg), agg == d["aggregation"]))
+    for n in STUDY_CHECKPOINTS:
+        rows.append(("n_samples", n, get(n=n), n == d["n_samples"]))
+    for sm in STUDY_SMOOTHINGS:
+        rows.append(("smoothing", sm, get(sm=sm), sm == d["smoothing"]))
+    for norm in ("minmax", "clip_p99"):
+        rows.append(("normalisation", norm, get(norm=norm), norm == d["normalisation"]))
+    n_other = OTHER_PASS_SAMPLES
+    rows.append((f"noise / short side / output (n={n_other})",
+                 f"{d['noise_amount']} / {d['short_side']} / {d['gradient_of']}",
+                 get(n=n_other), n_other == d["n_samples"]))
+    for name, (noise, side, target, _) in STUDY_PASSES.items():
+        if name != base_pass:
+            rows.append((f"noise / short side / output (n={n_other})",
+                         f"{noise} / {side} / {target}", get(pass_name=name, n=n_other), False))
+    return [r for r in rows if r[2] is not None]
+
+
 def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
+    by_name = {s.variant.name: s for s in scores}
+    defaults = shipped_defaults()
+    factors = one_factor_rows(by_name, defaults)
+    default_scores = next((r[2] for r in factors if r[0] == "aggregation" and r[3]), None)
+    earlier = by_name.get(_variant_name("base", "abs_of_mean", 50, 0.0, "minmax"))
+
+    factor_lines = ["| factor | value | D9 precision | D9 IoU | D>=8 IoU | s / image |",
+                    "|---|---|---|---|---|---|"]
+    for factor, value, sc, is_default in factors:
+        mark = "**" if is_default else ""
+        c = sc.consensus
+        factor_lines.append(f"| {factor} | {mark}{value}{mark} | {c.at_top_k(1, 'precision'):.3f}"
+                            f" | {c.at_top_k(1):.3f} | {c.at_top_k(2):.3f} | "
+                            f"{sc.seconds_per_image:.1f} |")
+    factor_lines.append(f"| centred prior | | {prior.at_top_k(1, 'precision'):.3f} | "
+                        f"{prior.at_top_k(1):.3f} | {prior.at_top_k(2):.3f} | |")
+
     rows = [_row(f"consensus, {s.variant.name}", s.consensus, s.seconds_per_image)
             for s in scores]
     rows.append(_row("centred prior", prior))
     single_rows = []
     for s in scores:
+        if not s.singles:
+            continue
         precisions = [r.at_top_k(1, "precision") for r in s.singles.values()]
         iou8 = [r.at_top_k(2) for r in s.singles.values()]
-        single_rows.append({"variant": s.variant.name, "best_single_d9_precision": max(precisions),
+        single_rows.append({"variant": s.variant.name,
+                            "best_single_d9_precision": max(precisions),
                             "worst_single_d9_precision": min(precisions),
                             "best_single_d8_iou": max(iou8),
                             "consensus_d9_precision": s.consensus.at_top_k(1, "precision"),
                             "consensus_d8_iou": s.consensus.at_top_k(2)})
     count_rows = [_row(c.variant.name, c.consensus, c.seconds_per_image) for c in counts]
-    per_cat = {f"best: {best.variant.name}": best.per_category, "centred prior": prior_cats}
-    base_default = next((s for s in scores if s.variant.name == "base abs_of_mean n=50"), None)
-    if base_default is not None:
-        per_cat = {"abs_of_mean n=50": base_default.per_category, **per_cat}
+    per_cat = {}
+    if earlier is not None:
+        per_cat["earlier default (abs_of_mean n=50)"] = earlier.per_category
+    if default_scores is not None:
+        per_cat["shipped defaults"] = default_scores.per_category
+    per_cat[f"best: {best.variant.name}"] = best.per_category
+    per_cat["centred prior"] = prior_cats
     text = ["# PSSL label quality on real photos: ablation (study subset)", "",
-            f"Images: {prior.n_images}. Micro-averaged over pixels; mask 255 ignored.", "",
-            _md_table(rows), "", "## Consensus vs single models", "",
+            f"Images: {prior.n_images}. Micro-averaged over pixels; mask 255 ignored. "
+            f"Shipped defaults: {defaults}. Best by D9 precision + D>=8 IoU: "
+            f"{best.variant.name}.", "",
+            "## One factor at a time from the shipped defaults", "", "\n".join(factor_lines),
+            "", "## Consensus vs single models", "",
             "| variant | consensus D9 prec | best single D9 prec | worst single | "
             "consensus D>=8 IoU | best single D>=8 IoU |", "|---|---|---|---|---|---|"]
     for r in single_rows:
@@ -316,13 +409,14 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
                     f"{r['best_single_d9_precision']:.3f} | {r['worst_single_d9_precision']:.3f}"
                     f" | {r['consensus_d8_iou']:.3f} | {r['best_single_d8_iou']:.3f} |")
     text += ["", f"## Number of models ({best.variant.name})", "", _md_table(count_rows), "",
-             "## Per category", "", _category_table(per_cat), ""]
+             "## Per category (D9 precision / D>=8 IoU)", "", _category_table(per_cat), "",
+             "## Every variant", "", _md_table(rows), ""]
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(work, "study.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(text))
     with open(os.path.join(work, "study.json"), "w", encoding="utf-8") as f:
-        json.dump({"rows": rows, "singles": single_rows, "model_counts": count_rows,
-                   "best": best.variant.name}, f, indent=1)
+        json.dump({"defaults": defaults, "rows": rows, "singles": single_rows,
+                   "model_counts": count_rows, "best": best.variant.name}, f, indent=1)
     print("\n".join(text))
 
 
@@ -343,15 +437,51 @@ def holdout(args, rows_by_subset, env) -> None:
                env, os.path.join(args.work, "logs", f"holdout_{i}"))
         report = os.path.join(out, "evaluation")
         run([sys.executable, os.path.join(REPO, "tools", "evaluate_pssl.py"), "--pssl_root", out,
-             "--mask_root", mask_root, "--mask_format", "binary", "--per_model", "--quiet",
+             "--mask_root", mask_root, "--mask_format", "binary", "--binary_ignore",
+             str(MASK_IGNORE), "--per_model", "--quiet",
              "--output", report], env, out)
         with open(os.path.join(report, "label_quality.json"), encoding="utf-8") as f:
             summaries[label] = json.load(f)
         with open(os.path.join(out, "manifest.json"), encoding="utf-8") as f:
-            summaries[label]["manifest_seconds"] = json.load(f).get("seconds")
+            manifest = json.load(f)
+        summaries[label]["run"] = manifest["run"]
+        summaries[label]["settings"] = {k: manifest["settings"][k]
+                                        for k in ("explainer", "consensus", "resolution")}
     with open(os.path.join(args.work, "holdout.json"), "w", encoding="utf-8") as f:
         json.dump(summaries, f, indent=1)
-    print(json.dumps({k: v.get("summary", v) for k, v in summaries.items()}, indent=1)[:4000])
+    write_holdout_report(args.work, summaries)
+
+
+def _metrics(source: Dict) -> Tuple[float, float, float]:
+    top = source["by_top_k"]
+    return top["1"]["micro_precision"], top["1"]["micro_iou"], top["2"]["micro_iou"]
+
+
+def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
+    lines = ["# PSSL label quality on real photos: holdout (tools/generate_pssl.py + "
+             "tools/evaluate_pssl.py)", "",
+             "| settings | source | images | D9 precision | D9 IoU | D>=8 IoU | s / image |",
+             "|---|---|---|---|---|---|---|"]
+    prior = None
+    for label, summary in summaries.items():
+        sources = summary["sources"]
+        seconds = summary["run"]["elapsed_s"] * PROCESSES / max(summary["scored"], 1)
+        cons = _metrics(sources["consensus"])
+        lines.append(f"| {label} | consensus of {len(MODELS)} | {summary['scored']} | "
+                     + " | ".join(f"{x:.3f}" for x in cons) + f" | {seconds:.1f} |")
+        singles = [_metrics(v) for k, v in sources.items() if k not in ("consensus",
+                                                                         "centred prior")]
+        lo = [min(s[i] for s in singles) for i in range(3)]
+        hi = [max(s[i] for s in singles) for i in range(3)]
+        lines.append(f"| {label} | single models | {summary['scored']} | "
+                     + " | ".join(f"{a:.3f} - {b:.3f}" for a, b in zip(lo, hi)) + " | |")
+        prior = _metrics(sources["centred prior"])
+    lines.append(f"| | centred prior | | " + " | ".join(f"{x:.3f}" for x in prior) + " | |")
+    lines += ["", "s / image: wall time of the run x processes / images (process-seconds per "
+                  "image, all five models)."]
+    with open(os.path.join(work, "holdout.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 def main(argv=None) -> int:

@@ -96,7 +96,7 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
     if limit is not None:
         samples = samples[:limit]
     models = pssl_io.kept_model_names(pssl_root, samples) if per_model else []
-    normalisation = pssl_io.label_normalisation(pssl_root)
+    preparation = pssl_io.consensus_settings(pssl_root)
     if per_model and not models:
         raise PSSLConfigError(
             f"per-model scores requested but {os.path.join(pssl_root, fmt.MODEL_MAPS_DIR)!r} "
@@ -123,7 +123,7 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
         dec = pssl_io.read_decile_label(label_path)
         fg, valid = load_mask(mask_path, spec, fmt.class_name_of_label(label_rel), dec.shape)
         consensus.add(dec, fg, valid)
-        kept = (pssl_io.load_model_maps(pssl_root, label_rel, dec.shape, normalisation)
+        kept = (pssl_io.load_model_maps(pssl_root, label_rel, dec.shape, **preparation)
                 if models else None)
         for name in models:
             if kept is None or name not in kept:

@@ -51,6 +51,7 @@ class Variant:
     aggregation: str
     n_samples: int
     normalisation: str = label_maths.DEFAULT_NORMALISATION
+    smoothing: float = label_maths.NO_SMOOTHING
     models: Optional[Tuple[str, ...]] = None   # None: every model of the ensemble
 
 
@@ -119,9 +120,10 @@ class VariantScores:
     seconds_per_image: float
 
 
-def _consensus_deciles(maps: Sequence[np.ndarray], normalisation: str) -> np.ndarray:
-    normalised = [label_maths.normalise(m.astype(np.float32), normalisation) for m in maps]
-    return label_maths.deciles(label_maths.consensus(normalised))
+def _consensus_deciles(maps: Sequence[np.ndarray], variant: Variant) -> np.ndarray:
+    prepared = [label_maths.prepare_model_map(m.astype(np.float32), variant.normalisation,
+                                              variant.smoothing) for m in maps]
+    return label_maths.deciles(label_maths.consensus(prepared))
 
 
 def score_variants(cache_dir: str, samples: Sequence[Tuple[str, str, str]], mask_root: str,
@@ -183,15 +185,14 @@ def score_variants(cache_dir: str, samples: Sequence[Tuple[str, str, str]], mask
             if shape not in masks_by_shape:
                 masks_by_shape[shape] = load_mask(mask_path, mask_spec, class_name, shape)
             fg, valid = masks_by_shape[shape]
-            dec = _consensus_deciles(maps, v.normalisation)
+            dec = _consensus_deciles(maps, v)
             accs[v.name].add(dec, fg, valid)
             cats[v.name].setdefault(category, QualityAccumulator(category)).add(dec, fg, valid)
             seconds[v.name].append(sum(float(data[seconds_key(m, v.n_samples)])
                                        for m in models))
             for m, score in zip(models, maps):
                 if v.name in singles:
-                    singles[v.name][m].add(_consensus_deciles([score], v.normalisation), fg,
-                                           valid)
+                    singles[v.name][m].add(_consensus_deciles([score], v), fg, valid)
             if v.pass_name == first_pass and v is variants[0]:
                 pri = centred_prior_deciles(shape, sigma)
                 prior.add(pri, fg, valid)

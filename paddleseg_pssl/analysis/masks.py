@@ -68,10 +68,14 @@ class MaskSpec:
             ImageNet-S id (``imagenet_s`` format, optional). Use :func:`class_index_ids` or
             :func:`imagenet_s_class_ids` to build it.
         ignore_value: class-index value that marks unannotated pixels (``class_index`` only).
+        binary_ignore: ``binary`` only: this value always marks unannotated pixels and any
+            other non-zero value is foreground (None: the value-set rule of the module
+            docstring, under which a 0/255 mask is foreground 255).
     """
     mask_format: str
     class_ids: Optional[Mapping[str, int]] = None
     ignore_value: Optional[int] = DEFAULT_CLASS_INDEX_IGNORE
+    binary_ignore: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.mask_format not in MASK_FORMATS:
@@ -125,10 +129,18 @@ def _single_channel(arr: np.ndarray, what: str) -> np.ndarray:
     raise MaskFormatError(f"{what} masks must be HxW, got shape {arr.shape}")
 
 
-def decode_binary(arr: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(foreground, valid) boolean HxW maps of a binary mask (see module docstring)."""
+def decode_binary(arr: np.ndarray, ignore: Optional[int] = None
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+    """(foreground, valid) boolean HxW maps of a binary mask (see module docstring); with
+    ``ignore``, pixels of that value are unannotated and every other non-zero one is object."""
     arr = _single_channel(np.asarray(arr), "binary")
     values = set(np.unique(arr).tolist())
+    if ignore is not None:
+        if len(values - {0, ignore}) > 1:
+            raise MaskFormatError(f"binary masks with ignore value {ignore} hold 0, one object "
+                                  f"value and {ignore}, got values {sorted(values)[:8]}")
+        valid = arr != ignore
+        return (arr != 0) & valid, valid
     if values <= {0, 1}:
         return arr == 1, np.ones(arr.shape, dtype=bool)
     if values <= {0, 255}:
@@ -183,7 +195,7 @@ def decode_mask(arr: np.ndarray, spec: MaskSpec, class_name: str
                 ) -> Tuple[np.ndarray, np.ndarray]:
     """Decode a mask array of any supported format for an image of class ``class_name``."""
     if spec.mask_format == "binary":
-        return decode_binary(arr)
+        return decode_binary(arr, spec.binary_ignore)
     if spec.mask_format == "class_index":
         if class_name not in spec.class_ids:
             raise KeyError(f"class {class_name!r} has no class id in the class-index mapping")

@@ -135,12 +135,15 @@ def kept_model_names(pssl_root: str, samples: Sequence[Tuple[str, str]]) -> List
     return []
 
 
-def label_normalisation(pssl_root: str) -> str:
-    """The per-model normalisation the labels of ``pssl_root`` were made with (its manifest's
-    ``settings.consensus.normalisation``; min-max for folders without one, e.g. releases)."""
+def consensus_settings(pssl_root: str) -> Dict[str, object]:
+    """How the labels of ``pssl_root`` prepared each model's map before Eq. 1: its manifest's
+    ``settings.consensus`` (``normalisation``, ``smoothing``), with the defaults of label maths
+    for what it does not record (folders made before these settings, releases)."""
+    defaults = {"normalisation": label_maths.DEFAULT_NORMALISATION,
+                "smoothing": label_maths.NO_SMOOTHING}
     path = os.path.join(pssl_root, fmt.MANIFEST_FILE)
     if not os.path.isfile(path):
-        return label_maths.DEFAULT_NORMALISATION
+        return defaults
     try:
         with open(path, "r", encoding="utf-8") as f:
             manifest = json.load(f)
@@ -148,17 +151,19 @@ def label_normalisation(pssl_root: str) -> str:
         raise PSSLConfigError(f"cannot read {path!r} (expected the generator's JSON "
                               f"manifest): {exc}") from exc
     settings = manifest.get("settings", {}) if isinstance(manifest, dict) else {}
-    return settings.get("consensus", {}).get("normalisation",
-                                             label_maths.DEFAULT_NORMALISATION)
+    recorded = settings.get("consensus", {}) if isinstance(settings, dict) else {}
+    return {key: recorded.get(key, value) for key, value in defaults.items()}
 
 
 def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int],
-                    normalisation: str = label_maths.DEFAULT_NORMALISATION
+                    normalisation: str = label_maths.DEFAULT_NORMALISATION,
+                    smoothing: float = label_maths.NO_SMOOTHING
                     ) -> Optional[Dict[str, np.ndarray]]:
     """Each kept model's map for one label, as the generator used it, or None when not kept.
 
-    The stored maps are raw (before normalisation, at each model's input resolution); they are
-    normalised (``normalisation``, see :func:`label_normalisation`) and resized to the label
+    The stored maps are raw (before smoothing and normalisation, at each model's input
+    resolution); they are prepared (``normalisation``, ``smoothing``: see
+    :func:`consensus_settings`) and resized to the label
     size ``out_hw`` exactly as the generator's label maths does before Eq. 1, so their deciles
     are what that model alone would give.
 
@@ -179,7 +184,8 @@ def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int],
         if arr.ndim != 2:
             raise PSSLConfigError(f"per-model map {name!r} in {path!r} must be HxW, got shape "
                                   f"{arr.shape}")
-        out[name] = label_maths.resize_map(label_maths.normalise(arr, normalisation), out_hw)
+        out[name] = label_maths.resize_map(
+            label_maths.prepare_model_map(arr, normalisation, smoothing), out_hw)
     return out
 
 

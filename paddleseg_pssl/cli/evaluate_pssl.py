@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ignore_value", type=int, default=DEFAULT_CLASS_INDEX_IGNORE,
                         help="class_index: value of unannotated pixels (default %(default)s; "
                              "-1 for none).")
+    parser.add_argument("--binary_ignore", type=common.non_negative_int, default=None,
+                        metavar="VALUE",
+                        help="binary: pixels of this value are unannotated (e.g. 255) and "
+                             "every other non-zero value is object (default: 0/1 or 0/255, "
+                             "with 255 ignored only beside 1).")
     parser.add_argument("--imagenet_s_categories", default=None,
                         help="imagenet_s: ImageNetS_categories_im{50,300,919}.txt; only the "
                              "image's own class is then foreground (default: any annotated "
@@ -93,6 +98,8 @@ def mask_spec_from_args(args: argparse.Namespace) -> MaskSpec:
                                                        args.class_id_offset), ignore)
     if args.mask_format == "imagenet_s" and args.imagenet_s_categories:
         return MaskSpec("imagenet_s", imagenet_s_class_ids(args.imagenet_s_categories))
+    if args.mask_format == "binary":
+        return MaskSpec("binary", binary_ignore=args.binary_ignore)
     return MaskSpec(args.mask_format)
 
 

@@ -17,6 +17,7 @@ mappings merge key by key, lists are replaced)::
     explainer: {...}                 # see paddleseg_pssl.consensus.engines
     consensus:
       normalisation: minmax          # per-model normalisation before Eq. 1 (label_maths)
+      smoothing: 0.0                 # per-model Gaussian sigma, fraction of the short side
     ensemble: [...]                  # see paddleseg_pssl.consensus.ensemble
     require_weights: true            # refuse classifiers with neither weights nor pretrained
     ensemble_weights_dir: null       # offline: <dir>/<name>.pdparams for entries without weights
@@ -54,7 +55,8 @@ DEFAULTS: Dict[str, Any] = {
     "seed": 0,
     "resolution": {"short_side": 224, "max_long_side": None},
     "explainer": {},
-    "consensus": {"normalisation": label_maths.DEFAULT_NORMALISATION},
+    "consensus": {"normalisation": label_maths.DEFAULT_NORMALISATION,
+                  "smoothing": label_maths.DEFAULT_SMOOTHING},
     "ensemble": None,
     "require_weights": True,
     "ensemble_weights_dir": None,
@@ -254,6 +256,12 @@ def validate(raw: Mapping[str, Any]) -> Dict[str, Any]:
         raise ConfigError("consensus.normalisation",
                           f"must be one of {list(label_maths.NORMALISATIONS)}, "
                           f"got {cfg['consensus']['normalisation']!r}")
+    smoothing = cfg["consensus"]["smoothing"]
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not (
+            0 <= smoothing < 1):
+        raise ConfigError("consensus.smoothing", f"must be a fraction of the short side in "
+                                                 f"[0, 1), e.g. 0.02, got {smoothing!r}")
+    cfg["consensus"]["smoothing"] = float(smoothing)
     if not isinstance(cfg["explainer"], dict):
         raise ConfigError("explainer", f"must be a mapping, got {cfg['explainer']!r}")
     if cfg["ensemble"] is None:

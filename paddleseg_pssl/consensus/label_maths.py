@@ -7,6 +7,8 @@ arrays, so the equations are tested on hand-computed arrays
 The pipeline, for one image explained by M classifiers::
 
     per-model score maps S_i (any size, float, >= 0)
+        -> optionally smooth each (Gaussian, sigma a fraction of the map's short side): pixel
+           gradients are speckled, the objects they point at are regions
         -> normalise each to [0, 1]: min-max (the paper), optionally after clipping the
            map at a high percentile (``clip_p99``, as SmoothGrad's own visualisation does)
         -> resize_map each to the label size (h, w)  (bilinear)
@@ -81,6 +83,35 @@ def normalise(score: np.ndarray, method: str = DEFAULT_NORMALISATION) -> np.ndar
     return minmax_normalise(np.minimum(arr, np.percentile(arr, percentile)))
 
 
+#: No smoothing of the per-model maps (the paper states none).
+NO_SMOOTHING: float = 0.0
+
+#: The generator's per-model smoothing (``consensus.smoothing``), chosen on real photos by
+#: ``benchmarks/label_quality_real.py`` (README, "Label quality on real photos").
+DEFAULT_SMOOTHING: float = NO_SMOOTHING
+
+
+def smooth_map(score: np.ndarray, sigma_fraction: float = NO_SMOOTHING) -> np.ndarray:
+    """Gaussian blur of a score map, sigma = ``sigma_fraction`` x the map's short side
+    (0: the map unchanged, as float32). Scale-free, so a map's smoothing does not depend on
+    the explanation resolution."""
+    if isinstance(sigma_fraction, bool) or not sigma_fraction >= 0:
+        raise ValueError(f"smoothing must be a fraction >= 0 of the short side, "
+                         f"got {sigma_fraction!r}")
+    arr = _as_2d_float(score).astype(np.float32)
+    if sigma_fraction == 0:
+        return arr
+    sigma = float(sigma_fraction) * min(arr.shape)
+    return cv2.GaussianBlur(arr, (0, 0), sigmaX=sigma, sigmaY=sigma,
+                            borderType=cv2.BORDER_REFLECT)
+
+
+def prepare_model_map(score: np.ndarray, normalisation: str = DEFAULT_NORMALISATION,
+                      smoothing: float = NO_SMOOTHING) -> np.ndarray:
+    """One model's raw map made ready for Eq. 1: smoothed, then normalised to [0, 1]."""
+    return normalise(smooth_map(score, smoothing), normalisation)
+
+
 def consensus(maps: Sequence[np.ndarray]) -> np.ndarray:
     """Eq. 1: the pixel-wise mean S(x) = 1/M sum_i S_i(x) of M same-sized normalised maps.
 
@@ -150,21 +181,23 @@ def resize_map(score: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
 
 
 def consensus_deciles(per_model_maps: Sequence[np.ndarray], out_hw: Tuple[int, int],
-                      normalisation: str = DEFAULT_NORMALISATION
-                      ) -> Tuple[np.ndarray, np.ndarray]:
-    """The label pipeline: per-model normalisation, resize to ``out_hw``, mean (Eq. 1),
-    deciles (Eq. 2).
+                      normalisation: str = DEFAULT_NORMALISATION,
+                      smoothing: float = NO_SMOOTHING) -> Tuple[np.ndarray, np.ndarray]:
+    """The label pipeline: per-model smoothing and normalisation, resize to ``out_hw``,
+    mean (Eq. 1), deciles (Eq. 2).
 
     Args:
         per_model_maps: M raw score maps (HixWi, any sizes), one per classifier.
         out_hw: (height, width) of the label.
         normalisation: per-model normalisation (:data:`NORMALISATIONS`).
+        smoothing: per-model Gaussian sigma as a fraction of the map's short side.
 
     Returns:
         (deciles, consensus): HxW uint8 in 0..9 and the HxW float32 consensus in [0, 1].
     """
     if len(per_model_maps) == 0:
         raise ValueError("consensus_deciles needs at least one per-model map, got 0")
-    normalised = [resize_map(normalise(m, normalisation), out_hw) for m in per_model_maps]
+    normalised = [resize_map(prepare_model_map(m, normalisation, smoothing), out_hw)
+                  for m in per_model_maps]
     score = consensus(normalised)
     return deciles(score), score

@@ -4,7 +4,7 @@ For every image of this rank's slice that no earlier run finished::
 
     load (RGB) -> resize to the explanation resolution (short side 224, aspect kept)
       -> for each classifier: explain the image's own class (SmoothGrad, ``explainer:``)
-      -> per-model normalisation (``consensus.normalisation``) -> resize to the label size
+      -> per-model smoothing and normalisation (``consensus:``) -> resize to the label size
       -> mean (Eq. 1) -> deciles (Eq. 2)
       -> PSSLStore: uint8 PNG (+ optional float16 consensus, per-model maps)
 
@@ -269,7 +269,8 @@ def label_image(ctx: Context, item: image_source_mod.ImageItem,
             raise ImageFailure(f"model {spec.name!r} gave a non-finite explanation (NaN/inf)")
         maps[spec.name] = score
     deciles, consensus = label_maths.consensus_deciles(
-        list(maps.values()), img.shape[:2], ctx.cfg["consensus"]["normalisation"])
+        list(maps.values()), img.shape[:2], ctx.cfg["consensus"]["normalisation"],
+        ctx.cfg["consensus"]["smoothing"])
     return deciles, consensus, maps
 
 
@@ -374,8 +375,9 @@ def build_manifest(ctx: Context, *, rank_markers: Dict[int, dict], started: str,
     return {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_FORMAT_VERSION,
-        "method": "PSSL (arXiv 2207.03335): deciles (Eq. 2) of the mean (Eq. 1) of min-max "
-                  "normalised SmoothGrad maps of an ensemble of classifiers",
+        "method": "PSSL (arXiv 2207.03335): deciles (Eq. 2) of the mean (Eq. 1) of normalised "
+                  "SmoothGrad maps of an ensemble of classifiers (settings.explainer, "
+                  "settings.consensus)",
         "label": {"dtype": "uint8", "values": f"deciles 0..{TOP_DECILE}",
                   "decile_count": DECILE_COUNT,
                   "resolution": f"short side {ctx.cfg['resolution']['short_side']}, aspect kept"},

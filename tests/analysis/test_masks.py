@@ -104,3 +104,17 @@ def test_mask_matching_order(tmp_path):
     assert masks.find_mask(str(tmp_path), "train/n01/n01_1.JPEG").endswith(
         "n01/n01_1.png")
     assert masks.find_mask(str(tmp_path), "train/n01/n01_2.JPEG") is None
+
+
+def test_binary_ignore_value_marks_unannotated_pixels_whatever_else_is_there():
+    from paddleseg_pssl.analysis.masks import MaskFormatError, MaskSpec, decode_mask
+
+    border_only = np.array([[0, 255], [0, 0]], np.uint8)   # no object pixel, a border
+    fg, valid = decode_mask(border_only, MaskSpec("binary", binary_ignore=255), "c")
+    assert not fg.any() and valid.tolist() == [[True, False], [True, True]]
+    # without it, a 0/255 mask reads 255 as the object (the documented default)
+    fg, valid = decode_mask(border_only, MaskSpec("binary"), "c")
+    assert fg.tolist() == [[False, True], [False, False]] and valid.all()
+    with pytest.raises(MaskFormatError, match="ignore value 255"):
+        decode_mask(np.array([[1, 2, 255]], np.uint8), MaskSpec("binary", binary_ignore=255),
+                    "c")

@@ -17,7 +17,7 @@ def test_quick_demo_runs_every_step_and_reports_both_tables(tmp_path):
          "--output", str(output)], cwd=REPO_ROOT, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     # The two tables the demo exists to show, and where everything is.
-    assert "| abs_of_mean (paper) | consensus |" in completed.stdout
+    assert "| abs_of_mean | consensus |" in completed.stdout
     assert "| pssl | PSSL pre-trained backbone + head | 1 |" in completed.stdout
     assert f"Everything is in {output.resolve()}" in completed.stdout
     # Every step left its product where the summary says.

@@ -9,6 +9,8 @@ from paddleseg_pssl.consensus.engines import (AGGREGATIONS, MOMENTS, BatchedSmoo
                                               InterpretDLEngine, build_engine,
                                               engine_from_config, explain_image,
                                               numpy_smoothgrad_noise, reduce_moments)
+from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
+                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT)
 from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
 
 N_SAMPLES = 4
@@ -227,8 +229,8 @@ def test_defaults_and_config():
     engine = engine_from_config(None)
     assert isinstance(engine, BatchedSmoothGradEngine)
     assert (engine.n_samples, engine.noise_amount, engine.aggregation, engine.gradient_of) == (
-        50, 0.1, "abs_of_mean", "probability")
-    assert engine.resolved_batch_size() == 2 and engine.resolved_amp() is False  # CPU
+        DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT, DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF)
+    assert engine.resolved_batch_size() == 1 and engine.resolved_amp() is False  # CPU
     ref = engine_from_config({"engine": "interpretdl", "name": "smoothgrad", "n_samples": 8})
     assert isinstance(ref, InterpretDLEngine) and ref.config()["n_samples"] == 8
 

@@ -57,6 +57,10 @@ def test_opts_dotted_keys_lists_and_yaml_values(base):
     (["ensemble.3.arch=x"], "ensemble.3", "not valid for a list"),
     (["seed.x=1"], "seed.x", "cannot set a key"),
     (["noequals"], "noequals", "key=value"),
+    (["consensus.normalisation=zscore"], "consensus.normalisation", "one of"),
+    (["consensus.smoothing=-0.1"], "consensus.smoothing", r"\[0, 1\)"),
+    (["consensus.smoothing=true"], "consensus.smoothing", "fraction"),
+    (["consensus.smooth=0.1"], "consensus.smooth", "did you mean 'smoothing'"),
 ])
 def test_errors_name_the_key(base, opts, key, match):
     with pytest.raises(ConfigError, match=match) as err:
@@ -83,3 +87,27 @@ def test_shipped_imagenet_config_loads(repo_root, tmp_path):
     assert len(cfg["ensemble"]) == 15
     assert cfg["resolution"]["short_side"] == 224 and cfg["seed"] == 0
     assert cfg["explainer"]["n_samples"] == 50
+
+
+def test_consensus_settings_default_and_override(base):
+    from paddleseg_pssl.consensus import label_maths
+
+    cfg = cfg_mod.load_config(str(base / "c.yml"))
+    assert cfg["consensus"] == {"normalisation": label_maths.DEFAULT_NORMALISATION,
+                                "smoothing": label_maths.DEFAULT_SMOOTHING}
+    cfg = cfg_mod.load_config(str(base / "c.yml"), ["consensus.smoothing=0",
+                                                    "consensus.normalisation=clip_p99"])
+    assert cfg["consensus"] == {"normalisation": "clip_p99", "smoothing": 0.0}
+
+
+def test_base_generation_config_states_the_code_defaults(repo_root):
+    """configs/pssl/generate/_base_/generate.yml spells out the explainer and consensus
+    defaults for users to read; they must be the ones the code applies when a key is absent."""
+    from paddleseg_pssl.consensus.engines import build_engine
+
+    raw = cfg_mod.load_yaml(str(repo_root / "configs/pssl/generate/_base_/generate.yml"))
+    engine = build_engine(raw["explainer"].get("engine", "batched")).config()
+    for key, value in raw["explainer"].items():
+        assert engine[key if key != "name" else "name"] == value, key
+    assert raw["consensus"] == cfg_mod.DEFAULTS["consensus"]
+    assert raw["resolution"]["short_side"] == cfg_mod.DEFAULTS["resolution"]["short_side"]

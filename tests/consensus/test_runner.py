@@ -113,6 +113,35 @@ def test_other_settings_into_same_output_are_refused(world, tmp_path):
         runner.run(cfg)
 
 
+def test_settings_digest_covers_resolved_defaults(world):
+    """Labels are tied to the settings that made them, defaults included: naming a default
+    explicitly is the same run; another aggregation or smoothing is not (so labels made under
+    an earlier default are refused when resumed under a new one)."""
+    from paddleseg_pssl.consensus.engines.base import AGGREGATIONS, DEFAULT_AGGREGATION
+
+    def digest(opts):
+        cfg = config_mod.load_config(str(world["cfg"]), opts)
+        return runner.prepare(cfg, build_models=False).settings_digest
+
+    implicit = digest([])
+    assert digest([f"explainer.aggregation={DEFAULT_AGGREGATION}"]) == implicit
+    other = next(a for a in AGGREGATIONS if a != DEFAULT_AGGREGATION)
+    assert digest([f"explainer.aggregation={other}"]) != implicit
+    assert digest(["consensus.smoothing=0.3"]) != implicit
+    assert digest(["consensus.normalisation=clip_p99"]) != implicit
+    manifest = json.loads((world["ref"] / "manifest.json").read_text())
+    assert manifest["settings"]["explainer"]["aggregation"] == DEFAULT_AGGREGATION
+    assert set(manifest["settings"]["consensus"]) == {"normalisation", "smoothing"}
+
+
+def test_other_consensus_settings_into_same_output_are_refused(world, tmp_path):
+    out = _copy_of_reference(world, tmp_path)
+    cfg = config_mod.load_config(str(world["cfg"]), ["consensus.smoothing=0.3"],
+                                 overrides={"output": str(out)})
+    with pytest.raises(ConfigError, match="'output'.*other settings"):
+        runner.run(cfg)
+
+
 @pytest.mark.slow
 def test_killed_then_resumed_run_is_byte_identical(world, tmp_path):
     out = tmp_path / "killed"

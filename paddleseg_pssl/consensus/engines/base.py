@@ -36,6 +36,18 @@ from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+# Defaults of every SmoothGrad engine, declared here once. The PSSL paper states none of them;
+# each comes from InterpretDL's defaults or from the real-photo label-quality benchmark
+# (benchmarks/label_quality_real.py; README, "Label quality on real photos").
+#: Noise samples per image and model.
+DEFAULT_N_SAMPLES: int = 50
+#: Noise std relative to the input's value range (InterpretDL's default).
+DEFAULT_NOISE_AMOUNT: float = 0.1
+#: How the noisy gradients become one map (see the module docstring).
+DEFAULT_AGGREGATION: str = "abs_of_mean"
+#: What is differentiated (InterpretDL's default).
+DEFAULT_GRADIENT_OF: str = "probability"
+
 #: Aggregation modes of the noisy gradients (see the module docstring).
 AGGREGATIONS: Tuple[str, ...] = ("abs_of_mean", "mean_of_abs", "squared", "grad_x_input")
 
@@ -192,8 +204,9 @@ class ExplainerEngine(abc.ABC):
     #: Registry name of the engine (``build_engine(name)``).
     name: ClassVar[str] = ""
 
-    def __init__(self, *, n_samples: int = 50, noise_amount: float = 0.1,
-                 aggregation: str = "abs_of_mean", gradient_of: str = "probability"):
+    def __init__(self, *, n_samples: int = DEFAULT_N_SAMPLES,
+                 noise_amount: float = DEFAULT_NOISE_AMOUNT,
+                 aggregation: str = DEFAULT_AGGREGATION, gradient_of: str = DEFAULT_GRADIENT_OF):
         check_positive_int_setting("n_samples", n_samples)
         if (isinstance(noise_amount, bool) or not isinstance(noise_amount, (int, float))
                 or noise_amount < 0):

@@ -15,11 +15,12 @@ Same maths as ``SmoothGradInterpreter`` (see :mod:`.base`), computed differently
 - on GPU, the forward/backward runs under AMP (float16) with a static loss scale; a chunk whose
   gradient is not finite is recomputed in float32.
 
-Chunk size: on GPUs large batches pay; on this project's 2-core CPU they barely do (issue 4:
-MobileNetV2 at 224x300, 77 ms per sample at batch 1 frozen vs 106 ms at batch 10;
-``benchmarks/bench_generate.py``: batch 2 was 5-8% faster than batch 1 in both thread layouts
-of two runs, batch 5 and 10 inconsistent), so ``batch_size='auto'`` means 2 on CPU and 16 on
-GPU. On CPU, two 1-thread processes gave about twice the throughput of one 2-thread process.
+Chunk size: on GPUs large batches pay; on a CPU they do not: on the five real ImageNet
+MobileNets of the real-data benchmark (two 1-thread processes, 224 short side), forward +
+input-backward per noise sample is cheapest at batch 1 and about 1.3x dearer at batch 2, so
+``batch_size='auto'`` means 1 on CPU and 16 on GPU (a guess per device kind, not a measurement
+of the model at hand). On CPU, two 1-thread processes gave about twice the throughput of one
+2-thread process.
 """
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (MOMENTS, EngineConfigError,
+from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
+                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
+                                                    MOMENTS, EngineConfigError,
                                                     ExplainerEngine, GradientMoments,
                                                     check_checkpoints, check_choice_setting,
                                                     check_inputs, check_label, check_seed,
@@ -36,7 +39,7 @@ from paddleseg_pssl.consensus.engines.base import (MOMENTS, EngineConfigError,
                                                     numpy_smoothgrad_noise)
 
 #: ``batch_size: auto`` per device kind.
-AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 2, "gpu": 16}
+AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 1, "gpu": 16}
 
 #: Where the noise is drawn (see the module docstring).
 NOISE_SOURCES = ("device", "numpy")
@@ -89,7 +92,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
 
     Args:
         n_samples, noise_amount, aggregation, gradient_of: see :class:`.base.ExplainerEngine`.
-        batch_size: Noise samples per forward/backward, or ``'auto'`` (2 on CPU, 16 on GPU).
+        batch_size: Noise samples per forward/backward, or ``'auto'`` (1 on CPU, 16 on GPU).
         amp: ``'auto'`` (on for GPU, off for CPU), True or False.
         amp_scale: Static scale of the target under AMP (divided out in float32).
         noise_source: ``'device'`` (default: Paddle's generator on the device) or ``'numpy'``
@@ -98,8 +101,9 @@ class BatchedSmoothGradEngine(ExplainerEngine):
 
     name = "batched"
 
-    def __init__(self, *, n_samples: int = 50, noise_amount: float = 0.1,
-                 aggregation: str = "abs_of_mean", gradient_of: str = "probability",
+    def __init__(self, *, n_samples: int = DEFAULT_N_SAMPLES,
+                 noise_amount: float = DEFAULT_NOISE_AMOUNT,
+                 aggregation: str = DEFAULT_AGGREGATION, gradient_of: str = DEFAULT_GRADIENT_OF,
                  batch_size: Union[int, str] = "auto", amp: Union[bool, str] = "auto",
                  amp_scale: float = DEFAULT_AMP_SCALE, noise_source: str = "device"):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,

@@ -32,11 +32,16 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (MOMENTS, EngineConfigError,
+from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
+                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
+                                                    MOMENTS, EngineConfigError,
                                                     ExplainerEngine, GradientMoments,
                                                     check_checkpoints, check_choice_setting,
                                                     check_inputs, check_label,
                                                     check_positive_int_setting, check_seed)
+
+#: Integrated gradients' interpolation steps (InterpretDL's default).
+IG_DEFAULT_STEPS: int = 50
 
 #: Explainer names accepted in ``explainer.name`` and the InterpretDL class each one runs.
 METHODS: Dict[str, str] = {
@@ -115,9 +120,10 @@ class InterpretDLEngine(ExplainerEngine):
 
     name = "interpretdl"
 
-    def __init__(self, *, method: str = "smoothgrad", n_samples: int = 50,
-                 noise_amount: float = 0.1, aggregation: str = "abs_of_mean",
-                 gradient_of: str = "probability", steps: int = 50,
+    def __init__(self, *, method: str = "smoothgrad", n_samples: int = DEFAULT_N_SAMPLES,
+                 noise_amount: float = DEFAULT_NOISE_AMOUNT,
+                 aggregation: str = DEFAULT_AGGREGATION,
+                 gradient_of: str = DEFAULT_GRADIENT_OF, steps: int = IG_DEFAULT_STEPS,
                  baselines: Optional[str] = None, num_random_trials: int = 10,
                  show_progress: bool = False):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,

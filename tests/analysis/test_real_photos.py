@@ -1,0 +1,48 @@
+"""The label-quality benchmark's pieces on real photos and real ImageNet classifiers
+(skipped where ../shared/data/real is absent), and its clean skip."""
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+BENCHMARK = REPO_ROOT / "benchmarks" / "label_quality_real.py"
+
+
+def test_benchmark_skips_cleanly_without_real_data(tmp_path):
+    completed = subprocess.run([sys.executable, str(BENCHMARK), "--real_root",
+                                str(tmp_path / "absent"), "--work", str(tmp_path / "w")],
+                               capture_output=True, text=True, cwd=REPO_ROOT)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("skipped: no real data")
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.real_data
+def test_real_ensemble_picks_a_candidate_class_for_real_photos(real_root, tmp_path):
+    """Three real cow photos: the chosen class is one of MSRC's cow candidates (ox, water
+    buffalo, bison), through the tool a user runs."""
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import label_quality_real as bench
+
+    rows = [r for r in bench.read_objects(str(real_root)) if r["category"] == "cow"][:3]
+    candidates = bench.write_candidates(rows, str(tmp_path / "c.csv"))
+    out = tmp_path / "list.txt"
+    env = bench.subprocess_env(str(real_root))
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "choose_classes.py"), "--config",
+         bench.GENERATE_BASE, "--candidates", candidates, "--output", str(out), "--quiet",
+         "--device", "cpu", "--opts"] + bench.base_opts(str(real_root), None),
+        capture_output=True, text=True, cwd=REPO_ROOT, env=env)
+    assert completed.returncode == 0, completed.stderr
+    with open(candidates, encoding="utf-8") as f:
+        allowed = {r["image"]: set(r["candidates"].split()) for r in csv.DictReader(f)}
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        image, chosen = line.rsplit(" ", 1)
+        assert chosen in allowed[image] and os.path.isfile(
+            os.path.join(real_root, "msrc_objects", "images", image))
