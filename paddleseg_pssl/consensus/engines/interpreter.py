@@ -1,0 +1,297 @@
+"""Our fast SmoothGrad as an InterpretDL interpreter (PSSL, arXiv 2207.03335, Section 3.2).
+
+:class:`FastSmoothGradInterpreter` subclasses InterpretDL's ``SmoothGradInterpreter``: same
+constructor (``model, device``), same ``interpret(inputs, labels, noise_amount, n_samples,
+gradient_of, resize_to, crop_to, visual, save_path)`` and same result, the (N, 3, H, W) mean of
+the noisy input gradients, so it also runs inside InterpretDL's ``ConsensusInterpreter``. The
+inner loop is ours (:meth:`gradient_moments`, which the generator's ``batched`` engine calls):
+
+- the classifier's parameters are frozen for the call and only the input gradient is asked
+  for (``paddle.grad``), so no parameter gradient is computed or accumulated;
+- the noisy copies are stacked into chunks of ``batch_size`` samples;
+- the noise is InterpretDL's own draws from the global ``np.random`` (``noise_source='numpy'``,
+  the default here, so ``np.random.seed(k)`` before either interpreter gives the same result to
+  float tolerance) or Paddle's generator on the device, seeded with ``seed``
+  (``noise_source='device'``, what the generator uses);
+- on GPU, the forward/backward runs under AMP (float16) with a static loss scale; a chunk whose
+  gradient is not finite is recomputed in float32;
+- ``aggregation`` chooses what is averaged over the samples (see :mod:`.base`): the signed
+  gradient (``abs_of_mean``, InterpretDL's), ``|g|`` (``mean_of_abs``), ``g^2`` (``squared``) or
+  the signed gradient times the input (``grad_x_input``); ``np.abs(result).sum(1)`` is then the
+  map of every aggregation but ``grad_x_input`` (whose map sums the channels before ``|.|``).
+
+Example (plain InterpretDL code)::
+
+    import interpretdl as it
+    from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
+
+    sg = FastSmoothGradInterpreter(model, device="gpu:0", aggregation="mean_of_abs")
+    grads = sg.interpret("cat.jpg", labels=[281], n_samples=20, visual=False)
+    consensus = it.ConsensusInterpreter(FastSmoothGradInterpreter, models, device="gpu:0")
+    grads = consensus.interpret("cat.jpg", n_samples=20, visual=False)   # (M, 3, H, W)
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+from interpretdl.data_processor.readers import images_transform_pipeline, preprocess_save_path
+from interpretdl.data_processor.visualizer import (explanation_to_vis, save_image,
+                                                   show_vis_explanation)
+from interpretdl.interpreter.smooth_grad import SmoothGradInterpreter
+
+from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
+                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
+                                                    GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
+                                                    MOMENTS, GradientMoments, check_checkpoints,
+                                                    check_choice_setting, check_inputs,
+                                                    check_label, check_seed, moments_needed,
+                                                    noise_sigma)
+
+#: ``batch_size: auto`` per device kind: on a CPU, forward + input-backward per noise sample of
+#: real ImageNet MobileNets is cheapest at batch 1 (about 1.3x dearer at 2); GPUs want chunks.
+AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 1, "gpu": 16}
+
+#: Where the noise is drawn (see the module docstring).
+NOISE_SOURCES = ("device", "numpy")
+
+#: Static loss scale under AMP: probability gradients are tiny and would underflow float16.
+DEFAULT_AMP_SCALE: float = 2.0 ** 12
+
+
+def device_kind() -> str:
+    import paddle
+
+    return "gpu" if paddle.get_device().startswith("gpu") else "cpu"
+
+
+@contextlib.contextmanager
+def frozen_parameters(model) -> Iterator[None]:
+    """Set ``stop_gradient=True`` on every parameter for the duration, then restore the flags."""
+    params = [p for p in model.parameters() if not p.stop_gradient]
+    for p in params:
+        p.stop_gradient = True
+    try:
+        yield
+    finally:
+        for p in params:
+            p.stop_gradient = False
+
+
+@contextlib.contextmanager
+def seeded_generator(seed: int) -> Iterator[None]:
+    """Seed the current device's default Paddle generator, restoring its state afterwards."""
+    import paddle
+    from paddle.base import core
+
+    device = paddle.get_device()
+    if device.startswith("gpu"):
+        dev_id = int(device.split(":")[1]) if ":" in device else 0
+        gen = core.default_cuda_generator(dev_id)
+    else:
+        gen = core.default_cpu_generator()
+    state = gen.get_state()
+    gen.manual_seed(seed)
+    try:
+        yield
+    finally:
+        gen.set_state(state)
+
+
+def global_numpy_noise(data: np.ndarray, n_samples: int, noise_amount: float) -> np.ndarray:
+    """The noise InterpretDL's ``SmoothGradInterpreter.interpret`` draws from the global
+    ``np.random`` for a batch ``data`` (N, 3, H, W): (n_samples, N, 3, H, W), sample by sample,
+    image by image within a sample, each with its image's own sigma."""
+    axes = tuple(range(1, data.ndim))
+    stds = noise_amount * (np.max(data, axis=axes) - np.min(data, axis=axes))
+    return np.stack([np.concatenate([np.float32(np.random.normal(0.0, stds[j], (1,) + d.shape))
+                                     for j, d in enumerate(data)])
+                     for _ in range(n_samples)])
+
+
+class FastSmoothGradInterpreter(SmoothGradInterpreter):
+    """InterpretDL's SmoothGrad interpreter with frozen parameters, input-only gradients,
+    chunked noise, device noise and the aggregation options (module docstring).
+
+    Args:
+        model: A classifier ``paddle.nn.Layer`` returning (N, C) logits, in eval mode.
+        device: ``'cpu'``, ``'gpu:0'``, ... as InterpretDL.
+        aggregation: What is averaged over the noise samples (:data:`.base.AGGREGATIONS`).
+        batch_size: Noise samples per forward/backward, or ``'auto'`` (:data:`AUTO_BATCH_SIZE`).
+        amp: ``'auto'`` (on for GPU, off for CPU), True or False.
+        amp_scale: Static scale of the target under AMP (divided out in float32).
+        noise_source: ``'numpy'`` (InterpretDL's global draws) or ``'device'``.
+        seed: Seed of the device noise of :meth:`interpret` (``noise_source='device'``).
+    """
+
+    def __init__(self, model, device: str = "gpu:0", *, aggregation: str = DEFAULT_AGGREGATION,
+                 batch_size: Union[int, str] = "auto", amp: Union[bool, str] = "auto",
+                 amp_scale: float = DEFAULT_AMP_SCALE, noise_source: str = "numpy",
+                 seed: int = 0, **kwargs: Any):
+        super().__init__(model, device, **kwargs)
+        check_choice_setting("aggregation", aggregation, tuple(MOMENT_OF_AGGREGATION))
+        check_choice_setting("noise_source", noise_source, NOISE_SOURCES)
+        self.aggregation = aggregation
+        self.batch_size = batch_size
+        self.amp = amp
+        self.amp_scale = float(amp_scale)
+        self.noise_source = noise_source
+        self.seed = check_seed(seed)
+
+    # -- settings resolved on the current device ----------------------------------------------
+    def resolved_batch_size(self, n_samples: int) -> int:
+        bs = AUTO_BATCH_SIZE[device_kind()] if self.batch_size == "auto" else self.batch_size
+        return max(1, min(int(bs), n_samples))
+
+    def resolved_amp(self) -> bool:
+        if self.amp == "auto":
+            return device_kind() == "gpu"
+        if self.amp and device_kind() != "gpu":
+            return False  # Paddle's CPU AMP (bfloat16) is slower than float32 on most CPUs
+        return bool(self.amp)
+
+    # -- the inner loop -------------------------------------------------------------------------
+    @staticmethod
+    def _target(logits, label: int, gradient_of: str):
+        import paddle
+
+        logits = logits.astype("float32")
+        if not label < logits.shape[-1]:
+            raise ValueError(f"label {label} is outside the model's {logits.shape[-1]} classes")
+        if gradient_of == "probability":
+            scores = paddle.nn.functional.softmax(logits, axis=-1)
+        else:
+            scores = logits
+        return scores[:, label].sum()
+
+    def _chunk_gradient(self, chunk, label: int, gradient_of: str, use_amp: bool):
+        """d target / d input for every noise sample of the chunk, (B, 3, H, W) float32."""
+        import paddle
+
+        chunk.stop_gradient = False
+        if use_amp:
+            with paddle.amp.auto_cast(level="O1", dtype="float16"):
+                logits = self.model(chunk)
+            target = self._target(logits, label, gradient_of) * self.amp_scale
+        else:
+            logits = self.model(chunk)
+            target = self._target(logits, label, gradient_of)
+        (grad,) = paddle.grad([target], [chunk], create_graph=False, retain_graph=False)
+        grad = grad.astype("float32")
+        if use_amp:
+            grad = grad / self.amp_scale
+        return grad
+
+    @staticmethod
+    def _chunk_moments(grad, moments: Sequence[str]) -> Dict[str, Any]:
+        """The chunk's sums over its samples of each asked moment (tensors of (3, H, W))."""
+        out = {}
+        if "sum" in moments:
+            out["sum"] = grad.sum(axis=0)
+        if "sum_abs" in moments:
+            out["sum_abs"] = grad.abs().sum(axis=0)
+        if "sum_sq" in moments:
+            out["sum_sq"] = (grad * grad).sum(axis=0)
+        return out
+
+    def _chunks(self, n: int, checkpoints: Sequence[int]) -> List[tuple]:
+        """(start, stop) sample ranges of at most the chunk size, cut at every checkpoint."""
+        bs = self.resolved_batch_size(n)
+        bounds, start = [], 0
+        for stop in checkpoints:
+            while start < stop:
+                end = min(start + bs, stop)
+                bounds.append((start, end))
+                start = end
+        return bounds
+
+    def gradient_moments(self, inputs: np.ndarray, label: int, *,
+                         n_samples: int = DEFAULT_N_SAMPLES,
+                         noise_amount: float = DEFAULT_NOISE_AMOUNT,
+                         gradient_of: str = DEFAULT_GRADIENT_OF, seed: int = 0,
+                         noise: Optional[np.ndarray] = None, moments: Sequence[str] = MOMENTS,
+                         checkpoints: Optional[Sequence[int]] = None) -> List[GradientMoments]:
+        """Per-sample gradient sums of one image (see :meth:`.base.ExplainerEngine.
+        gradient_moments`): ``inputs`` (1, 3, H, W) float32, ``noise`` (n_samples, 3, H, W)
+        absolute noise or None (then drawn on the device from ``seed``)."""
+        import paddle
+
+        inputs = check_inputs(inputs)
+        label = check_label(label)
+        check_choice_setting("gradient_of", gradient_of, GRADIENT_TARGETS)
+        for moment in moments:
+            check_choice_setting("moment", moment, MOMENTS)
+        counts = check_checkpoints(checkpoints, n_samples)
+        use_amp = self.resolved_amp()
+        results: List[GradientMoments] = []
+        with frozen_parameters(self.model):
+            base = paddle.to_tensor(inputs)
+            if noise is None:
+                sigma = noise_sigma(inputs, noise_amount)
+                with seeded_generator(check_seed(seed)):
+                    noise_t = paddle.randn([n_samples] + list(inputs.shape[1:]), dtype="float32")
+                noise_t = noise_t * sigma
+            else:
+                noise_t = paddle.to_tensor(np.ascontiguousarray(noise, dtype=np.float32))
+            totals: Dict[str, Any] = {}
+            for start, stop in self._chunks(n_samples, counts):
+                grad = self._chunk_gradient(base + noise_t[start:stop], label, gradient_of,
+                                            use_amp)
+                if use_amp and not bool(paddle.isfinite(grad).all()):
+                    grad = self._chunk_gradient(base + noise_t[start:stop], label, gradient_of,
+                                                use_amp=False)
+                for key, part in self._chunk_moments(grad, moments).items():
+                    totals[key] = part if key not in totals else totals[key] + part
+                if stop in counts:
+                    results.append(GradientMoments(
+                        n=stop, **{k: v.numpy().astype(np.float32) for k, v in totals.items()}))
+        return results
+
+    # -- InterpretDL's interface ------------------------------------------------------------------
+    def _predicted_labels(self, data: np.ndarray) -> np.ndarray:
+        import paddle
+
+        with paddle.no_grad():
+            logits = self.model(paddle.to_tensor(data))
+        return np.argmax(logits.numpy(), axis=1)
+
+    def interpret(self, inputs, labels=None, noise_amount: float = DEFAULT_NOISE_AMOUNT,
+                  n_samples: int = DEFAULT_N_SAMPLES, gradient_of: str = DEFAULT_GRADIENT_OF,
+                  resize_to: int = 224, crop_to: Optional[int] = None, visual: bool = True,
+                  save_path=None) -> np.ndarray:
+        """InterpretDL's ``SmoothGradInterpreter.interpret``, with our inner loop: image paths
+        or arrays in (resized and normalised by InterpretDL's own pipeline), (N, 3, H, W) mean
+        over the noise samples of the aggregated quantity out (module docstring)."""
+        import paddle
+
+        imgs, data = images_transform_pipeline(inputs, resize_to, crop_to)
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        self._env_setup()
+        paddle.set_device(self.device)
+        if labels is None:
+            labels = self._predicted_labels(data)
+        labels = np.asarray(labels).reshape((len(data),))
+        noise = (global_numpy_noise(data, n_samples, noise_amount)
+                 if self.noise_source == "numpy" else None)
+        (moment,) = moments_needed([self.aggregation])
+        out = np.zeros_like(data)
+        for j in range(len(data)):
+            one = data[j:j + 1]
+            (sums,) = self.gradient_moments(
+                one, int(labels[j]), n_samples=n_samples, noise_amount=noise_amount,
+                gradient_of=gradient_of, seed=self.seed,
+                noise=None if noise is None else noise[:, j], moments=(moment,))
+            mean = sums.get(moment) / np.float32(n_samples)
+            out[j] = mean * one[0] if self.aggregation == "grad_x_input" else mean
+        self.labels = labels
+        if visual or save_path is not None:
+            paths = preprocess_save_path(save_path, len(data))
+            for j in range(len(data)):
+                vis = explanation_to_vis(imgs[j], np.abs(out[j]).sum(0),
+                                         style="overlay_grayscale")
+                if visual:
+                    show_vis_explanation(vis)
+                if paths[j] is not None:
+                    save_image(paths[j], vis)
+        return out
