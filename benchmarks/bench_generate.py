@@ -44,7 +44,7 @@ from typing import Dict, List
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from paddleseg_pssl.consensus.engines.batched_engine import AUTO_BATCH_SIZE  # noqa: E402
+from paddleseg_pssl.consensus.engines.base import AUTO_BATCH_SIZE  # noqa: E402
 
 IMAGENET_IMAGES = 1_281_167
 ENSEMBLE_SIZE = 15

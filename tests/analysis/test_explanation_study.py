@@ -82,7 +82,8 @@ def test_fewer_models_and_other_normalisations_are_label_maths_only(world):
     ctx, root = world["ctx"], world["root"]
     samples = [(it.label_rel, it.image_rel, it.class_name) for it in ctx.items]
     names = [s.name for s in ctx.specs]
-    variants = [study.Variant("one", "p", "squared", 1, "clip_p99", (names[0],)),
+    variants = [study.Variant("one", "p", "squared", 1, "clip_p99", smoothing=0.05,
+                              models=(names[0],)),
                 study.Variant("both", "p", "mean_of_abs", N_SAMPLES)]
     scores, _, _ = study.score_variants(str(root / "cache"), samples, str(root / "masks"),
                                         variants, names, categories={

@@ -272,6 +272,7 @@ def test_amp_path_unscales_its_gradients(tiny_model, image):
     engine = build_engine("batched", n_samples=2, amp=True)
     assert engine.resolved_amp() is False  # never on CPU
     x = paddle.to_tensor(image)
-    with_amp = engine._chunk_gradient(tiny_model, x + 0, 1, use_amp=True).numpy()
-    without = engine._chunk_gradient(tiny_model, x + 0, 1, use_amp=False).numpy()
+    interpreter = engine.interpreter(tiny_model)
+    with_amp = interpreter._chunk_gradient(x + 0, 1, "probability", use_amp=True).numpy()
+    without = interpreter._chunk_gradient(x + 0, 1, "probability", use_amp=False).numpy()
     assert _rel_err(with_amp, without) < 1e-5

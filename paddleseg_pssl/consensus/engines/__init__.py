@@ -2,8 +2,10 @@
 
 Two engines behind one interface (:class:`ExplainerEngine.explain`):
 
-- ``batched`` (default): SmoothGrad with the noise samples stacked into batches, frozen
-  parameters, input-only gradients, noise drawn on the device, AMP on GPU;
+- ``batched`` (default): our InterpretDL interpreter
+  (:class:`~.interpreter.FastSmoothGradInterpreter`, a ``SmoothGradInterpreter`` subclass): noise
+  samples stacked into batches, frozen parameters, input-only gradients, noise drawn on the
+  device, AMP on GPU, every aggregation;
 - ``interpretdl``: InterpretDL's ``SmoothGradInterpreter`` (or ``IntGradCVInterpreter``) as is,
   the reference.
 

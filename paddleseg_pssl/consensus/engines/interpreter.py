@@ -41,24 +41,14 @@ from interpretdl.data_processor.visualizer import (explanation_to_vis, save_imag
                                                    show_vis_explanation)
 from interpretdl.interpreter.smooth_grad import SmoothGradInterpreter
 
-from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
+from paddleseg_pssl.consensus.engines.base import (AUTO_BATCH_SIZE, DEFAULT_AGGREGATION,
+                                                    DEFAULT_AMP_SCALE, DEFAULT_GRADIENT_OF,
                                                     DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
                                                     GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
                                                     MOMENTS, GradientMoments, check_checkpoints,
                                                     check_choice_setting, check_inputs,
                                                     check_label, check_seed, moments_needed,
-                                                    noise_sigma)
-
-#: ``batch_size: auto`` per device kind: on a CPU, forward + input-backward per noise sample of
-#: real ImageNet MobileNets is cheapest at batch 1 (about 1.3x dearer at 2); GPUs want chunks.
-AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 1, "gpu": 16}
-
-#: Where the noise is drawn (see the module docstring).
-NOISE_SOURCES = ("device", "numpy")
-
-#: Static loss scale under AMP: probability gradients are tiny and would underflow float16.
-DEFAULT_AMP_SCALE: float = 2.0 ** 12
-
+                                                    NOISE_SOURCES, noise_sigma)
 
 def device_kind() -> str:
     import paddle
