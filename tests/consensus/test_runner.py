@@ -286,3 +286,28 @@ def test_unknown_engine_setting_stops_at_start_up(bad_world, tmp_path):
     path = _cfg(bad_world, tmp_path, weights=bad_world["weights"])
     with pytest.raises(ConfigError, match="n_sample"):
         runner.run(config_mod.load_config(str(path), ["explainer.n_sample=3"]))
+
+
+def test_generator_labels_match_interpretdls_own_smoothgrad(world, tmp_path):
+    """Through the generator, on InterpretDL's own noise for each image's seed, the default
+    engine (our interpreter) gives the labels InterpretDL's SmoothGradInterpreter gives."""
+    outs = {}
+    for name, opts in {"ours": ["explainer.noise_source=numpy"],
+                       "interpretdl": ["explainer.engine=interpretdl",
+                                       "explainer.batch_size=null"]}.items():
+        cfg = config_mod.load_config(str(world["cfg"]), opts + ["store.keep_float=true"],
+                                     overrides={"output": str(tmp_path / name)})
+        cfg["explainer"].pop("batch_size", None)
+        assert runner.run(cfg) == 0
+        outs[name] = tmp_path / name
+    lines = gf.train_lines(outs["ours"])
+    assert lines == gf.train_lines(outs["interpretdl"])
+    same = total = 0
+    for line in lines:
+        a = cv2.imread(str(outs["ours"] / line), cv2.IMREAD_UNCHANGED)
+        b = cv2.imread(str(outs["interpretdl"] / line), cv2.IMREAD_UNCHANGED)
+        same, total = same + int((a == b).sum()), total + a.size
+        fa = np.load(str(outs["ours"] / line)[: -len(".png")] + ".npy").astype(np.float32)
+        fb = np.load(str(outs["interpretdl"] / line)[: -len(".png")] + ".npy").astype(np.float32)
+        np.testing.assert_allclose(fa, fb, atol=2e-3)
+    assert same / total > 0.99
