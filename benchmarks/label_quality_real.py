@@ -45,6 +45,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from paddleseg_pssl.analysis import study_report  # noqa: E402
+
 DEFAULT_REAL_ROOT = os.path.join(os.path.dirname(REPO), "shared", "data", "real")
 DEFAULT_WORK = os.path.join(REPO, "output", "label_quality_real")
 GENERATE_BASE = os.path.join(REPO, "configs", "pssl", "generate", "_base_", "generate.yml")
@@ -244,35 +246,6 @@ def read_samples(list_file: str, objects: Dict[str, Dict[str, str]], synsets: Li
     return samples, categories
 
 
-def _row(name: str, result, seconds: float = float("nan")) -> Dict[str, float]:
-    return {"source": name, "images": result.n_images,
-            "d9_precision": result.at_top_k(1, "precision"), "d9_iou": result.at_top_k(1),
-            "d8_iou": result.at_top_k(2), "seconds_per_image": seconds}
-
-
-def _md_table(rows: Sequence[Dict[str, float]]) -> str:
-    lines = ["| source | images | D9 precision | D9 IoU | D>=8 IoU | s / image |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        sec = "" if r["seconds_per_image"] != r["seconds_per_image"] else \
-            f"{r['seconds_per_image']:.1f}"
-        lines.append(f"| {r['source']} | {r['images']} | {r['d9_precision']:.3f} | "
-                     f"{r['d9_iou']:.3f} | {r['d8_iou']:.3f} | {sec} |")
-    return "\n".join(lines)
-
-
-def _category_table(per_cat: Dict[str, Dict[str, object]]) -> str:
-    sources = list(per_cat)
-    cats = sorted(next(iter(per_cat.values())))
-    head = "| category | images | " + " | ".join(f"{s} D9 prec / D>=8 IoU" for s in sources)
-    lines = [head + " |", "|---|---|" + "---|" * len(sources)]
-    for c in cats:
-        cells = [f"{per_cat[s][c].at_top_k(1, 'precision'):.2f} / {per_cat[s][c].at_top_k(2):.2f}"
-                 for s in sources]
-        lines.append(f"| {c} | {per_cat[sources[0]][c].n_images} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def study(args, rows_by_subset, env) -> None:
     from paddleseg_pssl.analysis.explanation_study import score_variants
     from paddleseg_pssl.analysis.masks import MaskSpec
@@ -373,9 +346,9 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
     factor_lines.append(f"| centred prior | | {prior.at_top_k(1, 'precision'):.3f} | "
                         f"{prior.at_top_k(1):.3f} | {prior.at_top_k(2):.3f} | |")
 
-    rows = [_row(f"consensus, {s.variant.name}", s.consensus, s.seconds_per_image)
-            for s in scores]
-    rows.append(_row("centred prior", prior))
+    rows = [study_report.score_row(f"consensus, {s.variant.name}", s.consensus,
+                                   s.seconds_per_image) for s in scores]
+    rows.append(study_report.score_row("centred prior", prior))
     single_rows = []
     for s in scores:
         if not s.singles:
@@ -388,7 +361,8 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
                             "best_single_d8_iou": max(iou8),
                             "consensus_d9_precision": s.consensus.at_top_k(1, "precision"),
                             "consensus_d8_iou": s.consensus.at_top_k(2)})
-    count_rows = [_row(c.variant.name, c.consensus, c.seconds_per_image) for c in counts]
+    count_rows = [study_report.score_row(c.variant.name, c.consensus, c.seconds_per_image)
+                  for c in counts]
     per_cat = {}
     if earlier is not None:
         per_cat["earlier default (abs_of_mean n=50)"] = earlier.per_category
@@ -408,9 +382,11 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
         text.append(f"| {r['variant']} | {r['consensus_d9_precision']:.3f} | "
                     f"{r['best_single_d9_precision']:.3f} | {r['worst_single_d9_precision']:.3f}"
                     f" | {r['consensus_d8_iou']:.3f} | {r['best_single_d8_iou']:.3f} |")
-    text += ["", f"## Number of models ({best.variant.name})", "", _md_table(count_rows), "",
-             "## Per category (D9 precision / D>=8 IoU)", "", _category_table(per_cat), "",
-             "## Every variant", "", _md_table(rows), ""]
+    text += ["", f"## Number of models ({best.variant.name})", "",
+             study_report.markdown_table(count_rows), "",
+             "## Per category (D9 precision / D>=8 IoU)", "",
+             study_report.category_table(per_cat), "",
+             "## Every variant", "", study_report.markdown_table(rows), ""]
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(work, "study.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(text))

@@ -1,4 +1,4 @@
-"""Write a generation list file: each image's class = the candidate the ensemble finds most probable.
+"""Write a generation list file: each image's class = the candidate the ensemble finds likeliest.
 
     python tools/choose_classes.py --config my_generation.yml \\
         --candidates candidates.csv --output lists/chosen.txt
