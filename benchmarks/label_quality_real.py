@@ -45,8 +45,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from paddleseg_pssl.analysis import study_report  # noqa: E402
-
 DEFAULT_REAL_ROOT = os.path.join(os.path.dirname(REPO), "shared", "data", "real")
 DEFAULT_WORK = os.path.join(REPO, "output", "label_quality_real")
 GENERATE_BASE = os.path.join(REPO, "configs", "pssl", "generate", "_base_", "generate.yml")
@@ -191,7 +189,7 @@ def worker_main(args) -> None:
 #: Per-model smoothing (Gaussian sigma, fraction of the short side) tried on the base pass.
 STUDY_SMOOTHINGS: Tuple[float, ...] = (0.0, 0.01, 0.02, 0.04, 0.08)
 #: The smoothing the other passes and normalisations are also tried with (besides none).
-REFERENCE_SMOOTHING = 0.02
+REFERENCE_SMOOTHING = 0.04
 #: Sample count of the passes other than the base.
 OTHER_PASS_SAMPLES = 20
 
@@ -329,6 +327,8 @@ def one_factor_rows(by_name, defaults) -> List[Tuple[str, str, object, bool]]:
 
 
 def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
+    from paddleseg_pssl.analysis import study_report
+
     by_name = {s.variant.name: s for s in scores}
     defaults = shipped_defaults()
     factors = one_factor_rows(by_name, defaults)

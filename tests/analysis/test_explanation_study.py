@@ -64,7 +64,8 @@ def test_variant_scores_match_the_evaluator_on_the_generated_labels(world):
     ctx, root = world["ctx"], world["root"]
     samples = [(it.label_rel, it.image_rel, it.class_name) for it in ctx.items]
     names = [s.name for s in ctx.specs]
-    variant = study.Variant("generator's settings", "p", ctx.engine.aggregation, N_SAMPLES)
+    variant = study.Variant("generator's settings", "p", ctx.engine.aggregation, N_SAMPLES,
+                            **world["cfg"]["consensus"])
     (scores,), prior, _ = study.score_variants(str(root / "cache"), samples,
                                                str(root / "imgs" / ".." / "masks"), [variant],
                                                names, singles_for=[variant.name])

@@ -86,7 +86,12 @@ def test_shipped_imagenet_config_loads(repo_root, tmp_path):
                               [f"images.root={tmp_path}"])
     assert len(cfg["ensemble"]) == 15
     assert cfg["resolution"]["short_side"] == 224 and cfg["seed"] == 0
-    assert cfg["explainer"]["n_samples"] == 50
+    # the explanation settings are the _base_'s, i.e. the code defaults
+    from paddleseg_pssl.consensus.engines.base import DEFAULT_AGGREGATION, DEFAULT_N_SAMPLES
+
+    assert cfg["explainer"]["n_samples"] == DEFAULT_N_SAMPLES
+    assert cfg["explainer"]["aggregation"] == DEFAULT_AGGREGATION
+    assert cfg["consensus"] == cfg_mod.DEFAULTS["consensus"]
 
 
 def test_consensus_settings_default_and_override(base):

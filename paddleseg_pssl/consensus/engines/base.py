@@ -39,11 +39,13 @@ import numpy as np
 # Defaults of every SmoothGrad engine, declared here once. The PSSL paper states none of them;
 # each comes from InterpretDL's defaults or from the real-photo label-quality benchmark
 # (benchmarks/label_quality_real.py; README, "Label quality on real photos").
-#: Noise samples per image and model.
-DEFAULT_N_SAMPLES: int = 50
+#: Noise samples per image and model: on the benchmark, n = 20 labels D9 as well as n = 50 at
+#: 0.4x the cost (InterpretDL's default is 50).
+DEFAULT_N_SAMPLES: int = 20
 #: Noise std relative to the input's value range (InterpretDL's default).
 DEFAULT_NOISE_AMOUNT: float = 0.1
-#: How the noisy gradients become one map (see the module docstring).
+#: How the noisy gradients become one map (see the module docstring): ``abs_of_mean`` was the
+#: best of the four on the benchmark once the maps are smoothed (``consensus.smoothing``).
 DEFAULT_AGGREGATION: str = "abs_of_mean"
 #: What is differentiated (InterpretDL's default).
 DEFAULT_GRADIENT_OF: str = "probability"
