@@ -10,10 +10,13 @@ maths only: the same per-model normalisation, consensus (Eq. 1) and deciles (Eq.
 generator, against the masks.
 
 Caches are per pass: ``<cache>/<pass>/<label relpath>.npz`` holding ``<model>|<aggregation>|<n>``
-float16 maps at the explanation resolution and ``seconds|<model>|<n>`` (explanation time up to
-that sample count). A rerun skips cached images, so a killed study resumes.
+float32 maps at the explanation resolution (probability gradients are far below float16's
+range) and ``seconds|<model>|<n>`` (explanation time up to that sample count), with
+``<cache>/<pass>/settings.json`` recording what made them. A rerun skips cached images, so a
+killed study resumes; a rerun with other settings into the same pass folder is refused.
 """
 import dataclasses
+import json
 import os
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -67,11 +70,56 @@ def cache_path(cache_dir: str, pass_name: str, label_rel: str) -> str:
     return os.path.join(cache_dir, pass_name, *label_rel.split("/")) + ".npz"
 
 
+SETTINGS_FILE = "settings.json"
+
+
 def _save_npz_atomic(path: str, arrays: Dict[str, np.ndarray]) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp.{os.getpid()}.npz"
-    np.savez_compressed(tmp, **arrays)
+    np.savez(tmp, **arrays)
     os.replace(tmp, path)
+
+
+def pass_settings(ctx, explanation: ExplanationPass) -> Dict:
+    """Everything that shapes a pass's cached maps (checked on every rerun)."""
+    return {"pass": dataclasses.asdict(explanation), "explainer": ctx.engine.config(),
+            "seed": ctx.cfg["seed"], "models": [
+                dict(spec.to_dict(), weights_sha256=c)
+                for spec, c in zip(ctx.specs, ctx.checksums)]}
+
+
+def check_pass_settings(ctx, explanation: ExplanationPass, cache_dir: str) -> None:
+    """Refuse a pass whose fields disagree with its engine, or a cache folder made with other
+    settings; record the settings of a new one (first writer wins, atomically)."""
+    engine = ctx.engine
+    if (engine.noise_amount, engine.gradient_of) != (explanation.noise_amount,
+                                                      explanation.gradient_of):
+        raise PSSLConfigError(f"pass {explanation.name!r} says noise {explanation.noise_amount}, "
+                              f"{explanation.gradient_of}, but the engine explains with noise "
+                              f"{engine.noise_amount}, {engine.gradient_of}")
+    if max(explanation.checkpoints) > engine.n_samples:
+        raise PSSLConfigError(f"pass {explanation.name!r}: checkpoints "
+                              f"{explanation.checkpoints} exceed explainer.n_samples "
+                              f"{engine.n_samples}")
+    settings = json.loads(json.dumps(pass_settings(ctx, explanation)))
+    folder = os.path.join(cache_dir, explanation.name)
+    path = os.path.join(folder, SETTINGS_FILE)
+    os.makedirs(folder, exist_ok=True)
+    if not os.path.isfile(path):
+        tmp = f"{path}.tmp.{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(settings, f, indent=1, sort_keys=True)
+        try:
+            os.link(tmp, path)          # fails if another rank wrote it first
+        except FileExistsError:
+            pass
+        finally:
+            os.remove(tmp)
+    with open(path, "r", encoding="utf-8") as f:
+        recorded = json.load(f)
+    if recorded != settings:
+        raise PSSLConfigError(f"study cache {folder!r} was made with other settings ({path}); "
+                              f"use another cache folder or delete this one")
 
 
 def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
@@ -81,6 +129,7 @@ def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
     from paddleseg_pssl.consensus import preprocess, runner, sharding
     from paddleseg_pssl.consensus.engines import AGGREGATIONS, MOMENTS, reduce_moments
 
+    check_pass_settings(ctx, explanation, cache_dir)
     mine = [it for it in sharding.shard(ctx.items, ctx.rank, ctx.world_size)
             if it.error is None
             and not os.path.isfile(cache_path(cache_dir, explanation.name, it.label_rel))]
@@ -103,7 +152,7 @@ def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
                 for agg in AGGREGATIONS:
                     score = reduce_moments(moments, agg, inputs)
                     score = preprocess.resize_map(score, img.shape[0], img.shape[1])
-                    arrays[map_key(spec.name, agg, moments.n)] = score.astype(np.float16)
+                    arrays[map_key(spec.name, agg, moments.n)] = score.astype(np.float32)
         _save_npz_atomic(cache_path(cache_dir, explanation.name, item.label_rel), arrays)
         done += 1
     return done

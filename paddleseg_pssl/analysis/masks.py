@@ -136,6 +136,8 @@ def decode_binary(arr: np.ndarray, ignore: Optional[int] = None
     arr = _single_channel(np.asarray(arr), "binary")
     values = set(np.unique(arr).tolist())
     if ignore is not None:
+        if ignore == 0:
+            raise MaskFormatError("the binary ignore value cannot be 0, the background value")
         if len(values - {0, ignore}) > 1:
             raise MaskFormatError(f"binary masks with ignore value {ignore} hold 0, one object "
                                   f"value and {ignore}, got values {sorted(values)[:8]}")

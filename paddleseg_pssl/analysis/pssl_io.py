@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from paddleseg_pssl import pssl_format as fmt
-from paddleseg_pssl.consensus import label_maths
+from paddleseg_pssl.consensus import label_maths, store
 from paddleseg_pssl.constants import TOP_DECILE
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -143,6 +143,9 @@ def consensus_settings(pssl_root: str) -> Dict[str, object]:
                 "smoothing": label_maths.NO_SMOOTHING}
     path = os.path.join(pssl_root, fmt.MANIFEST_FILE)
     if not os.path.isfile(path):
+        # a run in progress has no manifest yet; its settings are in the work folder
+        path = os.path.join(pssl_root, store.WORK_DIR, store.SETTINGS_FILE)
+    if not os.path.isfile(path):
         return defaults
     try:
         with open(path, "r", encoding="utf-8") as f:
@@ -152,24 +155,33 @@ def consensus_settings(pssl_root: str) -> Dict[str, object]:
                               f"manifest): {exc}") from exc
     settings = manifest.get("settings", {}) if isinstance(manifest, dict) else {}
     recorded = settings.get("consensus", {}) if isinstance(settings, dict) else {}
-    return {key: recorded.get(key, value) for key, value in defaults.items()}
+    out = {key: recorded.get(key, value) for key, value in defaults.items()}
+    if out["normalisation"] not in label_maths.NORMALISATIONS or isinstance(
+            out["smoothing"], bool) or not isinstance(out["smoothing"], (int, float)):
+        raise PSSLConfigError(f"{path!r} records consensus settings {recorded!r} that this "
+                              f"version cannot reproduce (normalisations: "
+                              f"{list(label_maths.NORMALISATIONS)})")
+    return out
 
 
 def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int],
-                    normalisation: str = label_maths.DEFAULT_NORMALISATION,
-                    smoothing: float = label_maths.NO_SMOOTHING
+                    normalisation: Optional[str] = None, smoothing: Optional[float] = None
                     ) -> Optional[Dict[str, np.ndarray]]:
     """Each kept model's map for one label, as the generator used it, or None when not kept.
 
     The stored maps are raw (before smoothing and normalisation, at each model's input
-    resolution); they are prepared (``normalisation``, ``smoothing``: see
-    :func:`consensus_settings`) and resized to the label
+    resolution); they are prepared (``normalisation``, ``smoothing``; None: as recorded for
+    the folder, :func:`consensus_settings`) and resized to the label
     size ``out_hw`` exactly as the generator's label maths does before Eq. 1, so their deciles
     are what that model alone would give.
 
     Returns:
         model name -> HxW float32 map in [0, 1], or None when the file does not exist.
     """
+    if normalisation is None or smoothing is None:
+        recorded = consensus_settings(pssl_root)
+        normalisation = recorded["normalisation"] if normalisation is None else normalisation
+        smoothing = recorded["smoothing"] if smoothing is None else smoothing
     path = _model_maps_path(pssl_root, label_rel)
     if path is None or not os.path.isfile(path):
         return None

@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from paddleseg_pssl.consensus import ensemble as ensemble_mod
     from paddleseg_pssl.consensus import image_source, runner
 
+    if not os.path.isfile(args.candidates):
+        raise PSSLConfigError(f"--candidates {args.candidates!r} is not a file; write a CSV with "
+                              "the columns 'image' and 'candidates'")
     # The images are those of the candidates file, whatever images.split / images.list say.
     cfg = config_mod.load_config(args.config, args.opts, {"images.list": args.candidates})
     if not cfg["images"]["synsets"]:

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ignore_value", type=int, default=DEFAULT_CLASS_INDEX_IGNORE,
                         help="class_index: value of unannotated pixels (default %(default)s; "
                              "-1 for none).")
-    parser.add_argument("--binary_ignore", type=common.non_negative_int, default=None,
+    parser.add_argument("--binary_ignore", type=common.positive_int, default=None,
                         metavar="VALUE",
                         help="binary: pixels of this value are unannotated (e.g. 255) and "
                              "every other non-zero value is object (default: 0/1 or 0/255, "

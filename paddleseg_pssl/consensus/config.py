@@ -17,7 +17,7 @@ mappings merge key by key, lists are replaced)::
     explainer: {...}                 # see paddleseg_pssl.consensus.engines
     consensus:
       normalisation: minmax          # per-model normalisation before Eq. 1 (label_maths)
-      smoothing: 0.0                 # per-model Gaussian sigma, fraction of the short side
+      smoothing: 0.04                # per-model Gaussian sigma, fraction of the short side
     ensemble: [...]                  # see paddleseg_pssl.consensus.ensemble
     require_weights: true            # refuse classifiers with neither weights nor pretrained
     ensemble_weights_dir: null       # offline: <dir>/<name>.pdparams for entries without weights
@@ -252,7 +252,8 @@ def validate(raw: Mapping[str, Any]) -> Dict[str, Any]:
     res["max_long_side"] = _int(cfg, "resolution.max_long_side", res["max_long_side"],
                                 minimum=res["short_side"], allow_none=True)
 
-    if cfg["consensus"]["normalisation"] not in label_maths.NORMALISATIONS:
+    normalisation = cfg["consensus"]["normalisation"]
+    if not isinstance(normalisation, str) or normalisation not in label_maths.NORMALISATIONS:
         raise ConfigError("consensus.normalisation",
                           f"must be one of {list(label_maths.NORMALISATIONS)}, "
                           f"got {cfg['consensus']['normalisation']!r}")

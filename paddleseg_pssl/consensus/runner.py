@@ -176,6 +176,7 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
         raise ConfigError(_ensemble_key(str(exc)), str(exc)) from None
     try:
         engine = engines_mod.engine_from_config(cfg["explainer"])
+        engine.check_ready()
     except engines_mod.EngineConfigError as exc:
         raise ConfigError("explainer", str(exc)) from None
     checksums = [ensemble_mod.weights_checksum(s) for s in specs]
@@ -189,6 +190,7 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
         "resolution": dict(cfg["resolution"]),
         "explainer": engine.config(),
         "consensus": dict(cfg["consensus"]),
+        "device": _device_settings(engine),
         "ensemble": [dict(s.to_dict(), weights_sha256=c) for s, c in zip(specs, checksums)],
         "require_weights": cfg["require_weights"],
         "store": dict(cfg["store"]),
@@ -202,6 +204,8 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
         "classes_sha256": classes_digest, "seed": cfg["seed"], "resolution": cfg["resolution"],
         "explainer": {k: v for k, v in engine.config().items()
                       if k not in THROUGHPUT_ONLY_KEYS},
+        # device noise and float16 differ between device kinds: part of what made a label
+        "device": _device_settings(engine),
         "consensus": cfg["consensus"],
         "ensemble": [dict({k: v for k, v in s.to_dict().items() if k != "weights"},
                           weights_sha256=c) for s, c in zip(specs, checksums)],
@@ -218,6 +222,14 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
                 key = f"ensemble[{i}].weights" if about_weights else f"ensemble[{i}]"
                 raise ConfigError(key, str(exc)) from None
     return ctx
+
+
+def _device_settings(engine) -> Dict[str, Any]:
+    """The device kind and the resolved precision of the run (labels differ across them)."""
+    from paddleseg_pssl.consensus.engines.base import device_kind
+
+    resolved_amp = getattr(engine, "resolved_amp", None)
+    return {"kind": device_kind(), "amp": bool(resolved_amp()) if resolved_amp else False}
 
 
 def _ensemble_key(message: str) -> str:

@@ -30,7 +30,7 @@ def test_bad_candidates_files_name_the_file_and_line(tmp_path, text, match):
     path = _write(tmp_path, text)
     with pytest.raises(PSSLConfigError, match=match) as info:
         class_choice.read_candidates(path, num_classes=5)
-    assert path in str(info.value) or "lists no images" in match
+    assert path in str(info.value)
 
 
 def test_missing_candidates_file_is_named(tmp_path):

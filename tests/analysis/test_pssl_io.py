@@ -50,3 +50,30 @@ def test_release_labels_read_as_top_decile(tmp_path):
     path = tmp_path / "x.JPEG_eiseg.npz"
     np.savez_compressed(str(path), np.array([[1, 0], [0, 1]], np.uint8))
     assert pssl_io.read_decile_label(str(path)).tolist() == [[9, 0], [0, 9]]
+
+
+def test_kept_maps_are_prepared_as_the_folder_records(tmp_path):
+    """Single-model scores and Figure-2 panels must see each model's map as the generator used
+    it: the smoothing and normalisation recorded in the folder's manifest."""
+    import json
+
+    from paddleseg_pssl.consensus import label_maths
+
+    tiny = make_tiny_pssl(tmp_path)
+    root = str(tiny["pssl"])
+    label_rel = pssl_io.read_sample_list(root)[0][0]
+    assert pssl_io.consensus_settings(root) == {"normalisation": "minmax", "smoothing": 0.0}
+    plain = pssl_io.load_model_maps(root, label_rel, LABEL_HW)
+    (tiny["pssl"] / "manifest.json").write_text(json.dumps(
+        {"settings": {"consensus": {"normalisation": "clip_p99", "smoothing": 0.1}}}))
+    prepared = pssl_io.load_model_maps(root, label_rel, LABEL_HW)
+    raw = np.load(tiny["pssl"] / "model_maps" / (label_rel[len("train/"):-len(".png")] + ".npz"))
+    name = MODELS[0]
+    expected = label_maths.resize_map(
+        label_maths.prepare_model_map(raw[name], "clip_p99", 0.1), LABEL_HW)
+    np.testing.assert_allclose(prepared[name], expected, atol=1e-6)
+    assert not np.allclose(prepared[name], plain[name], atol=1e-3)
+    (tiny["pssl"] / "manifest.json").write_text(json.dumps(
+        {"settings": {"consensus": {"normalisation": "zscore"}}}))
+    with pytest.raises(PSSLConfigError, match="cannot reproduce"):
+        pssl_io.consensus_settings(root)

@@ -4,7 +4,6 @@ import sys
 
 import numpy as np
 import paddle
-import yaml
 
 from paddleseg_pssl.analysis import class_choice
 from paddleseg_pssl.consensus import config as config_mod
@@ -65,4 +64,8 @@ def test_bad_candidates_end_in_one_line_with_status_2(tmp_path):
     assert completed.returncode == 2
     assert "outside the class list" in completed.stderr and str(candidates) in completed.stderr
     assert not (tmp_path / "o.txt").exists()
-    assert yaml.safe_load(cfg_path.read_text())["images"]["root"]
+    missing = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "choose_classes.py"), "--config", str(cfg_path),
+         "--candidates", str(tmp_path / "none.csv"), "--output", str(tmp_path / "o.txt")],
+        cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert missing.returncode == 2 and "--candidates" in missing.stderr

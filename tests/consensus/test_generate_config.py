@@ -60,6 +60,7 @@ def test_opts_dotted_keys_lists_and_yaml_values(base):
     (["consensus.normalisation=zscore"], "consensus.normalisation", "one of"),
     (["consensus.smoothing=-0.1"], "consensus.smoothing", r"\[0, 1\)"),
     (["consensus.smoothing=true"], "consensus.smoothing", "fraction"),
+    (["consensus.normalisation=[minmax]"], "consensus.normalisation", "one of"),
     (["consensus.smooth=0.1"], "consensus.smooth", "did you mean 'smoothing'"),
 ])
 def test_errors_name_the_key(base, opts, key, match):
@@ -113,6 +114,6 @@ def test_base_generation_config_states_the_code_defaults(repo_root):
     raw = cfg_mod.load_yaml(str(repo_root / "configs/pssl/generate/_base_/generate.yml"))
     engine = build_engine(raw["explainer"].get("engine", "batched")).config()
     for key, value in raw["explainer"].items():
-        assert engine[key if key != "name" else "name"] == value, key
+        assert engine[key] == value, key
     assert raw["consensus"] == cfg_mod.DEFAULTS["consensus"]
     assert raw["resolution"]["short_side"] == cfg_mod.DEFAULTS["resolution"]["short_side"]

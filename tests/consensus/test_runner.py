@@ -311,3 +311,9 @@ def test_generator_labels_match_interpretdls_own_smoothgrad(world, tmp_path):
         fb = np.load(str(outs["interpretdl"] / line)[: -len(".png")] + ".npy").astype(np.float32)
         np.testing.assert_allclose(fa, fb, atol=2e-3)
     assert same / total > 0.99
+
+
+def test_default_engine_without_interpretdl_stops_at_start_up(world, monkeypatch):
+    monkeypatch.setitem(sys.modules, "interpretdl", None)   # import interpretdl -> ImportError
+    with pytest.raises(ConfigError, match="'explainer'.*InterpretDL.*requirements-nodeps"):
+        runner.prepare(config_mod.load_config(str(world["cfg"])), build_models=False)

@@ -14,9 +14,9 @@ The ``explainer:`` section of a generation config::
     explainer:
       engine: batched            # or interpretdl
       name: smoothgrad           # or integrated_gradients (interpretdl engine only)
-      n_samples: 50
+      n_samples: 20              # defaults: engines/base.py (where each comes from)
       noise_amount: 0.1
-      aggregation: mean_of_abs   # abs_of_mean | mean_of_abs | squared | grad_x_input
+      aggregation: abs_of_mean   # | mean_of_abs | squared | grad_x_input
       gradient_of: probability   # or logit
       batch_size: auto           # batched only: noise samples per forward (1 on CPU, 16 on GPU)
       amp: auto                  # batched only: float16 on GPU

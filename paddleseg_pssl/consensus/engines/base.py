@@ -1,8 +1,8 @@
 """The explainer-engine interface of PSSL generation (arXiv 2207.03335, Section 3.2).
 
 An engine turns one classifier, one normalised image and the image's own class into a per-pixel
-score map: SmoothGrad (Smilkov et al., arXiv 1706.03825) as InterpretDL computes it, then
-``|gradient|`` summed over the colour channels. Normalisation, resizing, averaging across models
+score map: SmoothGrad (Smilkov et al., arXiv 1706.03825) as InterpretDL computes it, then one of
+the aggregations below. Normalisation, resizing, averaging across models
 (Eq. 1) and deciles (Eq. 2) belong to the label maths, not to engines.
 
 SmoothGrad, as InterpretDL 0.8 ``SmoothGradInterpreter`` does it (verified on Paddle 3.3):
@@ -81,6 +81,40 @@ class EngineConfigError(ValueError):
     """An ``explainer:`` setting is invalid; the message names the key and the fix."""
 
 
+def device_kind() -> str:
+    """``'gpu'`` when Paddle's current device is a GPU, else ``'cpu'`` (chunk and AMP policy)."""
+    import paddle
+
+    return "gpu" if paddle.get_device().startswith("gpu") else "cpu"
+
+
+def resolve_batch_size(batch_size: Any, n_samples: int) -> int:
+    """Noise samples per forward/backward: ``'auto'`` -> :data:`AUTO_BATCH_SIZE` of the current
+    device kind; never more than ``n_samples``."""
+    bs = AUTO_BATCH_SIZE[device_kind()] if batch_size == "auto" else batch_size
+    return max(1, min(int(bs), int(n_samples)))
+
+
+def resolve_amp(amp: Any) -> bool:
+    """Whether to autocast to float16: ``'auto'`` = on GPU only; never on CPU (Paddle's CPU AMP
+    is bfloat16 and slower than float32 on most CPUs)."""
+    if amp == "auto" or amp:
+        return device_kind() == "gpu"
+    return False
+
+
+def check_throughput_settings(batch_size: Any, amp: Any, amp_scale: Any) -> None:
+    """Raise :class:`EngineConfigError` naming ``explainer.<key>`` for a bad chunk/AMP setting."""
+    if batch_size != "auto" and not is_positive_int(batch_size):
+        raise EngineConfigError(f"explainer.batch_size must be a positive integer or 'auto', "
+                                f"got {batch_size!r}")
+    if amp not in ("auto", True, False):
+        raise EngineConfigError(f"explainer.amp must be 'auto', true or false, got {amp!r}")
+    if isinstance(amp_scale, bool) or not isinstance(amp_scale, (int, float)) or amp_scale <= 0:
+        raise EngineConfigError(f"explainer.amp_scale must be a positive number, "
+                                f"got {amp_scale!r}")
+
+
 def is_positive_int(value: Any) -> bool:
     """Whether ``value`` is an ``int`` >= 1 (``True`` does not count)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
@@ -94,7 +128,7 @@ def check_positive_int_setting(key: str, value: Any) -> None:
 
 def check_choice_setting(key: str, value: Any, choices: Sequence[Any]) -> None:
     """Raise :class:`EngineConfigError` unless ``explainer.<key>`` is one of ``choices``."""
-    if value not in choices:
+    if not isinstance(value, (str, bool, int, float, type(None))) or value not in choices:
         raise EngineConfigError(f"explainer.{key} must be one of {list(choices)}, "
                                 f"got {value!r}")
 
@@ -268,6 +302,10 @@ class ExplainerEngine(abc.ABC):
         Returns:
             One :class:`GradientMoments` per checkpoint, in increasing order.
         """
+
+    def check_ready(self) -> None:
+        """Raise :class:`EngineConfigError` when the engine cannot run here (a missing package,
+        an unsupported device), so generation stops at start-up rather than on every image."""
 
     def config(self) -> Dict[str, Any]:
         """Every setting that affects the output (for the manifest)."""

@@ -25,14 +25,15 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (AUTO_BATCH_SIZE, DEFAULT_AGGREGATION,
-                                                    DEFAULT_AMP_SCALE, DEFAULT_GRADIENT_OF,
-                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
-                                                    MOMENTS, NOISE_SOURCES, EngineConfigError,
-                                                    ExplainerEngine, GradientMoments,
-                                                    check_choice_setting, check_inputs,
-                                                    check_seed, is_positive_int,
-                                                    numpy_smoothgrad_noise)
+from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_AMP_SCALE,
+                                                    DEFAULT_GRADIENT_OF, DEFAULT_N_SAMPLES,
+                                                    DEFAULT_NOISE_AMOUNT, MOMENTS, NOISE_SOURCES,
+                                                    EngineConfigError, ExplainerEngine,
+                                                    GradientMoments, check_choice_setting,
+                                                    check_inputs, check_seed,
+                                                    check_throughput_settings,
+                                                    numpy_smoothgrad_noise, resolve_amp,
+                                                    resolve_batch_size)
 
 class BatchedSmoothGradEngine(ExplainerEngine):
     """SmoothGrad through :class:`~.interpreter.FastSmoothGradInterpreter`.
@@ -55,46 +56,42 @@ class BatchedSmoothGradEngine(ExplainerEngine):
                  amp_scale: float = DEFAULT_AMP_SCALE, noise_source: str = "device"):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,
                          aggregation=aggregation, gradient_of=gradient_of)
-        if batch_size != "auto" and not is_positive_int(batch_size):
-            raise EngineConfigError(f"explainer.batch_size must be a positive integer or 'auto', "
-                                    f"got {batch_size!r}")
-        if amp not in ("auto", True, False):
-            raise EngineConfigError(f"explainer.amp must be 'auto', true or false, got {amp!r}")
-        if not isinstance(amp_scale, (int, float)) or amp_scale <= 0:
-            raise EngineConfigError(f"explainer.amp_scale must be a positive number, "
-                                    f"got {amp_scale!r}")
+        check_throughput_settings(batch_size, amp, amp_scale)
         check_choice_setting("noise_source", noise_source, NOISE_SOURCES)
         self.noise_source = noise_source
         self.batch_size = batch_size
         self.amp = amp
         self.amp_scale = float(amp_scale)
 
+    def check_ready(self) -> None:
+        try:
+            import interpretdl  # noqa: F401
+        except ImportError as exc:
+            raise EngineConfigError(
+                f"explainer.engine 'batched' runs through InterpretDL, which cannot be imported "
+                f"({exc}); install it with pip install --no-deps -r requirements-nodeps.txt"
+            ) from None
+
     def interpreter(self, model):
-        """The InterpretDL interpreter that explains with this engine's settings."""
+        """The InterpretDL interpreter that explains with this engine's settings. InterpretDL
+        only knows 'cpu' and 'gpu' device names; our inner loop runs on Paddle's current
+        device whatever it is, so other devices are named 'cpu' to InterpretDL."""
         import paddle
 
         from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
 
-        return FastSmoothGradInterpreter(model, device=paddle.get_device(),
-                                         aggregation=self.aggregation,
-                                         batch_size=self.batch_size, amp=self.amp,
-                                         amp_scale=self.amp_scale, noise_source="device")
+        device = paddle.get_device()
+        return FastSmoothGradInterpreter(
+            model, device=device if device[:3] in ("cpu", "gpu") else "cpu",
+            aggregation=self.aggregation, batch_size=self.batch_size, amp=self.amp,
+            amp_scale=self.amp_scale, noise_source="device")
 
     # -- settings resolved on the current device ----------------------------------------------
     def resolved_batch_size(self) -> int:
-        from paddleseg_pssl.consensus.engines.interpreter import device_kind
-
-        bs = AUTO_BATCH_SIZE[device_kind()] if self.batch_size == "auto" else self.batch_size
-        return max(1, min(int(bs), self.n_samples))
+        return resolve_batch_size(self.batch_size, self.n_samples)
 
     def resolved_amp(self) -> bool:
-        from paddleseg_pssl.consensus.engines.interpreter import device_kind
-
-        if self.amp == "auto":
-            return device_kind() == "gpu"
-        if self.amp and device_kind() != "gpu":
-            return False  # Paddle's CPU AMP (bfloat16) is slower than float32 on most CPUs
-        return bool(self.amp)
+        return resolve_amp(self.amp)
 
     def config(self) -> Dict[str, Any]:
         cfg = super().config()

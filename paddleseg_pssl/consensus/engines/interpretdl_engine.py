@@ -1,7 +1,7 @@
 """The ``interpretdl`` engine: InterpretDL's own interpreters, the reference (arXiv 2207.03335).
 
-PSSL's labels were made with InterpretDL's ``SmoothGradInterpreter`` (and ``ConsensusInterpreter``,
-arXiv 2109.00707). This engine calls it as is on the already-normalised input (a float array is
+The paper names SmoothGrad and the Consensus study (arXiv 2109.00707) whose code is InterpretDL's
+``SmoothGradInterpreter`` and ``ConsensusInterpreter``. This engine calls the former as is on the already-normalised input (a float array is
 neither resized nor re-normalised by InterpretDL) and reduces its output, the signed gradients
 averaged over the noise samples, to ``|.|`` summed over channels. ``IntGradCVInterpreter`` is
 selectable with ``name: integrated_gradients``.

@@ -18,7 +18,7 @@ inner loop is ours (:meth:`gradient_moments`, which the generator's ``batched`` 
 - ``aggregation`` chooses what is averaged over the samples (see :mod:`.base`): the signed
   gradient (``abs_of_mean``, InterpretDL's), ``|g|`` (``mean_of_abs``), ``g^2`` (``squared``) or
   the signed gradient times the input (``grad_x_input``); ``np.abs(result).sum(1)`` is then the
-  map of every aggregation but ``grad_x_input`` (whose map sums the channels before ``|.|``).
+  map of every aggregation but ``grad_x_input`` (whose map is ``np.abs(result.sum(1))``).
 
 Example (plain InterpretDL code)::
 
@@ -41,20 +41,23 @@ from interpretdl.data_processor.visualizer import (explanation_to_vis, save_imag
                                                    show_vis_explanation)
 from interpretdl.interpreter.smooth_grad import SmoothGradInterpreter
 
-from paddleseg_pssl.consensus.engines.base import (AUTO_BATCH_SIZE, DEFAULT_AGGREGATION,
+from paddleseg_pssl.consensus.engines.base import (MAX_SEED, DEFAULT_AGGREGATION,
                                                     DEFAULT_AMP_SCALE, DEFAULT_GRADIENT_OF,
                                                     DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
                                                     GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
                                                     MOMENTS, GradientMoments, check_checkpoints,
                                                     check_choice_setting, check_inputs,
                                                     check_label, check_seed, moments_needed,
-                                                    NOISE_SOURCES, noise_sigma)
+                                                    NOISE_SOURCES, check_throughput_settings,
+                                                    noise_sigma, resolve_amp,
+                                                    resolve_batch_size)
 
-def device_kind() -> str:
-    import paddle
-
-    return "gpu" if paddle.get_device().startswith("gpu") else "cpu"
-
+#: ``SmoothGradInterpreter.interpret``'s own defaults, kept by our ``interpret`` so that the
+#: subclass is a drop-in replacement (the generator passes its settings explicitly).
+INTERPRETDL_N_SAMPLES: int = 50
+INTERPRETDL_NOISE_AMOUNT: float = 0.1
+INTERPRETDL_GRADIENT_OF: str = "probability"
+INTERPRETDL_RESIZE_TO: int = 224
 
 @contextlib.contextmanager
 def frozen_parameters(model) -> Iterator[None]:
@@ -121,6 +124,7 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
                  seed: int = 0, **kwargs: Any):
         super().__init__(model, device, **kwargs)
         check_choice_setting("aggregation", aggregation, tuple(MOMENT_OF_AGGREGATION))
+        check_throughput_settings(batch_size, amp, amp_scale)
         check_choice_setting("noise_source", noise_source, NOISE_SOURCES)
         self.aggregation = aggregation
         self.batch_size = batch_size
@@ -131,15 +135,10 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
 
     # -- settings resolved on the current device ----------------------------------------------
     def resolved_batch_size(self, n_samples: int) -> int:
-        bs = AUTO_BATCH_SIZE[device_kind()] if self.batch_size == "auto" else self.batch_size
-        return max(1, min(int(bs), n_samples))
+        return resolve_batch_size(self.batch_size, n_samples)
 
     def resolved_amp(self) -> bool:
-        if self.amp == "auto":
-            return device_kind() == "gpu"
-        if self.amp and device_kind() != "gpu":
-            return False  # Paddle's CPU AMP (bfloat16) is slower than float32 on most CPUs
-        return bool(self.amp)
+        return resolve_amp(self.amp)
 
     # -- the inner loop -------------------------------------------------------------------------
     @staticmethod
@@ -217,6 +216,9 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         results: List[GradientMoments] = []
         with frozen_parameters(self.model):
             base = paddle.to_tensor(inputs)
+            if noise is not None and np.shape(noise) != (n_samples,) + inputs.shape[1:]:
+                raise ValueError(f"noise must have shape (n_samples, 3, H, W) = "
+                                 f"{(n_samples,) + inputs.shape[1:]}, got {np.shape(noise)}")
             if noise is None:
                 sigma = noise_sigma(inputs, noise_amount)
                 with seeded_generator(check_seed(seed)):
@@ -239,28 +241,34 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         return results
 
     # -- InterpretDL's interface ------------------------------------------------------------------
-    def _predicted_labels(self, data: np.ndarray) -> np.ndarray:
+    def _predict(self, data: np.ndarray):
+        """(predicted labels, probabilities) of a batch, as InterpretDL records them."""
         import paddle
 
         with paddle.no_grad():
             logits = self.model(paddle.to_tensor(data))
-        return np.argmax(logits.numpy(), axis=1)
+            probs = paddle.nn.functional.softmax(logits.astype("float32"), axis=-1).numpy()
+        return np.argmax(probs, axis=1), probs
 
-    def interpret(self, inputs, labels=None, noise_amount: float = DEFAULT_NOISE_AMOUNT,
-                  n_samples: int = DEFAULT_N_SAMPLES, gradient_of: str = DEFAULT_GRADIENT_OF,
-                  resize_to: int = 224, crop_to: Optional[int] = None, visual: bool = True,
-                  save_path=None) -> np.ndarray:
-        """InterpretDL's ``SmoothGradInterpreter.interpret``, with our inner loop: image paths
-        or arrays in (resized and normalised by InterpretDL's own pipeline), (N, 3, H, W) mean
-        over the noise samples of the aggregated quantity out (module docstring)."""
+    def interpret(self, inputs, labels=None, noise_amount: float = INTERPRETDL_NOISE_AMOUNT,
+                  n_samples: int = INTERPRETDL_N_SAMPLES,
+                  gradient_of: str = INTERPRETDL_GRADIENT_OF,
+                  resize_to: int = INTERPRETDL_RESIZE_TO, crop_to: Optional[int] = None,
+                  visual: bool = True, save_path=None) -> np.ndarray:
+        """InterpretDL's ``SmoothGradInterpreter.interpret`` (same defaults), with our inner
+        loop: image paths or arrays in (resized and normalised by InterpretDL's own pipeline),
+        (N, 3, H, W) mean over the noise samples of the aggregated quantity out (module
+        docstring). ``gradient_of='loss'`` is not offered (PSSL explains the image's class).
+        With device noise, image j of a batch uses the seed ``seed + j``."""
         import paddle
 
         imgs, data = images_transform_pipeline(inputs, resize_to, crop_to)
         data = np.ascontiguousarray(data, dtype=np.float32)
         self._env_setup()
         paddle.set_device(self.device)
+        self.predicted_label, self.predicted_proba = self._predict(data)
         if labels is None:
-            labels = self._predicted_labels(data)
+            labels = self.predicted_label
         labels = np.asarray(labels).reshape((len(data),))
         noise = (global_numpy_noise(data, n_samples, noise_amount)
                  if self.noise_source == "numpy" else None)
@@ -270,7 +278,7 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
             one = data[j:j + 1]
             (sums,) = self.gradient_moments(
                 one, int(labels[j]), n_samples=n_samples, noise_amount=noise_amount,
-                gradient_of=gradient_of, seed=self.seed,
+                gradient_of=gradient_of, seed=(self.seed + j) % MAX_SEED,
                 noise=None if noise is None else noise[:, j], moments=(moment,))
             mean = sums.get(moment) / np.float32(n_samples)
             out[j] = mean * one[0] if self.aggregation == "grad_x_input" else mean
@@ -278,8 +286,9 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         if visual or save_path is not None:
             paths = preprocess_save_path(save_path, len(data))
             for j in range(len(data)):
-                vis = explanation_to_vis(imgs[j], np.abs(out[j]).sum(0),
-                                         style="overlay_grayscale")
+                score = (np.abs(out[j].sum(0)) if self.aggregation == "grad_x_input"
+                         else np.abs(out[j]).sum(0))
+                vis = explanation_to_vis(imgs[j], score, style="overlay_grayscale")
                 if visual:
                     show_vis_explanation(vis)
                 if paths[j] is not None:
