@@ -149,10 +149,14 @@ def launch(script_args: List[str], env: Dict[str, str], log_dir: str) -> None:
 
 
 def choose_classes(real_root: str, rows, work: str, subset: str, env) -> str:
-    list_file = os.path.join(work, f"{subset}_list.txt")
+    """The subset's list file, made once per candidates content (a rerun with another
+    --per_category gets its own)."""
+    candidates = write_candidates(rows, os.path.join(work, f"{subset}_candidates.csv"))
+    with open(candidates, "rb") as f:
+        tag = hashlib.sha256(f.read()).hexdigest()[:8]
+    list_file = os.path.join(work, f"{subset}_{len(rows)}_{tag}_list.txt")
     if os.path.isfile(list_file):
         return list_file
-    candidates = write_candidates(rows, os.path.join(work, f"{subset}_candidates.csv"))
     run([sys.executable, os.path.join(REPO, "tools", "choose_classes.py"), "--config",
          GENERATE_BASE, "--candidates", candidates, "--output", list_file, "--device", "cpu",
          "--opts"] + base_opts(real_root, None), env, work)
@@ -408,7 +412,9 @@ def holdout(args, rows_by_subset, env) -> None:
                 [f"{k}={v}" for k, v in EARLIER_DEFAULT.items()]}
     summaries = {}
     for i, (label, extra) in enumerate(settings.items()):
-        out = os.path.join(args.work, f"holdout_pssl_{i}")
+        # one folder per list and settings: a change of the defaults makes a new folder
+        key = json.dumps([os.path.basename(list_file), shipped_defaults(), extra])
+        out = os.path.join(args.work, f"holdout_{i}_{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         launch([os.path.join(REPO, "tools", "generate_pssl.py"), "--config", GENERATE_BASE,
                 "--output", out, "--quiet", "--device", "cpu", "--opts"]
                + base_opts(args.real_root, list_file) + ["store.keep_model_maps=true"] + extra,
@@ -443,7 +449,10 @@ def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
     prior = None
     for label, summary in summaries.items():
         sources = summary["sources"]
-        seconds = summary["run"]["elapsed_s"] * PROCESSES / max(summary["scored"], 1)
+        ranks = summary["run"]["ranks"].values()
+        labelled = sum(r.get("labelled", 0) for r in ranks)
+        seconds = (sum(r.get("seconds", 0.0) for r in ranks) / labelled if labelled
+                   else float("nan"))
         cons = _metrics(sources["consensus"])
         lines.append(f"| {label} | consensus of {len(MODELS)} | {summary['scored']} | "
                      + " | ".join(f"{x:.3f}" for x in cons) + f" | {seconds:.1f} |")
@@ -455,8 +464,8 @@ def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
                      + " | ".join(f"{a:.3f} - {b:.3f}" for a, b in zip(lo, hi)) + " | |")
         prior = _metrics(sources["centred prior"])
     lines.append(f"| | centred prior | | " + " | ".join(f"{x:.3f}" for x in prior) + " | |")
-    lines += ["", "s / image: wall time of the run x processes / images (process-seconds per "
-                  "image, all five models)."]
+    lines += ["", "s / image: process-seconds per labelled image (all five models; two 1-thread "
+                  "processes side by side)."]
     with open(os.path.join(work, "holdout.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
