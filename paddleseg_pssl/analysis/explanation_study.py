@@ -6,8 +6,10 @@ would cost one full generation each. The study instead runs each *pass* (a noise
 resolution and a differentiated output) once per image and model, accumulating every gradient
 moment at several sample counts (:meth:`ExplainerEngine.gradient_moments`), and keeps the raw
 per-model maps of every aggregation and count in a cache. Scoring a variant is then label
-maths only: the same per-model normalisation, consensus (Eq. 1) and deciles (Eq. 2) as the
-generator, against the masks.
+maths only: the same per-model smoothing, normalisation, consensus (Eq. 1) and deciles (Eq. 2)
+as the generator, against the masks. (Maps of ``resize: square`` models are cached at the
+image's resolution, so the study smooths them after the resize the generator does after
+smoothing; for the default ``keep_aspect`` models both orders are the same.)
 
 Caches are per pass: ``<cache>/<pass>/<label relpath>.npz`` holding ``<model>|<aggregation>|<n>``
 float32 maps at the explanation resolution (probability gradients are far below float16's
