@@ -58,13 +58,18 @@ def probe_models(ctx) -> Optional[str]:
     for i, (spec, model) in enumerate(zip(ctx.specs, ctx.models)):
         inputs = preprocess.to_model_input(img, spec)
         what = None
-        if not _scores_finite(model, inputs):
-            what = "scores (logits)"
-        else:
-            seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
-            score = np.asarray(ctx.engine.explain(model, inputs, item.class_id, seed))
-            if not np.all(np.isfinite(score)):
-                what = "gradients (explanation map)"
+        try:
+            if not _scores_finite(model, inputs):
+                what = "scores (logits)"
+            else:
+                seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
+                score = np.asarray(ctx.engine.explain(model, inputs, item.class_id, seed))
+                if not np.all(np.isfinite(score)):
+                    what = "gradients (explanation map)"
+        except Exception as exc:  # noqa: BLE001 - any failure on a sound image stops start-up
+            raise ConfigError(f"ensemble[{i}]", f"model {spec.name!r} fails on "
+                                                f"{item.image_rel!r}: {type(exc).__name__}: "
+                                                f"{str(exc)[:300]}") from None
         if what is not None:
             raise ConfigError(
                 f"ensemble[{i}]", f"model {spec.name!r} gives non-finite {what} on "
