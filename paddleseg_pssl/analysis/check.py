@@ -11,10 +11,11 @@ once, each naming its file:
   it under the ``resolution`` recorded in ``manifest.json``
   (:func:`paddleseg_pssl.pssl_format.label_fits_image`, the rule ``PSSLDataset`` enforces).
 
-Samples are checked by a thread pool (OpenCV and zlib release the GIL) with a progress bar.
+Samples are checked in chunks by a pool of worker processes, with a progress bar.
 """
 import concurrent.futures
 import dataclasses
+import functools
 import os
 import sys
 import time
@@ -29,9 +30,9 @@ from paddleseg_pssl.errors import PSSLConfigError
 #: EXIF orientations that swap width and height (transposed or rotated by 90 degrees).
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _EXIF_ORIENTATION = 0x0112
-#: Default number of checking threads.
-DEFAULT_WORKERS = 4
-#: Samples per task of the thread pool (few tasks even for a million labels).
+#: Default number of checking processes.
+DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
+#: Samples per task of the process pool (few tasks even for a million labels).
 CHUNK = 256
 
 
@@ -97,6 +98,12 @@ def check_sample(label_path: str, image_path: str,
     return problems
 
 
+def _check_chunk(chunk: List[Tuple[str, str]],
+                 resolution: Optional[Mapping[str, Any]]) -> List[Problem]:
+    """Problems of a list of (label path, image path) pairs (one task of the process pool)."""
+    return [p for lbl, img in chunk for p in check_sample(lbl, img, resolution)]
+
+
 def _list_samples(pssl_root: str, imagenet_root: str
                   ) -> Tuple[List[Tuple[str, str]], List[Problem]]:
     """(label path, image path) of every usable line of train.txt, and the lines' problems."""
@@ -143,7 +150,7 @@ def check_pssl_root(pssl_root: str, imagenet_root: str, *, workers: int = DEFAUL
     Args:
         pssl_root: Holds ``train.txt``, a synsets file and the labels.
         imagenet_root: The image root the list's image paths are relative to.
-        workers: Checking threads (0: in this thread).
+        workers: Checking processes (0: in this process).
         progress: Show a progress bar on stderr.
 
     Raises:
@@ -157,23 +164,22 @@ def check_pssl_root(pssl_root: str, imagenet_root: str, *, workers: int = DEFAUL
     resolution = fmt.read_label_resolution(pssl_root)
     bar = _progress(len(samples), progress)
     chunks = [samples[i:i + CHUNK] for i in range(0, len(samples), CHUNK)]
-
-    def check_chunk(chunk: List[Tuple[str, str]]) -> List[Problem]:
-        out = [p for lbl, img in chunk for p in check_sample(lbl, img, resolution)]
-        if bar is not None:
-            bar.update(len(chunk))
-        return out
-
+    task = functools.partial(_check_chunk, resolution=resolution)
     try:
         if workers:
-            with concurrent.futures.ThreadPoolExecutor(workers, "pssl-check") as pool:
-                results = list(pool.map(check_chunk, chunks))
+            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+                results = pool.map(task, chunks)
+                for chunk, chunk_problems in zip(chunks, results):
+                    problems.extend(chunk_problems)
+                    if bar is not None:
+                        bar.update(len(chunk))
         else:
-            results = [check_chunk(chunk) for chunk in chunks]
+            for chunk in chunks:
+                problems.extend(task(chunk))
+                if bar is not None:
+                    bar.update(len(chunk))
     finally:
         if bar is not None:
             bar.close()
-    for chunk_problems in results:
-        problems.extend(chunk_problems)
     return CheckReport(samples=len(samples), problems=problems,
                        seconds=time.monotonic() - start)

@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Image root the image paths of train.txt are relative to.")
     parser.add_argument("--num_workers", type=common.non_negative_int,
                         default=check.DEFAULT_WORKERS,
-                        help="Checking threads (0: the main thread; default %(default)s).")
+                        help="Checking processes (0: this process; default %(default)s, the "
+                             "CPU count up to 8).")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
     return parser
 
