@@ -19,7 +19,7 @@ import fcntl
 import glob
 import json
 import os
-from typing import Iterator, List, Mapping, Optional, Tuple
+from typing import Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus.store import (
@@ -31,9 +31,9 @@ FINGERPRINT_FILE = "pssl_settings.json"
 RANK_FINGERPRINT_SUFFIX = ".settings.json"
 
 
-def rank_fingerprint_path(store: PSSLStore, rank: int) -> str:
-    """The fingerprint copy beside rank ``rank``'s done-list."""
-    return store.rank_list_path(rank)[: -len(".txt")] + RANK_FINGERPRINT_SUFFIX
+def rank_fingerprint_path(store: PSSLStore, rank: Union[int, str]) -> str:
+    """The fingerprint copy beside rank ``rank``'s done-list (``'*'``: a glob of all ranks)."""
+    return os.path.splitext(store.rank_list_path(rank))[0] + RANK_FINGERPRINT_SUFFIX
 
 
 def record_paths(store: PSSLStore) -> List[str]:
@@ -41,8 +41,7 @@ def record_paths(store: PSSLStore) -> List[str]:
     paths = [os.path.join(store.root, pssl_format.MANIFEST_FILE),
              os.path.join(store.root, FINGERPRINT_FILE),
              os.path.join(store.work_dir, SETTINGS_FILE)]
-    pattern = os.path.basename(rank_fingerprint_path(store, 0)).replace("0", "*", 1)
-    return paths + sorted(glob.glob(os.path.join(store.work_dir, pattern)))
+    return paths + sorted(glob.glob(rank_fingerprint_path(store, "*")))
 
 
 def read_record(path: str) -> Optional[dict]:
