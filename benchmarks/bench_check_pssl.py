@@ -1,9 +1,9 @@
 """Benchmark: speed of ``tools/check_pssl.py`` (paddleseg_pssl.analysis.check) per worker count.
 
 Builds a synthetic PSSL root of ``--count`` samples shaped like ImageNet's (375 x 500 JPEG
-images, 224 x 299 decile PNG labels, a few classes) in a temporary folder, then checks it with
-0 (in the calling process), 1, 2 and 4 worker processes in one process, reporting samples per second and the
-speed-up over the first row. Every run must find no problem.
+images, 224 x 299 decile PNG labels, a few classes) in a temporary folder, then checks it
+side by side with 0 (in the calling process), 1, 2 and 4 worker processes, reporting samples
+per second and the speed-up over the first row. Every run must find no problem.
 
 Usage::
 

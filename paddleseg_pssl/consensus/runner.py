@@ -54,7 +54,6 @@ logger = logging.getLogger("paddleseg_pssl.generate")
 EXIT_OK = 0
 EXIT_TOO_MANY_FAILURES = 1
 EXIT_CONFIG_ERROR = 2
-EXIT_FAIL_FAST = 3
 
 #: Explainer settings that change speed, not labels: a resumed run may change them.
 THROUGHPUT_ONLY_KEYS = ("batch_size",)
