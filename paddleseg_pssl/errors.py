@@ -14,3 +14,15 @@ class PSSLConfigError(ValueError):
     The message is a single line that names the file or key, the value found, what was
     expected and, where there is one, the fix.
     """
+
+
+#: Exit status of a generation run stopped early because every image would fail.
+EXIT_FAIL_FAST: int = 3
+
+
+class PSSLRunStopped(RuntimeError):
+    """A long run stopped early (machine error, or images failing for one reason).
+
+    The message is a single line naming the cause, the file or image, and the fix; what was
+    finished is kept, so a rerun resumes.
+    """

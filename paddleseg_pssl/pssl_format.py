@@ -21,9 +21,18 @@ The label path mirrors the image path under the image root with ``.png`` appende
 When images do not live under ``<image_root>/train/<class>/`` (a list-file input), the
 image path relative to the image root is given as a second, tab-separated column.
 The class of a sample is always the name of its label's parent folder.
+
+Names: a file name may hold any character but a tab, a newline or a carriage return (the
+list files are line- and tab-separated); a class name may hold no whitespace at all (class
+lists are whitespace-tokenised, as ImageNet's ``LOC_synset_mapping.txt``). A line whose
+paths hold spaces always has both columns, tab-separated, so it reads back unambiguously;
+lines without a tab are read as before (one label path, or PaddleSeg-style
+"<label> <image>" columns separated by whitespace).
 """
+import json
+import os
 import pathlib
-from typing import Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from paddleseg_pssl.constants import IGNORE_INDEX
 
@@ -34,6 +43,10 @@ FAILURES_FILE = "failures.txt"
 LABEL_SPLIT_DIR = "train"
 LABEL_SUFFIX = ".png"
 LIST_COLUMN_SEPARATOR = "\t"
+#: Characters no file name in a list file may hold (they separate columns and lines).
+FORBIDDEN_NAME_CHARS = "\t\n\r"
+#: A label may differ from its image's aspect by this many label pixels (rounding of one side).
+ASPECT_TOLERANCE_PX = 1.0
 
 #: The official release format (PaddleSeg's built-in PSSLDataset), still readable.
 RELEASE_SYNSETS_FILE = "imagenet_lsvrc_2015_synsets.txt"
@@ -59,22 +72,107 @@ def class_name_of_label(label_rel: str) -> str:
     return pathlib.PurePosixPath(label_rel).parent.name
 
 
+def file_name_problem(name: str) -> Optional[str]:
+    """Why a file name cannot go into the list files, or None when it can."""
+    bad = sorted({repr(c) for c in name if c in FORBIDDEN_NAME_CHARS})
+    if bad:
+        return (f"file name {name!r} holds {', '.join(bad)}, which the tab- and line-separated "
+                f"{TRAIN_LIST_FILE} cannot hold; rename the file")
+    return None
+
+
+def class_name_problem(name: str) -> Optional[str]:
+    """Why a class (folder) name cannot be a class, or None when it can."""
+    if not name or any(c.isspace() for c in name):
+        return (f"class folder name {name!r} holds whitespace, which class lists "
+                f"({SYNSETS_FILE}, synsets files) cannot hold; rename the folder")
+    return None
+
+
+def _has_space(text: str) -> bool:
+    return any(c.isspace() for c in text)
+
+
 def format_list_line(label_rel: str, image_rel: Optional[str] = None) -> str:
-    """One train.txt line; the image column is written only when the naming rule cannot derive it."""
-    if image_rel is None or image_rel == image_relpath_from_label(label_rel):
+    """One train.txt line; the image column is written only when the naming rule cannot derive
+    it or a path holds whitespace (then both columns, tab-separated, read back unambiguously).
+
+    Raises:
+        ValueError: a path holds a tab, newline or carriage return.
+    """
+    for path in (label_rel, image_rel or ""):
+        problem = file_name_problem(path)
+        if problem:
+            raise ValueError(problem)
+    derived = image_relpath_from_label(label_rel)
+    if image_rel is None:
+        image_rel = derived
+    if image_rel == derived and not _has_space(label_rel):
         return label_rel
     return f"{label_rel}{LIST_COLUMN_SEPARATOR}{image_rel}"
 
 
+def _is_label_path(text: str) -> bool:
+    return text.endswith(LABEL_SUFFIX) or text.endswith(RELEASE_LABEL_SUFFIX)
+
+
 def parse_list_line(line: str) -> Tuple[str, str]:
     """(label relpath, image relpath) of one train.txt line; ValueError when malformed."""
-    fields = line.strip().split(LIST_COLUMN_SEPARATOR) if LIST_COLUMN_SEPARATOR in line \
-        else line.split()
+    text = line.rstrip("\r\n")
+    if LIST_COLUMN_SEPARATOR in text:
+        fields = text.split(LIST_COLUMN_SEPARATOR)
+        if len(fields) == 2 and all(fields):
+            return fields[0], fields[1]
+        raise ValueError(f"expected '<label><tab><image>', got {len(fields)} tab-separated "
+                         f"fields: {text!r}")
+    fields = text.split()
     if len(fields) == 1:
         return fields[0], image_relpath_from_label(fields[0])
-    if len(fields) == 2:
+    if len(fields) == 2 and _is_label_path(fields[0]):
         return fields[0], fields[1]
-    raise ValueError(f"expected '<label> [<image>]', got {len(fields)} fields: {line.strip()!r}")
+    if fields and _is_label_path(text):  # one label path holding spaces
+        return text, image_relpath_from_label(text)
+    raise ValueError(f"expected '<label> [<image>]', got {len(fields)} fields: {text.strip()!r}")
+
+
+def aspect_matches(label_hw: Tuple[int, int], image_hw: Tuple[int, int]) -> bool:
+    """Whether a label of (H, W) ``label_hw`` keeps the aspect of its image, up to the rounding
+    of one side (:data:`ASPECT_TOLERANCE_PX` label pixels)."""
+    (lh, lw), (ih, iw) = label_hw, image_hw
+    if min(lh, lw, ih, iw) < 1:
+        return False
+    return min(abs(lw - lh * iw / ih), abs(lh - lw * ih / iw)) <= ASPECT_TOLERANCE_PX
+
+
+def read_label_resolution(pssl_root: str) -> Optional[Dict[str, Any]]:
+    """The generator's ``resolution`` settings recorded in ``manifest.json``, or None."""
+    try:
+        with open(os.path.join(pssl_root, MANIFEST_FILE), encoding="utf-8") as f:
+            resolution = json.load(f)["settings"]["resolution"]
+        return {"short_side": int(resolution["short_side"]),
+                "max_long_side": resolution.get("max_long_side")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def label_fits_image(label_hw: Tuple[int, int], image_hw: Tuple[int, int],
+                     resolution: Optional[Mapping[str, Any]] = None) -> bool:
+    """Whether a label of size ``label_hw`` belongs to an image of size ``image_hw``: same aspect
+    up to rounding, or exactly the generator's size for that image under ``resolution`` (its
+    extreme-aspect cap compresses the aspect of very long strips)."""
+    if aspect_matches(label_hw, image_hw):
+        return True
+    if resolution is None:
+        return False
+    from paddleseg_pssl.consensus.preprocess import explanation_size
+
+    try:
+        expected = explanation_size(int(image_hw[0]), int(image_hw[1]),
+                                    int(resolution["short_side"]),
+                                    resolution.get("max_long_side"))
+    except (ValueError, KeyError, TypeError):
+        return False
+    return tuple(label_hw) == tuple(expected)
 
 
 def ignore_index_for(num_classes: int) -> int:

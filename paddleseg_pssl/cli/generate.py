@@ -11,7 +11,13 @@ folder train/<class>/<image>.png (uint8 deciles 0..9), train.txt, synsets.txt, f
 and manifest.json (see paddleseg_pssl/pssl_format.py).
 
 Exit status: 0 done; 1 more images failed than max_failure_fraction (see failures.txt);
-2 configuration error (the message names the key and the fix).
+2 configuration or start-up error (the message names the key or path and the fix);
+3 stopped early: a machine error (disk full, read-only, permission) or images failing for
+one reason (fail_fast in the config); finished labels are kept, a rerun resumes.
+
+An output folder holding labels but no readable settings fingerprint (manifest.json and
+pssl_settings.json lost) is refused unless --adopt_existing says they were made with these
+settings. A second run into a folder in use is refused, naming the holder.
 """
 import argparse
 import logging
@@ -19,6 +25,7 @@ import sys
 from typing import Optional, Sequence
 
 from paddleseg_pssl.cli import common
+from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped
 
 PROG = "tools/generate_pssl.py"
 
@@ -45,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--merge_only", "--merge-only", action="store_true",
                         help="Only merge the finished per-rank lists into train.txt (after "
                              "shards run by hand, or when rank 0 timed out waiting).")
+    parser.add_argument("--adopt_existing", "--adopt-existing", action="store_true",
+                        help="Keep labels found without a readable settings fingerprint as "
+                             "made with these settings (otherwise they are refused).")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
     parser.add_argument("--verbose", action="store_true", help="Log per-image failures.")
     return parser
@@ -73,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
 
     import paddleseg_pssl  # noqa: F401 - compat fixes before paddleseg is used
     from paddleseg_pssl.consensus import config as config_mod
-    from paddleseg_pssl.consensus import runner
+    from paddleseg_pssl.consensus import lifecycle, runner, sharding
+
+    if sharding.launched_by_launcher():
+        lifecycle.exit_with_parent()
 
     overrides = {}
     if args.output is not None:
@@ -90,8 +103,12 @@ def run(args: argparse.Namespace) -> int:
             "--device", "gpu was asked but this Paddle is built without CUDA; use --device cpu "
                         "or install paddlepaddle-gpu")
     paddle.set_device(device)
-    return runner.run(cfg, rank=args.rank, world_size=args.world_size,
-                      merge_only=args.merge_only)
+    try:
+        return runner.run(cfg, rank=args.rank, world_size=args.world_size,
+                          merge_only=args.merge_only, adopt_existing=args.adopt_existing)
+    except PSSLRunStopped as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return EXIT_FAIL_FAST
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

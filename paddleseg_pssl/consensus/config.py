@@ -27,6 +27,9 @@ mappings merge key by key, lists are replaced)::
       png_compression: 9             # zlib level of the label PNGs
       fsync: true                    # fsync each label and done-list line (crash safety)
     max_failure_fraction: 0.01       # exit status 1 when more images than this fraction fail
+    fail_fast:                       # exit status 3 at once when images keep failing alike
+      first: 10                      # the first N images of a run all fail for one reason
+      in_a_row: 50                   # N images in a row fail for one reason (0: rule off)
     num_workers: 2                   # image-decoding threads (0: decode in the main thread)
     limit: null                      # only the first N images (sorted order; for trials)
     merge_timeout_s: null            # rank 0 waits this long for the other ranks (null: for ever)
@@ -63,6 +66,7 @@ DEFAULTS: Dict[str, Any] = {
     "store": {"keep_float": False, "keep_model_maps": False, "png_compression": 9,
               "fsync": True},
     "max_failure_fraction": 0.01,
+    "fail_fast": {"first": 10, "in_a_row": 50},
     "num_workers": 2,
     "limit": None,
     "merge_timeout_s": None,
@@ -71,7 +75,7 @@ DEFAULTS: Dict[str, Any] = {
 
 #: Sections whose own keys are checked here (``explainer`` and ``ensemble`` entries are checked
 #: by the engines and the ensemble parser).
-CHECKED_SECTIONS = ("images", "resolution", "consensus", "store")
+CHECKED_SECTIONS = ("images", "resolution", "consensus", "store", "fail_fast")
 
 
 class ConfigError(PSSLConfigError):
@@ -287,6 +291,8 @@ def validate(raw: Mapping[str, Any]) -> Dict[str, Any]:
     if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 <= frac <= 1:
         raise ConfigError("max_failure_fraction", f"must be a number in [0, 1], got {frac!r}")
     cfg["max_failure_fraction"] = float(frac)
+    for key in DEFAULTS["fail_fast"]:
+        cfg["fail_fast"][key] = _int(cfg, f"fail_fast.{key}", cfg["fail_fast"][key], minimum=0)
     cfg["num_workers"] = _int(cfg, "num_workers", cfg["num_workers"], minimum=0)
     cfg["limit"] = _int(cfg, "limit", cfg["limit"], minimum=1, allow_none=True)
     timeout = cfg["merge_timeout_s"]

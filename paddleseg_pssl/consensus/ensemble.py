@@ -126,6 +126,10 @@ def resolve_factory(arch: str) -> Callable[..., Any]:
             raise EnsembleConfigError(
                 f"arch {arch!r}: module {module_name!r} cannot be imported ({exc}); install it or "
                 f"add its directory to PYTHONPATH") from exc
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any error of the user's module
+            raise EnsembleConfigError(
+                f"arch {arch!r}: importing module {module_name!r} raised "
+                f"{type(exc).__name__}: {exc}; fix that module") from None
         factory = getattr(module, factory_name, None)
         if factory is None or not callable(factory):
             names = [n for n in dir(module) if not n.startswith("_")]

@@ -100,6 +100,12 @@ def _is_visible(name: str) -> bool:
     return not name.startswith(".")
 
 
+def _name_error(class_name: str, image_rel: str) -> Optional[str]:
+    """Why the names of one image cannot go into the PSSL files, or None."""
+    return (pssl_format.class_name_problem(class_name)
+            or pssl_format.file_name_problem(image_rel))
+
+
 def from_folder(root: str, split: str = "train",
                 class_list_file: Optional[str] = None) -> ImageSource:
     """Images of ``<root>/<split>/<class>/<file>``.
@@ -116,8 +122,8 @@ def from_folder(root: str, split: str = "train",
     if class_list_file:
         classes = read_class_list(class_list_file)
     else:
-        classes = folders
-        if not classes:
+        classes = [f for f in folders if pssl_format.class_name_problem(f) is None]
+        if not folders:
             raise ImageSourceError(f"image folder {split_dir!r} has no class sub-folders")
     class_ids = {name: i for i, name in enumerate(classes)}
     items: List[ImageItem] = []
@@ -132,7 +138,7 @@ def from_folder(root: str, split: str = "train",
             items.append(ImageItem(image_rel=f"{split}/{folder}/{name}", class_name=folder,
                                    class_id=class_id,
                                    label_rel=pssl_format.label_relpath(folder, name),
-                                   error=error))
+                                   error=_name_error(folder, name) or error))
     items.sort(key=lambda it: it.image_rel)
     return ImageSource(root=root, classes=list(classes), items=items,
                        class_list_file=class_list_file)
@@ -191,6 +197,7 @@ def from_list(root: str, list_file: str,
             error = (f"class {token!r} (image list line {lineno}) is not in the class list "
                      f"{class_list_file!r}")
         name = image_rel.rsplit("/", 1)[-1]
+        error = _name_error(class_name, image_rel) or error
         items.setdefault(image_rel, ImageItem(
             image_rel=image_rel, class_name=class_name, class_id=class_id,
             label_rel=pssl_format.label_relpath(class_name, name), error=error))

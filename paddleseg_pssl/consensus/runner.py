@@ -21,7 +21,12 @@ ranks share (or merge later with ``--merge-only`` after gathering ``.pssl_work/`
 
 Exit status (:func:`run`): 0, or 1 when the failed fraction of images exceeds
 ``max_failure_fraction`` (rank 0 only decides; other ranks return 0 so the launcher does not
-stop rank 0 before it merges), or 2 for configuration errors (raised as ConfigError).
+stop rank 0 before it merges), or 2 for configuration errors (raised as ConfigError), or 3
+when the run stopped early (raised as PSSLRunStopped, see :mod:`.fail_fast`).
+
+Guards of a long run: the output folder is made and proven writable first
+(:mod:`.output_lock`), each rank holds a lock of it, the settings fingerprint is checked and
+recorded (:mod:`.fingerprint`), and every model is probed on one image (:mod:`.model_probe`).
 """
 import collections
 import concurrent.futures
@@ -37,7 +42,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_pssl.consensus import image_source as image_source_mod
-from paddleseg_pssl.consensus import label_maths, sharding
+from paddleseg_pssl.consensus import fail_fast, label_maths, model_probe, sharding
+from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
 from paddleseg_pssl.consensus.manifest import build_manifest
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
@@ -271,6 +277,8 @@ def process_slice(ctx: Context, store: PSSLStore,
     mine = sharding.shard(ctx.items, ctx.rank, ctx.world_size)
     counts = RankCounts(assigned=len(mine))
     store.load_done()
+    watch = fail_fast.FailFast(ctx.cfg["fail_fast"]["first"], ctx.cfg["fail_fast"]["in_a_row"],
+                               known_failures=set(store.recorded_failures()))
     pending = []
     for item in mine:
         if store.is_done(item.label_rel):
@@ -317,17 +325,23 @@ def process_slice(ctx: Context, store: PSSLStore,
                 store.write(item.label_rel, item.image_rel, deciles, consensus=consensus,
                             model_maps=maps)
                 counts.labelled += 1
+                watch.succeeded()
                 if on_label is not None:
                     on_label(item.label_rel)
             except ImageFailure as exc:
                 store.record_failure(item.image_rel, exc.reason)
                 counts.failed += 1
+                watch.failed(item.image_rel, exc.reason)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as exc:  # noqa: BLE001 - one image must not stop the run
+                if fail_fast.is_machine_error(exc):
+                    raise
                 logger.debug("image %s failed", item.image_rel, exc_info=True)
-                store.record_failure(item.image_rel, f"{type(exc).__name__}: {exc}")
+                reason = f"{type(exc).__name__}: {exc}"
+                store.record_failure(item.image_rel, reason)
                 counts.failed += 1
+                watch.failed(item.image_rel, reason)
             if bar is not None:
                 bar.update(1)
                 if counts.failed:
@@ -350,21 +364,45 @@ def _summary(ctx: Context, counts: Dict[str, int], too_many: bool) -> str:
 
 
 def run(cfg: Dict[str, Any], *, rank: Optional[int] = None, world_size: Optional[int] = None,
-        merge_only: bool = False) -> int:
+        merge_only: bool = False, adopt_existing: bool = False) -> int:
     """Generate PSSL for the validated config ``cfg`` (:func:`config.load_config`).
 
+    Args:
+        adopt_existing: Keep labels found without any readable settings fingerprint as made
+            with these settings (otherwise such an output is refused).
+
     Returns:
-        The exit status (0 ok, 1 too many failures). Start-up problems raise ConfigError.
+        The exit status (0 ok, 1 too many failures). Start-up problems raise ConfigError; a
+        run stopped early raises PSSLRunStopped.
     """
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     t0 = time.monotonic()
     ctx = prepare(cfg, rank=rank, world_size=world_size, build_models=not merge_only)
+    ensure_output_dir(cfg["output"])
     store = PSSLStore(cfg["output"], rank=ctx.rank, world_size=ctx.world_size, **cfg["store"])
+    lock = RankLock(store.work_dir, ctx.rank).acquire()
     try:
-        store.check_settings(ctx.settings_digest, ctx.settings)
-    except StoreSettingsError as exc:
-        raise ConfigError("output", str(exc)) from None
+        try:
+            store.check_settings(ctx.settings_digest, ctx.settings,
+                                 adopt_existing=adopt_existing)
+        except StoreSettingsError as exc:
+            raise ConfigError("output", str(exc)) from None
+        if not merge_only:
+            model_probe.probe_models(ctx)
+        return _run_locked(ctx, store, started, t0, merge_only)
+    except OSError as exc:
+        if fail_fast.is_machine_error(exc):
+            raise fail_fast.machine_stop(exc, "writing the output") from None
+        raise
+    finally:
+        store.close()
+        lock.release()
 
+
+def _run_locked(ctx: Context, store: PSSLStore, started: str, t0: float,
+                merge_only: bool) -> int:
+    """Label this rank's slice (unless ``merge_only``), then merge on rank 0."""
+    cfg = ctx.cfg
     markers: Dict[int, dict] = {}
     if not merge_only:
         store.clear_rank_marker()

@@ -26,6 +26,15 @@ def _env_int(name: str):
         raise ValueError(f"environment variable {name}={value!r} is not an integer") from None
 
 
+#: Set by ``paddle.distributed.launch`` in every worker it starts.
+LAUNCHER_RANK_ENV = "PADDLE_TRAINER_ID"
+
+
+def launched_by_launcher() -> bool:
+    """Whether this process is a worker started by ``paddle.distributed.launch``."""
+    return _env_int(LAUNCHER_RANK_ENV) is not None
+
+
 def rank_and_world() -> Tuple[int, int]:
     """(rank, world_size) of this process.
 
@@ -34,7 +43,7 @@ def rank_and_world() -> Tuple[int, int]:
     ``paddle.distributed.ParallelEnv`` and finally to a single process (0, 1).
     No collective communication is initialised.
     """
-    rank, world = _env_int("PADDLE_TRAINER_ID"), _env_int("PADDLE_TRAINERS_NUM")
+    rank, world = _env_int(LAUNCHER_RANK_ENV), _env_int("PADDLE_TRAINERS_NUM")
     if rank is None or world is None:
         try:
             from paddle.distributed import ParallelEnv

@@ -9,8 +9,10 @@ restarts::
     |-- model_maps/<class>/<image>.npz raw per-model maps (float32, keyed by model name),
     |                                  only with keep_model_maps (for evaluation)
     |-- train.txt  synsets.txt  manifest.json  failures.txt      written by merge() on rank 0
+    |-- pssl_settings.json             settings fingerprint, written before the first label
     `-- .pssl_work/                    in-flight state, removed by a successful merge()
         |-- settings.json              the settings digest every rank checks at start-up
+        |-- train.rank<r>.settings.json    the same, beside rank r's done-list (fingerprint.py)
         |-- train.rank<r>.txt          labels rank r finished (appended, flushed, fsynced)
         |-- failures.rank<r>.txt       "<image relpath>\\t<reason>" lines of rank r
         `-- rank<r>.done.json          rank r finished its slice (with its counts)
@@ -216,36 +218,18 @@ class PSSLStore:
 
     # ---- settings guard ---------------------------------------------------------------------
 
-    def check_settings(self, digest: str, settings: Mapping) -> None:
-        """Refuse an output made with other settings; record ours for the other ranks.
+    def check_settings(self, digest: str, settings: Mapping, *,
+                       adopt_existing: bool = False) -> None:
+        """Refuse an output made with other settings; record ours (see
+        :func:`paddleseg_pssl.consensus.fingerprint.guard`).
 
         Raises:
-            StoreSettingsError: ``manifest.json`` or the in-flight ``settings.json`` name another
-                settings digest.
+            StoreSettingsError: a recorded fingerprint names another settings digest, or labels
+                are present without any readable fingerprint (unless ``adopt_existing``).
         """
-        recorded = []
-        manifest = os.path.join(self.root, pssl_format.MANIFEST_FILE)
-        work_settings = os.path.join(self.work_dir, SETTINGS_FILE)
-        for path in (manifest, work_settings):
-            if os.path.isfile(path):
-                try:
-                    with open(path, "r", encoding="utf-8") as f:
-                        data = json.load(f)
-                except (OSError, ValueError):
-                    continue
-                if data.get("settings_digest") not in (None, digest):
-                    recorded.append((path, data))
-        if recorded:
-            path, data = recorded[0]
-            old = data.get("settings", {})
-            changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-            raise StoreSettingsError(
-                f"output {self.root!r} holds labels made with other settings ({path}: "
-                f"changed {changed or 'model weights'}); write to a new output folder, or "
-                f"delete that one to start over")
-        if not os.path.isfile(work_settings):
-            atomic_write_text(work_settings, json.dumps(
-                {"settings_digest": digest, "settings": settings}, indent=2, sort_keys=True))
+        from paddleseg_pssl.consensus import fingerprint
+
+        fingerprint.guard(self, digest, settings, adopt_existing=adopt_existing)
 
     # ---- resume -----------------------------------------------------------------------------
 
@@ -396,6 +380,10 @@ class PSSLStore:
             time.sleep(poll_s)
 
     # ---- merge (rank 0) ---------------------------------------------------------------------
+
+    def recorded_failures(self) -> Dict[str, str]:
+        """image relpath -> reason of every failure recorded so far (published or in flight)."""
+        return self._read_failures()
 
     def _read_failures(self) -> Dict[str, str]:
         """image relpath -> reason: the published failures.txt, updated by every rank's list."""

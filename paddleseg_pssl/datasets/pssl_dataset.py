@@ -108,7 +108,8 @@ class PSSLDataset(Dataset):
     it from PaddleSeg's builder (class attribute ``IGNORE_INDEX``).
 
     The label is resized to the image's size (nearest neighbour) before the transforms, since
-    labels are stored at explanation resolution. Labels are uint8 when every value fits,
+    labels are stored at explanation resolution; a label whose aspect differs from its image's
+    beyond rounding (``pssl_format.label_fits_image``) raises ``PSSLSampleError``. Labels are uint8 when every value fits,
     else int32 (OpenCV-based transforms do not keep int64).
 
     PaddleSeg's stock ``SegBuilder`` sizes the model and the loss's ignore index from the class
@@ -196,6 +197,8 @@ class PSSLDataset(Dataset):
                 " paddleseg_pssl.builder.PSSLSegBuilder reads label_space_for_config instead)")
 
         self._align_label_padding()
+        # The generator's resolution, so its capped labels of extreme-aspect strips still fit.
+        self.label_resolution = pssl_format.read_label_resolution(pssl_root)
 
         self.file_list: List[List[str]] = []
         self.class_ids: List[int] = []
@@ -389,6 +392,12 @@ class PSSLDataset(Dataset):
         label = self.read_label(label_path, self.class_ids[idx])
         height, width = image.shape[:2]
         if label.shape != (height, width):
+            if not pssl_format.label_fits_image(label.shape, (height, width),
+                                                self.label_resolution):
+                raise PSSLSampleError(
+                    f"label {label_path}: size {label.shape[1]}x{label.shape[0]} does not keep "
+                    f"the aspect of image {image_path} ({width}x{height}); it belongs to "
+                    "another image -- regenerate it (tools/check_pssl.py lists every such label)")
             label = cv2.resize(label, (width, height), interpolation=cv2.INTER_NEAREST)
         data = {"img": image.astype("float32"), "label": label,
                 "trans_info": [], "gt_fields": ["label"]}

@@ -50,6 +50,32 @@ def tiny_cnn(num_classes: int, width: int = 4, delay: float = 0.0):
     return _layers()(num_classes, width=width, delay=delay)
 
 
+#: Environment variable: a ``flaky_cnn`` raises on every forward after this many (kept out of
+#: the settings digest, so a resumed run without it has the same settings).
+FAIL_AFTER_ENV = "PSSL_TEST_FAIL_AFTER"
+
+
+def flaky_cnn(num_classes: int, width: int = 4, delay: float = 0.0):
+    """``tiny_cnn`` (same weights) that fails like a lost device after ``$FAIL_AFTER_ENV``
+    forwards."""
+    import os
+
+    model = tiny_cnn(num_classes, width=width, delay=delay)
+    limit = os.environ.get(FAIL_AFTER_ENV)
+    if limit is not None:
+        calls = [0]
+        forward = model.forward
+
+        def failing_forward(x):
+            calls[0] += 1
+            if calls[0] > int(limit):
+                raise RuntimeError(f"device lost after {calls[0] - 1} forwards")
+            return forward(x)
+
+        model.forward = failing_forward
+    return model
+
+
 def wrong_output_cnn(num_classes: int, width: int = 4):
     """A classifier whose output size is not the class count (num_classes + 2)."""
     return _layers()(num_classes, width=width, extra_outputs=2)

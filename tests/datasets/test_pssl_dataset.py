@@ -308,3 +308,11 @@ def test_label_space_hook_reads_synsets(tmp_path, num_object_classes, expected):
     assert (ds.num_classes, ds.ignore_index) == expected
     with pytest.raises(PSSLConfigError, match="train_dataset.pssl_root None is not a directory"):
         PSSLDataset.label_space_for_config({})
+
+
+def test_label_of_another_aspect_is_refused_naming_both_files(tmp_path):
+    square = np.zeros((8, 8), dtype=np.uint8)                    # image is 8 x 12
+    ds = make(build_tree(tmp_path, {f"{CLASSES[0]}_0.JPEG": square}))
+    with pytest.raises(PSSLSampleError, match=r"size 8x8 does not keep the aspect of image "
+                                              r".*_0\.JPEG \(12x8\)"):
+        ds[0]

@@ -1,0 +1,185 @@
+"""Check a whole PSSL root before a long training (arXiv 2207.03335 labels, any producer).
+
+A corrupt or mismatched label otherwise shows up only when training samples it, perhaps days
+in. :func:`check_pssl_root` reads every line of ``train.txt`` and reports every problem at
+once, each naming its file:
+
+* the line parses and the label's class folder is in the synsets file;
+* the image exists and its header reads (size, EXIF orientation; the pixels are not decoded);
+* the label decodes as a single-channel uint8 map of deciles 0..9 (or a 0/1 release map);
+* the label fits its image: same aspect up to rounding, or exactly the generator's size for
+  it under the ``resolution`` recorded in ``manifest.json``
+  (:func:`paddleseg_pssl.pssl_format.label_fits_image`, the rule ``PSSLDataset`` enforces).
+
+Samples are checked in chunks by a pool of worker processes, with a progress bar.
+"""
+import concurrent.futures
+import dataclasses
+import functools
+import os
+import sys
+import time
+from typing import Any, List, Mapping, Optional, Tuple
+
+from PIL import Image
+
+from paddleseg_pssl import pssl_format as fmt
+from paddleseg_pssl.analysis import pssl_io
+from paddleseg_pssl.errors import PSSLConfigError
+
+#: EXIF orientations that swap width and height (transposed or rotated by 90 degrees).
+_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+_EXIF_ORIENTATION = 0x0112
+#: Default number of checking processes.
+DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
+#: Samples per task of the process pool (few tasks even for a million labels).
+CHUNK = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One problem of a PSSL root: the file (or list line) and what is wrong with it."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclasses.dataclass
+class CheckReport:
+    """What :func:`check_pssl_root` found."""
+
+    samples: int
+    problems: List[Problem]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def image_size(path: str) -> Tuple[int, int]:
+    """(H, W) of an image as OpenCV and the generator see it (EXIF orientation applied), read
+    from its header only."""
+    with Image.open(path) as img:
+        width, height = img.size
+        try:
+            orientation = img.getexif().get(_EXIF_ORIENTATION)
+        except Exception:  # noqa: BLE001 - a broken EXIF block does not change the pixels
+            orientation = None
+    return (width, height) if orientation in _SWAPPING_ORIENTATIONS else (height, width)
+
+
+def check_sample(label_path: str, image_path: str,
+                 resolution: Optional[Mapping[str, Any]] = None) -> List[Problem]:
+    """Problems of one (label, image) pair; empty when it is a sound training sample."""
+    problems = []
+    try:
+        image_hw: Optional[Tuple[int, int]] = image_size(image_path)
+    except FileNotFoundError:
+        image_hw = None
+        problems.append(Problem(image_path, "image file is missing"))
+    except Exception as exc:  # noqa: BLE001 - every unreadable image is one problem
+        image_hw = None
+        problems.append(Problem(image_path, f"image cannot be read ({type(exc).__name__}: "
+                                            f"{exc})"))
+    if not os.path.isfile(label_path):
+        return problems + [Problem(label_path, "label file is missing")]
+    try:
+        label = pssl_io.read_decile_label(label_path)
+    except PSSLConfigError as exc:
+        return problems + [Problem(label_path, str(exc))]
+    if image_hw is not None and not fmt.label_fits_image(label.shape, image_hw, resolution):
+        problems.append(Problem(label_path, (
+            f"size {label.shape[1]}x{label.shape[0]} does not fit its image {image_path} "
+            f"({image_hw[1]}x{image_hw[0]}): another aspect")))
+    return problems
+
+
+def _check_chunk(chunk: List[Tuple[str, str]],
+                 resolution: Optional[Mapping[str, Any]]) -> List[Problem]:
+    """Problems of a list of (label path, image path) pairs (one task of the process pool)."""
+    return [p for lbl, img in chunk for p in check_sample(lbl, img, resolution)]
+
+
+def _list_samples(pssl_root: str, imagenet_root: str
+                  ) -> Tuple[List[Tuple[str, str]], List[Problem]]:
+    """(label path, image path) of every usable line of train.txt, and the lines' problems."""
+    list_path = os.path.join(pssl_root, fmt.TRAIN_LIST_FILE)
+    if not os.path.isfile(list_path):
+        raise PSSLConfigError(f"pssl_root {pssl_root!r} has no {fmt.TRAIN_LIST_FILE!r}")
+    classes = set(pssl_io.read_synsets(pssl_root))
+    samples, problems = [], []
+    with open(list_path, encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                label_rel, image_rel = fmt.parse_list_line(line)
+            except ValueError as exc:
+                problems.append(Problem(f"{list_path}:{lineno}", str(exc)))
+                continue
+            class_name = fmt.class_name_of_label(label_rel)
+            if class_name not in classes:
+                problems.append(Problem(os.path.join(pssl_root, label_rel),
+                                        f"class folder {class_name!r} is not in the synsets "
+                                        "file"))
+                continue
+            samples.append((os.path.join(pssl_root, label_rel),
+                            os.path.join(imagenet_root, image_rel)))
+    return samples, problems
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="check PSSL", unit="label", file=sys.stderr,
+                dynamic_ncols=True, mininterval=0.5)
+
+
+def check_pssl_root(pssl_root: str, imagenet_root: str, *, workers: int = DEFAULT_WORKERS,
+                    progress: bool = True) -> CheckReport:
+    """Check every sample of a PSSL root against its images; see the module docstring.
+
+    Args:
+        pssl_root: Holds ``train.txt``, a synsets file and the labels.
+        imagenet_root: The image root the list's image paths are relative to.
+        workers: Checking processes (0: in this process).
+        progress: Show a progress bar on stderr.
+
+    Raises:
+        PSSLConfigError: a root is not a folder, or ``train.txt`` or the synsets file is
+            missing or unusable (nothing can be checked then).
+    """
+    start = time.monotonic()
+    pssl_io.require_dir(pssl_root, "pssl_root")
+    pssl_io.require_dir(imagenet_root, "imagenet_root")
+    samples, problems = _list_samples(pssl_root, imagenet_root)
+    resolution = fmt.read_label_resolution(pssl_root)
+    bar = _progress(len(samples), progress)
+    chunks = [samples[i:i + CHUNK] for i in range(0, len(samples), CHUNK)]
+    task = functools.partial(_check_chunk, resolution=resolution)
+    try:
+        if workers:
+            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+                results = pool.map(task, chunks)
+                for chunk, chunk_problems in zip(chunks, results):
+                    problems.extend(chunk_problems)
+                    if bar is not None:
+                        bar.update(len(chunk))
+        else:
+            for chunk in chunks:
+                problems.extend(task(chunk))
+                if bar is not None:
+                    bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+    return CheckReport(samples=len(samples), problems=problems,
+                       seconds=time.monotonic() - start)

@@ -1,0 +1,135 @@
+"""The settings fingerprint of a PSSL output folder: labels of one folder share one set of settings.
+
+The digest of everything that shapes a label (models and weights, explainer, device kind and
+precision, seed, resolution, consensus; see ``runner.prepare``) is recorded in several places,
+so losing or truncating one file does not lose it::
+
+    pssl_root/manifest.json                        written by the merge
+    pssl_root/pssl_settings.json                   written before the first label, kept
+    pssl_root/.pssl_work/settings.json             in-flight copy (read by the analysis tools)
+    pssl_root/.pssl_work/train.rank<r>.settings.json   beside each rank's done-list
+
+:func:`guard` runs under an exclusive lock of the output folder, so two runs starting at once
+cannot both record their settings. A run is refused when any readable record names another
+digest, or when labels are present and no record is readable at all (they may come from other
+settings), unless the user adopts them explicitly (``adopt_existing``).
+"""
+import contextlib
+import fcntl
+import glob
+import json
+import os
+from typing import Iterator, List, Mapping, Optional, Tuple, Union
+
+from paddleseg_pssl import pssl_format
+from paddleseg_pssl.consensus.store import (
+    SETTINGS_FILE, PSSLStore, StoreSettingsError, atomic_write_text)
+
+#: The persistent fingerprint at the PSSL root (survives the merge, unlike ``.pssl_work``).
+FINGERPRINT_FILE = "pssl_settings.json"
+#: Suffix of the copy beside each rank's done-list.
+RANK_FINGERPRINT_SUFFIX = ".settings.json"
+
+
+def rank_fingerprint_path(store: PSSLStore, rank: Union[int, str]) -> str:
+    """The fingerprint copy beside rank ``rank``'s done-list (``'*'``: a glob of all ranks)."""
+    return os.path.splitext(store.rank_list_path(rank))[0] + RANK_FINGERPRINT_SUFFIX
+
+
+def record_paths(store: PSSLStore) -> List[str]:
+    """Every file that may hold the fingerprint, most authoritative first."""
+    paths = [os.path.join(store.root, pssl_format.MANIFEST_FILE),
+             os.path.join(store.root, FINGERPRINT_FILE),
+             os.path.join(store.work_dir, SETTINGS_FILE)]
+    return paths + sorted(glob.glob(rank_fingerprint_path(store, "*")))
+
+
+def read_record(path: str) -> Optional[dict]:
+    """A fingerprint record (``settings_digest`` and ``settings``), or None when the file is
+    missing, truncated or holds no digest."""
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("settings_digest"), str):
+        return None
+    return data
+
+
+@contextlib.contextmanager
+def folder_lock(root: str) -> Iterator[None]:
+    """Hold an exclusive advisory lock of the folder ``root`` (waits for other holders)."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _labels_present(store: PSSLStore) -> bool:
+    """Whether any label or done-list line exists (stops at the first one found)."""
+    for folder, _, files in os.walk(store.path(pssl_format.LABEL_SPLIT_DIR)):
+        if any(n.endswith(pssl_format.LABEL_SUFFIX) and not n.startswith(".") for n in files):
+            return True
+    lists = [os.path.join(store.root, pssl_format.TRAIN_LIST_FILE)]
+    lists += glob.glob(os.path.join(store.work_dir, "train.rank*.txt"))
+    return any(os.path.isfile(p) and os.path.getsize(p) > 0 for p in lists)
+
+
+def _changed_keys(old: Mapping, new: Mapping) -> List[str]:
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def _conflict(store: PSSLStore, digest: str) -> Tuple[List[str], Optional[Tuple[str, dict]]]:
+    """(readable record paths, the first record naming another digest or None)."""
+    readable, other = [], None
+    for path in record_paths(store):
+        record = read_record(path)
+        if record is None:
+            continue
+        readable.append(path)
+        if other is None and record["settings_digest"] != digest:
+            other = (path, record)
+    return readable, other
+
+
+def guard(store: PSSLStore, digest: str, settings: Mapping, *,
+          adopt_existing: bool = False) -> None:
+    """Refuse an output made with other settings, then record ours in every place.
+
+    Args:
+        store: The store of this rank (its root must exist).
+        digest: This run's settings digest.
+        settings: This run's settings (recorded, and compared to name what changed).
+        adopt_existing: Accept labels present without any readable fingerprint as made with
+            these settings.
+
+    Raises:
+        StoreSettingsError: a record names another digest, or labels are present with no
+            readable record and ``adopt_existing`` is False.
+    """
+    with folder_lock(store.root):
+        readable, other = _conflict(store, digest)
+        if other is not None:
+            path, record = other
+            changed = _changed_keys(record.get("settings") or {}, settings)
+            raise StoreSettingsError(
+                f"output {store.root!r} holds labels made with other settings ({path}: "
+                f"changed {changed or 'model weights'}); write to a new output folder, or "
+                f"delete that one to start over")
+        if not readable and not adopt_existing and _labels_present(store):
+            raise StoreSettingsError(
+                f"output {store.root!r} holds labels but no readable settings fingerprint "
+                f"({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and .pssl_work/ records are "
+                "missing or unreadable), so they may come from other settings; pass "
+                "--adopt_existing to keep them as made with these settings, or write to a new "
+                "output folder")
+        text = json.dumps({"settings_digest": digest, "settings": settings}, indent=2,
+                          sort_keys=True) + "\n"
+        for path in (os.path.join(store.root, FINGERPRINT_FILE),
+                     os.path.join(store.work_dir, SETTINGS_FILE),
+                     rank_fingerprint_path(store, store.rank)):
+            if read_record(path) is None:
+                atomic_write_text(path, text, fsync=store.fsync)

@@ -1,0 +1,78 @@
+"""Start-up check of every classifier on one real image (PSSL generation, arXiv 2207.03335).
+
+A model whose weights hold NaN or inf loads, builds and passes the output-size check, yet
+every explanation it gives is useless. Before the first label, the first image of the rank's
+slice that decodes is explained with every model; a model whose scores (logits) or gradients
+(explanation map) are not finite stops the run at start-up with a ConfigError naming it.
+"""
+from typing import Optional
+
+import numpy as np
+
+from paddleseg_pssl.consensus import sharding
+from paddleseg_pssl.consensus.config import ConfigError
+
+#: How many images of the slice to try when the first ones do not decode.
+PROBE_CANDIDATES: int = 5
+
+
+def _first_decodable(ctx):
+    from paddleseg_pssl.consensus import runner
+
+    res = ctx.cfg["resolution"]
+    tried = 0
+    for item in sharding.shard(ctx.items, ctx.rank, ctx.world_size):
+        if item.error is not None:
+            continue
+        tried += 1
+        try:
+            return item, runner.decode(ctx.source.path(item), res["short_side"],
+                                       res["max_long_side"])
+        except runner.ImageFailure:
+            if tried >= PROBE_CANDIDATES:
+                return None
+    return None
+
+
+def _scores_finite(model, inputs: np.ndarray) -> bool:
+    import paddle
+
+    with paddle.no_grad():
+        logits = model(paddle.to_tensor(inputs))
+    return bool(np.all(np.isfinite(np.asarray(logits.numpy(), dtype=np.float64))))
+
+
+def probe_models(ctx) -> Optional[str]:
+    """Explain one image with every model of ``ctx``; returns the image probed (None: no image
+    decoded, left to fail-fast).
+
+    Raises:
+        ConfigError: ``ensemble[i]``: model i gives non-finite scores or gradients.
+    """
+    from paddleseg_pssl.consensus import preprocess
+
+    found = _first_decodable(ctx)
+    if found is None:
+        return None
+    item, img = found
+    for i, (spec, model) in enumerate(zip(ctx.specs, ctx.models)):
+        inputs = preprocess.to_model_input(img, spec)
+        what = None
+        try:
+            if not _scores_finite(model, inputs):
+                what = "scores (logits)"
+            else:
+                seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
+                score = np.asarray(ctx.engine.explain(model, inputs, item.class_id, seed))
+                if not np.all(np.isfinite(score)):
+                    what = "gradients (explanation map)"
+        except Exception as exc:  # noqa: BLE001 - any failure on a sound image stops start-up
+            raise ConfigError(f"ensemble[{i}]", f"model {spec.name!r} fails on "
+                                                f"{item.image_rel!r}: {type(exc).__name__}: "
+                                                f"{str(exc)[:300]}") from None
+        if what is not None:
+            raise ConfigError(
+                f"ensemble[{i}]", f"model {spec.name!r} gives non-finite {what} on "
+                f"{item.image_rel!r}; its weights {spec.weights!r} hold NaN/inf or overflow -- "
+                "use sound weights or drop the model")
+    return item.image_rel

@@ -1,0 +1,74 @@
+"""tools/check_pssl.py and its library: every problem of a PSSL root at once, with file names."""
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from paddleseg_pssl.analysis import check
+from paddleseg_pssl.cli import check_pssl
+from tests.datasets.pssl_fixtures import CLASSES, build_tree
+
+GOOD = np.arange(96, dtype=np.uint8).reshape(8, 12) % 10       # the image size, 8 x 12
+SMALL = np.zeros((4, 6), np.uint8)                               # same aspect, half size
+
+
+def _tree(tmp_path):
+    labels = {f"{CLASSES[0]}_{i}.JPEG": GOOD for i in range(5)}
+    labels[f"{CLASSES[1]}_0.JPEG"] = SMALL
+    labels[f"{CLASSES[1]}_1.JPEG"] = np.zeros((8, 8), np.uint8)           # another aspect
+    labels[f"{CLASSES[1]}_2.JPEG"] = np.full((8, 12), 12, np.uint8)       # out of range
+    tree = build_tree(tmp_path, labels, extra_lines=[
+        "train/n0000_unknown/a.JPEG.png", "a b c"])
+    pssl, imagenet = tree["pssl_root"], tree["imagenet_root"]
+    with open(os.path.join(pssl, "train", CLASSES[0], f"{CLASSES[0]}_1.JPEG.png"), "wb") as f:
+        f.write(b"\x89PNG truncated")
+    os.remove(os.path.join(imagenet, "train", CLASSES[0], f"{CLASSES[0]}_2.JPEG"))
+    return tree
+
+
+EXPECTED = {
+    f"{CLASSES[0]}_1.JPEG.png": "cannot read PSSL label",
+    f"{CLASSES[0]}_2.JPEG": "image file is missing",
+    f"{CLASSES[1]}_1.JPEG.png": "does not fit its image",
+    f"{CLASSES[1]}_2.JPEG.png": "deciles 0..9",
+    "a.JPEG.png": "not in the synsets file",
+    "train.txt:10": "expected '<label> [<image>]'",
+}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_every_problem_is_reported_with_its_file(tmp_path, workers):
+    tree = _tree(tmp_path)
+    report = check.check_pssl_root(tree["pssl_root"], tree["imagenet_root"], workers=workers,
+                                   progress=False)
+    assert report.samples == 8 and not report.ok
+    found = {os.path.basename(p.where): p.reason for p in report.problems}
+    assert sorted(found) == sorted(EXPECTED)
+    for name, needle in EXPECTED.items():
+        assert needle in found[name], found[name]
+
+
+def test_clean_root_passes_and_exif_rotation_counts(tmp_path):
+    tree = build_tree(tmp_path, {f"{CLASSES[0]}_0.JPEG": GOOD.T.copy()})    # 12 x 8 label
+    image = os.path.join(tree["imagenet_root"], "train", CLASSES[0], f"{CLASSES[0]}_0.JPEG")
+    exif = Image.Exif()
+    exif[0x0112] = 6                                                     # rotated 90 degrees
+    Image.fromarray(np.zeros((8, 12, 3), np.uint8)).save(image, format="JPEG", exif=exif)
+    report = check.check_pssl_root(tree["pssl_root"], tree["imagenet_root"], progress=False)
+    assert report.ok, report.problems
+
+
+def test_command_line_lists_problems_and_exits_1(tmp_path, capsys):
+    tree = _tree(tmp_path)
+    status = check_pssl.main(["--pssl_root", tree["pssl_root"], "--imagenet_root",
+                              tree["imagenet_root"], "--quiet"])
+    out, err = capsys.readouterr()
+    assert status == 1 and len(out.splitlines()) == len(EXPECTED)
+    assert "8 samples checked" in err and f"{len(EXPECTED)} problems" in err
+
+
+def test_command_line_bad_root_exits_2(tmp_path, capsys):
+    assert check_pssl.main(["--pssl_root", str(tmp_path / "none"), "--imagenet_root",
+                            str(tmp_path), "--quiet"]) == 2
+    assert "pssl_root" in capsys.readouterr().err

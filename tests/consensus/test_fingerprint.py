@@ -1,0 +1,88 @@
+"""The settings guard survives a lost manifest: fingerprint in several places, labels without
+any readable fingerprint refused unless adopted, device kind part of the settings."""
+import json
+import pathlib
+
+import pytest
+
+from paddleseg_pssl.consensus import config as config_mod
+from paddleseg_pssl.consensus import fingerprint, runner
+from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
+from tests.consensus import generate_fixtures as gf
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fp_world")
+    gf.write_image_tree(root / "imgs", 2)
+    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=0)]
+    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "unused",
+                          weights=weights, extra={"store": {"fsync": False}})
+    return {"cfg": cfg}
+
+
+def _cfg(world, out: pathlib.Path, *opts: str):
+    return config_mod.load_config(str(world["cfg"]), list(opts), {"output": str(out)})
+
+
+def test_fingerprint_is_kept_beside_the_labels_and_each_done_list(world, tmp_path):
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    kept = json.loads((out / fingerprint.FINGERPRINT_FILE).read_text())
+    assert kept["settings_digest"] == manifest["settings_digest"]
+    store = PSSLStore(str(tmp_path / "inflight"), rank=1, world_size=2, fsync=False)
+    (tmp_path / "inflight").mkdir()
+    store.check_settings("d1", {"seed": 0})
+    assert fingerprint.read_record(fingerprint.rank_fingerprint_path(store, 1))[
+        "settings_digest"] == "d1"
+
+
+@pytest.mark.parametrize("lost", [["manifest.json"], ["pssl_settings.json"]])
+def test_other_seed_refused_with_one_record_lost(world, tmp_path, lost):
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)) == 0
+    for name in lost:
+        (out / name).unlink()
+    with pytest.raises(ConfigError, match=r"other settings.*changed \['seed'\]"):
+        runner.run(_cfg(world, out, "seed=8"))
+
+
+def test_truncated_manifest_does_not_hide_the_settings(world, tmp_path):
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)) == 0
+    (out / "manifest.json").write_text('{"settings_digest": "ab')
+    with pytest.raises(ConfigError, match="other settings"):
+        runner.run(_cfg(world, out, "explainer.n_samples=3"))
+    assert runner.run(_cfg(world, out)) == 0      # same settings: resumes, manifest rewritten
+    assert json.loads((out / "manifest.json").read_text())["counts"]["labels"] == 6
+
+
+def test_labels_without_any_fingerprint_are_refused_unless_adopted(world, tmp_path):
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)) == 0
+    before = sorted(p.name for p in out.rglob("*.png"))
+    for name in ("manifest.json", fingerprint.FINGERPRINT_FILE):
+        (out / name).unlink()
+    with pytest.raises(ConfigError, match="no readable settings fingerprint.*--adopt_existing"):
+        runner.run(_cfg(world, out, "seed=8"))
+    assert runner.run(_cfg(world, out, "seed=8"), adopt_existing=True) == 0
+    assert sorted(p.name for p in out.rglob("*.png")) == before   # adopted, not redone
+    assert json.loads((out / "manifest.json").read_text())["settings"]["seed"] == 8
+
+
+def test_empty_folder_needs_no_fingerprint(tmp_path):
+    PSSLStore(str(tmp_path), fsync=False).check_settings("d1", {"seed": 0})
+    with pytest.raises(StoreSettingsError):
+        PSSLStore(str(tmp_path), fsync=False).check_settings("d2", {"seed": 0})
+
+
+def test_device_kind_is_part_of_the_settings(world, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)) == 0
+    from paddleseg_pssl.consensus.engines import base
+
+    monkeypatch.setattr(base, "device_kind", lambda: "gpu")
+    with pytest.raises(ConfigError, match=r"other settings.*'device'"):
+        runner.run(_cfg(world, out))
