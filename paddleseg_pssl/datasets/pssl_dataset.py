@@ -386,7 +386,8 @@ class PSSLDataset(Dataset):
         if image is None:
             raise PSSLSampleError(f"image {image_path} (sample {idx}) cannot be read; expected an "
                                   "image file OpenCV decodes (JPEG, PNG, ...)")
-        label = self.read_label(label_path, self.class_ids[idx])
+        # PaddleSeg's --repeats multiplies file_list alone: class_ids repeat with period len.
+        label = self.read_label(label_path, self.class_ids[idx % len(self.class_ids)])
         height, width = image.shape[:2]
         if label.shape != (height, width):
             label = cv2.resize(label, (width, height), interpolation=cv2.INTER_NEAREST)
