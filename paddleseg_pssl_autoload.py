@@ -4,9 +4,10 @@ Installed with the package as ``paddleseg_pssl_autoload.pth``, which runs :func:
 interpreter start-up. That only puts a small finder on ``sys.meta_path`` (no Paddle, no
 PaddleSeg is imported); the finder acts once, when a process imports ``paddleseg``: it lets
 the normal import finish and then imports ``paddleseg_pssl`` (compat fixes, registered
-components, the label-space builder, one log line). A process that never imports PaddleSeg
-pays for nothing else. ``PADDLESEG_PSSL_AUTOLOAD=0`` switches it off. Kept outside the
-``paddleseg_pssl`` package because importing that package imports Paddle.
+components, the label-space builder, one log line; config errors end the run in one line).
+A process that never imports PaddleSeg pays for nothing else. ``PADDLESEG_PSSL_AUTOLOAD=0``
+switches it off. Kept outside the ``paddleseg_pssl`` package because importing that package
+imports Paddle.
 """
 import os
 import sys
@@ -50,6 +51,8 @@ class AfterPaddleSegFinder:
             uninstall()
             if PLUGIN not in sys.modules:
                 __import__(PLUGIN)
+                plugin = sys.modules[PLUGIN + ".plugin"]
+                plugin.use_one_line_errors(sys.argv[0] if sys.argv and sys.argv[0] else "python")
 
         loader.exec_module = exec_module
         return spec

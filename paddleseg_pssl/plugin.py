@@ -5,9 +5,11 @@ Applies the Paddle 3.x compatibility fixes (:mod:`paddleseg_pssl.compat`), teach
 null words in ``--opts`` mean None (:mod:`paddleseg_pssl.config_opts`). The same happens under
 PaddleSeg's own ``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
 """
-from typing import Callable, Tuple
+import sys
+from typing import Callable, Optional, Tuple
 
 from paddleseg_pssl import builder, compat, config_opts
+from paddleseg_pssl.errors import PSSLConfigError
 
 #: Prefix of the import-time log line.
 LOG_PREFIX = "paddleseg_pssl: fixes applied to PaddleSeg: "
@@ -43,3 +45,32 @@ def log_once(log: Callable[[str], None]) -> bool:
     _LOGGED.append(True)
     log(describe())
     return True
+
+
+def config_error_in(exc: BaseException) -> Optional[PSSLConfigError]:
+    """The :class:`PSSLConfigError` ``exc`` is or wraps (PaddleSeg's builder wraps them)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, PSSLConfigError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def use_one_line_errors(prog: str) -> None:
+    """Make an uncaught :class:`PSSLConfigError` end the process with one stderr line.
+
+    For scripts we do not own (PaddleSeg's ``tools/*.py``), which let errors propagate: any
+    other exception keeps its traceback.
+    """
+    previous = sys.excepthook
+
+    def excepthook(exc_type, exc, tb):
+        error = config_error_in(exc)
+        if error is None:
+            previous(exc_type, exc, tb)
+            return
+        sys.stderr.write(f"{prog}: error: {' '.join(str(error).split())}\n")
+
+    sys.excepthook = excepthook

@@ -5,6 +5,7 @@ train transforms come from ``synsets.txt``; a config value that disagrees stops 
 one line naming the key and the fix.
 """
 import pathlib
+
 import numpy as np
 import paddle
 import pytest
@@ -15,35 +16,9 @@ from paddleseg.cvlibs import Config, SegBuilder
 
 from paddleseg_pssl import builder as pssl_builder
 from paddleseg_pssl.builder import LabelSpaceMismatch, PSSLSegBuilder
-from tests.datasets.pssl_fixtures import CLASSES, build_tree, imagenet_like_synsets
+from tests.fixtures.tiny_pssl_config import CROP, write_config
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-MINIATURE_MODEL = REPO_ROOT / "configs" / "pssl" / "miniature" / "_base_" / \
-    "deeplabv3_miniresnet.yml"
-CROP = 16
 BUILDERS = [PSSLSegBuilder, SegBuilder]
-
-
-def write_config(tmp_path: pathlib.Path, num_object_classes: int, **overrides) -> str:
-    """A tiny PSSL pre-training config over a one-image tree with ``num_object_classes``."""
-    synsets = imagenet_like_synsets(max(num_object_classes, len(CLASSES)))[:num_object_classes]
-    tree = build_tree(tmp_path, {f"{synsets[0]}_0.JPEG": np.full((8, 8), 9, np.uint8)},
-                      image_size=(12, 12), synsets=synsets)
-    dic = {
-        "_base_": str(MINIATURE_MODEL),
-        "batch_size": 1, "iters": 1,
-        "train_dataset": {"type": "PSSLDataset", **tree, "mode": "train", "transforms": [
-            {"type": "RandomPaddingCrop", "crop_size": [CROP, CROP]}, {"type": "Normalize"}]},
-        "optimizer": {"type": "SGD", "momentum": 0.9},
-        "lr_scheduler": {"type": "PolynomialDecay", "learning_rate": 0.01},
-        "loss": {"types": [{"type": "WeightedCrossEntropyLoss", "background_weight": 0.1}],
-                 "coef": [1]},
-    }
-    for key, value in overrides.items():
-        dic[key] = value
-    path = tmp_path / "tiny_pssl.yml"
-    path.write_text(yaml.safe_dump(dic), encoding="utf-8")
-    return str(path)
 
 
 def output_channels(model: paddle.nn.Layer) -> int:

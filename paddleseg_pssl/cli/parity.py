@@ -22,7 +22,7 @@ FALSE_WORDS = ("0", "false", "no", "off")
 
 
 def boolean(text: str) -> bool:
-    """argparse type: true/false, yes/no, on/off, 1/0 (PaddleSeg's ``type=bool`` reads 'False' as True)."""
+    """argparse type: true/false, yes/no, on/off, 1/0 (PaddleSeg's reads 'False' as True)."""
     lowered = text.strip().lower()
     if lowered in TRUE_WORDS:
         return True
