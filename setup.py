@@ -20,6 +20,7 @@ CONSOLE_SCRIPTS = [
     "pssl-evaluate=paddleseg_pssl.cli.evaluate_pssl:main",
     "pssl-visualize=paddleseg_pssl.cli.visualize_pssl:main",
     "pssl-predict=paddleseg_pssl.cli.predict:main",
+    "pssl-export=paddleseg_pssl.cli.export:main",
     "pssl-classify-eval=paddleseg_pssl.cli.classify_eval:main",
     "pssl-compare-init=paddleseg_pssl.cli.compare_init:main",
     "pssl-demo=paddleseg_pssl.cli.demo:main",
