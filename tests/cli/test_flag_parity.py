@@ -93,3 +93,12 @@ def test_null_words_in_opts_mean_none(word, monkeypatch):
     opts = [f"model.pretrained={word}"]
     assert load_config(FAST_CONFIG, opts).dic["model"]["pretrained"] is None
     assert Config(str(FAST_CONFIG), opts=opts).dic["model"]["pretrained"] is None  # PaddleSeg's
+
+
+def test_predict_takes_paddleseg_names_for_images_and_output():
+    from paddleseg_pssl.cli import predict as predict_cli
+
+    args = predict_cli.build_parser().parse_args(
+        "--config c.yml --model_path m --synsets s.txt --image_path a.jpg b/ --save_dir out"
+        .split())
+    assert (args.images, args.output) == (["a.jpg", "b/"], "out")
