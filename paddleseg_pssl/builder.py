@@ -20,7 +20,9 @@ calls it), so PaddleSeg's ``tools/train.py`` builds the same model as ours;
 """
 import copy
 import dataclasses
+import functools
 import inspect
+import sys
 from typing import Any, Callable, Dict, Iterator, Optional
 
 import paddle
@@ -38,6 +40,9 @@ CLASS_WEIGHTS_KEY = "weight"
 
 #: Name of this fix in the import-time log (see ``paddleseg_pssl.plugin``).
 FIX_NAME = "cvlibs.SegBuilder:label-space-from-data"
+
+#: Where ``paddleseg.core.train`` lives: its module, and the package re-exporting it.
+TRAIN_MODULES = ("paddleseg.core.train", "paddleseg.core")
 
 #: Attribute marking the installed replacements, so :func:`install` is idempotent.
 _MARKER = "__pssl_label_space__"
@@ -190,6 +195,7 @@ def install() -> bool:
 
     Idempotent. Returns True when this call installed it.
     """
+    _guard_train()
     if getattr(SegBuilder.__dict__["__init__"], _MARKER, False):
         return False
     replacements = {"__init__": _init, "model": cached_property(_model),
@@ -210,6 +216,68 @@ def is_installed() -> bool:
 def stock_member(name: str) -> Any:
     """The stock ``SegBuilder`` member ``name`` replaced by :func:`install` (for tests)."""
     return _STOCK.get(name, SegBuilder.__dict__.get(name))
+
+
+def _loss_layers(losses: Optional[dict]) -> Iterator[Any]:
+    for loss in (losses or {}).get("types", []) or []:
+        yield from getattr(loss, "losses", None) or [loss]  # MixedLoss members
+
+
+def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dict]) -> None:
+    """Refuse a model or losses built elsewhere that disagree with the train data.
+
+    For components built without the builder (a script's own code): checked are the
+    model's ``num_classes`` when it keeps one, and every loss's ``ignore_index``,
+    ``background_index`` and class ``weight`` count. Datasets without the label-space
+    hook are not checked.
+
+    Raises:
+        LabelSpaceMismatch: Naming the component, the value and the data's.
+    """
+    if not hasattr(type(train_dataset), LABEL_SPACE_HOOK):
+        return
+    space = LabelSpace(train_dataset.num_classes, train_dataset.ignore_index)
+    given = getattr(model, "num_classes", None)
+    if isinstance(given, int) and given != space.num_classes:
+        raise LabelSpaceMismatch(f"the model has {given} outputs but {_data_says(space)}; "
+                                 f"build it with num_classes {space.num_classes}")
+    for loss in _loss_layers(losses):
+        name = type(loss).__name__
+        for key, expected in (("ignore_index", space.ignore_index),
+                              (BACKGROUND_KEY, space.background_index)):
+            value = getattr(loss, key, None)
+            if isinstance(value, int) and value != expected:
+                raise LabelSpaceMismatch(f"loss {name} has {key} {value} but "
+                                         f"{_data_says(space)}; build it with {key} {expected}")
+        weights = getattr(loss, CLASS_WEIGHTS_KEY, None)
+        if isinstance(weights, paddle.Tensor) and weights.shape[0] != space.num_classes:
+            raise LabelSpaceMismatch(
+                f"loss {name} has {weights.shape[0]} class weights but {_data_says(space)}; "
+                f"use WeightedCrossEntropyLoss with background_weight")
+
+
+def _guarded(train: Callable) -> Callable:
+    signature = inspect.signature(train)
+
+    @functools.wraps(train)
+    def guarded_train(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs).arguments
+        check_built(bound.get("model"), bound.get("train_dataset"), bound.get("losses"))
+        return train(*args, **kwargs)
+
+    setattr(guarded_train, _MARKER, True)
+    return guarded_train
+
+
+def _guard_train() -> None:
+    """Put :func:`check_built` in front of ``paddleseg.core.train`` (module and package)."""
+    module_name, package_name = TRAIN_MODULES
+    for name in TRAIN_MODULES:
+        __import__(name)
+    module, package = sys.modules[module_name], sys.modules[package_name]
+    if not getattr(module.train, _MARKER, False):
+        module.train = _guarded(module.train)
+    package.train = module.train
 
 
 class PSSLSegBuilder(SegBuilder):

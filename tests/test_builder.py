@@ -84,3 +84,20 @@ def test_paddleseg_style_padding_value_for_the_wrong_class_count_is_refused(tmp_
     with pytest.raises(LabelSpaceMismatch, match=r"transforms\[0\] RandomPaddingCrop has "
                                                  r"label_padding_value 1001"):
         SegBuilder(Config(path))
+
+
+def test_components_built_without_the_builder_are_checked_when_training_starts(tmp_path):
+    from paddleseg.core import train
+    from paddleseg.models.losses import CrossEntropyLoss
+
+    builder = SegBuilder(Config(write_config(tmp_path, 10)))
+    dataset = builder.train_dataset
+    for losses, message in (
+            ({"types": [CrossEntropyLoss(ignore_index=1001)], "coef": [1]},
+             "loss CrossEntropyLoss has ignore_index 1001 but the train dataset has 11"),
+            ({"types": [CrossEntropyLoss(weight=[1.0] * 1001)], "coef": [1]},
+             "loss CrossEntropyLoss has 1001 class weights")):
+        with pytest.raises(LabelSpaceMismatch, match=message):
+            train(builder.model, dataset, optimizer=builder.optimizer, losses=losses,
+                  save_dir=str(tmp_path / "out"), iters=1)
+    assert not (tmp_path / "out").exists()
