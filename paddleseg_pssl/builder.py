@@ -193,7 +193,8 @@ def _build_loss(self, loss_name: str, loss_cfg: dict) -> dict:
 def install() -> bool:
     """Teach PaddleSeg's ``SegBuilder`` class to read the label space from the data.
 
-    Idempotent. Returns True when this call installed it.
+    Also puts :func:`check_built` at the start of ``paddleseg.core.train``, for components
+    built without the builder. Idempotent. Returns True when this call installed it.
     """
     _guard_train()
     if getattr(SegBuilder.__dict__["__init__"], _MARKER, False):
