@@ -79,6 +79,8 @@ def _accepts(component_class: Any, parameter: str) -> bool:
 
 def resolve_label_space(builder: SegBuilder) -> Optional[LabelSpace]:
     """The label space the train dataset's data implies, or None (class attributes rule)."""
+    if builder.config is None:
+        return None  # a builder used only for build_component, as PaddleSeg allows
     dataset_cfg = builder.config.train_dataset_cfg
     if not dataset_cfg or "type" not in dataset_cfg:
         return None

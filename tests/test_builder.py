@@ -53,6 +53,7 @@ def test_plain_datasets_build_as_in_paddleseg(repo_root):
     assert builder.label_space is None
     assert builder.loss["types"][0].ignore_index == 255
     assert pssl_builder.is_installed()
+    assert SegBuilder(config=None).label_space is None  # build_component-only use still works
 
 
 @pytest.mark.parametrize("builder_class", BUILDERS, ids=lambda c: c.__name__)
