@@ -53,3 +53,18 @@ def test_export_refuses_bad_input_in_one_line(checkpoint, tmp_path, capsys):
                             "--input_shape", "1", "1", "8", "8"]) == 2
     assert "C must be 3" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_fine_tuning_config_exports_with_its_val_transforms(tmp_path, monkeypatch, repo_root):
+    monkeypatch.chdir(repo_root)
+    config = str(repo_root / "tests" / "fixtures" / "configs" / "bisenetv2_tiny.yml")
+    weights = tmp_path / "model.pdparams"
+    paddle.save(PSSLSegBuilder(Config(config)).model.state_dict(), str(weights))
+    out = tmp_path / "inference"
+    assert export_cli.main(["--config", config, "--model_path", str(weights),
+                            "--save_dir", str(out), "--input_shape", "1", "3", "32", "32"]) == 0
+    deploy = yaml.safe_load((out / export_cli.DEPLOY_FILE).read_text())["Deploy"]
+    assert deploy["transforms"] == Config(config).val_dataset_cfg["transforms"]
+    assert (deploy["num_classes"], deploy["input_shape"]) == (3, [1, 3, 32, 32])
+    result = paddle.jit.load(str(out / export_cli.MODEL_PREFIX))(paddle.rand([1, 3, 32, 32]))
+    assert (result[0] if isinstance(result, (list, tuple)) else result).shape == [1, 32, 32]
