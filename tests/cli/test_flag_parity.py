@@ -79,8 +79,8 @@ def test_train_passes_repeats_profiler_and_to_static_to_paddleseg(tmp_path, monk
 
 
 def test_repeated_pssl_samples_keep_their_class(tmp_path):
-    labels = {f"{CLASSES[0]}_0.JPEG": np.full((4, 4), 9, np.uint8),
-              f"{CLASSES[2]}_0.JPEG": np.full((4, 4), 9, np.uint8)}
+    labels = {f"{CLASSES[0]}_0.JPEG": np.full((8, 12), 9, np.uint8),
+              f"{CLASSES[2]}_0.JPEG": np.full((8, 12), 9, np.uint8)}
     dataset = PSSLDataset(transforms=[], **build_tree(tmp_path, labels))
     parity.repeat_samples(dataset, 2)
     assert len(dataset) == 4
