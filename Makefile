@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 # Pinned stack, then InterpretDL without its unsatisfiable pins, then this package (editable).
-$(STAMP): requirements.txt requirements-nodeps.txt constraints.txt setup.py
+$(STAMP): requirements.txt requirements-nodeps.txt constraints.txt setup.py paddleseg_pssl_autoload.pth
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt

@@ -6,99 +6,289 @@ property of the data (the lines of ``synsets.txt``: 1000 + background for ImageN
 for the miniature), so a class attribute cannot be right for every PSSL folder.
 
 A dataset class may define ``label_space_for_config(dataset_cfg) -> (num_classes,
-ignore_index)``. When the train dataset's class does, ``PSSLSegBuilder`` fills in, before
-anything is built: ``model.num_classes``, every loss's ``ignore_index`` (MixedLoss members
-too) and every train transform's ``label_padding_value`` (so crops and rotations pad with the
-ignore index), and it validates values the YAML already gives. Other datasets build exactly
-as with ``SegBuilder``. No YAML needs to write 1001.
+ignore_index)``; its background class is the last one (``num_classes - 1``). When the train
+dataset's class does, the builder fills in, before anything is built: ``model.num_classes``,
+every loss's ``ignore_index`` and ``background_index`` (MixedLoss members too) and every train
+transform's ``label_padding_value`` (so crops and rotations pad with the ignore index). A value
+the YAML already gives that disagrees (including a loss ``weight`` list of another length) stops
+the run with :class:`LabelSpaceMismatch`, one line naming the key and the fix. Other datasets
+build exactly as with stock ``SegBuilder``. No YAML needs to write 1001.
+
+:func:`install` teaches PaddleSeg's own ``SegBuilder`` class this (``import paddleseg_pssl``
+calls it), so PaddleSeg's ``tools/train.py`` builds the same model as ours;
+:class:`PSSLSegBuilder` is the name our tools use.
 """
 import copy
+import dataclasses
+import functools
 import inspect
-from typing import Any, Dict, Optional, Tuple
+import sys
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import paddle
 from paddleseg.cvlibs.builder import SegBuilder
 from paddleseg.utils import utils as seg_utils
 from paddleseg.utils.utils import CachedProperty as cached_property
 
+from paddleseg_pssl.constants import IGNORE_INDEX
 from paddleseg_pssl.errors import PSSLConfigError
 
 LABEL_SPACE_HOOK = "label_space_for_config"
 LABEL_PADDING_KEY = "label_padding_value"
+BACKGROUND_KEY = "background_index"
+CLASS_WEIGHTS_KEY = "weight"
+
+#: Name of this fix in the import-time log (see ``paddleseg_pssl.plugin``).
+FIX_NAME = "cvlibs.SegBuilder:label-space-from-data"
+
+#: Where ``paddleseg.core.train`` lives: its module, and the package re-exporting it.
+TRAIN_MODULES = ("paddleseg.core.train", "paddleseg.core")
+
+#: Attribute marking the installed replacements, so :func:`install` is idempotent.
+_MARKER = "__pssl_label_space__"
+
+#: Stock ``SegBuilder`` members replaced by :func:`install`, by name.
+_STOCK: Dict[str, Any] = {}
 
 
 class LabelSpaceMismatch(PSSLConfigError):
     """A YAML value disagrees with the class count or ignore index the data implies."""
 
 
+@dataclasses.dataclass(frozen=True)
+class LabelSpace:
+    """What the training data implies: output count, ignored label, background class."""
+
+    num_classes: int
+    ignore_index: int
+
+    @property
+    def background_index(self) -> int:
+        """Background is the last class (after every object class)."""
+        return self.num_classes - 1
+
+
 def _accepts(component_class: Any, parameter: str) -> bool:
     try:
-        return parameter in inspect.signature(component_class.__init__).parameters
+        target = component_class.__init__ if inspect.isclass(component_class) \
+            else component_class
+        return parameter in inspect.signature(target).parameters
     except (TypeError, ValueError):
         return False
 
 
+def resolve_label_space(builder: SegBuilder) -> Optional[LabelSpace]:
+    """The label space the train dataset's data implies, or None (class attributes rule)."""
+    if builder.config is None:
+        return None  # a builder used only for build_component, as PaddleSeg allows
+    dataset_cfg = builder.config.train_dataset_cfg
+    if not dataset_cfg or "type" not in dataset_cfg:
+        return None
+    try:
+        dataset_class = builder.load_component_class(dataset_cfg["type"])
+    except RuntimeError:
+        return None  # unknown type: the stock builder reports it when the dataset is built
+    hook = getattr(dataset_class, LABEL_SPACE_HOOK, None)
+    return None if hook is None else LabelSpace(*hook(dataset_cfg))
+
+
+def _loss_cfgs(loss_section: dict) -> Iterator[dict]:
+    for loss_cfg in loss_section.get("types", []) or []:
+        if loss_cfg.get("type") == "MixedLoss":
+            yield from loss_cfg.get("losses", [])
+        else:
+            yield loss_cfg
+
+
+def _data_says(space: LabelSpace) -> str:
+    return (f"the train dataset has {space.num_classes} classes "
+            f"({space.num_classes - 1} object classes + background {space.background_index}, "
+            f"ignore index {space.ignore_index})")
+
+
+def apply_label_space(dic: Dict[str, Any], space: LabelSpace,
+                      load_class: Callable[[str], Any]) -> None:
+    """Fill the model, loss and train-transform keys of a config dict from ``space``.
+
+    Raises:
+        LabelSpaceMismatch: A value the config gives disagrees with the data.
+    """
+    model_cfg = dic.setdefault("model", {})
+    given = model_cfg.get("num_classes")
+    if given is not None and given != space.num_classes:
+        raise LabelSpaceMismatch(
+            f"model.num_classes is {given} but {_data_says(space)}; remove model.num_classes "
+            f"from the config (it is read from the data)")
+    model_cfg["num_classes"] = space.num_classes
+    for loss_cfg in _loss_cfgs(dic.get("loss", {})):
+        name = loss_cfg.get("type")
+        given = loss_cfg.get("ignore_index")
+        if given is not None and given != space.ignore_index:
+            raise LabelSpaceMismatch(
+                f"loss {name} has ignore_index {given} but {_data_says(space)}; remove "
+                f"ignore_index from the loss config")
+        loss_cfg["ignore_index"] = space.ignore_index
+        weights = loss_cfg.get(CLASS_WEIGHTS_KEY)
+        if isinstance(weights, (list, tuple)) and len(weights) != space.num_classes:
+            raise LabelSpaceMismatch(
+                f"loss {name} has {len(weights)} class weights but {_data_says(space)}; use "
+                f"WeightedCrossEntropyLoss with background_weight (sized from the data) or give "
+                f"{space.num_classes} weights")
+        loss_class = load_class(name) if isinstance(name, str) else None
+        if loss_class is not None and _accepts(loss_class, BACKGROUND_KEY):
+            given = loss_cfg.get(BACKGROUND_KEY)
+            if given is not None and given != space.background_index:
+                raise LabelSpaceMismatch(
+                    f"loss {name} has {BACKGROUND_KEY} {given} but {_data_says(space)}; remove "
+                    f"{BACKGROUND_KEY} from the loss config")
+            loss_cfg[BACKGROUND_KEY] = space.background_index
+    transforms = dic.get("train_dataset", {}).get("transforms", []) or []
+    for index, transform_cfg in enumerate(transforms):
+        if not _accepts(load_class(transform_cfg["type"]), LABEL_PADDING_KEY):
+            continue
+        given = transform_cfg.get(LABEL_PADDING_KEY)
+        if given is not None and given not in (space.ignore_index, IGNORE_INDEX):
+            raise LabelSpaceMismatch(
+                f"train_dataset.transforms[{index}] {transform_cfg['type']} has "
+                f"{LABEL_PADDING_KEY} {given} but {_data_says(space)}; remove "
+                f"{LABEL_PADDING_KEY} (padding takes the ignore index)")
+        transform_cfg[LABEL_PADDING_KEY] = space.ignore_index
+
+
+def _init(self, config, comp_list=None) -> None:
+    _STOCK["__init__"](self, config, comp_list)
+    self.label_space = resolve_label_space(self)
+    if self.label_space is not None:
+        apply_label_space(self.config.dic, self.label_space, self._load_or_none)
+
+
+def _load_or_none(self, class_type: str) -> Any:
+    try:
+        return self.load_component_class(class_type)
+    except RuntimeError:
+        return None
+
+
+def _model(self) -> paddle.nn.Layer:
+    if getattr(self, "label_space", None) is None:
+        return _STOCK["model"].func(self)
+    model_cfg = copy.deepcopy(self.config.model_cfg)
+    if seg_utils.get_in_channels(model_cfg) is None:
+        in_channels = getattr(self.train_dataset_class, "IMG_CHANNELS", 3)
+        model_cfg = seg_utils.set_in_channels(model_cfg, in_channels)
+    self.show_msg("model", model_cfg)
+    return self.build_component(model_cfg)
+
+
+_model.__name__ = "model"  # CachedProperty caches under the function's name
+
+
+def _build_loss(self, loss_name: str, loss_cfg: dict) -> dict:
+    if getattr(self, "label_space", None) is None:
+        return _STOCK["_build_loss"](self, loss_name, loss_cfg)
+    # ignore_index and background_index were filled and validated by apply_label_space.
+    self.show_msg(loss_name, loss_cfg)
+    return {"coef": loss_cfg["coef"],
+            "types": [self.build_component(item) for item in loss_cfg["types"]]}
+
+
+def install() -> bool:
+    """Teach PaddleSeg's ``SegBuilder`` class to read the label space from the data.
+
+    Also puts :func:`check_built` at the start of ``paddleseg.core.train``, for components
+    built without the builder. Idempotent. Returns True when this call installed it.
+    """
+    _guard_train()
+    if getattr(SegBuilder.__dict__["__init__"], _MARKER, False):
+        return False
+    replacements = {"__init__": _init, "model": cached_property(_model),
+                    "_build_loss": _build_loss, "_load_or_none": _load_or_none}
+    for name, new in replacements.items():
+        if name in SegBuilder.__dict__:
+            _STOCK[name] = SegBuilder.__dict__[name]
+        setattr(SegBuilder, name, new)
+    setattr(_init, _MARKER, True)
+    return True
+
+
+def is_installed() -> bool:
+    """True when PaddleSeg's ``SegBuilder`` reads the label space from the data."""
+    return bool(getattr(SegBuilder.__dict__["__init__"], _MARKER, False))
+
+
+def stock_member(name: str) -> Any:
+    """The stock ``SegBuilder`` member ``name`` replaced by :func:`install` (for tests)."""
+    return _STOCK.get(name, SegBuilder.__dict__.get(name))
+
+
+def _loss_layers(losses: Optional[dict]) -> Iterator[Any]:
+    for loss in (losses or {}).get("types", []) or []:
+        yield from getattr(loss, "losses", None) or [loss]  # MixedLoss members
+
+
+def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dict]) -> None:
+    """Refuse a model or losses built elsewhere that disagree with the train data.
+
+    For components built without the builder (a script's own code): checked are the
+    model's ``num_classes`` when it keeps one, and every loss's ``ignore_index``,
+    ``background_index`` and class ``weight`` count. Datasets without the label-space
+    hook are not checked.
+
+    Raises:
+        LabelSpaceMismatch: Naming the component, the value and the data's.
+    """
+    if not hasattr(type(train_dataset), LABEL_SPACE_HOOK):
+        return
+    space = LabelSpace(train_dataset.num_classes, train_dataset.ignore_index)
+    given = getattr(model, "num_classes", None)
+    if isinstance(given, int) and given != space.num_classes:
+        raise LabelSpaceMismatch(f"the model has {given} outputs but {_data_says(space)}; "
+                                 f"build it with num_classes {space.num_classes}")
+    for loss in _loss_layers(losses):
+        name = type(loss).__name__
+        for key, expected in (("ignore_index", space.ignore_index),
+                              (BACKGROUND_KEY, space.background_index)):
+            value = getattr(loss, key, None)
+            if isinstance(value, int) and value != expected:
+                raise LabelSpaceMismatch(f"loss {name} has {key} {value} but "
+                                         f"{_data_says(space)}; build it with {key} {expected}")
+        weights = getattr(loss, CLASS_WEIGHTS_KEY, None)
+        if isinstance(weights, paddle.Tensor) and weights.shape[0] != space.num_classes:
+            raise LabelSpaceMismatch(
+                f"loss {name} has {weights.shape[0]} class weights but {_data_says(space)}; "
+                f"use WeightedCrossEntropyLoss with background_weight")
+
+
+def _guarded(train: Callable) -> Callable:
+    signature = inspect.signature(train)
+
+    @functools.wraps(train)
+    def guarded_train(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs).arguments
+        check_built(bound.get("model"), bound.get("train_dataset"), bound.get("losses"))
+        return train(*args, **kwargs)
+
+    setattr(guarded_train, _MARKER, True)
+    return guarded_train
+
+
+def _guard_train() -> None:
+    """Put :func:`check_built` in front of ``paddleseg.core.train`` (module and package)."""
+    module_name, package_name = TRAIN_MODULES
+    for name in TRAIN_MODULES:
+        __import__(name)
+    module, package = sys.modules[module_name], sys.modules[package_name]
+    if not getattr(module.train, _MARKER, False):
+        module.train = _guarded(module.train)
+    package.train = module.train
+
+
 class PSSLSegBuilder(SegBuilder):
-    """SegBuilder that takes ``num_classes`` / ``ignore_index`` from the data when it can."""
+    """SegBuilder that takes ``num_classes`` / ``ignore_index`` from the data when it can.
+
+    Works whether or not :func:`install` has patched ``SegBuilder`` (it installs it).
+    """
 
     def __init__(self, config, comp_list: Optional[list] = None) -> None:
+        install()
         super().__init__(config, comp_list)
-        self.label_space: Optional[Tuple[int, int]] = self._resolve_label_space()
-        if self.label_space is not None:
-            self._apply_label_space(*self.label_space)
-
-    def _resolve_label_space(self) -> Optional[Tuple[int, int]]:
-        dataset_cfg = self.config.train_dataset_cfg
-        if not dataset_cfg or "type" not in dataset_cfg:
-            return None
-        hook = getattr(self.load_component_class(dataset_cfg["type"]), LABEL_SPACE_HOOK, None)
-        return None if hook is None else tuple(hook(dataset_cfg))
-
-    def _apply_label_space(self, num_classes: int, ignore_index: int) -> None:
-        dic: Dict[str, Any] = self.config.dic
-        model_cfg = dic.setdefault("model", {})
-        given = model_cfg.get("num_classes")
-        if given is not None and given != num_classes:
-            raise LabelSpaceMismatch(
-                f"model.num_classes is {given} but the train dataset implies {num_classes} "
-                f"(object classes + background); remove model.num_classes from the config")
-        model_cfg["num_classes"] = num_classes
-        for loss_cfg in self._loss_cfgs(dic.get("loss", {})):
-            given = loss_cfg.get("ignore_index")
-            if given is not None and given != ignore_index:
-                raise LabelSpaceMismatch(
-                    f"loss {loss_cfg.get('type')} has ignore_index {given} but the train dataset "
-                    f"uses {ignore_index}; remove ignore_index from the loss config")
-            loss_cfg["ignore_index"] = ignore_index
-        for transform_cfg in dic.get("train_dataset", {}).get("transforms", []) or []:
-            transform_class = self.load_component_class(transform_cfg["type"])
-            if _accepts(transform_class, LABEL_PADDING_KEY):
-                transform_cfg.setdefault(LABEL_PADDING_KEY, ignore_index)
-
-    @staticmethod
-    def _loss_cfgs(loss_section: dict):
-        for loss_cfg in loss_section.get("types", []) or []:
-            if loss_cfg.get("type") == "MixedLoss":
-                yield from loss_cfg.get("losses", [])
-            else:
-                yield loss_cfg
-
-    @cached_property
-    def model(self) -> paddle.nn.Layer:
-        if self.label_space is None:
-            return SegBuilder.model.__get__(self, type(self))
-        model_cfg = copy.deepcopy(self.config.model_cfg)
-        if seg_utils.get_in_channels(model_cfg) is None:
-            in_channels = getattr(self.train_dataset_class, "IMG_CHANNELS", 3)
-            model_cfg = seg_utils.set_in_channels(model_cfg, in_channels)
-        self.show_msg("model", model_cfg)
-        return self.build_component(model_cfg)
-
-    def _build_loss(self, loss_name: str, loss_cfg: dict) -> dict:
-        if self.label_space is None:
-            return super()._build_loss(loss_name, loss_cfg)
-        # ignore_index was filled and validated in _apply_label_space.
-        self.show_msg(loss_name, loss_cfg)
-        return {"coef": loss_cfg["coef"],
-                "types": [self.build_component(item) for item in loss_cfg["types"]]}
-

@@ -35,6 +35,7 @@ from paddleseg.cvlibs import Config, manager
 from paddleseg.cvlibs import config_checker
 from paddleseg.cvlibs.config import parse_from_yaml
 
+from paddleseg_pssl import config_opts
 from paddleseg_pssl.errors import PSSLConfigError
 
 PathLike = Union[str, os.PathLike]
@@ -137,7 +138,7 @@ def load_config(path: PathLike,
         raise PSSLConfigError(
             f"learning_rate={learning_rate!r} cannot be applied: config {str(config_path)!r} "
             f"has no lr_scheduler section; add one (e.g. type: PolynomialDecay)")
-    opts = list(opts) if opts else None
+    opts = config_opts.normalise(opts) if opts else None
     _check_opts(opts or [], merged, config_path)
     return PSSLConfig(config_path, learning_rate=learning_rate, batch_size=batch_size,
                       iters=iters, opts=opts, checker=_UserFacingChecker(str(config_path)))

@@ -16,7 +16,7 @@ The pure functions here take numpy arrays; :func:`load_segmentation_model` and
 """
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -247,14 +247,21 @@ def load_weights(model, model_path: str) -> None:
     model.set_state_dict({k: state[k] for k in own})
 
 
-def _inference_transforms(cfg, builder, target_size: Optional[Tuple[int, int]]):
-    from paddleseg.transforms import Compose, Normalize, Resize
+def inference_transform_cfgs(cfg) -> List[Dict]:
+    """The config's inference transforms: ``val_dataset``'s, else the train normalisation.
 
+    Pre-training configs often have no ``val_dataset``; their inputs are only normalised.
+    """
     if cfg.val_dataset_cfg.get("transforms"):
-        ops = list(builder.val_transforms)
-    else:  # pre-training configs often have no val_dataset: reuse the train normalisation
-        ops = [builder.build_component(t) for t in cfg.train_dataset_cfg.get("transforms", [])
-               if t.get("type") == "Normalize"] or [Normalize()]
+        return [dict(t) for t in cfg.val_dataset_cfg["transforms"]]
+    return [dict(t) for t in cfg.train_dataset_cfg.get("transforms", [])
+            if t.get("type") == "Normalize"] or [{"type": "Normalize"}]
+
+
+def _inference_transforms(cfg, builder, target_size: Optional[Tuple[int, int]]):
+    from paddleseg.transforms import Compose, Resize
+
+    ops = [builder.build_component(t) for t in inference_transform_cfgs(cfg)]
     if target_size is not None:
         ops = [op for op in ops if not isinstance(op, Resize)]
         ops.insert(0, Resize(target_size=tuple(target_size)))

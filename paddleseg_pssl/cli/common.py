@@ -130,21 +130,6 @@ def check_precision(precision: str, engine: Callable) -> None:
             f"{precision} as fp32; use --precision fp16 (AMP) or fp32")
 
 
-def log_compat_fixes(log: Callable[[str], None]) -> None:
-    """Log which compatibility fixes ``import paddleseg_pssl`` applied, if compat says.
-
-    Args:
-        log: Where to write, e.g. ``paddleseg.utils.logger.info``.
-    """
-    from paddleseg_pssl import compat
-
-    applied = getattr(compat, "applied_fixes", None)
-    if applied is None:
-        return
-    fixes = [str(fix) for fix in applied()]
-    log("paddleseg_pssl compat fixes applied: " + (", ".join(fixes) if fixes else "none"))
-
-
 def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
     """Run ``body``; turn a :class:`PSSLConfigError` into one stderr line and status 2.
 

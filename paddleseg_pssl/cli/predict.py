@@ -11,6 +11,9 @@ most pixels, named from the synsets file (``<id>`` or ``<id> <readable name>`` p
 Per image it writes ``<stem>_prediction.png`` (image | colour map | overlay + legend) and
 ``<stem>_classes.png`` (class ids; uint16 when there are more than 256 outputs), and
 ``predictions.json`` with the legend and the Section 6.1 image-level top-5 of each image.
+PaddleSeg's ``--image_path``/``--save_dir`` are accepted for ``--images``/``--output``; for
+fine-tuned checkpoints, PaddleSeg's own ``tools/predict.py`` runs with the plugin loaded
+(``docs/paddleseg_scripts.md``).
 """
 import argparse
 import json
@@ -55,9 +58,11 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = common.parser_from_docstring(PROG, __doc__)
     add_model_args(parser)
-    parser.add_argument("--images", nargs="+", required=True,
-                        help="Image files and/or folders of images.")
-    parser.add_argument("--output", required=True, help="Output folder.")
+    parser.add_argument("--images", "--image_path", nargs="+", required=True,
+                        help="Image files and/or folders of images (--image_path: PaddleSeg's "
+                             "name).")
+    parser.add_argument("--output", "--save_dir", required=True,
+                        help="Output folder (--save_dir: PaddleSeg's name).")
     parser.add_argument("--top_k", type=common.positive_int, default=8,
                         help="Classes in the legend (default %(default)s).")
     return parser

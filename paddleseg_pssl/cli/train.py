@@ -12,9 +12,9 @@ from typing import Optional, Sequence
 
 import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
 from paddleseg.core import train
-from paddleseg.utils import logger, utils
+from paddleseg.utils import utils
 
-from paddleseg_pssl.cli import common
+from paddleseg_pssl.cli import common, parity
 from paddleseg_pssl.builder import PSSLSegBuilder
 from paddleseg_pssl.config_loading import (check_resume_dir, explain_build_errors, load_config,
                                            validate_components, validate_paths)
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Log every this many iterations.")
     parser.add_argument("--keep_checkpoint_max", type=common.positive_int, default=5,
                         help="Checkpoints kept on disk.")
+    parity.add_train_args(parser)
     return parser
 
 
@@ -65,8 +66,8 @@ def run(args: argparse.Namespace) -> None:
     validate_paths(cfg, datasets=("train_dataset", "val_dataset") if args.do_eval
                    else ("train_dataset",))
     resume_model = str(check_resume_dir(args.resume_model)) if args.resume_model else None
+    parity.apply_data_format(cfg.dic, args.data_format)
 
-    common.log_compat_fixes(logger.info)
     utils.show_env_info()
     utils.show_cfg_info(cfg)
     utils.set_seed(args.seed)
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> None:
         model = utils.convert_sync_batchnorm(builder.model, args.device)
     with explain_build_errors(cfg, "train_dataset"):
         train_dataset = builder.train_dataset
+    parity.repeat_samples(train_dataset, args.repeats)
     with explain_build_errors(cfg, "val_dataset"):
         val_dataset = builder.val_dataset if args.do_eval else None
     with explain_build_errors(cfg, "optimizer"):
@@ -102,7 +104,9 @@ def run(args: argparse.Namespace) -> None:
           keep_checkpoint_max=args.keep_checkpoint_max,
           test_config=cfg.test_config,
           precision=args.precision,
-          amp_level=args.amp_level)
+          amp_level=args.amp_level,
+          profiler_options=args.profiler_options,
+          to_static_training=cfg.to_static_training)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -17,7 +17,7 @@ from paddleseg.core import evaluate
 from paddleseg.cvlibs import Config
 from paddleseg.utils import logger, utils
 
-from paddleseg_pssl.cli import common
+from paddleseg_pssl.cli import common, parity
 from paddleseg_pssl.builder import PSSLSegBuilder
 from paddleseg_pssl.config_loading import (check_checkpoint_file, explain_build_errors,
                                            load_config, validate_components, validate_paths)
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stride", nargs=2, type=common.positive_int, default=None,
                         metavar=("W", "H"), help="Sliding-window stride, width then height.")
     common.add_precision_args(parser)
+    parity.add_val_args(parser)
     return parser
 
 
@@ -90,8 +91,8 @@ def run(args: argparse.Namespace) -> None:
     validate_paths(cfg, datasets=("val_dataset",))
     model_path = str(check_checkpoint_file(args.model_path)) if args.model_path else None
     test_config = merged_test_config(cfg, args)
+    parity.apply_data_format(cfg.dic, args.data_format)
 
-    common.log_compat_fixes(logger.info)
     utils.show_env_info()
     utils.show_cfg_info(cfg)
     utils.set_device(args.device)
@@ -108,7 +109,8 @@ def run(args: argparse.Namespace) -> None:
     else:
         logger.warning("No --model_path: evaluating the weights the config itself loads")
     evaluate(model, val_dataset, num_workers=args.num_workers,
-             precision=args.precision, amp_level=args.amp_level, **test_config)
+             precision=args.precision, amp_level=args.amp_level, auc_roc=args.auc_roc,
+             **test_config)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

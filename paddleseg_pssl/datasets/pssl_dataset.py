@@ -105,18 +105,17 @@ class PSSLDataset(Dataset):
     ``pssl_format.ignore_index_for(K + 1)``: 255 while K + 1 <= 255, else K + 1 (1001 for
     ImageNet-1k, as PaddleSeg's built-in class). Transforms that pad labels (crops, paddings,
     rotations) and are still at PaddleSeg's default 255 are switched to it; the loss receives
-    it from PaddleSeg's builder (class attribute ``IGNORE_INDEX``).
+    it from the builder (``label_space_for_config``).
 
     The label is resized to the image's size (nearest neighbour) before the transforms, since
     labels are stored at explanation resolution; a label whose aspect differs from its image's
     beyond rounding (``pssl_format.label_fits_image``) raises ``PSSLSampleError``. Labels are uint8 when every value fits,
     else int32 (OpenCV-based transforms do not keep int64).
 
-    PaddleSeg's stock ``SegBuilder`` sizes the model and the loss's ignore index from the class
-    attributes ``NUM_CLASSES`` and ``IGNORE_INDEX``, which are ImageNet-1k's (1001, 1001), so
-    PaddleSeg's own configs/pssl/*.yml build unchanged. ``paddleseg_pssl.builder.PSSLSegBuilder``
-    (used by ``tools/train.py``) asks ``label_space_for_config`` instead, which reads the
-    synsets file, so any class count works there.
+    The class attributes ``NUM_CLASSES`` and ``IGNORE_INDEX`` are ImageNet-1k's (1001, 1001);
+    the builder (``paddleseg_pssl.builder``, installed into PaddleSeg's own ``SegBuilder`` by
+    ``import paddleseg_pssl``) asks ``label_space_for_config`` instead, which reads the synsets
+    file, so any class count works.
 
     Construction validates the list: malformed lines (with line numbers), classes absent from
     the synsets (by name), and missing images or labels (count and first paths) raise
@@ -192,9 +191,9 @@ class PSSLDataset(Dataset):
         if (self.num_classes, self.ignore_index) != (self.NUM_CLASSES, self.IGNORE_INDEX):
             logger.info(
                 f"PSSLDataset: {num_object_classes} classes in {self.synsets_path}: num_classes "
-                f"{self.num_classes}, ignore_index {self.ignore_index} (the class attributes "
-                f"stock SegBuilder reads are ImageNet-1k's {self.NUM_CLASSES}/{self.IGNORE_INDEX};"
-                " paddleseg_pssl.builder.PSSLSegBuilder reads label_space_for_config instead)")
+                f"{self.num_classes}, ignore_index {self.ignore_index} (read from the data, "
+                f"not from the ImageNet-1k class attributes {self.NUM_CLASSES}/"
+                f"{self.IGNORE_INDEX})")
 
         self._align_label_padding()
         # The generator's resolution, so its capped labels of extreme-aspect strips still fit.
@@ -220,7 +219,7 @@ class PSSLDataset(Dataset):
     def label_space_for_config(cls, dataset_cfg: dict) -> Tuple[int, int]:
         """(num_classes, ignore_index) of the data a ``train_dataset`` config points at.
 
-        The hook ``paddleseg_pssl.builder.PSSLSegBuilder`` calls before building anything, so
+        The hook ``paddleseg_pssl.builder`` calls before building anything, so
         the model and the losses are sized from ``synsets.txt`` rather than from the class
         attributes: (1001, 1001) for ImageNet-1k, (4, 255) for 3 classes.
         """
@@ -389,7 +388,8 @@ class PSSLDataset(Dataset):
         if image is None:
             raise PSSLSampleError(f"image {image_path} (sample {idx}) cannot be read; expected an "
                                   "image file OpenCV decodes (JPEG, PNG, ...)")
-        label = self.read_label(label_path, self.class_ids[idx])
+        # PaddleSeg's --repeats multiplies file_list alone: class_ids repeat with period len.
+        label = self.read_label(label_path, self.class_ids[idx % len(self.class_ids)])
         height, width = image.shape[:2]
         if label.shape != (height, width):
             if not pssl_format.label_fits_image(label.shape, (height, width),

@@ -125,13 +125,14 @@ def test_unsupported_precision_is_refused(capsys):
     assert "would run bf16 as fp32" in capsys.readouterr().err
 
 
-def test_compat_fixes_are_logged(monkeypatch):
-    from paddleseg_pssl import compat
+def test_fixes_are_logged_once_at_import():
+    from paddleseg_pssl import plugin
 
-    monkeypatch.setattr(compat, "applied_fixes", lambda: ("a:fix", "b:fix"), raising=False)
     lines: List[str] = []
-    common.log_compat_fixes(lines.append)
-    assert lines == ["paddleseg_pssl compat fixes applied: a:fix, b:fix"]
+    assert not plugin.log_once(lines.append)   # import paddleseg_pssl already logged it
+    assert lines == []
+    assert plugin.describe().startswith(plugin.LOG_PREFIX)
+    assert "cvlibs.SegBuilder:label-space-from-data" in plugin.describe()
 
 
 def test_bad_input_through_the_launcher(tmp_path):

@@ -1,0 +1,108 @@
+"""Export a PSSL or fine-tuned checkpoint as a Paddle inference model, as PaddleSeg does.
+
+Same flags and output as PaddleSeg 2.8's ``tools/export.py`` (``model`` files, ``deploy.yaml``
+with the inference transforms), with the model sized from the data the config names, so a
+PSSL checkpoint of any class count exports with its own number of outputs::
+
+    python tools/export.py --config configs/pssl/pspnet_r50.yml \\
+        --model_path output/iter_600548/model.pdparams --save_dir output/inference_model
+    python tools/export.py --config configs/pssl/finetune/camvid/pspnet_r50_pssl.yml \\
+        --model_path output/camvid/best_model/model.pdparams --output_op softmax
+
+Pre-training configs have no ``val_dataset``: their inference transforms are the train
+normalisation alone.
+"""
+import argparse
+import os
+from typing import Optional, Sequence
+
+import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
+import yaml
+from paddleseg.deploy.export import WrappedModel
+from paddleseg.utils import logger
+
+from paddleseg_pssl.analysis.prediction import inference_transform_cfgs, load_weights
+from paddleseg_pssl.builder import PSSLSegBuilder
+from paddleseg_pssl.cli import common
+from paddleseg_pssl.config_loading import (check_checkpoint_file, explain_build_errors,
+                                           load_config, validate_components)
+from paddleseg_pssl.errors import PSSLConfigError
+
+PROG = "tools/export.py"
+
+#: What ``--output_op`` appends to the logits; ``none`` keeps them.
+OUTPUT_OPS = ("argmax", "softmax", "none")
+#: Image channels of every model here (RGB), first axis of the input after the batch.
+IMAGE_CHANNELS = 3
+#: ``--input_shape`` takes N C H W.
+INPUT_RANK = 4
+DEPLOY_FILE = "deploy.yaml"
+MODEL_PREFIX = "model"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The export command line (PaddleSeg 2.8 ``tools/export.py`` flags, plus --opts)."""
+    parser = common.parser_from_docstring(PROG, __doc__)
+    parser.add_argument("--config", required=True, help="PaddleSeg YAML config of the model.")
+    parser.add_argument("--model_path", required=True,
+                        help="model.pdparams, or the iter_<N> folder holding it.")
+    parser.add_argument("--save_dir", default="./output/inference_model",
+                        help="Where the inference model and deploy.yaml go.")
+    parser.add_argument("--input_shape", nargs=INPUT_RANK, type=common.positive_int,
+                        default=None, metavar=("N", "C", "H", "W"),
+                        help="Fix the input shape, e.g. 1 3 512 512 (default: any N, H, W).")
+    parser.add_argument("--output_op", choices=OUTPUT_OPS, default="argmax",
+                        help="Appended to the logits: class ids (int32), probabilities, or none.")
+    parser.add_argument("--opts", nargs="+", default=None, metavar="KEY=VALUE",
+                        help="Override config keys, as in PaddleSeg.")
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """Build the model from the data, load the weights, save the inference model.
+
+    Raises:
+        PSSLConfigError: For bad input found before anything is written.
+    """
+    import paddle
+
+    if args.input_shape is not None and args.input_shape[1] != IMAGE_CHANNELS:
+        raise PSSLConfigError(f"--input_shape {' '.join(map(str, args.input_shape))}: C must "
+                              f"be {IMAGE_CHANNELS}; expected e.g. 1 3 512 512")
+    weights = str(check_checkpoint_file(args.model_path))
+    cfg = load_config(args.config, args.opts)
+    validate_components(cfg, sections=("model",))
+    with explain_build_errors(cfg, "model"):
+        model = PSSLSegBuilder(cfg).model
+    load_weights(model, weights)
+    model.eval()
+    os.environ["PADDLESEG_EXPORT_STAGE"] = "True"  # PaddleSeg models drop training branches
+    shape = [None, IMAGE_CHANNELS, None, None] if args.input_shape is None \
+        else list(args.input_shape)
+    if args.output_op != "none":
+        model = WrappedModel(model, args.output_op)
+    static = paddle.jit.to_static(model,
+                                  input_spec=[paddle.static.InputSpec(list(shape), "float32")])
+    os.makedirs(args.save_dir, exist_ok=True)
+    paddle.jit.save(static, os.path.join(args.save_dir, MODEL_PREFIX))
+    written = sorted(f for f in os.listdir(args.save_dir) if f.startswith(MODEL_PREFIX + "."))
+    graph = next(f for f in written if not f.endswith((".pdiparams", ".pdiparams.info")))
+    deploy = {"Deploy": {
+        "model": graph, "params": f"{MODEL_PREFIX}.pdiparams",
+        "transforms": inference_transform_cfgs(cfg), "input_shape": shape,
+        "output_op": args.output_op,
+        "output_dtype": "int32" if args.output_op == "argmax" else "float32",
+        "num_classes": cfg.dic["model"].get("num_classes")}}
+    with open(os.path.join(args.save_dir, DEPLOY_FILE), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(deploy, handle)
+    logger.info(f"Inference model ({', '.join(written)}) and {DEPLOY_FILE} saved in "
+                f"{args.save_dir}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``tools/export.py`` and ``pssl-export``; 0 ok, 2 bad input."""
+    return common.run_command(PROG, build_parser, run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Everything ``import paddleseg_pssl`` does to PaddleSeg, and the one log line saying so.
+
+Applies the Paddle 3.x compatibility fixes (:mod:`paddleseg_pssl.compat`), teaches PaddleSeg's
+``SegBuilder`` to read class counts from the data (:mod:`paddleseg_pssl.builder`) and makes
+null words in ``--opts`` mean None (:mod:`paddleseg_pssl.config_opts`). The same happens under
+PaddleSeg's own ``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
+"""
+import sys
+from typing import Callable, Optional, Tuple
+
+from paddleseg_pssl import builder, compat, config_opts
+from paddleseg_pssl.errors import PSSLConfigError
+
+#: Prefix of the import-time log line.
+LOG_PREFIX = "paddleseg_pssl: fixes applied to PaddleSeg: "
+
+_LOGGED = []
+
+
+def activate() -> Tuple[str, ...]:
+    """Apply every fix (idempotent); returns the names of all fixes in place."""
+    compat.apply()
+    builder.install()
+    config_opts.install()
+    return applied_fixes()
+
+
+def applied_fixes() -> Tuple[str, ...]:
+    """Names of the fixes in place: compat's probed ones, then the plugin's own."""
+    own = tuple(name for name, on in ((builder.FIX_NAME, builder.is_installed()),
+                                      (config_opts.FIX_NAME, config_opts.is_installed()))
+                if on)
+    return compat.applied_fixes() + own
+
+
+def describe() -> str:
+    """The log line listing the fixes in place."""
+    return LOG_PREFIX + (", ".join(applied_fixes()) or "none")
+
+
+def log_once(log: Callable[[str], None]) -> bool:
+    """Write :func:`describe` through ``log`` the first time only; True when it wrote."""
+    if _LOGGED:
+        return False
+    _LOGGED.append(True)
+    log(describe())
+    return True
+
+
+def config_error_in(exc: BaseException) -> Optional[PSSLConfigError]:
+    """The :class:`PSSLConfigError` ``exc`` is or wraps (PaddleSeg's builder wraps them)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, PSSLConfigError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def use_one_line_errors(prog: str) -> None:
+    """Make an uncaught :class:`PSSLConfigError` end the process with one stderr line.
+
+    For scripts we do not own (PaddleSeg's ``tools/*.py``), which let errors propagate: any
+    other exception keeps its traceback.
+    """
+    previous = sys.excepthook
+
+    def excepthook(exc_type, exc, tb):
+        error = config_error_in(exc)
+        if error is None:
+            previous(exc_type, exc, tb)
+            return
+        sys.stderr.write(f"{prog}: error: {' '.join(str(error).split())}\n")
+
+    sys.excepthook = excepthook

@@ -1,0 +1,56 @@
+"""Run one of PaddleSeg's own scripts (``tools/train.py``...) with paddleseg-pssl loaded.
+
+The explicit alternative to the start-up hook (``paddleseg_pssl_autoload``): it imports
+``paddleseg_pssl`` (compat fixes, PSSL components, the label-space builder) and then runs the
+script as ``python <script>`` would, arguments unchanged. A config mistake the package
+detects ends the run with one line on stderr and exit status 2::
+
+    python -m paddleseg_pssl.run PaddleSeg/tools/train.py --config configs/pssl/pspnet_r50.yml
+    python -m paddle.distributed.launch --nproc_per_node 2 tools/paddleseg_run.py \\
+        PaddleSeg/tools/train.py --config ...
+"""
+import os
+import runpy
+import sys
+from typing import Optional, Sequence
+
+PROG = "python -m paddleseg_pssl.run"
+USAGE = f"usage: {PROG} SCRIPT [ARGS...]  (SCRIPT: e.g. PaddleSeg's tools/train.py)"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``argv[0]`` as ``__main__`` with ``argv[1:]``; returns its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        sys.stderr.write(USAGE + "\n")
+        return 2
+    if argv[0] in ("-h", "--help"):
+        sys.stdout.write(USAGE + "\n\n" + __doc__ + "\n")
+        return 0
+    script = argv[0]
+    if not os.path.isfile(script):
+        sys.stderr.write(f"{PROG}: error: script {script!r} is not a file; expected a path to "
+                         f"a Python script such as PaddleSeg/tools/train.py\n")
+        return 2
+
+    import paddleseg_pssl  # noqa: F401  (fixes, components, one log line)
+    from paddleseg_pssl import plugin
+
+    plugin.use_one_line_errors(script)
+    sys.argv = [script, *argv[1:]]
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except Exception as exc:  # noqa: BLE001 - only config errors become one line
+        error = plugin.config_error_in(exc)
+        if error is None:
+            raise
+        sys.stderr.write(f"{script}: error: {' '.join(str(error).split())}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""PaddleSeg's own scripts with the plugin: the start-up hook, the runner, under launch.
+
+The scripts are stand-ins written here that do what PaddleSeg 2.8's ``tools/train.py`` does
+(``Config`` -> ``SegBuilder`` -> ``paddleseg.core.train``); PaddleSeg's files are not part of
+this repository. The installed ``.pth`` is emulated by a ``sitecustomize`` that processes a
+copy of it at start-up (``site.addsitedir``, what start-up does with site-packages), so every
+process, launch workers included, starts as in an environment with the package installed.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+from typing import Dict, List
+
+import paddle
+import pytest
+
+from tests.fixtures.tiny_pssl_config import write_config
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+PTH = REPO_ROOT / "paddleseg_pssl_autoload.pth"
+
+#: Does what PaddleSeg 2.8's tools/train.py does, with a subset of its flags.
+STOCK_STYLE_TRAIN = '''
+import argparse
+from paddleseg.cvlibs import Config, SegBuilder
+from paddleseg.core import train
+from paddleseg.utils import utils
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--config")
+parser.add_argument("--save_dir")
+parser.add_argument("--opts", nargs="+")
+args = parser.parse_args()
+cfg = Config(args.config, opts=args.opts)
+builder = SegBuilder(cfg)
+utils.set_device("cpu")
+model = utils.convert_sync_batchnorm(builder.model, "cpu")
+train(model, builder.train_dataset, optimizer=builder.optimizer, losses=builder.loss,
+      save_dir=args.save_dir, iters=cfg.iters, batch_size=cfg.batch_size, save_interval=1,
+      log_iters=1, to_static_training=cfg.to_static_training)
+'''
+
+#: Reports what start-up left in the interpreter.
+STARTUP_PROBE = ("import sys; print(sorted(m for m in ('paddle', 'paddleseg', 'paddleseg_pssl') "
+                 "if m in sys.modules), any(type(f).__name__ == 'AfterPaddleSegFinder' "
+                 "for f in sys.meta_path))")
+
+
+def hooked_env(tmp_path: pathlib.Path, **extra: str) -> Dict[str, str]:
+    """Environment whose interpreters start with the autoload .pth processed."""
+    site_dir = tmp_path / "site"
+    site_dir.mkdir(exist_ok=True)
+    (site_dir / PTH.name).write_text(PTH.read_text())
+    (site_dir / "sitecustomize.py").write_text(
+        "import os, site\nsite.addsitedir(os.path.dirname(os.path.abspath(__file__)))\n")
+    return dict(os.environ, PYTHONPATH=f"{site_dir}{os.pathsep}{REPO_ROOT}",
+                OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", **extra)
+
+
+def run(args: List[str], env: Dict[str, str], cwd: pathlib.Path
+        ) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def details(proc: subprocess.CompletedProcess) -> str:
+    return f"rc={proc.returncode}\nSTDOUT:\n{proc.stdout[-3000:]}\nSTDERR:\n{proc.stderr[-3000:]}"
+
+
+def output_classes(checkpoint: pathlib.Path) -> int:
+    """Output channels of the classifier of a saved miniature DeepLabV3."""
+    state = paddle.load(str(checkpoint))
+    return [v.shape[0] for k, v in state.items() if k.startswith("head.cls")][0]
+
+
+@pytest.fixture
+def stock_train(tmp_path: pathlib.Path) -> pathlib.Path:
+    script = tmp_path / "paddleseg_tools" / "train.py"
+    script.parent.mkdir()
+    script.write_text(STOCK_STYLE_TRAIN)
+    return script
+
+
+def test_startup_hook_loads_nothing_until_paddleseg_is_imported(tmp_path):
+    proc = run([sys.executable, "-c", STARTUP_PROBE], hooked_env(tmp_path), tmp_path)
+    assert proc.stdout.split() == ["[]", "True"], details(proc)
+    proc = run([sys.executable, "-c", STARTUP_PROBE],
+               hooked_env(tmp_path, PADDLESEG_PSSL_AUTOLOAD="0"), tmp_path)
+    assert proc.stdout.split() == ["[]", "False"], details(proc)
+
+
+@pytest.mark.slow
+def test_stock_style_train_script_runs_with_the_hook(stock_train, tmp_path):
+    config = write_config(tmp_path / "data", 10)
+    out = tmp_path / "out"
+    proc = run([sys.executable, str(stock_train), "--config", config, "--save_dir", str(out),
+                "--opts", "model.pretrained=null"], hooked_env(tmp_path), tmp_path)
+    assert proc.returncode == 0, details(proc)
+    assert "paddleseg_pssl: fixes applied to PaddleSeg: " in proc.stdout + proc.stderr
+    assert output_classes(out / "iter_1" / "model.pdparams") == 11  # 10 classes + background
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("autoload, runner", [("1", []), ("0", ["-m", "paddleseg_pssl.run"])],
+                         ids=["hook", "runner"])
+def test_disagreeing_config_ends_in_one_line(autoload, runner, stock_train, tmp_path):
+    config = write_config(tmp_path / "data", 10, model={"num_classes": 1001})
+    proc = run([sys.executable, *runner, str(stock_train), "--config", config, "--save_dir",
+                str(tmp_path / "out")], hooked_env(tmp_path, PADDLESEG_PSSL_AUTOLOAD=autoload),
+               tmp_path)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, details(proc)
+    assert proc.stderr.strip().splitlines()[-1].endswith(
+        "model.num_classes is 1001 but the train dataset has 11 classes (10 object classes "
+        "+ background 10, ignore index 255); remove model.num_classes from the config "
+        "(it is read from the data)"), details(proc)
+    assert not (tmp_path / "out").exists()
+
+
+def test_runner_refuses_a_missing_script(tmp_path, capsys):
+    from paddleseg_pssl import run as runner
+
+    assert runner.main([str(tmp_path / "nope.py")]) == 2
+    assert "is not a file" in capsys.readouterr().err
+    assert runner.main([]) == 2
+
+
+@pytest.mark.slow
+def test_stock_style_script_under_distributed_launch(stock_train, tmp_path):
+    config = write_config(tmp_path / "data", 10)
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    proc = run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+                "--log_dir", str(logs), str(stock_train), "--config", config,
+                "--save_dir", str(out)], hooked_env(tmp_path), tmp_path)
+    worker_logs = "".join(p.read_text(errors="replace")[-2000:]
+                          for p in sorted(logs.glob("workerlog.*")))
+    assert proc.returncode == 0, details(proc) + worker_logs
+    # PaddleSeg logs on rank 0 only; rank 1 could not have built the model without the plugin.
+    assert "fixes applied to PaddleSeg" in (logs / "workerlog.0").read_text(errors="replace")
+    assert output_classes(out / "iter_1" / "model.pdparams") == 11
