@@ -16,7 +16,7 @@ file or key, the value and what was expected:
 
 Typical use (what ``tools/train.py`` does)::
 
-    cfg = load_config("configs/pssl/pspnet.yml", ["batch_size=4"], iters=100)
+    cfg = load_config("configs/pssl/pspnet_r50.yml", ["batch_size=4"], iters=100)
     validate_components(cfg)
     validate_paths(cfg, datasets=("train_dataset",))
 """

@@ -5,7 +5,7 @@ averaging its per-pixel softmax probabilities over the image and taking the best
 non-background class (77.6% ImageNet top-1 after 30 epochs). Images are read in ImageNet
 layout, ``<image_root>/<split>/<class>/*``, with classes named as in ``--synsets``::
 
-    python tools/classify_eval.py --config configs/pssl/pspnet_resnet50_vd.yml \\
+    python tools/classify_eval.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_60000/model.pdparams --image_root data/imagenet \\
         --synsets data/pssl/synsets.txt [--split val] [--limit_per_class 10]
 

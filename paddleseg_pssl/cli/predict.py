@@ -4,7 +4,7 @@ A PSSL-pretrained model (arXiv 2207.03335) predicts all classes of its pre-train
 background. This draws its prediction as a colour map with a legend of the classes covering
 most pixels, named from the synsets file (``<id>`` or ``<id> <readable name>`` per line)::
 
-    python tools/predict.py --config configs/pssl/pspnet_resnet50_vd.yml \\
+    python tools/predict.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_60000/model.pdparams --images demo/ photo.jpg \\
         --synsets data/pssl/synsets.txt --output out/predict --top_k 8
 

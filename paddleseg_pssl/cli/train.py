@@ -4,7 +4,7 @@ Same flags as PaddleSeg 2.8's ``tools/train.py``; the work is ``paddleseg.core.t
 it on one device, or on several with ``python -m paddle.distributed.launch`` (PaddleSeg's
 ``core.train`` initialises the collective environment itself through ``fleet.init``)::
 
-    python tools/train.py --config configs/pssl/pspnet_resnet50_vd.yml --save_dir output
+    python tools/train.py --config configs/pssl/pspnet_r50.yml --save_dir output
     python -m paddle.distributed.launch --nproc_per_node 2 tools/train.py --config ...
 """
 import argparse

@@ -4,7 +4,7 @@ Same flags as PaddleSeg 2.8's ``tools/val.py``, plus ``--precision``/``--amp_lev
 (``paddleseg.core.evaluate`` takes them); the work is ``paddleseg.core.evaluate``, which
 initialises the collective environment itself under ``paddle.distributed.launch``::
 
-    python tools/val.py --config configs/pssl/pspnet_resnet50_vd.yml \\
+    python tools/val.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_1000/model.pdparams
     python tools/val.py --config ... --model_path ... --aug_eval --scales 0.75 1.0 1.25 \\
         --flip_horizontal
