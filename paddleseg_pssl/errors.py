@@ -18,6 +18,8 @@ class PSSLConfigError(ValueError):
 
 #: Exit status of a generation run stopped early because every image would fail.
 EXIT_FAIL_FAST: int = 3
+# Ctrl-C: the shell's convention for a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED: int = 130
 
 
 class PSSLRunStopped(RuntimeError):

@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 import paddle
 
-from paddleseg_pssl.errors import EXIT_BAD_INPUT, PSSLConfigError
+from paddleseg_pssl.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PSSLConfigError
 
 #: Devices ``paddleseg.utils.utils.set_device`` knows (it falls back to CPU for the rest).
 DEVICES: Sequence[str] = ("cpu", "gpu", "xpu", "npu", "mlu")
@@ -131,20 +131,23 @@ def check_precision(precision: str, engine: Callable) -> None:
 
 
 def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
-    """Run ``body``; turn a :class:`PSSLConfigError` into one stderr line and status 2.
+    """Run ``body``; a :class:`PSSLConfigError` or Ctrl-C becomes one stderr line and a status.
 
     Args:
         prog: Program name for the message (``tools/train.py``).
         body: The command; returns an exit status or None for success.
 
     Returns:
-        The exit status: ``body``'s, 0, or :data:`EXIT_BAD_INPUT`.
+        The exit status: ``body``'s, 0, :data:`EXIT_BAD_INPUT` or :data:`EXIT_INTERRUPTED`.
     """
     try:
         status = body()
     except PSSLConfigError as exc:
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{prog}: interrupted (Ctrl-C)\n")
+        return EXIT_INTERRUPTED
     return 0 if status is None else int(status)
 
 

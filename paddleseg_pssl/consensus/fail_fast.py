@@ -88,5 +88,5 @@ class FailFast:
             return
         raise PSSLRunStopped(
             f"stopped: {rule} for the same reason, last {image_rel!r}: {reason} -- fix the "
-            f"cause and rerun to resume (see failures.txt; fail_fast.first / "
+            f"cause and rerun to resume (see .pssl_work/failures.rank<r>.txt; fail_fast.first / "
             f"fail_fast.in_a_row set these limits, 0 turns one off)")

@@ -2,22 +2,30 @@
 
 Two runs into one folder would label everything twice; :class:`RankLock` holds an advisory
 ``fcntl`` lock on ``.pssl_work/rank<r>.lock`` for the whole run, so a second process of the
-same rank is refused with a line naming the holder (pid, host, start time). The kernel drops
-the lock when its holder exits, even on ``kill -9``, so a stale lock never blocks a resume.
+same rank is refused with a line naming the holder (pid, host, start time), and a shared lock
+on ``.pssl_work/world<w>.lock``, so a run sharded another way (``--world_size``) is refused too.
+The kernel drops the locks when their holder exits, even on ``kill -9``, so a stale lock never
+blocks a resume.
 """
 import datetime
 import errno
 import fcntl
+import glob
 import json
 import os
 import socket
 import tempfile
-from typing import Optional
+from typing import List, Optional
 
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.errors import PSSLConfigError
 
 LOCK_NAME = "rank{rank}.lock"
+WORLD_LOCK_NAME = "world{world_size}.lock"
+# Held for a moment while a rank checks the other sharding's locks, so two ranks of one run
+# never see each other's brief check as a live run.
+GATE_LOCK_NAME = "lock_gate.lock"
+_BUSY_ERRNOS = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
 
 _WHY = {errno.EACCES: "is not writable (permission denied)",
         errno.EPERM: "is not writable (operation not permitted)",
@@ -58,48 +66,98 @@ def _holder_text(fd: int) -> str:
 
 
 class RankLock:
-    """An exclusive advisory lock of one rank of one output folder, held until :meth:`release`.
+    """Exclusive advisory lock of one rank of one output folder, held until :meth:`release`.
 
     Args:
         work_dir: The output's ``.pssl_work`` folder.
         rank: The rank this process runs.
+        world_size: How many ranks the run has; a live run with another world size refuses this one.
     """
 
-    def __init__(self, work_dir: str, rank: int):
+    def __init__(self, work_dir: str, rank: int, world_size: int = 1):
+        self.work_dir = work_dir
         self.path = os.path.join(work_dir, LOCK_NAME.format(rank=rank))
         self.rank = rank
-        self._fd: Optional[int] = None
+        self.world_size = world_size
+        self._fds: List[int] = []
+
+    def _busy(self, what: str, holder: str) -> OutputBusyError:
+        return OutputBusyError(
+            f"output folder {os.path.dirname(self.work_dir)!r} is in use by another run "
+            f"({what}: {holder}); wait for it or stop it, or write to another output folder")
 
     def acquire(self) -> "RankLock":
-        """Take the lock, or raise :class:`OutputBusyError` naming the holder."""
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the rank and world-size locks, or raise :class:`OutputBusyError` naming the holder."""
+        os.makedirs(self.work_dir, exist_ok=True)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = _holder_text(fd)
-            os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise
-            raise OutputBusyError(
-                f"output folder {os.path.dirname(os.path.dirname(self.path))!r} is in use by "
-                f"another run (rank {self.rank}: {holder}); wait for it or stop it, or write "
-                "to another output folder") from None
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps(info).encode("utf-8"))
-        self._fd = fd
+            fd = self._lock(self.path, fcntl.LOCK_EX)
+            if fd is None:
+                holder_fd = os.open(self.path, os.O_RDONLY)
+                try:
+                    raise self._busy(f"rank {self.rank}", _holder_text(holder_fd))
+                finally:
+                    os.close(holder_fd)
+            _write_holder(fd)
+            self._lock_world_size()
+        except BaseException:
+            self.release()
+            raise
         return self
 
+    def _lock(self, path: str, mode: int) -> Optional[int]:
+        """Lock ``path`` without waiting; keep and return its descriptor, None if held elsewhere."""
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in _BUSY_ERRNOS:
+                return None
+            raise
+        self._fds.append(fd)
+        return fd
+
+    def _lock_world_size(self) -> None:
+        """Share this run's world-size lock; refuse if a run of another world size is live."""
+        gate = os.open(os.path.join(self.work_dir, GATE_LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(gate, fcntl.LOCK_EX)
+            own = os.path.join(self.work_dir, WORLD_LOCK_NAME.format(world_size=self.world_size))
+            if self._lock(own, fcntl.LOCK_SH) is None:
+                raise self._busy("sharded differently", "another world size")
+            for other in sorted(glob.glob(os.path.join(
+                    glob.escape(self.work_dir), WORLD_LOCK_NAME.format(world_size="*")))):
+                if os.path.abspath(other) == os.path.abspath(own):
+                    continue
+                probe = os.open(other, os.O_RDWR)
+                try:
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno not in _BUSY_ERRNOS:
+                        raise
+                    raise self._busy(f"a run with {os.path.basename(other)[:-len('.lock')]}",
+                                     f"this one has world size {self.world_size}") from None
+                finally:
+                    os.close(probe)
+        finally:
+            os.close(gate)
+
     def release(self) -> None:
-        """Drop the lock (closing the descriptor releases it)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Drop the locks (closing the descriptors releases them)."""
+        while self._fds:
+            os.close(self._fds.pop())
 
     def __enter__(self) -> "RankLock":
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _write_holder(fd: int) -> None:
+    """Record who holds the lock (pid, host, start) for the message a refused run prints."""
+    info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                       "started": datetime.datetime.now().astimezone().isoformat(
+                           timespec="seconds")}).encode("utf-8")
+    os.pwrite(fd, info, 0)  # a full disk fails here and keeps the previous holder's record
+    os.ftruncate(fd, len(info))

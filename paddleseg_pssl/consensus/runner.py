@@ -380,8 +380,9 @@ def run(cfg: Dict[str, Any], *, rank: Optional[int] = None, world_size: Optional
     ctx = prepare(cfg, rank=rank, world_size=world_size, build_models=not merge_only)
     ensure_output_dir(cfg["output"])
     store = PSSLStore(cfg["output"], rank=ctx.rank, world_size=ctx.world_size, **cfg["store"])
-    lock = RankLock(store.work_dir, ctx.rank).acquire()
+    lock = RankLock(store.work_dir, ctx.rank, ctx.world_size)
     try:
+        lock.acquire()
         try:
             store.check_settings(ctx.settings_digest, ctx.settings,
                                  adopt_existing=adopt_existing)

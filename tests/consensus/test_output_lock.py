@@ -45,6 +45,32 @@ def test_second_holder_is_refused_naming_the_first(tmp_path):
     output_lock.RankLock(work, 0).acquire().release()        # released
 
 
+def test_a_run_sharded_another_way_is_refused(tmp_path):
+    work = str(tmp_path / ".pssl_work")
+    with output_lock.RankLock(work, 0, world_size=1):
+        with pytest.raises(output_lock.OutputBusyError, match=r"world1.*world size 2"):
+            output_lock.RankLock(work, 1, world_size=2).acquire()
+    with output_lock.RankLock(work, 0, world_size=2):           # ranks of one run share it
+        output_lock.RankLock(work, 1, world_size=2).acquire().release()
+    output_lock.RankLock(work, 1, world_size=2).acquire().release()
+
+
+def test_full_disk_keeps_the_previous_holder_record(tmp_path, monkeypatch):
+    work = str(tmp_path / ".pssl_work")
+    output_lock.RankLock(work, 0).acquire().release()
+    before = (tmp_path / ".pssl_work" / "rank0.lock").read_bytes()
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(OSError):
+        output_lock.RankLock(work, 0).acquire()
+    monkeypatch.undo()
+    assert (tmp_path / ".pssl_work" / "rank0.lock").read_bytes() == before
+    output_lock.RankLock(work, 0).acquire().release()           # nothing left held
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("lock_world")
@@ -64,6 +90,17 @@ def test_run_into_a_folder_in_use_exits_2_naming_the_holder(world, tmp_path, cap
     assert len(err) == 1 and f"in use by another run (rank 0: pid {os.getpid()}" in err[0]
     assert not list(out.rglob("*.png"))
     assert generate.main(argv) == 0
+
+
+def test_full_disk_at_start_up_stops_with_exit_3(world, tmp_path, capsys, monkeypatch):
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    argv = ["--config", str(world["cfg"]), "--output", str(tmp_path / "out"), "--quiet"]
+    assert generate.main(argv) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0], err
 
 
 @pytest.mark.parametrize("make_bad", ["under_file", "factory_raises"])
