@@ -39,7 +39,7 @@ import numpy as np
 from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import label_maths, sharding
 from paddleseg_pssl.consensus.manifest import build_manifest
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.config import ConfigError, subset_spec
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
 from paddleseg_pssl.constants import DECILE_COUNT
 
@@ -127,7 +127,9 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
         raise ConfigError("--rank/--world-size", str(exc)) from None
 
     source = _build_source(cfg)
-    items = source.items[: cfg["limit"]] if cfg["limit"] else list(source.items)
+    items = image_source_mod.balanced_subset(source.items, subset_spec(cfg["images"]),
+                                             cfg["seed"])
+    items = items[: cfg["limit"]] if cfg["limit"] else items
 
     try:
         specs = ensemble_mod.parse_ensemble(cfg["ensemble"], source.num_classes,
