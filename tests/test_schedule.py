@@ -19,3 +19,41 @@ def test_camvid_finetune_iterations_round_up():
 def test_non_positive_inputs_are_rejected():
     with pytest.raises(ValueError, match="positive"):
         iterations_for_epochs(0, 10, 2)
+
+
+def _cfg(**extra):
+    return {"batch_size": 4, "iters": 689, **extra}
+
+
+def test_total_batch_as_intended_keeps_the_config_schedule():
+    from paddleseg_pssl.schedule import plan_batch
+
+    plan, warnings = plan_batch("c.yml", _cfg(total_batch_size=16), processes=4)
+    assert (plan.total_batch, plan.iters, plan.rescaled_from, warnings) == (16, 689, None, [])
+
+
+def test_total_batch_mismatch_is_refused_without_batch_size():
+    """One process at 4 per card would run a quarter of the paper's epochs, silently."""
+    from paddleseg_pssl.schedule import BatchMismatchError, plan_batch
+
+    with pytest.raises(BatchMismatchError, match="total batch 16.*4 x 1.*--nproc_per_node.*"
+                                                 "--batch_size 16"):
+        plan_batch("c.yml", _cfg(total_batch_size=16), processes=1)
+
+
+def test_accepted_batch_change_rescales_iterations_to_the_same_epochs():
+    from paddleseg_pssl.schedule import plan_batch, rescale_iters
+
+    plan, warnings = plan_batch("c.yml", _cfg(total_batch_size=16), processes=1, batch_size=8)
+    assert plan.iters == rescale_iters(689, 16, 8) == 1378 and plan.rescaled_from == 689
+    assert "689 -> 1378 (same epochs)" in warnings[0]
+    plan, warnings = plan_batch("c.yml", _cfg(total_batch_size=16), processes=1, batch_size=8,
+                                iters=100)
+    assert plan.iters == 100 and "WARNING" in warnings[0]
+
+
+def test_config_without_total_batch_only_warns():
+    from paddleseg_pssl.schedule import plan_batch
+
+    plan, warnings = plan_batch("c.yml", _cfg(), processes=2)
+    assert plan.total_batch == 8 and plan.iters == 689 and "states no total_batch_size" in warnings[0]
