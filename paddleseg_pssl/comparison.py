@@ -16,27 +16,37 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 INIT_RANDOM = "random"
 INIT_BACKBONE = "backbone"
 INIT_PSSL = "pssl"
-KNOWN_INITS = (INIT_RANDOM, INIT_BACKBONE, INIT_PSSL)
+INIT_PSSL_BACKBONE = "pssl_backbone"
+KNOWN_INITS = (INIT_RANDOM, INIT_BACKBONE, INIT_PSSL_BACKBONE, INIT_PSSL)
 INIT_DESCRIPTIONS = {
     INIT_RANDOM: "random init (no pre-training)",
     INIT_BACKBONE: "classification-pretrained backbone (e.g. ImageNet), random head: "
                    "the conventional init",
+    INIT_PSSL_BACKBONE: "PSSL pre-trained backbone only, random head (analysis)",
     INIT_PSSL: "PSSL pre-trained backbone + head",
 }
 
 
 def init_overrides(init: str, pssl_checkpoint: Optional[str] = None,
-                   backbone_pretrained: Optional[str] = None) -> List[str]:
+                   backbone_pretrained: Optional[str] = None,
+                   pssl_backbone: Optional[str] = None) -> List[str]:
     """``--opts`` items that turn a fine-tuning config into initialisation ``init``.
 
     ``backbone`` (the conventional init) keeps the config's backbone weights unless ``backbone_pretrained`` replaces
     them; ``pssl`` loads a whole PSSL checkpoint (its pre-training output layer is skipped by
-    shape) and no separate backbone weights; ``random`` loads nothing.
+    shape) and no separate backbone weights; ``pssl_backbone`` loads only the backbone part of
+    it (``pssl_backbone``: the file ``checkpoints.write_backbone_weights`` wrote), the head
+    stays random; ``random`` loads nothing.
     """
     if init not in KNOWN_INITS:
         raise ValueError(f"unknown init {init!r}; expected one of {KNOWN_INITS}")
     if init == INIT_RANDOM:
         return ["model.pretrained=None", "model.backbone.pretrained=None"]
+    if init == INIT_PSSL_BACKBONE:
+        if not pssl_backbone:
+            raise ValueError("init 'pssl_backbone' needs the backbone weights of a PSSL "
+                             "checkpoint (--pssl_checkpoint)")
+        return ["model.pretrained=None", f"model.backbone.pretrained={pssl_backbone}"]
     if init == INIT_BACKBONE:
         overrides = ["model.pretrained=None"]
         if backbone_pretrained:

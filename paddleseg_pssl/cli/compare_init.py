@@ -21,7 +21,8 @@ import sys
 import time
 from typing import List, Optional, Sequence, Tuple
 
-from paddleseg_pssl.comparison import (INIT_BACKBONE, INIT_PSSL, KNOWN_INITS, RunResult,
+from paddleseg_pssl.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
+                                       KNOWN_INITS, RunResult,
                                        choose_rates, csv_table, grid, init_overrides,
                                        markdown_grid, markdown_table)
 from paddleseg_pssl.errors import PSSLConfigError
@@ -31,6 +32,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRAIN_TOOL = REPO_ROOT / "tools" / "train.py"
 RESULT_FILE = "result.json"
 PLAN_FILE = "plan.json"
+#: The PSSL checkpoint's backbone alone (init ``pssl_backbone``), written under --output.
+PSSL_BACKBONE_FILE = "pssl_backbone.pdparams"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +127,8 @@ def run_one(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate:
     result_path = run_dir / RESULT_FILE
     if result_path.is_file():
         return RunResult(**json.loads(result_path.read_text()))
-    init_opts = init_overrides(init, args.pssl_checkpoint, args.backbone_pretrained)
+    init_opts = init_overrides(init, args.pssl_checkpoint, args.backbone_pretrained,
+                               str(pathlib.Path(args.output) / PSSL_BACKBONE_FILE))
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     log_path = run_dir / "train.log"
@@ -178,10 +182,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not os.path.isfile(args.config):
         print(f"error: --config {args.config!r} does not exist", file=sys.stderr)
         return 2
-    if INIT_PSSL in args.inits and not (args.pssl_checkpoint and
-                                        os.path.isfile(args.pssl_checkpoint)):
-        print(f"error: init 'pssl' needs --pssl_checkpoint pointing at a model.pdparams "
-              f"(got {args.pssl_checkpoint!r})", file=sys.stderr)
+    needs_checkpoint = {INIT_PSSL, INIT_PSSL_BACKBONE} & set(args.inits)
+    if needs_checkpoint and not (args.pssl_checkpoint and os.path.isfile(args.pssl_checkpoint)):
+        print(f"error: init {sorted(needs_checkpoint)[0]!r} needs --pssl_checkpoint pointing at "
+              f"a model.pdparams (got {args.pssl_checkpoint!r})", file=sys.stderr)
         return 2
     try:
         rates, plan, warnings = _plan(args)
@@ -194,6 +198,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
+    if INIT_PSSL_BACKBONE in args.inits:
+        from paddleseg_pssl.checkpoints import write_backbone_weights
+        try:
+            write_backbone_weights(args.pssl_checkpoint, str(output / PSSL_BACKBONE_FILE))
+        except PSSLConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     (output / PLAN_FILE).write_text(json.dumps(
         {"config": args.config, "inits": args.inits, "learning_rates": rates,
          "seeds": args.seeds, "batch": plan.__dict__, "total_batch": plan.total_batch,

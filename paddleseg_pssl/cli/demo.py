@@ -10,8 +10,9 @@ picks small data and small models:
 4. score the labels against the true masks with ``tools/evaluate_pssl.py`` (single models,
    consensus, centred prior) and draw Figure-2 panels with ``tools/visualize_pssl.py``;
 5. pre-train a DeepLabV3 on PSSL with ``tools/train.py`` (Weighted CE, w_B = 0.1);
-6. fine-tune on the downstream set from random, classification-backbone and PSSL init with
-   ``tools/compare_init.py`` (same seeds), and show Section 6's analyses
+6. fine-tune on the downstream set from classification-backbone and PSSL init with
+   ``tools/compare_init.py`` (same seeds; each init's learning rate searched on the validation
+   split, as the paper does), and show Section 6's analyses
    (``tools/predict.py``, ``tools/classify_eval.py``).
 Finished steps are reused on a rerun (each tool is resumable or skips complete outputs).
 """
@@ -51,16 +52,20 @@ class DemoScale:
     pretrain_iters: int
     finetune_iters: int
     seeds: Sequence[int]
+    finetune_lrs: Sequence[float]
+    finetune_inits: Sequence[str] = ("backbone", "pssl")
     explanation_short_side: int = 64
 
 
 SCALES: Dict[str, DemoScale] = {
     "full": DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
                       labelled_per_class=60, seg_train=80, seg_val=50, classifier_epochs=None,
-                      n_samples=20, pretrain_iters=800, finetune_iters=200, seeds=(0, 1, 2)),
+                      n_samples=20, pretrain_iters=800, finetune_iters=200, seeds=(0, 1, 2),
+                      finetune_lrs=(0.1, 0.05, 0.02)),
     "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
                        labelled_per_class=3, seg_train=8, seg_val=4, classifier_epochs=1,
-                       n_samples=2, pretrain_iters=4, finetune_iters=4, seeds=(0,)),
+                       n_samples=2, pretrain_iters=4, finetune_iters=4, seeds=(0,),
+                       finetune_lrs=(0.05, 0.02)),
 }
 
 
@@ -227,7 +232,8 @@ class Demo:
         seg = self.segmentation_root
         self.run_tool("compare_init", "compare_init.py",
                       "--config", str(MINIATURE_CONFIGS / "finetune.yml"),
-                      "--inits", "random", "backbone", "pssl",
+                      "--inits", *self.scale.finetune_inits,
+                      "--lrs", *[str(lr) for lr in self.scale.finetune_lrs],
                       "--seeds", *[str(s) for s in self.scale.seeds],
                       "--iters", str(self.scale.finetune_iters), "--device", self.device,
                       "--pssl_checkpoint", str(pssl_checkpoint),
@@ -297,7 +303,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         backbone_weights = demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
         with demo.step("5. PSSL pre-training (tools/train.py, Weighted CE)"):
             checkpoint = demo.pretrain(backbone_weights)
-        with demo.step("6. fine-tuning: random vs classification backbone vs PSSL init"):
+        with demo.step("6. fine-tuning: classification backbone vs PSSL init, lr per init"):
             table_path = demo.compare(checkpoint, backbone_weights,
                                       data["segmentation"]["num_classes"])
         with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
