@@ -57,3 +57,36 @@ def test_config_without_total_batch_only_warns():
 
     plan, warnings = plan_batch("c.yml", _cfg(), processes=2)
     assert plan.total_batch == 8 and plan.iters == 689 and "states no total_batch_size" in warnings[0]
+
+
+def test_sixty_epoch_config_continues_the_thirty_epoch_schedule(repo_root):
+    """Table 4's continuation: same batch and milestones, the end at 60 epochs."""
+    from paddleseg.cvlibs.config import parse_from_yaml
+
+    thirty = parse_from_yaml(str(repo_root / "configs/pssl/pspnet_r50.yml"))
+    sixty = parse_from_yaml(str(repo_root / "configs/pssl/pspnet_r50_60e.yml"))
+    schedule = pretrain_schedule(cards=8, batch_size_per_card=8, epochs=60)
+    assert sixty["iters"] == schedule.iters == 1201095
+    assert sixty["iters"] > thirty["iters"] == pretrain_schedule(8, 8).iters
+    assert sixty["lr_scheduler"] == thirty["lr_scheduler"]
+    assert sixty["batch_size"] == thirty["batch_size"]
+
+
+def test_resuming_restores_the_lr_scheduler_position():
+    """--resume_model restores the optimizer state; the continued run must go on at the
+    dropped lr, not restart at the initial one (Paddle keeps the scheduler in the state)."""
+    import paddle
+
+    def optimizer(milestones):
+        layer = paddle.nn.Linear(2, 2)
+        scheduler = paddle.optimizer.lr.MultiStepDecay(0.01, milestones=milestones, gamma=0.1)
+        return paddle.optimizer.Momentum(scheduler, parameters=layer.parameters()), scheduler
+
+    first, first_scheduler = optimizer([3])
+    for _ in range(5):
+        first_scheduler.step()
+    state = first.state_dict()
+    second, second_scheduler = optimizer([3])
+    second.set_state_dict(state)
+    assert second_scheduler.get_lr() == pytest.approx(0.001)
+    assert second_scheduler.last_epoch == 5
