@@ -34,3 +34,33 @@ def test_summary_mean_std_and_gain_over_first_row():
     table = markdown_table(summaries, "camvid")
     assert "| pssl |" in table and "+15.0" in table
     assert csv_table(results).count("\n") == 5
+
+
+def _runs(init, lr, mious):
+    return [RunResult(init, seed, miou, 0.9, 10, 1.0, learning_rate=lr)
+            for seed, miou in enumerate(mious)]
+
+
+def test_each_init_gets_its_own_best_rate_on_the_validation_mean():
+    """The paper searches the initial lr separately for ImageNet and PSSL init."""
+    from paddleseg_pssl.comparison import choose_rates, grid, markdown_grid
+
+    rates = [0.02, 0.01, 0.005]
+    results = (_runs("backbone", 0.02, [0.40, 0.42]) + _runs("backbone", 0.01, [0.50, 0.52]) +
+               _runs("backbone", 0.005, [0.45, 0.47]) + _runs("pssl", 0.02, [0.60, 0.62]) +
+               _runs("pssl", 0.01, [0.55, 0.57]) + _runs("pssl", 0.005, [0.30, 0.32]))
+    cells = grid(results, ["backbone", "pssl"], rates)
+    chosen = choose_rates(cells, ["backbone", "pssl"], rates)
+    assert [(c.init, c.learning_rate) for c in chosen] == [("backbone", 0.01), ("pssl", 0.02)]
+    assert chosen[1].miou_mean == pytest.approx(0.61)
+    table = markdown_table(chosen, "t")
+    assert "| backbone |" in table and "| 0.01 |" in table and "+10.0" in table
+    search = markdown_grid(cells, ["backbone", "pssl"], rates)
+    assert "**51.0 +- 1.4 (2)**" in search and "**61.0 +- 1.4 (2)**" in search
+    assert "45.0" not in search and "46.0 +- 1.4 (2)" in search
+    assert "edge of the grid for pssl" in search
+
+
+def test_old_results_without_a_rate_still_load():
+    assert RunResult(**{"init": "pssl", "seed": 0, "miou": 0.5, "accuracy": 0.9, "iters": 1,
+                        "seconds": 1.0}).learning_rate is None

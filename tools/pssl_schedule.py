@@ -2,6 +2,8 @@
 
     python tools/pssl_schedule.py --cards 4 --batch_size 16 [--images 1281167] [--epochs 30]
 The output is ready for --opts: iters=... lr_scheduler.milestones=[...] batch_size=...
+A continuation (Table 4: 30 -> 60 epochs) also prints the checkpoint to resume from:
+    python tools/pssl_schedule.py --epochs 60 --continue_from_epochs 30 --save_dir output/pssl_pspnet_r50
 """
 import argparse
 import os
@@ -22,6 +24,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=PRETRAIN_EPOCHS)
     parser.add_argument("--lr_drop_epochs", type=float, nargs="+",
                         default=list(PRETRAIN_LR_DROP_EPOCHS))
+    parser.add_argument("--continue_from_epochs", type=float,
+                        help="resume a run trained for this many epochs (same cards and batch)")
+    parser.add_argument("--save_dir", default="output/pssl_model",
+                        help="where the run being continued saved its iter_<N> checkpoints")
     args = parser.parse_args()
     schedule = pretrain_schedule(args.cards, args.batch_size, args.images, args.epochs,
                                  args.lr_drop_epochs)
@@ -29,6 +35,12 @@ def main() -> None:
     print(f"total batch {schedule.total_batch} = {args.batch_size} x {args.cards} cards")
     print(f"--opts batch_size={args.batch_size} iters={schedule.iters} "
           f"lr_scheduler.milestones=[{milestones}]")
+    if args.continue_from_epochs is not None:
+        start = pretrain_schedule(args.cards, args.batch_size, args.images,
+                                  args.continue_from_epochs, args.lr_drop_epochs)
+        print(f"continue {args.continue_from_epochs:g} -> {args.epochs:g} epochs: "
+              f"--resume_model {args.save_dir}/iter_{start.iters} (iterations {start.iters} -> "
+              f"{schedule.iters}; the optimizer state, lr included, comes from the checkpoint)")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,16 @@
 """``tools/compare_init.py``: fine-tune one downstream config from several initialisations.
 
-Each (init, seed) pair is a separate ``tools/train.py`` process (so a crash or an
-out-of-memory in one run does not lose the others, and finished runs are skipped on a
-rerun), evaluated with PaddleSeg's own evaluation; the result is the paper's Table 3 layout
-(arXiv 2207.03335): mIoU per init, mean +- std over seeds, written as markdown and CSV.
+For every initialisation, every initial learning rate of ``--lrs`` and every seed, one
+``tools/train.py`` process (under ``paddle.distributed.launch`` with ``--nproc_per_node`` or
+``--gpus``), evaluated with PaddleSeg's own evaluation on the config's validation split. As in
+the paper (arXiv 2207.03335, Section 5.4 and Appendix B), each initialisation gets the rate
+with its best mean validation mIoU; the tables show the chosen rates and the whole grid
+(mean +- std over seeds), as markdown and CSV. A crash in one run does not lose the others,
+and finished runs are skipped on a rerun.
+
+The total batch (per-card batch x processes) must be the config's ``total_batch_size``: a
+mismatch is refused unless ``--batch_size`` is given, and then the iterations are rescaled to
+the same epochs (``paddleseg_pssl.schedule.plan_batch``).
 """
 import argparse
 import json
@@ -12,20 +19,28 @@ import pathlib
 import subprocess
 import sys
 import time
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
-from paddleseg_pssl.comparison import (INIT_BACKBONE, INIT_PSSL, KNOWN_INITS, RunResult,
-                                       csv_table, init_overrides, markdown_table, summarise)
+from paddleseg_pssl.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
+                                       KNOWN_INITS, RunResult,
+                                       choose_rates, csv_table, grid, init_overrides,
+                                       markdown_grid, markdown_table)
+from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.schedule import BatchPlan, plan_batch
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRAIN_TOOL = REPO_ROOT / "tools" / "train.py"
 RESULT_FILE = "result.json"
+PLAN_FILE = "plan.json"
+#: The PSSL checkpoint's backbone alone (init ``pssl_backbone``), written under --output.
+PSSL_BACKBONE_FILE = "pssl_backbone.pdparams"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Fine-tune a downstream config from conventional and PSSL initialisations "
-                    "with the same seeds; print a Table-3-style mIoU table.")
+                    "over learning rates x seeds; choose each init's rate on the validation "
+                    "split and print Table-3-style mIoU tables.")
     parser.add_argument("--config", required=True, help="fine-tuning config (e.g. "
                         "configs/pssl/finetune/camvid/pspnet_r50_imagenet.yml)")
     parser.add_argument("--pssl_checkpoint", help="PSSL pre-training model.pdparams (init 'pssl')")
@@ -35,9 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inits", nargs="+", default=[INIT_BACKBONE, INIT_PSSL],
                         choices=KNOWN_INITS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    rates = parser.add_mutually_exclusive_group()
+    rates.add_argument("--lrs", nargs="+", type=float,
+                       help="initial learning rates searched for every init, e.g. 0.02 0.01 "
+                            "0.005 (default: the config's lr_scheduler.learning_rate)")
+    rates.add_argument("--learning_rate", type=float, help="one initial lr (= --lrs LR)")
     parser.add_argument("--iters", type=int, help="override the config's iterations")
-    parser.add_argument("--batch_size", type=int, help="override the per-card batch size")
-    parser.add_argument("--learning_rate", type=float, help="override the initial lr")
+    parser.add_argument("--batch_size", type=int,
+                        help="per-card batch; a total batch other than the config's "
+                             "total_batch_size rescales the iterations to the same epochs")
+    launch = parser.add_argument_group("distributed fine-tunes (paddle.distributed.launch)")
+    launch.add_argument("--nproc_per_node", type=int, help="processes per fine-tune")
+    launch.add_argument("--gpus", help="GPU ids per fine-tune, e.g. 0,1,2,3 (one process each)")
     parser.add_argument("--device", help="passed to tools/train.py (default: gpu if available)")
     parser.add_argument("--num_workers", type=int, default=0)
     parser.add_argument("--no_test_config", action="store_true",
@@ -49,16 +73,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train_command(args: argparse.Namespace, init_opts: List[str], seed: int,
-                   save_dir: pathlib.Path) -> List[str]:
-    command = [sys.executable, str(TRAIN_TOOL), "--config", args.config, "--seed", str(seed),
-               "--save_dir", str(save_dir), "--num_workers", str(args.num_workers),
-               "--save_interval", str(args.iters or 10 ** 9), "--keep_checkpoint_max", "1"]
-    for flag in ("iters", "batch_size", "learning_rate", "device"):
-        value = getattr(args, flag)
-        if value is not None:
-            command += [f"--{flag}", str(value)]
-    return command + ["--opts", *args.opts, *init_opts]
+def process_count(args: argparse.Namespace) -> int:
+    """Processes per fine-tune: one per ``--gpus`` id, else ``--nproc_per_node``, else 1."""
+    gpus = [g for g in (args.gpus or "").split(",") if g.strip()]
+    if gpus and args.nproc_per_node and args.nproc_per_node != len(gpus):
+        raise PSSLConfigError(f"--nproc_per_node {args.nproc_per_node} and --gpus {args.gpus} "
+                              f"({len(gpus)} ids) disagree; give one of them")
+    count = len(gpus) or args.nproc_per_node or 1
+    if count < 1:
+        raise PSSLConfigError(f"--nproc_per_node must be at least 1, got {args.nproc_per_node}")
+    return count
+
+
+def train_command(args: argparse.Namespace, plan: BatchPlan, init_opts: List[str],
+                  learning_rate: float, seed: int, run_dir: pathlib.Path) -> List[str]:
+    """The ``tools/train.py`` command of one run, under ``paddle.distributed.launch`` when
+    it has more than one process."""
+    command = [str(TRAIN_TOOL), "--config", args.config, "--seed", str(seed),
+               "--save_dir", str(run_dir), "--num_workers", str(args.num_workers),
+               "--iters", str(plan.iters), "--batch_size", str(plan.batch_size_per_card),
+               "--learning_rate", repr(learning_rate), "--save_interval", str(plan.iters),
+               "--keep_checkpoint_max", "1"]
+    if args.device:
+        command += ["--device", args.device]
+    command += ["--opts", *args.opts, *init_opts]
+    if plan.processes == 1:
+        return [sys.executable, *command]
+    devices = ["--gpus", args.gpus] if args.gpus else ["--nproc_per_node", str(plan.processes)]
+    return [sys.executable, "-m", "paddle.distributed.launch", *devices,
+            "--log_dir", str(run_dir / "launch_logs"), *command]
 
 
 def _last_checkpoint(save_dir: pathlib.Path) -> pathlib.Path:
@@ -70,36 +113,68 @@ def _last_checkpoint(save_dir: pathlib.Path) -> pathlib.Path:
     return iterations[-1] / "model.pdparams"
 
 
-def run_one(args: argparse.Namespace, init: str, seed: int) -> RunResult:
-    """Train (unless already done) and evaluate one init/seed; the result is cached on disk."""
+def run_dir_of(output: pathlib.Path, init: str, learning_rate: float, seed: int) -> pathlib.Path:
+    """Where one (init, learning rate, seed) run keeps its checkpoint, log and result."""
+    return output / init / f"lr_{learning_rate:g}" / f"seed_{seed}"
+
+
+def run_one(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
+            seed: int) -> RunResult:
+    """Train (unless already done) and evaluate one run; the result is cached on disk."""
     from paddleseg_pssl.evaluation import evaluate_checkpoint
 
-    run_dir = pathlib.Path(args.output) / init / f"seed_{seed}"
+    run_dir = run_dir_of(pathlib.Path(args.output), init, learning_rate, seed)
     result_path = run_dir / RESULT_FILE
     if result_path.is_file():
         return RunResult(**json.loads(result_path.read_text()))
-    init_opts = init_overrides(init, args.pssl_checkpoint, args.backbone_pretrained)
+    init_opts = init_overrides(init, args.pssl_checkpoint, args.backbone_pretrained,
+                               str(pathlib.Path(args.output) / PSSL_BACKBONE_FILE))
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     log_path = run_dir / "train.log"
+    env = dict(os.environ)
+    if plan.processes > 1 and (args.device or "").startswith("cpu"):
+        env["OMP_NUM_THREADS"] = "1"  # one thread per CPU process, as the demo's generation
     with open(log_path, "w") as log:
-        status = subprocess.call(_train_command(args, init_opts, seed, run_dir),
-                                 stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd())
+        command = train_command(args, plan, init_opts, learning_rate, seed, run_dir)
+        log.write(" ".join(command) + "\n\n")
+        log.flush()
+        status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd(),
+                                 env=env)
     if status != 0:
         tail = log_path.read_text(errors="replace").splitlines()[-15:]
-        raise RuntimeError(f"training {init} seed {seed} failed (exit {status}); last lines of "
-                           f"{log_path}:\n" + "\n".join(tail))
+        raise RuntimeError(f"training {init} lr {learning_rate:g} seed {seed} failed (exit "
+                           f"{status}); last lines of {log_path}:\n" + "\n".join(tail))
     checkpoint = _last_checkpoint(run_dir)
     metrics = evaluate_checkpoint(args.config, str(checkpoint), [*args.opts, *init_opts],
                                   use_test_config=not args.no_test_config,
                                   num_workers=args.num_workers)
     iters = int(checkpoint.parent.name.split("_", 1)[1])
     result = RunResult(init=init, seed=seed, miou=metrics["miou"], accuracy=metrics["accuracy"],
-                       iters=iters, seconds=round(time.time() - started, 1))
+                       iters=iters, seconds=round(time.time() - started, 1),
+                       learning_rate=learning_rate, total_batch=plan.total_batch)
     tmp_path = result_path.with_suffix(".tmp")
     tmp_path.write_text(json.dumps(result.__dict__, indent=2))
     os.replace(tmp_path, result_path)
     return result
+
+
+def _plan(args: argparse.Namespace) -> Tuple[List[float], BatchPlan, List[str]]:
+    """Learning rates, batch plan and warnings of the comparison; config errors raise."""
+    from paddleseg_pssl.config_loading import load_config
+
+    cfg = load_config(args.config, args.opts).dic
+    if args.lrs:
+        rates = list(dict.fromkeys(args.lrs))
+    elif args.learning_rate:
+        rates = [args.learning_rate]
+    else:
+        rates = [float(cfg["lr_scheduler"]["learning_rate"])]
+    if any(lr <= 0 for lr in rates):
+        raise PSSLConfigError(f"--lrs {rates}: learning rates must be positive")
+    plan, warnings = plan_batch(args.config, cfg, process_count(args), args.batch_size,
+                                args.iters)
+    return rates, plan, warnings
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -107,29 +182,50 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not os.path.isfile(args.config):
         print(f"error: --config {args.config!r} does not exist", file=sys.stderr)
         return 2
-    if INIT_PSSL in args.inits and not (args.pssl_checkpoint and
-                                        os.path.isfile(args.pssl_checkpoint)):
-        print(f"error: init 'pssl' needs --pssl_checkpoint pointing at a model.pdparams "
-              f"(got {args.pssl_checkpoint!r})", file=sys.stderr)
+    needs_checkpoint = {INIT_PSSL, INIT_PSSL_BACKBONE} & set(args.inits)
+    if needs_checkpoint and not (args.pssl_checkpoint and os.path.isfile(args.pssl_checkpoint)):
+        print(f"error: init {sorted(needs_checkpoint)[0]!r} needs --pssl_checkpoint pointing at "
+              f"a model.pdparams (got {args.pssl_checkpoint!r})", file=sys.stderr)
         return 2
+    try:
+        rates, plan, warnings = _plan(args)
+    except PSSLConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for warning in warnings:
+        print(warning, file=sys.stderr)
     from tqdm import tqdm
 
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    plan = [(init, seed) for seed in args.seeds for init in args.inits]
-    results = []
-    for init, seed in tqdm(plan, desc="fine-tunes", unit="run"):
+    if INIT_PSSL_BACKBONE in args.inits:
+        from paddleseg_pssl.checkpoints import write_backbone_weights
         try:
-            results.append(run_one(args, init, seed))
+            write_backbone_weights(args.pssl_checkpoint, str(output / PSSL_BACKBONE_FILE))
+        except PSSLConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    (output / PLAN_FILE).write_text(json.dumps(
+        {"config": args.config, "inits": args.inits, "learning_rates": rates,
+         "seeds": args.seeds, "batch": plan.__dict__, "total_batch": plan.total_batch,
+         "warnings": warnings}, indent=2))
+    runs = [(init, lr, seed) for seed in args.seeds for lr in rates for init in args.inits]
+    results = []
+    for init, lr, seed in tqdm(runs, desc="fine-tunes", unit="run"):
+        try:
+            results.append(run_one(args, plan, init, lr, seed))
         except (RuntimeError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        tqdm.write(f"{init} seed {seed}: mIoU {100 * results[-1].miou:.1f}")
+        tqdm.write(f"{init} lr {lr:g} seed {seed}: mIoU {100 * results[-1].miou:.1f}")
     title = args.title or pathlib.Path(args.config).stem
-    table = markdown_table(summarise(results, args.inits), title)
-    (output / "comparison.md").write_text(table)
+    cells = grid(results, args.inits, rates)
+    tables = markdown_table(choose_rates(cells, args.inits, rates), title)
+    if len(rates) > 1:
+        tables += "\n" + markdown_grid(cells, args.inits, rates)
+    (output / "comparison.md").write_text(tables)
     (output / "comparison.csv").write_text(csv_table(results))
-    print(table)
+    print(tables)
     print(f"tables: {output / 'comparison.md'}, {output / 'comparison.csv'}")
     return 0
 

@@ -10,8 +10,9 @@ picks small data and small models:
 4. score the labels against the true masks with ``tools/evaluate_pssl.py`` (single models,
    consensus, centred prior) and draw Figure-2 panels with ``tools/visualize_pssl.py``;
 5. pre-train a DeepLabV3 on PSSL with ``tools/train.py`` (Weighted CE, w_B = 0.1);
-6. fine-tune on the downstream set from random, classification-backbone and PSSL init with
-   ``tools/compare_init.py`` (same seeds), and show Section 6's analyses
+6. fine-tune on the downstream set from classification-backbone and PSSL init with
+   ``tools/compare_init.py`` (same seeds; each init's learning rate searched on the validation
+   split, as the paper does), and show Section 6's analyses
    (``tools/predict.py``, ``tools/classify_eval.py``).
 Finished steps are reused on a rerun (each tool is resumable or skips complete outputs).
 """
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import pathlib
+import resource
 import subprocess
 import sys
 import time
@@ -27,11 +29,15 @@ from typing import Dict, List, Optional, Sequence
 
 import yaml
 
+from paddleseg_pssl.consensus.engines.base import AGGREGATIONS, DEFAULT_AGGREGATION
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOLS = REPO_ROOT / "tools"
 MINIATURE_CONFIGS = REPO_ROOT / "configs" / "pssl" / "miniature"
 GENERATE_BASE = REPO_ROOT / "configs" / "pssl" / "generate" / "_base_" / "generate.yml"
 SUMMARY_FILE = "SUMMARY.md"
+#: The aggregation of the labels the demo pre-trains on (the generation default).
+TRAINING_AGGREGATION = DEFAULT_AGGREGATION
 #: Generation runs as this many 1-thread processes on CPU (two 1-thread processes beat one
 #: 2-thread process on this 2-core class of machine; benchmarks/bench_generate.py).
 CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
@@ -39,7 +45,11 @@ CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
 
 @dataclass(frozen=True)
 class DemoScale:
-    """How big the miniature is; ``full`` is ``make demo``, ``quick`` the end-to-end test."""
+    """How big the miniature is; ``full`` is ``make demo``, ``quick`` the end-to-end test.
+
+    ``finetune_lrs`` are the initial learning rates searched per init; the full scale's three
+    bracket the peak that a search over 0.02-0.5 found for both inits (README).
+    """
     num_classes: int
     images_per_class: int
     val_per_class: int
@@ -51,17 +61,29 @@ class DemoScale:
     pretrain_iters: int
     finetune_iters: int
     seeds: Sequence[int]
+    finetune_lrs: Sequence[float]
+    finetune_inits: Sequence[str] = ("backbone", "pssl")
     explanation_short_side: int = 64
 
 
 SCALES: Dict[str, DemoScale] = {
     "full": DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
                       labelled_per_class=60, seg_train=80, seg_val=50, classifier_epochs=None,
-                      n_samples=20, pretrain_iters=800, finetune_iters=200, seeds=(0, 1, 2)),
+                      n_samples=20, pretrain_iters=800, finetune_iters=200, seeds=(0, 1, 2),
+                      finetune_lrs=(0.5, 0.2, 0.1)),
     "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
                        labelled_per_class=3, seg_train=8, seg_val=4, classifier_epochs=1,
-                       n_samples=2, pretrain_iters=4, finetune_iters=4, seeds=(0,)),
+                       n_samples=2, pretrain_iters=4, finetune_iters=4, seeds=(0,),
+                       finetune_lrs=(0.05, 0.02)),
 }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: a step's cost on a shared machine
+    (wall time there depends on the other load; CPU time / cores bounds it when alone)."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                         resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 class DemoStepFailed(RuntimeError):
@@ -75,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="full: make demo (~15 min on 2 cores); quick: a smoke run")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and classifiers")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compare_aggregations", nargs="*", default=[],
+                        choices=[a for a in AGGREGATIONS if a != TRAINING_AGGREGATION],
+                        help="also generate and score PSSL with these SmoothGrad aggregations "
+                             "(about 2 min each at full scale), e.g. mean_of_abs")
     return parser
 
 
@@ -87,6 +113,7 @@ class Demo:
         self.seed = seed
         self.device = device
         self.timings: Dict[str, float] = {}
+        self.cpu_timings: Dict[str, float] = {}
         self.processes = CPU_PROCESSES if device == "cpu" else 1
         self.logs = self.out / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -105,11 +132,14 @@ class Demo:
             def __enter__(self):
                 print(f"\n== {name}", flush=True)
                 self.started = time.time()
+                self.cpu_started = _cpu_seconds()
 
             def __exit__(self, *exc):
                 demo.timings[name] = time.time() - self.started
+                demo.cpu_timings[name] = _cpu_seconds() - self.cpu_started
                 if exc[0] is None:
-                    print(f"   done in {demo.timings[name]:.0f} s", flush=True)
+                    print(f"   done in {demo.timings[name]:.0f} s "
+                          f"(CPU {demo.cpu_timings[name]:.0f} s)", flush=True)
         return _Timer()
 
     def run_tool(self, log_name: str, tool: str, *args: str, processes: int = 1) -> None:
@@ -227,7 +257,8 @@ class Demo:
         seg = self.segmentation_root
         self.run_tool("compare_init", "compare_init.py",
                       "--config", str(MINIATURE_CONFIGS / "finetune.yml"),
-                      "--inits", "random", "backbone", "pssl",
+                      "--inits", *self.scale.finetune_inits,
+                      "--lrs", *[str(lr) for lr in self.scale.finetune_lrs],
                       "--seeds", *[str(s) for s in self.scale.seeds],
                       "--iters", str(self.scale.finetune_iters), "--device", self.device,
                       "--pssl_checkpoint", str(pssl_checkpoint),
@@ -285,19 +316,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with demo.step("2. classifier ensemble"):
             ensemble = demo.train_classifiers()
         reports = {}
-        with demo.step("3. PSSL generation (SmoothGrad consensus, both aggregations)"):
-            demo.generate(ensemble, "abs_of_mean", demo.pssl_root)
-            demo.generate(ensemble, "mean_of_abs", demo.out / "pssl_mean_of_abs")
+        aggregations = [TRAINING_AGGREGATION, *args.compare_aggregations]
+        roots = {a: demo.pssl_root if a == TRAINING_AGGREGATION else demo.out / f"pssl_{a}"
+                 for a in aggregations}
+        with demo.step(f"3. PSSL generation (SmoothGrad consensus, {', '.join(aggregations)})"):
+            for aggregation, root in roots.items():
+                demo.generate(ensemble, aggregation, root)
         with demo.step("4. label quality against the true masks, Figure-2 panels"):
-            reports["abs_of_mean"] = demo.evaluate_labels(demo.pssl_root, "abs_of_mean")
-            reports["mean_of_abs"] = demo.evaluate_labels(demo.out / "pssl_mean_of_abs",
-                                                          "mean_of_abs")
+            for aggregation, root in roots.items():
+                reports[aggregation] = demo.evaluate_labels(root, aggregation)
             demo.visualize()
         from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
         backbone_weights = demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
         with demo.step("5. PSSL pre-training (tools/train.py, Weighted CE)"):
             checkpoint = demo.pretrain(backbone_weights)
-        with demo.step("6. fine-tuning: random vs classification backbone vs PSSL init"):
+        with demo.step("6. fine-tuning: classification backbone vs PSSL init, lr per init"):
             table_path = demo.compare(checkpoint, backbone_weights,
                                       data["segmentation"]["num_classes"])
         with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
@@ -313,7 +346,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                f"## Label quality (top deciles vs the true masks; micro-averaged)\n\n{quality}\n"
                f"## Downstream fine-tuning\n\n{comparison}\n"
                f"## PSSL model as a classifier (Section 6.1)\n\nval top-1: {top1}\n\n"
-               "## Step times (s)\n\n" + "".join(f"- {k}: {v:.0f}\n" for k, v in demo.timings.items()))
+               "## Step times (s, wall and CPU)\n\n" + "".join(
+                   f"- {k}: {v:.0f} wall, {demo.cpu_timings[k]:.0f} CPU\n"
+                   for k, v in demo.timings.items()))
     (demo.out / SUMMARY_FILE).write_text(summary)
     print("\n" + quality + "\n" + comparison)
     print(f"PSSL-pretrained model as a classifier: val top-1 {top1}")

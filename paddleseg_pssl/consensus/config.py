@@ -9,6 +9,8 @@ mappings merge key by key, lists are replaced)::
       split: train                   # folder input: <root>/<split>/<class>/<image>
       list: null                     # or a file of '<path relative to root> <class>' lines
       synsets: null                  # class list fixing class ids (default: sorted class names)
+      per_class: null                # label only N images of each class (seeded by `seed`)
+      fraction: null                 # or the same fraction (0, 1] of every class
     output: output/pssl_imagenet     # the PSSL root
     seed: 0                          # per-image noise seed = sha256(seed, image relpath, model)
     resolution:
@@ -46,6 +48,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import yaml
 
+from paddleseg_pssl import subsets
 from paddleseg_pssl.consensus import label_maths
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -53,7 +56,8 @@ BASE_KEY = "_base_"
 
 #: Every top-level key with its default (None: required, or no value).
 DEFAULTS: Dict[str, Any] = {
-    "images": {"root": None, "split": "train", "list": None, "synsets": None},
+    "images": {"root": None, "split": "train", "list": None, "synsets": None,
+               "per_class": None, "fraction": None},
     "output": None,
     "seed": 0,
     "resolution": {"short_side": 224, "max_long_side": None},
@@ -211,6 +215,32 @@ def _path(key, value, *, required=False):
     return os.path.expanduser(os.path.expandvars(os.fspath(value)))
 
 
+def _check_subset(images: Mapping[str, Any]) -> None:
+    """``images.per_class`` / ``images.fraction``: at most one, each a valid subset size."""
+    if images["per_class"] is not None and images["fraction"] is not None:
+        raise ConfigError("images.per_class", "and images.fraction are both set; keep one")
+    try:
+        subset_spec(images)
+    except subsets.SubsetError as exc:
+        key = "images.per_class" if images["per_class"] is not None else "images.fraction"
+        raise ConfigError(key, str(exc).split(": ", 1)[-1]) from None
+
+
+def subset_spec(images: Mapping[str, Any]) -> Optional[subsets.SubsetSpec]:
+    """The class-balanced subset the ``images`` section asks for, or None for every image."""
+    if images.get("per_class") is not None:
+        return subsets.parse_per_class(images["per_class"], "images.per_class")
+    if images.get("fraction") is not None:
+        fraction = images["fraction"]
+        if isinstance(fraction, int) and not isinstance(fraction, bool) and fraction == 1:
+            fraction = 1.0
+        if not isinstance(fraction, float):
+            raise subsets.SubsetError(f"images.fraction: {fraction!r}; expected a fraction in "
+                                      "(0, 1] (a count per class is images.per_class)")
+        return subsets.parse_size(fraction, "images.fraction")
+    return None
+
+
 def validate(raw: Mapping[str, Any]) -> Dict[str, Any]:
     """Fill defaults and check every key this module owns; returns the complete config.
 
@@ -245,6 +275,8 @@ def validate(raw: Mapping[str, Any]) -> Dict[str, Any]:
     for key in ("list", "synsets"):
         if images[key] is not None and not os.path.isfile(images[key]):
             raise ConfigError(f"images.{key}", f"file {images[key]!r} does not exist")
+
+    _check_subset(images)
 
     cfg["output"] = _path("output", cfg["output"], required=True)
     if os.path.exists(cfg["output"]) and not os.path.isdir(cfg["output"]):

@@ -25,7 +25,7 @@ import dataclasses
 import os
 from typing import Dict, List, Optional, Sequence
 
-from paddleseg_pssl import pssl_format
+from paddleseg_pssl import pssl_format, subsets
 
 
 class ImageSourceError(ValueError):
@@ -222,6 +222,17 @@ def build_image_source(root: str, *, split: str = "train", list_file: Optional[s
     if list_file:
         return from_list(root, list_file, synsets)
     return from_folder(root, split, synsets)
+
+
+def balanced_subset(items: Sequence[ImageItem], spec: Optional[subsets.SubsetSpec],
+                    seed: int) -> List[ImageItem]:
+    """The same share of every class's images (``images.per_class`` / ``images.fraction``),
+    seeded and in the items' sorted order; every item when ``spec`` is None."""
+    if spec is None:
+        return list(items)
+    keep = subsets.balanced_indices([it.class_name for it in items], spec, seed,
+                                    key="images.per_class/fraction")
+    return [items[i] for i in keep]
 
 
 def class_names_of(items: Sequence[ImageItem]) -> List[str]:

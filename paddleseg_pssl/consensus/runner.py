@@ -45,7 +45,7 @@ from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import fail_fast, label_maths, model_probe, sharding
 from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
 from paddleseg_pssl.consensus.manifest import build_manifest
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.config import ConfigError, subset_spec
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
 from paddleseg_pssl.constants import DECILE_COUNT
 
@@ -133,7 +133,9 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
         raise ConfigError("--rank/--world-size", str(exc)) from None
 
     source = _build_source(cfg)
-    items = source.items[: cfg["limit"]] if cfg["limit"] else list(source.items)
+    items = image_source_mod.balanced_subset(source.items, subset_spec(cfg["images"]),
+                                             cfg["seed"])
+    items = items[: cfg["limit"]] if cfg["limit"] else items
 
     try:
         specs = ensemble_mod.parse_ensemble(cfg["ensemble"], source.num_classes,

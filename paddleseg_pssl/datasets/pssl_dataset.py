@@ -22,7 +22,7 @@ from paddleseg.transforms import Compose
 import paddleseg.transforms.functional as F
 from paddleseg.utils import logger
 
-from paddleseg_pssl import pssl_format
+from paddleseg_pssl import pssl_format, subsets
 from paddleseg_pssl.constants import (
     DECILE_COUNT, DEFAULT_FOREGROUND_DECILES, DEFAULT_IGNORE_DECILES, IGNORE_INDEX,
     IMAGENET_NUM_CLASSES, TOP_DECILE, background_class_id, segmentation_num_classes)
@@ -137,6 +137,10 @@ class PSSLDataset(Dataset):
             raising. Default: False.
         verify_files (bool, optional): Check that every listed file exists at construction
             (one ``stat`` per file). Default: True.
+        subset (int | float, optional): Train on a class-balanced subset: a sample count
+            (e.g. 50000 for the paper's PSSL-50K) or a fraction in (0, 1], the same share
+            of every class (``paddleseg_pssl.subsets``). Default: None (every sample).
+        subset_seed (int, optional): Seed of the subset's choice within each class. Default: 0.
     """
     NUM_CLASSES = segmentation_num_classes(IMAGENET_NUM_CLASSES)
     IGNORE_INDEX = pssl_format.ignore_index_for(NUM_CLASSES)
@@ -152,7 +156,9 @@ class PSSLDataset(Dataset):
                  foreground_deciles: Iterable[int] = DEFAULT_FOREGROUND_DECILES,
                  ignore_deciles: Iterable[int] = DEFAULT_IGNORE_DECILES,
                  skip_missing: bool = False,
-                 verify_files: bool = True) -> None:
+                 verify_files: bool = True,
+                 subset: Optional[subsets.SubsetSize] = None,
+                 subset_seed: int = 0) -> None:
         # Dataset.__init__ is not called: it reads a two-column list under one root.
         if str(mode).lower() != "train":
             raise PSSLConfigError(f"mode must be 'train' (PSSL labels exist for training images "
@@ -202,6 +208,8 @@ class PSSLDataset(Dataset):
         self.file_list: List[List[str]] = []
         self.class_ids: List[int] = []
         self._read_list(skip_missing, verify_files)
+        if subset is not None:
+            self._keep_subset(subsets.parse_size(subset, "train_dataset.subset"), subset_seed)
         if any(lbl.endswith(pssl_format.RELEASE_LABEL_SUFFIX) for _, lbl in self.file_list) \
                 and (self.foreground_deciles != (TOP_DECILE,) or self.ignore_deciles):
             raise PSSLConfigError(
@@ -337,6 +345,17 @@ class PSSLDataset(Dataset):
             logger.warning(message + "; skipped (skip_missing)")
         if not self.file_list:
             raise PSSLConfigError(f"{list_path}: no usable samples")
+
+    def _keep_subset(self, spec: subsets.SubsetSpec, seed: int) -> None:
+        """Keep a class-balanced subset of the samples, with one log line recording it."""
+        total = len(self.file_list)
+        keep = subsets.balanced_indices(self.class_ids, spec, seed, key="train_dataset.subset")
+        self.file_list = [self.file_list[i] for i in keep]
+        self.class_ids = [self.class_ids[i] for i in keep]
+        counts = subsets.per_class_counts(self.class_ids).values()
+        logger.info(f"PSSLDataset: class-balanced subset ({spec.describe()}, seed {seed}): "
+                    f"{len(keep)} of {total} samples, {len(counts)} classes, "
+                    f"{min(counts)}-{max(counts)} per class")
 
     def read_label(self, label_path: str, class_id: int) -> np.ndarray:
         """The label of one file at its stored resolution: (H, W) of ``label_dtype``.

@@ -18,7 +18,8 @@ def test_quick_demo_runs_every_step_and_reports_both_tables(tmp_path):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     # The two tables the demo exists to show, and where everything is.
     assert "| abs_of_mean | consensus |" in completed.stdout
-    assert "| pssl | PSSL pre-trained backbone + head | 1 |" in completed.stdout
+    assert "| pssl | PSSL pre-trained backbone + head |" in completed.stdout
+    assert "Learning-rate search" in completed.stdout
     assert f"Everything is in {output.resolve()}" in completed.stdout
     # Every step left its product where the summary says.
     manifest = json.loads((output / "pssl" / "manifest.json").read_text())
@@ -26,5 +27,5 @@ def test_quick_demo_runs_every_step_and_reports_both_tables(tmp_path):
     assert (output / "pssl" / "train.txt").read_text().strip()
     assert list((output / "figures" / "pssl_panels").glob("*.png"))
     assert list((output / "figures" / "predictions").glob("*.png"))
-    assert (output / "finetune" / "comparison.csv").read_text().count("\n") == 1 + 3
+    assert (output / "finetune" / "comparison.csv").read_text().count("\n") == 1 + 2 * 2
     assert (output / "SUMMARY.md").is_file()

@@ -42,7 +42,8 @@ def _build_all(config: Config) -> PSSLSegBuilder:
 
 def test_there_are_configs_for_every_paper_model_and_dataset():
     assert {p.stem for p in PRETRAIN_CONFIGS} == {
-        "pspnet_r50", "deeplabv3_r50", "deeplabv3_resnest50", "ocrnet_hrnetw18"}
+        "pspnet_r50", "deeplabv3_r50", "deeplabv3_resnest50", "ocrnet_hrnetw18",
+        "pspnet_r50_60e"}
     assert len(FINETUNE_CONFIGS) == 5 * 4 * 2
 
 

@@ -117,3 +117,23 @@ def test_base_generation_config_states_the_code_defaults(repo_root):
         assert engine[key] == value, key
     assert raw["consensus"] == cfg_mod.DEFAULTS["consensus"]
     assert raw["resolution"]["short_side"] == cfg_mod.DEFAULTS["resolution"]["short_side"]
+
+
+def test_subset_keys_per_class_or_fraction(base):
+    """Label only part of a dataset, the same share of every class (images.per_class/fraction)."""
+    cfg = cfg_mod.load_config(str(base / "c.yml"), ["images.per_class=39"])
+    assert cfg_mod.subset_spec(cfg["images"]).per_class == 39
+    cfg = cfg_mod.load_config(str(base / "c.yml"), ["images.fraction=0.04"])
+    assert cfg_mod.subset_spec(cfg["images"]).fraction == 0.04
+    assert cfg_mod.subset_spec(cfg_mod.load_config(str(base / "c.yml"))["images"]) is None
+
+
+@pytest.mark.parametrize("opts, key", [
+    (["images.per_class=0"], "images.per_class"),
+    (["images.fraction=2"], "images.fraction"),
+    (["images.fraction=1.5"], "images.fraction"),
+    (["images.per_class=3", "images.fraction=0.5"], "images.per_class"),
+])
+def test_subset_errors_name_the_key(base, opts, key):
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        cfg_mod.load_config(str(base / "c.yml"), opts)

@@ -79,3 +79,19 @@ def test_list_file_errors(tree):
     names = src.from_list(str(tree), str(tree / "ids.txt").replace("ids", "ids"),
                           str(tree / "synsets.txt"))
     assert names.items[0].class_name == "b"
+
+
+def test_balanced_subset_keeps_the_same_share_of_each_class_in_sorted_order(tmp_path):
+    from paddleseg_pssl.subsets import parse_per_class, parse_size
+
+    for cls, count in (("a", 4), ("b", 8)):
+        for i in range(count):
+            _touch(tmp_path / "train" / cls / f"{i}.jpg")
+    source = src.from_folder(str(tmp_path), "train")
+    half = src.balanced_subset(source.items, parse_size(0.5, "images.fraction"), seed=0)
+    assert [it.class_name for it in half].count("a") == 2
+    assert [it.class_name for it in half].count("b") == 4
+    assert [it.image_rel for it in half] == sorted(it.image_rel for it in half)
+    three = src.balanced_subset(source.items, parse_per_class(3, "images.per_class"), seed=0)
+    assert len(three) == 6
+    assert src.balanced_subset(source.items, None, seed=0) == source.items

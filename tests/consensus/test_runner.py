@@ -317,3 +317,12 @@ def test_default_engine_without_interpretdl_stops_at_start_up(world, monkeypatch
     monkeypatch.setitem(sys.modules, "interpretdl", None)   # import interpretdl -> ImportError
     with pytest.raises(ConfigError, match="'explainer'.*InterpretDL.*requirements-nodeps"):
         runner.prepare(config_mod.load_config(str(world["cfg"])), build_models=False)
+
+
+def test_images_per_class_labels_a_balanced_subset_and_records_it(world):
+    cfg = config_mod.load_config(str(world["cfg"]), ["images.per_class=1"])
+    context = runner.prepare(cfg, build_models=False)
+    assert sorted(it.class_name for it in context.items) == sorted(gf.CLASSES)
+    assert context.settings["images"]["per_class"] == 1
+    full = runner.prepare(config_mod.load_config(str(world["cfg"])), build_models=False)
+    assert context.settings_digest == full.settings_digest  # same labels, fewer of them

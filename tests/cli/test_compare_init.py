@@ -1,0 +1,73 @@
+"""tools/compare_init.py without training: the batch guard, launch commands, reruns, tables."""
+import json
+import pathlib
+import sys
+
+import pytest
+
+from paddleseg_pssl.cli import compare_init
+from paddleseg_pssl.schedule import BatchPlan
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+PAPER_CAMVID = REPO_ROOT / "configs" / "pssl" / "finetune" / "camvid" / "pspnet_r50_imagenet.yml"
+MINIATURE = REPO_ROOT / "configs" / "pssl" / "miniature" / "finetune.yml"
+
+
+def test_paper_config_on_one_process_is_refused_naming_the_fix(tmp_path, capsys):
+    status = compare_init.main(["--config", str(PAPER_CAMVID), "--inits", "backbone",
+                                "--output", str(tmp_path)])
+    assert status == 2
+    assert "total batch 16" in capsys.readouterr().err
+    assert not (tmp_path / "backbone").exists()
+
+
+def test_fine_tunes_run_under_paddle_distributed_launch(tmp_path):
+    args = compare_init.build_parser().parse_args(
+        ["--config", str(PAPER_CAMVID), "--output", str(tmp_path), "--nproc_per_node", "4",
+         "--device", "cpu"])
+    assert compare_init.process_count(args) == 4
+    plan = BatchPlan(batch_size_per_card=4, processes=4, iters=689, intended_total=16)
+    run_dir = compare_init.run_dir_of(tmp_path, "pssl", 0.005, 1)
+    command = compare_init.train_command(args, plan, ["model.pretrained=p"], 0.005, 1, run_dir)
+    assert command[:5] == [sys.executable, "-m", "paddle.distributed.launch",
+                           "--nproc_per_node", "4"]
+    joined = " ".join(command)
+    assert "--learning_rate 0.005" in joined and "--batch_size 4" in joined
+    assert "--iters 689" in joined and "--seed 1" in joined and joined.endswith("model.pretrained=p")
+    args = compare_init.build_parser().parse_args(
+        ["--config", str(PAPER_CAMVID), "--output", str(tmp_path), "--gpus", "0,1"])
+    assert compare_init.process_count(args) == 2
+
+
+def test_finished_runs_are_skipped_and_each_init_gets_its_best_rate(tmp_path, capsys):
+    """Rerunning a finished grid trains nothing and reports the chosen rates and the grid."""
+    mious = {("backbone", 0.02): 0.30, ("backbone", 0.01): 0.40,
+             ("pssl", 0.02): 0.45, ("pssl", 0.01): 0.35}
+    checkpoint = tmp_path / "pssl.pdparams"
+    checkpoint.write_bytes(b"")
+    for (init, lr), miou in mious.items():
+        for seed in (0, 1):
+            run_dir = compare_init.run_dir_of(tmp_path / "out", init, lr, seed)
+            run_dir.mkdir(parents=True)
+            (run_dir / compare_init.RESULT_FILE).write_text(json.dumps(
+                {"init": init, "seed": seed, "miou": miou + 0.01 * seed, "accuracy": 0.9,
+                 "iters": 5, "seconds": 1.0, "learning_rate": lr, "total_batch": 8}))
+    status = compare_init.main(["--config", str(MINIATURE), "--inits", "backbone", "pssl",
+                                "--lrs", "0.02", "0.01", "--seeds", "0", "1",
+                                "--pssl_checkpoint", str(checkpoint),
+                                "--output", str(tmp_path / "out")])
+    assert status == 0
+    table = (tmp_path / "out" / "comparison.md").read_text()
+    assert "| backbone |" in table and "| 0.01 | 2 | 40.5 +- 0.7 |" in table
+    assert "| 0.02 | 2 | 45.5 +- 0.7 |" in table and "+5.0" in table
+    assert "Learning-rate search" in table
+    plan = json.loads((tmp_path / "out" / compare_init.PLAN_FILE).read_text())
+    assert plan["total_batch"] == 8 and plan["learning_rates"] == [0.02, 0.01]
+    assert not list((tmp_path / "out").rglob("train.log"))
+
+
+def test_disagreeing_process_flags_are_an_error(tmp_path, capsys):
+    status = compare_init.main(["--config", str(MINIATURE), "--inits", "backbone",
+                                "--nproc_per_node", "3", "--gpus", "0,1",
+                                "--output", str(tmp_path)])
+    assert status == 2 and "disagree" in capsys.readouterr().err
