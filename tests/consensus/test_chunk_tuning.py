@@ -6,8 +6,9 @@ import pytest
 
 from paddleseg_pssl.consensus import label_maths
 from paddleseg_pssl.consensus.engines import build_engine
-from paddleseg_pssl.consensus.engines.chunk_tuning import (ChunkSizeCache, candidate_sizes,
-                                                           resolution_bucket, tune_chunk_size)
+from paddleseg_pssl.consensus.engines.chunk_tuning import (candidate_sizes,
+                                                           TIMING_REPS, resolution_bucket,
+                                                           tune_chunk_size)
 from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
 
 N_SAMPLES = 5
@@ -46,10 +47,16 @@ def test_the_fastest_per_sample_wins_and_the_search_stops_once_it_gets_slower():
     assert 16 not in timer.runs  # stopped at 8, the first slower candidate
 
 
+def test_a_larger_chunk_must_be_clearly_faster_to_be_chosen():
+    timer = FakeTimer({1: 1.0, 2: 1.98})  # 1% faster per sample: within timing noise
+    assert tune_chunk_size(timer.run, [1, 2], (4, 4), clock=timer.clock).batch_size == 1
+
+
 def test_a_cpu_like_model_keeps_batch_one_after_two_candidates():
     timer = FakeTimer({1: 1.0, 2: 2.6, 4: 4.0})
     choice = tune_chunk_size(timer.run, [1, 2, 4], (4, 4), clock=timer.clock)
     assert choice.batch_size == 1 and set(timer.runs) == {1, 2}
+    assert len(timer.runs) <= 2 * (TIMING_REPS + 1)  # a dozen noise samples at most
 
 
 def test_out_of_memory_ends_the_search_with_the_best_that_fitted():

@@ -4,9 +4,10 @@ How many noise samples one forward + input-backward should carry depends on the 
 the resolution and the device (on a CPU small chunks win, on a GPU large ones), so ``auto`` times
 it instead of guessing: on the first input of a (model, resolution, device), each candidate
 chunk size (1, 2, 4, ... up to ``n_samples`` and :data:`MAX_CHUNK_INPUT_BYTES`) runs once to warm
-up and :data:`TIMING_REPS` times to be timed; the fastest per noise sample wins. Candidates stop
-at the first one that is not faster per sample than the best so far, so a CPU where batch 1 wins
-pays a handful of noise samples per model and resolution, once per run.
+up, then it and the best size so far are timed in turn, :data:`TIMING_REPS` times each (so load
+from other processes affects both alike); a candidate wins only when faster per noise sample by
+:data:`MIN_GAIN`, and the search stops at the first one that does not win. A CPU where batch 1
+wins thus pays about a dozen noise samples per model and resolution, once per run.
 
 The choice changes speed only: every chunking adds the same per-sample gradients in the same
 order (see :mod:`.interpreter`), so the labels do not depend on it.
@@ -25,7 +26,10 @@ logger = logging.getLogger("paddleseg_pssl.generate")
 #: Candidate chunk sizes grow by this factor from 1.
 CANDIDATE_GROWTH: int = 2
 #: Timed repetitions per candidate after one warm-up call; the fastest counts (least disturbed).
-TIMING_REPS: int = 2
+TIMING_REPS: int = 3
+#: Relative gain per noise sample a larger chunk needs to be chosen (timing noise of a shared
+#: machine must not pick a size that is only as fast; larger chunks also hold more memory).
+MIN_GAIN: float = 0.05
 #: Memory cap of a candidate: bytes of its noisy float32 input (activations are a multiple).
 MAX_CHUNK_INPUT_BYTES: int = 256 * 2 ** 20
 #: Resolutions whose pixel counts fall in one bucket of this ratio share a choice.
@@ -89,31 +93,39 @@ def tune_chunk_size(run_chunk: Callable[[int], None], candidates: List[int],
                     input_hw: Tuple[int, int], reps: int = TIMING_REPS,
                     clock: Callable[[], float] = time.perf_counter) -> ChunkChoice:
     """Time ``run_chunk(size)`` (one forward + input-backward of ``size`` noise samples, finished
-    when it returns) for each candidate in increasing order and keep the fastest per sample.
+    when it returns) for the candidates in increasing order and keep the fastest per sample.
 
-    Stops at the first candidate not faster per sample than the best so far, or that runs out
-    of memory (the first candidate must fit).
+    Each candidate is timed in turn with the best size so far; it replaces it when faster per
+    sample by :data:`MIN_GAIN`. Stops at the first candidate that does not, or that runs out of
+    memory (the first candidate must fit).
     """
     start = clock()
     per_sample: Dict[int, float] = {}
-    best: Optional[int] = None
-    for size in candidates:
+
+    def timed(size: int) -> None:
+        t0 = clock()
+        run_chunk(size)
+        seconds = (clock() - t0) / size
+        per_sample[size] = min(seconds, per_sample.get(size, seconds))
+
+    best = candidates[0]
+    run_chunk(best)  # warm-up: allocations, kernel selection for this shape
+    for size in candidates[1:]:
         try:
-            run_chunk(size)  # warm-up: allocations, kernel selection for this shape
-            timed = []
+            run_chunk(size)
             for _ in range(reps):
-                t0 = clock()
-                run_chunk(size)
-                timed.append(clock() - t0)
+                timed(best)
+                timed(size)
         except Exception as exc:  # noqa: BLE001 - only memory exhaustion ends the search quietly
-            if best is None or not is_out_of_memory(exc):
+            if not is_out_of_memory(exc):
                 raise
             break
-        per_sample[size] = min(timed) / size
-        if best is not None and per_sample[size] >= per_sample[best]:
+        if per_sample[size] > per_sample[best] * (1.0 - MIN_GAIN):
             break
         best = size
-    assert best is not None, "candidate_sizes() always holds 1"
+    if not per_sample:  # a single candidate: nothing to compare, time it for the record
+        for _ in range(reps):
+            timed(best)
     return ChunkChoice(batch_size=best, seconds_per_sample=per_sample,
                        tuning_seconds=clock() - start, input_hw=tuple(input_hw))
 
