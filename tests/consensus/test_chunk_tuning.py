@@ -99,3 +99,15 @@ def test_auto_measures_once_per_model_and_resolution(tiny_model):
     records = engine.chunk_choices({id(tiny_model): "r18"})
     assert sorted(tuple(r["input_hw"]) for r in records) == [(32, 32), (64, 64)]
     assert all(r["model"] == "r18" and 1 <= r["batch_size"] <= N_SAMPLES for r in records)
+
+
+def test_interpreters_built_per_call_measure_once_per_process(tiny_model):
+    from paddleseg_pssl.consensus.engines import chunk_tuning
+    from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
+
+    image = np.random.RandomState(5).randn(1, 3, 48, 48).astype("float32")
+    before = len(chunk_tuning.SHARED_CACHE.records())
+    for _ in range(2):  # as InterpretDL's ConsensusInterpreter does: a new interpreter per call
+        FastSmoothGradInterpreter(tiny_model, device="cpu").gradient_moments(
+            image, 1, n_samples=N_SAMPLES)
+    assert len(chunk_tuning.SHARED_CACHE.records()) == before + 1

@@ -162,3 +162,8 @@ class ChunkSizeCache:
         """Total time spent measuring in this run."""
         with self._lock:
             return sum(c.tuning_seconds for c in self._choices.values())
+
+
+#: The cache of interpreters built without one (e.g. one per call by InterpretDL's
+#: ``ConsensusInterpreter``), so that they measure once per process, not once per call.
+SHARED_CACHE = ChunkSizeCache()

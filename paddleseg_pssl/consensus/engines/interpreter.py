@@ -120,7 +120,8 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         amp_scale: Static scale of the target under AMP (divided out in float32).
         noise_source: ``'numpy'`` (InterpretDL's global draws) or ``'device'``.
         seed: Seed of the device noise of :meth:`interpret` (``noise_source='device'``).
-        chunk_cache: Where ``'auto'`` chunk sizes are kept (share one to measure once per run).
+        chunk_cache: Where ``'auto'`` chunk sizes are kept (default: one per process,
+            :data:`.chunk_tuning.SHARED_CACHE`).
     """
 
     def __init__(self, model, device: str = "gpu:0", *, aggregation: str = DEFAULT_AGGREGATION,
@@ -138,8 +139,8 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         self.amp_scale = float(amp_scale)
         self.noise_source = noise_source
         self.seed = check_seed(seed)
-        self.chunk_cache = chunk_cache if chunk_cache is not None else (
-            chunk_tuning.ChunkSizeCache())
+        self.chunk_cache = (chunk_cache if chunk_cache is not None
+                            else chunk_tuning.SHARED_CACHE)
 
     # -- settings resolved on the current device ----------------------------------------------
     def resolved_batch_size(self, base, noise_t, label: int, gradient_of: str,
