@@ -5,7 +5,8 @@ PSSL, arXiv 2207.03335; Consensus, arXiv 2109.00707. Inputs: the five real Image
 and real ImageNet photos of ``../shared/data/real`` (the benchmark exits 0 where they are
 absent); photos whose explanation size is 224 x 299 (ImageNet's common 4:3), so that every
 variant sees the same shapes. Variants, run round-robin image by image in each worker process
-(so that load from other processes on the machine affects all of them alike):
+and every other image in reverse order (so that load from other processes on the machine, and
+its trends, affect all of them alike):
 
 * ``interpretdl``: ``ConsensusInterpreter(SmoothGradInterpreter, models)`` as documented (image
   path in, ``resize_to=224``, models as built, trainable), the image's class as label;
@@ -184,8 +185,10 @@ def _worker(args) -> Dict[str, object]:
     runs: Dict[str, List[List[float]]] = {p: [] for p in args.phases}
     hashes: Dict[str, List[str]] = {p: [] for p in args.phases}
     totals: Dict[str, List[float]] = {p: [] for p in args.phases}
-    for path, cls in images:
-        for phase in args.phases:
+    for i, (path, cls) in enumerate(images):
+        # round-robin, every other image in reverse order, so that a trend in the load of the
+        # machine (a round takes minutes) favours no phase
+        for phase in (args.phases if i % 2 == 0 else args.phases[::-1]):
             t0 = time.perf_counter()
             per_model, digest = runners[phase](path, cls, n)
             totals[phase].append(time.perf_counter() - t0)
