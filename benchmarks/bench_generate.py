@@ -52,6 +52,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paddleseg_pssl.consensus.engines.base import DEFAULT_N_SAMPLES  # noqa: E402
 
 IMAGENET_IMAGES = 1_281_167
 ENSEMBLE_SIZE = 15
@@ -60,7 +61,7 @@ ARCH = "mobilenet_v2"
 NUM_CLASSES = 1000
 # defaults of the random-init run and of --real (bounded: about 15 min on 2 shared cores)
 SYNTHETIC_IMAGES, SYNTHETIC_N_SAMPLES, SYNTHETIC_BATCH_SIZES = 6, 10, [1, 2, 5, 10]
-REAL_IMAGES, REAL_N_SAMPLES, REAL_BATCH_SIZES = 4, 20, [1, 2, 4]
+REAL_IMAGES, REAL_N_SAMPLES, REAL_BATCH_SIZES = 4, DEFAULT_N_SAMPLES, [1, 2, 4]
 
 
 # ---- worker side ------------------------------------------------------------------------------
@@ -195,7 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--arch-costs", action="store_true",
                     help="per-noise-sample cost of the 15 architectures of the ImageNet config")
     ap.add_argument("--images", type=int, default=None, help="6; --real: 4")
-    ap.add_argument("--n-samples", type=int, default=None, help="10; --real: 20")
+    ap.add_argument("--n-samples", type=int, default=None,
+                    help="10; --real and --arch-costs: the generator's default (20)")
     ap.add_argument("--height", type=int, default=224)
     ap.add_argument("--width", type=int, default=300)
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=None,
@@ -211,7 +213,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     real = args.real
     args.images = args.images or (REAL_IMAGES if real else SYNTHETIC_IMAGES)
-    args.n_samples = args.n_samples or (REAL_N_SAMPLES if real else SYNTHETIC_N_SAMPLES)
+    args.n_samples = args.n_samples or (REAL_N_SAMPLES if real or args.arch_costs
+                                        else SYNTHETIC_N_SAMPLES)
     args.batch_sizes = args.batch_sizes or (REAL_BATCH_SIZES if real else SYNTHETIC_BATCH_SIZES)
     if args.arch_costs:
         import bench_arch_costs
