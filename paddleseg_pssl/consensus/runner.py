@@ -186,6 +186,8 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
                 about_weights = spec.weights is not None and repr(spec.weights) in str(exc)
                 key = f"ensemble[{i}].weights" if about_weights else f"ensemble[{i}]"
                 raise ConfigError(key, str(exc)) from None
+        if hasattr(engine, "name_models"):
+            engine.name_models({id(m): s.name for m, s in zip(ctx.models, specs)})
     return ctx
 
 
@@ -392,7 +394,7 @@ def process_slice(ctx: Context, store: PSSLStore,
     counts.stages = profile.report(counts.labelled + counts.failed, counts.seconds)
     chunk_choices = getattr(ctx.engine, "chunk_choices", None)
     if chunk_choices is not None:
-        counts.chunk_sizes = chunk_choices({id(m): s.name for m, s in zip(ctx.models, ctx.specs)})
+        counts.chunk_sizes = chunk_choices()
     if ctx.cfg["profile"]:
         for line in format_report(counts.stages):
             logger.info("rank %d/%d profile: %s", ctx.rank, ctx.world_size, line)

@@ -87,6 +87,10 @@ class BatchedSmoothGradEngine(ExplainerEngine):
             amp_scale=self.amp_scale, noise_source="device", chunk_cache=self._chunk_cache)
 
     # -- settings resolved on the current device ----------------------------------------------
+    def name_models(self, names: Dict[int, str]) -> None:
+        """Name the models (id -> name) in the chunk-size log lines and records."""
+        self._chunk_cache.name_models(names)
+
     def chunk_choices(self, names: Optional[Dict[int, str]] = None) -> List[Dict[str, Any]]:
         """The chunk sizes ``'auto'`` measured so far (models named by ``names``: id -> name)."""
         return self._chunk_cache.records(names)

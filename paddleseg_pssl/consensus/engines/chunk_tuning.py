@@ -135,7 +135,13 @@ class ChunkSizeCache:
 
     def __init__(self) -> None:
         self._choices: Dict[ChunkKey, ChunkChoice] = {}
+        self._names: Dict[int, str] = {}
         self._lock = threading.Lock()
+
+    def name_models(self, names: Dict[int, str]) -> None:
+        """Name models (id -> name) in the log and in :meth:`records`."""
+        with self._lock:
+            self._names.update(names)
 
     def get(self, key: ChunkKey) -> Optional[ChunkChoice]:
         with self._lock:
@@ -146,15 +152,16 @@ class ChunkSizeCache:
         with self._lock:
             self._choices[key] = choice
         logger.info("batch_size auto: %s at %dx%d on %s -> %d noise samples per chunk "
-                    "(ms per sample %s; measured in %.2f s)", model_label or key.model_id,
+                    "(ms per sample %s; measured in %.2f s)",
+                    self._names.get(key.model_id, model_label or str(key.model_id)),
                     choice.input_hw[0], choice.input_hw[1], key.device, choice.batch_size,
                     choice.to_dict()["ms_per_sample"], choice.tuning_seconds)
 
     def records(self, names: Optional[Dict[int, str]] = None) -> List[Dict[str, object]]:
         """Every choice as a JSON-friendly dict, models named by ``names`` (id -> name)."""
-        names = names or {}
         with self._lock:
             items = list(self._choices.items())
+            names = dict(self._names, **(names or {}))
         return [dict(model=names.get(k.model_id, str(k.model_id)), device=k.device,
                      resolution_bucket=k.resolution, **c.to_dict()) for k, c in items]
 
