@@ -33,7 +33,8 @@ from typing import Dict, List
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REAL_ROOT = os.path.join(os.path.dirname(REPO), "shared", "data", "real")
+REAL_ROOT = os.environ.get("PSSL_REAL_ROOT",
+                           os.path.join(os.path.dirname(REPO), "shared", "data", "real"))
 CLASSIFIERS_DIR = os.path.join(REAL_ROOT, "imagenet_classifiers")
 SAMPLES_DIR = os.path.join(REAL_ROOT, "imagenet_samples")
 MODEL_NAMES = ("mobilenet_v1_025_128", "mobilenet_v1_050_160", "mobilenet_v1_075_192",
