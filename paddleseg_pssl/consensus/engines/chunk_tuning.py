@@ -161,7 +161,7 @@ class ChunkSizeCache:
         """Every choice as a JSON-friendly dict, models named by ``names`` (id -> name)."""
         with self._lock:
             items = list(self._choices.items())
-            names = dict(self._names, **(names or {}))
+            names = {**self._names, **(names or {})}
         return [dict(model=names.get(k.model_id, str(k.model_id)), device=k.device,
                      resolution_bucket=k.resolution, **c.to_dict()) for k, c in items]
 
