@@ -203,6 +203,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=None,
                     help="batch sizes tried for the limit and for ours, besides 'auto' "
                          "(1 2 5 10; --real: 1 2 4)")
+    ap.add_argument("--layouts", nargs="+", choices=["1x2", "2x1"], default=["1x2", "2x1"],
+                    help="--real: process x thread layouts to run")
     ap.add_argument("--json", default=None, help="also write the results here")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

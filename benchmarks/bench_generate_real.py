@@ -290,7 +290,7 @@ def main(args) -> int:
           f"classifiers, n_samples {n}, chunks {chunks}; 2 cores shared", flush=True)
     started = time.perf_counter()
     summaries = []
-    for layout in LAYOUTS:
+    for layout in args.layouts:
         results = run_layout(layout, phases, images, n)
         summaries.append(summarise(layout, results, phases, n))
         print_summary(summaries[-1], n)
