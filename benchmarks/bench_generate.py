@@ -1,5 +1,10 @@
 """Benchmark (not a test): PSSL explanation throughput against InterpretDL and against the limit.
 
+``--real``: on the real classifiers and photos of ``../shared/data/real``
+(:mod:`bench_generate_real`); ``--arch-costs``: per-noise-sample cost of the 15 architectures of
+``configs/pssl/generate/imagenet_15_models.yml`` (:mod:`bench_arch_costs`). Without them, on one
+randomly initialised MobileNetV2 as below.
+
 PSSL, arXiv 2207.03335; Consensus, arXiv 2109.00707. On the same images (written to JPEG files
 at the explanation resolution, 224 x 300 by default), the same randomly initialised
 ``paddle.vision`` MobileNetV2 (1000 classes), the same ``n_samples`` and resolution, one run:
@@ -29,6 +34,8 @@ Usage::
 
     python benchmarks/bench_generate.py [--images 6] [--n-samples 10] [--height 224 --width 300]
         [--batch-sizes 1 2 5 10] [--json out.json]
+    python benchmarks/bench_generate.py --real [--images 4] [--n-samples 20] [--batch-sizes 1 2 4]
+    python benchmarks/bench_generate.py --arch-costs
 """
 from __future__ import annotations
 
@@ -44,13 +51,17 @@ from typing import Dict, List
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from paddleseg_pssl.consensus.engines.base import AUTO_BATCH_SIZE  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paddleseg_pssl.consensus.engines.base import DEFAULT_N_SAMPLES  # noqa: E402
 
 IMAGENET_IMAGES = 1_281_167
 ENSEMBLE_SIZE = 15
 PAPER_SAMPLES = 50
 ARCH = "mobilenet_v2"
 NUM_CLASSES = 1000
+# defaults of the random-init run and of --real (bounded: about 15 min on 2 shared cores)
+SYNTHETIC_IMAGES, SYNTHETIC_N_SAMPLES, SYNTHETIC_BATCH_SIZES = 6, 10, [1, 2, 5, 10]
+REAL_IMAGES, REAL_N_SAMPLES, REAL_BATCH_SIZES = 4, DEFAULT_N_SAMPLES, [1, 2, 4]
 
 
 # ---- worker side ------------------------------------------------------------------------------
@@ -180,12 +191,20 @@ def make_images(folder: str, count: int, height: int, width: int) -> List[str]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--images", type=int, default=6)
-    ap.add_argument("--n-samples", type=int, default=10)
+    ap.add_argument("--real", action="store_true",
+                    help="real classifiers and photos of ../shared/data/real (skips if absent)")
+    ap.add_argument("--arch-costs", action="store_true",
+                    help="per-noise-sample cost of the 15 architectures of the ImageNet config")
+    ap.add_argument("--images", type=int, default=None, help="6; --real: 4")
+    ap.add_argument("--n-samples", type=int, default=None,
+                    help="10; --real and --arch-costs: the generator's default (20)")
     ap.add_argument("--height", type=int, default=224)
     ap.add_argument("--width", type=int, default=300)
-    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 2, 5, 10],
-                    help="batch sizes tried for the limit (and for ours, besides 'auto')")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+                    help="batch sizes tried for the limit and for ours, besides 'auto' "
+                         "(1 2 5 10; --real: 1 2 4)")
+    ap.add_argument("--layouts", nargs="+", choices=["1x2", "2x1"], default=["1x2", "2x1"],
+                    help="--real: process x thread layouts to run")
     ap.add_argument("--json", default=None, help="also write the results here")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -194,7 +213,19 @@ def main(argv=None) -> int:
     ap.add_argument("--indices", type=int, nargs="*", default=[], help=argparse.SUPPRESS)
     ap.add_argument("--paths", nargs="*", default=[], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    real = args.real
+    args.images = args.images or (REAL_IMAGES if real else SYNTHETIC_IMAGES)
+    args.n_samples = args.n_samples or (REAL_N_SAMPLES if real or args.arch_costs
+                                        else SYNTHETIC_N_SAMPLES)
+    args.batch_sizes = args.batch_sizes or (REAL_BATCH_SIZES if real else SYNTHETIC_BATCH_SIZES)
+    if args.arch_costs:
+        import bench_arch_costs
 
+        return bench_arch_costs.main(args)
+    if real:
+        import bench_generate_real
+
+        return bench_generate_real.main(args)
     if args.worker:
         print(json.dumps(_worker(args)), flush=True)
         return 0
@@ -203,8 +234,7 @@ def main(argv=None) -> int:
 
     n = args.n_samples
     phases = (["interpretdl:auto", "ours:auto"]
-              + [f"ours:{b}" for b in args.batch_sizes
-                 if b != AUTO_BATCH_SIZE["cpu"]]  # 'auto' already measures that size
+              + [f"ours:{b}" for b in args.batch_sizes]
               + [f"limit:{b}" for b in args.batch_sizes] + ["forward:1"])
     print(f"{ARCH} (random init, {NUM_CLASSES} classes), {args.images} images "
           f"{args.height}x{args.width}, n_samples {n}, 2 cores; layouts: 1 process x 2 threads "

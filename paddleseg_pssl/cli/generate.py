@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Keep labels found without a readable settings fingerprint as "
                              "made with these settings (otherwise they are refused).")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+    parser.add_argument("--profile", action="store_true",
+                        help="Log the time per stage and image (decode, explain, label maths, "
+                             "write, waits) and each model's measured chunk size.")
     parser.add_argument("--verbose", action="store_true", help="Log per-image failures.")
     return parser
 
@@ -95,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["limit"] = args.limit
     if args.quiet:
         overrides["progress"] = False
+    if args.profile:
+        overrides["profile"] = True
     cfg = config_mod.load_config(args.config, args.opts, overrides)
     _setup_logging(args.verbose)
     device = args.device or common.default_device()

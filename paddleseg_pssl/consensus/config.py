@@ -36,6 +36,7 @@ mappings merge key by key, lists are replaced)::
     limit: null                      # only the first N images (sorted order; for trials)
     merge_timeout_s: null            # rank 0 waits this long for the other ranks (null: for ever)
     progress: true                   # tqdm progress bar per rank
+    profile: false                   # log the time per stage and image (always in the manifest)
 
 Every problem is reported at start-up as a :class:`ConfigError` naming the key and the fix.
 ``--opts key=value`` overrides use dotted keys and YAML values
@@ -75,6 +76,7 @@ DEFAULTS: Dict[str, Any] = {
     "limit": None,
     "merge_timeout_s": None,
     "progress": True,
+    "profile": False,
 }
 
 #: Sections whose own keys are checked here (``explainer`` and ``ensemble`` entries are checked
@@ -332,6 +334,7 @@ def validate(raw: Mapping[str, Any]) -> Dict[str, Any]:
                                 or timeout <= 0):
         raise ConfigError("merge_timeout_s", f"must be a positive number or null, got {timeout!r}")
     _bool("progress", cfg["progress"])
+    _bool("profile", cfg["profile"])
     return cfg
 
 

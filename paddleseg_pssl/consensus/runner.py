@@ -43,7 +43,9 @@ import numpy as np
 
 from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import fail_fast, label_maths, model_probe, sharding
+from paddleseg_pssl.consensus.label_writer import LabelWriter
 from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
+from paddleseg_pssl.consensus.stage_profile import StageProfile, format_report
 from paddleseg_pssl.consensus.manifest import build_manifest
 from paddleseg_pssl.consensus.config import ConfigError, subset_spec
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
@@ -69,6 +71,8 @@ class RankCounts:
     labelled: int = 0   # labels written in this run
     failed: int = 0     # failures recorded in this run
     seconds: float = 0.0
+    stages: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)  # profile
+    chunk_sizes: List[Dict[str, Any]] = dataclasses.field(default_factory=list)  # batch_size auto
 
 
 @dataclasses.dataclass
@@ -190,6 +194,8 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
                 about_weights = spec.weights is not None and repr(spec.weights) in str(exc)
                 key = f"ensemble[{i}].weights" if about_weights else f"ensemble[{i}]"
                 raise ConfigError(key, str(exc)) from None
+        if hasattr(engine, "name_models"):
+            engine.name_models({id(m): s.name for m, s in zip(ctx.models, specs)})
     return ctx
 
 
@@ -232,9 +238,17 @@ def decode(path: str, short_side: int, max_long_side: Optional[int]) -> np.ndarr
         raise ImageFailure(f"cannot resize {img.shape[1]}x{img.shape[0]} image: {exc}") from None
 
 
-def label_image(ctx: Context, item: image_source_mod.ImageItem,
-                img: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
-    """Deciles, consensus and per-model maps of one decoded image at explanation resolution."""
+def label_maths_of(ctx: Context, maps: Dict[str, np.ndarray],
+                   shape: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Deciles and consensus of one image's per-model maps (``consensus:`` settings)."""
+    return label_maths.consensus_deciles(list(maps.values()), shape,
+                                         ctx.cfg["consensus"]["normalisation"],
+                                         ctx.cfg["consensus"]["smoothing"])
+
+
+def explain_models(ctx: Context, item: image_source_mod.ImageItem,
+                   img: np.ndarray) -> Dict[str, np.ndarray]:
+    """Every classifier's checked score map of one decoded image, by model name."""
     from paddleseg_pssl.consensus import preprocess
 
     maps: Dict[str, np.ndarray] = {}
@@ -249,10 +263,7 @@ def label_image(ctx: Context, item: image_source_mod.ImageItem,
         if not np.all(np.isfinite(score)):
             raise ImageFailure(f"model {spec.name!r} gave a non-finite explanation (NaN/inf)")
         maps[spec.name] = score
-    deciles, consensus = label_maths.consensus_deciles(
-        list(maps.values()), img.shape[:2], ctx.cfg["consensus"]["normalisation"],
-        ctx.cfg["consensus"]["smoothing"])
-    return deciles, consensus, maps
+    return maps
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,18 +307,58 @@ def process_slice(ctx: Context, store: PSSLStore,
     workers = ctx.cfg["num_workers"]
     bar = _progress(len(pending), ctx)
 
+    profile = StageProfile()
+
+    def timed_decode(*args):
+        with profile.stage("decode"):
+            return decode(*args)
+
     def submit(pool, item):
         args = (ctx.source.path(item), res["short_side"], res["max_long_side"])
         if pool is None:
             future: concurrent.futures.Future = concurrent.futures.Future()
             try:
-                future.set_result(decode(*args))
+                future.set_result(timed_decode(*args))
             except Exception as exc:  # noqa: BLE001 - delivered like a worker's exception
                 future.set_exception(exc)
             return future
-        return pool.submit(decode, *args)
+        return pool.submit(timed_decode, *args)
+
+    # Jobs of the writer thread: the only code that touches the store and the counts from here.
+    def advance() -> None:
+        if bar is not None:
+            bar.update(1)
+            if counts.failed:
+                bar.set_postfix(failed=counts.failed, refresh=False)
+
+    def fail(item, reason: str) -> None:
+        store.record_failure(item.image_rel, reason)
+        counts.failed += 1
+        advance()
+        watch.failed(item.image_rel, reason)
+
+    def finish(item, shape, maps) -> None:
+        try:
+            with profile.stage("label_maths"):
+                deciles, consensus = label_maths_of(ctx, maps, shape)
+            with profile.stage("write"):
+                store.write(item.label_rel, item.image_rel, deciles, consensus=consensus,
+                            model_maps=maps)
+        except Exception as exc:  # noqa: BLE001 - one image must not stop the run
+            if fail_fast.is_machine_error(exc):
+                raise
+            logger.debug("image %s failed", item.image_rel, exc_info=True)
+            fail(item, f"{type(exc).__name__}: {exc}")
+            return
+        counts.labelled += 1
+        watch.succeeded()
+        if on_label is not None:
+            on_label(item.label_rel)
+        advance()
 
     pool = concurrent.futures.ThreadPoolExecutor(workers, "pssl-decode") if workers else None
+    writer = LabelWriter()
+    completed = False
     try:
         window: collections.deque = collections.deque()
         queue = iter(pending)
@@ -322,38 +373,39 @@ def process_slice(ctx: Context, store: PSSLStore,
                 break
             item, future = window.popleft()
             try:
-                img = future.result()
-                deciles, consensus, maps = label_image(ctx, item, img)
-                store.write(item.label_rel, item.image_rel, deciles, consensus=consensus,
-                            model_maps=maps)
-                counts.labelled += 1
-                watch.succeeded()
-                if on_label is not None:
-                    on_label(item.label_rel)
+                with profile.stage("wait_decode"):
+                    img = future.result()
+                with profile.stage("explain"):
+                    maps = explain_models(ctx, item, img)
+                job = (lambda item=item, shape=img.shape[:2], maps=maps:
+                       finish(item, shape, maps))
             except ImageFailure as exc:
-                store.record_failure(item.image_rel, exc.reason)
-                counts.failed += 1
-                watch.failed(item.image_rel, exc.reason)
+                job = lambda item=item, reason=exc.reason: fail(item, reason)  # noqa: E731
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as exc:  # noqa: BLE001 - one image must not stop the run
                 if fail_fast.is_machine_error(exc):
                     raise
                 logger.debug("image %s failed", item.image_rel, exc_info=True)
-                reason = f"{type(exc).__name__}: {exc}"
-                store.record_failure(item.image_rel, reason)
-                counts.failed += 1
-                watch.failed(item.image_rel, reason)
-            if bar is not None:
-                bar.update(1)
-                if counts.failed:
-                    bar.set_postfix(failed=counts.failed, refresh=False)
+                job = (lambda item=item, reason=f"{type(exc).__name__}: {exc}":
+                       fail(item, reason))
+            with profile.stage("wait_writer"):
+                writer.put(job)
+        completed = True
     finally:
+        writer.close(drain=completed)
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
     counts.seconds = time.monotonic() - start
+    counts.stages = profile.report(counts.labelled + counts.failed, counts.seconds)
+    chunk_choices = getattr(ctx.engine, "chunk_choices", None)
+    if chunk_choices is not None:
+        counts.chunk_sizes = chunk_choices()
+    if ctx.cfg["profile"]:
+        for line in format_report(counts.stages):
+            logger.info("rank %d/%d profile: %s", ctx.rank, ctx.world_size, line)
     return counts
 
 

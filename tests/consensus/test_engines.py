@@ -230,7 +230,7 @@ def test_defaults_and_config():
     assert isinstance(engine, BatchedSmoothGradEngine)
     assert (engine.n_samples, engine.noise_amount, engine.aggregation, engine.gradient_of) == (
         DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT, DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF)
-    assert engine.resolved_batch_size() == 1 and engine.resolved_amp() is False  # CPU
+    assert engine.batch_size == "auto" and engine.resolved_amp() is False  # CPU
     ref = engine_from_config({"engine": "interpretdl", "name": "smoothgrad", "n_samples": 8})
     assert isinstance(ref, InterpretDLEngine) and ref.config()["n_samples"] == 8
 

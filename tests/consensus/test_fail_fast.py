@@ -125,7 +125,7 @@ def test_images_failing_alike_stop_with_exit_3(world, tmp_path, monkeypatch, cap
     def broken(ctx, item, img):
         raise runner.ImageFailure(f"explainer ran out of memory on {img.shape[0]} rows")
 
-    monkeypatch.setattr(runner, "label_image", broken)
+    monkeypatch.setattr(runner, "explain_models", broken)
     out = tmp_path / "out"
     argv = ["--config", str(world["cfg"]), "--output", str(out), "--quiet"]
     assert generate.main(argv) == EXIT_FAIL_FAST

@@ -106,6 +106,22 @@ def test_throughput_settings_may_change_on_resume(world, tmp_path):
         k: v for k, v in before.items() if k != "manifest.json"}
 
 
+def test_measured_chunk_sizes_leave_labels_unchanged_and_are_in_the_manifest(world, tmp_path):
+    """batch_size auto (measured per model) gives the reference's labels byte for byte; the
+    manifest records each model's choice and the time per stage (--profile logs it)."""
+    cfg = config_mod.load_config(str(world["cfg"]), ["explainer.batch_size=auto", "profile=true"],
+                                 overrides={"output": str(tmp_path / "auto")})
+    assert runner.run(cfg) == 0
+    labels = {k: v for k, v in gf.published_files(tmp_path / "auto").items()
+              if k.endswith(".png")}
+    assert labels and labels == {k: v for k, v in gf.published_files(world["ref"]).items()
+                                 if k.endswith(".png")}
+    rank = json.loads((tmp_path / "auto" / "manifest.json").read_text())["run"]["ranks"]["0"]
+    assert {c["model"] for c in rank["chunk_sizes"]} == {"tiny0", "tiny1"}
+    assert all(1 <= c["batch_size"] <= 2 for c in rank["chunk_sizes"])
+    assert rank["stages"]["explain"]["ms_per_image"] > 0 and "wait_writer" in rank["stages"]
+
+
 def test_other_settings_into_same_output_are_refused(world, tmp_path):
     out = _copy_of_reference(world, tmp_path)
     cfg = config_mod.load_config(str(world["cfg"]), ["seed=8"], overrides={"output": str(out)})

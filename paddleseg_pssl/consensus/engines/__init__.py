@@ -18,7 +18,7 @@ The ``explainer:`` section of a generation config::
       noise_amount: 0.1
       aggregation: abs_of_mean   # | mean_of_abs | squared | grad_x_input
       gradient_of: probability   # or logit
-      batch_size: auto           # batched only: noise samples per forward (1 on CPU, 16 on GPU)
+      batch_size: auto           # batched only: noise samples per forward (auto: measured per model)
       amp: auto                  # batched only: float16 on GPU
 
 :func:`engine_from_config` builds an engine from that mapping; :func:`build_engine` from an

@@ -50,10 +50,6 @@ DEFAULT_AGGREGATION: str = "abs_of_mean"
 #: What is differentiated (InterpretDL's default).
 DEFAULT_GRADIENT_OF: str = "probability"
 
-#: ``batch_size: auto`` per device kind: on a CPU, forward + input-backward per noise sample of
-#: real ImageNet MobileNets is cheapest at batch 1 (about 1.3x dearer at 2); GPUs want chunks.
-AUTO_BATCH_SIZE: Dict[str, int] = {"cpu": 1, "gpu": 16}
-
 #: Where the noise is drawn: Paddle's generator on the device, or InterpretDL's numpy draws.
 NOISE_SOURCES: Tuple[str, ...] = ("device", "numpy")
 
@@ -88,11 +84,10 @@ def device_kind() -> str:
     return "gpu" if paddle.get_device().startswith("gpu") else "cpu"
 
 
-def resolve_batch_size(batch_size: Any, n_samples: int) -> int:
-    """Noise samples per forward/backward: ``'auto'`` -> :data:`AUTO_BATCH_SIZE` of the current
-    device kind; never more than ``n_samples``."""
-    bs = AUTO_BATCH_SIZE[device_kind()] if batch_size == "auto" else batch_size
-    return max(1, min(int(bs), int(n_samples)))
+def resolve_batch_size(batch_size: int, n_samples: int) -> int:
+    """Noise samples per forward/backward of a fixed ``batch_size``: never more than
+    ``n_samples`` (``'auto'`` is measured per model, see :mod:`.chunk_tuning`)."""
+    return max(1, min(int(batch_size), int(n_samples)))
 
 
 def resolve_amp(amp: Any) -> bool:

@@ -12,12 +12,10 @@ generator's state is restored afterwards; CPU and GPU generators differ).
 (:func:`.base.numpy_smoothgrad_noise`), so that the map matches the ``interpretdl`` engine's to
 float tolerance on any device.
 
-Chunk size: on GPUs large batches pay; on a CPU they do not: on the five real ImageNet
-MobileNets of the real-data benchmark (two 1-thread processes, 224 short side), forward +
-input-backward per noise sample is cheapest at batch 1 and about 1.3x dearer at batch 2, so
-``batch_size='auto'`` means 1 on CPU and 16 on GPU (a guess per device kind, not a measurement
-of the model at hand). On CPU, two 1-thread processes gave about twice the throughput of one
-2-thread process.
+Chunk size: on GPUs large batches pay; on a CPU they often do not (on the five real ImageNet
+MobileNets of the real-data benchmark, batch 1 is cheapest per noise sample). So
+``batch_size='auto'`` measures it for each model, resolution and device on the run's first input
+of them (:mod:`.chunk_tuning`) and keeps the choice for the run (:meth:`chunk_choices`).
 """
 from __future__ import annotations
 
@@ -32,15 +30,16 @@ from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_
                                                     GradientMoments, check_choice_setting,
                                                     check_inputs, check_seed,
                                                     check_throughput_settings,
-                                                    numpy_smoothgrad_noise, resolve_amp,
-                                                    resolve_batch_size)
+                                                    numpy_smoothgrad_noise, resolve_amp)
+from paddleseg_pssl.consensus.engines.chunk_tuning import ChunkSizeCache
 
 class BatchedSmoothGradEngine(ExplainerEngine):
     """SmoothGrad through :class:`~.interpreter.FastSmoothGradInterpreter`.
 
     Args:
         n_samples, noise_amount, aggregation, gradient_of: see :class:`.base.ExplainerEngine`.
-        batch_size: Noise samples per forward/backward, or ``'auto'`` (1 on CPU, 16 on GPU).
+        batch_size: Noise samples per forward/backward, or ``'auto'`` (measured per model,
+            resolution and device, :mod:`.chunk_tuning`).
         amp: ``'auto'`` (on for GPU, off for CPU), True or False.
         amp_scale: Static scale of the target under AMP (divided out in float32).
         noise_source: ``'device'`` (default: Paddle's generator on the device) or ``'numpy'``
@@ -62,6 +61,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         self.batch_size = batch_size
         self.amp = amp
         self.amp_scale = float(amp_scale)
+        self._chunk_cache = ChunkSizeCache()
 
     def check_ready(self) -> None:
         try:
@@ -84,11 +84,16 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         return FastSmoothGradInterpreter(
             model, device=device if device[:3] in ("cpu", "gpu") else "cpu",
             aggregation=self.aggregation, batch_size=self.batch_size, amp=self.amp,
-            amp_scale=self.amp_scale, noise_source="device")
+            amp_scale=self.amp_scale, noise_source="device", chunk_cache=self._chunk_cache)
 
     # -- settings resolved on the current device ----------------------------------------------
-    def resolved_batch_size(self) -> int:
-        return resolve_batch_size(self.batch_size, self.n_samples)
+    def name_models(self, names: Dict[int, str]) -> None:
+        """Name the models (id -> name) in the chunk-size log lines and records."""
+        self._chunk_cache.name_models(names)
+
+    def chunk_choices(self, names: Optional[Dict[int, str]] = None) -> List[Dict[str, Any]]:
+        """The chunk sizes ``'auto'`` measured so far (models named by ``names``: id -> name)."""
+        return self._chunk_cache.records(names)
 
     def resolved_amp(self) -> bool:
         return resolve_amp(self.amp)

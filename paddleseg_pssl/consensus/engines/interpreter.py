@@ -8,7 +8,9 @@ inner loop is ours (:meth:`gradient_moments`, which the generator's ``batched`` 
 
 - the classifier's parameters are frozen for the call and only the input gradient is asked
   for (``paddle.grad``), so no parameter gradient is computed or accumulated;
-- the noisy copies are stacked into chunks of ``batch_size`` samples;
+- the noisy copies are stacked into chunks of ``batch_size`` samples, measured per model,
+  resolution and device when ``'auto'`` (:mod:`.chunk_tuning`); the per-sample gradients are
+  added one by one in sample order, so the result is the same for every chunk size;
 - the noise is InterpretDL's own draws from the global ``np.random`` (``noise_source='numpy'``,
   the default here, so ``np.random.seed(k)`` before either interpreter gives the same result to
   float tolerance) or Paddle's generator on the device, seeded with ``seed``
@@ -41,6 +43,7 @@ from interpretdl.data_processor.visualizer import (explanation_to_vis, save_imag
                                                    show_vis_explanation)
 from interpretdl.interpreter.smooth_grad import SmoothGradInterpreter
 
+from paddleseg_pssl.consensus.engines import chunk_tuning
 from paddleseg_pssl.consensus.engines.base import (MAX_SEED, DEFAULT_AGGREGATION,
                                                     DEFAULT_AMP_SCALE, DEFAULT_GRADIENT_OF,
                                                     DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
@@ -49,7 +52,7 @@ from paddleseg_pssl.consensus.engines.base import (MAX_SEED, DEFAULT_AGGREGATION
                                                     check_choice_setting, check_inputs,
                                                     check_label, check_seed, moments_needed,
                                                     NOISE_SOURCES, check_throughput_settings,
-                                                    noise_sigma, resolve_amp,
+                                                    device_kind, noise_sigma, resolve_amp,
                                                     resolve_batch_size)
 
 #: ``SmoothGradInterpreter.interpret``'s own defaults, kept by our ``interpret`` so that the
@@ -111,17 +114,21 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         model: A classifier ``paddle.nn.Layer`` returning (N, C) logits, in eval mode.
         device: ``'cpu'``, ``'gpu:0'``, ... as InterpretDL.
         aggregation: What is averaged over the noise samples (:data:`.base.AGGREGATIONS`).
-        batch_size: Noise samples per forward/backward, or ``'auto'`` (:data:`AUTO_BATCH_SIZE`).
+        batch_size: Noise samples per forward/backward, or ``'auto'`` (measured per model,
+            resolution and device on the first input, :mod:`.chunk_tuning`).
         amp: ``'auto'`` (on for GPU, off for CPU), True or False.
         amp_scale: Static scale of the target under AMP (divided out in float32).
         noise_source: ``'numpy'`` (InterpretDL's global draws) or ``'device'``.
         seed: Seed of the device noise of :meth:`interpret` (``noise_source='device'``).
+        chunk_cache: Where ``'auto'`` chunk sizes are kept (default: one per process,
+            :data:`.chunk_tuning.SHARED_CACHE`).
     """
 
     def __init__(self, model, device: str = "gpu:0", *, aggregation: str = DEFAULT_AGGREGATION,
                  batch_size: Union[int, str] = "auto", amp: Union[bool, str] = "auto",
                  amp_scale: float = DEFAULT_AMP_SCALE, noise_source: str = "numpy",
-                 seed: int = 0, **kwargs: Any):
+                 seed: int = 0, chunk_cache: Optional[chunk_tuning.ChunkSizeCache] = None,
+                 **kwargs: Any):
         super().__init__(model, device, **kwargs)
         check_choice_setting("aggregation", aggregation, tuple(MOMENT_OF_AGGREGATION))
         check_throughput_settings(batch_size, amp, amp_scale)
@@ -132,10 +139,36 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         self.amp_scale = float(amp_scale)
         self.noise_source = noise_source
         self.seed = check_seed(seed)
+        self.chunk_cache = (chunk_cache if chunk_cache is not None
+                            else chunk_tuning.SHARED_CACHE)
 
     # -- settings resolved on the current device ----------------------------------------------
-    def resolved_batch_size(self, n_samples: int) -> int:
-        return resolve_batch_size(self.batch_size, n_samples)
+    def resolved_batch_size(self, base, noise_t, label: int, gradient_of: str,
+                            use_amp: bool) -> int:
+        """The chunk size for this input: the fixed one, or ``'auto'``'s measured choice for
+        (model, resolution, device), measured now on ``base + noise_t`` when not yet known."""
+        import paddle
+
+        n_samples = int(noise_t.shape[0])
+        if self.batch_size != "auto":
+            return resolve_batch_size(self.batch_size, n_samples)
+        height, width = (int(d) for d in base.shape[2:])
+        key = chunk_tuning.ChunkKey(id(self.model), chunk_tuning.resolution_bucket(height, width),
+                                    paddle.get_device())
+        choice = self.chunk_cache.get(key)
+        if choice is None:
+            sync = device_kind() == "gpu"
+
+            def run_chunk(size: int) -> None:
+                self._chunk_gradient(base + noise_t[:size], label, gradient_of, use_amp)
+                if sync:
+                    paddle.device.synchronize()
+
+            sample_bytes = int(np.prod(base.shape)) * np.dtype(np.float32).itemsize
+            choice = chunk_tuning.tune_chunk_size(
+                run_chunk, chunk_tuning.candidate_sizes(n_samples, sample_bytes), (height, width))
+            self.chunk_cache.put(key, choice, type(self.model).__name__)
+        return min(choice.batch_size, n_samples)
 
     def resolved_amp(self) -> bool:
         return resolve_amp(self.amp)
@@ -173,20 +206,18 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         return grad
 
     @staticmethod
-    def _chunk_moments(grad, moments: Sequence[str]) -> Dict[str, Any]:
-        """The chunk's sums over its samples of each asked moment (tensors of (3, H, W))."""
-        out = {}
-        if "sum" in moments:
-            out["sum"] = grad.sum(axis=0)
-        if "sum_abs" in moments:
-            out["sum_abs"] = grad.abs().sum(axis=0)
-        if "sum_sq" in moments:
-            out["sum_sq"] = (grad * grad).sum(axis=0)
-        return out
+    def _accumulate(totals: Dict[str, Any], grad, moments: Sequence[str]) -> None:
+        """Add each asked moment of the chunk's samples to ``totals``, one sample after the
+        other in sample order, so that the sums do not depend on how samples are chunked."""
+        terms = {"sum": lambda g: g, "sum_abs": lambda g: g.abs(), "sum_sq": lambda g: g * g}
+        for key in moments:
+            per_sample = terms[key](grad)
+            for k in range(int(per_sample.shape[0])):
+                totals[key] = per_sample[k] if key not in totals else totals[key] + per_sample[k]
 
-    def _chunks(self, n: int, checkpoints: Sequence[int]) -> List[tuple]:
-        """(start, stop) sample ranges of at most the chunk size, cut at every checkpoint."""
-        bs = self.resolved_batch_size(n)
+    @staticmethod
+    def _chunks(bs: int, checkpoints: Sequence[int]) -> List[tuple]:
+        """(start, stop) sample ranges of at most ``bs`` samples, cut at every checkpoint."""
         bounds, start = [], 0
         for stop in checkpoints:
             while start < stop:
@@ -227,14 +258,14 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
             else:
                 noise_t = paddle.to_tensor(np.ascontiguousarray(noise, dtype=np.float32))
             totals: Dict[str, Any] = {}
-            for start, stop in self._chunks(n_samples, counts):
+            bs = self.resolved_batch_size(base, noise_t, label, gradient_of, use_amp)
+            for start, stop in self._chunks(bs, counts):
                 grad = self._chunk_gradient(base + noise_t[start:stop], label, gradient_of,
                                             use_amp)
                 if use_amp and not bool(paddle.isfinite(grad).all()):
                     grad = self._chunk_gradient(base + noise_t[start:stop], label, gradient_of,
                                                 use_amp=False)
-                for key, part in self._chunk_moments(grad, moments).items():
-                    totals[key] = part if key not in totals else totals[key] + part
+                self._accumulate(totals, grad, moments)
                 if stop in counts:
                     results.append(GradientMoments(
                         n=stop, **{k: v.numpy().astype(np.float32) for k, v in totals.items()}))

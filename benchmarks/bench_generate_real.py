@@ -1,0 +1,322 @@
+"""Benchmark (not a test): PSSL generation throughput on real classifiers and real photos, against
+InterpretDL and against the limit, side by side in one run (``bench_generate.py --real``).
+
+PSSL, arXiv 2207.03335; Consensus, arXiv 2109.00707. Inputs: the five real ImageNet classifiers
+and real ImageNet photos of ``../shared/data/real`` (the benchmark exits 0 where they are
+absent); photos whose explanation size is 224 x 299 (ImageNet's common 4:3), so that every
+variant sees the same shapes. Variants, run round-robin image by image in each worker process
+and every other image in reverse order (so that load from other processes on the machine, and
+its trends, affect all of them alike):
+
+* ``interpretdl``: ``ConsensusInterpreter(SmoothGradInterpreter, models)`` as documented (image
+  path in, ``resize_to=224``, models as built, trainable), the image's class as label;
+* ``ours:auto``, ``ours:<k>``: our per-image pipeline (decode, normalise per model, the
+  ``batched`` engine, label maths, PNG encoding) with ``batch_size`` auto or fixed ``k``;
+* ``limit:<k>``: forward + input-backward of each model on pre-normalised tensors with
+  pre-drawn noise at batch ``k``; the limit of a model is its best ``k``.
+
+Layouts: ``1x2`` (one 2-thread process, all images) and ``2x1`` (two 1-thread processes at once,
+half the images each). Figures are medians over images of seconds per image per process (the
+whole ensemble) and ms per noise sample per model. ``ours`` labels of every chunk size are
+compared byte for byte.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REAL_ROOT = os.environ.get("PSSL_REAL_ROOT",
+                           os.path.join(os.path.dirname(REPO), "shared", "data", "real"))
+CLASSIFIERS_DIR = os.path.join(REAL_ROOT, "imagenet_classifiers")
+SAMPLES_DIR = os.path.join(REAL_ROOT, "imagenet_samples")
+MODEL_NAMES = ("mobilenet_v1_025_128", "mobilenet_v1_050_160", "mobilenet_v1_075_192",
+               "mobilenet_v2_100_224", "tf2_mobilenet_v2_100_224")
+SHORT_SIDE = 224
+#: Explanation size of the photos used (ImageNet's common 4:3 aspect at short side 224).
+IMAGE_HW = (224, 299)
+NUM_CLASSES = 1000
+LAYOUTS = {"1x2": (1, 2), "2x1": (2, 1)}
+
+
+def available() -> bool:
+    """Whether the real classifiers and photos are on this machine."""
+    return all(os.path.isfile(os.path.join(CLASSIFIERS_DIR, f"{m}.pdparams"))
+               for m in MODEL_NAMES) and os.path.isdir(SAMPLES_DIR)
+
+
+def pick_images(count: int) -> List[tuple]:
+    """(path, class id) of the first ``count`` photos (sorted; index = class) whose explanation
+    size is :data:`IMAGE_HW`."""
+    from PIL import Image
+
+    from paddleseg_pssl.consensus.preprocess import explanation_size
+
+    picked = []
+    for cls, name in enumerate(sorted(os.listdir(SAMPLES_DIR))):
+        path = os.path.join(SAMPLES_DIR, name)
+        with Image.open(path) as img:
+            w, h = img.size
+        if explanation_size(h, w, SHORT_SIDE) == IMAGE_HW:
+            picked.append((path, cls))
+            if len(picked) == count:
+                break
+    return picked
+
+
+# ---- worker side ------------------------------------------------------------------------------
+
+def _worker(args) -> Dict[str, object]:
+    """Run every phase on this worker's images, round-robin; per-run seconds per model."""
+    import paddle
+    from paddle.base import core
+
+    core.set_num_threads(args.threads)
+    paddle.set_device("cpu")
+    sys.path.insert(0, CLASSIFIERS_DIR)
+    from paddleseg_pssl.consensus import label_maths
+    from paddleseg_pssl.consensus.engines import build_engine
+    from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
+    from paddleseg_pssl.consensus.preprocess import to_model_input
+    from paddleseg_pssl.consensus.runner import decode
+    from paddleseg_pssl.consensus.sharding import image_seed
+    from paddleseg_pssl.consensus.store import encode_png
+
+    n = args.n_samples
+    images = [(p, int(c)) for p, c in zip(args.paths, args.classes)]
+    specs = parse_ensemble([{"arch": f"imagenet_mobilenets:{m}",
+                             "weights": os.path.join(CLASSIFIERS_DIR, f"{m}.pdparams")}
+                            for m in MODEL_NAMES], num_classes=NUM_CLASSES)
+    models = [build_classifier(s) for s in specs]
+    names = [s.name for s in specs]
+
+    def make_interpretdl():
+        from interpretdl import ConsensusInterpreter, SmoothGradInterpreter
+
+        per_model: List[float] = []
+
+        class TimedSmoothGrad(SmoothGradInterpreter):
+            """InterpretDL's SmoothGrad, timed per model (ConsensusInterpreter's own loop)."""
+
+            def interpret(self, *a, **kw):
+                t0 = time.perf_counter()
+                out = super().interpret(*a, **kw)
+                per_model.append(time.perf_counter() - t0)
+                return out
+
+        trainable = [build_classifier(s) for s in specs]  # as a user builds them: trainable
+        for model in trainable:
+            for p in model.parameters():
+                p.stop_gradient = False
+        consensus = ConsensusInterpreter(TimedSmoothGrad, trainable, device="cpu")
+
+        def run(path, cls, n_samples):
+            per_model.clear()
+            consensus.interpret(path, labels=[cls], n_samples=n_samples, resize_to=SHORT_SIDE)
+            return list(per_model), None
+        return run
+
+    warm_n = min(n, max(int(p.partition(":")[2]) for p in args.phases if p[-1].isdigit()))
+
+    def make_ours(batch_size):
+        engines = {m: build_engine("batched", n_samples=m, batch_size=batch_size)
+                   for m in {n, warm_n}}
+        engine = engines[n]
+
+        def run(path, cls, n_samples):
+            engine = engines[n_samples]
+            img = decode(path, SHORT_SIDE, None)
+            maps, per_model = [], []
+            for spec, model in zip(specs, models):
+                t0 = time.perf_counter()
+                seed = image_seed(0, os.path.basename(path), salt=spec.name)
+                maps.append(engine.explain(model, to_model_input(img, spec), cls, seed))
+                per_model.append(time.perf_counter() - t0)
+            deciles, _ = label_maths.consensus_deciles(maps, img.shape[:2],
+                                                       label_maths.DEFAULT_NORMALISATION,
+                                                       label_maths.DEFAULT_SMOOTHING)
+            return per_model, hashlib.sha256(encode_png(deciles)).hexdigest()
+        run.engine = engine
+        return run
+
+    tensors = {}
+
+    def make_limit(step):
+        def run(path, cls, n_samples):
+            if path not in tensors:
+                img = decode(path, SHORT_SIDE, None)
+                tensors[path] = [paddle.to_tensor(to_model_input(img, s)) for s in specs]
+            per_model = []
+            for x0, model in zip(tensors[path], models):
+                noise = paddle.randn([n_samples] + list(x0.shape[1:])) * 0.3
+                t0 = time.perf_counter()
+                for start in range(0, n_samples, step):
+                    x = x0 + noise[start:min(start + step, n_samples)]
+                    x.stop_gradient = False
+                    target = paddle.nn.functional.softmax(model(x), axis=-1)[:, cls].sum()
+                    (grad,) = paddle.grad([target], [x])
+                    grad.numpy()
+                per_model.append(time.perf_counter() - t0)
+            return per_model, None
+        return run
+
+    runners = {}
+    warm_path, warm_cls = images[0]
+    for phase in args.phases:
+        kind, _, bs = phase.partition(":")
+        if kind == "interpretdl":
+            runners[phase] = make_interpretdl()
+        elif kind == "ours":
+            runners[phase] = make_ours(bs if bs == "auto" else int(bs))
+        else:
+            runners[phase] = make_limit(int(bs))
+        # warm-up on the first image (allocations, kernel caches; 'auto' measures here, on
+        # the run's first input, as in a real run: the other phases need only their chunk)
+        t0 = time.perf_counter()
+        runners[phase](warm_path, warm_cls, n if phase == "ours:auto" else warm_n)
+        if phase == "ours:auto":
+            warm_auto = time.perf_counter() - t0
+    runs: Dict[str, List[List[float]]] = {p: [] for p in args.phases}
+    hashes: Dict[str, List[str]] = {p: [] for p in args.phases}
+    totals: Dict[str, List[float]] = {p: [] for p in args.phases}
+    for i, (path, cls) in enumerate(images):
+        # round-robin, every other image in reverse order, so that a trend in the load of the
+        # machine (a round takes minutes) favours no phase
+        for phase in (args.phases if i % 2 == 0 else args.phases[::-1]):
+            t0 = time.perf_counter()
+            per_model, digest = runners[phase](path, cls, n)
+            totals[phase].append(time.perf_counter() - t0)
+            runs[phase].append(per_model)
+            hashes[phase].append(digest)
+    out: Dict[str, object] = {"models": names, "runs": runs, "totals": totals,
+                              "hashes": hashes}
+    if "ours:auto" in runners:
+        engine = runners["ours:auto"].engine
+        out["chunk_choices"] = engine.chunk_choices({id(m): nm for m, nm in zip(models, names)})
+        out["warmup_auto_s"] = warm_auto
+    return out
+
+
+# ---- driver side ------------------------------------------------------------------------------
+
+def run_layout(layout: str, phases: List[str], images: List[tuple], n: int) -> List[dict]:
+    """Start the workers of ``layout`` at once; their results, in rank order."""
+    procs_n, threads = LAYOUTS[layout]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               TQDM_DISABLE="1", PYTHONWARNINGS="ignore")
+    procs = []
+    for rank in range(procs_n):
+        mine = images[rank::procs_n]
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(threads),
+               "--n-samples", str(n), "--phases", *phases,
+               "--paths", *[p for p, _ in mine], "--classes", *[str(c) for _, c in mine]]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        out, err = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"worker ({layout}) failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def summarise(layout: str, results: List[dict], phases: List[str], n: int) -> Dict[str, object]:
+    """Medians per phase: s per image per process (ensemble), ms per noise sample per model."""
+    names = results[0]["models"]
+    table: Dict[str, Dict[str, float]] = {}
+    for phase in phases:
+        totals = [t for r in results for t in r["totals"][phase]]
+        per_model = np.array([m for r in results for m in r["runs"][phase]])  # runs x models
+        row = {"s_per_image": float(np.median(totals))}
+        for j, name in enumerate(names):
+            row[name] = float(np.median(per_model[:, j])) * 1000.0 / n
+        table[phase] = row
+    limit_phases = [p for p in phases if p.startswith("limit:")]
+    best = {name: min(table[p][name] for p in limit_phases) for name in names}
+    # the limit of the ensemble: each model at its own best batch, nothing but the model
+    table["limit:best"] = dict(best, s_per_image=sum(best.values()) * n / 1000.0)
+    hashes = {p: [h for r in results for h in r["hashes"][p]] for p in phases
+              if p.startswith("ours:")}
+    same = len({tuple(v) for v in hashes.values()}) == 1
+    ours_default = table["ours:auto"]["s_per_image"]
+    summary = {
+        "layout": layout, "table": table,
+        "speedup_ours_auto_vs_interpretdl": table["interpretdl"]["s_per_image"] / ours_default,
+        "ours_auto_fraction_of_limit": table["limit:best"]["s_per_image"] / ours_default,
+        "labels_identical_across_chunk_sizes": same,
+        "chunk_choices": [c for r in results for c in r.get("chunk_choices", [])],
+        "tuning_s_per_process": [sum(c["tuning_s"] for c in r.get("chunk_choices", []))
+                                 for r in results],
+    }
+    return summary
+
+
+def print_summary(s: Dict[str, object], n: int) -> None:
+    table = s["table"]
+    names = list(next(iter(table.values())))[1:]
+    print(f"\nlayout {s['layout']} (n_samples {n}); s/image = seconds per image per process "
+          f"(5 models); per model: ms per noise sample; medians over images")
+    print(f"  {'variant':<12} {'s/image':>8} " + " ".join(f"{nm[:14]:>14}" for nm in names))
+    for phase, row in table.items():
+        print(f"  {phase:<12} {row['s_per_image']:8.2f} "
+              + " ".join(f"{row[nm]:14.1f}" for nm in names))
+    print(f"  ours auto vs InterpretDL: {s['speedup_ours_auto_vs_interpretdl']:.2f}x; "
+          f"fraction of the limit: {s['ours_auto_fraction_of_limit']:.2f}; labels identical "
+          f"for every chunk size: {s['labels_identical_across_chunk_sizes']}")
+    picks = sorted({(c['model'], c['batch_size']) for c in s['chunk_choices']})
+    print(f"  auto chose: {picks}; tuning seconds per process: "
+          f"{[round(t, 2) for t in s['tuning_s_per_process']]}")
+
+
+def main(args) -> int:
+    """``bench_generate.py --real``: run both layouts, print and optionally save the results."""
+    if not available():
+        print(f"real classifiers/photos not found under {REAL_ROOT}; skipped")
+        return 0
+    n = args.n_samples
+    chunks = args.batch_sizes
+    phases = (["interpretdl", "ours:auto"] + [f"ours:{b}" for b in chunks]
+              + [f"limit:{b}" for b in chunks])
+    images = pick_images(args.images)
+    print(f"real: {len(images)} ImageNet photos at {IMAGE_HW[0]}x{IMAGE_HW[1]}, 5 real "
+          f"classifiers, n_samples {n}, chunks {chunks}; 2 cores shared", flush=True)
+    started = time.perf_counter()
+    summaries = []
+    for layout in args.layouts:
+        results = run_layout(layout, phases, images, n)
+        summaries.append(summarise(layout, results, phases, n))
+        print_summary(summaries[-1], n)
+    print(f"\ntotal benchmark time {time.perf_counter() - started:.0f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"n_samples": n, "images": [p for p, _ in images],
+                       "summaries": summaries}, f, indent=2)
+    return 0
+
+
+def worker_main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--n-samples", type=int, required=True)
+    ap.add_argument("--phases", nargs="+", required=True)
+    ap.add_argument("--paths", nargs="+", required=True)
+    ap.add_argument("--classes", nargs="+", required=True)
+    args = ap.parse_args(argv)
+    print(json.dumps(_worker(args)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, REPO)
+    sys.exit(worker_main())
