@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +52,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from paddleseg_pssl.consensus.engines.base import DEFAULT_N_SAMPLES  # noqa: E402
+from worker_processes import run_side_by_side  # noqa: E402
 
 IMAGENET_IMAGES = 1_281_167
 ENSEMBLE_SIZE = 15
@@ -143,22 +143,13 @@ def run_layout(layout: str, phases: List[str], paths: List[str], n: int) -> Dict
     """Run ``phases`` with ``layout`` '1x2' (one 2-thread process) or '2x1' (two 1-thread
     processes on disjoint halves of the images, at the same time)."""
     procs_n, threads = (1, 2) if layout == "1x2" else (2, 1)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               TQDM_DISABLE="1", PYTHONWARNINGS="ignore")
-    procs = []
+    commands = []
     for rank in range(procs_n):
         indices = list(range(len(paths)))[rank::procs_n]
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(threads),
-               "--n-samples", str(n), "--indices", *map(str, indices), "--phases", *phases,
-               "--paths", *paths]
-        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
-    results = []
-    for p in procs:
-        out, err = p.communicate()
-        if p.returncode != 0:
-            raise RuntimeError(f"worker ({layout}) failed:\n{err[-3000:]}")
-        results.append(json.loads(out.strip().splitlines()[-1]))
+        commands.append([sys.executable, os.path.abspath(__file__), "--worker", "--threads",
+                         str(threads), "--n-samples", str(n), "--indices", *map(str, indices),
+                         "--phases", *phases, "--paths", *paths])
+    results = run_side_by_side(commands, threads, layout)
     rows = {}
     for phase in phases:
         runs = [t for r in results for t in r[phase]["run_seconds"]]

@@ -25,12 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 from typing import Dict, List
 
 import numpy as np
+
+from worker_processes import run_side_by_side
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_ROOT = os.environ.get("PSSL_REAL_ROOT",
@@ -209,23 +210,13 @@ def _worker(args) -> Dict[str, object]:
 def run_layout(layout: str, phases: List[str], images: List[tuple], n: int) -> List[dict]:
     """Start the workers of ``layout`` at once; their results, in rank order."""
     procs_n, threads = LAYOUTS[layout]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               TQDM_DISABLE="1", PYTHONWARNINGS="ignore")
-    procs = []
+    commands = []
     for rank in range(procs_n):
         mine = images[rank::procs_n]
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(threads),
-               "--n-samples", str(n), "--phases", *phases,
-               "--paths", *[p for p, _ in mine], "--classes", *[str(c) for _, c in mine]]
-        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
-    results = []
-    for p in procs:
-        out, err = p.communicate()
-        if p.returncode != 0:
-            raise RuntimeError(f"worker ({layout}) failed:\n{err[-3000:]}")
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+        commands.append([sys.executable, os.path.abspath(__file__), "--worker", "--threads",
+                         str(threads), "--n-samples", str(n), "--phases", *phases,
+                         "--paths", *[p for p, _ in mine], "--classes", *[str(c) for _, c in mine]])
+    return run_side_by_side(commands, threads, layout)
 
 
 def summarise(layout: str, results: List[dict], phases: List[str], n: int) -> Dict[str, object]:
