@@ -221,6 +221,30 @@ def stock_member(name: str) -> Any:
     return _STOCK.get(name, SegBuilder.__dict__.get(name))
 
 
+def output_class_count(builder: SegBuilder) -> Optional[int]:
+    """Outputs of the config's model: ``model.num_classes``, else the data's class count.
+
+    In the order the builders use: the model section, the label space the train data implies,
+    then the train and val datasets' ``num_classes`` key or ``NUM_CLASSES`` class attribute.
+    None when nothing in the config says.
+    """
+    config = builder.config
+    given = config.dic.get("model", {}).get("num_classes")
+    if isinstance(given, int):
+        return given
+    space = getattr(builder, "label_space", None)
+    if space is not None:
+        return space.num_classes
+    for dataset_cfg in (config.train_dataset_cfg, config.val_dataset_cfg):
+        if isinstance(dataset_cfg.get("num_classes"), int):
+            return dataset_cfg["num_classes"]
+        dataset_class = builder._load_or_none(dataset_cfg["type"]) if "type" in dataset_cfg \
+            else None
+        if isinstance(getattr(dataset_class, "NUM_CLASSES", None), int):
+            return dataset_class.NUM_CLASSES
+    return None
+
+
 def _loss_layers(losses: Optional[dict]) -> Iterator[Any]:
     for loss in (losses or {}).get("types", []) or []:
         yield from getattr(loss, "losses", None) or [loss]  # MixedLoss members

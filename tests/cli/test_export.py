@@ -68,3 +68,34 @@ def test_fine_tuning_config_exports_with_its_val_transforms(tmp_path, monkeypatc
     assert (deploy["num_classes"], deploy["input_shape"]) == (3, [1, 3, 32, 32])
     result = paddle.jit.load(str(out / export_cli.MODEL_PREFIX))(paddle.rand([1, 3, 32, 32]))
     assert (result[0] if isinstance(result, (list, tuple)) else result).shape == [1, 32, 32]
+
+
+def write_camvid_style_config(root: pathlib.Path) -> str:
+    """A fine-tuning config whose class count lives only in the dataset class (CamVid: 11)."""
+    from tests.fixtures.tiny_pssl_config import MINIATURE_MODEL
+
+    transforms = [{"type": "Normalize"}]
+    dic = {"_base_": str(MINIATURE_MODEL), "batch_size": 1, "iters": 1,
+           "train_dataset": {"type": "CamVid", "dataset_root": str(root), "mode": "train",
+                             "transforms": transforms},
+           "val_dataset": {"type": "CamVid", "dataset_root": str(root), "mode": "val",
+                           "transforms": transforms},
+           "optimizer": {"type": "SGD"},
+           "lr_scheduler": {"type": "PolynomialDecay", "learning_rate": 0.01},
+           "loss": {"types": [{"type": "CrossEntropyLoss"}], "coef": [1]}}
+    path = root / "camvid_style.yml"
+    path.write_text(yaml.safe_dump(dic), encoding="utf-8")
+    return str(path)
+
+
+def test_fine_tuning_deploy_yaml_names_the_dataset_class_count(tmp_path):
+    from paddleseg_pssl.datasets.camvid import CamVid
+
+    config = write_camvid_style_config(tmp_path)
+    weights = tmp_path / "model.pdparams"
+    paddle.save(PSSLSegBuilder(Config(config)).model.state_dict(), str(weights))
+    out = tmp_path / "inference"
+    assert export_cli.main(["--config", config, "--model_path", str(weights),
+                            "--save_dir", str(out)]) == 0
+    deploy = yaml.safe_load((out / export_cli.DEPLOY_FILE).read_text())["Deploy"]
+    assert deploy["num_classes"] == CamVid.NUM_CLASSES
