@@ -11,6 +11,7 @@ from paddleseg.cvlibs import Config
 
 from paddleseg_pssl.builder import PSSLSegBuilder
 from paddleseg_pssl.cli import export as export_cli
+from tests.fixtures.tiny_finetune_config import write_camvid_style_config
 from tests.fixtures.tiny_pssl_config import CROP, write_config
 
 
@@ -68,24 +69,6 @@ def test_fine_tuning_config_exports_with_its_val_transforms(tmp_path, monkeypatc
     assert (deploy["num_classes"], deploy["input_shape"]) == (3, [1, 3, 32, 32])
     result = paddle.jit.load(str(out / export_cli.MODEL_PREFIX))(paddle.rand([1, 3, 32, 32]))
     assert (result[0] if isinstance(result, (list, tuple)) else result).shape == [1, 32, 32]
-
-
-def write_camvid_style_config(root: pathlib.Path) -> str:
-    """A fine-tuning config whose class count lives only in the dataset class (CamVid: 11)."""
-    from tests.fixtures.tiny_pssl_config import MINIATURE_MODEL
-
-    transforms = [{"type": "Normalize"}]
-    dic = {"_base_": str(MINIATURE_MODEL), "batch_size": 1, "iters": 1,
-           "train_dataset": {"type": "CamVid", "dataset_root": str(root), "mode": "train",
-                             "transforms": transforms},
-           "val_dataset": {"type": "CamVid", "dataset_root": str(root), "mode": "val",
-                           "transforms": transforms},
-           "optimizer": {"type": "SGD"},
-           "lr_scheduler": {"type": "PolynomialDecay", "learning_rate": 0.01},
-           "loss": {"types": [{"type": "CrossEntropyLoss"}], "coef": [1]}}
-    path = root / "camvid_style.yml"
-    path.write_text(yaml.safe_dump(dic), encoding="utf-8")
-    return str(path)
 
 
 def test_fine_tuning_deploy_yaml_names_the_dataset_class_count(tmp_path):
