@@ -37,7 +37,7 @@ from paddleseg_pssl.analysis.prediction import (BACKGROUND_NAME, InferenceOption
                                                 legend_entries, list_images, load_predictor,
                                                 predict_probabilities, read_rgb,
                                                 resolve_background_index, top_k_classes)
-from paddleseg_pssl.cli import common
+from paddleseg_pssl.cli import common, parity
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/predict.py"
@@ -88,20 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_paddleseg_predict_args(parser: argparse.ArgumentParser) -> None:
     """The test-time flags of PaddleSeg 2.8's ``tools/predict.py``, same names and meaning."""
-    parser.add_argument("--aug_pred", action="store_true",
-                        help="Average the logits over --scales and the flips.")
-    parser.add_argument("--scales", nargs="+", type=float, default=None,
-                        help="Scales for --aug_pred (default 1.0).")
-    parser.add_argument("--flip_horizontal", action="store_true",
-                        help="With --aug_pred: also the horizontally flipped image.")
-    parser.add_argument("--flip_vertical", action="store_true",
-                        help="With --aug_pred: also the vertically flipped image.")
-    parser.add_argument("--is_slide", action="store_true",
-                        help="Sliding-window inference (needs --crop_size and --stride).")
-    parser.add_argument("--crop_size", nargs=2, type=common.positive_int, default=None,
-                        metavar=("W", "H"), help="Window of --is_slide.")
-    parser.add_argument("--stride", nargs=2, type=common.positive_int, default=None,
-                        metavar=("W", "H"), help="Stride of --is_slide.")
+    parity.add_test_time_args(parser, "--aug_pred", default_scales=None)
     parser.add_argument("--custom_color", nargs="+", type=int, default=None,
                         help="R G B of the first classes' colours, as in PaddleSeg.")
 
