@@ -447,7 +447,8 @@ _FIXES: Tuple[Fix, ...] = (
         replacement=_ohem_forward),
     Fix(name="utils.train_profiler.add_profiler_step:paddle.profiler",
         target=PROFILER_STEP,
-        upstream="paddle.utils.profiler gone from Paddle 3.x (PaddleSeg 2.8.0 still calls it)",
+        upstream="PaddleSeg #3312 (develop moved it to paddle.profiler; 2.8.0 still calls the "
+        "paddle.utils.profiler gone from Paddle 3.x)",
         is_needed=lambda: train_profiler.stock_is_broken(original(PROFILER_STEP)),
         replacement=train_profiler.add_profiler_step),
 )
