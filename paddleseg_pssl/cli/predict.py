@@ -149,7 +149,8 @@ def class_names(args: argparse.Namespace, channels: int,
     elif len(names) != channels:
         raise PSSLConfigError(f"the model has {channels} outputs but {source} lists "
                               f"{len(names)} classes; give one name per output, in class "
-                              f"order (this model has no background output)")
+                              f"order (this config's model has no background output; "
+                              f"--background_index -1 if its last output is background)")
     return ids, names
 
 
