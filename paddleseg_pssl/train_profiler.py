@@ -6,9 +6,10 @@ PaddleSeg 2.8.0's ``paddleseg.utils.train_profiler.add_profiler_step`` calls
 :func:`add_profiler_step` keeps its contract: one call per training iteration; the options
 string (parsed by PaddleSeg's own ``ProfilerOptions``) gives ``batch_range=[start,end]``
 (profile calls start..end-1), ``state`` (CPU, GPU or All), ``sorted_key`` (calls, total, max,
-min, ave: the summary order; ``paddle.profiler`` cannot sort by calls, so calls sorts by total), ``profile_path`` (the Chrome-tracing JSON written at the end) and
-``exit_on_finished`` (end the process once written). ``tracer_option`` has no ``paddle.profiler``
-counterpart: the new profiler always records operator detail.
+min, ave: the summary order; ``paddle.profiler`` cannot sort by calls, so calls sorts by
+total), ``profile_path`` (the Chrome-tracing JSON written at the end) and ``exit_on_finished``
+(end the process once written). ``tracer_option`` has no ``paddle.profiler`` counterpart: the
+new profiler always records operator detail.
 """
 import inspect
 import os
