@@ -11,14 +11,17 @@ backbones) in PaddleSeg's managers, since PaddleSeg has no ``custom_imports``, a
 once which fixes it applied. PaddleSeg's own ``tools/*.py`` get all of this through the
 import hook or runner of ``docs/paddleseg_scripts.md``.
 """
-from paddleseg_pssl import plugin as _plugin
+from paddleseg_pssl import runner_usage as _runner_usage
 
-_plugin.activate()
+if not _runner_usage.is_usage_only_call():  # the runner's usage needs no Paddle
+    from paddleseg_pssl import plugin as _plugin
 
-from paddleseg_pssl import datasets, losses, models  # noqa: E402,F401  (registration)
-from paddleseg_pssl.miniature import backbone as _miniature_backbone  # noqa: E402,F401
-from paddleseg.utils import logger as _logger  # noqa: E402
+    _plugin.activate()
 
-_plugin.log_once(_logger.info)
+    from paddleseg_pssl import datasets, losses, models  # noqa: E402,F401  (registration)
+    from paddleseg_pssl.miniature import backbone as _miniature_backbone  # noqa: E402,F401
+    from paddleseg.utils import logger as _logger  # noqa: E402
+
+    _plugin.log_once(_logger.info)
 
 __version__ = "0.1.0"

@@ -44,6 +44,12 @@ FIX_NAME = "cvlibs.SegBuilder:label-space-from-data"
 #: Where ``paddleseg.core.train`` lives: its module, and the package re-exporting it.
 TRAIN_MODULES = ("paddleseg.core.train", "paddleseg.core")
 
+#: Side (pixels) of the input :func:`probe_output_channels` feeds a model without
+#: ``num_classes``: a multiple of PaddleSeg's largest output stride (32).
+PROBE_SIZE = 64
+#: Image channels when the dataset does not say (RGB, as PaddleSeg's builder assumes).
+DEFAULT_IMG_CHANNELS = 3
+
 #: Attribute marking the installed replacements, so :func:`install` is idempotent.
 _MARKER = "__pssl_label_space__"
 
@@ -221,6 +227,57 @@ def stock_member(name: str) -> Any:
     return _STOCK.get(name, SegBuilder.__dict__.get(name))
 
 
+def output_class_count(builder: SegBuilder) -> Optional[int]:
+    """Outputs of the config's model: ``model.num_classes``, else the data's class count.
+
+    In the order the builders use: the model section, the label space the train data implies,
+    then the train and val datasets' ``num_classes`` key or ``NUM_CLASSES`` class attribute.
+    None when nothing in the config says.
+    """
+    config = builder.config
+    given = config.dic.get("model", {}).get("num_classes")
+    if isinstance(given, int):
+        return given
+    space = getattr(builder, "label_space", None)
+    if space is not None:
+        return space.num_classes
+    for dataset_cfg in (config.train_dataset_cfg, config.val_dataset_cfg):
+        if isinstance(dataset_cfg.get("num_classes"), int):
+            return dataset_cfg["num_classes"]
+        dataset_class = builder._load_or_none(dataset_cfg["type"]) if "type" in dataset_cfg \
+            else None
+        if isinstance(getattr(dataset_class, "NUM_CLASSES", None), int):
+            return dataset_class.NUM_CLASSES
+    return None
+
+
+def probe_output_channels(model: paddle.nn.Layer, in_channels: int) -> Optional[int]:
+    """Output channels of ``model``'s main logits, from one eval-mode forward of a tiny input.
+
+    Most PaddleSeg models keep no ``num_classes`` attribute. The forward runs under no_grad
+    in eval mode (batch-norm statistics untouched) and the training mode is restored. None
+    when the model cannot run the probe input (a fixed input size, another layout): the
+    check is then skipped rather than blocking a run it cannot judge.
+    """
+    was_training = model.training
+    layout = getattr(model, "data_format", "NCHW")
+    shape = [1, in_channels, PROBE_SIZE, PROBE_SIZE] if layout == "NCHW" \
+        else [1, PROBE_SIZE, PROBE_SIZE, in_channels]
+    model.eval()
+    try:
+        with paddle.no_grad():
+            outputs = model(paddle.zeros(shape, dtype="float32"))
+    except Exception:  # noqa: BLE001 - a model the probe cannot run is not judged
+        return None
+    finally:
+        if was_training:
+            model.train()
+    logits = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    if not isinstance(logits, paddle.Tensor) or logits.ndim != len(shape):
+        return None
+    return int(logits.shape[1] if layout == "NCHW" else logits.shape[-1])
+
+
 def _loss_layers(losses: Optional[dict]) -> Iterator[Any]:
     for loss in (losses or {}).get("types", []) or []:
         yield from getattr(loss, "losses", None) or [loss]  # MixedLoss members
@@ -230,7 +287,8 @@ def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dic
     """Refuse a model or losses built elsewhere that disagree with the train data.
 
     For components built without the builder (a script's own code): checked are the
-    model's ``num_classes`` when it keeps one, and every loss's ``ignore_index``,
+    model's ``num_classes`` (kept by the model, else seen in one forward pass, see
+    :func:`probe_output_channels`), and every loss's ``ignore_index``,
     ``background_index`` and class ``weight`` count. Datasets without the label-space
     hook are not checked.
 
@@ -241,6 +299,9 @@ def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dic
         return
     space = LabelSpace(train_dataset.num_classes, train_dataset.ignore_index)
     given = getattr(model, "num_classes", None)
+    if not isinstance(given, int):
+        given = probe_output_channels(model, getattr(train_dataset, "IMG_CHANNELS",
+                                                     DEFAULT_IMG_CHANNELS))
     if isinstance(given, int) and given != space.num_classes:
         raise LabelSpaceMismatch(f"the model has {given} outputs but {_data_says(space)}; "
                                  f"build it with num_classes {space.num_classes}")

@@ -1,12 +1,15 @@
 """Compatibility fixes that let PaddleSeg 2.8.0's stock engine run on Paddle 3.x.
 
 PSSL (arXiv 2207.03335) pre-trains and fine-tunes with PaddleSeg's own ``core.train`` and
-``core.evaluate``. PaddleSeg 2.8.0, the newest release on the registry, predates two Paddle
+``core.evaluate``. PaddleSeg 2.8.0, the newest release on the registry, predates three Paddle
 changes that break that engine:
 
 * **0-D tensors** (Paddle 2.5+). Full reductions (``paddle.mean``, ``paddle.sum``) return
   shape ``[]`` instead of ``[1]``; code that indexes ``x[0]`` or concatenates such values
   fails.
+* **``paddle.utils.profiler``** (gone from Paddle 3.x), which ``--profiler_options`` calls
+  through ``paddleseg.utils.train_profiler``; ported to ``paddle.profiler``
+  (:mod:`paddleseg_pssl.train_profiler`).
 * **Type promotion** (Paddle 2.6+/3.x, Paddle PR #63842). Binary ops between an integer and
   a floating tensor raise ``TypeError: (InvalidType) Type promotion only support
   calculations between floating-point numbers ...`` instead of keeping the left dtype.
@@ -45,6 +48,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 import paddle
 import paddle.nn.functional as F
 
+from paddleseg_pssl import train_profiler
+
 #: Attribute set on every replacement so that a second :func:`apply` recognises it.
 _MARKER = "__pssl_compat_fix__"
 
@@ -66,6 +71,7 @@ CE_POST_PROCESS = ("paddleseg.models.losses.cross_entropy_loss:"
                    "CrossEntropyLoss._post_process_loss")
 OHEM_FORWARD = ("paddleseg.models.losses.ohem_cross_entropy_loss:"
                 "OhemCrossEntropyLoss.forward")
+PROFILER_STEP = "paddleseg.utils.train_profiler:add_profiler_step"
 
 #: Stock objects replaced by a fix, by key (see :func:`original`).
 _ORIGINALS: Dict[str, object] = {}
@@ -439,6 +445,12 @@ _FIXES: Tuple[Fix, ...] = (
         upstream="PaddleSeg #3603 (upstream PR #3731)",
         is_needed=lambda: _probe_ohem_forward(original(OHEM_FORWARD)),
         replacement=_ohem_forward),
+    Fix(name="utils.train_profiler.add_profiler_step:paddle.profiler",
+        target=PROFILER_STEP,
+        upstream="PaddleSeg #3312 (develop moved it to paddle.profiler; 2.8.0 still calls the "
+        "paddle.utils.profiler gone from Paddle 3.x)",
+        is_needed=lambda: train_profiler.stock_is_broken(original(PROFILER_STEP)),
+        replacement=train_profiler.add_profiler_step),
 )
 
 

@@ -14,8 +14,7 @@ import runpy
 import sys
 from typing import Optional, Sequence
 
-PROG = "python -m paddleseg_pssl.run"
-USAGE = f"usage: {PROG} SCRIPT [ARGS...]  (SCRIPT: e.g. PaddleSeg's tools/train.py)"
+from paddleseg_pssl.runner_usage import PROG, USAGE
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

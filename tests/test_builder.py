@@ -102,3 +102,22 @@ def test_components_built_without_the_builder_are_checked_when_training_starts(t
             train(builder.model, dataset, optimizer=builder.optimizer, losses=losses,
                   save_dir=str(tmp_path / "out"), iters=1)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_without_num_classes_is_checked_by_its_outputs(tmp_path):
+    """A script's own DeepLabV3(num_classes=1001) on 3-class PSSL data stops before training."""
+    from paddleseg.core import train
+    from paddleseg.models import DeepLabV3
+
+    from paddleseg_pssl.miniature.backbone import MiniResNet
+
+    builder = SegBuilder(Config(write_config(tmp_path, 3)))
+    model = DeepLabV3(num_classes=1001, backbone=MiniResNet(), backbone_indices=[3],
+                      aspp_ratios=[1, 2, 3], aspp_out_channels=8)
+    assert not hasattr(model, "num_classes")
+    model.train()
+    with pytest.raises(LabelSpaceMismatch, match="the model has 1001 outputs but the train "
+                                                 "dataset has 4 classes"):
+        train(model, builder.train_dataset, optimizer=builder.optimizer, losses=builder.loss,
+              save_dir=str(tmp_path / "out"), iters=1)
+    assert model.training and not (tmp_path / "out").exists()

@@ -137,3 +137,13 @@ def test_stock_style_script_under_distributed_launch(stock_train, tmp_path):
     # PaddleSeg logs on rank 0 only; rank 1 could not have built the model without the plugin.
     assert "fixes applied to PaddleSeg" in (logs / "workerlog.0").read_text(errors="replace")
     assert output_classes(out / "iter_1" / "model.pdparams") == 11
+
+
+def test_runner_without_arguments_prints_usage_without_loading_paddle(tmp_path):
+    proc = run([sys.executable, "-X", "importtime", "-m", "paddleseg_pssl.run"],
+               dict(os.environ, PYTHONPATH=str(REPO_ROOT), PADDLESEG_PSSL_AUTOLOAD="0"), tmp_path)
+    assert proc.returncode == 2 and "usage: python -m paddleseg_pssl.run" in proc.stderr, \
+        details(proc)
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "paddleseg_pssl" in imported and "paddle" not in imported, details(proc)

@@ -38,8 +38,13 @@ def resolve_background_index(num_channels: int, background_index: int = -1) -> i
     return b
 
 
-def object_channels(num_channels: int, background_index: int = -1) -> np.ndarray:
-    """Channel of each object class, in class order: every channel but the background."""
+def object_channels(num_channels: int, background_index: Optional[int] = -1) -> np.ndarray:
+    """Channel of each object class, in class order: every channel but the background.
+
+    ``background_index`` None: the model has no background channel (a fine-tuned model).
+    """
+    if background_index is None:
+        return np.arange(num_channels, dtype=np.int64)
     b = resolve_background_index(num_channels, background_index)
     return np.array([c for c in range(num_channels) if c != b], dtype=np.int64)
 
@@ -61,12 +66,12 @@ def softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
     return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
 
 
-def image_class_scores(probs: np.ndarray, background_index: int = -1) -> np.ndarray:
+def image_class_scores(probs: np.ndarray, background_index: Optional[int] = -1) -> np.ndarray:
     """Section 6.1: the mean pixel probability of every object class (background dropped).
 
     Args:
         probs: (C+1)xHxW per-pixel softmax probabilities.
-        background_index: the background channel (-1 = last).
+        background_index: the background channel (-1 = last; None = no background).
 
     Returns:
         (C,) float32 scores in object-class order; argmax is the top-1 class.
@@ -92,21 +97,24 @@ def pixel_shares(pred: np.ndarray, num_channels: int) -> np.ndarray:
     return counts / max(1, counts.sum())
 
 
-def legend_entries(pred: np.ndarray, names: Sequence[str], background_index: int = -1,
+def legend_entries(pred: np.ndarray, names: Sequence[str],
+                   background_index: Optional[int] = -1,
                    top_k: int = 8) -> List[Tuple[int, str, float]]:
     """(channel, name, pixel share) of the ``top_k`` object classes covering most pixels.
 
-    Background, when present in ``pred``, is appended last. Classes with no pixel are left
-    out. ``names`` are the object-class names in class order.
+    Background (unless ``background_index`` is None), when present in ``pred``, is appended
+    last. Classes with no pixel are left out. ``names`` are the object-class names in class
+    order.
     """
-    num_channels = len(names) + 1
-    b = resolve_background_index(num_channels, background_index)
+    num_channels = len(names) + (0 if background_index is None else 1)
+    b = None if background_index is None else \
+        resolve_background_index(num_channels, background_index)
     shares = pixel_shares(pred, num_channels)
     obj = object_channels(num_channels, b)
     order = top_k_classes(shares[obj], top_k)
     entries = [(int(obj[i]), names[i], float(shares[obj[i]])) for i in order
                if shares[obj[i]] > 0]
-    if shares[b] > 0:
+    if b is not None and shares[b] > 0:
         entries.append((b, BACKGROUND_NAME, float(shares[b])))
     return entries
 
@@ -268,8 +276,25 @@ def _inference_transforms(cfg, builder, target_size: Optional[Tuple[int, int]]):
     return Compose(ops)
 
 
-def load_segmentation_model(config: str, model_path: str, opts: Optional[Sequence[str]] = None,
-                            target_size: Optional[Tuple[int, int]] = None):
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to predict, and what its outputs mean.
+
+    Attributes:
+        model: The model in eval mode, weights loaded.
+        transforms: ``paddleseg.transforms.Compose`` of the inference transforms.
+        num_classes: Outputs the config gives the model (None when it does not say).
+        is_pssl: True when the train data is a PSSL folder: the last output is background.
+    """
+
+    model: object
+    transforms: object
+    num_classes: Optional[int]
+    is_pssl: bool
+
+
+def load_predictor(config: str, model_path: str, opts: Optional[Sequence[str]] = None,
+                   target_size: Optional[Tuple[int, int]] = None) -> LoadedModel:
     """Build a PaddleSeg model from a config (after ``import paddleseg_pssl``) and load weights.
 
     Args:
@@ -278,12 +303,9 @@ def load_segmentation_model(config: str, model_path: str, opts: Optional[Sequenc
         opts: ``key=value`` config overrides.
         target_size: (width, height) to resize every image to; default: the config's
             ``val_dataset`` transforms (or just its normalisation).
-
-    Returns:
-        (model in eval mode, ``paddleseg.transforms.Compose`` of the inference transforms).
     """
     import paddleseg_pssl  # noqa: F401  (registers components before anything is built)
-    from paddleseg_pssl.builder import PSSLSegBuilder
+    from paddleseg_pssl.builder import PSSLSegBuilder, output_class_count
     from paddleseg_pssl.config_loading import (check_checkpoint_file, load_config,
                                                validate_components)
 
@@ -294,13 +316,42 @@ def load_segmentation_model(config: str, model_path: str, opts: Optional[Sequenc
     model = builder.model
     load_weights(model, weights)
     model.eval()
-    return model, _inference_transforms(cfg, builder, target_size)
+    return LoadedModel(model, _inference_transforms(cfg, builder, target_size),
+                       output_class_count(builder), builder.label_space is not None)
 
 
-def predict_probabilities(model, image_path: str, transforms) -> np.ndarray:
-    """Per-pixel softmax probabilities, (channels)xHxW float32 at the image's own size."""
+def load_segmentation_model(config: str, model_path: str, opts: Optional[Sequence[str]] = None,
+                            target_size: Optional[Tuple[int, int]] = None):
+    """(model in eval mode, inference transforms) of :func:`load_predictor`."""
+    loaded = load_predictor(config, model_path, opts, target_size)
+    return loaded.model, loaded.transforms
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """PaddleSeg's test-time options (``tools/predict.py`` flags of the same names)."""
+
+    aug_pred: bool = False
+    scales: Tuple[float, ...] = (1.0,)
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    is_slide: bool = False
+    crop_size: Optional[Tuple[int, int]] = None
+    stride: Optional[Tuple[int, int]] = None
+
+
+def predict_probabilities(model, image_path: str, transforms,
+                          options: Optional[InferenceOptions] = None) -> np.ndarray:
+    """Per-pixel softmax probabilities, (channels)xHxW float32 at the image's own size.
+
+    ``options``: sliding-window and multi-scale / flip inference, as PaddleSeg's predict.
+    """
     import paddle
     from paddleseg.core import infer
+
+    options = options or InferenceOptions()
+    window = {"is_slide": options.is_slide, "crop_size": options.crop_size,
+              "stride": options.stride}
 
     try:
         data = transforms({"img": image_path})
@@ -308,6 +359,12 @@ def predict_probabilities(model, image_path: str, transforms) -> np.ndarray:
         raise PSSLConfigError(f"cannot read or transform image {image_path!r}: {exc}") from exc
     img = paddle.to_tensor(data["img"][np.newaxis, ...])
     with paddle.no_grad():
-        _, logit = infer.inference(model, img, trans_info=data["trans_info"])
+        if options.aug_pred:
+            _, logit = infer.aug_inference(
+                model, img, trans_info=data["trans_info"], scales=list(options.scales),
+                flip_horizontal=options.flip_horizontal,
+                flip_vertical=options.flip_vertical, **window)
+        else:
+            _, logit = infer.inference(model, img, trans_info=data["trans_info"], **window)
         probs = paddle.nn.functional.softmax(logit, axis=1)
     return probs.numpy()[0]

@@ -22,7 +22,7 @@ from paddleseg.deploy.export import WrappedModel
 from paddleseg.utils import logger
 
 from paddleseg_pssl.analysis.prediction import inference_transform_cfgs, load_weights
-from paddleseg_pssl.builder import PSSLSegBuilder
+from paddleseg_pssl.builder import PSSLSegBuilder, output_class_count
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.config_loading import (check_checkpoint_file, explain_build_errors,
                                            load_config, validate_components)
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> None:
     cfg = load_config(args.config, args.opts)
     validate_components(cfg, sections=("model",))
     with explain_build_errors(cfg, "model"):
-        model = PSSLSegBuilder(cfg).model
+        builder = PSSLSegBuilder(cfg)
+        model = builder.model
     load_weights(model, weights)
     model.eval()
     os.environ["PADDLESEG_EXPORT_STAGE"] = "True"  # PaddleSeg models drop training branches
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> None:
         "transforms": inference_transform_cfgs(cfg), "input_shape": shape,
         "output_op": args.output_op,
         "output_dtype": "int32" if args.output_op == "argmax" else "float32",
-        "num_classes": cfg.dic["model"].get("num_classes")}}
+        "num_classes": output_class_count(builder)}}
     with open(os.path.join(args.save_dir, DEPLOY_FILE), "w", encoding="utf-8") as handle:
         yaml.safe_dump(deploy, handle)
     logger.info(f"Inference model ({', '.join(written)}) and {DEPLOY_FILE} saved in "

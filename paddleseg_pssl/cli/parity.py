@@ -48,6 +48,26 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
                              "(paddleseg.utils.train_profiler).")
 
 
+def add_test_time_args(parser: argparse.ArgumentParser, aug_flag: str,
+                       default_scales: Any) -> None:
+    """``aug_flag`` and the scale, flip and sliding-window flags of PaddleSeg's val/predict."""
+    parser.add_argument(aug_flag, action="store_true",
+                        help="Multi-scale and flip test-time augmentation.")
+    parser.add_argument("--scales", nargs="+", type=common.positive_float,
+                        default=default_scales,
+                        help=f"Scales for {aug_flag}, e.g. --scales 0.75 1.0 1.25.")
+    parser.add_argument("--flip_horizontal", action="store_true",
+                        help=f"Add horizontally flipped inputs (with {aug_flag}).")
+    parser.add_argument("--flip_vertical", action="store_true",
+                        help=f"Add vertically flipped inputs (with {aug_flag}).")
+    parser.add_argument("--is_slide", action="store_true",
+                        help="Sliding-window inference (needs --crop_size and --stride).")
+    parser.add_argument("--crop_size", nargs=2, type=common.positive_int, default=None,
+                        metavar=("W", "H"), help="Sliding-window size, width then height.")
+    parser.add_argument("--stride", nargs=2, type=common.positive_int, default=None,
+                        metavar=("W", "H"), help="Sliding-window stride, width then height.")
+
+
 def add_val_args(parser: argparse.ArgumentParser) -> None:
     """--data_format and --auc_roc of PaddleSeg's ``tools/val.py``."""
     add_data_format_arg(parser)

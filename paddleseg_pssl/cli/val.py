@@ -33,20 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_path", default=None,
                         help="Weights to evaluate: a .pdparams file or the iter_<N> directory "
                              "holding model.pdparams (default: the config's own weights).")
-    parser.add_argument("--aug_eval", action="store_true",
-                        help="Multi-scale and flip test-time augmentation.")
-    parser.add_argument("--scales", nargs="+", type=common.positive_float, default=1.0,
-                        help="Scales for --aug_eval, e.g. --scales 0.75 1.0 1.25.")
-    parser.add_argument("--flip_horizontal", action="store_true",
-                        help="Add horizontally flipped inputs (with --aug_eval).")
-    parser.add_argument("--flip_vertical", action="store_true",
-                        help="Add vertically flipped inputs (with --aug_eval).")
-    parser.add_argument("--is_slide", action="store_true",
-                        help="Sliding-window inference (needs --crop_size and --stride).")
-    parser.add_argument("--crop_size", nargs=2, type=common.positive_int, default=None,
-                        metavar=("W", "H"), help="Sliding-window size, width then height.")
-    parser.add_argument("--stride", nargs=2, type=common.positive_int, default=None,
-                        metavar=("W", "H"), help="Sliding-window stride, width then height.")
+    parity.add_test_time_args(parser, "--aug_eval", default_scales=1.0)
     common.add_precision_args(parser)
     parity.add_val_args(parser)
     return parser

@@ -156,7 +156,7 @@ def test_predict_writes_overlays_with_named_legend(tiny_model, tmp_path, capsys)
                            str(tiny_model / "model.pdparams"), "--synsets",
                            str(tiny_model / "synsets.txt"), "--images", str(images / "c0"),
                            str(images / "c1" / "0.jpg"), "--output", str(out), "--top_k", "2",
-                           "--device", "cpu"])
+                           "--device", "cpu", "--background_index", "-1"])  # not a PSSL config
     assert status == 0, capsys.readouterr().err
     names = sorted(p.name for p in out.iterdir())
     assert "0_prediction.png" in names and "c1_0_prediction.png" in names

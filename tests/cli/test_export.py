@@ -11,6 +11,7 @@ from paddleseg.cvlibs import Config
 
 from paddleseg_pssl.builder import PSSLSegBuilder
 from paddleseg_pssl.cli import export as export_cli
+from tests.fixtures.tiny_finetune_config import write_camvid_style_config
 from tests.fixtures.tiny_pssl_config import CROP, write_config
 
 
@@ -68,3 +69,16 @@ def test_fine_tuning_config_exports_with_its_val_transforms(tmp_path, monkeypatc
     assert (deploy["num_classes"], deploy["input_shape"]) == (3, [1, 3, 32, 32])
     result = paddle.jit.load(str(out / export_cli.MODEL_PREFIX))(paddle.rand([1, 3, 32, 32]))
     assert (result[0] if isinstance(result, (list, tuple)) else result).shape == [1, 32, 32]
+
+
+def test_fine_tuning_deploy_yaml_names_the_dataset_class_count(tmp_path):
+    from paddleseg_pssl.datasets.camvid import CamVid
+
+    config = write_camvid_style_config(tmp_path)
+    weights = tmp_path / "model.pdparams"
+    paddle.save(PSSLSegBuilder(Config(config)).model.state_dict(), str(weights))
+    out = tmp_path / "inference"
+    assert export_cli.main(["--config", config, "--model_path", str(weights),
+                            "--save_dir", str(out)]) == 0
+    deploy = yaml.safe_load((out / export_cli.DEPLOY_FILE).read_text())["Deploy"]
+    assert deploy["num_classes"] == CamVid.NUM_CLASSES

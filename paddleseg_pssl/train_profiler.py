@@ -1,0 +1,90 @@
+"""PaddleSeg's ``--profiler_options`` ported to ``paddle.profiler``.
+
+PaddleSeg 2.8.0's ``paddleseg.utils.train_profiler.add_profiler_step`` calls
+``paddle.utils.profiler.start_profiler``/``stop_profiler``, gone from Paddle 3.x, so
+``--profiler_options`` crashes with ``AttributeError`` under PaddleSeg's own ``train.py`` too.
+:func:`add_profiler_step` keeps its contract: one call per training iteration; the options
+string (parsed by PaddleSeg's own ``ProfilerOptions``) gives ``batch_range=[start,end]``
+(profile calls start..end-1), ``state`` (CPU, GPU or All), ``sorted_key`` (calls, total, max,
+min, ave: the summary order; ``paddle.profiler`` cannot sort by calls, so calls sorts by
+total), ``profile_path`` (the Chrome-tracing JSON written at the end) and ``exit_on_finished``
+(end the process once written). ``tracer_option`` has no ``paddle.profiler`` counterpart: the
+new profiler always records operator detail.
+"""
+import inspect
+import os
+import sys
+from typing import Dict, Optional
+
+import paddle
+import paddle.profiler as profiler
+
+#: PaddleSeg's ``sorted_key`` words -> the summary order of ``paddle.profiler``.
+SORTED_KEYS = {"total": profiler.SortedKeys.CPUTotal, "calls": profiler.SortedKeys.CPUTotal,
+               "max": profiler.SortedKeys.CPUMax, "min": profiler.SortedKeys.CPUMin,
+               "ave": profiler.SortedKeys.CPUAvg}
+#: ``state`` values that ask for the GPU to be traced (only when Paddle has CUDA).
+GPU_STATES = ("GPU", "All")
+
+#: Progress of the one profiled run of this process (PaddleSeg keeps the same as globals).
+_STATE: Dict[str, object] = {"step": 0, "options": None, "profiler": None}
+
+
+def _targets(state: str) -> list:
+    targets = [profiler.ProfilerTarget.CPU]
+    if state in GPU_STATES and paddle.is_compiled_with_cuda():
+        targets.append(profiler.ProfilerTarget.GPU)
+    return targets
+
+
+def _keep_trace(_profiler: profiler.Profiler) -> None:
+    """Nothing on stop (the default writes ./profiler_log/): we export to ``profile_path``."""
+
+
+def add_profiler_step(options_str: Optional[str] = None) -> None:
+    """Count one training step; start, step or stop ``paddle.profiler`` as the options say."""
+    if options_str is None:
+        return
+    from paddleseg.utils.train_profiler import ProfilerOptions
+
+    if _STATE["options"] is None:
+        _STATE["options"] = ProfilerOptions(options_str)
+    options = _STATE["options"]
+    start, end = options["batch_range"][:2]
+    step = _STATE["step"]
+    running = _STATE["profiler"]
+    if step == start:
+        running = profiler.Profiler(targets=_targets(options["state"]),
+                                    on_trace_ready=_keep_trace)
+        running.start()
+        _STATE["profiler"] = running
+    elif step == end and running is not None:
+        running.stop()
+        running.summary(sorted_by=SORTED_KEYS.get(options["sorted_key"],
+                                                  profiler.SortedKeys.CPUTotal))
+        path = options["profile_path"]
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        running.export(path=path, format="json")
+        _STATE["profiler"] = None
+        if options["exit_on_finished"]:
+            sys.exit(0)
+    elif running is not None:
+        running.step()
+    _STATE["step"] = step + 1
+
+
+def reset() -> None:
+    """Forget the step count and options, so a new run in this process profiles again."""
+    running = _STATE["profiler"]
+    if running is not None:
+        running.stop()
+    _STATE.update(step=0, options=None, profiler=None)
+
+
+def stock_is_broken(stock_step) -> bool:
+    """True when ``stock_step`` calls ``paddle.utils.profiler``, which this Paddle lacks."""
+    try:
+        uses_old_api = "paddle.utils.profiler" in inspect.getsource(stock_step)
+    except (OSError, TypeError):
+        uses_old_api = True  # unreadable source: judge by the API alone
+    return uses_old_api and not hasattr(paddle.utils, "profiler")
