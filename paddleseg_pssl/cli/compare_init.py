@@ -8,6 +8,9 @@ with its best mean validation mIoU; the tables show the chosen rates and the who
 (mean +- std over seeds), as markdown and CSV. A crash in one run does not lose the others,
 and finished runs are skipped on a rerun.
 
+``--jobs N`` trains N runs at once (one process each; on CPU the cores are shared out between
+them) and evaluates each in this process as it finishes.
+
 The total batch (per-card batch x processes) must be the config's ``total_batch_size``: a
 mismatch is refused unless ``--batch_size`` is given, and then the iterations are rescaled to
 the same epochs (``paddleseg_pssl.schedule.plan_batch``).
@@ -19,7 +22,8 @@ import pathlib
 import subprocess
 import sys
 import time
-from typing import List, Optional, Sequence, Tuple
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from paddleseg_pssl.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
                                        KNOWN_INITS, RunResult,
@@ -62,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     launch = parser.add_argument_group("distributed fine-tunes (paddle.distributed.launch)")
     launch.add_argument("--nproc_per_node", type=int, help="processes per fine-tune")
     launch.add_argument("--gpus", help="GPU ids per fine-tune, e.g. 0,1,2,3 (one process each)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs trained at once, one process each (CPU: the cores are shared "
+                             "between them; e.g. 2 on a 2-core machine)")
     parser.add_argument("--device", help="passed to tools/train.py (default: gpu if available)")
     parser.add_argument("--num_workers", type=int, default=0)
     parser.add_argument("--no_test_config", action="store_true",
@@ -82,7 +89,29 @@ def process_count(args: argparse.Namespace) -> int:
     count = len(gpus) or args.nproc_per_node or 1
     if count < 1:
         raise PSSLConfigError(f"--nproc_per_node must be at least 1, got {args.nproc_per_node}")
+    if args.jobs < 1:
+        raise PSSLConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.jobs > 1 and gpus:
+        raise PSSLConfigError(f"--jobs {args.jobs} with --gpus {args.gpus}: the runs would share "
+                              "those GPUs; give --jobs 1, or run one compare_init per GPU set")
     return count
+
+
+def _runs_on_cpu(device: Optional[str]) -> bool:
+    """Whether tools/train.py will train on the CPU (``--device`` default: gpu if compiled)."""
+    if device:
+        return device.startswith("cpu")
+    import paddle
+
+    return not paddle.device.is_compiled_with_cuda()
+
+
+def threads_per_process(args: argparse.Namespace, processes: int) -> Optional[int]:
+    """OMP threads of each training process when several share the CPU, else None (default)."""
+    sharing = args.jobs * processes
+    if sharing <= 1 or not _runs_on_cpu(args.device):
+        return None
+    return max(1, (os.cpu_count() or 1) // sharing)
 
 
 def train_command(args: argparse.Namespace, plan: BatchPlan, init_opts: List[str],
@@ -118,25 +147,35 @@ def run_dir_of(output: pathlib.Path, init: str, learning_rate: float, seed: int)
     return output / init / f"lr_{learning_rate:g}" / f"seed_{seed}"
 
 
-def run_one(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
-            seed: int) -> RunResult:
-    """Train (unless already done) and evaluate one run; the result is cached on disk."""
-    from paddleseg_pssl.evaluation import evaluate_checkpoint
-
-    run_dir = run_dir_of(pathlib.Path(args.output), init, learning_rate, seed)
+def cached_result(run_dir: pathlib.Path) -> Optional[RunResult]:
+    """The result of a finished run, or None when it has not finished."""
     result_path = run_dir / RESULT_FILE
-    if result_path.is_file():
-        return RunResult(**json.loads(result_path.read_text()))
-    init_opts = init_overrides(init, args.pssl_checkpoint, args.backbone_pretrained,
-                               str(pathlib.Path(args.output) / PSSL_BACKBONE_FILE))
+    if not result_path.is_file():
+        return None
+    return RunResult(**json.loads(result_path.read_text()))
+
+
+def _init_opts(args: argparse.Namespace, init: str) -> List[str]:
+    return init_overrides(init, args.pssl_checkpoint, args.backbone_pretrained,
+                          str(pathlib.Path(args.output) / PSSL_BACKBONE_FILE))
+
+
+def train_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
+              seed: int) -> pathlib.Path:
+    """Train one run in its own process(es); returns its last checkpoint.
+
+    Raises:
+        RuntimeError: Training exited non-zero (the message holds the log's last lines).
+    """
+    run_dir = run_dir_of(pathlib.Path(args.output), init, learning_rate, seed)
     run_dir.mkdir(parents=True, exist_ok=True)
-    started = time.time()
     log_path = run_dir / "train.log"
     env = dict(os.environ)
-    if plan.processes > 1 and (args.device or "").startswith("cpu"):
-        env["OMP_NUM_THREADS"] = "1"  # one thread per CPU process, as the demo's generation
+    threads = threads_per_process(args, plan.processes)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     with open(log_path, "w") as log:
-        command = train_command(args, plan, init_opts, learning_rate, seed, run_dir)
+        command = train_command(args, plan, _init_opts(args, init), learning_rate, seed, run_dir)
         log.write(" ".join(command) + "\n\n")
         log.flush()
         status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd(),
@@ -145,18 +184,82 @@ def run_one(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate:
         tail = log_path.read_text(errors="replace").splitlines()[-15:]
         raise RuntimeError(f"training {init} lr {learning_rate:g} seed {seed} failed (exit "
                            f"{status}); last lines of {log_path}:\n" + "\n".join(tail))
-    checkpoint = _last_checkpoint(run_dir)
-    metrics = evaluate_checkpoint(args.config, str(checkpoint), [*args.opts, *init_opts],
+    return _last_checkpoint(run_dir)
+
+
+def evaluate_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
+                 seed: int, checkpoint: pathlib.Path, seconds: float) -> RunResult:
+    """Evaluate a trained run on the validation split and record its result on disk."""
+    from paddleseg_pssl.evaluation import evaluate_checkpoint
+
+    started = time.time()
+    metrics = evaluate_checkpoint(args.config, str(checkpoint), [*args.opts,
+                                                                 *_init_opts(args, init)],
                                   use_test_config=not args.no_test_config,
                                   num_workers=args.num_workers)
     iters = int(checkpoint.parent.name.split("_", 1)[1])
     result = RunResult(init=init, seed=seed, miou=metrics["miou"], accuracy=metrics["accuracy"],
-                       iters=iters, seconds=round(time.time() - started, 1),
+                       iters=iters, seconds=round(seconds + time.time() - started, 1),
                        learning_rate=learning_rate, total_batch=plan.total_batch)
+    result_path = run_dir_of(pathlib.Path(args.output), init, learning_rate, seed) / RESULT_FILE
     tmp_path = result_path.with_suffix(".tmp")
     tmp_path.write_text(json.dumps(result.__dict__, indent=2))
     os.replace(tmp_path, result_path)
     return result
+
+
+def run_one(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
+            seed: int) -> RunResult:
+    """Train (unless already done) and evaluate one run; the result is cached on disk."""
+    cached = cached_result(run_dir_of(pathlib.Path(args.output), init, learning_rate, seed))
+    if cached is not None:
+        return cached
+    started = time.time()
+    checkpoint = train_run(args, plan, init, learning_rate, seed)
+    return evaluate_run(args, plan, init, learning_rate, seed, checkpoint,
+                        time.time() - started)
+
+
+Run = Tuple[str, float, int]
+
+
+def run_all(args: argparse.Namespace, plan: BatchPlan, runs: Sequence[Run],
+            on_result) -> Tuple[Dict[Run, RunResult], Optional[str]]:
+    """Every run, ``args.jobs`` trainings at once, each evaluated here as it finishes.
+
+    A failed run stops new ones from starting; the runs already training finish and are
+    recorded. Returns the results and the first error (None when all succeeded).
+    """
+    results: Dict[Run, RunResult] = {}
+    todo: List[Run] = []
+    for run in runs:
+        cached = cached_result(run_dir_of(pathlib.Path(args.output), *run))
+        if cached is None:
+            todo.append(run)
+        else:
+            results[run] = cached
+            on_result(run, cached)
+    error: Optional[str] = None
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        running: Dict[Future, Tuple[Run, float]] = {}
+        while todo or running:
+            while todo and error is None and len(running) < args.jobs:
+                run = todo.pop(0)
+                running[pool.submit(train_run, args, plan, *run)] = (run, time.time())
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                run, started = running.pop(future)
+                try:
+                    checkpoint = future.result()
+                    results[run] = evaluate_run(args, plan, *run, checkpoint,
+                                                time.time() - started)
+                except (RuntimeError, FileNotFoundError) as exc:
+                    error = error or str(exc)
+                    continue
+                on_result(run, results[run])
+    return results, error
 
 
 def _plan(args: argparse.Namespace) -> Tuple[List[float], BatchPlan, List[str]]:
@@ -210,14 +313,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
          "seeds": args.seeds, "batch": plan.__dict__, "total_batch": plan.total_batch,
          "warnings": warnings}, indent=2))
     runs = [(init, lr, seed) for seed in args.seeds for lr in rates for init in args.inits]
-    results = []
-    for init, lr, seed in tqdm(runs, desc="fine-tunes", unit="run"):
-        try:
-            results.append(run_one(args, plan, init, lr, seed))
-        except (RuntimeError, FileNotFoundError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        tqdm.write(f"{init} lr {lr:g} seed {seed}: mIoU {100 * results[-1].miou:.1f}")
+    bar = tqdm(total=len(runs), desc="fine-tunes", unit="run")
+
+    def report(run: Run, result: RunResult) -> None:
+        bar.update()
+        bar.write(f"{run[0]} lr {run[1]:g} seed {run[2]}: mIoU {100 * result.miou:.1f}")
+
+    by_run, error = run_all(args, plan, runs, report)
+    bar.close()
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    results = [by_run[run] for run in runs]
     title = args.title or pathlib.Path(args.config).stem
     cells = grid(results, args.inits, rates)
     tables = markdown_table(choose_rates(cells, args.inits, rates), title)

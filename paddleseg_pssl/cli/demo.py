@@ -38,8 +38,9 @@ GENERATE_BASE = REPO_ROOT / "configs" / "pssl" / "generate" / "_base_" / "genera
 SUMMARY_FILE = "SUMMARY.md"
 #: The aggregation of the labels the demo pre-trains on (the generation default).
 TRAINING_AGGREGATION = DEFAULT_AGGREGATION
-#: Generation runs as this many 1-thread processes on CPU (two 1-thread processes beat one
-#: 2-thread process on this 2-core class of machine; benchmarks/bench_generate.py).
+#: Generation and the fine-tunes run as this many 1-thread processes on CPU (two 1-thread
+#: processes beat one 2-thread process on a 2-core machine: benchmarks/bench_generate.py for
+#: generation, ``compare_init --jobs`` in the README for fine-tuning).
 CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
 
 
@@ -261,6 +262,7 @@ class Demo:
                       "--lrs", *[str(lr) for lr in self.scale.finetune_lrs],
                       "--seeds", *[str(s) for s in self.scale.seeds],
                       "--iters", str(self.scale.finetune_iters), "--device", self.device,
+                      "--jobs", str(self.processes),
                       "--pssl_checkpoint", str(pssl_checkpoint),
                       "--backbone_pretrained", str(backbone_weights),
                       "--title", "miniature downstream set (DeepLabV3-MiniResNet)",

@@ -71,3 +71,72 @@ def test_disagreeing_process_flags_are_an_error(tmp_path, capsys):
                                 "--nproc_per_node", "3", "--gpus", "0,1",
                                 "--output", str(tmp_path)])
     assert status == 2 and "disagree" in capsys.readouterr().err
+
+
+def _fake_grid(monkeypatch, tmp_path, fail=None):
+    """compare_init with training and evaluation replaced: records what ran concurrently."""
+    import threading
+
+    active, peak, lock = [0], [0], threading.Lock()
+    both_started = threading.Barrier(2, timeout=30)
+
+    def fake_train(args, plan, init, lr, seed):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            if seed < 2:
+                both_started.wait()  # the first two runs only finish once both are training
+            if (init, lr, seed) == fail:
+                raise RuntimeError(f"training {init} lr {lr:g} seed {seed} failed (exit 1)")
+            run_dir = compare_init.run_dir_of(pathlib.Path(args.output), init, lr, seed)
+            (run_dir / "iter_5").mkdir(parents=True, exist_ok=True)
+            return run_dir / "iter_5" / "model.pdparams"
+        finally:
+            with lock:
+                active[0] -= 1
+
+    def fake_evaluate(args, plan, init, lr, seed, checkpoint, seconds):
+        result = compare_init.RunResult(init=init, seed=seed, miou=0.1 * (seed + 1),
+                                        accuracy=0.9, iters=5, seconds=seconds,
+                                        learning_rate=lr, total_batch=plan.total_batch)
+        path = compare_init.run_dir_of(pathlib.Path(args.output), init, lr, seed)
+        (path / compare_init.RESULT_FILE).write_text(json.dumps(result.__dict__))
+        return result
+
+    monkeypatch.setattr(compare_init, "train_run", fake_train)
+    monkeypatch.setattr(compare_init, "evaluate_run", fake_evaluate)
+    return peak
+
+
+def test_jobs_train_runs_side_by_side_and_keep_the_table(tmp_path, monkeypatch):
+    peak = _fake_grid(monkeypatch, tmp_path)
+    status = compare_init.main(["--config", str(MINIATURE), "--inits", "backbone",
+                                "--seeds", "0", "1", "2", "--jobs", "2", "--device", "cpu",
+                                "--output", str(tmp_path / "out")])
+    assert status == 0 and peak[0] == 2
+    table = (tmp_path / "out" / "comparison.md").read_text()
+    assert "| 3 | 20.0 +- 10.0 |" in table
+
+
+def test_a_failed_job_is_reported_and_the_finished_ones_kept(tmp_path, monkeypatch, capsys):
+    _fake_grid(monkeypatch, tmp_path, fail=("backbone", 0.05, 0))
+    status = compare_init.main(["--config", str(MINIATURE), "--inits", "backbone",
+                                "--seeds", "0", "1", "2", "--jobs", "2", "--device", "cpu",
+                                "--output", str(tmp_path / "out")])
+    assert status == 1 and "seed 0 failed" in capsys.readouterr().err
+    finished = sorted(p.parent.name for p in (tmp_path / "out").rglob(compare_init.RESULT_FILE))
+    assert "seed_1" in finished and "seed_0" not in finished
+
+
+def test_jobs_share_the_cpu_cores_and_refuse_shared_gpus(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(compare_init.os, "cpu_count", lambda: 8)
+    args = compare_init.build_parser().parse_args(
+        ["--config", str(MINIATURE), "--output", str(tmp_path), "--jobs", "2", "--device", "cpu"])
+    assert compare_init.threads_per_process(args, 1) == 4
+    assert compare_init.threads_per_process(args, 8) == 1
+    args.jobs = 1
+    assert compare_init.threads_per_process(args, 1) is None
+    status = compare_init.main(["--config", str(MINIATURE), "--inits", "backbone",
+                                "--jobs", "2", "--gpus", "0,1", "--output", str(tmp_path)])
+    assert status == 2 and "share those GPUs" in capsys.readouterr().err
