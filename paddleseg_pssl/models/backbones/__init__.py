@@ -1,7 +1,9 @@
 """Backbones registered in PaddleSeg's ``manager.BACKBONES`` on import.
 
-* ``ResNeSt50``, ``ResNeSt101``, ``ResNeSt200``, ``ResNeSt269`` (:mod:`.resnest`).
+* ``ResNeSt50``, ``ResNeSt101``, ``ResNeSt200``, ``ResNeSt269`` (:mod:`.resnest`; their
+  pretrained-weight loading in :mod:`.resnest_weights`).
 """
 from paddleseg_pssl.models.backbones.resnest import (  # noqa: F401  (registration)
-    RESNEST_SPECS, ResNeSt, ResNeSt50, ResNeSt101, ResNeSt200, ResNeSt269,
+    RESNEST_SPECS, ResNeSt, ResNeSt50, ResNeSt101, ResNeSt200, ResNeSt269)
+from paddleseg_pssl.models.backbones.resnest_weights import (  # noqa: F401
     convert_paddleclas_resnest_state_dict, load_resnest_pretrained)

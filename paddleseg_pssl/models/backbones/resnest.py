@@ -1,45 +1,32 @@
-"""ResNeSt backbones for PaddleSeg.
+"""ResNeSt backbones for PaddleSeg (the PSSL paper's DeepLabV3 backbone).
 
-ResNeSt (Zhang et al., "ResNeSt: Split-Attention Networks", arXiv 2004.08955) is a
-ResNet-D whose 3x3 bottleneck convolution is replaced by a *split-attention* block:
-the convolution produces ``radix`` feature-map groups, a squeeze-and-excitation style
-branch turns their sum into per-channel weights with a softmax across the radix
-groups, and the output is the weighted sum of the groups. ResNeSt keeps ResNet-D's
-deep stem (three 3x3 convolutions) and average-down shortcut (average pooling then a
-1x1 convolution), and strides the bottleneck with an average pool ("avd") instead of
-a strided convolution.
+ResNeSt (Zhang et al., arXiv 2004.08955) is a ResNet-D whose bottleneck 3x3 convolution is
+a *split-attention* block: ``radix`` feature-map groups, weighted per channel by a softmax
+across the groups of a squeeze-and-excitation branch, then summed. It keeps ResNet-D's deep
+stem and average-down shortcut and strides a block with an average pool ("avd").
+The PSSL paper (arXiv 2207.03335, Table 3) pre-trains DeepLabV3-ResNeSt50; it is built here
+as PaddleSeg builds DeepLabV3: backbone dilated to output stride 8, head on the last stage.
 
-The PSSL paper (Li et al., arXiv 2207.03335) pre-trains DeepLabV3-ResNeSt50 on its
-pseudo semantic segmentation labels and fine-tunes it on five datasets (Table 3). Here
-it is built as PaddleSeg builds DeepLabV3: the backbone dilated to output stride 8,
-the head on the last stage (``backbone_indices: [3]``).
-
-Layout follows timm: the blocks, one ``ResNeSt`` builder, the family as data
-(``RESNEST_SPECS``) and one entry point per variant registered in PaddleSeg's
-``manager.BACKBONES`` (``ResNeSt50``, ``ResNeSt101``, ``ResNeSt200``, ``ResNeSt269``).
-Each returns the four stage outputs and exposes ``feat_channels`` as PaddleSeg's
-backbones do::
+Layout follows timm: blocks, one :class:`ResNeSt` builder, the family as data
+(``RESNEST_SPECS``) and one entry point per variant in ``manager.BACKBONES``; each returns the
+four stage outputs and exposes ``feat_channels``::
 
     model:
       type: DeepLabV3
-      backbone:
-        type: ResNeSt50
-        output_stride: 8
-        pretrained: pretrained/ResNeSt50_pretrained.pdparams
+      backbone: {type: ResNeSt50, output_stride: 8,
+                 pretrained: pretrained/ResNeSt50_pretrained.pdparams}
       backbone_indices: [3]
 
 Parameter names follow the original ResNeSt implementation (``stem.conv1``,
-``layer1.0.conv2.fc1``, ``layer2.0.downsample.conv``, ...). Classification weights
-from PaddleClas (``ResNeSt50_pretrained.pdparams``) use other names; they are
-recognised and renamed on load by :func:`convert_paddleclas_resnest_state_dict`,
-whose docstring holds the full name mapping.
+``layer1.0.conv2.fc1``, ``layer2.0.downsample.conv``, ...); PaddleClas's classification
+weights use other names and are renamed on load (:mod:`.resnest_weights`).
 
-Differences from the original that matter when loading weights:
+Differences from the original:
 
-* The attention branch's first 1x1 convolution ``fc1`` has no bias (batch norm
-  follows it), as in PaddleClas; the second, ``fc2``, has one, as in the original and
-  in PaddleClas since December 2022. Older PaddleClas checkpoints lack it: it is then
-  reported missing and stays at its zero initialisation, which reproduces them.
+* The attention branch's ``fc1`` has no bias (batch norm follows it), as in PaddleClas;
+  ``fc2`` has one, as in the original and in PaddleClas checkpoints from December 2022 on.
+  Older PaddleClas checkpoints lack it: it stays at its zero initialisation, which
+  reproduces them.
 * Dilation follows the original ResNeSt (and PyTorch-Encoding's DeepLabV3-ResNeSt):
   in a dilated stage the first block uses half the stage's dilation (1 for a
   dilation-2 stage, 2 for a dilation-4 stage) and the other blocks the full one.
@@ -48,32 +35,19 @@ Differences from the original that matter when loading weights:
 from __future__ import annotations
 
 import dataclasses
-import os
-import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-from urllib.parse import urlparse
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 from paddleseg.cvlibs import manager
 from paddleseg.models import layers
-from paddleseg.utils import logger
 
-__all__ = [
-    "RESNEST_SPECS",
-    "ResNeStSpec",
-    "ResNeSt",
-    "ResNeSt50",
-    "ResNeSt101",
-    "ResNeSt200",
-    "ResNeSt269",
-    "LoadReport",
-    "convert_paddleclas_resnest_state_dict",
-    "is_paddleclas_resnest_state_dict",
-    "load_resnest_pretrained",
-]
+from paddleseg_pssl.models.backbones.resnest_weights import load_resnest_pretrained
+
+__all__ = ["RESNEST_SPECS", "ResNeStSpec", "ResNeSt", "ResNeSt50", "ResNeSt101", "ResNeSt200",
+           "ResNeSt269"]
 
 #: Output strides a ResNeSt backbone can be built with, and the dilation of stages 3
 #: and 4 for each (stages 1 and 2 are never dilated).
@@ -135,13 +109,8 @@ def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1
           dilation: int = 1, groups: int = 1, bias: bool = False) -> nn.Conv2D:
     """Convolution with "same" padding, Kaiming-normal weights and a zero bias if any."""
     return nn.Conv2D(
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=stride,
-        padding=dilation * (kernel_size // 2),
-        dilation=dilation,
-        groups=groups,
+        in_channels, out_channels, kernel_size, stride=stride,
+        padding=dilation * (kernel_size // 2), dilation=dilation, groups=groups,
         weight_attr=paddle.ParamAttr(initializer=nn.initializer.KaimingNormal()),
         bias_attr=paddle.ParamAttr(initializer=nn.initializer.Constant(0.0)) if bias else False)
 
@@ -221,12 +190,8 @@ class ResNeStBottleneck(nn.Layer):
         dilation: Dilation of the 3x3 convolution.
         is_first: First block of a stage other than the first; with ``avd`` it gets the
             average pool even at stride 1, as in the original.
-        radix: See :class:`SplitAttentionConv2D`.
-        cardinality: See :class:`SplitAttentionConv2D`.
-        bottleneck_width: Bottleneck width per cardinal group, relative to 64.
-        avd: Stride with a 3x3 average pool instead of the convolution.
-        avd_first: Put the pool before the split-attention conv instead of after it.
-        avg_down: Average-pool the projection shortcut instead of striding its conv.
+        radix, cardinality, bottleneck_width, avd, avd_first, avg_down: As the attributes
+            of :class:`ResNeStSpec`.
     """
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1, dilation: int = 1,
@@ -296,18 +261,38 @@ class AverageDownShortcut(nn.Layer):
         return self.bn(self.conv(x))
 
 
+def _deep_stem(in_channels: int, stem_width: int) -> nn.Sequential:
+    """ResNet-D's stem: three 3x3 convolutions (the first strided), each with BN and ReLU."""
+    return nn.Sequential(
+        ("conv1", _conv(in_channels, stem_width, 3, stride=2)),
+        ("bn1", _norm(stem_width)), ("relu1", nn.ReLU()),
+        ("conv2", _conv(stem_width, stem_width, 3)),
+        ("bn2", _norm(stem_width)), ("relu2", nn.ReLU()),
+        ("conv3", _conv(stem_width, stem_width * 2, 3)),
+        ("bn3", _norm(stem_width * 2)), ("relu3", nn.ReLU()))
+
+
+def _stage(in_channels: int, planes: int, depth: int, stride: int, dilation: int,
+           later_stage: bool, block_kwargs: Dict[str, Any]) -> nn.Sequential:
+    """One stage of ``depth`` bottlenecks; the first one strides and changes the width.
+
+    As in the original, a dilated stage's first block uses half its dilation (the dilation
+    the previous stage ended with).
+    """
+    blocks = [ResNeStBottleneck(in_channels, planes, stride=stride,
+                                dilation=max(dilation // 2, 1), is_first=later_stage,
+                                **block_kwargs)]
+    blocks += [ResNeStBottleneck(planes * EXPANSION, planes, dilation=dilation, **block_kwargs)
+               for _ in range(depth - 1)]
+    return nn.Sequential(*blocks)
+
+
 class ResNeSt(nn.Layer):
     """ResNeSt backbone returning the outputs of its four stages.
 
     Args:
-        depths: Blocks per stage.
-        stem_width: Width of the deep stem (it outputs ``2 * stem_width`` channels).
-        radix: Split-attention radix.
-        cardinality: Cardinal groups.
-        bottleneck_width: Bottleneck width per cardinal group.
-        avd: Stride blocks with an average pool.
-        avd_first: Put that pool before the split-attention conv.
-        avg_down: Average-down projection shortcuts.
+        depths, stem_width, radix, cardinality, bottleneck_width, avd, avd_first, avg_down:
+            The architecture, as the attributes of :class:`ResNeStSpec`.
         output_stride: 8, 16 or 32; stages 3 and 4 are dilated instead of strided to
             reach it (PaddleSeg's ``ResNet50_vd`` argument of the same name).
         in_channels: Channels of the input image.
@@ -335,13 +320,7 @@ class ResNeSt(nn.Layer):
         self.output_stride = output_stride
         self.feat_channels: List[int] = [p * EXPANSION for p in STAGE_PLANES]
 
-        self.stem = nn.Sequential(
-            ("conv1", _conv(in_channels, stem_width, 3, stride=2)),
-            ("bn1", _norm(stem_width)), ("relu1", nn.ReLU()),
-            ("conv2", _conv(stem_width, stem_width, 3)),
-            ("bn2", _norm(stem_width)), ("relu2", nn.ReLU()),
-            ("conv3", _conv(stem_width, stem_width * 2, 3)),
-            ("bn3", _norm(stem_width * 2)), ("relu3", nn.ReLU()))
+        self.stem = _deep_stem(in_channels, stem_width)
         self.maxpool = nn.MaxPool2D(3, stride=2, padding=1)
 
         block_kwargs = dict(radix=radix, cardinality=cardinality,
@@ -352,18 +331,9 @@ class ResNeSt(nn.Layer):
         for index, (depth, planes, dilation) in enumerate(
                 zip(depths, STAGE_PLANES, stage_dilations)):
             stride = 2 if index > 0 and dilation == 1 else 1
-            blocks = []
-            for b in range(depth):
-                blocks.append(ResNeStBottleneck(
-                    channels, planes,
-                    stride=stride if b == 0 else 1,
-                    # Original convention: a dilated stage's first block uses half its
-                    # dilation, the dilation the previous stage ended with.
-                    dilation=max(dilation // 2, 1) if b == 0 else dilation,
-                    is_first=b == 0 and index > 0,
-                    **block_kwargs))
-                channels = planes * EXPANSION
-            setattr(self, f"layer{index + 1}", nn.Sequential(*blocks))
+            setattr(self, f"layer{index + 1}", _stage(channels, planes, depth, stride, dilation,
+                                                      index > 0, block_kwargs))
+            channels = planes * EXPANSION
 
         self.pretrained = pretrained
         if pretrained is not None:
@@ -428,239 +398,3 @@ def ResNeSt269(output_stride: int = 8, pretrained: Optional[str] = None,
                **kwargs: Any) -> ResNeSt:
     """ResNeSt-269 (2s1x64d, stem width 64). Arguments as :func:`ResNeSt50`."""
     return _build("ResNeSt269", output_stride=output_stride, pretrained=pretrained, **kwargs)
-
-
-# --------------------------------------------------------------------------------------
-# Pretrained weights
-# --------------------------------------------------------------------------------------
-
-_SAME = {k: k for k in ("weight", "bias", "_mean", "_variance")}  # BN/conv tensor suffixes
-_BN_ATTR = {"scale": "weight", "offset": "bias", "mean": "_mean", "variance": "_variance"}
-_BLOCK = r"layer(?P<stage>[1-4])_bottleneck_(?P<block>\d+)"
-
-#: One renaming rule: (regex of a PaddleClas key, our key as a ``str.format`` template, table
-#: for the ``p`` group or None); ``{pre}`` is the block prefix ``layerS.B``.
-_Rule = Tuple[str, str, Optional[Mapping[str, str]]]
-
-
-def _conv_bn_structured(layer: str, conv: str, bn: str) -> List[_Rule]:
-    """A PaddleClas ``ConvBNLayer`` at attribute path ``layer`` (regex) -> our ``conv``, ``bn``."""
-    return [(layer + r"\._conv\.weight", conv + ".weight", None),
-            (layer + r"\._batch_norm\.(?P<p>\w+)", bn + ".{p}", _SAME)]
-
-
-def _conv_bn_param_attr(name: str, conv: str, bn: str) -> List[_Rule]:
-    """A ``ConvBNLayer`` with ParamAttr name ``name`` (regex) -> our ``conv``, ``bn``."""
-    return [(name + "_weight", conv + ".weight", None),
-            (name + "_(?P<p>scale|offset|mean|variance)", bn + ".{p}", _BN_ATTR)]
-
-
-# PaddleClas dygraph checkpoints (ResNeSt50_pretrained.pdparams, saved with
-# ``model.state_dict()``): the attribute paths of ppcls/arch/backbone/model_zoo/resnest.py.
-# The block prefix ``layerS.layerS_bottleneck_B.`` becomes ``layerS.B.``. ``out.*`` (the
-# classifier) is dropped.
-_STRUCTURED_BLOCK = rf"layer[1-4]\.{_BLOCK}"
-_PADDLECLAS_STRUCTURED_RULES: List[_Rule] = [
-    *_conv_bn_structured(r"stem\.conv(?P<i>[123])", "stem.conv{i}", "stem.bn{i}"),
-    *_conv_bn_structured(rf"{_STRUCTURED_BLOCK}\.conv1", "{pre}.conv1", "{pre}.bn1"),
-    *_conv_bn_structured(rf"{_STRUCTURED_BLOCK}\.conv2\.conv1", "{pre}.conv2.conv",
-                         "{pre}.conv2.bn0"),
-    *_conv_bn_structured(rf"{_STRUCTURED_BLOCK}\.conv2\.conv2", "{pre}.conv2.fc1",
-                         "{pre}.conv2.bn1"),
-    (rf"{_STRUCTURED_BLOCK}\.conv2\.conv3\.(?P<p>weight|bias)", "{pre}.conv2.fc2.{p}", _SAME),
-    *_conv_bn_structured(rf"{_STRUCTURED_BLOCK}\.conv3", "{pre}.conv3", "{pre}.bn3"),
-    (rf"{_STRUCTURED_BLOCK}\.conv4\.weight", "{pre}.downsample.conv.weight", None),
-    (rf"{_STRUCTURED_BLOCK}\._batch_norm\.(?P<p>\w+)", "{pre}.downsample.bn.{p}", _SAME),
-]
-
-# Older static-graph exports keyed by the ParamAttr names that the same source sets.
-_PADDLECLAS_PARAM_ATTR_RULES: List[_Rule] = [
-    *_conv_bn_param_attr(r"conv(?P<i>[123])", "stem.conv{i}", "stem.bn{i}"),
-    *_conv_bn_param_attr(rf"{_BLOCK}_conv1", "{pre}.conv1", "{pre}.bn1"),
-    *_conv_bn_param_attr(rf"{_BLOCK}_splat_1_weights", "{pre}.conv2.conv", "{pre}.conv2.bn0"),
-    *_conv_bn_param_attr(rf"{_BLOCK}_splat_2_weights", "{pre}.conv2.fc1", "{pre}.conv2.bn1"),
-    (rf"{_BLOCK}_splat_weights", "{pre}.conv2.fc2.weight", None),
-    *_conv_bn_param_attr(rf"{_BLOCK}_conv3", "{pre}.conv3", "{pre}.bn3"),
-    (rf"{_BLOCK}_(?:shortcut_)?weights", "{pre}.downsample.conv.weight", None),
-    (rf"{_BLOCK}_shortcut_(?P<p>scale|offset|mean|variance)", "{pre}.downsample.bn.{p}",
-     _BN_ATTR),
-]
-
-_PADDLECLAS_HEAD = re.compile(r"(out\.(weight|bias)|fc_weights|fc_offset)")
-_PADDLECLAS_MARKERS = re.compile(
-    r"(stem\.conv[123]\._conv\.weight|layer[1-4]\.layer[1-4]_bottleneck_\d+\..*"
-    r"|conv[123]_weight|layer[1-4]_bottleneck_\d+_.*)")
-
-
-def is_paddleclas_resnest_state_dict(state_dict: Mapping[str, Any]) -> bool:
-    """Whether ``state_dict`` uses PaddleClas's ResNeSt parameter names (either scheme)."""
-    return any(_PADDLECLAS_MARKERS.fullmatch(key) for key in state_dict)
-
-
-def _rename(key: str, rules: Sequence[_Rule]) -> Optional[str]:
-    for pattern, template, suffixes in rules:
-        match = re.fullmatch(pattern, key)
-        if match is None:
-            continue
-        groups = match.groupdict()
-        if suffixes is not None:
-            if groups["p"] not in suffixes:
-                return None
-            groups["p"] = suffixes[groups["p"]]
-        if "stage" in groups:
-            groups["pre"] = f"layer{groups['stage']}.{groups['block']}"
-        return template.format(**groups)
-    return None
-
-
-def convert_paddleclas_resnest_state_dict(state_dict: Mapping[str, Any]) -> Dict[str, Any]:
-    """Rename a PaddleClas ResNeSt classifier state dict to this module's names.
-
-    PaddleClas's ``ResNeSt50_pretrained.pdparams`` (and 101) is ``model.state_dict()``
-    of ``ppcls/arch/backbone/model_zoo/resnest.py``; its keys are attribute paths. ``S``
-    is the stage (1-4), ``B`` the block in it, ``X`` a batch-norm tensor (``weight``,
-    ``bias``, ``_mean``, ``_variance``, the same in both)::
-
-        PaddleClas (structured name)                  ours
-        stem.conv{i}._conv.weight                     stem.conv{i}.weight       (i = 1..3)
-        stem.conv{i}._batch_norm.X                    stem.bn{i}.X
-        layerS.layerS_bottleneck_B.conv1._conv.weight layerS.B.conv1.weight
-        layerS.layerS_bottleneck_B.conv1._batch_norm.X layerS.B.bn1.X
-        ...B.conv2.conv1._conv.weight                 layerS.B.conv2.conv.weight (radix conv)
-        ...B.conv2.conv1._batch_norm.X                layerS.B.conv2.bn0.X
-        ...B.conv2.conv2._conv.weight                 layerS.B.conv2.fc1.weight  (attention)
-        ...B.conv2.conv2._batch_norm.X                layerS.B.conv2.bn1.X
-        ...B.conv2.conv3.weight                       layerS.B.conv2.fc2.weight  (attention)
-        ...B.conv2.conv3.bias (since Dec 2022)        layerS.B.conv2.fc2.bias
-        ...B.conv3._conv.weight                       layerS.B.conv3.weight
-        ...B.conv3._batch_norm.X                      layerS.B.bn3.X
-        ...B.conv4.weight                             layerS.B.downsample.conv.weight
-        ...B._batch_norm.X                            layerS.B.downsample.bn.X
-        out.weight, out.bias                          (dropped: the classifier)
-
-    Static-graph exports keyed by the ``ParamAttr`` names of the same source are also
-    accepted: ``conv{i}_weight`` / ``conv{i}_{scale,offset,mean,variance}`` (stem),
-    and with ``P = layerS_bottleneck_B``: ``P_conv1_weight``, ``P_splat_1_weights_weight``
-    (radix conv), ``P_splat_2_weights_weight`` (fc1), ``P_splat_weights`` (fc2),
-    ``P_conv3_weight``, ``P_weights`` (avg-down shortcut conv; ``P_shortcut_weights``
-    without avg-down), each BN as ``<conv name>_{scale,offset,mean,variance}`` and the
-    shortcut BN as ``P_shortcut_{...}``; ``fc_weights``/``fc_offset`` are dropped.
-
-    Keys that match no rule (nor the classifier) are kept unchanged, so the loader
-    reports them as unexpected rather than losing them silently.
-
-    Args:
-        state_dict: PaddleClas-named tensors or arrays.
-
-    Returns:
-        A new dict with our names; values are the same objects.
-    """
-    converted: Dict[str, Any] = {}
-    for key, value in state_dict.items():
-        if _PADDLECLAS_HEAD.fullmatch(key):
-            continue
-        new_key = (_rename(key, _PADDLECLAS_STRUCTURED_RULES)
-                   or _rename(key, _PADDLECLAS_PARAM_ATTR_RULES) or key)
-        if new_key in converted:
-            raise ValueError(f"two PaddleClas keys map to {new_key!r} (the second is {key!r}); "
-                             "the state dict mixes naming schemes")
-        converted[new_key] = value
-    return converted
-
-
-@dataclass
-class LoadReport:
-    """What :func:`load_resnest_pretrained` did.
-
-    Attributes:
-        loaded: Our keys that received a tensor.
-        missing: Our keys absent from the file (left at their initialisation).
-        unexpected: File keys (after renaming) that are not ours.
-        mismatched: Keys present in both with different shapes (skipped), with the
-            ``(file shape, model shape)``.
-        converted_from_paddleclas: Whether PaddleClas names were renamed.
-    """
-
-    loaded: List[str] = dataclasses.field(default_factory=list)
-    missing: List[str] = dataclasses.field(default_factory=list)
-    unexpected: List[str] = dataclasses.field(default_factory=list)
-    mismatched: Dict[str, Tuple[List[int], List[int]]] = dataclasses.field(default_factory=dict)
-    converted_from_paddleclas: bool = False
-
-
-def _preview(keys: Sequence[str], limit: int = 5) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
-
-
-def load_resnest_pretrained(model: nn.Layer, path: str) -> LoadReport:
-    """Load a classification (or segmentation) state dict into a ResNeSt backbone.
-
-    Accepts our own names, PaddleClas's (converted with
-    :func:`convert_paddleclas_resnest_state_dict`) and a whole segmentation model's
-    state dict (keys under ``backbone.``). Missing, unexpected and shape-mismatched
-    keys are logged with their counts and first names; tensors that fit are loaded.
-
-    Args:
-        model: The backbone.
-        path: A ``.pdparams`` file, or a URL PaddleSeg downloads it from.
-
-    Returns:
-        A :class:`LoadReport`.
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: No key of the file matches the model (wrong file).
-    """
-    if urlparse(path).netloc:
-        from paddleseg.utils.utils import download_pretrained_model
-        path = download_pretrained_model(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"pretrained {path!r} is not a file; expected a .pdparams "
-                                "state dict (e.g. PaddleClas's ResNeSt50_pretrained.pdparams)")
-    state_dict = paddle.load(path)
-    if not isinstance(state_dict, dict):
-        raise ValueError(f"pretrained {path!r} holds a {type(state_dict).__name__}, "
-                         "expected a state dict")
-    if state_dict and all(k.startswith("backbone.") for k in state_dict
-                          if not k.startswith("head.")):
-        state_dict = {k[len("backbone."):]: v for k, v in state_dict.items()
-                      if k.startswith("backbone.")}
-
-    report = LoadReport(converted_from_paddleclas=is_paddleclas_resnest_state_dict(state_dict))
-    if report.converted_from_paddleclas:
-        state_dict = convert_paddleclas_resnest_state_dict(state_dict)
-
-    own = model.state_dict()
-    to_load = {}
-    for key, target in own.items():
-        if key not in state_dict:
-            report.missing.append(key)
-            continue
-        shape = list(state_dict[key].shape)
-        if shape != list(target.shape):
-            report.mismatched[key] = (shape, list(target.shape))
-            continue
-        to_load[key] = state_dict[key]
-        report.loaded.append(key)
-    report.unexpected = [k for k in state_dict if k not in own]
-
-    name = type(model).__name__
-    if not report.loaded:
-        raise ValueError(
-            f"pretrained {path!r}: none of its {len(state_dict)} keys match {name} "
-            f"(first: {_preview(list(state_dict), 3)}; expected e.g. "
-            f"{_preview(list(own), 3)}). Expected our names or PaddleClas's ResNeSt names.")
-    model.set_state_dict(to_load)
-    source = " (PaddleClas names converted)" if report.converted_from_paddleclas else ""
-    logger.info(f"Loaded {len(report.loaded)}/{len(own)} tensors into {name} from "
-                f"{path}{source}")
-    if report.missing:
-        logger.warning(f"{len(report.missing)} {name} tensors not in {path}, left at their "
-                       f"initialisation: {_preview(report.missing)}")
-    if report.unexpected:
-        logger.warning(f"{len(report.unexpected)} tensors in {path} are not in {name} and "
-                       f"were ignored: {_preview(report.unexpected)}")
-    for key, (got, expected) in report.mismatched.items():
-        logger.warning(f"skipped {key}: shape {got} in {path}, {expected} in {name}")
-    return report

@@ -1,4 +1,4 @@
-"""Tests for the ResNeSt backbones (paddleseg_pssl.models.backbones.resnest).
+"""Tests for the ResNeSt backbones (paddleseg_pssl.models.backbones.resnest, .resnest_weights).
 
 Every backbone: output shapes, no NaN, a gradient on every parameter, ``feat_channels``.
 Plus split attention against a NumPy reference of the paper's equations, weight loading
@@ -19,7 +19,8 @@ from paddleseg.cvlibs import SegBuilder, manager
 from paddleseg.models import DeepLabV3
 from paddleseg_pssl.models.backbones import resnest
 from paddleseg_pssl.models.backbones.resnest import (
-    RESNEST_SPECS, ResNeSt, ResNeSt50, SplitAttentionConv2D,
+    RESNEST_SPECS, ResNeSt, ResNeSt50, SplitAttentionConv2D)
+from paddleseg_pssl.models.backbones.resnest_weights import (
     convert_paddleclas_resnest_state_dict, is_paddleclas_resnest_state_dict,
     load_resnest_pretrained)
 
