@@ -1,8 +1,9 @@
 """``tools/compare_init.py``: fine-tune one downstream config from several initialisations.
 
 For every initialisation, every initial learning rate of ``--lrs`` and every seed, one
-``tools/train.py`` process (under ``paddle.distributed.launch`` with ``--nproc_per_node`` or
-``--gpus``), evaluated with PaddleSeg's own evaluation on the config's validation split. As in
+training process (``tools/train.py``'s command line, started from the package so that an
+installed ``pssl-compare-init`` works too; under ``paddle.distributed.launch`` with
+``--nproc_per_node`` or ``--gpus``), evaluated with PaddleSeg's own evaluation on the config's validation split. As in
 the paper (arXiv 2207.03335, Section 5.4 and Appendix B), each initialisation gets the rate
 with its best mean validation mIoU; the tables show the chosen rates and the whole grid
 (mean +- std over seeds), as markdown and CSV. A crash in one run does not lose the others,
@@ -29,11 +30,16 @@ from paddleseg_pssl.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKB
                                        KNOWN_INITS, RunResult,
                                        choose_rates, csv_table, grid, init_overrides,
                                        markdown_grid, markdown_table)
+from paddleseg_pssl.cli import common
+from paddleseg_pssl.cli.scripts import pssl_train
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.schedule import BatchPlan, plan_batch
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-TRAIN_TOOL = REPO_ROOT / "tools" / "train.py"
+PROG = "tools/compare_init.py"
+#: The training command line as a file (``paddle.distributed.launch`` runs files).
+TRAIN_SCRIPT = pathlib.Path(pssl_train.__file__).resolve()
+#: Exit status when a fine-tune failed (the finished runs are kept).
+EXIT_RUN_FAILED = 1
 RESULT_FILE = "result.json"
 PLAN_FILE = "plan.json"
 #: The PSSL checkpoint's backbone alone (init ``pssl_backbone``), written under --output.
@@ -116,9 +122,9 @@ def threads_per_process(args: argparse.Namespace, processes: int) -> Optional[in
 
 def train_command(args: argparse.Namespace, plan: BatchPlan, init_opts: List[str],
                   learning_rate: float, seed: int, run_dir: pathlib.Path) -> List[str]:
-    """The ``tools/train.py`` command of one run, under ``paddle.distributed.launch`` when
+    """The training command of one run (``tools/train.py``'s flags), under ``paddle.distributed.launch`` when
     it has more than one process."""
-    command = [str(TRAIN_TOOL), "--config", args.config, "--seed", str(seed),
+    command = [str(TRAIN_SCRIPT), "--config", args.config, "--seed", str(seed),
                "--save_dir", str(run_dir), "--num_workers", str(args.num_workers),
                "--iters", str(plan.iters), "--batch_size", str(plan.batch_size_per_card),
                "--learning_rate", repr(learning_rate), "--save_interval", str(plan.iters),
@@ -280,21 +286,38 @@ def _plan(args: argparse.Namespace) -> Tuple[List[float], BatchPlan, List[str]]:
     return rates, plan, warnings
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Refuse a missing config, or a PSSL init without its checkpoint, before any work."""
     if not os.path.isfile(args.config):
-        print(f"error: --config {args.config!r} does not exist", file=sys.stderr)
-        return 2
+        raise PSSLConfigError(f"--config {args.config!r} does not exist")
     needs_checkpoint = {INIT_PSSL, INIT_PSSL_BACKBONE} & set(args.inits)
     if needs_checkpoint and not (args.pssl_checkpoint and os.path.isfile(args.pssl_checkpoint)):
-        print(f"error: init {sorted(needs_checkpoint)[0]!r} needs --pssl_checkpoint pointing at "
-              f"a model.pdparams (got {args.pssl_checkpoint!r})", file=sys.stderr)
-        return 2
-    try:
-        rates, plan, warnings = _plan(args)
-    except PSSLConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise PSSLConfigError(f"init {sorted(needs_checkpoint)[0]!r} needs --pssl_checkpoint "
+                              f"pointing at a model.pdparams (got {args.pssl_checkpoint!r})")
+
+
+def _write_tables(args: argparse.Namespace, output: pathlib.Path, rates: List[float],
+                  results: List[RunResult]) -> None:
+    """comparison.md (chosen rates, and the grid when several) and comparison.csv; print them."""
+    title = args.title or pathlib.Path(args.config).stem
+    cells = grid(results, args.inits, rates)
+    tables = markdown_table(choose_rates(cells, args.inits, rates), title)
+    if len(rates) > 1:
+        tables += "\n" + markdown_grid(cells, args.inits, rates)
+    (output / "comparison.md").write_text(tables)
+    (output / "comparison.csv").write_text(csv_table(results))
+    print(tables)
+    print(f"tables: {output / 'comparison.md'}, {output / 'comparison.csv'}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """The comparison: plan, train and evaluate every run, write the tables.
+
+    Raises:
+        PSSLConfigError: For bad input found before any run starts.
+    """
+    _check_inputs(args)
+    rates, plan, warnings = _plan(args)
     for warning in warnings:
         print(warning, file=sys.stderr)
     from tqdm import tqdm
@@ -303,11 +326,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     output.mkdir(parents=True, exist_ok=True)
     if INIT_PSSL_BACKBONE in args.inits:
         from paddleseg_pssl.checkpoints import write_backbone_weights
-        try:
-            write_backbone_weights(args.pssl_checkpoint, str(output / PSSL_BACKBONE_FILE))
-        except PSSLConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        write_backbone_weights(args.pssl_checkpoint, str(output / PSSL_BACKBONE_FILE))
     (output / PLAN_FILE).write_text(json.dumps(
         {"config": args.config, "inits": args.inits, "learning_rates": rates,
          "seeds": args.seeds, "batch": plan.__dict__, "total_batch": plan.total_batch,
@@ -322,20 +341,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     by_run, error = run_all(args, plan, runs, report)
     bar.close()
     if error is not None:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    results = [by_run[run] for run in runs]
-    title = args.title or pathlib.Path(args.config).stem
-    cells = grid(results, args.inits, rates)
-    tables = markdown_table(choose_rates(cells, args.inits, rates), title)
-    if len(rates) > 1:
-        tables += "\n" + markdown_grid(cells, args.inits, rates)
-    (output / "comparison.md").write_text(tables)
-    (output / "comparison.csv").write_text(csv_table(results))
-    print(tables)
-    print(f"tables: {output / 'comparison.md'}, {output / 'comparison.csv'}")
+        sys.stderr.write(f"{PROG}: error: {error}\n")
+        return EXIT_RUN_FAILED
+    _write_tables(args, output, rates, [by_run[run] for run in runs])
     return 0
 
 
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``tools/compare_init.py`` and ``pssl-compare-init``: 0 ok, 1 a run
+    failed, 2 bad input, 130 Ctrl-C."""
+    return common.run_command(PROG, build_parser, run, argv)
+
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
