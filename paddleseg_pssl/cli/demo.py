@@ -1,7 +1,8 @@
 """``tools/demo.py`` (``make demo``): the whole PSSL paper in miniature, on a CPU, no downloads.
 
-Every step runs the same tools a user runs at scale (arXiv 2207.03335); the miniature only
-picks small data and small models:
+Every step runs the same tools a user runs at scale (arXiv 2207.03335), from the source
+checkout (its ``tools/`` and ``configs/pssl/miniature/``, which an installed package lacks);
+the miniature only picks small data and small models:
 
 1. make a shapes classification set (ImageNet layout, true masks aside) and a small
    downstream segmentation set (PaddleSeg's generic format, some unseen classes);
@@ -12,11 +13,12 @@ picks small data and small models:
 5. pre-train a DeepLabV3 on PSSL with ``tools/train.py`` (Weighted CE, w_B = 0.1);
 6. fine-tune on the downstream set from classification-backbone and PSSL init with
    ``tools/compare_init.py`` (same seeds; each init's learning rate searched on the validation
-   split, as the paper does), and show Section 6's analyses
-   (``tools/predict.py``, ``tools/classify_eval.py``).
+   split, as the paper does), and show Section 6's analyses (``tools/predict.py``,
+   ``tools/classify_eval.py``).
 Finished steps are reused on a rerun (each tool is resumable or skips complete outputs).
 """
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -25,12 +27,16 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import yaml
 
+from paddleseg_pssl.cli import common
 from paddleseg_pssl.consensus.engines.base import AGGREGATIONS, DEFAULT_AGGREGATION
 
+PROG = "tools/demo.py"
+#: Exit status when a step's tool failed (what finished is reused on a rerun).
+EXIT_STEP_FAILED = 1
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOLS = REPO_ROOT / "tools"
 MINIATURE_CONFIGS = REPO_ROOT / "configs" / "pssl" / "miniature"
@@ -91,8 +97,16 @@ class DemoStepFailed(RuntimeError):
     """A step's tool exited non-zero; the message names the step and its log."""
 
 
+@dataclass(frozen=True)
+class DemoResults:
+    """The report's inputs: label quality, fine-tuning table file, classifier accuracy."""
+    label_quality: Dict[str, dict]
+    comparison_path: pathlib.Path
+    accuracy: dict
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="demo_output", help="folder for everything")
     parser.add_argument("--scale", choices=sorted(SCALES), default="full",
                         help="full: make demo (~15 min on 2 cores); quick: a smoke run")
@@ -126,22 +140,18 @@ class Demo:
         self.configs.mkdir(exist_ok=True)
 
     # ---- plumbing ---------------------------------------------------------------------------
-    def step(self, name: str):
-        demo = self
-
-        class _Timer:
-            def __enter__(self):
-                print(f"\n== {name}", flush=True)
-                self.started = time.time()
-                self.cpu_started = _cpu_seconds()
-
-            def __exit__(self, *exc):
-                demo.timings[name] = time.time() - self.started
-                demo.cpu_timings[name] = _cpu_seconds() - self.cpu_started
-                if exc[0] is None:
-                    print(f"   done in {demo.timings[name]:.0f} s "
-                          f"(CPU {demo.cpu_timings[name]:.0f} s)", flush=True)
-        return _Timer()
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Announce a step; record its wall and CPU time, and print them when it succeeds."""
+        print(f"\n== {name}", flush=True)
+        started, cpu_started = time.time(), _cpu_seconds()
+        try:
+            yield
+        finally:
+            self.timings[name] = time.time() - started
+            self.cpu_timings[name] = _cpu_seconds() - cpu_started
+        print(f"   done in {self.timings[name]:.0f} s (CPU {self.cpu_timings[name]:.0f} s)",
+              flush=True)
 
     def run_tool(self, log_name: str, tool: str, *args: str, processes: int = 1) -> None:
         """Run ``tools/<tool>`` as a user would; its output goes to ``logs/<log_name>.log``.
@@ -308,43 +318,53 @@ def _label_quality_table(reports: Dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    demo = Demo(pathlib.Path(args.output), SCALES[args.scale], args.seed, args.device)
-    started = time.time()
-    try:
-        with demo.step("1. data: shapes classification set + downstream segmentation set"):
-            data = demo.make_data()
-        with demo.step("2. classifier ensemble"):
-            ensemble = demo.train_classifiers()
-        reports = {}
-        aggregations = [TRAINING_AGGREGATION, *args.compare_aggregations]
-        roots = {a: demo.pssl_root if a == TRAINING_AGGREGATION else demo.out / f"pssl_{a}"
-                 for a in aggregations}
-        with demo.step(f"3. PSSL generation (SmoothGrad consensus, {', '.join(aggregations)})"):
-            for aggregation, root in roots.items():
-                demo.generate(ensemble, aggregation, root)
-        with demo.step("4. label quality against the true masks, Figure-2 panels"):
-            for aggregation, root in roots.items():
-                reports[aggregation] = demo.evaluate_labels(root, aggregation)
-            demo.visualize()
-        from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
-        backbone_weights = demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
-        with demo.step("5. PSSL pre-training (tools/train.py, Weighted CE)"):
-            checkpoint = demo.pretrain(backbone_weights)
-        with demo.step("6. fine-tuning: classification backbone vs PSSL init, lr per init"):
-            table_path = demo.compare(checkpoint, backbone_weights,
-                                      data["segmentation"]["num_classes"])
-        with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
-            accuracy = demo.analyses(checkpoint)
-    except DemoStepFailed as exc:
-        print(f"\ndemo step failed: {exc}", file=sys.stderr)
-        return 1
+def _run_steps(demo: Demo, compare_aggregations: Sequence[str]) -> DemoResults:
+    """Steps 1-7 in order; a failing tool raises :class:`DemoStepFailed`."""
+    with demo.step("1. data: shapes classification set + downstream segmentation set"):
+        data = demo.make_data()
+    with demo.step("2. classifier ensemble"):
+        ensemble = demo.train_classifiers()
+    reports = {}
+    aggregations = [TRAINING_AGGREGATION, *compare_aggregations]
+    roots = {a: demo.pssl_root if a == TRAINING_AGGREGATION else demo.out / f"pssl_{a}"
+             for a in aggregations}
+    with demo.step(f"3. PSSL generation (SmoothGrad consensus, {', '.join(aggregations)})"):
+        for aggregation, root in roots.items():
+            demo.generate(ensemble, aggregation, root)
+    with demo.step("4. label quality against the true masks, Figure-2 panels"):
+        for aggregation, root in roots.items():
+            reports[aggregation] = demo.evaluate_labels(root, aggregation)
+        demo.visualize()
+    from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
+    backbone_weights = demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
+    with demo.step("5. PSSL pre-training (tools/train.py, Weighted CE)"):
+        checkpoint = demo.pretrain(backbone_weights)
+    with demo.step("6. fine-tuning: classification backbone vs PSSL init, lr per init"):
+        table_path = demo.compare(checkpoint, backbone_weights,
+                                  data["segmentation"]["num_classes"])
+    with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
+        accuracy = demo.analyses(checkpoint)
+    return DemoResults(label_quality=reports, comparison_path=table_path, accuracy=accuracy)
 
-    quality = _label_quality_table(reports)
-    comparison = table_path.read_text()
-    top1 = accuracy.get("top1")
-    summary = (f"# PSSL in miniature ({args.scale} scale, {time.time() - started:.0f} s)\n\n"
+
+#: What the demo leaves under its output folder, printed at the end.
+OUTPUT_GUIDE = [
+    ("SUMMARY.md", "both tables, step times"),
+    ("label_quality/", "per-decile precision/recall/IoU (md, csv, png)"),
+    ("figures/pssl_panels/", "Figure-2 panels: image, explanations, consensus, deciles, label"),
+    ("figures/predictions/", "Figure-3: segmentation into all classes"),
+    ("finetune/comparison.md", "Table-3-style comparison (and .csv)"),
+    ("pssl/", "the generated PSSL (labels, train.txt, manifest.json)"),
+    ("logs/", "every tool's output"),
+]
+
+
+def _report(demo: Demo, results: DemoResults, scale: str, seconds: float) -> None:
+    """Write SUMMARY.md and print the tables and where everything is."""
+    quality = _label_quality_table(results.label_quality)
+    comparison = results.comparison_path.read_text()
+    top1 = results.accuracy.get("top1")
+    summary = (f"# PSSL in miniature ({scale} scale, {seconds:.0f} s)\n\n"
                f"## Label quality (top deciles vs the true masks; micro-averaged)\n\n{quality}\n"
                f"## Downstream fine-tuning\n\n{comparison}\n"
                f"## PSSL model as a classifier (Section 6.1)\n\nval top-1: {top1}\n\n"
@@ -355,17 +375,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("\n" + quality + "\n" + comparison)
     print(f"PSSL-pretrained model as a classifier: val top-1 {top1}")
     print(f"\nEverything is in {demo.out}:")
-    for name, what in [("SUMMARY.md", "both tables, step times"),
-                       ("label_quality/", "per-decile precision/recall/IoU (md, csv, png)"),
-                       ("figures/pssl_panels/", "Figure-2 panels: image, explanations, consensus, "
-                                                "deciles, label"),
-                       ("figures/predictions/", "Figure-3: segmentation into all classes"),
-                       ("finetune/comparison.md", "Table-3-style comparison (and .csv)"),
-                       ("pssl/", "the generated PSSL (labels, train.txt, manifest.json)"),
-                       ("logs/", "every tool's output")]:
+    for name, what in OUTPUT_GUIDE:
         print(f"  {demo.out / name}  {what}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """The demo; 1 when a step's tool failed (its log's last lines on stderr)."""
+    demo = Demo(pathlib.Path(args.output), SCALES[args.scale], args.seed, args.device)
+    started = time.time()
+    try:
+        results = _run_steps(demo, args.compare_aggregations)
+    except DemoStepFailed as exc:
+        print(f"\ndemo step failed: {exc}", file=sys.stderr)
+        return EXIT_STEP_FAILED
+    _report(demo, results, args.scale, time.time() - started)
     return 0
 
 
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``tools/demo.py``: 0 ok, 1 a step failed, 2 bad input, 130 Ctrl-C."""
+    return common.run_command(PROG, build_parser, run, argv)
+
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,10 +1,13 @@
-"""The miniature demo end to end, at its quick scale (the same steps as ``make demo``)."""
+"""The miniature demo: end to end at its quick scale (the steps of ``make demo``), exit statuses."""
 import json
 import pathlib
 import subprocess
 import sys
 
 import pytest
+
+from paddleseg_pssl.cli import demo
+from paddleseg_pssl.errors import EXIT_INTERRUPTED
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -29,3 +32,22 @@ def test_quick_demo_runs_every_step_and_reports_both_tables(tmp_path):
     assert list((output / "figures" / "predictions").glob("*.png"))
     assert (output / "finetune" / "comparison.csv").read_text().count("\n") == 1 + 2 * 2
     assert (output / "SUMMARY.md").is_file()
+
+
+def _stop_at_first_step(monkeypatch, error: BaseException) -> None:
+    def make_data(self):
+        raise error
+
+    monkeypatch.setattr(demo.Demo, "make_data", make_data)
+
+
+def test_a_failed_step_ends_with_its_message_and_status_1(tmp_path, monkeypatch, capsys):
+    _stop_at_first_step(monkeypatch, demo.DemoStepFailed("train.py exited 2; see x.log"))
+    assert demo.main(["--output", str(tmp_path)]) == demo.EXIT_STEP_FAILED == 1
+    assert "demo step failed: train.py exited 2; see x.log" in capsys.readouterr().err
+
+
+def test_ctrl_c_is_one_line_and_status_130(tmp_path, monkeypatch, capsys):
+    _stop_at_first_step(monkeypatch, KeyboardInterrupt())
+    assert demo.main(["--output", str(tmp_path)]) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.splitlines()[-1] == "tools/demo.py: interrupted (Ctrl-C)"
