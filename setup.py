@@ -23,9 +23,9 @@ CONSOLE_SCRIPTS = [
     "pssl-export=paddleseg_pssl.cli.export:main",
     "pssl-classify-eval=paddleseg_pssl.cli.classify_eval:main",
     "pssl-compare-init=paddleseg_pssl.cli.compare_init:main",
-    "pssl-demo=paddleseg_pssl.cli.demo:main",
+    "pssl-schedule=paddleseg_pssl.cli.pssl_schedule:main",
 ]
-
+# The demo has no console script: it runs the checkout's tools/ and configs/ (tools/demo.py).
 
 
 class BuildPyWithPth(build_py):
