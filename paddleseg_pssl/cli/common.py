@@ -8,7 +8,7 @@ line on stderr with exit status 2 (see :func:`run_guarded`).
 import argparse
 import inspect
 import sys
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 import paddle
 
@@ -76,6 +76,12 @@ def parser_from_docstring(prog: str, doc: str, *, examples: bool = True
         return argparse.ArgumentParser(prog=prog, description=summary)
     return argparse.ArgumentParser(prog=prog, description=summary, epilog=rest,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_required_args(parser: argparse.ArgumentParser, helps: Mapping[str, str]) -> None:
+    """One required string flag ``--<name>`` per ``name: help`` entry, in order."""
+    for name, text in helps.items():
+        parser.add_argument(f"--{name}", required=True, help=text)
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:

@@ -43,9 +43,9 @@ MODEL_PREFIX = "model"
 def build_parser() -> argparse.ArgumentParser:
     """The export command line (PaddleSeg 2.8 ``tools/export.py`` flags, plus --opts)."""
     parser = common.parser_from_docstring(PROG, __doc__)
-    parser.add_argument("--config", required=True, help="PaddleSeg YAML config of the model.")
-    parser.add_argument("--model_path", required=True,
-                        help="model.pdparams, or the iter_<N> folder holding it.")
+    common.add_required_args(parser, {
+        "config": "PaddleSeg YAML config of the model.",
+        "model_path": "model.pdparams, or the iter_<N> folder holding it."})
     parser.add_argument("--save_dir", default="./output/inference_model",
                         help="Where the inference model and deploy.yaml go.")
     parser.add_argument("--input_shape", nargs=INPUT_RANK, type=common.positive_int,

@@ -33,10 +33,11 @@ GRID_FILE = "grid.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Which PSSL and images to draw, and where the PNGs go."""
     parser = common.parser_from_docstring(PROG, __doc__)
-    parser.add_argument("--pssl_root", required=True, help="PSSL folder (train.txt, labels).")
-    parser.add_argument("--image_root", required=True,
-                        help="Image root the PSSL was generated from (train/<class>/*).")
+    common.add_required_args(parser, {
+        "pssl_root": "PSSL folder (train.txt, labels).",
+        "image_root": "Image root the PSSL was generated from (train/<class>/*)."})
     pick = parser.add_mutually_exclusive_group()
     pick.add_argument("--images", type=common.positive_int, default=None,
                       help=f"Draw N samples spread evenly over train.txt (default "
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     pick.add_argument("--list", nargs="+", default=None, metavar="PATH",
                       help="Samples to draw: label or image paths relative to their roots, "
                            "or image file names.")
-    parser.add_argument("--output", required=True, help="Output folder for the PNGs.")
+    common.add_required_args(parser, {"output": "Output folder for the PNGs."})
     parser.add_argument("--no_models", action="store_true",
                         help="Leave out the per-model panels even when the maps were kept "
                              "(store.keep_model_maps).")

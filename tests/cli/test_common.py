@@ -1,4 +1,8 @@
 """The tools' shared main: user errors and Ctrl-C end in one stderr line and a documented status."""
+import argparse
+
+import pytest
+
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PSSLConfigError
 
@@ -22,3 +26,12 @@ def test_ctrl_c_is_one_line_and_status_130(capsys):
 def test_status_of_the_body_is_returned():
     assert common.run_guarded("tools/x.py", lambda: None) == 0
     assert common.run_guarded("tools/x.py", lambda: 3) == 3
+
+
+def test_required_args_are_added_in_order_and_required():
+    parser = argparse.ArgumentParser(prog="tools/x.py")
+    common.add_required_args(parser, {"config": "the config", "output": "a folder"})
+    assert vars(parser.parse_args(["--output", "o", "--config", "c"])) == {
+        "config": "c", "output": "o"}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--config", "c"])
