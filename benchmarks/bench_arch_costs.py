@@ -25,8 +25,12 @@ from typing import Dict, List
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, "configs", "pssl", "generate", "imagenet_15_models.yml")
+#: paddleseg_pssl.constants' IMAGENET_TRAIN_IMAGES and IMAGENET_NUM_CLASSES, written here
+#: because the per-model worker processes must not import the package (it imports Paddle
+#: before the worker sets its thread count).
 IMAGENET_IMAGES = 1_281_167
 NUM_CLASSES = 1000
+#: ImageNet's common 4:3 aspect at the generation's default short side (224).
 IMAGE_HW = (224, 299)
 #: Timed runs per model after one warm-up; the fastest counts (least disturbed on a shared CPU).
 REPS = 3

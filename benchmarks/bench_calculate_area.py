@@ -24,12 +24,12 @@ import numpy as np
 import paddle
 
 from paddleseg_pssl import compat
+from paddleseg_pssl.constants import IGNORE_INDEX
 
 #: Class counts compared: Pascal VOC and PSSL pre-training (ImageNet-1k + background).
 CLASS_COUNTS: Tuple[int, ...] = (21, 1001)
 #: Share of label pixels set to the ignore index.
 IGNORED_FRACTION = 0.05
-IGNORE_INDEX = 255
 SEED = 0
 
 Areas = Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor]

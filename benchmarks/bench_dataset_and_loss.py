@@ -35,13 +35,18 @@ import paddleseg.transforms as T
 from paddleseg.models.losses import CrossEntropyLoss
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.constants import DECILE_COUNT, IMAGENET_NUM_CLASSES, TOP_DECILE
+from paddleseg_pssl.constants import (DECILE_COUNT, DEFAULT_BACKGROUND_WEIGHT,
+                                      IMAGENET_NUM_CLASSES, TOP_DECILE,
+                                      segmentation_num_classes)
 from paddleseg_pssl.datasets import PSSLDataset
 from paddleseg_pssl.losses import WeightedCrossEntropyLoss
 
 IMAGE_SIZE = (375, 500)          # (height, width), a typical ImageNet training image
 LABEL_SIZE = (224, 298)          # explanation resolution: short side 224, aspect kept
 FLOAT_MAP_SUFFIX = ".npy"
+#: ImageNet-1k + background, and the label value both losses skip for that many outputs.
+PSSL_NUM_CLASSES = segmentation_num_classes(IMAGENET_NUM_CLASSES)
+PSSL_IGNORE_INDEX = pssl_format.ignore_index_for(PSSL_NUM_CLASSES)
 
 
 def synsets():
@@ -135,7 +140,7 @@ def builtin_label(path, class_id=0):
 def pssl_transforms():
     """The augmentation of PaddleSeg's configs/pssl/*.yml."""
     return [T.ResizeByShort(short_size=256), T.ResizeStepScaling(0.5, 2.0, 0),
-            T.RandomPaddingCrop(crop_size=(256, 256), label_padding_value=1001),
+            T.RandomPaddingCrop(crop_size=(256, 256), label_padding_value=PSSL_IGNORE_INDEX),
             T.RandomHorizontalFlip(), T.RandomDistort(0.2, 0.5, 0.2, 0.5, 0.2, 0.5),
             T.Normalize()]
 
@@ -192,19 +197,19 @@ def bench_datasets(count):
     return results
 
 
-def bench_loss(repeats, shape=(2, 1001, 64, 64)):
+def bench_loss(repeats, shape=(2, PSSL_NUM_CLASSES, 64, 64)):
     paddle.seed(0)
     n, c, h, w = shape
     rng = np.random.default_rng(0)
     label = np.full((n, h, w), c - 1, dtype=np.int64)             # background ...
     fg = rng.random((n, h, w)) < 0.1                               # ... 10% foreground (D9)
     label[fg] = rng.integers(0, c - 1, size=int(fg.sum()))
-    label[:, :4] = 1001                                            # a padded strip
+    label[:, :4] = PSSL_IGNORE_INDEX                               # a padded strip
     label = paddle.to_tensor(label)
     logit0 = paddle.randn(shape)
-    weight_list = [1.0] * (c - 1) + [0.1]
-    losses = {"weighted_ce": WeightedCrossEntropyLoss(),
-              "paddleseg_ce_1001_weights": CrossEntropyLoss(weight=weight_list, ignore_index=1001)}
+    weight_list = [1.0] * (c - 1) + [DEFAULT_BACKGROUND_WEIGHT]
+    reference = CrossEntropyLoss(weight=weight_list, ignore_index=PSSL_IGNORE_INDEX)
+    losses = {"weighted_ce": WeightedCrossEntropyLoss(), "paddleseg_ce_1001_weights": reference}
     results, values = {}, {}
     for name, loss_fn in losses.items():
         times = []

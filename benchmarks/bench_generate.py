@@ -52,13 +52,16 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from paddleseg_pssl.consensus.engines.base import DEFAULT_N_SAMPLES  # noqa: E402
+from paddleseg_pssl.constants import IMAGENET_NUM_CLASSES, IMAGENET_TRAIN_IMAGES  # noqa: E402
 from worker_processes import run_side_by_side  # noqa: E402
 
-IMAGENET_IMAGES = 1_281_167
+IMAGENET_IMAGES = IMAGENET_TRAIN_IMAGES
 ENSEMBLE_SIZE = 15
 PAPER_SAMPLES = 50
 ARCH = "mobilenet_v2"
-NUM_CLASSES = 1000
+NUM_CLASSES = IMAGENET_NUM_CLASSES
+#: The generation's default short side, and InterpretDL's ``resize_to`` for the same size.
+SHORT_SIDE = 224
 # defaults of the random-init run and of --real (bounded: about 15 min on 2 shared cores)
 SYNTHETIC_IMAGES, SYNTHETIC_N_SAMPLES, SYNTHETIC_BATCH_SIZES = 6, 10, [1, 2, 5, 10]
 REAL_IMAGES, REAL_N_SAMPLES, REAL_BATCH_SIZES = 4, DEFAULT_N_SAMPLES, [1, 2, 4]
@@ -83,7 +86,7 @@ def _worker(args) -> Dict[str, Dict[str, float]]:
     paddle.seed(0)
     spec = parse_ensemble([{"arch": ARCH}], num_classes=NUM_CLASSES)[0]
     frozen = build_classifier(spec)
-    inputs = [paddle.to_tensor(to_model_input(resize_short_side(load_rgb(p), 224), spec))
+    inputs = [paddle.to_tensor(to_model_input(resize_short_side(load_rgb(p), SHORT_SIDE), spec))
               for p in paths]
     noise = paddle.randn([n] + list(inputs[0].shape[1:])) * 0.3
 
@@ -97,13 +100,13 @@ def _worker(args) -> Dict[str, Dict[str, float]]:
 
             def run(i: int, n_samples: int) -> None:
                 consensus.interpret(paths[i], labels=[labels[i]], n_samples=n_samples,
-                                    resize_to=224)
+                                    resize_to=SHORT_SIDE)
             return run
         if kind == "ours":
             engines = {m: build_engine("batched", n_samples=m, batch_size=bs) for m in (2, n)}
 
             def run(i: int, n_samples: int) -> None:
-                x = to_model_input(resize_short_side(load_rgb(paths[i]), 224), spec)
+                x = to_model_input(resize_short_side(load_rgb(paths[i]), SHORT_SIDE), spec)
                 engines[n_samples].explain(frozen, x, labels[i], seed=i)
             return run
         step = 1 if bs == "auto" else bs  # limit / forward: the model's own cost, ready tensors
@@ -189,7 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--images", type=int, default=None, help="6; --real: 4")
     ap.add_argument("--n-samples", type=int, default=None,
                     help="10; --real and --arch-costs: the generator's default (20)")
-    ap.add_argument("--height", type=int, default=224)
+    ap.add_argument("--height", type=int, default=SHORT_SIDE)
     ap.add_argument("--width", type=int, default=300)
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=None,
                     help="batch sizes tried for the limit and for ours, besides 'auto' "

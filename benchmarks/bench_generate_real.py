@@ -42,7 +42,9 @@ MODEL_NAMES = ("mobilenet_v1_025_128", "mobilenet_v1_050_160", "mobilenet_v1_075
                "mobilenet_v2_100_224", "tf2_mobilenet_v2_100_224")
 SHORT_SIDE = 224
 #: Explanation size of the photos used (ImageNet's common 4:3 aspect at short side 224).
-IMAGE_HW = (224, 299)
+IMAGE_HW = (SHORT_SIDE, 299)
+#: paddleseg_pssl.constants.IMAGENET_NUM_CLASSES (the worker processes import the package
+#: only after setting their thread count).
 NUM_CLASSES = 1000
 LAYOUTS = {"1x2": (1, 2), "2x1": (2, 1)}
 

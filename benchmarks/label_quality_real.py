@@ -18,7 +18,7 @@ picked by a hash of the file name, not by MSRC's order):
 * ``holdout``: the check that the chosen defaults hold on photos they were not chosen on, made
   with the real ``tools/generate_pssl.py`` (list-file input, ``paddle.distributed.launch``) and
   scored with the real ``tools/evaluate_pssl.py --per_model``, for the shipped defaults and for
-  the same without smoothing (the earlier default's labels at the shipped n).
+  the same without smoothing (abs_of_mean, min-max, no spatial prior, at the shipped n).
 
     python benchmarks/label_quality_real.py                 # study + holdout, writes the tables
     python benchmarks/label_quality_real.py --steps study   # only the ablation
@@ -65,9 +65,9 @@ STUDY_PASSES: Dict[str, Tuple[float, int, str, int]] = {
     "noise_0.05": (0.05, 224, "probability", 10),
     "short_side_320": (0.1, 320, "probability", 10),
 }
-#: Compared with the shipped defaults on the holdout photos: the same without smoothing, i.e.
-#: the earlier default (abs_of_mean, min-max, no smoothing) at the shipped n (the study has it
-#: at n = 50 too; the holdout keeps to the cheaper n for time).
+#: Compared with the shipped defaults on the holdout photos: the same without smoothing
+#: (abs_of_mean, min-max, no smoothing) at the shipped n (the study has it at n = 50 too; the
+#: holdout keeps to the cheaper n for time).
 WITHOUT_SMOOTHING = {"consensus.smoothing": 0.0}
 PER_CATEGORY_DEFAULT = 8
 #: MSRC masks: 1 = object, 0 = other, this = unlabelled border (ignored).
@@ -340,7 +340,7 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
     defaults = shipped_defaults()
     factors = one_factor_rows(by_name, defaults)
     default_scores = next((r[2] for r in factors if r[0] == "aggregation" and r[3]), None)
-    earlier = by_name.get(_variant_name("base", "abs_of_mean", 50, 0.0, "minmax"))
+    unsmoothed = by_name.get(_variant_name("base", "abs_of_mean", 50, 0.0, "minmax"))
 
     factor_lines = ["| factor | value | D9 precision | D9 IoU | D>=8 IoU | s / image |",
                     "|---|---|---|---|---|---|"]
@@ -371,8 +371,8 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
     count_rows = [study_report.score_row(c.variant.name, c.consensus, c.seconds_per_image)
                   for c in counts]
     per_cat = {}
-    if earlier is not None:
-        per_cat["earlier default (abs_of_mean n=50)"] = earlier.per_category
+    if unsmoothed is not None:
+        per_cat["earlier default (abs_of_mean n=50)"] = unsmoothed.per_category
     if default_scores is not None:
         per_cat["shipped defaults"] = default_scores.per_category
     per_cat[f"best: {best.variant.name}"] = best.per_category

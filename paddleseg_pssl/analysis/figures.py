@@ -27,6 +27,8 @@ DECILE_CMAP = ListedColormap(plt.get_cmap("viridis")(np.linspace(0, 1, DECILE_CO
 LABEL_COLOUR = np.array([230, 57, 70], dtype=np.float32)
 BACKGROUND_DIM = 0.35
 OVERLAY_ALPHA = 0.55
+#: Largest value of a uint8 colour channel.
+COLOR_MAX = 255
 
 
 def plot_threshold_curves(results: Sequence[QualityResult], path: str,
@@ -101,7 +103,7 @@ def label_overlay(image: np.ndarray, deciles: np.ndarray,
     fg = np.isin(deciles, list(foreground_deciles))
     out = img * BACKGROUND_DIM
     out[fg] = img[fg] * (1 - OVERLAY_ALPHA) + LABEL_COLOUR * OVERLAY_ALPHA
-    return np.clip(out, 0, 255).astype(np.uint8)
+    return np.clip(out, 0, COLOR_MAX).astype(np.uint8)
 
 
 def _draw_row(axes, panel: PanelSet, show_titles: bool = True) -> None:
@@ -170,7 +172,7 @@ def class_palette(num_classes: int, background_index: Optional[int] = None,
     for i in range(num_classes):
         s, v = levels[i % len(levels)]
         r, g, b = colorsys.hsv_to_rgb((seed_hue + i * golden) % 1.0, s, v)
-        pal[i] = (int(r * 255), int(g * 255), int(b * 255))
+        pal[i] = (int(r * COLOR_MAX), int(g * COLOR_MAX), int(b * COLOR_MAX))
     if background_index is not None:
         pal[background_index] = (0, 0, 0)
     return pal
@@ -195,7 +197,7 @@ def save_prediction_figure(image: np.ndarray, pred: np.ndarray, palette: np.ndar
         ax.set_title(name, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    handles = [Patch(facecolor=palette[cid] / 255.0, edgecolor="grey",
+    handles = [Patch(facecolor=palette[cid] / float(COLOR_MAX), edgecolor="grey",
                      label=f"{name} ({share * 100:.1f}%)") for cid, name, share in legend]
     fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
     if title:

@@ -30,6 +30,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import numpy as np
 from PIL import Image
 
+from paddleseg_pssl.constants import IGNORE_INDEX
 from paddleseg_pssl.errors import PSSLConfigError
 
 MASK_FORMATS: Tuple[str, ...] = ("binary", "class_index", "imagenet_s")
@@ -49,7 +50,11 @@ IMAGENET_S_919_MERGES: Dict[str, str] = {
 }
 
 #: Default ignore value of class-index masks (PaddleSeg's convention).
-DEFAULT_CLASS_INDEX_IGNORE: int = 255
+DEFAULT_CLASS_INDEX_IGNORE: int = IGNORE_INDEX
+
+#: A uint8 mask's white: the object in 0/255 binary masks, the ignored pixels in VOC-style
+#: 0/1/255 ones.
+MASK_WHITE: int = 255
 
 DEFAULT_MASK_EXTENSION = ".png"
 
@@ -145,10 +150,10 @@ def decode_binary(arr: np.ndarray, ignore: Optional[int] = None
         return (arr != 0) & valid, valid
     if values <= {0, 1}:
         return arr == 1, np.ones(arr.shape, dtype=bool)
-    if values <= {0, 255}:
-        return arr == 255, np.ones(arr.shape, dtype=bool)
-    if values <= {0, 1, 255}:
-        return arr == 1, arr != 255
+    if values <= {0, MASK_WHITE}:
+        return arr == MASK_WHITE, np.ones(arr.shape, dtype=bool)
+    if values <= {0, 1, MASK_WHITE}:
+        return arr == 1, arr != MASK_WHITE
     shown = sorted(values)[:8]
     raise MaskFormatError(f"binary masks hold 0/1 or 0/255 (or 0/1 with 255 = ignore), got "
                           f"values {shown}{'...' if len(values) > 8 else ''}; "
@@ -217,8 +222,8 @@ def resize_nearest(mask: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
     h, w = int(out_hw[0]), int(out_hw[1])
     if mask.shape == (h, w):
         return mask
-    img = Image.fromarray(mask.astype(np.uint8) * 255)
-    return np.asarray(img.resize((w, h), Image.NEAREST)) > 127
+    img = Image.fromarray(mask.astype(np.uint8) * MASK_WHITE)
+    return np.asarray(img.resize((w, h), Image.NEAREST)) > MASK_WHITE // 2
 
 
 def load_mask(path: str, spec: MaskSpec, class_name: str,
