@@ -62,7 +62,7 @@ ARCH = "mobilenet_v2"
 NUM_CLASSES = IMAGENET_NUM_CLASSES
 #: The generation's default short side, and InterpretDL's ``resize_to`` for the same size.
 SHORT_SIDE = 224
-# defaults of the random-init run and of --real (bounded: about 15 min on 2 shared cores)
+# defaults of the random-init run and of --real (sized for about 15 min on 2 CPU cores)
 SYNTHETIC_IMAGES, SYNTHETIC_N_SAMPLES, SYNTHETIC_BATCH_SIZES = 6, 10, [1, 2, 5, 10]
 REAL_IMAGES, REAL_N_SAMPLES, REAL_BATCH_SIZES = 4, DEFAULT_N_SAMPLES, [1, 2, 4]
 

@@ -50,7 +50,7 @@ LAYOUTS = {"1x2": (1, 2), "2x1": (2, 1)}
 
 
 def available() -> bool:
-    """Whether the real classifiers and photos are on this machine."""
+    """Whether the real classifiers and photos are under ``REAL_ROOT`` (``PSSL_REAL_ROOT``)."""
     return all(os.path.isfile(os.path.join(CLASSIFIERS_DIR, f"{m}.pdparams"))
                for m in MODEL_NAMES) and os.path.isdir(SAMPLES_DIR)
 

@@ -455,7 +455,7 @@ def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
         seconds = (sum(r.get("seconds", 0.0) for r in ranks) / labelled if labelled
                    else float("nan"))
         cons = _metrics(sources["consensus"])
-        shown = "" if seconds != seconds else f"{seconds:.1f}"   # NaN: nothing labelled now
+        shown = "" if seconds != seconds else f"{seconds:.1f}"   # NaN: every label reused
         lines.append(f"| {label} | consensus of {len(MODELS)} | {summary['scored']} | "
                      + " | ".join(f"{x:.3f}" for x in cons) + f" | {shown} |")
         singles = [_metrics(v) for k, v in sources.items() if k not in ("consensus",
