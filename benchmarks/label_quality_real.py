@@ -33,36 +33,34 @@ resumes). A user's own images, masks and ensemble work the same way through the 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import hashlib
 import json
 import os
-import subprocess
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from real_photo_reports import (factor_table, single_model_rows,  # noqa: E402
+                                write_holdout_report)
+from real_photo_runs import (GENERATE_BASE, MODELS, base_opts, choose_classes,  # noqa: E402
+                             launch, read_objects, run, split_subsets, subprocess_env)
+
 DEFAULT_REAL_ROOT = os.path.join(os.path.dirname(REPO), "shared", "data", "real")
 DEFAULT_WORK = os.path.join(REPO, "output", "label_quality_real")
-GENERATE_BASE = os.path.join(REPO, "configs", "pssl", "generate", "_base_", "generate.yml")
 
-#: The five real classifiers of ``<real_root>/imagenet_classifiers`` (factory = file stem).
-MODELS: Tuple[str, ...] = ("mobilenet_v1_025_128", "mobilenet_v1_050_160",
-                           "mobilenet_v1_075_192", "mobilenet_v2_100_224",
-                           "tf2_mobilenet_v2_100_224")
-FACTORY_MODULE = "imagenet_mobilenets"
-
+#: The generation's default short side (configs/pssl/generate/_base_/generate.yml).
+SHORT_SIDE = 224
 #: Sample counts the study keeps (prefixes of one pass's noise).
 STUDY_CHECKPOINTS: Tuple[int, ...] = (10, 20, 50)
 #: The passes: name -> (noise_amount, short_side, gradient_of, largest n).
 STUDY_PASSES: Dict[str, Tuple[float, int, str, int]] = {
-    "base": (0.1, 224, "probability", 50),
-    "logit": (0.1, 224, "logit", 10),
-    "noise_0.2": (0.2, 224, "probability", 10),
-    "noise_0.05": (0.05, 224, "probability", 10),
+    "base": (0.1, SHORT_SIDE, "probability", 50),
+    "logit": (0.1, SHORT_SIDE, "logit", 10),
+    "noise_0.2": (0.2, SHORT_SIDE, "probability", 10),
+    "noise_0.05": (0.05, SHORT_SIDE, "probability", 10),
     "short_side_320": (0.1, 320, "probability", 10),
 }
 #: Compared with the shipped defaults on the holdout photos: the same without smoothing
@@ -72,96 +70,6 @@ WITHOUT_SMOOTHING = {"consensus.smoothing": 0.0}
 PER_CATEGORY_DEFAULT = 8
 #: MSRC masks: 1 = object, 0 = other, this = unlabelled border (ignored).
 MASK_IGNORE = 255
-PROCESSES = 2
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-
-
-# ---- MSRC specifics ------------------------------------------------------------------------
-
-def read_objects(real_root: str) -> List[Dict[str, str]]:
-    with open(os.path.join(real_root, "msrc_objects", "objects.csv"), encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-def _hash_order(stem: str) -> str:
-    return hashlib.sha256(stem.encode("utf-8")).hexdigest()
-
-
-def split_subsets(rows: Sequence[Dict[str, str]], per_category: int
-                  ) -> Dict[str, List[Dict[str, str]]]:
-    """Disjoint ``study`` and ``holdout`` subsets: per category, images in hash order, the first
-    ``per_category`` to the study, the next ``per_category`` to the holdout."""
-    by_cat: Dict[str, List[Dict[str, str]]] = {}
-    for row in rows:
-        by_cat.setdefault(row["category"], []).append(row)
-    out: Dict[str, List[Dict[str, str]]] = {"study": [], "holdout": []}
-    for cat in sorted(by_cat):
-        ordered = sorted(by_cat[cat], key=lambda r: _hash_order(r["image"]))
-        out["study"] += ordered[:per_category]
-        out["holdout"] += ordered[per_category:2 * per_category]
-    return out
-
-
-def write_candidates(rows: Sequence[Dict[str, str]], path: str) -> str:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["image", "candidates"])
-        for row in rows:
-            writer.writerow([f"{row['image']}.jpg", row["imagenet_candidates"]])
-    return path
-
-
-# ---- configs and subprocesses --------------------------------------------------------------
-
-def ensemble_opts(real_root: str) -> List[str]:
-    weights = os.path.join(real_root, "imagenet_classifiers")
-    entries = [f"{{arch: '{FACTORY_MODULE}:{m}', weights: '{os.path.join(weights, m)}.pdparams'}}"
-               for m in MODELS]
-    return [f"ensemble=[{', '.join(entries)}]"]
-
-
-def base_opts(real_root: str, list_file: Optional[str]) -> List[str]:
-    images = os.path.join(real_root, "msrc_objects", "images")
-    synsets = os.path.join(real_root, "imagenet_classes", "synsets.txt")
-    listed = [f"images.list={list_file}"] if list_file else []
-    return [f"images.root={images}", f"images.synsets={synsets}", "num_workers=1"] + listed \
-        + ensemble_opts(real_root)
-
-
-def subprocess_env(real_root: str) -> Dict[str, str]:
-    env = dict(os.environ, **THREAD_ENV)
-    paths = [os.path.join(real_root, "imagenet_classifiers"), REPO]
-    env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return env
-
-
-def run(cmd: List[str], env: Dict[str, str], log_dir: str) -> None:
-    print("+", " ".join(cmd), flush=True)
-    completed = subprocess.run(cmd, env=env, cwd=REPO)
-    if completed.returncode != 0:
-        raise SystemExit(f"command failed with status {completed.returncode}: {' '.join(cmd)}"
-                         f" (launcher logs: {log_dir})")
-
-
-def launch(script_args: List[str], env: Dict[str, str], log_dir: str) -> None:
-    run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(PROCESSES),
-         "--log_dir", log_dir] + script_args, env, log_dir)
-
-
-def choose_classes(real_root: str, rows, work: str, subset: str, env) -> str:
-    """The subset's list file, made once per candidates content (a rerun with another
-    --per_category gets its own)."""
-    candidates = write_candidates(rows, os.path.join(work, f"{subset}_candidates.csv"))
-    with open(candidates, "rb") as f:
-        tag = hashlib.sha256(f.read()).hexdigest()[:8]
-    list_file = os.path.join(work, f"{subset}_{len(rows)}_{tag}_list.txt")
-    if os.path.isfile(list_file):
-        return list_file
-    run([sys.executable, os.path.join(REPO, "tools", "choose_classes.py"), "--config",
-         GENERATE_BASE, "--candidates", candidates, "--output", list_file, "--device", "cpu",
-         "--opts"] + base_opts(real_root, None), env, work)
-    return list_file
 
 
 # ---- the study ---------------------------------------------------------------------------
@@ -342,32 +250,12 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
     default_scores = next((r[2] for r in factors if r[0] == "aggregation" and r[3]), None)
     unsmoothed = by_name.get(_variant_name("base", "abs_of_mean", 50, 0.0, "minmax"))
 
-    factor_lines = ["| factor | value | D9 precision | D9 IoU | D>=8 IoU | s / image |",
-                    "|---|---|---|---|---|---|"]
-    for factor, value, sc, is_default in factors:
-        mark = "**" if is_default else ""
-        c = sc.consensus
-        factor_lines.append(f"| {factor} | {mark}{value}{mark} | {c.at_top_k(1, 'precision'):.3f}"
-                            f" | {c.at_top_k(1):.3f} | {c.at_top_k(2):.3f} | "
-                            f"{sc.seconds_per_image:.1f} |")
-    factor_lines.append(f"| centred prior | | {prior.at_top_k(1, 'precision'):.3f} | "
-                        f"{prior.at_top_k(1):.3f} | {prior.at_top_k(2):.3f} | |")
+    factor_lines = factor_table(factors, prior)
 
     rows = [study_report.score_row(f"consensus, {s.variant.name}", s.consensus,
                                    s.seconds_per_image) for s in scores]
     rows.append(study_report.score_row("centred prior", prior))
-    single_rows = []
-    for s in scores:
-        if not s.singles:
-            continue
-        precisions = [r.at_top_k(1, "precision") for r in s.singles.values()]
-        iou8 = [r.at_top_k(2) for r in s.singles.values()]
-        single_rows.append({"variant": s.variant.name,
-                            "best_single_d9_precision": max(precisions),
-                            "worst_single_d9_precision": min(precisions),
-                            "best_single_d8_iou": max(iou8),
-                            "consensus_d9_precision": s.consensus.at_top_k(1, "precision"),
-                            "consensus_d8_iou": s.consensus.at_top_k(2)})
+    single_rows = single_model_rows(scores)
     count_rows = [study_report.score_row(c.variant.name, c.consensus, c.seconds_per_image)
                   for c in counts]
     per_cat = {}
@@ -435,42 +323,6 @@ def holdout(args, rows_by_subset, env) -> None:
     with open(os.path.join(args.work, "holdout.json"), "w", encoding="utf-8") as f:
         json.dump(summaries, f, indent=1)
     write_holdout_report(args.work, summaries)
-
-
-def _metrics(source: Dict) -> Tuple[float, float, float]:
-    top = source["by_top_k"]
-    return top["1"]["micro_precision"], top["1"]["micro_iou"], top["2"]["micro_iou"]
-
-
-def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
-    lines = ["# PSSL label quality on real photos: holdout (tools/generate_pssl.py + "
-             "tools/evaluate_pssl.py)", "",
-             "| settings | source | images | D9 precision | D9 IoU | D>=8 IoU | s / image |",
-             "|---|---|---|---|---|---|---|"]
-    prior = None
-    for label, summary in summaries.items():
-        sources = summary["sources"]
-        ranks = summary["run"]["ranks"].values()
-        labelled = sum(r.get("labelled", 0) for r in ranks)
-        seconds = (sum(r.get("seconds", 0.0) for r in ranks) / labelled if labelled
-                   else float("nan"))
-        cons = _metrics(sources["consensus"])
-        shown = "" if seconds != seconds else f"{seconds:.1f}"   # NaN: every label reused
-        lines.append(f"| {label} | consensus of {len(MODELS)} | {summary['scored']} | "
-                     + " | ".join(f"{x:.3f}" for x in cons) + f" | {shown} |")
-        singles = [_metrics(v) for k, v in sources.items() if k not in ("consensus",
-                                                                         "centred prior")]
-        lo = [min(s[i] for s in singles) for i in range(3)]
-        hi = [max(s[i] for s in singles) for i in range(3)]
-        lines.append(f"| {label} | single models | {summary['scored']} | "
-                     + " | ".join(f"{a:.3f} - {b:.3f}" for a, b in zip(lo, hi)) + " | |")
-        prior = _metrics(sources["centred prior"])
-    lines.append(f"| | centred prior | | " + " | ".join(f"{x:.3f}" for x in prior) + " | |")
-    lines += ["", "s / image: process-seconds per image labelled by this run (all five models; "
-                  "two 1-thread processes side by side; blank when the run only resumed)."]
-    with open(os.path.join(work, "holdout.md"), "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 def main(argv=None) -> int:

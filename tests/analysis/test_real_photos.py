@@ -26,7 +26,7 @@ def test_real_ensemble_picks_a_candidate_class_for_real_photos(real_root, tmp_pa
     """Three real cow photos: the chosen class is one of MSRC's cow candidates (ox, water
     buffalo, bison), through the tool a user runs."""
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    import label_quality_real as bench
+    import real_photo_runs as bench
 
     rows = [r for r in bench.read_objects(str(real_root)) if r["category"] == "cow"][:3]
     candidates = bench.write_candidates(rows, str(tmp_path / "c.csv"))
