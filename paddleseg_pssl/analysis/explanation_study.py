@@ -204,28 +204,12 @@ def score_variants(cache_dir: str, samples: Sequence[Tuple[str, str, str]], mask
     from paddleseg_pssl.analysis.label_quality import DEFAULT_PRIOR_SIGMA_FRACTION
 
     sigma = DEFAULT_PRIOR_SIGMA_FRACTION if prior_sigma_fraction is None else prior_sigma_fraction
-    accs = {v.name: QualityAccumulator(v.name) for v in variants}
-    cats: Dict[str, Dict[str, QualityAccumulator]] = {v.name: {} for v in variants}
-    singles = {v.name: {m: QualityAccumulator(m) for m in model_names}
-               for v in variants if v.name in singles_for}
-    seconds = {v.name: [] for v in variants}
-    prior = QualityAccumulator(PRIOR_NAME)
-    prior_cats: Dict[str, QualityAccumulator] = {}
-    first_pass = variants[0].pass_name
-    loaded: Dict[str, Dict[str, np.ndarray]] = {}
+    tallies = _Tallies.for_variants(variants, model_names, singles_for)
     for label_rel, image_rel, class_name in samples:
         mask_path = find_mask(mask_root, image_rel)
         if mask_path is None:
             continue
-        loaded.clear()
-        for v in variants:
-            if v.pass_name not in loaded:
-                path = cache_path(cache_dir, v.pass_name, label_rel)
-                if not os.path.isfile(path):
-                    raise PSSLConfigError(f"study cache {path!r} is missing; run the pass "
-                                          f"{v.pass_name!r} first")
-                with np.load(path) as data:
-                    loaded[v.pass_name] = {k: data[k] for k in data.files}
+        loaded = _load_caches(cache_dir, variants, label_rel)
         category = (categories or {}).get(image_rel, class_name)
         masks_by_shape: Dict[tuple, tuple] = {}
         for v in variants:
@@ -236,23 +220,84 @@ def score_variants(cache_dir: str, samples: Sequence[Tuple[str, str, str]], mask
             if shape not in masks_by_shape:
                 masks_by_shape[shape] = load_mask(mask_path, mask_spec, class_name, shape)
             fg, valid = masks_by_shape[shape]
-            dec = _consensus_deciles(maps, v)
-            accs[v.name].add(dec, fg, valid)
-            cats[v.name].setdefault(category, QualityAccumulator(category)).add(dec, fg, valid)
-            seconds[v.name].append(sum(float(data[seconds_key(m, v.n_samples)])
-                                       for m in models))
-            for m, score in zip(models, maps):
-                if v.name in singles:
-                    singles[v.name][m].add(_consensus_deciles([score], v), fg, valid)
-            if v.pass_name == first_pass and v is variants[0]:
-                pri = centred_prior_deciles(shape, sigma)
-                prior.add(pri, fg, valid)
-                prior_cats.setdefault(category, QualityAccumulator(category)).add(pri, fg, valid)
-    out = []
+            seconds = sum(float(data[seconds_key(m, v.n_samples)]) for m in models)
+            tallies.add(v, models, maps, seconds, fg, valid, category)
+            if v is variants[0]:
+                tallies.add_prior(centred_prior_deciles(shape, sigma), fg, valid, category)
+    return tallies.results(variants)
+
+
+def _load_caches(cache_dir: str, variants: Sequence[Variant], label_rel: str
+                 ) -> Dict[str, Dict[str, np.ndarray]]:
+    """The cached maps of one image, per pass the variants need.
+
+    Raises:
+        PSSLConfigError: A pass has not been computed for this image.
+    """
+    loaded: Dict[str, Dict[str, np.ndarray]] = {}
     for v in variants:
-        out.append(VariantScores(
-            variant=v, consensus=accs[v.name].result(),
-            singles={m: a.result() for m, a in singles.get(v.name, {}).items()},
-            per_category={c: a.result() for c, a in sorted(cats[v.name].items())},
-            seconds_per_image=float(np.mean(seconds[v.name])) if seconds[v.name] else float("nan")))
-    return out, prior.result(), {c: a.result() for c, a in sorted(prior_cats.items())}
+        if v.pass_name in loaded:
+            continue
+        path = cache_path(cache_dir, v.pass_name, label_rel)
+        if not os.path.isfile(path):
+            raise PSSLConfigError(f"study cache {path!r} is missing; run the pass "
+                                  f"{v.pass_name!r} first")
+        with np.load(path) as data:
+            loaded[v.pass_name] = {k: data[k] for k in data.files}
+    return loaded
+
+
+@dataclasses.dataclass
+class _Tallies:
+    """Running scores of :func:`score_variants`: per variant (overall, per category, single
+    models, seconds) and the centred prior (overall, per category)."""
+    consensus: Dict[str, QualityAccumulator]
+    categories: Dict[str, Dict[str, QualityAccumulator]]
+    singles: Dict[str, Dict[str, QualityAccumulator]]
+    seconds: Dict[str, List[float]]
+    prior: QualityAccumulator = dataclasses.field(
+        default_factory=lambda: QualityAccumulator(PRIOR_NAME))
+    prior_categories: Dict[str, QualityAccumulator] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def for_variants(cls, variants: Sequence[Variant], model_names: Sequence[str],
+                     singles_for: Sequence[str]) -> "_Tallies":
+        return cls(consensus={v.name: QualityAccumulator(v.name) for v in variants},
+                   categories={v.name: {} for v in variants},
+                   singles={v.name: {m: QualityAccumulator(m) for m in model_names}
+                            for v in variants if v.name in singles_for},
+                   seconds={v.name: [] for v in variants})
+
+    def add(self, v: Variant, models: Sequence[str], maps: Sequence[np.ndarray],
+            seconds: float, fg: np.ndarray, valid: np.ndarray, category: str) -> None:
+        """Score one image's consensus (and single models) of variant ``v``."""
+        dec = _consensus_deciles(maps, v)
+        self.consensus[v.name].add(dec, fg, valid)
+        self.categories[v.name].setdefault(category, QualityAccumulator(category)).add(
+            dec, fg, valid)
+        self.seconds[v.name].append(seconds)
+        if v.name in self.singles:
+            for m, score in zip(models, maps):
+                self.singles[v.name][m].add(_consensus_deciles([score], v), fg, valid)
+
+    def add_prior(self, prior: np.ndarray, fg: np.ndarray, valid: np.ndarray,
+                  category: str) -> None:
+        """Score one image's centred prior."""
+        self.prior.add(prior, fg, valid)
+        self.prior_categories.setdefault(category, QualityAccumulator(category)).add(
+            prior, fg, valid)
+
+    def results(self, variants: Sequence[Variant]
+                ) -> Tuple[List[VariantScores], QualityResult, Dict[str, QualityResult]]:
+        """What :func:`score_variants` returns."""
+        out = []
+        for v in variants:
+            seconds = self.seconds[v.name]
+            out.append(VariantScores(
+                variant=v, consensus=self.consensus[v.name].result(),
+                singles={m: a.result() for m, a in self.singles.get(v.name, {}).items()},
+                per_category={c: a.result()
+                              for c, a in sorted(self.categories[v.name].items())},
+                seconds_per_image=float(np.mean(seconds)) if seconds else float("nan")))
+        return out, self.prior.result(), {c: a.result()
+                                          for c, a in sorted(self.prior_categories.items())}
