@@ -183,7 +183,8 @@ def make_images(folder: str, count: int, height: int, width: int) -> List[str]:
     return paths
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's flags, and the internal ones of its worker processes."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--real", action="store_true",
                     help="real classifiers and photos of ../shared/data/real (skips if absent)")
@@ -206,6 +207,50 @@ def main(argv=None) -> int:
     ap.add_argument("--phases", nargs="*", default=[], help=argparse.SUPPRESS)
     ap.add_argument("--indices", type=int, nargs="*", default=[], help=argparse.SUPPRESS)
     ap.add_argument("--paths", nargs="*", default=[], help=argparse.SUPPRESS)
+    return ap
+
+
+def _summarise(rows: List[Dict]) -> Dict[str, object]:
+    """Speed-ups and fractions of the limit, by median and by fastest run."""
+    def pick(kind, layout=None, bs=None, key="ms_per_sample"):
+        sel = [r for r in rows if r["kind"] == kind and layout in (None, r["layout"])
+               and bs in (None, r["batch_size"])]
+        return min(sel, key=lambda r: r[key])
+
+    summary: Dict[str, object] = {}
+    # median: typical run; min: the run least disturbed by other processes on a shared machine
+    for stat, key in (("median", "ms_per_sample"), ("min", "ms_per_sample_min")):
+        def ms(row, key=key):
+            return row[key]
+
+        def short(row, key=key):
+            return f"{row[key]} ms ({row['layout']}, batch {row['batch_size']})"
+
+        best_idl, best_ours, best_limit = (pick("interpretdl", key=key), pick("ours", key=key),
+                                           pick("limit", key=key))
+        for layout in ("1x2", "2x1"):
+            idl, ours = pick("interpretdl", layout, key=key), pick("ours", layout, "auto", key=key)
+            limit = pick("limit", layout, key=key)
+            summary[f"{stat}/{layout}: ours default vs interpretdl (speed-up)"] = round(
+                ms(idl) / ms(ours), 2)
+            summary[f"{stat}/{layout}: ours default fraction of limit"] = round(
+                ms(limit) / ms(ours), 2)
+        summary[f"{stat}: interpretdl best"] = short(best_idl)
+        summary[f"{stat}: ours best"] = short(best_ours)
+        summary[f"{stat}: limit best"] = short(best_limit)
+        summary[f"{stat}: forward only best"] = short(pick("forward", key=key))
+        summary[f"{stat}: speed-up best vs best"] = round(ms(best_idl) / ms(best_ours), 2)
+        summary[f"{stat}: fraction of limit, best vs best"] = round(ms(best_limit)
+                                                                     / ms(best_ours), 2)
+        core_ms = 2 * ms(best_ours)
+        summary[f"{stat}: samples/s per core"] = round(1000.0 / core_ms, 2)
+        summary[f"{stat}: ImageNet x 15 models x 50 samples, core-hours at this cost"] = round(
+            IMAGENET_IMAGES * ENSEMBLE_SIZE * PAPER_SAMPLES * core_ms / 1000 / 3600)
+    return summary
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
     args = ap.parse_args(argv)
     real = args.real
     args.images = args.images or (REAL_IMAGES if real else SYNTHETIC_IMAGES)
@@ -243,40 +288,7 @@ def main(argv=None) -> int:
                       f"  {row['ms_per_sample']:8.1f} ms/sample (median; min "
                       f"{row['ms_per_sample_min']:.1f}; {row['samples']} samples)", flush=True)
 
-    def pick(kind, layout=None, bs=None, key="ms_per_sample"):
-        sel = [r for r in rows if r["kind"] == kind and layout in (None, r["layout"])
-               and bs in (None, r["batch_size"])]
-        return min(sel, key=lambda r: r[key])
-
-    summary: Dict[str, object] = {}
-    # median: typical run; min: the run least disturbed by other processes on a shared machine
-    for stat, key in (("median", "ms_per_sample"), ("min", "ms_per_sample_min")):
-        def ms(row, key=key):
-            return row[key]
-
-        def short(row, key=key):
-            return f"{row[key]} ms ({row['layout']}, batch {row['batch_size']})"
-
-        best_idl, best_ours, best_limit = (pick("interpretdl", key=key), pick("ours", key=key),
-                                           pick("limit", key=key))
-        for layout in ("1x2", "2x1"):
-            idl, ours = pick("interpretdl", layout, key=key), pick("ours", layout, "auto", key=key)
-            limit = pick("limit", layout, key=key)
-            summary[f"{stat}/{layout}: ours default vs interpretdl (speed-up)"] = round(
-                ms(idl) / ms(ours), 2)
-            summary[f"{stat}/{layout}: ours default fraction of limit"] = round(
-                ms(limit) / ms(ours), 2)
-        summary[f"{stat}: interpretdl best"] = short(best_idl)
-        summary[f"{stat}: ours best"] = short(best_ours)
-        summary[f"{stat}: limit best"] = short(best_limit)
-        summary[f"{stat}: forward only best"] = short(pick("forward", key=key))
-        summary[f"{stat}: speed-up best vs best"] = round(ms(best_idl) / ms(best_ours), 2)
-        summary[f"{stat}: fraction of limit, best vs best"] = round(ms(best_limit)
-                                                                     / ms(best_ours), 2)
-        core_ms = 2 * ms(best_ours)
-        summary[f"{stat}: samples/s per core"] = round(1000.0 / core_ms, 2)
-        summary[f"{stat}: ImageNet x 15 models x 50 samples, core-hours at this cost"] = round(
-            IMAGENET_IMAGES * ENSEMBLE_SIZE * PAPER_SAMPLES * core_ms / 1000 / 3600)
+    summary = _summarise(rows)
     print("\nsummary (speed-up = InterpretDL ms / ours ms; "
           "fraction of limit = limit ms / ours ms):")
     for k, v in summary.items():
