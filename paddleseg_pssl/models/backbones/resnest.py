@@ -299,7 +299,7 @@ class ResNeSt(nn.Layer):
         pretrained: Path or URL of a ``.pdparams`` state dict to load: ours, a
             PaddleClas ResNeSt classifier's (renamed automatically), or a segmentation
             model's (its ``backbone.`` prefix is stripped). See
-            :func:`load_resnest_pretrained`.
+            :func:`.resnest_weights.load_resnest_pretrained`.
 
     Attributes:
         feat_channels: Channels of the four returned features, ``[256, 512, 1024, 2048]``.
