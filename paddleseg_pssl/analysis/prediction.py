@@ -305,8 +305,8 @@ def load_predictor(config: str, model_path: str, opts: Optional[Sequence[str]] =
             ``val_dataset`` transforms (or just its normalisation).
     """
     import paddleseg_pssl  # noqa: F401  (registers components before anything is built)
-    from paddleseg_pssl.builder import PSSLSegBuilder, output_class_count
-    from paddleseg_pssl.config_loading import (check_checkpoint_file, load_config,
+    from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
+    from paddleseg_pssl.training.config_loading import (check_checkpoint_file, load_config,
                                                validate_components)
 
     weights = str(check_checkpoint_file(model_path))

@@ -1,17 +1,17 @@
-"""Tests for paddleseg_pssl.config_loading: bad configs fail early with one clear line."""
+"""Tests for paddleseg_pssl.training.config_loading: bad configs fail early with one clear line."""
 import pathlib
 import textwrap
 
 import pytest
 
 import paddleseg_pssl  # noqa: F401  (registers components)
-from paddleseg_pssl.config_loading import (PSSLConfig, check_checkpoint_file, check_resume_dir,
+from paddleseg_pssl.training.config_loading import (PSSLConfig, check_checkpoint_file, check_resume_dir,
                                            close_matches, explain_build_errors, load_config,
                                            registered_names, validate_components,
                                            validate_paths)
 from paddleseg_pssl.errors import PSSLConfigError
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURE_CONFIGS = REPO_ROOT / "tests" / "fixtures" / "configs"
 TINY_BASE = FIXTURE_CONFIGS / "_base_" / "tiny_dataset.yml"
 #: The smallest complete fixture config (the dataset base plus BiSeNetV2).

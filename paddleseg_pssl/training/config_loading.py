@@ -35,7 +35,7 @@ from paddleseg.cvlibs import Config, manager
 from paddleseg.cvlibs import config_checker
 from paddleseg.cvlibs.config import parse_from_yaml
 
-from paddleseg_pssl import config_opts
+from paddleseg_pssl.training import config_opts
 from paddleseg_pssl.errors import PSSLConfigError
 
 PathLike = Union[str, os.PathLike]

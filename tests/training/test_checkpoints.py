@@ -6,8 +6,8 @@ import pytest
 import paddleseg_pssl  # noqa: F401  (registers MiniResNet)
 from paddleseg.models import DeepLabV3
 
-from paddleseg_pssl.checkpoints import write_backbone_weights
-from paddleseg_pssl.comparison import init_overrides
+from paddleseg_pssl.training.checkpoints import write_backbone_weights
+from paddleseg_pssl.training.comparison import init_overrides
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.miniature.backbone import MiniResNet
 
