@@ -306,8 +306,8 @@ def load_predictor(config: str, model_path: str, opts: Optional[Sequence[str]] =
     """
     import paddleseg_pssl  # noqa: F401  (registers components before anything is built)
     from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
-    from paddleseg_pssl.training.config_loading import (check_checkpoint_file, load_config,
-                                               validate_components)
+    from paddleseg_pssl.training.config_checks import validate_components
+    from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config
 
     weights = str(check_checkpoint_file(model_path))
     cfg = load_config(config, opts)
