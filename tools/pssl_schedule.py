@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddleseg_pssl.constants import IMAGENET_TRAIN_IMAGES  # noqa: E402
-from paddleseg_pssl.schedule import (PRETRAIN_EPOCHS, PRETRAIN_LR_DROP_EPOCHS,  # noqa: E402
+from paddleseg_pssl.training.schedule import (PRETRAIN_EPOCHS, PRETRAIN_LR_DROP_EPOCHS,  # noqa: E402
                                      pretrain_schedule)
 
 

@@ -13,7 +13,7 @@ them) and evaluates each in this process as it finishes.
 
 The total batch (per-card batch x processes) must be the config's ``total_batch_size``: a
 mismatch is refused unless ``--batch_size`` is given, and then the iterations are rescaled to
-the same epochs (``paddleseg_pssl.schedule.plan_batch``).
+the same epochs (``paddleseg_pssl.training.schedule.plan_batch``).
 """
 import argparse
 import json
@@ -25,12 +25,12 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from paddleseg_pssl.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
+from paddleseg_pssl.training.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
                                        KNOWN_INITS, RunResult,
                                        choose_rates, csv_table, grid, init_overrides,
                                        markdown_grid, markdown_table)
 from paddleseg_pssl.errors import PSSLConfigError
-from paddleseg_pssl.schedule import BatchPlan, plan_batch
+from paddleseg_pssl.training.schedule import BatchPlan, plan_batch
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRAIN_TOOL = REPO_ROOT / "tools" / "train.py"
@@ -190,7 +190,7 @@ def train_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rat
 def evaluate_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
                  seed: int, checkpoint: pathlib.Path, seconds: float) -> RunResult:
     """Evaluate a trained run on the validation split and record its result on disk."""
-    from paddleseg_pssl.evaluation import evaluate_checkpoint
+    from paddleseg_pssl.training.checkpoint_eval import evaluate_checkpoint
 
     started = time.time()
     metrics = evaluate_checkpoint(args.config, str(checkpoint), [*args.opts,
@@ -264,7 +264,7 @@ def run_all(args: argparse.Namespace, plan: BatchPlan, runs: Sequence[Run],
 
 def _plan(args: argparse.Namespace) -> Tuple[List[float], BatchPlan, List[str]]:
     """Learning rates, batch plan and warnings of the comparison; config errors raise."""
-    from paddleseg_pssl.config_loading import load_config
+    from paddleseg_pssl.training.config_loading import load_config
 
     cfg = load_config(args.config, args.opts).dic
     if args.lrs:
@@ -302,7 +302,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     if INIT_PSSL_BACKBONE in args.inits:
-        from paddleseg_pssl.checkpoints import write_backbone_weights
+        from paddleseg_pssl.training.checkpoints import write_backbone_weights
         try:
             write_backbone_weights(args.pssl_checkpoint, str(output / PSSL_BACKBONE_FILE))
         except PSSLConfigError as exc:

@@ -113,7 +113,7 @@ class PSSLDataset(Dataset):
     else int32 (OpenCV-based transforms do not keep int64).
 
     The class attributes ``NUM_CLASSES`` and ``IGNORE_INDEX`` are ImageNet-1k's (1001, 1001);
-    the builder (``paddleseg_pssl.builder``, installed into PaddleSeg's own ``SegBuilder`` by
+    the builder (``paddleseg_pssl.training.builder``, installed into PaddleSeg's own ``SegBuilder`` by
     ``import paddleseg_pssl``) asks ``label_space_for_config`` instead, which reads the synsets
     file, so any class count works.
 
@@ -227,7 +227,7 @@ class PSSLDataset(Dataset):
     def label_space_for_config(cls, dataset_cfg: dict) -> Tuple[int, int]:
         """(num_classes, ignore_index) of the data a ``train_dataset`` config points at.
 
-        The hook ``paddleseg_pssl.builder`` calls before building anything, so
+        The hook ``paddleseg_pssl.training.builder`` calls before building anything, so
         the model and the losses are sized from ``synsets.txt`` rather than from the class
         attributes: (1001, 1001) for ImageNet-1k, (4, 255) for 3 classes.
         """

@@ -14,8 +14,8 @@ import yaml
 import paddleseg_pssl  # noqa: F401  (installs the label-space builder)
 from paddleseg.cvlibs import Config, SegBuilder
 
-from paddleseg_pssl import builder as pssl_builder
-from paddleseg_pssl.builder import LabelSpaceMismatch, PSSLSegBuilder
+from paddleseg_pssl.training import builder as pssl_builder
+from paddleseg_pssl.training.builder import LabelSpaceMismatch, PSSLSegBuilder
 from tests.fixtures.tiny_pssl_config import CROP, write_config
 
 BUILDERS = [PSSLSegBuilder, SegBuilder]
