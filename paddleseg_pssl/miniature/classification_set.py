@@ -33,12 +33,12 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from paddleseg_pssl import pssl_format
 from paddleseg_pssl.miniature import shapes
 
 #: Bumped whenever the drawing changes, so a stale set is not silently reused.
 FORMAT_VERSION: int = 1
 SUMMARY_FILE: str = "summary.json"
-SYNSETS_FILE: str = "synsets.txt"
 MASK_DIR: str = "masks"
 MASK_FOREGROUND: int = 255
 JPEG_QUALITY: int = 95
@@ -191,8 +191,7 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
     def build(tmp: pathlib.Path) -> Dict[str, Any]:
         from tqdm import tqdm
 
-        with open(tmp / SYNSETS_FILE, "w", encoding="utf-8") as f:
-            f.write("".join(f"{n}\n" for n in names))
+        pssl_format.write_class_list(tmp / pssl_format.SYNSETS_FILE, names)
         areas: Dict[str, List[float]] = {"train": [], "val": []}
         total = num_classes * (images_per_class + val_per_class)
         bar = tqdm(total=total, desc="classification set", disable=not progress, leave=False)
