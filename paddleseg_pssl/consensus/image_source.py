@@ -32,6 +32,10 @@ class ImageSourceError(ValueError):
     """The image input as a whole is unusable; the message names the path and the fix."""
 
 
+class ClassListError(ImageSourceError):
+    """The class list (``images.synsets``) is unusable; the message names the file."""
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageItem:
     """One image to label.
@@ -73,12 +77,12 @@ def _read_classes(path: str) -> List[str]:
     """Class names of a synsets file (:func:`paddleseg_pssl.pssl_format.read_class_list`).
 
     Raises:
-        ImageSourceError: missing/unreadable file, no classes, or a duplicated name.
+        ClassListError: missing/unreadable file, no classes, or a duplicated name.
     """
     try:
         return pssl_format.read_class_list(path).ids
     except pssl_format.PSSLFormatError as exc:
-        raise ImageSourceError(str(exc)) from None
+        raise ClassListError(str(exc)) from None
 
 
 def _is_visible(name: str) -> bool:

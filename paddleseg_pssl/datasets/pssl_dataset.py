@@ -109,8 +109,8 @@ class PSSLDataset(Dataset):
 
     The label is resized to the image's size (nearest neighbour) before the transforms, since
     labels are stored at explanation resolution; a label whose aspect differs from its image's
-    beyond rounding (``pssl_format.label_fits_image``) raises ``PSSLSampleError``. Labels are uint8 when every value fits,
-    else int32 (OpenCV-based transforms do not keep int64).
+    beyond rounding (``pssl_format.label_fits_image``) raises ``PSSLSampleError``. Labels are
+    uint8 when every value fits, else int32 (OpenCV-based transforms do not keep int64).
 
     The class attributes ``NUM_CLASSES`` and ``IGNORE_INDEX`` are ImageNet-1k's (1001, 1001);
     the builder (``paddleseg_pssl.builder``, installed into PaddleSeg's own ``SegBuilder`` by

@@ -34,13 +34,14 @@ import cv2
 import numpy as np
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.miniature import shapes
+from paddleseg_pssl.constants import UINT8_MAX
+from paddleseg_pssl.miniature import outlines, shapes
 
 #: Bumped whenever the drawing changes, so a stale set is not silently reused.
 FORMAT_VERSION: int = 1
 SUMMARY_FILE: str = "summary.json"
 MASK_DIR: str = "masks"
-MASK_FOREGROUND: int = 255
+MASK_FOREGROUND: int = UINT8_MAX
 JPEG_QUALITY: int = 95
 #: Image sizes (height, width) drawn from per image: square, landscape and portrait.
 DEFAULT_IMAGE_SIZES: Tuple[Tuple[int, int], ...] = ((64, 64), (64, 80), (80, 64))
@@ -78,7 +79,7 @@ def draw_classification_image(rng: np.random.Generator, family: str, height: int
     image = shapes.background(rng, height, width)
     image = shapes.add_distractors(rng, image, int(rng.integers(1, 4)), max_area_fraction=0.02)
     image = shapes.random_lines(rng, image, int(rng.integers(1, 4)))
-    alpha, fraction, _ = shapes.place_object(rng, family, height, width, area_range)
+    alpha, fraction, _ = outlines.place_object(rng, family, height, width, area_range)
     layer = shapes.object_layer(rng, height, width, image, alpha)
     image = shapes.composite(image, layer, alpha)
     return shapes.finish(rng, image), alpha >= 0.5, fraction
@@ -147,7 +148,7 @@ def build_atomically(root: Union[str, os.PathLike], settings: Dict[str, Any],
 
 def class_names_for(num_classes: int) -> List[str]:
     """The first `num_classes` classification shape families, sorted (= class-id order)."""
-    pool = shapes.CLASSIFICATION_FAMILIES
+    pool = outlines.CLASSIFICATION_FAMILIES
     if not 2 <= num_classes <= len(pool):
         raise ValueError(f"num_classes {num_classes} is out of range; expected 2..{len(pool)} "
                          f"(the shape families {pool})")
@@ -202,7 +203,7 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
             for class_id, name in enumerate(names):
                 (tmp / split / name).mkdir(parents=True)
                 (tmp / MASK_DIR / split / name).mkdir(parents=True)
-                family_id = shapes.CLASSIFICATION_FAMILIES.index(name)
+                family_id = outlines.CLASSIFICATION_FAMILIES.index(name)
                 for index in range(count):
                     rng = image_rng(seed, _SPLIT_IDS[split], family_id, index)
                     h, w = sizes[int(rng.integers(len(sizes)))]
@@ -222,7 +223,7 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
             "kind": "classification", "class_names": names, "num_classes": num_classes,
             "counts": {s: c * num_classes for s, c in counts.items()},
             "image_sizes": [list(s) for s in sizes],
-            "mask_encoding": "single-channel PNG, 0 = background, 255 = object",
+            "mask_encoding": f"single-channel PNG, 0 = background, {MASK_FOREGROUND} = object",
             "area_fraction": {"min": float(all_areas.min()), "mean": float(all_areas.mean()),
                               "max": float(all_areas.max())},
         }

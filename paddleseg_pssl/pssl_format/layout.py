@@ -35,7 +35,8 @@ def join_relpath(root: Union[str, os.PathLike], rel: str) -> str:
 
 
 def label_relpath(class_name: str, image_name: str) -> str:
-    """Label path (relative to pssl_root, '/'-separated) of image ``image_name`` of ``class_name``."""
+    """Label path (relative to pssl_root, '/'-separated) of image ``image_name`` of
+    ``class_name``."""
     return f"{LABEL_SPLIT_DIR}/{class_name}/{image_name}{LABEL_SUFFIX}"
 
 
