@@ -176,32 +176,8 @@ class PSSLDataset(Dataset):
         self.pssl_root = pssl_root
         self.dataset_root = pssl_root
 
-        self.foreground_deciles = _decile_set("foreground_deciles", foreground_deciles)
-        self.ignore_deciles = _decile_set("ignore_deciles", ignore_deciles)
-        if not self.foreground_deciles:
-            raise PSSLConfigError("foreground_deciles is empty; expected at least one decile "
-                                  f"(the paper uses [{TOP_DECILE}])")
-        both = sorted(set(self.foreground_deciles) & set(self.ignore_deciles))
-        if both:
-            raise PSSLConfigError(
-                f"deciles {both} are in both foreground_deciles and ignore_deciles")
-
-        self.synsets_path, self.class_names = self._read_synsets(pssl_root)
-        self.class_id_dict: Dict[str, int] = {n: i for i, n in enumerate(self.class_names)}
-        num_object_classes = len(self.class_names)
-        self.background_id = background_class_id(num_object_classes)
-        self.num_classes = segmentation_num_classes(num_object_classes)
-        self.ignore_index = pssl_format.ignore_index_for(self.num_classes)
-        self.label_dtype = np.uint8 \
-            if max(self.num_classes, self.ignore_index) <= np.iinfo(np.uint8).max \
-            else np.int32
-        if (self.num_classes, self.ignore_index) != (self.NUM_CLASSES, self.IGNORE_INDEX):
-            logger.info(
-                f"PSSLDataset: {num_object_classes} classes in {self.synsets_path}: num_classes "
-                f"{self.num_classes}, ignore_index {self.ignore_index} (read from the data, "
-                f"not from the ImageNet-1k class attributes {self.NUM_CLASSES}/"
-                f"{self.IGNORE_INDEX})")
-
+        self._set_deciles(foreground_deciles, ignore_deciles)
+        self._set_label_space(pssl_root)
         self._align_label_padding()
         # The generator's resolution, so its capped labels of extreme-aspect strips still fit.
         self.label_resolution = pssl_format.read_label_resolution(pssl_root)
@@ -223,6 +199,37 @@ class PSSLDataset(Dataset):
         self._decile_lut[list(self.ignore_deciles)] = self.ignore_index
         self._fg_mask = np.zeros(DECILE_COUNT, dtype=bool)
         self._fg_mask[list(self.foreground_deciles)] = True
+
+    def _set_deciles(self, foreground_deciles: Iterable[int],
+                     ignore_deciles: Iterable[int]) -> None:
+        """Validate and keep which deciles take the image's class and which are ignored."""
+        self.foreground_deciles = _decile_set("foreground_deciles", foreground_deciles)
+        self.ignore_deciles = _decile_set("ignore_deciles", ignore_deciles)
+        if not self.foreground_deciles:
+            raise PSSLConfigError("foreground_deciles is empty; expected at least one decile "
+                                  f"(the paper uses [{TOP_DECILE}])")
+        both = sorted(set(self.foreground_deciles) & set(self.ignore_deciles))
+        if both:
+            raise PSSLConfigError(
+                f"deciles {both} are in both foreground_deciles and ignore_deciles")
+
+    def _set_label_space(self, pssl_root: str) -> None:
+        """Class names, ids, background id, ignore index and label dtype, from the synsets."""
+        self.synsets_path, self.class_names = self._read_synsets(pssl_root)
+        self.class_id_dict: Dict[str, int] = {n: i for i, n in enumerate(self.class_names)}
+        num_object_classes = len(self.class_names)
+        self.background_id = background_class_id(num_object_classes)
+        self.num_classes = segmentation_num_classes(num_object_classes)
+        self.ignore_index = pssl_format.ignore_index_for(self.num_classes)
+        self.label_dtype = np.uint8 \
+            if max(self.num_classes, self.ignore_index) <= np.iinfo(np.uint8).max \
+            else np.int32
+        if (self.num_classes, self.ignore_index) != (self.NUM_CLASSES, self.IGNORE_INDEX):
+            logger.info(
+                f"PSSLDataset: {num_object_classes} classes in {self.synsets_path}: num_classes "
+                f"{self.num_classes}, ignore_index {self.ignore_index} (read from the data, "
+                f"not from the ImageNet-1k class attributes {self.NUM_CLASSES}/"
+                f"{self.IGNORE_INDEX})")
 
     @classmethod
     def label_space_for_config(cls, dataset_cfg: dict) -> Tuple[int, int]:

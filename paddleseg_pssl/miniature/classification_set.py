@@ -155,6 +155,32 @@ def class_names_for(num_classes: int) -> List[str]:
     return sorted(pool[:num_classes])
 
 
+def _write_split(tmp: pathlib.Path, split: str, count: int, names: Sequence[str], seed: int,
+                 sizes: Sequence[Tuple[int, int]], area_range: Tuple[float, float],
+                 bar) -> List[float]:
+    """Draw and write `count` images (and true masks) per class of one split, and its
+    ``<split>_list.txt``; returns the area fractions of the true masks."""
+    lines, areas = [], []
+    for class_id, name in enumerate(names):
+        (tmp / split / name).mkdir(parents=True)
+        (tmp / MASK_DIR / split / name).mkdir(parents=True)
+        family_id = outlines.CLASSIFICATION_FAMILIES.index(name)
+        for index in range(count):
+            rng = image_rng(seed, _SPLIT_IDS[split], family_id, index)
+            h, w = sizes[int(rng.integers(len(sizes)))]
+            rgb, mask, fraction = draw_classification_image(rng, name, h, w, area_range)
+            stem = f"{name}_{index:04d}"
+            write_rgb(tmp / split / name / f"{stem}.jpg", rgb)
+            write_gray(tmp / MASK_DIR / split / name / f"{stem}.png",
+                       mask.astype(np.uint8) * MASK_FOREGROUND)
+            lines.append(f"{split}/{name}/{stem}.jpg {class_id}\n")
+            areas.append(fraction)
+            bar.update()
+    with open(tmp / f"{split}_list.txt", "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    return areas
+
+
 def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10,
                             images_per_class: int = 150, val_per_class: int = 20, seed: int = 0,
                             image_size: ImageSize = DEFAULT_IMAGE_SIZES,
@@ -197,26 +223,8 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
         total = num_classes * (images_per_class + val_per_class)
         bar = tqdm(total=total, desc="classification set", disable=not progress, leave=False)
         for split, count in counts.items():
-            if count == 0:
-                continue
-            lines = []
-            for class_id, name in enumerate(names):
-                (tmp / split / name).mkdir(parents=True)
-                (tmp / MASK_DIR / split / name).mkdir(parents=True)
-                family_id = outlines.CLASSIFICATION_FAMILIES.index(name)
-                for index in range(count):
-                    rng = image_rng(seed, _SPLIT_IDS[split], family_id, index)
-                    h, w = sizes[int(rng.integers(len(sizes)))]
-                    rgb, mask, fraction = draw_classification_image(rng, name, h, w, (lo, hi))
-                    stem = f"{name}_{index:04d}"
-                    write_rgb(tmp / split / name / f"{stem}.jpg", rgb)
-                    write_gray(tmp / MASK_DIR / split / name / f"{stem}.png",
-                               mask.astype(np.uint8) * MASK_FOREGROUND)
-                    lines.append(f"{split}/{name}/{stem}.jpg {class_id}\n")
-                    areas[split].append(fraction)
-                    bar.update()
-            with open(tmp / f"{split}_list.txt", "w", encoding="utf-8") as f:
-                f.writelines(lines)
+            if count:
+                areas[split] = _write_split(tmp, split, count, names, seed, sizes, (lo, hi), bar)
         bar.close()
         all_areas = np.float64(areas["train"] + areas["val"])
         return {

@@ -146,6 +146,21 @@ def _save_weights(model: nn.Layer, out_path: pathlib.Path) -> None:
     os.replace(tmp, out_path)
 
 
+def _metrics(model: nn.Layer, train_buckets: Buckets, val_buckets: Optional[Buckets],
+             epoch_losses: List[float], seconds: float, num_classes: int) -> Dict[str, Any]:
+    """What train_classifier reports of a trained model (without its settings)."""
+    return {
+        "val_accuracy": classifier_accuracy(model, val_buckets)["accuracy"]
+        if val_buckets else None,
+        "train_accuracy": classifier_accuracy(model, train_buckets)["accuracy"],
+        "first_epoch_loss": epoch_losses[0] if epoch_losses else None,
+        "last_epoch_loss": epoch_losses[-1] if epoch_losses else None,
+        "epoch_losses": epoch_losses, "seconds": round(seconds, 2),
+        "parameters": int(sum(int(np.prod(p.shape)) for p in model.parameters())),
+        "num_classes": num_classes, "chance": 1.0 / num_classes,
+    }
+
+
 def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
                      data_root: Union[str, os.PathLike], out_path: Union[str, os.PathLike],
                      epochs: int = DEFAULT_EPOCHS, seed: int = 0,
@@ -195,19 +210,11 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
     seconds = time.perf_counter() - start
     out_path = pathlib.Path(out_path)
     _save_weights(model, out_path)
-    metrics = {
-        "val_accuracy": classifier_accuracy(model, val_buckets)["accuracy"]
-        if val_buckets else None,
-        "train_accuracy": classifier_accuracy(model, train_buckets)["accuracy"],
-        "first_epoch_loss": epoch_losses[0] if epoch_losses else None,
-        "last_epoch_loss": epoch_losses[-1] if epoch_losses else None,
-        "epoch_losses": epoch_losses, "seconds": round(seconds, 2),
-        "parameters": int(sum(int(np.prod(p.shape)) for p in model.parameters())),
-        "num_classes": len(class_names), "chance": 1.0 / len(class_names),
-        "settings": {"epochs": epochs, "seed": seed, "batch_size": batch_size,
-                     "learning_rate": learning_rate, "weight_decay": weight_decay,
-                     "input_size": input_size, "kwargs": kwargs, "max_images": max_images},
-    }
+    metrics = _metrics(model, train_buckets, val_buckets, epoch_losses, seconds,
+                       len(class_names))
+    metrics["settings"] = {"epochs": epochs, "seed": seed, "batch_size": batch_size,
+                           "learning_rate": learning_rate, "weight_decay": weight_decay,
+                           "input_size": input_size, "kwargs": kwargs, "max_images": max_images}
     with open(out_path.with_suffix(".json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=1)
     return metrics

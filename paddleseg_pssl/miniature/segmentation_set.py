@@ -71,6 +71,28 @@ def draw_scene(rng: np.random.Generator, families: Sequence[str], height: int, w
     return shapes.finish(rng, image), label
 
 
+def _write_split(tmp: pathlib.Path, split: str, count: int, families: Sequence[str],
+                 seed: int, sizes: Sequence[Tuple[int, int]], objects: Tuple[int, int],
+                 area: Tuple[float, float], bar) -> np.ndarray:
+    """Draw and write `count` scenes of one split and its ``<split>.txt``; returns the pixel
+    count of every class (background first)."""
+    pixels = np.zeros(len(families) + 1, np.int64)
+    lines: List[str] = []
+    for index in range(count):
+        rng = image_rng(seed, _SPLIT_IDS[split], index)
+        h, w = sizes[int(rng.integers(len(sizes)))]
+        rgb, label = draw_scene(rng, families, h, w, objects, area)
+        stem = f"{split}_{index:04d}"
+        write_rgb(tmp / "images" / f"{stem}.jpg", rgb)
+        write_gray(tmp / "labels" / f"{stem}.png", label)
+        lines.append(f"images/{stem}.jpg labels/{stem}.png\n")
+        pixels += np.bincount(label.ravel(), minlength=len(pixels))[:len(pixels)]
+        bar.update()
+    with open(tmp / f"{split}.txt", "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    return pixels
+
+
 def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_images: int = 80,
                           val_images: int = 50, image_size: ImageSize = DEFAULT_IMAGE_SIZE,
                           known_classes: Sequence[str] = DEFAULT_KNOWN_CLASSES,
@@ -120,20 +142,8 @@ def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_im
         bar = tqdm(total=train_images + val_images, desc="segmentation set",
                    disable=not progress, leave=False)
         for split, count in (("train", train_images), ("val", val_images)):
-            lines: List[str] = []
-            for index in range(count):
-                rng = image_rng(seed, _SPLIT_IDS[split], index)
-                h, w = sizes[int(rng.integers(len(sizes)))]
-                rgb, label = draw_scene(rng, families, h, w, tuple(objects_per_image),
-                                        tuple(object_area))
-                stem = f"{split}_{index:04d}"
-                write_rgb(tmp / "images" / f"{stem}.jpg", rgb)
-                write_gray(tmp / "labels" / f"{stem}.png", label)
-                lines.append(f"images/{stem}.jpg labels/{stem}.png\n")
-                pixels += np.bincount(label.ravel(), minlength=len(names))[:len(names)]
-                bar.update()
-            with open(tmp / f"{split}.txt", "w", encoding="utf-8") as f:
-                f.writelines(lines)
+            pixels += _write_split(tmp, split, count, families, seed, sizes,
+                                   tuple(objects_per_image), tuple(object_area), bar)
         bar.close()
         return {
             "kind": "segmentation", "num_classes": len(names), "class_names": names,
