@@ -10,9 +10,10 @@ Two inputs (the ``images:`` section of a generation config)::
         |   `-- ...
         `-- n01443537/ ...
 
-The class list (``synsets``: one class per line, the first whitespace-separated token, as in
-ImageNet's ``LOC_synset_mapping.txt``) fixes class ids: line i is class i, the output index i of
-every classifier of the ensemble. Without it the class list is the sorted class-folder names
+The class list (``synsets``, read by :func:`paddleseg_pssl.pssl_format.read_class_list`: one
+class per line, the first whitespace-separated token, as in ImageNet's
+``LOC_synset_mapping.txt``) fixes class ids: the i-th listed class is class i, the output index
+i of every classifier of the ensemble. Without it the class list is the sorted class-folder names
 (folder input) or the sorted class names of the list file.
 
 Items are sorted by image path, so every process sees the same order. Problems of one image

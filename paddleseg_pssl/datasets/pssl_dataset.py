@@ -97,8 +97,9 @@ class PSSLDataset(Dataset):
         `-- train/n01440764/n01440764_10026.JPEG
 
     ``synsets.txt`` wins when both synsets files exist. The class of a sample is its label's
-    folder name; its id is that name's line number in the synsets file. With K classes,
-    background is K and the model has K + 1 outputs (1001 for ImageNet-1k).
+    folder name; its id is that name's position in the synsets file
+    (``pssl_format.read_class_list``). With K classes, background is K and the model has
+    K + 1 outputs (1001 for ImageNet-1k).
 
     Label values: deciles in ``foreground_deciles`` take the image's class, deciles in
     ``ignore_deciles`` take ``ignore_index``, all others the background. ``ignore_index`` is
