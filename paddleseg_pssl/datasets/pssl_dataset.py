@@ -25,7 +25,7 @@ from paddleseg.utils import logger
 from paddleseg_pssl import pssl_format, subsets
 from paddleseg_pssl.constants import (
     DECILE_COUNT, DEFAULT_FOREGROUND_DECILES, DEFAULT_IGNORE_DECILES, IGNORE_INDEX,
-    IMAGENET_NUM_CLASSES, TOP_DECILE, background_class_id, segmentation_num_classes)
+    IMAGENET_NUM_CLASSES, TOP_DECILE, UINT8_MAX, background_class_id, segmentation_num_classes)
 from paddleseg_pssl.errors import PSSLConfigError
 
 #: How many offending paths, lines or names an error message lists before "...".
@@ -222,8 +222,7 @@ class PSSLDataset(Dataset):
         self.background_id = background_class_id(num_object_classes)
         self.num_classes = segmentation_num_classes(num_object_classes)
         self.ignore_index = pssl_format.ignore_index_for(self.num_classes)
-        self.label_dtype = np.uint8 \
-            if max(self.num_classes, self.ignore_index) <= np.iinfo(np.uint8).max \
+        self.label_dtype = np.uint8 if max(self.num_classes, self.ignore_index) <= UINT8_MAX \
             else np.int32
         if (self.num_classes, self.ignore_index) != (self.NUM_CLASSES, self.IGNORE_INDEX):
             logger.info(
