@@ -20,11 +20,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from paddleseg_pssl.constants import IMAGE_EXTENSIONS
 from paddleseg_pssl.errors import PSSLConfigError
 
 BACKGROUND_NAME = "background"
-IMAGE_EXTENSIONS: Tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif",
-                                     ".tiff")
 
 
 # ----------------------------------------------------------------------------- pure maths

@@ -109,7 +109,7 @@ def test_a_model_without_num_classes_is_checked_by_its_outputs(tmp_path):
     from paddleseg.core import train
     from paddleseg.models import DeepLabV3
 
-    from paddleseg_pssl.miniature.backbone import MiniResNet
+    from paddleseg_pssl.models.backbones.mini_resnet import MiniResNet
 
     builder = SegBuilder(Config(write_config(tmp_path, 3)))
     model = DeepLabV3(num_classes=1001, backbone=MiniResNet(), backbone_indices=[3],

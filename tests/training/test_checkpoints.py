@@ -9,7 +9,7 @@ from paddleseg.models import DeepLabV3
 from paddleseg_pssl.training.checkpoints import load_weights, write_backbone_weights
 from paddleseg_pssl.training.comparison import init_overrides
 from paddleseg_pssl.errors import PSSLConfigError
-from paddleseg_pssl.miniature.backbone import MiniResNet
+from paddleseg_pssl.models.backbones.mini_resnet import MiniResNet
 
 
 def test_backbone_weights_load_into_a_fresh_backbone(tmp_path):
