@@ -7,8 +7,8 @@ explanations (Consensus, arXiv 2109.00707).
 ``import paddleseg_pssl`` is the one import point: it applies the PaddleSeg 2.8 /
 Paddle 3.x compatibility fixes, teaches PaddleSeg's ``SegBuilder`` to size models from the
 data, registers every component (``PSSLDataset``, ``WeightedCrossEntropyLoss``, the ResNeSt
-backbones) in PaddleSeg's managers, since PaddleSeg has no ``custom_imports``, and logs
-once which fixes it applied. PaddleSeg's own ``tools/*.py`` get all of this through the
+and MiniResNet backbones) in PaddleSeg's managers, since PaddleSeg has no ``custom_imports``,
+and logs once which fixes it applied. PaddleSeg's own ``tools/*.py`` get all of this through the
 import hook or runner of ``docs/paddleseg_scripts.md``.
 """
 from paddleseg_pssl import runner_usage as _runner_usage
@@ -19,7 +19,6 @@ if not _runner_usage.is_usage_only_call():  # the runner's usage needs no Paddle
     _plugin.activate()
 
     from paddleseg_pssl import datasets, losses, models  # noqa: E402,F401  (registration)
-    from paddleseg_pssl.miniature import backbone as _miniature_backbone  # noqa: E402,F401
     from paddleseg.utils import logger as _logger  # noqa: E402
 
     _plugin.log_once(_logger.info)

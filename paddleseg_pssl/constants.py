@@ -22,6 +22,12 @@ DEFAULT_BACKGROUND_WEIGHT: float = 0.1
 #: Label value the loss and the metrics skip (padding from crops and rotations).
 IGNORE_INDEX: int = 255
 
+#: Largest value of an 8-bit pixel or label (uint8); images are scaled to [0, 1] by it.
+UINT8_MAX: int = 255
+
+#: File extensions (lower case) read as images where a folder is scanned for them.
+IMAGE_EXTENSIONS: tuple = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
 #: ImageNet-1k, the paper's pre-training set.
 IMAGENET_NUM_CLASSES: int = 1000
 IMAGENET_TRAIN_IMAGES: int = 1_281_167

@@ -1,14 +1,15 @@
 """Everything ``import paddleseg_pssl`` does to PaddleSeg, and the one log line saying so.
 
 Applies the Paddle 3.x compatibility fixes (:mod:`paddleseg_pssl.compat`), teaches PaddleSeg's
-``SegBuilder`` to read class counts from the data (:mod:`paddleseg_pssl.builder`) and makes
-null words in ``--opts`` mean None (:mod:`paddleseg_pssl.config_opts`). The same happens under
+``SegBuilder`` to read class counts from the data (:mod:`paddleseg_pssl.training.builder`) and makes
+null words in ``--opts`` mean None (:mod:`paddleseg_pssl.training.config_opts`). The same happens under
 PaddleSeg's own ``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
 """
 import sys
 from typing import Callable, Optional, Tuple
 
-from paddleseg_pssl import builder, compat, config_opts
+from paddleseg_pssl import compat
+from paddleseg_pssl.training import builder, config_opts
 from paddleseg_pssl.errors import PSSLConfigError
 
 #: Prefix of the import-time log line.

@@ -112,23 +112,18 @@ def _list_samples(pssl_root: str, imagenet_root: str
         raise PSSLConfigError(f"pssl_root {pssl_root!r} has no {fmt.TRAIN_LIST_FILE!r}")
     classes = set(pssl_io.read_synsets(pssl_root))
     samples, problems = [], []
-    with open(list_path, encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                label_rel, image_rel = fmt.parse_list_line(line)
-            except ValueError as exc:
-                problems.append(Problem(f"{list_path}:{lineno}", str(exc)))
-                continue
-            class_name = fmt.class_name_of_label(label_rel)
-            if class_name not in classes:
-                problems.append(Problem(os.path.join(pssl_root, label_rel),
-                                        f"class folder {class_name!r} is not in the synsets "
-                                        "file"))
-                continue
-            samples.append((os.path.join(pssl_root, label_rel),
-                            os.path.join(imagenet_root, image_rel)))
+    for lineno, entry in fmt.iter_train_list(list_path, errors="replace"):
+        if isinstance(entry, ValueError):
+            problems.append(Problem(f"{list_path}:{lineno}", str(entry)))
+            continue
+        label_rel, image_rel = entry
+        class_name = fmt.class_name_of_label(label_rel)
+        if class_name not in classes:
+            problems.append(Problem(fmt.join_relpath(pssl_root, label_rel),
+                                    f"class folder {class_name!r} is not in the synsets file"))
+            continue
+        samples.append((fmt.join_relpath(pssl_root, label_rel),
+                        fmt.join_relpath(imagenet_root, image_rel)))
     return samples, problems
 
 

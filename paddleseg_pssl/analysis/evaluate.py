@@ -116,10 +116,10 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
         if mask_path is None:
             missing_masks.append(image_rel)
             continue
-        label_path = pssl_io.resolve(pssl_root, label_rel)
+        label_path = fmt.join_relpath(pssl_root, label_rel)
         if not os.path.isfile(label_path):
             raise PSSLConfigError(f"label {label_path!r} is listed in train.txt but missing")
-        release = release or label_rel.endswith(fmt.RELEASE_LABEL_SUFFIX)
+        release = release or fmt.is_release_label(label_rel)
         dec = pssl_io.read_decile_label(label_path)
         fg, valid = load_mask(mask_path, spec, fmt.class_name_of_label(label_rel), dec.shape)
         consensus.add(dec, fg, valid)

@@ -30,6 +30,7 @@ from paddleseg_pssl.analysis.label_quality import (QualityAccumulator, QualityRe
 from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
 from paddleseg_pssl.consensus import label_maths
 from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.pssl_format import join_relpath
 
 KEY_SEPARATOR = "|"
 SECONDS_KEY = "seconds"
@@ -69,7 +70,7 @@ def seconds_key(model: str, n_samples: int) -> str:
 
 
 def cache_path(cache_dir: str, pass_name: str, label_rel: str) -> str:
-    return os.path.join(cache_dir, pass_name, *label_rel.split("/")) + ".npz"
+    return join_relpath(os.path.join(cache_dir, pass_name), label_rel) + ".npz"
 
 
 SETTINGS_FILE = "settings.json"

@@ -32,6 +32,7 @@ from PIL import Image
 
 from paddleseg_pssl.constants import IGNORE_INDEX
 from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.pssl_format import join_relpath
 
 MASK_FORMATS: Tuple[str, ...] = ("binary", "class_index", "imagenet_s")
 
@@ -284,7 +285,7 @@ def find_mask(mask_root: str, image_rel: str, mask_ext: str = DEFAULT_MASK_EXTEN
               mask_suffix: str = "", split_dir: str = "train") -> Optional[str]:
     """The first existing candidate mask file (:func:`mask_relpath_candidates`), or None."""
     for rel in mask_relpath_candidates(image_rel, mask_ext, mask_suffix, split_dir):
-        path = os.path.join(mask_root, *rel.split("/"))
+        path = join_relpath(mask_root, rel)
         if os.path.isfile(path):
             return path
     return None

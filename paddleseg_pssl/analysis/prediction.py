@@ -20,11 +20,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from paddleseg_pssl.constants import IMAGE_EXTENSIONS
 from paddleseg_pssl.errors import PSSLConfigError
 
 BACKGROUND_NAME = "background"
-IMAGE_EXTENSIONS: Tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif",
-                                     ".tiff")
 
 
 # ----------------------------------------------------------------------------- pure maths
@@ -226,35 +225,6 @@ def read_rgb(path: str) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- Paddle
 
-def load_weights(model, model_path: str) -> None:
-    """Load a ``.pdparams`` state dict into ``model``, refusing a mismatched checkpoint.
-
-    Unlike PaddleSeg's ``load_entire_model`` (which warns and goes on with random weights
-    for keys it cannot load), every parameter of the model must be in the file with the
-    right shape.
-    """
-    import paddle
-
-    try:
-        state = paddle.load(model_path)
-    except Exception as exc:  # paddle raises assorted types for a bad file
-        raise PSSLConfigError(f"cannot read weights {model_path!r} (expected a .pdparams "
-                              f"state dict): {exc}") from exc
-    if not isinstance(state, dict):
-        raise PSSLConfigError(f"weights {model_path!r} hold a {type(state).__name__}; "
-                              "expected a state dict (.pdparams)")
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    wrong = [f"{k}: file {list(state[k].shape)} vs model {list(v.shape)}"
-             for k, v in own.items() if k in state and list(state[k].shape) != list(v.shape)]
-    if missing or wrong:
-        detail = (f"{len(missing)} parameters missing (e.g. {missing[:3]})" if missing
-                  else f"{len(wrong)} shape mismatches (e.g. {wrong[:2]})")
-        raise PSSLConfigError(f"weights {model_path!r} do not fit the config's model: {detail}; "
-                              "use the config the checkpoint was trained with")
-    model.set_state_dict({k: state[k] for k in own})
-
-
 def inference_transform_cfgs(cfg) -> List[Dict]:
     """The config's inference transforms: ``val_dataset``'s, else the train normalisation.
 
@@ -305,9 +275,10 @@ def load_predictor(config: str, model_path: str, opts: Optional[Sequence[str]] =
             ``val_dataset`` transforms (or just its normalisation).
     """
     import paddleseg_pssl  # noqa: F401  (registers components before anything is built)
-    from paddleseg_pssl.builder import PSSLSegBuilder, output_class_count
-    from paddleseg_pssl.config_loading import (check_checkpoint_file, load_config,
-                                               validate_components)
+    from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
+    from paddleseg_pssl.training.config_checks import validate_components
+    from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config
+    from paddleseg_pssl.training.checkpoints import load_weights
 
     weights = str(check_checkpoint_file(model_path))
     cfg = load_config(config, opts)

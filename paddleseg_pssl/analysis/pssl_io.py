@@ -11,7 +11,6 @@ import pathlib
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from PIL import Image
 
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.consensus import label_maths, store
@@ -35,16 +34,7 @@ def read_sample_list(pssl_root: str) -> List[Tuple[str, str]]:
                               f"{fmt.TRAIN_LIST_FILE}, {fmt.SYNSETS_FILE} and "
                               f"{fmt.LABEL_SPLIT_DIR}/<class>/*{fmt.LABEL_SUFFIX} "
                               "(written by tools/generate_pssl.py)")
-    samples = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                samples.append(fmt.parse_list_line(line))
-            except ValueError as exc:
-                raise PSSLConfigError(f"{str(path)!r} line {lineno}: {exc}") from exc
-    return samples
+    return fmt.read_train_list(path)
 
 
 def read_class_names(synsets_file: str) -> Tuple[List[str], List[str]]:
@@ -54,30 +44,14 @@ def read_class_names(synsets_file: str) -> Tuple[List[str], List[str]]:
     ImageNet ``LOC_synset_mapping.txt``-style line ``n01440764 tench, Tinca tinca`` gives
     the display name ``tench`` (the first comma-separated synonym).
     """
-    path = pathlib.Path(synsets_file)
-    if not path.is_file():
-        raise PSSLConfigError(f"synsets file {str(path)!r} is not a file; expected one class "
-                              "per line (folder name, optionally followed by a readable name)")
-    ids, names = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            parts = line.strip().split(None, 1)
-            ids.append(parts[0])
-            names.append(parts[1].split(",")[0].strip() if len(parts) > 1 else parts[0])
-    if not ids:
-        raise PSSLConfigError(f"synsets file {str(path)!r} is empty")
-    return ids, names
+    classes = fmt.read_class_list(synsets_file)
+    return classes.ids, classes.names
 
 
 def read_synsets(pssl_root: str) -> List[str]:
     """Class folder names of a PSSL folder, in class-id order."""
-    root = require_dir(pssl_root, "pssl_root")
-    path = root / fmt.SYNSETS_FILE
-    if not path.is_file() and (root / fmt.RELEASE_SYNSETS_FILE).is_file():
-        path = root / fmt.RELEASE_SYNSETS_FILE
-    return read_class_names(str(path))[0]
+    require_dir(pssl_root, "pssl_root")
+    return fmt.read_class_list(fmt.find_class_list(pssl_root)).ids
 
 
 def read_decile_label(path: str) -> np.ndarray:
@@ -87,32 +61,15 @@ def read_decile_label(path: str) -> np.ndarray:
     decile): it is returned as 9 for foreground and 0 elsewhere, so only the top-decile
     threshold is meaningful for it.
     """
-    if path.endswith(fmt.RELEASE_LABEL_SUFFIX):
-        try:
-            with np.load(path) as data:
-                arr = np.asarray(data["arr_0"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise PSSLConfigError(f"cannot read release label {path!r} (expected an npz with "
-                                  f"a binary 'arr_0'): {exc}") from exc
-        return np.where(arr == 1, TOP_DECILE, 0).astype(np.uint8)
-    try:
-        with Image.open(path) as img:
-            arr = np.asarray(img)
-    except (OSError, ValueError) as exc:
-        raise PSSLConfigError(f"cannot read PSSL label {path!r}: {exc}") from exc
-    if arr.ndim != 2 or arr.dtype != np.uint8 or (arr.size and arr.max() > TOP_DECILE):
-        got = f"shape {arr.shape}, dtype {arr.dtype}"
-        if arr.size:
-            got += f", values {int(arr.min())}..{int(arr.max())}"
-        raise PSSLConfigError(f"PSSL label {path!r} must be a single-channel uint8 PNG of "
-                              f"deciles 0..{TOP_DECILE}, got {got}")
-    return arr
+    if fmt.is_release_label(path):
+        return np.where(fmt.read_release_npz(path) == 1, TOP_DECILE, 0).astype(np.uint8)
+    return fmt.read_decile_png(path)
 
 
 def _model_maps_path(pssl_root: str, label_rel: str) -> Optional[str]:
     if not label_rel.endswith(fmt.LABEL_SUFFIX):
         return None  # release labels never have kept maps
-    return resolve(pssl_root, fmt.model_maps_relpath(label_rel))
+    return fmt.join_relpath(pssl_root, fmt.model_maps_relpath(label_rel))
 
 
 def kept_model_names(pssl_root: str, samples: Sequence[Tuple[str, str]]) -> List[str]:
@@ -205,7 +162,7 @@ def load_consensus_map(pssl_root: str, label_rel: str) -> Optional[np.ndarray]:
     """The kept float consensus (``keep_float``) of one label as float32 HxW, or None."""
     if not label_rel.endswith(fmt.LABEL_SUFFIX):
         return None
-    path = resolve(pssl_root, fmt.consensus_relpath(label_rel))
+    path = fmt.join_relpath(pssl_root, fmt.consensus_relpath(label_rel))
     if not os.path.isfile(path):
         return None
     try:
@@ -216,8 +173,3 @@ def load_consensus_map(pssl_root: str, label_rel: str) -> Optional[np.ndarray]:
     if arr.ndim != 2:
         raise PSSLConfigError(f"float consensus {path!r} must be HxW, got shape {arr.shape}")
     return arr.astype(np.float32)
-
-
-def resolve(root: str, rel: str) -> str:
-    """An on-disk path from a root and a '/'-separated relative path."""
-    return os.path.join(root, *rel.split("/"))

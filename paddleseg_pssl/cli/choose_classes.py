@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from paddleseg_pssl.analysis import class_choice
     from paddleseg_pssl.consensus import config as config_mod
     from paddleseg_pssl.consensus import ensemble as ensemble_mod
-    from paddleseg_pssl.consensus import image_source, runner
+    from paddleseg_pssl import pssl_format
+    from paddleseg_pssl.consensus import runner
 
     if not os.path.isfile(args.candidates):
         raise PSSLConfigError(f"--candidates {args.candidates!r} is not a file; write a CSV with "
@@ -50,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise config_mod.ConfigError("images.synsets", "the candidates are class ids; set the "
                                                        "class list they index")
     try:
-        classes = image_source.read_class_list(cfg["images"]["synsets"])
-    except image_source.ImageSourceError as exc:
+        classes = pssl_format.read_class_list(cfg["images"]["synsets"]).ids
+    except pssl_format.PSSLFormatError as exc:
         raise config_mod.ConfigError("images.synsets", str(exc)) from None
     rows = class_choice.read_candidates(args.candidates, len(classes))
     paddle.set_device(args.device or common.default_device())
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         iterable = tqdm(rows, desc="choosing classes", unit="img", file=sys.stderr)
     choices = {}
     for row in iterable:
-        path = os.path.join(cfg["images"]["root"], *row.image_rel.split("/"))
+        path = pssl_format.join_relpath(cfg["images"]["root"], row.image_rel)
         try:
             image = runner.decode(path, resolution["short_side"], resolution["max_long_side"])
         except runner.ImageFailure as exc:

@@ -3,18 +3,18 @@
 For every initialisation, every initial learning rate of ``--lrs`` and every seed, one
 training process (``tools/train.py``'s command line, started from the package so that an
 installed ``pssl-compare-init`` works too; under ``paddle.distributed.launch`` with
-``--nproc_per_node`` or ``--gpus``), evaluated with PaddleSeg's own evaluation on the config's validation split. As in
-the paper (arXiv 2207.03335, Section 5.4 and Appendix B), each initialisation gets the rate
-with its best mean validation mIoU; the tables show the chosen rates and the whole grid
-(mean +- std over seeds), as markdown and CSV. A crash in one run does not lose the others,
-and finished runs are skipped on a rerun.
+``--nproc_per_node`` or ``--gpus``), evaluated with PaddleSeg's own evaluation on the
+config's validation split. As in the paper (arXiv 2207.03335, Section 5.4 and Appendix B),
+each initialisation gets the rate with its best mean validation mIoU; the tables show the
+chosen rates and the whole grid (mean +- std over seeds), as markdown and CSV. A crash in one
+run does not lose the others, and finished runs are skipped on a rerun.
 
 ``--jobs N`` trains N runs at once (one process each; on CPU the cores are shared out between
 them) and evaluates each in this process as it finishes.
 
 The total batch (per-card batch x processes) must be the config's ``total_batch_size``: a
 mismatch is refused unless ``--batch_size`` is given, and then the iterations are rescaled to
-the same epochs (``paddleseg_pssl.schedule.plan_batch``).
+the same epochs (``paddleseg_pssl.training.schedule.plan_batch``).
 """
 import argparse
 import json
@@ -26,14 +26,14 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from paddleseg_pssl.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
+from paddleseg_pssl.training.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
                                        KNOWN_INITS, RunResult,
                                        choose_rates, csv_table, grid, init_overrides,
                                        markdown_grid, markdown_table)
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.cli.scripts import pssl_train
 from paddleseg_pssl.errors import PSSLConfigError
-from paddleseg_pssl.schedule import BatchPlan, plan_batch
+from paddleseg_pssl.training.schedule import BatchPlan, plan_batch
 
 PROG = "tools/compare_init.py"
 #: The training command line as a file (``paddle.distributed.launch`` runs files).
@@ -122,8 +122,8 @@ def threads_per_process(args: argparse.Namespace, processes: int) -> Optional[in
 
 def train_command(args: argparse.Namespace, plan: BatchPlan, init_opts: List[str],
                   learning_rate: float, seed: int, run_dir: pathlib.Path) -> List[str]:
-    """The training command of one run (``tools/train.py``'s flags), under ``paddle.distributed.launch`` when
-    it has more than one process."""
+    """The training command of one run (``tools/train.py``'s flags), under
+    ``paddle.distributed.launch`` when it has more than one process."""
     command = [str(TRAIN_SCRIPT), "--config", args.config, "--seed", str(seed),
                "--save_dir", str(run_dir), "--num_workers", str(args.num_workers),
                "--iters", str(plan.iters), "--batch_size", str(plan.batch_size_per_card),
@@ -196,7 +196,7 @@ def train_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rat
 def evaluate_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
                  seed: int, checkpoint: pathlib.Path, seconds: float) -> RunResult:
     """Evaluate a trained run on the validation split and record its result on disk."""
-    from paddleseg_pssl.evaluation import evaluate_checkpoint
+    from paddleseg_pssl.training.checkpoint_eval import evaluate_checkpoint
 
     started = time.time()
     metrics = evaluate_checkpoint(args.config, str(checkpoint), [*args.opts,
@@ -270,7 +270,7 @@ def run_all(args: argparse.Namespace, plan: BatchPlan, runs: Sequence[Run],
 
 def _plan(args: argparse.Namespace) -> Tuple[List[float], BatchPlan, List[str]]:
     """Learning rates, batch plan and warnings of the comparison; config errors raise."""
-    from paddleseg_pssl.config_loading import load_config
+    from paddleseg_pssl.training.config_loading import load_config
 
     cfg = load_config(args.config, args.opts).dic
     if args.lrs:
@@ -325,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     if INIT_PSSL_BACKBONE in args.inits:
-        from paddleseg_pssl.checkpoints import write_backbone_weights
+        from paddleseg_pssl.training.checkpoints import write_backbone_weights
         write_backbone_weights(args.pssl_checkpoint, str(output / PSSL_BACKBONE_FILE))
     (output / PLAN_FILE).write_text(json.dumps(
         {"config": args.config, "inits": args.inits, "learning_rates": rates,

@@ -8,7 +8,7 @@
 
 A rerun with the same config resumes: finished labels are skipped. Writes under the output
 folder train/<class>/<image>.png (uint8 deciles 0..9), train.txt, synsets.txt, failures.txt
-and manifest.json (see paddleseg_pssl/pssl_format.py).
+and manifest.json (see paddleseg_pssl/pssl_format/).
 
 Exit status: 0 done; 1 more images failed than max_failure_fraction (see failures.txt);
 2 configuration or start-up error (the message names the key or path and the fix);

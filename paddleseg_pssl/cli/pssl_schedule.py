@@ -13,8 +13,8 @@ from typing import Optional, Sequence
 
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.constants import IMAGENET_TRAIN_IMAGES
-from paddleseg_pssl.schedule import (PRETRAIN_EPOCHS, PRETRAIN_LR_DROP_EPOCHS,
-                                     pretrain_schedule)
+from paddleseg_pssl.training.schedule import (PRETRAIN_EPOCHS, PRETRAIN_LR_DROP_EPOCHS,
+                                              pretrain_schedule)
 
 PROG = "tools/pssl_schedule.py"
 #: The paper's 8 cards x 8 images per card (total batch 64, Section 5.2).

@@ -15,9 +15,10 @@ from paddleseg.core import train
 from paddleseg.utils import utils
 
 from paddleseg_pssl.cli import common, parity
-from paddleseg_pssl.builder import PSSLSegBuilder
-from paddleseg_pssl.config_loading import (check_resume_dir, explain_build_errors, load_config,
-                                           validate_components, validate_paths)
+from paddleseg_pssl.training.builder import PSSLSegBuilder
+from paddleseg_pssl.training.config_checks import (explain_build_errors, validate_components,
+                                                   validate_paths)
+from paddleseg_pssl.training.config_loading import check_resume_dir, load_config
 
 PROG = "tools/train.py"
 

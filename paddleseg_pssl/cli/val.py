@@ -18,9 +18,10 @@ from paddleseg.cvlibs import Config
 from paddleseg.utils import logger, utils
 
 from paddleseg_pssl.cli import common, parity
-from paddleseg_pssl.builder import PSSLSegBuilder
-from paddleseg_pssl.config_loading import (check_checkpoint_file, explain_build_errors,
-                                           load_config, validate_components, validate_paths)
+from paddleseg_pssl.training.builder import PSSLSegBuilder
+from paddleseg_pssl.training.config_checks import (explain_build_errors, validate_components,
+                                                   validate_paths)
+from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/val.py"

@@ -74,9 +74,9 @@ def select_samples(samples: List[Tuple[str, str]], count: Optional[int],
 def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
                models: Sequence[str]) -> PanelSet:
     """Everything one Figure 2 row shows for one sample, at label resolution."""
-    dec = pssl_io.read_decile_label(pssl_io.resolve(pssl_root, label_rel))
+    dec = pssl_io.read_decile_label(fmt.join_relpath(pssl_root, label_rel))
     h, w = dec.shape
-    image_path = pssl_io.resolve(image_root, image_rel)
+    image_path = fmt.join_relpath(image_root, image_rel)
     if not os.path.isfile(image_path):
         raise PSSLConfigError(f"image {image_path!r} of label {label_rel!r} not found; "
                               "--image_root must be the root the PSSL was generated from")

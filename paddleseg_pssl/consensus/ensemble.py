@@ -26,13 +26,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
-import importlib
 import inspect
 import os
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from paddleseg_pssl import model_factory
 
 #: ImageNet statistics on the 0..1 scale (paddle.vision's and PaddleClas's pretrained weights).
 IMAGENET_MEAN: Tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -113,41 +114,16 @@ def resolve_factory(arch: str) -> Callable[..., Any]:
         EnsembleConfigError: unknown paddle.vision name (with close matches), a module that does
             not import, or a factory that the module does not define.
     """
-    if not isinstance(arch, str) or not arch.strip():
-        raise EnsembleConfigError(f"arch must be a non-empty string, got {arch!r}")
-    if ":" in arch:
-        module_name, _, factory_name = arch.partition(":")
-        if not module_name or not factory_name:
-            raise EnsembleConfigError(
-                f"arch {arch!r} is not of the form 'module:factory' (e.g. 'ppcls.arch:ResNet50')")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise EnsembleConfigError(
-                f"arch {arch!r}: module {module_name!r} cannot be imported ({exc}); install it or "
-                f"add its directory to PYTHONPATH") from exc
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any error of the user's module
-            raise EnsembleConfigError(
-                f"arch {arch!r}: importing module {module_name!r} raised "
-                f"{type(exc).__name__}: {exc}; fix that module") from None
-        factory = getattr(module, factory_name, None)
-        if factory is None or not callable(factory):
-            names = [n for n in dir(module) if not n.startswith("_")]
-            close = difflib.get_close_matches(factory_name, names, n=5)
-            hint = f"; close matches: {close}" if close else ""
-            raise EnsembleConfigError(
-                f"arch {arch!r}: module {module_name!r} has no callable {factory_name!r}{hint}")
-        return factory
-    import paddle.vision.models as models
+    def paddle_vision_models() -> Dict[str, Callable[..., Any]]:
+        import paddle.vision.models as models
 
-    known = paddle_vision_archs()
-    if arch not in known:
-        close = difflib.get_close_matches(arch.lower(), known, n=5, cutoff=0.5)
-        hint = f"close matches: {close}" if close else f"known: {known}"
-        raise EnsembleConfigError(
-            f"arch {arch!r} is not a paddle.vision.models function ({hint}); for other networks "
-            f"write 'module:factory'")
-    return getattr(models, arch)
+        return {name: getattr(models, name) for name in paddle_vision_archs()}
+
+    try:
+        return model_factory.resolve_factory(arch, paddle_vision_models,
+                                             "a paddle.vision.models function")
+    except model_factory.FactoryError as exc:
+        raise EnsembleConfigError(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ Two inputs (the ``images:`` section of a generation config)::
         |   `-- ...
         `-- n01443537/ ...
 
-The class list (``synsets``: one class per line, the first whitespace-separated token, as in
-ImageNet's ``LOC_synset_mapping.txt``) fixes class ids: line i is class i, the output index i of
-every classifier of the ensemble. Without it the class list is the sorted class-folder names
+The class list (``synsets``, read by :func:`paddleseg_pssl.pssl_format.read_class_list`: one
+class per line, the first whitespace-separated token, as in ImageNet's
+``LOC_synset_mapping.txt``) fixes class ids: the i-th listed class is class i, the output index
+i of every classifier of the ensemble. Without it the class list is the sorted class-folder names
 (folder input) or the sorted class names of the list file.
 
 Items are sorted by image path, so every process sees the same order. Problems of one image
@@ -30,6 +31,10 @@ from paddleseg_pssl import pssl_format, subsets
 
 class ImageSourceError(ValueError):
     """The image input as a whole is unusable; the message names the path and the fix."""
+
+
+class ClassListError(ImageSourceError):
+    """The class list (``images.synsets``) is unusable; the message names the file."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,38 +67,23 @@ class ImageSource:
 
     def path(self, item: ImageItem) -> str:
         """Absolute path of ``item``'s image file."""
-        return os.path.join(self.root, *item.image_rel.split("/"))
+        return pssl_format.join_relpath(self.root, item.image_rel)
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
 
-def read_class_list(path: str) -> List[str]:
-    """Class names of a synsets file: the first token of each non-empty, non-'#' line.
+def _read_classes(path: str) -> List[str]:
+    """Class names of a synsets file (:func:`paddleseg_pssl.pssl_format.read_class_list`).
 
     Raises:
-        ImageSourceError: missing/unreadable file, no classes, or a duplicated name.
+        ClassListError: missing/unreadable file, no classes, or a duplicated name.
     """
-    if not os.path.isfile(path):
-        raise ImageSourceError(f"class list {path!r} is not a file; give a synsets file with "
-                               "one class name per line (e.g. n01440764)")
-    names: List[str] = []
-    seen: Dict[str, int] = {}
-    with open(path, "r", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            tokens = line.split()
-            if not tokens or tokens[0].startswith("#"):
-                continue
-            name = tokens[0]
-            if name in seen:
-                raise ImageSourceError(f"class list {path!r}: class {name!r} on line {lineno} "
-                                       f"repeats line {seen[name]}; class names must be unique")
-            seen[name] = lineno
-            names.append(name)
-    if not names:
-        raise ImageSourceError(f"class list {path!r} holds no class names")
-    return names
+    try:
+        return pssl_format.read_class_list(path).ids
+    except pssl_format.PSSLFormatError as exc:
+        raise ClassListError(str(exc)) from None
 
 
 def _is_visible(name: str) -> bool:
@@ -120,7 +110,7 @@ def from_folder(root: str, split: str = "train",
     folders = sorted(d for d in os.listdir(split_dir)
                      if _is_visible(d) and os.path.isdir(os.path.join(split_dir, d)))
     if class_list_file:
-        classes = read_class_list(class_list_file)
+        classes = _read_classes(class_list_file)
     else:
         classes = [f for f in folders if pssl_format.class_name_problem(f) is None]
         if not folders:
@@ -176,7 +166,7 @@ def from_list(root: str, list_file: str,
         raise ImageSourceError(f"image root {root!r} is not a directory")
     rows = _parse_list_lines(list_file)
     if class_list_file:
-        classes = read_class_list(class_list_file)
+        classes = _read_classes(class_list_file)
     else:
         tokens = sorted({cls for _, _, cls in rows})
         if all(tok.lstrip("-").isdigit() for tok in tokens):

@@ -25,7 +25,7 @@ from paddleseg.utils import logger
 from paddleseg_pssl import pssl_format, subsets
 from paddleseg_pssl.constants import (
     DECILE_COUNT, DEFAULT_FOREGROUND_DECILES, DEFAULT_IGNORE_DECILES, IGNORE_INDEX,
-    IMAGENET_NUM_CLASSES, TOP_DECILE, background_class_id, segmentation_num_classes)
+    IMAGENET_NUM_CLASSES, TOP_DECILE, UINT8_MAX, background_class_id, segmentation_num_classes)
 from paddleseg_pssl.errors import PSSLConfigError
 
 #: How many offending paths, lines or names an error message lists before "...".
@@ -97,8 +97,9 @@ class PSSLDataset(Dataset):
         `-- train/n01440764/n01440764_10026.JPEG
 
     ``synsets.txt`` wins when both synsets files exist. The class of a sample is its label's
-    folder name; its id is that name's line number in the synsets file. With K classes,
-    background is K and the model has K + 1 outputs (1001 for ImageNet-1k).
+    folder name; its id is that name's position in the synsets file
+    (``pssl_format.read_class_list``). With K classes, background is K and the model has
+    K + 1 outputs (1001 for ImageNet-1k).
 
     Label values: deciles in ``foreground_deciles`` take the image's class, deciles in
     ``ignore_deciles`` take ``ignore_index``, all others the background. ``ignore_index`` is
@@ -109,11 +110,11 @@ class PSSLDataset(Dataset):
 
     The label is resized to the image's size (nearest neighbour) before the transforms, since
     labels are stored at explanation resolution; a label whose aspect differs from its image's
-    beyond rounding (``pssl_format.label_fits_image``) raises ``PSSLSampleError``. Labels are uint8 when every value fits,
-    else int32 (OpenCV-based transforms do not keep int64).
+    beyond rounding (``pssl_format.label_fits_image``) raises ``PSSLSampleError``. Labels are
+    uint8 when every value fits, else int32 (OpenCV-based transforms do not keep int64).
 
     The class attributes ``NUM_CLASSES`` and ``IGNORE_INDEX`` are ImageNet-1k's (1001, 1001);
-    the builder (``paddleseg_pssl.builder``, installed into PaddleSeg's own ``SegBuilder`` by
+    the builder (``paddleseg_pssl.training.builder``, installed into PaddleSeg's own ``SegBuilder`` by
     ``import paddleseg_pssl``) asks ``label_space_for_config`` instead, which reads the synsets
     file, so any class count works.
 
@@ -176,31 +177,8 @@ class PSSLDataset(Dataset):
         self.pssl_root = pssl_root
         self.dataset_root = pssl_root
 
-        self.foreground_deciles = _decile_set("foreground_deciles", foreground_deciles)
-        self.ignore_deciles = _decile_set("ignore_deciles", ignore_deciles)
-        if not self.foreground_deciles:
-            raise PSSLConfigError("foreground_deciles is empty; expected at least one decile "
-                                  f"(the paper uses [{TOP_DECILE}])")
-        both = sorted(set(self.foreground_deciles) & set(self.ignore_deciles))
-        if both:
-            raise PSSLConfigError(
-                f"deciles {both} are in both foreground_deciles and ignore_deciles")
-
-        self.synsets_path, self.class_names = self._read_synsets(pssl_root)
-        self.class_id_dict: Dict[str, int] = {n: i for i, n in enumerate(self.class_names)}
-        num_object_classes = len(self.class_names)
-        self.background_id = background_class_id(num_object_classes)
-        self.num_classes = segmentation_num_classes(num_object_classes)
-        self.ignore_index = pssl_format.ignore_index_for(self.num_classes)
-        self.label_dtype = np.uint8 if max(self.num_classes, self.ignore_index) <= 255 \
-            else np.int32
-        if (self.num_classes, self.ignore_index) != (self.NUM_CLASSES, self.IGNORE_INDEX):
-            logger.info(
-                f"PSSLDataset: {num_object_classes} classes in {self.synsets_path}: num_classes "
-                f"{self.num_classes}, ignore_index {self.ignore_index} (read from the data, "
-                f"not from the ImageNet-1k class attributes {self.NUM_CLASSES}/"
-                f"{self.IGNORE_INDEX})")
-
+        self._set_deciles(foreground_deciles, ignore_deciles)
+        self._set_label_space(pssl_root)
         self._align_label_padding()
         # The generator's resolution, so its capped labels of extreme-aspect strips still fit.
         self.label_resolution = pssl_format.read_label_resolution(pssl_root)
@@ -210,7 +188,7 @@ class PSSLDataset(Dataset):
         self._read_list(skip_missing, verify_files)
         if subset is not None:
             self._keep_subset(subsets.parse_size(subset, "train_dataset.subset"), subset_seed)
-        if any(lbl.endswith(pssl_format.RELEASE_LABEL_SUFFIX) for _, lbl in self.file_list) \
+        if any(pssl_format.is_release_label(lbl) for _, lbl in self.file_list) \
                 and (self.foreground_deciles != (TOP_DECILE,) or self.ignore_deciles):
             raise PSSLConfigError(
                 "binary release labels (*_eiseg.npz) only separate the top decile from the rest; "
@@ -223,11 +201,41 @@ class PSSLDataset(Dataset):
         self._fg_mask = np.zeros(DECILE_COUNT, dtype=bool)
         self._fg_mask[list(self.foreground_deciles)] = True
 
+    def _set_deciles(self, foreground_deciles: Iterable[int],
+                     ignore_deciles: Iterable[int]) -> None:
+        """Validate and keep which deciles take the image's class and which are ignored."""
+        self.foreground_deciles = _decile_set("foreground_deciles", foreground_deciles)
+        self.ignore_deciles = _decile_set("ignore_deciles", ignore_deciles)
+        if not self.foreground_deciles:
+            raise PSSLConfigError("foreground_deciles is empty; expected at least one decile "
+                                  f"(the paper uses [{TOP_DECILE}])")
+        both = sorted(set(self.foreground_deciles) & set(self.ignore_deciles))
+        if both:
+            raise PSSLConfigError(
+                f"deciles {both} are in both foreground_deciles and ignore_deciles")
+
+    def _set_label_space(self, pssl_root: str) -> None:
+        """Class names, ids, background id, ignore index and label dtype, from the synsets."""
+        self.synsets_path, self.class_names = self._read_synsets(pssl_root)
+        self.class_id_dict: Dict[str, int] = {n: i for i, n in enumerate(self.class_names)}
+        num_object_classes = len(self.class_names)
+        self.background_id = background_class_id(num_object_classes)
+        self.num_classes = segmentation_num_classes(num_object_classes)
+        self.ignore_index = pssl_format.ignore_index_for(self.num_classes)
+        self.label_dtype = np.uint8 if max(self.num_classes, self.ignore_index) <= UINT8_MAX \
+            else np.int32
+        if (self.num_classes, self.ignore_index) != (self.NUM_CLASSES, self.IGNORE_INDEX):
+            logger.info(
+                f"PSSLDataset: {num_object_classes} classes in {self.synsets_path}: num_classes "
+                f"{self.num_classes}, ignore_index {self.ignore_index} (read from the data, "
+                f"not from the ImageNet-1k class attributes {self.NUM_CLASSES}/"
+                f"{self.IGNORE_INDEX})")
+
     @classmethod
     def label_space_for_config(cls, dataset_cfg: dict) -> Tuple[int, int]:
         """(num_classes, ignore_index) of the data a ``train_dataset`` config points at.
 
-        The hook ``paddleseg_pssl.builder`` calls before building anything, so
+        The hook ``paddleseg_pssl.training.builder`` calls before building anything, so
         the model and the losses are sized from ``synsets.txt`` rather than from the class
         attributes: (1001, 1001) for ImageNet-1k, (4, 255) for 3 classes.
         """
@@ -267,32 +275,8 @@ class PSSLDataset(Dataset):
 
     @staticmethod
     def _read_synsets(pssl_root: str) -> Tuple[str, List[str]]:
-        for name in (pssl_format.SYNSETS_FILE, pssl_format.RELEASE_SYNSETS_FILE):
-            path = os.path.join(pssl_root, name)
-            if os.path.isfile(path):
-                break
-        else:
-            raise PSSLConfigError(
-                f"pssl_root {pssl_root!r} holds neither {pssl_format.SYNSETS_FILE!r} nor "
-                f"{pssl_format.RELEASE_SYNSETS_FILE!r} (class names in id order)")
-        with open(path, encoding="utf-8") as f:
-            names = [line.strip() for line in f]
-        while names and not names[-1]:
-            names.pop()
-        blank = [i + 1 for i, n in enumerate(names) if not n]
-        if blank:
-            raise PSSLConfigError(f"{path}: blank class names at lines {_listed(blank)}")
-        seen: Dict[str, int] = {}
-        duplicates = []
-        for i, n in enumerate(names):
-            if n in seen:
-                duplicates.append(f"{n!r} (lines {seen[n] + 1} and {i + 1})")
-            seen.setdefault(n, i)
-        if duplicates:
-            raise PSSLConfigError(f"{path}: duplicate class names {_listed(duplicates)}")
-        if not names:
-            raise PSSLConfigError(f"{path} lists no classes")
-        return path, names
+        path = pssl_format.find_class_list(pssl_root)
+        return path, pssl_format.read_class_list(path).ids
 
     def _read_list(self, skip_missing: bool, verify_files: bool) -> None:
         list_path = os.path.join(self.pssl_root, pssl_format.TRAIN_LIST_FILE)
@@ -304,29 +288,25 @@ class PSSLDataset(Dataset):
         unknown: Dict[str, int] = {}
         missing: List[str] = []
         missing_samples = 0
-        with open(list_path, encoding="utf-8") as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
+        for line_no, entry in pssl_format.iter_train_list(list_path):
+            if isinstance(entry, ValueError):
+                malformed.append(f"line {line_no}: {entry}")
+                continue
+            label_rel, image_rel = entry
+            class_name = pssl_format.class_name_of_label(label_rel)
+            if class_name not in self.class_id_dict:
+                unknown[class_name] = unknown.get(class_name, 0) + 1
+                continue
+            image_path = pssl_format.join_relpath(self.imagenet_root, image_rel)
+            label_path = pssl_format.join_relpath(self.pssl_root, label_rel)
+            if verify_files:
+                absent = [p for p in (image_path, label_path) if not os.path.isfile(p)]
+                if absent:
+                    missing.extend(absent)
+                    missing_samples += 1
                     continue
-                try:
-                    label_rel, image_rel = pssl_format.parse_list_line(line)
-                except ValueError as e:
-                    malformed.append(f"line {line_no}: {e}")
-                    continue
-                class_name = pssl_format.class_name_of_label(label_rel)
-                if class_name not in self.class_id_dict:
-                    unknown[class_name] = unknown.get(class_name, 0) + 1
-                    continue
-                image_path = os.path.join(self.imagenet_root, image_rel)
-                label_path = os.path.join(self.pssl_root, label_rel)
-                if verify_files:
-                    absent = [p for p in (image_path, label_path) if not os.path.isfile(p)]
-                    if absent:
-                        missing.extend(absent)
-                        missing_samples += 1
-                        continue
-                self.file_list.append([image_path, label_path])
-                self.class_ids.append(self.class_id_dict[class_name])
+            self.file_list.append([image_path, label_path])
+            self.class_ids.append(self.class_id_dict[class_name])
         if malformed:
             raise PSSLConfigError(
                 f"{list_path}: {len(malformed)} malformed lines, expected "
@@ -364,34 +344,16 @@ class PSSLDataset(Dataset):
             PSSLSampleError: the file is unreadable, not single-channel, or holds values other
                 than deciles 0..9 (PNG) or 0/1 (release npz); the message names the file.
         """
-        if label_path.endswith(pssl_format.RELEASE_LABEL_SUFFIX):
-            try:
-                with np.load(label_path) as npz:
-                    values = npz["arr_0"]
-            except Exception as e:  # zip, pickle or key errors all mean: not a release label
-                raise PSSLSampleError(f"label {label_path}: cannot read key 'arr_0' of the npz "
-                                      f"({type(e).__name__}: {e}); expected a 0/1 map") from e
-            lut = np.array([self.background_id, class_id], dtype=self.label_dtype)
-        else:
-            values = cv2.imread(label_path, cv2.IMREAD_UNCHANGED)
-            if values is None:
-                raise PSSLSampleError(f"label {label_path}: cannot be read as an image; expected a "
-                                      f"single-channel uint8 PNG of deciles 0..{TOP_DECILE}")
-            lut = self._decile_lut.copy()
-            lut[self._fg_mask] = class_id
-        if values.ndim != 2 or values.size == 0:
-            raise PSSLSampleError(f"label {label_path}: shape {values.shape}; expected a "
-                                  "single-channel (H, W) map")
-        if values.dtype == bool:
-            values = values.view(np.uint8)
-        top = len(lut) - 1
-        if not np.issubdtype(values.dtype, np.integer):
-            raise PSSLSampleError(f"label {label_path}: dtype {values.dtype}; expected integers "
-                                  f"0..{top}")
-        if values.max() > top or (values.dtype.kind == "i" and values.min() < 0):
-            bad = np.unique(values[(values < 0) | (values > top)])
-            raise PSSLSampleError(f"label {label_path}: values {bad[:MAX_LISTED].tolist()}; "
-                                  f"expected 0..{top}")
+        try:
+            if pssl_format.is_release_label(label_path):
+                values = pssl_format.read_release_npz(label_path)
+                lut = np.array([self.background_id, class_id], dtype=self.label_dtype)
+            else:
+                values = pssl_format.read_decile_png(label_path)
+                lut = self._decile_lut.copy()
+                lut[self._fg_mask] = class_id
+        except pssl_format.PSSLFormatError as e:
+            raise PSSLSampleError(str(e)) from e
         return lut.take(values)
 
     def __getitem__(self, idx: int) -> dict:

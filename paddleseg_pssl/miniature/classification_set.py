@@ -33,14 +33,15 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from paddleseg_pssl.miniature import shapes
+from paddleseg_pssl import pssl_format
+from paddleseg_pssl.constants import UINT8_MAX
+from paddleseg_pssl.miniature import outlines, shapes
 
 #: Bumped whenever the drawing changes, so a stale set is not silently reused.
 FORMAT_VERSION: int = 1
 SUMMARY_FILE: str = "summary.json"
-SYNSETS_FILE: str = "synsets.txt"
 MASK_DIR: str = "masks"
-MASK_FOREGROUND: int = 255
+MASK_FOREGROUND: int = UINT8_MAX
 JPEG_QUALITY: int = 95
 #: Image sizes (height, width) drawn from per image: square, landscape and portrait.
 DEFAULT_IMAGE_SIZES: Tuple[Tuple[int, int], ...] = ((64, 64), (64, 80), (80, 64))
@@ -78,7 +79,7 @@ def draw_classification_image(rng: np.random.Generator, family: str, height: int
     image = shapes.background(rng, height, width)
     image = shapes.add_distractors(rng, image, int(rng.integers(1, 4)), max_area_fraction=0.02)
     image = shapes.random_lines(rng, image, int(rng.integers(1, 4)))
-    alpha, fraction, _ = shapes.place_object(rng, family, height, width, area_range)
+    alpha, fraction, _ = outlines.place_object(rng, family, height, width, area_range)
     layer = shapes.object_layer(rng, height, width, image, alpha)
     image = shapes.composite(image, layer, alpha)
     return shapes.finish(rng, image), alpha >= 0.5, fraction
@@ -147,11 +148,37 @@ def build_atomically(root: Union[str, os.PathLike], settings: Dict[str, Any],
 
 def class_names_for(num_classes: int) -> List[str]:
     """The first `num_classes` classification shape families, sorted (= class-id order)."""
-    pool = shapes.CLASSIFICATION_FAMILIES
+    pool = outlines.CLASSIFICATION_FAMILIES
     if not 2 <= num_classes <= len(pool):
         raise ValueError(f"num_classes {num_classes} is out of range; expected 2..{len(pool)} "
                          f"(the shape families {pool})")
     return sorted(pool[:num_classes])
+
+
+def _write_split(tmp: pathlib.Path, split: str, count: int, names: Sequence[str], seed: int,
+                 sizes: Sequence[Tuple[int, int]], area_range: Tuple[float, float],
+                 bar) -> List[float]:
+    """Draw and write `count` images (and true masks) per class of one split, and its
+    ``<split>_list.txt``; returns the area fractions of the true masks."""
+    lines, areas = [], []
+    for class_id, name in enumerate(names):
+        (tmp / split / name).mkdir(parents=True)
+        (tmp / MASK_DIR / split / name).mkdir(parents=True)
+        family_id = outlines.CLASSIFICATION_FAMILIES.index(name)
+        for index in range(count):
+            rng = image_rng(seed, _SPLIT_IDS[split], family_id, index)
+            h, w = sizes[int(rng.integers(len(sizes)))]
+            rgb, mask, fraction = draw_classification_image(rng, name, h, w, area_range)
+            stem = f"{name}_{index:04d}"
+            write_rgb(tmp / split / name / f"{stem}.jpg", rgb)
+            write_gray(tmp / MASK_DIR / split / name / f"{stem}.png",
+                       mask.astype(np.uint8) * MASK_FOREGROUND)
+            lines.append(f"{split}/{name}/{stem}.jpg {class_id}\n")
+            areas.append(fraction)
+            bar.update()
+    with open(tmp / f"{split}_list.txt", "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    return areas
 
 
 def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10,
@@ -191,39 +218,20 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
     def build(tmp: pathlib.Path) -> Dict[str, Any]:
         from tqdm import tqdm
 
-        with open(tmp / SYNSETS_FILE, "w", encoding="utf-8") as f:
-            f.write("".join(f"{n}\n" for n in names))
+        pssl_format.write_class_list(tmp / pssl_format.SYNSETS_FILE, names)
         areas: Dict[str, List[float]] = {"train": [], "val": []}
         total = num_classes * (images_per_class + val_per_class)
         bar = tqdm(total=total, desc="classification set", disable=not progress, leave=False)
         for split, count in counts.items():
-            if count == 0:
-                continue
-            lines = []
-            for class_id, name in enumerate(names):
-                (tmp / split / name).mkdir(parents=True)
-                (tmp / MASK_DIR / split / name).mkdir(parents=True)
-                family_id = shapes.CLASSIFICATION_FAMILIES.index(name)
-                for index in range(count):
-                    rng = image_rng(seed, _SPLIT_IDS[split], family_id, index)
-                    h, w = sizes[int(rng.integers(len(sizes)))]
-                    rgb, mask, fraction = draw_classification_image(rng, name, h, w, (lo, hi))
-                    stem = f"{name}_{index:04d}"
-                    write_rgb(tmp / split / name / f"{stem}.jpg", rgb)
-                    write_gray(tmp / MASK_DIR / split / name / f"{stem}.png",
-                               mask.astype(np.uint8) * MASK_FOREGROUND)
-                    lines.append(f"{split}/{name}/{stem}.jpg {class_id}\n")
-                    areas[split].append(fraction)
-                    bar.update()
-            with open(tmp / f"{split}_list.txt", "w", encoding="utf-8") as f:
-                f.writelines(lines)
+            if count:
+                areas[split] = _write_split(tmp, split, count, names, seed, sizes, (lo, hi), bar)
         bar.close()
         all_areas = np.float64(areas["train"] + areas["val"])
         return {
             "kind": "classification", "class_names": names, "num_classes": num_classes,
             "counts": {s: c * num_classes for s, c in counts.items()},
             "image_sizes": [list(s) for s in sizes],
-            "mask_encoding": "single-channel PNG, 0 = background, 255 = object",
+            "mask_encoding": f"single-channel PNG, 0 = background, {MASK_FOREGROUND} = object",
             "area_fraction": {"min": float(all_areas.min()), "mean": float(all_areas.mean()),
                               "max": float(all_areas.max())},
         }

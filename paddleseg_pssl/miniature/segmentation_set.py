@@ -26,14 +26,15 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from paddleseg_pssl.miniature import shapes
+from paddleseg_pssl.constants import IGNORE_INDEX
+from paddleseg_pssl.miniature import outlines, shapes
 from paddleseg_pssl.miniature.classification_set import (
     FORMAT_VERSION, ImageSize, build_atomically, image_rng, normalise_sizes, write_gray,
     write_rgb)
 
 #: Classes of the downstream set: five the classifiers know, three they never saw.
 DEFAULT_KNOWN_CLASSES: Tuple[str, ...] = ("star", "ring", "triangle", "cross", "heart")
-DEFAULT_NEW_CLASSES: Tuple[str, ...] = shapes.NEW_FAMILIES
+DEFAULT_NEW_CLASSES: Tuple[str, ...] = outlines.NEW_FAMILIES
 BACKGROUND_NAME: str = "background"
 DEFAULT_IMAGE_SIZE: Tuple[int, int] = (96, 96)
 #: Area of one object (before occlusion), as a fraction of the image.
@@ -54,7 +55,7 @@ def draw_scene(rng: np.random.Generator, families: Sequence[str], height: int, w
     for _ in range(count):
         class_index = int(rng.integers(len(families)))
         for _attempt in range(20):
-            alpha, _, _ = shapes.place_object(rng, families[class_index], height, width,
+            alpha, _, _ = outlines.place_object(rng, families[class_index], height, width,
                                               object_area)
             mask = alpha >= 0.5
             # the new object may not hide more than half of an earlier one
@@ -68,6 +69,28 @@ def draw_scene(rng: np.random.Generator, families: Sequence[str], height: int, w
         image = shapes.composite(image, layer, alpha)
         label[mask] = class_index + 1
     return shapes.finish(rng, image), label
+
+
+def _write_split(tmp: pathlib.Path, split: str, count: int, families: Sequence[str],
+                 seed: int, sizes: Sequence[Tuple[int, int]], objects: Tuple[int, int],
+                 area: Tuple[float, float], bar) -> np.ndarray:
+    """Draw and write `count` scenes of one split and its ``<split>.txt``; returns the pixel
+    count of every class (background first)."""
+    pixels = np.zeros(len(families) + 1, np.int64)
+    lines: List[str] = []
+    for index in range(count):
+        rng = image_rng(seed, _SPLIT_IDS[split], index)
+        h, w = sizes[int(rng.integers(len(sizes)))]
+        rgb, label = draw_scene(rng, families, h, w, objects, area)
+        stem = f"{split}_{index:04d}"
+        write_rgb(tmp / "images" / f"{stem}.jpg", rgb)
+        write_gray(tmp / "labels" / f"{stem}.png", label)
+        lines.append(f"images/{stem}.jpg labels/{stem}.png\n")
+        pixels += np.bincount(label.ravel(), minlength=len(pixels))[:len(pixels)]
+        bar.update()
+    with open(tmp / f"{split}.txt", "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    return pixels
 
 
 def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_images: int = 80,
@@ -95,10 +118,10 @@ def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_im
         counts, pixel frequency of each class, settings and seconds.
     """
     families = list(known_classes) + list(new_classes)
-    unknown = [f for f in families if f not in shapes.FAMILIES]
+    unknown = [f for f in families if f not in outlines.FAMILIES]
     if unknown or len(set(families)) != len(families) or not families:
         raise ValueError(f"known_classes + new_classes {families!r}: expected distinct names "
-                         f"from {sorted(shapes.FAMILIES)}")
+                         f"from {sorted(outlines.FAMILIES)}")
     if train_images < 1 or val_images < 1:
         raise ValueError(f"train_images {train_images} / val_images {val_images}: expected >= 1")
     sizes = normalise_sizes(image_size)
@@ -119,26 +142,14 @@ def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_im
         bar = tqdm(total=train_images + val_images, desc="segmentation set",
                    disable=not progress, leave=False)
         for split, count in (("train", train_images), ("val", val_images)):
-            lines: List[str] = []
-            for index in range(count):
-                rng = image_rng(seed, _SPLIT_IDS[split], index)
-                h, w = sizes[int(rng.integers(len(sizes)))]
-                rgb, label = draw_scene(rng, families, h, w, tuple(objects_per_image),
-                                        tuple(object_area))
-                stem = f"{split}_{index:04d}"
-                write_rgb(tmp / "images" / f"{stem}.jpg", rgb)
-                write_gray(tmp / "labels" / f"{stem}.png", label)
-                lines.append(f"images/{stem}.jpg labels/{stem}.png\n")
-                pixels += np.bincount(label.ravel(), minlength=len(names))[:len(names)]
-                bar.update()
-            with open(tmp / f"{split}.txt", "w", encoding="utf-8") as f:
-                f.writelines(lines)
+            pixels += _write_split(tmp, split, count, families, seed, sizes,
+                                   tuple(objects_per_image), tuple(object_area), bar)
         bar.close()
         return {
             "kind": "segmentation", "num_classes": len(names), "class_names": names,
             "known_classes": list(known_classes), "new_classes": list(new_classes),
             "counts": {"train": train_images, "val": val_images},
-            "image_sizes": [list(s) for s in sizes], "ignore_index": 255,
+            "image_sizes": [list(s) for s in sizes], "ignore_index": IGNORE_INDEX,
             "pixel_fraction": {n: round(float(p) / float(pixels.sum()), 4)
                                for n, p in zip(names, pixels)},
         }

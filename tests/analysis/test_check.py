@@ -28,10 +28,10 @@ def _tree(tmp_path):
 
 
 EXPECTED = {
-    f"{CLASSES[0]}_1.JPEG.png": "cannot read PSSL label",
+    f"{CLASSES[0]}_1.JPEG.png": "cannot be read as an image",
     f"{CLASSES[0]}_2.JPEG": "image file is missing",
     f"{CLASSES[1]}_1.JPEG.png": "does not fit its image",
-    f"{CLASSES[1]}_2.JPEG.png": "deciles 0..9",
+    f"{CLASSES[1]}_2.JPEG.png": "values [12]; expected 0..9",
     "a.JPEG.png": "not in the synsets file",
     "train.txt:10": "expected '<label> [<image>]'",
 }

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from paddleseg_pssl.cli import compare_init
-from paddleseg_pssl.schedule import BatchPlan
+from paddleseg_pssl.training.schedule import BatchPlan
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAPER_CAMVID = REPO_ROOT / "configs" / "pssl" / "finetune" / "camvid" / "pspnet_r50_imagenet.yml"

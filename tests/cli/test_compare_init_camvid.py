@@ -10,8 +10,8 @@ import pytest
 import paddleseg_pssl  # noqa: F401  (registers MiniResNet)
 from paddleseg.models import DeepLabV3
 
-from paddleseg_pssl.miniature.backbone import MiniResNet
-from paddleseg_pssl.miniature.classifiers import mini_resnet
+from paddleseg_pssl.models.backbones.mini_resnet import MiniResNet
+from paddleseg_pssl.miniature.nets import mini_resnet
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / "configs" / "pssl" / "miniature" / "camvid_cpu.yml"

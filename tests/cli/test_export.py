@@ -9,7 +9,7 @@ import yaml
 import paddleseg_pssl  # noqa: F401
 from paddleseg.cvlibs import Config
 
-from paddleseg_pssl.builder import PSSLSegBuilder
+from paddleseg_pssl.training.builder import PSSLSegBuilder
 from paddleseg_pssl.cli import export as export_cli
 from tests.fixtures.tiny_finetune_config import write_camvid_style_config
 from tests.fixtures.tiny_pssl_config import CROP, write_config

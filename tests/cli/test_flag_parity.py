@@ -14,7 +14,7 @@ from paddleseg.cvlibs import Config
 from paddleseg_pssl.cli import parity
 from paddleseg_pssl.cli import train as train_cli
 from paddleseg_pssl.cli import val as val_cli
-from paddleseg_pssl.config_loading import load_config
+from paddleseg_pssl.training.config_loading import load_config
 from paddleseg_pssl.datasets import PSSLDataset
 from tests.datasets.pssl_fixtures import CLASSES, build_tree
 

@@ -10,7 +10,7 @@ from PIL import Image
 import paddleseg_pssl  # noqa: F401
 from paddleseg.cvlibs import Config
 
-from paddleseg_pssl.builder import PSSLSegBuilder
+from paddleseg_pssl.training.builder import PSSLSegBuilder
 from paddleseg_pssl.cli import predict as predict_cli
 from paddleseg_pssl.datasets.camvid import CamVid
 from tests.fixtures.tiny_finetune_config import write_camvid_style_config

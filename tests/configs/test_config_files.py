@@ -14,7 +14,7 @@ import pytest
 import paddleseg_pssl  # noqa: F401  (registration)
 from paddleseg.cvlibs import Config
 
-from paddleseg_pssl.builder import PSSLSegBuilder
+from paddleseg_pssl.training.builder import PSSLSegBuilder
 from tests.configs.fake_dataset_trees import WRITERS
 from tests.datasets.pssl_fixtures import CLASSES, build_tree
 

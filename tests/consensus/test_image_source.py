@@ -43,7 +43,7 @@ def test_folder_errors(tmp_path, tree):
     with pytest.raises(ImageSourceError, match="not a directory"):
         src.from_folder(str(tmp_path / "nope"))
     (tree / "dup.txt").write_text("a\nb\na\n")
-    with pytest.raises(ImageSourceError, match="'a' on line 3 repeats line 1"):
+    with pytest.raises(src.ClassListError, match="duplicate class names 'a' .lines 1 and 3."):
         src.from_folder(str(tree), class_list_file=str(tree / "dup.txt"))
     (tree / "empty.txt").write_text("\n# nothing\n")
     with pytest.raises(ImageSourceError, match="no class names"):

@@ -1,7 +1,7 @@
 """Initialisation overrides and the Table-3-style summary."""
 import pytest
 
-from paddleseg_pssl.comparison import (RunResult, csv_table, init_overrides, markdown_table,
+from paddleseg_pssl.training.comparison import (RunResult, csv_table, init_overrides, markdown_table,
                                        summarise)
 
 
@@ -43,7 +43,7 @@ def _runs(init, lr, mious):
 
 def test_each_init_gets_its_own_best_rate_on_the_validation_mean():
     """The paper searches the initial lr separately for ImageNet and PSSL init."""
-    from paddleseg_pssl.comparison import choose_rates, grid, markdown_grid
+    from paddleseg_pssl.training.comparison import choose_rates, grid, markdown_grid
 
     rates = [0.02, 0.01, 0.005]
     results = (_runs("backbone", 0.02, [0.40, 0.42]) + _runs("backbone", 0.01, [0.50, 0.52]) +

@@ -3,7 +3,7 @@
 The demo of paddleseg-pssl (PSSL, arXiv 2207.03335) compares three initialisations of a
 segmentation model; "classification-pretrained backbone only" (the conventional way) needs a
 backbone whose weights come from a classifier of the ensemble. ``MiniResNetClassifier`` in
-``paddleseg_pssl.miniature.classifiers`` *is* this trunk plus global average pooling and a
+``paddleseg_pssl.miniature.nets`` *is* this trunk plus global average pooling and a
 linear layer (``fc.*``), so its ``.pdparams`` file loads into the backbone by name through
 PaddleSeg's ``pretrained`` key: every trunk parameter matches by name and shape, ``fc.*`` is
 simply not asked for.
@@ -18,7 +18,8 @@ one per stage, at strides 2, 4, 8 and 16 of the input by default)::
         type: MiniResNet
         pretrained: <classifier out>/mini_resnet_a.pdparams
 
-Registration happens on import of this module (``import paddleseg_pssl`` imports it).
+Registration happens on import of this module (``import paddleseg_pssl`` imports it through
+``paddleseg_pssl.models``), so configs may name ``type: MiniResNet`` with any training script.
 """
 from typing import List, Optional, Sequence
 

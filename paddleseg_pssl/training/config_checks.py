@@ -1,51 +1,29 @@
-"""Load a PaddleSeg YAML config and check it before anything is built.
+"""Check what a loaded PaddleSeg config names, before anything is built.
 
-PSSL (arXiv 2207.03335) pre-trains with PaddleSeg's stock engine, so every ``tools/`` script
-reads the same YAML that ``paddleseg.cvlibs.Config`` reads. PaddleSeg reports a bad config with
-an ``assert`` or a traceback from deep inside Paddle; this module finds the common mistakes
-first and raises :class:`~paddleseg_pssl.errors.PSSLConfigError` with one line that names the
-file or key, the value and what was expected:
+PaddleSeg's ``SegBuilder`` reports an unknown component or a bad argument from deep inside the
+build; these checks raise :class:`~paddleseg_pssl.errors.PSSLConfigError` first, with one line
+naming the key, the value and what was expected:
 
-* :func:`load_config`: the file exists and is YAML, every ``_base_`` file exists and parses
-  (cycles included), ``--opts`` items are ``key=value`` with an existing parent key, and
-  PaddleSeg's own sanity rules pass.
 * :func:`validate_components`: every ``type:`` is registered (close matches from the registry
   via :mod:`difflib` otherwise) and every other key is an argument the component accepts.
 * :func:`validate_paths`: dataset roots are directories, the split's file list exists and is
   not empty, local ``pretrained`` weights exist.
-
-Typical use (what ``tools/train.py`` does)::
-
-    cfg = load_config("configs/pssl/pspnet_r50.yml", ["batch_size=4"], iters=100)
-    validate_components(cfg)
-    validate_paths(cfg, datasets=("train_dataset",))
+* :func:`explain_build_errors`: the argument errors only the build can see, as one line.
 """
 import contextlib
 import difflib
 import inspect
 import os
-import pathlib
 import sys
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlparse
 
 import paddle
-import yaml
 from paddleseg.cvlibs import Config, manager
-from paddleseg.cvlibs import config_checker
-from paddleseg.cvlibs.config import parse_from_yaml
 
-from paddleseg_pssl import config_opts
 from paddleseg_pssl.errors import PSSLConfigError
 
-PathLike = Union[str, os.PathLike]
 KeyPath = Tuple[Union[str, int], ...]
-
-#: File suffixes PaddleSeg's ``Config`` accepts.
-CONFIG_SUFFIXES: Tuple[str, ...] = (".yml", ".yaml")
-
-#: PaddleSeg's key listing the files a config inherits from.
-BASE_KEY: str = "_base_"
 
 #: Top-level sections whose ``type:`` trees ``SegBuilder`` builds through the registries.
 COMPONENT_SECTIONS: Tuple[str, ...] = (
@@ -69,79 +47,6 @@ _KEY_TO_MANAGER: Dict[str, str] = {
 #: The managers ``SegBuilder`` searches, in its order.
 _MANAGER_NAMES: Tuple[str, ...] = (
     "MODELS", "BACKBONES", "DATASETS", "TRANSFORMS", "LOSSES", "OPTIMIZERS")
-
-
-class PSSLConfig(Config):
-    """PaddleSeg's ``Config`` that remembers which file it was read from.
-
-    Args:
-        path: The YAML file.
-        **kwargs: Passed to ``paddleseg.cvlibs.Config`` (``opts``, ``iters``, ``checker``...).
-    """
-
-    def __init__(self, path: PathLike, **kwargs: Any) -> None:
-        self.path = str(path)
-        super().__init__(self.path, **kwargs)
-
-
-class _UserFacingChecker(config_checker.ConfigChecker):
-    """PaddleSeg's default rules, failing with a one-line :class:`PSSLConfigError`."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(Config._build_default_checker().rule_list, allow_update=True)
-        self._path = path
-
-    def apply_rule(self, k: int, cfg: Config) -> None:
-        rule = self.rule_list[k]
-        try:
-            rule.apply(cfg, self.allow_update)
-        except (AssertionError, ValueError, KeyError, TypeError) as exc:
-            message = " ".join(str(exc).split())
-            raise PSSLConfigError(
-                f"config {self._path!r} fails PaddleSeg's {type(rule).__name__} check: "
-                f"{message}") from exc
-
-
-def load_config(path: PathLike,
-                opts: Optional[Sequence[str]] = None,
-                *,
-                learning_rate: Optional[float] = None,
-                batch_size: Optional[int] = None,
-                iters: Optional[int] = None) -> PSSLConfig:
-    """Read a PaddleSeg YAML config, with overrides, failing early with a clear message.
-
-    Args:
-        path: The YAML config (``_base_`` files are resolved relative to it, as PaddleSeg does).
-        opts: ``key=value`` overrides (PaddleSeg's ``--opts``); ``value`` goes through
-            ``ast.literal_eval``, nested keys use dots (``model.pretrained=...``).
-        learning_rate: Overrides ``lr_scheduler.learning_rate`` when given.
-        batch_size: Overrides ``batch_size`` (per device) when given.
-        iters: Overrides ``iters`` when given.
-
-    Returns:
-        The config, after PaddleSeg's own sanity rules.
-
-    Raises:
-        PSSLConfigError: The file is missing or not YAML, a ``_base_`` is missing, broken or
-            circular, an override is malformed, or PaddleSeg's rules reject the result.
-    """
-    config_path = _check_config_file(path, "config")
-    _read_yaml_tree(config_path, chain=())
-    merged = parse_from_yaml(str(config_path))
-    for name, value, kind in (("learning_rate", learning_rate, (int, float)),
-                              ("batch_size", batch_size, int), ("iters", iters, int)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)
-                                  or value <= 0):
-            raise PSSLConfigError(f"{name}={value!r} for config {str(config_path)!r}: "
-                                  f"expected a positive number")
-    if learning_rate is not None and not isinstance(merged.get("lr_scheduler"), dict):
-        raise PSSLConfigError(
-            f"learning_rate={learning_rate!r} cannot be applied: config {str(config_path)!r} "
-            f"has no lr_scheduler section; add one (e.g. type: PolynomialDecay)")
-    opts = config_opts.normalise(opts) if opts else None
-    _check_opts(opts or [], merged, config_path)
-    return PSSLConfig(config_path, learning_rate=learning_rate, batch_size=batch_size,
-                      iters=iters, opts=opts, checker=_UserFacingChecker(str(config_path)))
 
 
 def validate_components(cfg: Config,
@@ -256,56 +161,6 @@ def explain_build_errors(cfg: Config, section: str) -> Iterator[None]:
         raise
 
 
-def check_checkpoint_file(path: PathLike, flag: str = "model_path") -> pathlib.Path:
-    """Resolve a weights argument: a ``.pdparams`` file, or a checkpoint dir holding one.
-
-    Args:
-        path: ``output/iter_2/model.pdparams`` or ``output/iter_2``.
-        flag: The argument's name, for the message.
-
-    Returns:
-        The ``.pdparams`` file.
-
-    Raises:
-        PSSLConfigError: Neither exists.
-    """
-    candidate = pathlib.Path(path)
-    if candidate.is_dir():
-        candidate = candidate / "model.pdparams"
-    if not candidate.is_file():
-        raise PSSLConfigError(
-            f"--{flag} {str(path)!r} does not exist; expected a .pdparams file such as "
-            f"output/iter_1000/model.pdparams (or the iter_* directory holding it)")
-    return candidate
-
-
-def check_resume_dir(path: PathLike) -> pathlib.Path:
-    """Check ``--resume_model``: an ``iter_<N>`` directory with model and optimizer state.
-
-    Args:
-        path: The checkpoint directory written by ``paddleseg.core.train``.
-
-    Returns:
-        The directory.
-
-    Raises:
-        PSSLConfigError: It is missing, misnamed (PaddleSeg reads N from the name) or
-            incomplete.
-    """
-    directory = pathlib.Path(path)
-    expected = ("expected a checkpoint directory written by training, such as "
-                "output/iter_1000, holding model.pdparams and model.pdopt")
-    if not directory.is_dir():
-        raise PSSLConfigError(f"--resume_model {str(path)!r} is not a directory; {expected}")
-    if not directory.name.rsplit("_", 1)[-1].isdigit():
-        raise PSSLConfigError(f"--resume_model {str(path)!r} does not end in _<iteration>; "
-                              f"{expected}")
-    for name in ("model.pdparams", "model.pdopt"):
-        if not (directory / name).is_file():
-            raise PSSLConfigError(f"--resume_model {str(path)!r} has no {name}; {expected}")
-    return directory
-
-
 def registered_names(manager_name: Optional[str] = None) -> List[str]:
     """Names registered in one PaddleSeg manager (``"MODELS"``...) or in all of them."""
     names = (manager_name,) if manager_name else _MANAGER_NAMES
@@ -320,85 +175,6 @@ def close_matches(name: str, candidates: Sequence[str], limit: int = 3) -> List[
     lowered = {candidate.lower(): candidate for candidate in candidates}
     hits = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.6)
     return [lowered[hit] for hit in hits]
-
-
-# --------------------------------------------------------------------------- files, YAML
-
-def _check_config_file(path: PathLike, what: str, referenced_by: str = "") -> pathlib.Path:
-    config_path = pathlib.Path(path)
-    where = f" (listed in {BASE_KEY} of {referenced_by!r})" if referenced_by else ""
-    if not config_path.exists():
-        raise PSSLConfigError(f"{what} {str(path)!r}{where} does not exist; expected a "
-                              f"PaddleSeg YAML config file ({'/'.join(CONFIG_SUFFIXES)})")
-    if not config_path.is_file():
-        raise PSSLConfigError(f"{what} {str(path)!r}{where} is not a file; expected a "
-                              f"PaddleSeg YAML config file ({'/'.join(CONFIG_SUFFIXES)})")
-    if config_path.suffix not in CONFIG_SUFFIXES:
-        raise PSSLConfigError(f"{what} {str(path)!r}{where} has suffix "
-                              f"{config_path.suffix!r}; expected {' or '.join(CONFIG_SUFFIXES)}")
-    return config_path
-
-
-def _read_yaml_tree(path: pathlib.Path, chain: Tuple[pathlib.Path, ...]) -> None:
-    """Parse ``path`` and, recursively, its ``_base_`` files; fail on the first problem."""
-    resolved = path.resolve()
-    if resolved in chain:
-        cycle = " -> ".join(str(p) for p in chain + (resolved,))
-        raise PSSLConfigError(f"config {str(path)!r}: {BASE_KEY} files form a cycle ({cycle}); "
-                              f"expected each file to be inherited at most once in a chain")
-    try:
-        with open(path, "r", encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=yaml.FullLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PSSLConfigError(f"config {str(path)!r} is not valid YAML{where}: {problem}; "
-                              f"expected a YAML mapping of config keys") from exc
-    except UnicodeDecodeError as exc:
-        raise PSSLConfigError(f"config {str(path)!r} is not UTF-8 text ({exc.reason}); "
-                              f"expected a YAML file") from exc
-    if not isinstance(data, dict):
-        found = "empty" if data is None else f"a {type(data).__name__}"
-        raise PSSLConfigError(f"config {str(path)!r} is {found}; expected a YAML mapping of "
-                              f"config keys (model, train_dataset, ...)")
-    bases = data.get(BASE_KEY)
-    if bases is None:
-        return
-    if isinstance(bases, str):
-        bases = [bases]
-    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
-        raise PSSLConfigError(f"config {str(path)!r}: {BASE_KEY} is {bases!r}; expected a "
-                              f"file path or a list of file paths relative to this file")
-    for base in bases:
-        # PaddleSeg joins a base path onto the directory of the file naming it.
-        base_path = _check_config_file(os.path.join(os.path.dirname(str(path)), base),
-                                       "config", referenced_by=str(path))
-        _read_yaml_tree(base_path, chain + (resolved,))
-
-
-def _check_opts(opts: Sequence[str], merged: Dict[str, Any], path: pathlib.Path) -> None:
-    example = "e.g. --opts batch_size=2 model.pretrained=output/iter_10/model.pdparams"
-    for item in opts:
-        if not isinstance(item, str) or item.count("=") != 1 or item.startswith("="):
-            raise PSSLConfigError(f"--opts item {item!r}: expected key=value with exactly one "
-                                  f"'=' ({example})")
-        keys = item.split("=", 1)[0].split(".")
-        node: Any = merged
-        for depth, key in enumerate(keys[:-1]):
-            if not isinstance(node, dict) or key not in node:
-                parent = ".".join(keys[:depth]) or "the top level"
-                options = sorted(node) if isinstance(node, dict) else []
-                hint = close_matches(key, options)
-                suggestion = f" (close matches: {', '.join(hint)})" if hint else ""
-                raise PSSLConfigError(
-                    f"--opts item {item!r}: config {str(path)!r} has no key {key!r} under "
-                    f"{parent}{suggestion}; expected an existing mapping to update")
-            node = node[key]
-        if not isinstance(node, dict):
-            raise PSSLConfigError(f"--opts item {item!r}: {'.'.join(keys[:-1])} in config "
-                                  f"{str(path)!r} is not a mapping; expected a dotted path of "
-                                  f"mapping keys")
 
 
 # --------------------------------------------------------------------------- components

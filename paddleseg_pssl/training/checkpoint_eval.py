@@ -18,8 +18,8 @@ def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequen
     from paddleseg.core import evaluate
     from paddleseg.utils import utils
 
-    from paddleseg_pssl.builder import PSSLSegBuilder
-    from paddleseg_pssl.config_loading import load_config
+    from paddleseg_pssl.training.builder import PSSLSegBuilder
+    from paddleseg_pssl.training.config_loading import load_config
 
     config = load_config(config_path, list(opts or []))
     builder = PSSLSegBuilder(config)

@@ -1,4 +1,4 @@
-"""PaddleSeg's ``--profiler_options`` ported to ``paddle.profiler``.
+"""Fix for ``--profiler_options``: PaddleSeg's profiler step ported to ``paddle.profiler``.
 
 PaddleSeg 2.8.0's ``paddleseg.utils.train_profiler.add_profiler_step`` calls
 ``paddle.utils.profiler.start_profiler``/``stop_profiler``, gone from Paddle 3.x, so
@@ -18,6 +18,11 @@ from typing import Dict, Optional
 
 import paddle
 import paddle.profiler as profiler
+
+from paddleseg_pssl.compat.patching import Fix, original
+
+#: The replaced function.
+PROFILER_STEP = "paddleseg.utils.train_profiler:add_profiler_step"
 
 #: PaddleSeg's ``sorted_key`` words -> the summary order of ``paddle.profiler``.
 SORTED_KEYS = {"total": profiler.SortedKeys.CPUTotal, "calls": profiler.SortedKeys.CPUTotal,
@@ -88,3 +93,11 @@ def stock_is_broken(stock_step) -> bool:
     except (OSError, TypeError):
         uses_old_api = True  # unreadable source: judge by the API alone
     return uses_old_api and not hasattr(paddle.utils, "profiler")
+
+
+FIX = Fix(name="utils.train_profiler.add_profiler_step:paddle.profiler",
+          target=PROFILER_STEP,
+          upstream="PaddleSeg #3312 (develop moved it to paddle.profiler; 2.8.0 still calls the "
+          "paddle.utils.profiler gone from Paddle 3.x)",
+          is_needed=lambda: stock_is_broken(original(PROFILER_STEP)),
+          replacement=add_profiler_step)

@@ -1,7 +1,7 @@
 """The epoch -> iteration arithmetic behind every config comment."""
 import pytest
 
-from paddleseg_pssl.schedule import iterations_for_epochs, pretrain_schedule
+from paddleseg_pssl.training.schedule import iterations_for_epochs, pretrain_schedule
 
 
 def test_paper_pretraining_schedule_matches_the_base_config():
@@ -26,7 +26,7 @@ def _cfg(**extra):
 
 
 def test_total_batch_as_intended_keeps_the_config_schedule():
-    from paddleseg_pssl.schedule import plan_batch
+    from paddleseg_pssl.training.schedule import plan_batch
 
     plan, warnings = plan_batch("c.yml", _cfg(total_batch_size=16), processes=4)
     assert (plan.total_batch, plan.iters, plan.rescaled_from, warnings) == (16, 689, None, [])
@@ -34,7 +34,7 @@ def test_total_batch_as_intended_keeps_the_config_schedule():
 
 def test_total_batch_mismatch_is_refused_without_batch_size():
     """One process at 4 per card would run a quarter of the paper's epochs, silently."""
-    from paddleseg_pssl.schedule import BatchMismatchError, plan_batch
+    from paddleseg_pssl.training.schedule import BatchMismatchError, plan_batch
 
     with pytest.raises(BatchMismatchError, match="total batch 16.*4 x 1.*--nproc_per_node.*"
                                                  "--batch_size 16"):
@@ -42,7 +42,7 @@ def test_total_batch_mismatch_is_refused_without_batch_size():
 
 
 def test_accepted_batch_change_rescales_iterations_to_the_same_epochs():
-    from paddleseg_pssl.schedule import plan_batch, rescale_iters
+    from paddleseg_pssl.training.schedule import plan_batch, rescale_iters
 
     plan, warnings = plan_batch("c.yml", _cfg(total_batch_size=16), processes=1, batch_size=8)
     assert plan.iters == rescale_iters(689, 16, 8) == 1378 and plan.rescaled_from == 689
@@ -53,7 +53,7 @@ def test_accepted_batch_change_rescales_iterations_to_the_same_epochs():
 
 
 def test_config_without_total_batch_only_warns():
-    from paddleseg_pssl.schedule import plan_batch
+    from paddleseg_pssl.training.schedule import plan_batch
 
     plan, warnings = plan_batch("c.yml", _cfg(), processes=2)
     assert plan.total_batch == 8 and plan.iters == 689 and "states no total_batch_size" in warnings[0]

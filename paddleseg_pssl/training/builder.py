@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import inspect
 import sys
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import paddle
 from paddleseg.cvlibs.builder import SegBuilder
@@ -112,6 +112,26 @@ def _data_says(space: LabelSpace) -> str:
             f"ignore index {space.ignore_index})")
 
 
+def _refuse_mismatch(given: Any, expected: int, space: LabelSpace, found: str, fix: str,
+                     also_accepted: Tuple[int, ...] = ()) -> None:
+    """Raise when ``given`` (None meaning unset) disagrees with the data's value.
+
+    ``found`` says where ``given`` was found, with a ``{given}`` field (``"model.num_classes
+    is {given}"``); ``fix`` says what to change. Used for config keys and built components.
+    """
+    if given is not None and given != expected and given not in also_accepted:
+        raise LabelSpaceMismatch(f"{found.replace('{given}', str(given))} but "
+                                 f"{_data_says(space)}; {fix}")
+
+
+def _check_or_fill(cfg: Dict[str, Any], key: str, expected: int, space: LabelSpace,
+                   found: str, fix: str, also_accepted: Tuple[int, ...] = ()) -> None:
+    """Refuse a ``cfg[key]`` that disagrees with the data (:func:`_refuse_mismatch`), then
+    set it to ``expected``."""
+    _refuse_mismatch(cfg.get(key), expected, space, found, fix, also_accepted)
+    cfg[key] = expected
+
+
 def apply_label_space(dic: Dict[str, Any], space: LabelSpace,
                       load_class: Callable[[str], Any]) -> None:
     """Fill the model, loss and train-transform keys of a config dict from ``space``.
@@ -120,45 +140,38 @@ def apply_label_space(dic: Dict[str, Any], space: LabelSpace,
         LabelSpaceMismatch: A value the config gives disagrees with the data.
     """
     model_cfg = dic.setdefault("model", {})
-    given = model_cfg.get("num_classes")
-    if given is not None and given != space.num_classes:
-        raise LabelSpaceMismatch(
-            f"model.num_classes is {given} but {_data_says(space)}; remove model.num_classes "
-            f"from the config (it is read from the data)")
-    model_cfg["num_classes"] = space.num_classes
+    _check_or_fill(model_cfg, "num_classes", space.num_classes, space,
+                   "model.num_classes is {given}",
+                   "remove model.num_classes from the config (it is read from the data)")
     for loss_cfg in _loss_cfgs(dic.get("loss", {})):
-        name = loss_cfg.get("type")
-        given = loss_cfg.get("ignore_index")
-        if given is not None and given != space.ignore_index:
-            raise LabelSpaceMismatch(
-                f"loss {name} has ignore_index {given} but {_data_says(space)}; remove "
-                f"ignore_index from the loss config")
-        loss_cfg["ignore_index"] = space.ignore_index
-        weights = loss_cfg.get(CLASS_WEIGHTS_KEY)
-        if isinstance(weights, (list, tuple)) and len(weights) != space.num_classes:
-            raise LabelSpaceMismatch(
-                f"loss {name} has {len(weights)} class weights but {_data_says(space)}; use "
-                f"WeightedCrossEntropyLoss with background_weight (sized from the data) or give "
-                f"{space.num_classes} weights")
-        loss_class = load_class(name) if isinstance(name, str) else None
-        if loss_class is not None and _accepts(loss_class, BACKGROUND_KEY):
-            given = loss_cfg.get(BACKGROUND_KEY)
-            if given is not None and given != space.background_index:
-                raise LabelSpaceMismatch(
-                    f"loss {name} has {BACKGROUND_KEY} {given} but {_data_says(space)}; remove "
-                    f"{BACKGROUND_KEY} from the loss config")
-            loss_cfg[BACKGROUND_KEY] = space.background_index
+        _fill_loss(loss_cfg, space, load_class)
     transforms = dic.get("train_dataset", {}).get("transforms", []) or []
     for index, transform_cfg in enumerate(transforms):
-        if not _accepts(load_class(transform_cfg["type"]), LABEL_PADDING_KEY):
-            continue
-        given = transform_cfg.get(LABEL_PADDING_KEY)
-        if given is not None and given not in (space.ignore_index, IGNORE_INDEX):
-            raise LabelSpaceMismatch(
-                f"train_dataset.transforms[{index}] {transform_cfg['type']} has "
-                f"{LABEL_PADDING_KEY} {given} but {_data_says(space)}; remove "
-                f"{LABEL_PADDING_KEY} (padding takes the ignore index)")
-        transform_cfg[LABEL_PADDING_KEY] = space.ignore_index
+        if _accepts(load_class(transform_cfg["type"]), LABEL_PADDING_KEY):
+            _check_or_fill(transform_cfg, LABEL_PADDING_KEY, space.ignore_index, space,
+                           f"train_dataset.transforms[{index}] {transform_cfg['type']} has "
+                           f"{LABEL_PADDING_KEY} {{given}}",
+                           f"remove {LABEL_PADDING_KEY} (padding takes the ignore index)",
+                           also_accepted=(IGNORE_INDEX,))
+
+
+def _fill_loss(loss_cfg: Dict[str, Any], space: LabelSpace,
+               load_class: Callable[[str], Any]) -> None:
+    """Fill one loss config's ignore and background index from ``space``, check its weights."""
+    name = loss_cfg.get("type")
+    _check_or_fill(loss_cfg, "ignore_index", space.ignore_index, space,
+                   f"loss {name} has ignore_index {{given}}",
+                   "remove ignore_index from the loss config")
+    weights = loss_cfg.get(CLASS_WEIGHTS_KEY)
+    _refuse_mismatch(len(weights) if isinstance(weights, (list, tuple)) else None,
+                     space.num_classes, space, f"loss {name} has {{given}} class weights",
+                     f"use WeightedCrossEntropyLoss with background_weight (sized from the "
+                     f"data) or give {space.num_classes} weights")
+    loss_class = load_class(name) if isinstance(name, str) else None
+    if loss_class is not None and _accepts(loss_class, BACKGROUND_KEY):
+        _check_or_fill(loss_cfg, BACKGROUND_KEY, space.background_index, space,
+                       f"loss {name} has {BACKGROUND_KEY} {{given}}",
+                       f"remove {BACKGROUND_KEY} from the loss config")
 
 
 def _init(self, config, comp_list=None) -> None:
@@ -180,7 +193,7 @@ def _model(self) -> paddle.nn.Layer:
         return _STOCK["model"].func(self)
     model_cfg = copy.deepcopy(self.config.model_cfg)
     if seg_utils.get_in_channels(model_cfg) is None:
-        in_channels = getattr(self.train_dataset_class, "IMG_CHANNELS", 3)
+        in_channels = getattr(self.train_dataset_class, "IMG_CHANNELS", DEFAULT_IMG_CHANNELS)
         model_cfg = seg_utils.set_in_channels(model_cfg, in_channels)
     self.show_msg("model", model_cfg)
     return self.build_component(model_cfg)
@@ -302,22 +315,20 @@ def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dic
     if not isinstance(given, int):
         given = probe_output_channels(model, getattr(train_dataset, "IMG_CHANNELS",
                                                      DEFAULT_IMG_CHANNELS))
-    if isinstance(given, int) and given != space.num_classes:
-        raise LabelSpaceMismatch(f"the model has {given} outputs but {_data_says(space)}; "
-                                 f"build it with num_classes {space.num_classes}")
+    _refuse_mismatch(given if isinstance(given, int) else None, space.num_classes, space,
+                     "the model has {given} outputs",
+                     f"build it with num_classes {space.num_classes}")
     for loss in _loss_layers(losses):
         name = type(loss).__name__
         for key, expected in (("ignore_index", space.ignore_index),
                               (BACKGROUND_KEY, space.background_index)):
             value = getattr(loss, key, None)
-            if isinstance(value, int) and value != expected:
-                raise LabelSpaceMismatch(f"loss {name} has {key} {value} but "
-                                         f"{_data_says(space)}; build it with {key} {expected}")
+            _refuse_mismatch(value if isinstance(value, int) else None, expected, space,
+                             f"loss {name} has {key} {{given}}", f"build it with {key} {expected}")
         weights = getattr(loss, CLASS_WEIGHTS_KEY, None)
-        if isinstance(weights, paddle.Tensor) and weights.shape[0] != space.num_classes:
-            raise LabelSpaceMismatch(
-                f"loss {name} has {weights.shape[0]} class weights but {_data_says(space)}; "
-                f"use WeightedCrossEntropyLoss with background_weight")
+        _refuse_mismatch(weights.shape[0] if isinstance(weights, paddle.Tensor) else None,
+                         space.num_classes, space, f"loss {name} has {{given}} class weights",
+                         "use WeightedCrossEntropyLoss with background_weight")
 
 
 def _guarded(train: Callable) -> Callable:

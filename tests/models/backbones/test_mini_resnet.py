@@ -3,8 +3,9 @@ import paddle
 import pytest
 from paddleseg.cvlibs import manager
 
-from paddleseg_pssl.miniature.backbone import MiniResNet, MiniResNetBackbone
-from paddleseg_pssl.miniature.classifiers import BACKBONE_NAME, mini_resnet
+from paddleseg_pssl.models.backbones.mini_resnet import MiniResNet, MiniResNetBackbone
+from paddleseg_pssl.miniature.classifiers import BACKBONE_NAME
+from paddleseg_pssl.miniature.nets import mini_resnet
 
 
 def test_registered_and_feat_channels():

@@ -14,8 +14,8 @@ import yaml
 import paddleseg_pssl  # noqa: F401  (installs the label-space builder)
 from paddleseg.cvlibs import Config, SegBuilder
 
-from paddleseg_pssl import builder as pssl_builder
-from paddleseg_pssl.builder import LabelSpaceMismatch, PSSLSegBuilder
+from paddleseg_pssl.training import builder as pssl_builder
+from paddleseg_pssl.training.builder import LabelSpaceMismatch, PSSLSegBuilder
 from tests.fixtures.tiny_pssl_config import CROP, write_config
 
 BUILDERS = [PSSLSegBuilder, SegBuilder]
@@ -109,7 +109,7 @@ def test_a_model_without_num_classes_is_checked_by_its_outputs(tmp_path):
     from paddleseg.core import train
     from paddleseg.models import DeepLabV3
 
-    from paddleseg_pssl.miniature.backbone import MiniResNet
+    from paddleseg_pssl.models.backbones.mini_resnet import MiniResNet
 
     builder = SegBuilder(Config(write_config(tmp_path, 3)))
     model = DeepLabV3(num_classes=1001, backbone=MiniResNet(), backbone_indices=[3],

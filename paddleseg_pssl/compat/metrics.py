@@ -1,0 +1,78 @@
+"""Fix for ``paddleseg.utils.metrics.calculate_area``: a vectorised (bincount) version.
+
+Replaced always, because the stock per-class loop is slow at the 1001 classes of PSSL
+pre-training (``benchmarks/bench_calculate_area.py``); it keeps the stock return contract and
+also removes the stock 0-D concatenation failure on Paddle >= 2.5.
+"""
+from typing import Tuple
+
+import paddle
+
+from paddleseg_pssl.compat.patching import Fix, is_patched
+from paddleseg_pssl.constants import IGNORE_INDEX
+
+#: The replaced function.
+CALCULATE_AREA = "paddleseg.utils.metrics:calculate_area"
+
+
+def calculate_area(pred: paddle.Tensor,
+                   label: paddle.Tensor,
+                   num_classes: int,
+                   ignore_index: int = IGNORE_INDEX
+                   ) -> Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor]:
+    """Per-class intersection, prediction and label pixel counts, in three bincounts.
+
+    Same contract as ``paddleseg.utils.metrics.calculate_area`` (2.8.0): a predicted pixel
+    counts only where the label is not ``ignore_index``; the label area counts every label
+    pixel whose value is a class id; values outside ``[0, num_classes)`` count nowhere.
+    O(pixels) instead of the stock O(pixels x classes) loop, and it never concatenates 0-D
+    tensors (the stock failure on Paddle >= 2.5, PaddleSeg #3408, #3556, #3373).
+
+    Args:
+        pred: Predicted class ids, integer, shape (N, H, W) or (N, 1, H, W).
+        label: Ground-truth class ids, integer, same shape as ``pred``.
+        num_classes: Number of classes C.
+        ignore_index: Label value to ignore.
+
+    Returns:
+        (intersect_area, pred_area, label_area): int64 tensors of shape [C].
+
+    Raises:
+        ValueError: If ``num_classes`` is not positive, or ``pred`` and ``label`` differ in
+            shape after dropping a channel axis.
+    """
+    if num_classes <= 0:
+        raise ValueError(f"calculate_area: num_classes must be positive, got {num_classes}")
+    if pred.ndim == 4:
+        pred = paddle.squeeze(pred, axis=1)
+    if label.ndim == 4:
+        label = paddle.squeeze(label, axis=1)
+    if list(pred.shape) != list(label.shape):
+        raise ValueError("calculate_area: pred and label must have the same shape, got "
+                         f"pred {list(pred.shape)} and label {list(label.shape)}")
+    pred = pred.astype("int64").reshape([-1])
+    label = label.astype("int64").reshape([-1])
+    # Pixels that must not count go to an extra bin C, cut off after counting: fixed
+    # shapes, no masked_select.
+    spill = paddle.full_like(label, num_classes)
+
+    def is_class(x: paddle.Tensor) -> paddle.Tensor:
+        return paddle.logical_and(x >= 0, x < num_classes)
+
+    def count(selected: paddle.Tensor, values: paddle.Tensor) -> paddle.Tensor:
+        binned = paddle.where(selected, values, spill)
+        return paddle.bincount(binned, minlength=num_classes + 1)[:num_classes].astype("int64")
+
+    pred_counts = paddle.logical_and(label != ignore_index, is_class(pred))
+    intersect_area = count(paddle.logical_and(pred_counts, pred == label), pred)
+    pred_area = count(pred_counts, pred)
+    label_area = count(is_class(label), label)
+    return intersect_area, pred_area, label_area
+
+
+FIX = Fix(name="metrics.calculate_area:vectorised",
+          target=CALCULATE_AREA,
+          upstream="PaddleSeg #3373, #3408, #3556 (0-D concat; upstream PR #3256/#3356); "
+          "replaced always for speed at 1001 classes",
+          is_needed=lambda: not is_patched(CALCULATE_AREA),
+          replacement=calculate_area)

@@ -1,0 +1,111 @@
+"""The class list (synsets file): class id = position among the listed classes.
+
+One class a line: its name (a folder name, no whitespace) first, optionally followed by a
+readable name, as ImageNet's ``LOC_synset_mapping.txt`` (``n01440764 tench, Tinca tinca``).
+Blank lines and lines starting with ``#`` are skipped. PSSL's own ``synsets.txt`` holds the
+names only.
+"""
+import dataclasses
+import os
+from typing import Dict, Iterable, List, Tuple, Union
+
+from paddleseg_pssl.pssl_format.errors import PSSLFormatError
+from paddleseg_pssl.pssl_format.layout import (
+    RELEASE_SYNSETS_FILE, SYNSETS_FILE, class_name_problem)
+
+#: Lines starting with this are comments.
+COMMENT_PREFIX = "#"
+#: Duplicated names quoted in an error at most.
+MAX_QUOTED = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassList:
+    """A class list read from ``path``: ``ids[i]`` is the name (folder) of class i and
+    ``names[i]`` its readable name (the first comma-separated synonym, else the id)."""
+
+    path: str
+    ids: List[str]
+    names: List[str]
+
+
+def _parse_line(line: str) -> Tuple[str, str]:
+    parts = line.strip().split(None, 1)
+    readable = parts[1].split(",")[0].strip() if len(parts) > 1 else ""
+    return parts[0], readable or parts[0]
+
+
+def _check_unique(path: str, ids: List[str], linenos: List[int]) -> None:
+    first: Dict[str, int] = {}
+    duplicates = []
+    for name, lineno in zip(ids, linenos):
+        if name in first:
+            duplicates.append(f"{name!r} (lines {first[name]} and {lineno})")
+        first.setdefault(name, lineno)
+    if duplicates:
+        more = f" and {len(duplicates) - MAX_QUOTED} more" if len(duplicates) > MAX_QUOTED else ""
+        raise PSSLFormatError(f"class list {path}: duplicate class names "
+                              f"{', '.join(duplicates[:MAX_QUOTED])}{more}; class names must "
+                              "be unique", path)
+
+
+def read_class_list(path: Union[str, os.PathLike]) -> ClassList:
+    """The classes of a synsets file, in id order.
+
+    Raises:
+        PSSLFormatError: the file is missing, lists no class, or repeats a class name.
+    """
+    path = str(path)
+    if not os.path.isfile(path):
+        raise PSSLFormatError(f"class list {path!r} is not a file; expected one class name per "
+                              "line (e.g. n01440764), optionally followed by a readable name",
+                              path)
+    ids, names, linenos = [], [], []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip() or line.lstrip().startswith(COMMENT_PREFIX):
+                continue
+            class_id, readable = _parse_line(line)
+            ids.append(class_id)
+            names.append(readable)
+            linenos.append(lineno)
+    if not ids:
+        raise PSSLFormatError(f"class list {path} holds no class names", path)
+    _check_unique(path, ids, linenos)
+    return ClassList(path=path, ids=ids, names=names)
+
+
+def find_class_list(pssl_root: Union[str, os.PathLike]) -> str:
+    """The synsets file of a PSSL folder: ``synsets.txt``, else the release's file.
+
+    Raises:
+        PSSLFormatError: the folder holds neither.
+    """
+    for name in (SYNSETS_FILE, RELEASE_SYNSETS_FILE):
+        path = os.path.join(pssl_root, name)
+        if os.path.isfile(path):
+            return path
+    raise PSSLFormatError(f"pssl_root {str(pssl_root)!r} holds neither {SYNSETS_FILE!r} nor "
+                          f"{RELEASE_SYNSETS_FILE!r} (class names in id order)", str(pssl_root))
+
+
+def format_class_list(class_ids: Iterable[str]) -> str:
+    """The text of a synsets file listing ``class_ids`` in id order, one a line.
+
+    Raises:
+        ValueError: a name holds whitespace (it would not read back as one class).
+    """
+    lines = []
+    for name in class_ids:
+        problem = class_name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        lines.append(f"{name}\n")
+    return "".join(lines)
+
+
+def write_class_list(path: Union[str, os.PathLike], class_ids: Iterable[str]) -> None:
+    """Write a synsets file (not atomically; the generator's store writes its own atomically)."""
+    text = format_class_list(class_ids)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)

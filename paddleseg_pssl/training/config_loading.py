@@ -1,0 +1,187 @@
+"""Load a PaddleSeg YAML config, failing early with one clear line.
+
+PSSL (arXiv 2207.03335) pre-trains with PaddleSeg's stock engine, so every ``tools/`` script
+reads the same YAML that ``paddleseg.cvlibs.Config`` reads. PaddleSeg reports a bad config with
+an ``assert`` or a traceback from deep inside Paddle; :func:`load_config` finds the common
+mistakes first and raises :class:`~paddleseg_pssl.errors.PSSLConfigError` with one line that
+names the file or key, the value and what was expected: the file exists and is YAML, every
+``_base_`` file exists and parses (cycles included, :mod:`paddleseg_pssl.yaml_tree`),
+``--opts`` items are ``key=value`` with an existing parent key, and PaddleSeg's own sanity
+rules pass. Checking what the config names (components, paths) is
+:mod:`paddleseg_pssl.training.config_checks`.
+
+Typical use (what ``tools/train.py`` does, with the checks of ``config_checks``)::
+
+    cfg = load_config("configs/pssl/pspnet_r50.yml", ["batch_size=4"], iters=100)
+    validate_components(cfg)
+    validate_paths(cfg, datasets=("train_dataset",))
+"""
+import os
+import pathlib
+from typing import Any, Dict, Optional, Sequence, Union
+
+from paddleseg.cvlibs import Config
+from paddleseg.cvlibs import config_checker
+
+from paddleseg_pssl import yaml_tree
+from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.training import config_opts
+from paddleseg_pssl.training.config_checks import close_matches
+
+PathLike = Union[str, os.PathLike]
+
+#: Direct overrides of :func:`load_config`: name and the types a value may have.
+_NUMERIC_OVERRIDES = (("learning_rate", (int, float)), ("batch_size", int), ("iters", int))
+
+
+class PSSLConfig(Config):
+    """PaddleSeg's ``Config`` that remembers which file it was read from.
+
+    Args:
+        path: The YAML file.
+        **kwargs: Passed to ``paddleseg.cvlibs.Config`` (``opts``, ``iters``, ``checker``...).
+    """
+
+    def __init__(self, path: PathLike, **kwargs: Any) -> None:
+        self.path = str(path)
+        super().__init__(self.path, **kwargs)
+
+
+class _UserFacingChecker(config_checker.ConfigChecker):
+    """PaddleSeg's default rules, failing with a one-line :class:`PSSLConfigError`."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(Config._build_default_checker().rule_list, allow_update=True)
+        self._path = path
+
+    def apply_rule(self, k: int, cfg: Config) -> None:
+        rule = self.rule_list[k]
+        try:
+            rule.apply(cfg, self.allow_update)
+        except (AssertionError, ValueError, KeyError, TypeError) as exc:
+            message = " ".join(str(exc).split())
+            raise PSSLConfigError(
+                f"config {self._path!r} fails PaddleSeg's {type(rule).__name__} check: "
+                f"{message}") from exc
+
+
+def load_config(path: PathLike,
+                opts: Optional[Sequence[str]] = None,
+                *,
+                learning_rate: Optional[float] = None,
+                batch_size: Optional[int] = None,
+                iters: Optional[int] = None) -> PSSLConfig:
+    """Read a PaddleSeg YAML config, with overrides, failing early with a clear message.
+
+    Args:
+        path: The YAML config (``_base_`` files are resolved relative to it, as PaddleSeg does).
+        opts: ``key=value`` overrides (PaddleSeg's ``--opts``); ``value`` goes through
+            ``ast.literal_eval``, nested keys use dots (``model.pretrained=...``).
+        learning_rate: Overrides ``lr_scheduler.learning_rate`` when given.
+        batch_size: Overrides ``batch_size`` (per device) when given.
+        iters: Overrides ``iters`` when given.
+
+    Returns:
+        The config, after PaddleSeg's own sanity rules.
+
+    Raises:
+        PSSLConfigError: The file is missing or not YAML, a ``_base_`` is missing, broken or
+            circular, an override is malformed, or PaddleSeg's rules reject the result.
+    """
+    config_path = yaml_tree.check_config_file(path, "config")
+    merged = yaml_tree.read_yaml_tree(config_path)
+    _check_numeric_overrides({"learning_rate": learning_rate, "batch_size": batch_size,
+                              "iters": iters}, config_path)
+    if learning_rate is not None and not isinstance(merged.get("lr_scheduler"), dict):
+        raise PSSLConfigError(
+            f"learning_rate={learning_rate!r} cannot be applied: config {str(config_path)!r} "
+            f"has no lr_scheduler section; add one (e.g. type: PolynomialDecay)")
+    opts = config_opts.normalise(opts) if opts else None
+    _check_opts(opts or [], merged, config_path)
+    return PSSLConfig(config_path, learning_rate=learning_rate, batch_size=batch_size,
+                      iters=iters, opts=opts, checker=_UserFacingChecker(str(config_path)))
+
+
+def check_checkpoint_file(path: PathLike, flag: str = "model_path") -> pathlib.Path:
+    """Resolve a weights argument: a ``.pdparams`` file, or a checkpoint dir holding one.
+
+    Args:
+        path: ``output/iter_2/model.pdparams`` or ``output/iter_2``.
+        flag: The argument's name, for the message.
+
+    Returns:
+        The ``.pdparams`` file.
+
+    Raises:
+        PSSLConfigError: Neither exists.
+    """
+    candidate = pathlib.Path(path)
+    if candidate.is_dir():
+        candidate = candidate / "model.pdparams"
+    if not candidate.is_file():
+        raise PSSLConfigError(
+            f"--{flag} {str(path)!r} does not exist; expected a .pdparams file such as "
+            f"output/iter_1000/model.pdparams (or the iter_* directory holding it)")
+    return candidate
+
+
+def check_resume_dir(path: PathLike) -> pathlib.Path:
+    """Check ``--resume_model``: an ``iter_<N>`` directory with model and optimizer state.
+
+    Args:
+        path: The checkpoint directory written by ``paddleseg.core.train``.
+
+    Returns:
+        The directory.
+
+    Raises:
+        PSSLConfigError: It is missing, misnamed (PaddleSeg reads N from the name) or
+            incomplete.
+    """
+    directory = pathlib.Path(path)
+    expected = ("expected a checkpoint directory written by training, such as "
+                "output/iter_1000, holding model.pdparams and model.pdopt")
+    if not directory.is_dir():
+        raise PSSLConfigError(f"--resume_model {str(path)!r} is not a directory; {expected}")
+    if not directory.name.rsplit("_", 1)[-1].isdigit():
+        raise PSSLConfigError(f"--resume_model {str(path)!r} does not end in _<iteration>; "
+                              f"{expected}")
+    for name in ("model.pdparams", "model.pdopt"):
+        if not (directory / name).is_file():
+            raise PSSLConfigError(f"--resume_model {str(path)!r} has no {name}; {expected}")
+    return directory
+
+
+
+def _check_numeric_overrides(values: Dict[str, Any], path: pathlib.Path) -> None:
+    for name, kind in _NUMERIC_OVERRIDES:
+        value = values[name]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)
+                                  or value <= 0):
+            raise PSSLConfigError(f"{name}={value!r} for config {str(path)!r}: "
+                                  f"expected a positive number")
+
+
+def _check_opts(opts: Sequence[str], merged: Dict[str, Any], path: pathlib.Path) -> None:
+    example = "e.g. --opts batch_size=2 model.pretrained=output/iter_10/model.pdparams"
+    for item in opts:
+        if not isinstance(item, str) or item.count("=") != 1 or item.startswith("="):
+            raise PSSLConfigError(f"--opts item {item!r}: expected key=value with exactly one "
+                                  f"'=' ({example})")
+        keys = item.split("=", 1)[0].split(".")
+        node: Any = merged
+        for depth, key in enumerate(keys[:-1]):
+            if not isinstance(node, dict) or key not in node:
+                parent = ".".join(keys[:depth]) or "the top level"
+                options = sorted(node) if isinstance(node, dict) else []
+                hint = close_matches(key, options)
+                suggestion = f" (close matches: {', '.join(hint)})" if hint else ""
+                raise PSSLConfigError(
+                    f"--opts item {item!r}: config {str(path)!r} has no key {key!r} under "
+                    f"{parent}{suggestion}; expected an existing mapping to update")
+            node = node[key]
+        if not isinstance(node, dict):
+            raise PSSLConfigError(f"--opts item {item!r}: {'.'.join(keys[:-1])} in config "
+                                  f"{str(path)!r} is not a mapping; expected a dotted path of "
+                                  f"mapping keys")
+
