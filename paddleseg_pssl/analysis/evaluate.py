@@ -98,10 +98,7 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
     models = pssl_io.kept_model_names(pssl_root, samples) if per_model else []
     preparation = pssl_io.consensus_settings(pssl_root)
     if per_model and not models:
-        raise PSSLConfigError(
-            f"per-model scores requested but {os.path.join(pssl_root, fmt.MODEL_MAPS_DIR)!r} "
-            "holds no per-model maps; generate with store.keep_model_maps: true, or drop "
-            "--per_model")
+        _refuse_no_model_maps(pssl_root)
     consensus = QualityAccumulator(CONSENSUS_SOURCE)
     model_accs = {name: QualityAccumulator(name) for name in models}
     prior = QualityAccumulator(PRIOR_SOURCE)
@@ -116,20 +113,13 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
         if mask_path is None:
             missing_masks.append(image_rel)
             continue
-        label_path = fmt.join_relpath(pssl_root, label_rel)
-        if not os.path.isfile(label_path):
-            raise PSSLConfigError(f"label {label_path!r} is listed in train.txt but missing")
         release = release or fmt.is_release_label(label_rel)
-        dec = pssl_io.read_decile_label(label_path)
+        dec = _read_listed_label(pssl_root, label_rel)
         fg, valid = load_mask(mask_path, spec, fmt.class_name_of_label(label_rel), dec.shape)
         consensus.add(dec, fg, valid)
-        kept = (pssl_io.load_model_maps(pssl_root, label_rel, dec.shape, **preparation)
-                if models else None)
-        for name in models:
-            if kept is None or name not in kept:
-                missing_maps[name] += 1
-                continue
-            model_accs[name].add(score_to_deciles(kept[name]), fg, valid)
+        if models:
+            kept = pssl_io.load_model_maps(pssl_root, label_rel, dec.shape, **preparation)
+            _add_model_scores(model_accs, missing_maps, kept, fg, valid)
         if dec.shape not in prior_cache:
             prior_cache[dec.shape] = centred_prior_deciles(dec.shape, prior_sigma_fraction)
         prior.add(prior_cache[dec.shape], fg, valid)
@@ -141,6 +131,33 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
                             mask_root=str(mask_root), mask_format=spec.mask_format,
                             release_labels=release,
                             extra={"prior_sigma_fraction": prior_sigma_fraction})
+
+
+def _refuse_no_model_maps(pssl_root: str) -> None:
+    """Per-model scores were asked for, but the generator kept no per-model map."""
+    raise PSSLConfigError(
+        f"per-model scores requested but {os.path.join(pssl_root, fmt.MODEL_MAPS_DIR)!r} "
+        "holds no per-model maps; generate with store.keep_model_maps: true, or drop "
+        "--per_model")
+
+
+def _read_listed_label(pssl_root: str, label_rel: str) -> np.ndarray:
+    """The decile map of a train.txt entry; a listed label that is absent is an error."""
+    label_path = fmt.join_relpath(pssl_root, label_rel)
+    if not os.path.isfile(label_path):
+        raise PSSLConfigError(f"label {label_path!r} is listed in train.txt but missing")
+    return pssl_io.read_decile_label(label_path)
+
+
+def _add_model_scores(accumulators: Dict[str, QualityAccumulator], missing: Dict[str, int],
+                      kept: Optional[Dict[str, np.ndarray]], fg: np.ndarray,
+                      valid: np.ndarray) -> None:
+    """Score each model's kept map of one image; count the models whose map is absent."""
+    for name, accumulator in accumulators.items():
+        if kept is None or name not in kept:
+            missing[name] += 1
+            continue
+        accumulator.add(score_to_deciles(kept[name]), fg, valid)
 
 
 def _fmt(x: float) -> str:
