@@ -76,32 +76,35 @@ def pick_images(count: int) -> List[tuple]:
 
 # ---- worker side ------------------------------------------------------------------------------
 
-def _worker(args) -> Dict[str, object]:
-    """Run every phase on this worker's images, round-robin; per-run seconds per model."""
-    import paddle
-    from paddle.base import core
+class _Phases:
+    """The runners of the phases on the real ensemble: each runs one image and returns the
+    seconds per model and (ours only) the label's SHA-256."""
 
-    core.set_num_threads(args.threads)
-    paddle.set_device("cpu")
-    sys.path.insert(0, CLASSIFIERS_DIR)
-    from paddleseg_pssl.consensus import label_maths
-    from paddleseg_pssl.consensus.engines import build_engine
-    from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
-    from paddleseg_pssl.consensus.preprocess import to_model_input
-    from paddleseg_pssl.consensus.runner import decode
-    from paddleseg_pssl.consensus.sharding import image_seed
-    from paddleseg_pssl.consensus.store import encode_png
+    def __init__(self, n: int, warm_n: int) -> None:
+        from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
 
-    n = args.n_samples
-    images = [(p, int(c)) for p, c in zip(args.paths, args.classes)]
-    specs = parse_ensemble([{"arch": f"imagenet_mobilenets:{m}",
-                             "weights": os.path.join(CLASSIFIERS_DIR, f"{m}.pdparams")}
-                            for m in MODEL_NAMES], num_classes=NUM_CLASSES)
-    models = [build_classifier(s) for s in specs]
-    names = [s.name for s in specs]
+        self.n, self.warm_n = n, warm_n
+        self.specs = parse_ensemble([{"arch": f"imagenet_mobilenets:{m}",
+                                      "weights": os.path.join(CLASSIFIERS_DIR, f"{m}.pdparams")}
+                                     for m in MODEL_NAMES], num_classes=NUM_CLASSES)
+        self.models = [build_classifier(s) for s in self.specs]
+        self.names = [s.name for s in self.specs]
+        self.tensors: Dict[str, list] = {}
 
-    def make_interpretdl():
+    def runner(self, phase: str):
+        """The runner of ``interpretdl:auto``, ``ours:<batch>`` or ``limit:<step>``."""
+        kind, _, bs = phase.partition(":")
+        if kind == "interpretdl":
+            return self.interpretdl()
+        if kind == "ours":
+            return self.ours(bs if bs == "auto" else int(bs))
+        return self.limit(int(bs))
+
+    def interpretdl(self):
+        """InterpretDL's ConsensusInterpreter over trainable models, timed per model."""
         from interpretdl import ConsensusInterpreter, SmoothGradInterpreter
+
+        from paddleseg_pssl.consensus.ensemble import build_classifier
 
         per_model: List[float] = []
 
@@ -114,7 +117,7 @@ def _worker(args) -> Dict[str, object]:
                 per_model.append(time.perf_counter() - t0)
                 return out
 
-        trainable = [build_classifier(s) for s in specs]  # as a user builds them: trainable
+        trainable = [build_classifier(s) for s in self.specs]  # as a user builds them
         for model in trainable:
             for p in model.parameters():
                 p.stop_gradient = False
@@ -126,18 +129,23 @@ def _worker(args) -> Dict[str, object]:
             return list(per_model), None
         return run
 
-    warm_n = min(n, max(int(p.partition(":")[2]) for p in args.phases if p[-1].isdigit()))
+    def ours(self, batch_size):
+        """The generator's batched engine, label maths and PNG encoding."""
+        from paddleseg_pssl.consensus import label_maths
+        from paddleseg_pssl.consensus.engines import build_engine
+        from paddleseg_pssl.consensus.preprocess import to_model_input
+        from paddleseg_pssl.consensus.runner import decode
+        from paddleseg_pssl.consensus.sharding import image_seed
+        from paddleseg_pssl.consensus.store import encode_png
 
-    def make_ours(batch_size):
         engines = {m: build_engine("batched", n_samples=m, batch_size=batch_size)
-                   for m in {n, warm_n}}
-        engine = engines[n]
+                   for m in {self.n, self.warm_n}}
 
         def run(path, cls, n_samples):
             engine = engines[n_samples]
             img = decode(path, SHORT_SIDE, None)
             maps, per_model = [], []
-            for spec, model in zip(specs, models):
+            for spec, model in zip(self.specs, self.models):
                 t0 = time.perf_counter()
                 seed = image_seed(0, os.path.basename(path), salt=spec.name)
                 maps.append(engine.explain(model, to_model_input(img, spec), cls, seed))
@@ -146,18 +154,23 @@ def _worker(args) -> Dict[str, object]:
                                                        label_maths.DEFAULT_NORMALISATION,
                                                        label_maths.DEFAULT_SMOOTHING)
             return per_model, hashlib.sha256(encode_png(deciles)).hexdigest()
-        run.engine = engine
+        run.engine = engines[self.n]
         return run
 
-    tensors = {}
+    def limit(self, step):
+        """Only the models' forward + input-backward on ready tensors, ``step`` samples each."""
+        import paddle
 
-    def make_limit(step):
+        from paddleseg_pssl.consensus.preprocess import to_model_input
+        from paddleseg_pssl.consensus.runner import decode
+
         def run(path, cls, n_samples):
-            if path not in tensors:
+            if path not in self.tensors:
                 img = decode(path, SHORT_SIDE, None)
-                tensors[path] = [paddle.to_tensor(to_model_input(img, s)) for s in specs]
+                self.tensors[path] = [paddle.to_tensor(to_model_input(img, s))
+                                      for s in self.specs]
             per_model = []
-            for x0, model in zip(tensors[path], models):
+            for x0, model in zip(self.tensors[path], self.models):
                 noise = paddle.randn([n_samples] + list(x0.shape[1:])) * 0.3
                 t0 = time.perf_counter()
                 for start in range(0, n_samples, step):
@@ -170,39 +183,54 @@ def _worker(args) -> Dict[str, object]:
             return per_model, None
         return run
 
+
+def _measure(runners: Dict[str, object], phases: List[str], images: List[tuple], n: int
+             ) -> Dict[str, Dict[str, list]]:
+    """Every phase on every image; seconds per model, total seconds and label hashes."""
+    runs: Dict[str, List[List[float]]] = {p: [] for p in phases}
+    hashes: Dict[str, List[str]] = {p: [] for p in phases}
+    totals: Dict[str, List[float]] = {p: [] for p in phases}
+    for i, (path, cls) in enumerate(images):
+        # round-robin, every other image in reverse order, so that a trend in the load of the
+        # machine (a round takes minutes) favours no phase
+        for phase in (phases if i % 2 == 0 else phases[::-1]):
+            t0 = time.perf_counter()
+            per_model, digest = runners[phase](path, cls, n)
+            totals[phase].append(time.perf_counter() - t0)
+            runs[phase].append(per_model)
+            hashes[phase].append(digest)
+    return {"runs": runs, "totals": totals, "hashes": hashes}
+
+
+def _worker(args) -> Dict[str, object]:
+    """Run every phase on this worker's images, round-robin; per-run seconds per model."""
+    import paddle
+    from paddle.base import core
+
+    core.set_num_threads(args.threads)
+    paddle.set_device("cpu")
+    sys.path.insert(0, CLASSIFIERS_DIR)
+
+    n = args.n_samples
+    images = [(p, int(c)) for p, c in zip(args.paths, args.classes)]
+    warm_n = min(n, max(int(p.partition(":")[2]) for p in args.phases if p[-1].isdigit()))
+    phases = _Phases(n, warm_n)
     runners = {}
     warm_path, warm_cls = images[0]
     for phase in args.phases:
-        kind, _, bs = phase.partition(":")
-        if kind == "interpretdl":
-            runners[phase] = make_interpretdl()
-        elif kind == "ours":
-            runners[phase] = make_ours(bs if bs == "auto" else int(bs))
-        else:
-            runners[phase] = make_limit(int(bs))
+        runners[phase] = phases.runner(phase)
         # warm-up on the first image (allocations, kernel caches; 'auto' measures here, on
         # the run's first input, as in a real run: the other phases need only their chunk)
         t0 = time.perf_counter()
         runners[phase](warm_path, warm_cls, n if phase == "ours:auto" else warm_n)
         if phase == "ours:auto":
             warm_auto = time.perf_counter() - t0
-    runs: Dict[str, List[List[float]]] = {p: [] for p in args.phases}
-    hashes: Dict[str, List[str]] = {p: [] for p in args.phases}
-    totals: Dict[str, List[float]] = {p: [] for p in args.phases}
-    for i, (path, cls) in enumerate(images):
-        # round-robin, every other image in reverse order, so that a trend in the load of the
-        # machine (a round takes minutes) favours no phase
-        for phase in (args.phases if i % 2 == 0 else args.phases[::-1]):
-            t0 = time.perf_counter()
-            per_model, digest = runners[phase](path, cls, n)
-            totals[phase].append(time.perf_counter() - t0)
-            runs[phase].append(per_model)
-            hashes[phase].append(digest)
-    out: Dict[str, object] = {"models": names, "runs": runs, "totals": totals,
-                              "hashes": hashes}
+    out: Dict[str, object] = {"models": phases.names,
+                              **_measure(runners, args.phases, images, n)}
     if "ours:auto" in runners:
         engine = runners["ours:auto"].engine
-        out["chunk_choices"] = engine.chunk_choices({id(m): nm for m, nm in zip(models, names)})
+        out["chunk_choices"] = engine.chunk_choices(
+            {id(m): nm for m, nm in zip(phases.models, phases.names)})
         out["warmup_auto_s"] = warm_auto
     return out
 
