@@ -131,9 +131,15 @@ def _worker(args) -> Dict[str, Dict[str, float]]:
         kind, _, bs = phase.partition(":")
         runners[phase] = make_runner(kind, bs if bs == "auto" else int(bs))
         runners[phase](args.indices[0], 2)  # warm-up (allocations, oneDNN primitive caches)
-    times: Dict[str, List[float]] = {phase: [] for phase in args.phases}
-    for i in args.indices:
-        for phase in args.phases:
+    return _time_phases(runners, args.phases, args.indices, n)
+
+
+def _time_phases(runners: Dict[str, object], phases: List[str], indices: List[int], n: int
+                 ) -> Dict[str, Dict[str, object]]:
+    """Seconds of each run of each phase, image by image, every phase in turn."""
+    times: Dict[str, List[float]] = {phase: [] for phase in phases}
+    for i in indices:
+        for phase in phases:
             start = time.perf_counter()
             runners[phase](i, n)
             times[phase].append(time.perf_counter() - start)
