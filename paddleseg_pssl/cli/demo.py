@@ -74,8 +74,8 @@ class DemoScale:
 
 
 SCALES: Dict[str, DemoScale] = {
-    "full": DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
-                      labelled_per_class=60, seg_train=80, seg_val=50, classifier_epochs=None,
+    "full": DemoScale(num_classes=10, images_per_class=120, val_per_class=20,
+                      labelled_per_class=50, seg_train=80, seg_val=50, classifier_epochs=None,
                       n_samples=20, pretrain_iters=800, finetune_iters=200, seeds=(0, 1, 2),
                       finetune_lrs=(0.5, 0.2, 0.1)),
     "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
