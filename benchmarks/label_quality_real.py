@@ -172,7 +172,7 @@ def worker_main(args) -> None:
 
     from paddleseg_pssl.analysis.explanation_study import ExplanationPass, compute_pass
     from paddleseg_pssl.consensus import config as config_mod
-    from paddleseg_pssl.consensus import runner
+    from paddleseg_pssl.consensus import startup
 
     noise, short_side, target, largest = STUDY_PASSES[args.worker_pass]
     explanation = ExplanationPass(args.worker_pass, noise, short_side, target,
@@ -183,7 +183,7 @@ def worker_main(args) -> None:
         f"explainer.gradient_of={target}", f"explainer.n_samples={largest}",
         "explainer.batch_size=1"]
     cfg = config_mod.load_config(GENERATE_BASE, opts)
-    ctx = runner.prepare(cfg)
+    ctx = startup.prepare(cfg)
     from tqdm import tqdm
 
     compute_pass(ctx, explanation, args.cache,

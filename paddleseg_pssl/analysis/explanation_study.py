@@ -126,9 +126,9 @@ def check_pass_settings(ctx, explanation: ExplanationPass, cache_dir: str) -> No
 
 def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
                  progress: Optional[Callable[[Iterable], Iterable]] = None) -> int:
-    """Explain this rank's images of ``ctx`` (a :func:`runner.prepare` context built with the
+    """Explain this rank's images of ``ctx`` (a :func:`startup.prepare` context built with the
     pass's settings) and cache every aggregation at every checkpoint; returns images computed."""
-    from paddleseg_pssl.consensus import preprocess, runner, sharding
+    from paddleseg_pssl.consensus import image_loop, preprocess, sharding
     from paddleseg_pssl.consensus.engines import AGGREGATIONS, MOMENTS, reduce_moments
 
     check_pass_settings(ctx, explanation, cache_dir)
@@ -137,8 +137,8 @@ def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
             and not os.path.isfile(cache_path(cache_dir, explanation.name, it.label_rel))]
     done = 0
     for item in (mine if progress is None else progress(mine)):
-        img = runner.decode(ctx.source.path(item), explanation.short_side,
-                            ctx.cfg["resolution"]["max_long_side"])
+        img = image_loop.decode(ctx.source.path(item), explanation.short_side,
+                                ctx.cfg["resolution"]["max_long_side"])
         arrays: Dict[str, np.ndarray] = {}
         for spec, model in zip(ctx.specs, ctx.models):
             seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)

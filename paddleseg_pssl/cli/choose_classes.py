@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from paddleseg_pssl.analysis import class_choice
     from paddleseg_pssl.consensus import config as config_mod
     from paddleseg_pssl.consensus import ensemble as ensemble_mod
-    from paddleseg_pssl.consensus import image_source, runner
+    from paddleseg_pssl.consensus import image_loop, image_source
 
     if not os.path.isfile(args.candidates):
         raise PSSLConfigError(f"--candidates {args.candidates!r} is not a file; write a CSV with "
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
     for row in iterable:
         path = os.path.join(cfg["images"]["root"], *row.image_rel.split("/"))
         try:
-            image = runner.decode(path, resolution["short_side"], resolution["max_long_side"])
-        except runner.ImageFailure as exc:
+            image = image_loop.decode(path, resolution["short_side"], resolution["max_long_side"])
+        except image_loop.ImageFailure as exc:
             raise PSSLConfigError(f"candidates file {args.candidates!r}: image {path!r}: "
                                   f"{exc.reason}") from None
         probs = class_choice.ensemble_probabilities(models, specs, image)

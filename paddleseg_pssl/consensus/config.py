@@ -87,9 +87,11 @@ CHECKED_SECTIONS = ("images", "resolution", "consensus", "store", "fail_fast")
 class ConfigError(PSSLConfigError):
     """A generation setting is invalid. ``key`` is the dotted key; the message says the fix."""
 
-    def __init__(self, key: str, message: str):
+    def __init__(self, key: str, message: str, *, required: bool = False):
         super().__init__(f"config key {key!r}: {message}")
         self.key = key
+        self.detail = message
+        self.required = required  # the key has no value and no default
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,8 +211,7 @@ def _bool(key, value):
 def _path(key, value, *, required=False):
     if value is None:
         if required:
-            raise ConfigError(key, "is required; set it in the YAML or with "
-                                   f"--opts {key}=<path>")
+            raise ConfigError(key, "is required; set it in the YAML", required=True)
         return None
     if not isinstance(value, (str, os.PathLike)) or not os.fspath(value).strip():
         raise ConfigError(key, f"must be a path, got {value!r}")

@@ -47,11 +47,29 @@ SPEC_KEYS: Tuple[str, ...] = ("name", "arch", "weights", "pretrained", "input_si
 
 
 class EnsembleConfigError(ValueError):
-    """An ``ensemble:`` entry is invalid; the message names the entry, the key and the fix."""
+    """An ``ensemble:`` entry is invalid; the message names the entry, the key and the fix.
+
+    ``key`` is the config key at fault (``ensemble``, ``ensemble[i]`` or ``ensemble[i].<key>``).
+    """
+
+    def __init__(self, message: str, key: str = "ensemble"):
+        super().__init__(message)
+        self.key = key
+
+
+def _config_error(key: str, message: str) -> EnsembleConfigError:
+    return EnsembleConfigError(message, key=key)
 
 
 class ClassifierBuildError(RuntimeError):
-    """A classifier could not be built, loaded or checked; the message names the model."""
+    """A classifier could not be built, loaded or checked; the message names the model.
+
+    ``about_weights`` is True when the weights file (missing, unreadable, ill-fitting) is at fault.
+    """
+
+    def __init__(self, message: str, *, about_weights: bool = False):
+        super().__init__(message)
+        self.about_weights = about_weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,11 +175,11 @@ def resolve_factory(arch: str) -> Callable[..., Any]:
 def _triple(value: Any, where: str, key: str) -> Tuple[float, float, float]:
     if (not isinstance(value, (list, tuple)) or len(value) != 3
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-        raise EnsembleConfigError(f"{where}.{key} must be a list of 3 numbers (R, G, B), "
+        raise _config_error(f"{where}.{key}", f"{where}.{key} must be a list of 3 numbers (R, G, B), "
                                   f"got {value!r}")
     triple = tuple(float(v) for v in value)
     if any(v > 1.0 for v in triple):
-        raise EnsembleConfigError(
+        raise _config_error(f"{where}.{key}",
             f"{where}.{key} = {list(value)} looks like the 0..255 scale; give it on the 0..1 "
             f"scale (divide by 255)")
     return triple  # type: ignore[return-value]
@@ -188,9 +206,9 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
         EnsembleConfigError: naming the entry (``ensemble[i]``), the key, the value and the fix.
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise EnsembleConfigError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        raise _config_error("ensemble", f"num_classes must be an integer >= 2, got {num_classes!r}")
     if isinstance(cfg_list, dict) or not isinstance(cfg_list, (list, tuple)) or not cfg_list:
-        raise EnsembleConfigError(
+        raise _config_error("ensemble",
             f"ensemble must be a non-empty list of classifiers (- arch: resnet50 ...), "
             f"got {type(cfg_list).__name__}: {cfg_list!r:.200}")
     specs: List[ClassifierSpec] = []
@@ -200,7 +218,7 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
         if isinstance(entry, str):
             entry = {"arch": entry}  # shorthand: '- resnet50'
         if not isinstance(entry, dict):
-            raise EnsembleConfigError(f"{where} must be a mapping with at least 'arch', "
+            raise _config_error(where, f"{where} must be a mapping with at least 'arch', "
                                       f"got {entry!r}")
         unknown = [k for k in entry if k not in SPEC_KEYS]
         if unknown:
@@ -209,22 +227,22 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
             hint = f"did you mean {close[0]!r}? " if close else ""
             extra = (" (the class count comes from the dataset's class list)"
                      if key == "num_classes" else "")
-            raise EnsembleConfigError(
+            raise _config_error(where,
                 f"{where} has unknown key {key!r}{extra}; {hint}allowed keys: {list(SPEC_KEYS)}")
         if "arch" not in entry:
-            raise EnsembleConfigError(f"{where} has no 'arch' (e.g. arch: resnet50, or "
+            raise _config_error(where, f"{where} has no 'arch' (e.g. arch: resnet50, or "
                                       f"arch: my_pkg.nets:build)")
         arch = entry["arch"]
         try:
             resolve_factory(arch)
         except EnsembleConfigError as exc:
-            raise EnsembleConfigError(f"{where}.arch: {exc}") from None
+            raise _config_error(f"{where}.arch", f"{where}.arch: {exc}") from None
 
         name = entry.get("name") or (arch.partition(":")[2] if ":" in arch else arch)
         if not isinstance(name, str):
-            raise EnsembleConfigError(f"{where}.name must be a string, got {name!r}")
+            raise _config_error(f"{where}.name", f"{where}.name must be a string, got {name!r}")
         if name in seen:
-            raise EnsembleConfigError(
+            raise _config_error(f"{where}.name",
                 f"{where}.name {name!r} is already used by ensemble[{seen[name]}]; give one of "
                 f"them a distinct 'name:'")
         seen[name] = i
@@ -236,42 +254,42 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
             pretrained = False
         if weights is not None:
             if not isinstance(weights, (str, os.PathLike)):
-                raise EnsembleConfigError(f"{where}.weights must be a path or null, "
+                raise _config_error(f"{where}.weights", f"{where}.weights must be a path or null, "
                                           f"got {weights!r}")
             weights = os.path.expanduser(os.path.expandvars(os.fspath(weights)))
             if not os.path.isfile(weights):
-                raise EnsembleConfigError(
+                raise _config_error(f"{where}.weights",
                     f"{where}.weights: file {weights!r} does not exist (model {name!r}); fix the "
                     f"path, or set weights: null and pretrained: true on a machine with internet")
         if not isinstance(pretrained, bool):
-            raise EnsembleConfigError(f"{where}.pretrained must be true or false, "
+            raise _config_error(f"{where}.pretrained", f"{where}.pretrained must be true or false, "
                                       f"got {pretrained!r}")
         if pretrained and weights is not None:
-            raise EnsembleConfigError(
+            raise _config_error(where,
                 f"{where} sets both weights ({weights!r}) and pretrained: true; keep one")
         if require_weights and weights is None and not pretrained:
-            raise EnsembleConfigError(
+            raise _config_error(where,
                 f"{where} ({name!r}) has neither weights nor pretrained: true; a randomly "
                 f"initialised classifier gives meaningless labels")
 
         input_size = entry.get("input_size", 224)
         if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 16:
-            raise EnsembleConfigError(f"{where}.input_size must be an integer >= 16, "
+            raise _config_error(f"{where}.input_size", f"{where}.input_size must be an integer >= 16, "
                                       f"got {input_size!r}")
         mean = _triple(entry.get("mean", IMAGENET_MEAN), where, "mean")
         std = _triple(entry.get("std", IMAGENET_STD), where, "std")
         if any(s <= 0 for s in std):
-            raise EnsembleConfigError(f"{where}.std must be positive, got {list(std)}")
+            raise _config_error(f"{where}.std", f"{where}.std must be positive, got {list(std)}")
         resize = entry.get("resize", "keep_aspect")
         if resize not in RESIZE_MODES:
-            raise EnsembleConfigError(f"{where}.resize must be one of {list(RESIZE_MODES)}, "
+            raise _config_error(f"{where}.resize", f"{where}.resize must be one of {list(RESIZE_MODES)}, "
                                       f"got {resize!r}")
         kwargs = entry.get("kwargs") or {}
         if not isinstance(kwargs, dict):
-            raise EnsembleConfigError(f"{where}.kwargs must be a mapping, got {kwargs!r}")
+            raise _config_error(f"{where}.kwargs", f"{where}.kwargs must be a mapping, got {kwargs!r}")
         for reserved in ("num_classes", "class_num", "pretrained"):
             if reserved in kwargs:
-                raise EnsembleConfigError(
+                raise _config_error(f"{where}.kwargs",
                     f"{where}.kwargs must not set {reserved!r}: it is derived from the dataset "
                     f"and the 'pretrained' key")
         specs.append(ClassifierSpec(name=name, arch=arch, weights=weights, pretrained=pretrained,
@@ -334,14 +352,16 @@ def _load_weights(model, spec: ClassifierSpec) -> None:
         state = paddle.load(spec.weights)
     except Exception as exc:  # noqa: BLE001
         raise ClassifierBuildError(
-            f"model {spec.name!r}: cannot read weights {spec.weights!r}: {exc}") from exc
+            f"model {spec.name!r}: cannot read weights {spec.weights!r}: {exc}",
+            about_weights=True) from exc
     if isinstance(state, dict) and len(state) == 1 and isinstance(
             next(iter(state.values())), dict):  # {'state_dict': {...}} / {'model': {...}}
         state = next(iter(state.values()))
     if not isinstance(state, dict):
         raise ClassifierBuildError(
             f"model {spec.name!r}: weights {spec.weights!r} hold a {type(state).__name__}, "
-            f"expected a state dict (paddle.save(model.state_dict(), path))")
+            f"expected a state dict (paddle.save(model.state_dict(), path))",
+            about_weights=True)
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
@@ -355,7 +375,7 @@ def _load_weights(model, spec: ClassifierSpec) -> None:
             detail.append(f"{len(mismatched)} shape mismatches (first: {mismatched[:3]})")
         raise ClassifierBuildError(
             f"model {spec.name!r}: weights {spec.weights!r} do not fit arch {spec.arch!r} with "
-            f"{spec.num_classes} classes: {'; '.join(detail)}")
+            f"{spec.num_classes} classes: {'; '.join(detail)}", about_weights=True)
     if unexpected:
         warnings.warn(f"model {spec.name!r}: weights {spec.weights!r} have {len(unexpected)} "
                       f"keys the model does not use (first: {unexpected[:3]}); ignored",
@@ -386,7 +406,8 @@ def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
 
     if spec.weights is not None and not os.path.isfile(spec.weights):
         raise ClassifierBuildError(
-            f"model {spec.name!r}: weights file {spec.weights!r} does not exist")
+            f"model {spec.name!r}: weights file {spec.weights!r} does not exist",
+            about_weights=True)
     model = _call_factory(spec, resolve_factory(spec.arch))
     if not isinstance(model, paddle.nn.Layer):
         raise ClassifierBuildError(

@@ -1,7 +1,7 @@
 """The settings fingerprint of a PSSL output folder: labels of one folder share one set of settings.
 
 The digest of everything that shapes a label (models and weights, explainer, device kind and
-precision, seed, resolution, consensus; see ``runner.prepare``) is recorded in several places,
+precision, seed, resolution, consensus; see ``startup.prepare``) is recorded in several places,
 so losing or truncating one file does not lose it::
 
     pssl_root/manifest.json                        written by the merge

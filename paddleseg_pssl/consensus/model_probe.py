@@ -17,7 +17,7 @@ PROBE_CANDIDATES: int = 5
 
 
 def _first_decodable(ctx):
-    from paddleseg_pssl.consensus import runner
+    from paddleseg_pssl.consensus import image_loop
 
     res = ctx.cfg["resolution"]
     tried = 0
@@ -26,9 +26,9 @@ def _first_decodable(ctx):
             continue
         tried += 1
         try:
-            return item, runner.decode(ctx.source.path(item), res["short_side"],
-                                       res["max_long_side"])
-        except runner.ImageFailure:
+            return item, image_loop.decode(ctx.source.path(item), res["short_side"],
+                                           res["max_long_side"])
+        except image_loop.ImageFailure:
             if tried >= PROBE_CANDIDATES:
                 return None
     return None

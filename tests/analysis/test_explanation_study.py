@@ -8,7 +8,7 @@ from paddleseg_pssl.analysis import explanation_study as study
 from paddleseg_pssl.analysis.evaluate import evaluate_pssl_root
 from paddleseg_pssl.analysis.masks import MaskSpec
 from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import runner
+from paddleseg_pssl.consensus import runner, startup
 from paddleseg_pssl.consensus.engines import AGGREGATIONS
 from tests.consensus import generate_fixtures as gf
 
@@ -27,7 +27,7 @@ def world(tmp_path_factory):
                                weights=weights, n_samples=N_SAMPLES,
                                extra={"store": {"keep_model_maps": True, "fsync": False}})
     cfg = config_mod.load_config(str(cfg_path))
-    assert runner.run(cfg) == 0
+    assert runner.run(cfg).ok
     for path in (images / "train").rglob("img*"):
         h, w = np.asarray(Image.open(path)).shape[:2]
         mask = np.zeros((h, w), np.uint8)
@@ -36,7 +36,7 @@ def world(tmp_path_factory):
         out = root / "masks" / path.relative_to(images).with_suffix(".png")
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(mask).save(out)
-    ctx = runner.prepare(cfg)
+    ctx = startup.prepare(cfg)
     explanation = study.ExplanationPass("p", cfg["explainer"]["noise_amount"],
                                         cfg["resolution"]["short_side"], "probability", (1,))
     assert study.compute_pass(ctx, explanation, str(root / "cache")) == len(ctx.items)
