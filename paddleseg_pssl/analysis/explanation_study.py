@@ -153,7 +153,7 @@ def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
                     total * moments.n / ctx.engine.n_samples)
                 for agg in AGGREGATIONS:
                     score = reduce_moments(moments, agg, inputs)
-                    score = preprocess.resize_map(score, img.shape[0], img.shape[1])
+                    score = label_maths.resize_map(score, img.shape[:2])
                     arrays[map_key(spec.name, agg, moments.n)] = score.astype(np.float32)
         _save_npz_atomic(cache_path(cache_dir, explanation.name, item.label_rel), arrays)
         done += 1

@@ -123,7 +123,8 @@ def explain_image(engine: ExplainerEngine, model, spec, image: np.ndarray, label
     Returns:
         (H, W) float32 score map, not normalised.
     """
-    from paddleseg_pssl.consensus.preprocess import resize_map, to_model_input
+    from paddleseg_pssl.consensus.label_maths import resize_map
+    from paddleseg_pssl.consensus.preprocess import to_model_input
 
     score = engine.explain(model, to_model_input(image, spec), label, seed, noise)
-    return resize_map(score, image.shape[0], image.shape[1])
+    return resize_map(score, image.shape[:2])
