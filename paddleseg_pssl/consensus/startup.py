@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import sharding
+from paddleseg_pssl.consensus.classifier_loading import weights_checksum
 from paddleseg_pssl.consensus.config import ConfigError, subset_spec
 from paddleseg_pssl.constants import DECILE_COUNT
 
@@ -164,7 +165,7 @@ def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
     except ensemble_mod.EnsembleConfigError as exc:
         raise ConfigError(exc.key, str(exc)) from None
     engine = _build_engine(cfg["explainer"])
-    checksums = [ensemble_mod.weights_checksum(s) for s in specs]
+    checksums = [weights_checksum(s) for s in specs]
     ctx = Context(cfg=cfg, source=source, items=items, specs=specs, checksums=checksums,
                   settings=_settings(cfg, source, engine, specs, checksums),
                   settings_digest=_settings_digest(cfg, source, engine, specs, checksums),
