@@ -88,7 +88,7 @@ def _worker(args) -> Dict[str, object]:
     from paddleseg_pssl.consensus.preprocess import to_model_input
     from paddleseg_pssl.consensus.runner import decode
     from paddleseg_pssl.consensus.sharding import image_seed
-    from paddleseg_pssl.consensus.store import encode_png
+    from paddleseg_pssl.consensus.atomic_files import encode_png
 
     n = args.n_samples
     images = [(p, int(c)) for p, c in zip(args.paths, args.classes)]

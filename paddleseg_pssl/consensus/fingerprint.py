@@ -22,8 +22,8 @@ import os
 from typing import Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus.store import (
-    SETTINGS_FILE, PSSLStore, StoreSettingsError, atomic_write_text)
+from paddleseg_pssl.consensus.atomic_files import atomic_write_text
+from paddleseg_pssl.consensus.store import SETTINGS_FILE, PSSLStore, StoreSettingsError
 
 #: The persistent fingerprint at the PSSL root (survives the merge, unlike ``.pssl_work``).
 FINGERPRINT_FILE = "pssl_settings.json"
