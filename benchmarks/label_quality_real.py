@@ -283,14 +283,15 @@ def study(args, rows_by_subset, env) -> None:
 
 def shipped_defaults() -> Dict[str, object]:
     """The explanation and consensus defaults a generation config gets (code constants)."""
-    from paddleseg_pssl.consensus.config import DEFAULTS
     from paddleseg_pssl.consensus.engines import base
+    from paddleseg_pssl.consensus.generate_config import GenerateConfig
 
+    defaults = GenerateConfig()
     return {"aggregation": base.DEFAULT_AGGREGATION, "n_samples": base.DEFAULT_N_SAMPLES,
             "noise_amount": base.DEFAULT_NOISE_AMOUNT, "gradient_of": base.DEFAULT_GRADIENT_OF,
-            "short_side": DEFAULTS["resolution"]["short_side"],
-            "normalisation": DEFAULTS["consensus"]["normalisation"],
-            "smoothing": DEFAULTS["consensus"]["smoothing"]}
+            "short_side": defaults.resolution.short_side,
+            "normalisation": defaults.consensus.normalisation,
+            "smoothing": defaults.consensus.smoothing}
 
 
 def _pass_of(noise: float, short_side: int, target: str) -> str:

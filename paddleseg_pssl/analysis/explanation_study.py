@@ -85,7 +85,7 @@ def _save_npz_atomic(path: str, arrays: Dict[str, np.ndarray]) -> None:
 def pass_settings(ctx, explanation: ExplanationPass) -> Dict:
     """Everything that shapes a pass's cached maps (checked on every rerun)."""
     return {"pass": dataclasses.asdict(explanation), "explainer": ctx.engine.config(),
-            "seed": ctx.cfg["seed"], "models": [
+            "seed": ctx.cfg.seed, "models": [
                 dict(spec.to_dict(), weights_sha256=c)
                 for spec, c in zip(ctx.specs, ctx.checksums)]}
 
@@ -138,10 +138,10 @@ def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
     done = 0
     for item in (mine if progress is None else progress(mine)):
         img = image_loop.decode(ctx.source.path(item), explanation.short_side,
-                                ctx.cfg["resolution"]["max_long_side"])
+                                ctx.cfg.resolution.max_long_side)
         arrays: Dict[str, np.ndarray] = {}
         for spec, model in zip(ctx.specs, ctx.models):
-            seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
+            seed = sharding.image_seed(ctx.cfg.seed, item.image_rel, salt=spec.name)
             inputs = preprocess.to_model_input(img, spec)
             started = time.perf_counter()
             results = ctx.engine.gradient_moments(model, inputs, item.class_id, seed,

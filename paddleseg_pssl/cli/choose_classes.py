@@ -46,23 +46,23 @@ def run(args: argparse.Namespace) -> int:
                               "the columns 'image' and 'candidates'")
     # The images are those of the candidates file, whatever images.split / images.list say.
     cfg = config_mod.load_config(args.config, args.opts, {"images.list": args.candidates})
-    if not cfg["images"]["synsets"]:
+    if not cfg.images.synsets:
         raise config_mod.ConfigError("images.synsets", "the candidates are class ids; set the "
                                                        "class list they index")
     try:
-        classes = image_source.read_class_list(cfg["images"]["synsets"])
+        classes = image_source.read_class_list(cfg.images.synsets)
     except image_source.ImageSourceError as exc:
         raise config_mod.ConfigError("images.synsets", str(exc)) from None
     rows = class_choice.read_candidates(args.candidates, len(classes))
     paddle.set_device(args.device or common.default_device())
     try:
-        specs = ensemble_mod.parse_ensemble(cfg["ensemble"], len(classes),
-                                            require_weights=cfg["require_weights"],
-                                            weights_dir=cfg["ensemble_weights_dir"])
+        specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(classes),
+                                            require_weights=cfg.require_weights,
+                                            weights_dir=cfg.ensemble_weights_dir)
         models = [ensemble_mod.build_classifier(spec) for spec in specs]
     except (ensemble_mod.EnsembleConfigError, ensemble_mod.ClassifierBuildError) as exc:
         raise config_mod.ConfigError("ensemble", str(exc)) from None
-    resolution = cfg["resolution"]
+    resolution = cfg.resolution
     iterable = rows
     if not args.quiet:
         from tqdm import tqdm
@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
         iterable = tqdm(rows, desc="choosing classes", unit="img", file=sys.stderr)
     choices = {}
     for row in iterable:
-        path = os.path.join(cfg["images"]["root"], *row.image_rel.split("/"))
+        path = os.path.join(cfg.images.root, *row.image_rel.split("/"))
         try:
-            image = image_loop.decode(path, resolution["short_side"], resolution["max_long_side"])
+            image = image_loop.decode(path, resolution.short_side, resolution.max_long_side)
         except image_loop.ImageFailure as exc:
             raise PSSLConfigError(f"candidates file {args.candidates!r}: image {path!r}: "
                                   f"{exc.reason}") from None

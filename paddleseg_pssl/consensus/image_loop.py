@@ -76,8 +76,8 @@ def label_maths_of(ctx: Context, maps: Dict[str, np.ndarray],
                    shape: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
     """Deciles and consensus of one image's per-model maps (``consensus:`` settings)."""
     return label_maths.consensus_deciles(list(maps.values()), shape,
-                                         ctx.cfg["consensus"]["normalisation"],
-                                         ctx.cfg["consensus"]["smoothing"])
+                                         ctx.cfg.consensus.normalisation,
+                                         ctx.cfg.consensus.smoothing)
 
 
 def explain_models(ctx: Context, item: ImageItem, img: np.ndarray) -> Dict[str, np.ndarray]:
@@ -86,7 +86,7 @@ def explain_models(ctx: Context, item: ImageItem, img: np.ndarray) -> Dict[str, 
 
     maps: Dict[str, np.ndarray] = {}
     for spec, model in zip(ctx.specs, ctx.models):
-        seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
+        seed = sharding.image_seed(ctx.cfg.seed, item.image_rel, salt=spec.name)
         inputs = preprocess.to_model_input(img, spec)
         score = ctx.engine.explain(model, inputs, item.class_id, seed)
         score = np.asarray(score, dtype=np.float32)
@@ -100,7 +100,7 @@ def explain_models(ctx: Context, item: ImageItem, img: np.ndarray) -> Dict[str, 
 
 
 def _progress(total: int, ctx: Context):
-    if not ctx.cfg["progress"]:
+    if not ctx.cfg.progress:
         return None
     try:
         from tqdm import tqdm
@@ -175,14 +175,14 @@ def _pending_items(ctx: Context, store: PSSLStore, mine: List[ImageItem],
 
 def _submitter(ctx: Context, pool, profile: StageProfile):
     """``submit(item)``: a future of the decoded image (in the pool, or at once without one)."""
-    res = ctx.cfg["resolution"]
+    res = ctx.cfg.resolution
 
     def timed_decode(*args):
         with profile.stage("decode"):
             return decode(*args)
 
     def submit(item):
-        args = (ctx.source.path(item), res["short_side"], res["max_long_side"])
+        args = (ctx.source.path(item), res.short_side, res.max_long_side)
         if pool is None:
             future: concurrent.futures.Future = concurrent.futures.Future()
             try:
@@ -219,7 +219,7 @@ def _job_of(ctx: Context, jobs: _WriterJobs, item: ImageItem, future) -> Callabl
 
 def _run_pipeline(ctx: Context, pending: List[ImageItem], jobs: _WriterJobs) -> None:
     """Decode ahead in threads, explain in this thread, label and write in the writer thread."""
-    workers = ctx.cfg["num_workers"]
+    workers = ctx.cfg.num_workers
     pool = concurrent.futures.ThreadPoolExecutor(workers, "pssl-decode") if workers else None
     submit = _submitter(ctx, pool, jobs.profile)
     writer = LabelWriter()
@@ -254,7 +254,7 @@ def process_slice(ctx: Context, store: PSSLStore,
     mine = sharding.shard(ctx.items, ctx.rank, ctx.world_size)
     counts = RankCounts(assigned=len(mine))
     store.load_done()
-    watch = fail_fast.FailFast(ctx.cfg["fail_fast"]["first"], ctx.cfg["fail_fast"]["in_a_row"],
+    watch = fail_fast.FailFast(ctx.cfg.fail_fast.first, ctx.cfg.fail_fast.in_a_row,
                                known_failures=set(store.recorded_failures()))
     pending = _pending_items(ctx, store, mine, counts)
     bar = _progress(len(pending), ctx)
@@ -270,7 +270,7 @@ def process_slice(ctx: Context, store: PSSLStore,
     chunk_choices = getattr(ctx.engine, "chunk_choices", None)
     if chunk_choices is not None:
         counts.chunk_sizes = chunk_choices()
-    if ctx.cfg["profile"]:
+    if ctx.cfg.profile:
         for line in format_report(counts.stages):
             logger.info("rank %d/%d profile: %s", ctx.rank, ctx.world_size, line)
     return counts

@@ -27,10 +27,11 @@ import dataclasses
 import datetime
 import logging
 import time
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
 from paddleseg_pssl.consensus import fail_fast, model_probe
 from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import GenerateConfig
 from paddleseg_pssl.consensus.image_loop import process_slice
 from paddleseg_pssl.consensus.manifest import build_manifest
 from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
@@ -61,11 +62,11 @@ def _summary(ctx: Context, result: RunResult) -> str:
     frac = result.failures / max(1, result.images)
     return (f"PSSL: {result.labels} labels, {result.failures} failures "
             f"({frac:.2%} of {result.images} images; limit "
-            f"{ctx.cfg['max_failure_fraction']:.2%}) in {ctx.cfg['output']}"
+            f"{ctx.cfg.max_failure_fraction:.2%}) in {ctx.cfg.output}"
             + (" -- too many failures, see failures.txt" if result.too_many_failures else ""))
 
 
-def run(cfg: Dict[str, Any], *, rank: Optional[int] = None, world_size: Optional[int] = None,
+def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional[int] = None,
         merge_only: bool = False, adopt_existing: bool = False) -> RunResult:
     """Generate PSSL for the validated config ``cfg`` (:func:`config.load_config`).
 
@@ -81,8 +82,8 @@ def run(cfg: Dict[str, Any], *, rank: Optional[int] = None, world_size: Optional
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     t0 = time.monotonic()
     ctx = prepare(cfg, rank=rank, world_size=world_size, build_models=not merge_only)
-    ensure_output_dir(cfg["output"])
-    store = PSSLStore(cfg["output"], rank=ctx.rank, world_size=ctx.world_size, **cfg["store"])
+    ensure_output_dir(cfg.output)
+    store = PSSLStore(cfg.output, rank=ctx.rank, world_size=ctx.world_size, **dataclasses.asdict(cfg.store))
     lock = RankLock(store.work_dir, ctx.rank, ctx.world_size)
     try:
         lock.acquire()
@@ -120,7 +121,7 @@ def _label_slice(ctx: Context, store: PSSLStore) -> Dict[int, dict]:
                     "slice_digest": slice_digest(ctx.items, r, ctx.world_size)}
                 for r in range(ctx.world_size)}
     return store.wait_for_ranks(
-        expected, timeout_s=ctx.cfg["merge_timeout_s"],
+        expected, timeout_s=ctx.cfg.merge_timeout_s,
         on_wait=lambda missing: logger.info("rank 0 waits for ranks %s to finish", missing))
 
 
@@ -136,6 +137,6 @@ def _run_locked(ctx: Context, store: PSSLStore, started: str, t0: float,
     result = RunResult(
         rank=ctx.rank, merged=True, labels=merged["labels"], failures=merged["failures"],
         images=len(ctx.items),
-        too_many_failures=merged["failures"] > ctx.cfg["max_failure_fraction"] * len(ctx.items))
+        too_many_failures=merged["failures"] > ctx.cfg.max_failure_fraction * len(ctx.items))
     logger.info(_summary(ctx, result))
     return result

@@ -13,7 +13,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import sharding
 from paddleseg_pssl.consensus.classifier_loading import weights_checksum
-from paddleseg_pssl.consensus.config import ConfigError, subset_spec
+from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import GenerateConfig, subset_spec
 from paddleseg_pssl.constants import DECILE_COUNT
 
 #: Explainer settings that change speed, not labels: a resumed run may change them.
@@ -27,7 +28,7 @@ SHARDING_KEY = "rank/world_size"
 class Context:
     """Everything start-up resolved: the run needs nothing else."""
 
-    cfg: Dict[str, Any]
+    cfg: GenerateConfig
     source: image_source_mod.ImageSource
     items: List[image_source_mod.ImageItem]
     specs: list
@@ -49,23 +50,23 @@ def slice_digest(items: Sequence[image_source_mod.ImageItem], rank: int, world_s
     return _digest([it.image_rel for it in sharding.shard(items, rank, world_size)])
 
 
-def _build_source(cfg: Dict[str, Any]) -> image_source_mod.ImageSource:
-    """The image source of ``cfg['images']``; a bad class list is blamed on images.synsets."""
-    images = cfg["images"]
-    if images["synsets"]:
+def _build_source(cfg: GenerateConfig) -> image_source_mod.ImageSource:
+    """The image source of ``cfg.images``; a bad class list is blamed on images.synsets."""
+    images = cfg.images
+    if images.synsets:
         try:
-            image_source_mod.read_class_list(images["synsets"])
+            image_source_mod.read_class_list(images.synsets)
         except image_source_mod.ImageSourceError as exc:
             raise ConfigError("images.synsets", str(exc)) from None
     try:
         source = image_source_mod.build_image_source(
-            images["root"], split=images["split"], list_file=images["list"],
-            synsets=images["synsets"])
+            images.root, split=images.split, list_file=images.list,
+            synsets=images.synsets)
     except image_source_mod.ImageSourceError as exc:
-        raise ConfigError("images.list" if images["list"] else "images.root", str(exc)) from None
+        raise ConfigError("images.list" if images.list else "images.root", str(exc)) from None
     if not source.items:
-        raise ConfigError("images.root", f"no images found under {images['root']!r} "
-                                         f"(split {images['split']!r}, list {images['list']!r})")
+        raise ConfigError("images.root", f"no images found under {images.root!r} "
+                                         f"(split {images.split!r}, list {images.list!r})")
     return source
 
 
@@ -88,37 +89,38 @@ def _device_settings(engine) -> Dict[str, Any]:
     return {"kind": device_kind(), "amp": bool(resolved_amp()) if resolved_amp else False}
 
 
-def _settings(cfg: Dict[str, Any], source, engine, specs, checksums) -> Dict[str, Any]:
-    """The settings recorded in the manifest and the fingerprint files."""
+def _settings(cfg: GenerateConfig, source, engine, specs, checksums) -> Dict[str, Any]:
+    """The settings recorded in the manifest and the fingerprint files (the raw config's
+    mapping shape, as outputs of earlier runs recorded them)."""
     return {
-        "images": dict(cfg["images"]),
+        "images": dataclasses.asdict(cfg.images),
         "num_classes": source.num_classes,
         "classes_sha256": _digest(source.classes),
-        "seed": cfg["seed"],
-        "resolution": dict(cfg["resolution"]),
+        "seed": cfg.seed,
+        "resolution": dataclasses.asdict(cfg.resolution),
         "explainer": engine.config(),
-        "consensus": dict(cfg["consensus"]),
+        "consensus": dataclasses.asdict(cfg.consensus),
         "device": _device_settings(engine),
         "ensemble": [dict(s.to_dict(), weights_sha256=c) for s, c in zip(specs, checksums)],
-        "require_weights": cfg["require_weights"],
-        "store": dict(cfg["store"]),
-        "max_failure_fraction": cfg["max_failure_fraction"],
-        "limit": cfg["limit"],
+        "require_weights": cfg.require_weights,
+        "store": dataclasses.asdict(cfg.store),
+        "max_failure_fraction": cfg.max_failure_fraction,
+        "limit": cfg.limit,
     }
 
 
-def _settings_digest(cfg: Dict[str, Any], source, engine, specs, checksums) -> str:
+def _settings_digest(cfg: GenerateConfig, source, engine, specs, checksums) -> str:
     """The digest of what shapes a label, with every explainer setting resolved (a change of a
     default is a change of settings); moving the images or the weights, or changing
     throughput-only settings (:data:`THROUGHPUT_ONLY_KEYS`), does not count."""
     return _digest({
-        "classes_sha256": _digest(source.classes), "seed": cfg["seed"],
-        "resolution": cfg["resolution"],
+        "classes_sha256": _digest(source.classes), "seed": cfg.seed,
+        "resolution": dataclasses.asdict(cfg.resolution),
         "explainer": {k: v for k, v in engine.config().items()
                       if k not in THROUGHPUT_ONLY_KEYS},
         # device noise and float16 differ between device kinds: part of what made a label
         "device": _device_settings(engine),
-        "consensus": cfg["consensus"],
+        "consensus": dataclasses.asdict(cfg.consensus),
         "ensemble": [dict({k: v for k, v in s.to_dict().items() if k != "weights"},
                           weights_sha256=c) for s, c in zip(specs, checksums)],
         "label": {"decile_count": DECILE_COUNT}})
@@ -148,23 +150,23 @@ def _build_models(ctx: Context) -> None:
         ctx.engine.name_models({id(m): s.name for m, s in zip(ctx.models, ctx.specs)})
 
 
-def prepare(cfg: Dict[str, Any], *, rank: Optional[int] = None,
+def prepare(cfg: GenerateConfig, *, rank: Optional[int] = None,
             world_size: Optional[int] = None, build_models: bool = True) -> Context:
     """Resolve the config into a :class:`Context`; every start-up error is a ConfigError."""
     from paddleseg_pssl.consensus import ensemble as ensemble_mod
 
     rank, world_size = _rank_and_world(rank, world_size)
     source = _build_source(cfg)
-    items = image_source_mod.balanced_subset(source.items, subset_spec(cfg["images"]),
-                                             cfg["seed"])
-    items = items[: cfg["limit"]] if cfg["limit"] else items
+    items = image_source_mod.balanced_subset(source.items, subset_spec(cfg.images),
+                                             cfg.seed)
+    items = items[: cfg.limit] if cfg.limit else items
     try:
-        specs = ensemble_mod.parse_ensemble(cfg["ensemble"], source.num_classes,
-                                            require_weights=cfg["require_weights"],
-                                            weights_dir=cfg["ensemble_weights_dir"])
+        specs = ensemble_mod.parse_ensemble(cfg.ensemble, source.num_classes,
+                                            require_weights=cfg.require_weights,
+                                            weights_dir=cfg.ensemble_weights_dir)
     except ensemble_mod.EnsembleConfigError as exc:
         raise ConfigError(exc.key, str(exc)) from None
-    engine = _build_engine(cfg["explainer"])
+    engine = _build_engine(cfg.explainer)
     checksums = [weights_checksum(s) for s in specs]
     ctx = Context(cfg=cfg, source=source, items=items, specs=specs, checksums=checksums,
                   settings=_settings(cfg, source, engine, specs, checksums),

@@ -1,4 +1,6 @@
 """The ablation study's cached maps and scores are the generator's and the evaluator's own."""
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -37,8 +39,8 @@ def world(tmp_path_factory):
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(mask).save(out)
     ctx = startup.prepare(cfg)
-    explanation = study.ExplanationPass("p", cfg["explainer"]["noise_amount"],
-                                        cfg["resolution"]["short_side"], "probability", (1,))
+    explanation = study.ExplanationPass("p", cfg.explainer["noise_amount"],
+                                        cfg.resolution.short_side, "probability", (1,))
     assert study.compute_pass(ctx, explanation, str(root / "cache")) == len(ctx.items)
     return {"root": root, "cfg": cfg, "ctx": ctx, "explanation": explanation}
 
@@ -65,7 +67,7 @@ def test_variant_scores_match_the_evaluator_on_the_generated_labels(world):
     samples = [(it.label_rel, it.image_rel, it.class_name) for it in ctx.items]
     names = [s.name for s in ctx.specs]
     variant = study.Variant("generator's settings", "p", ctx.engine.aggregation, N_SAMPLES,
-                            **world["cfg"]["consensus"])
+                            **dataclasses.asdict(world["cfg"].consensus))
     (scores,), prior, _ = study.score_variants(str(root / "cache"), samples,
                                                str(root / "imgs" / ".." / "masks"), [variant],
                                                names, singles_for=[variant.name])

@@ -312,7 +312,7 @@ def test_generator_labels_match_interpretdls_own_smoothgrad(world, tmp_path):
                                        "explainer.batch_size=null"]}.items():
         cfg = config_mod.load_config(str(world["cfg"]), opts + ["store.keep_float=true"],
                                      overrides={"output": str(tmp_path / name)})
-        cfg["explainer"].pop("batch_size", None)
+        cfg.explainer.pop("batch_size", None)
         assert runner.run(cfg).ok
         outs[name] = tmp_path / name
     lines = gf.train_lines(outs["ours"])
