@@ -72,6 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the current ``sys.stderr``, so a replaced stream (a captured one) is followed."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _setup_logging(verbose: bool) -> None:
     from paddleseg_pssl.consensus import sharding
 
@@ -82,7 +94,7 @@ def _setup_logging(verbose: bool) -> None:
     prefix = f"[rank {rank}/{world}] " if world > 1 else ""
     logger = logging.getLogger("paddleseg_pssl.generate")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter(f"%(asctime)s {prefix}%(message)s",
                                                "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(handler)

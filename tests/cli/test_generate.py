@@ -14,14 +14,10 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli_gen")
-    gf.write_image_tree(root / "imgs", 3)
-    (root / "imgs" / "train" / gf.CLASSES[1] / "broken.jpg").write_bytes(b"\xff\xd8\xff")
-    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=1)]
-    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "unused",
-                          weights=weights, extra={"max_failure_fraction": 0.2,
-                                                  "store": {"fsync": False}})
-    return {"root": root, "cfg": str(cfg)}
+    world = gf.tiny_world(tmp_path_factory.mktemp("cli_gen"), 3, weight_seeds=(1,),
+                          output="unused", extra={"max_failure_fraction": 0.2})
+    (world["imgs"] / "train" / gf.CLASSES[1] / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+    return dict(world, cfg=str(world["cfg"]))
 
 
 def test_run_with_output_limit_and_opts(world, tmp_path):

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from paddleseg_pssl.cli import generate
@@ -69,19 +68,15 @@ def test_machine_errors_are_told_apart_from_image_errors():
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ff_world")
-    gf.write_image_tree(root / "imgs", 3)
-    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=0)]
-    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "ref",
-                          weights=weights, arch="flaky_cnn", delay=0.02,
-                          extra={"store": {"fsync": False},
-                                 "fail_fast": {"first": 3, "in_a_row": 3}})
-    assert runner.run(config_mod.load_config(str(cfg))).ok
-    return {"root": root, "cfg": cfg, "weights": weights, "ref": root / "ref"}
+    world = gf.tiny_world(tmp_path_factory.mktemp("ff_world"), 3, output="ref",
+                          arch="flaky_cnn", delay=0.02,
+                          extra={"fail_fast": {"first": 3, "in_a_row": 3}})
+    assert runner.run(config_mod.load_config(str(world["cfg"]))).ok
+    return dict(world, ref=world["root"] / "ref")
 
 
 def _cfg(world, out):
-    return config_mod.load_config(str(world["cfg"]), [], {"output": str(out)})
+    return gf.load_into(world["cfg"], out)
 
 
 def test_disk_full_stops_at_once_then_resumes(world, tmp_path, monkeypatch):

@@ -5,7 +5,6 @@ import pathlib
 
 import pytest
 
-from paddleseg_pssl.consensus import config as config_mod
 from paddleseg_pssl.consensus import fingerprint, runner
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
@@ -14,16 +13,11 @@ from tests.consensus import generate_fixtures as gf
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fp_world")
-    gf.write_image_tree(root / "imgs", 2)
-    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=0)]
-    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "unused",
-                          weights=weights, extra={"store": {"fsync": False}})
-    return {"cfg": cfg}
+    return gf.tiny_world(tmp_path_factory.mktemp("fp_world"), 2, output="unused")
 
 
 def _cfg(world, out: pathlib.Path, *opts: str):
-    return config_mod.load_config(str(world["cfg"]), list(opts), {"output": str(out)})
+    return gf.load_into(world["cfg"], out, *opts)
 
 
 def test_fingerprint_is_kept_beside_the_labels_and_each_done_list(world, tmp_path):

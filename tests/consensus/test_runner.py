@@ -41,15 +41,10 @@ def _env():
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Images, two tiny classifiers, one config, and a reference uninterrupted run."""
-    root = tmp_path_factory.mktemp("gen_world")
-    gf.write_image_tree(root / "imgs", PER_CLASS)
-    weights = [gf.save_tiny_weights(root / f"w{i}.pdparams", len(gf.CLASSES), seed=i)
-               for i in range(2)]
-    cfg_path = gf.write_config(root / "gen.yml", images_root=root / "imgs",
-                               output=root / "ref", weights=weights, delay=DELAY,
-                               extra={"store": {"fsync": False}})
-    assert runner.run(config_mod.load_config(str(cfg_path))).ok
-    return {"root": root, "cfg": cfg_path, "weights": weights, "ref": root / "ref"}
+    world = gf.tiny_world(tmp_path_factory.mktemp("gen_world"), PER_CLASS,
+                          weight_seeds=(0, 1), output="ref", delay=DELAY)
+    assert runner.run(config_mod.load_config(str(world["cfg"]))).ok
+    return dict(world, ref=world["root"] / "ref")
 
 
 def test_run_labels_every_image(world):
