@@ -83,7 +83,8 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
     t0 = time.monotonic()
     ctx = prepare(cfg, rank=rank, world_size=world_size, build_models=not merge_only)
     ensure_output_dir(cfg.output)
-    store = PSSLStore(cfg.output, rank=ctx.rank, world_size=ctx.world_size, **dataclasses.asdict(cfg.store))
+    store = PSSLStore(cfg.output, rank=ctx.rank, world_size=ctx.world_size,
+                      **dataclasses.asdict(cfg.store))
     lock = RankLock(store.work_dir, ctx.rank, ctx.world_size)
     try:
         lock.acquire()

@@ -81,7 +81,8 @@ def test_line_cut_by_a_kill_is_dropped_and_not_glued(tmp_path):
     work = tmp_path / ".pssl_work"
     work.mkdir()
     (work / "train.rank0.txt").write_text("train/a/1.png\ntrain/a/2.p")  # killed mid-line
-    atomic_files.atomic_write_bytes(str(tmp_path / "train/a/1.png"), atomic_files.encode_png(_label()))
+    atomic_files.atomic_write_bytes(str(tmp_path / "train/a/1.png"),
+                                    atomic_files.encode_png(_label()))
     store = PSSLStore(tmp_path, fsync=False)
     assert store.load_done() == 1
     store.write("train/a/2.png", "train/a/2", _label())
