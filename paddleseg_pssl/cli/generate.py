@@ -26,7 +26,7 @@ import sys
 from typing import Optional, Sequence
 
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped
+from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped, spell_options
 
 PROG = "tools/generate_pssl.py"
 
@@ -37,6 +37,8 @@ EXIT_TOO_MANY_FAILURES: int = 1
 
 #: Library keys that the command line sets with a flag, and that flag.
 FLAG_OF_KEY = {"rank/world_size": "--rank/--world-size"}
+#: Run options named in library messages, as this command line spells them.
+FLAG_NAMES = {"adopt_existing": "--adopt_existing", "merge_only": "--merge-only"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,10 +152,16 @@ def _flags_named():
     """Re-raise a config error of a key a flag sets under that flag, and say how to set a
     required key from the command line."""
     from paddleseg_pssl.consensus.config import ConfigError
+    from paddleseg_pssl.consensus.store import RanksTimeoutError
 
     try:
         yield
+    except RanksTimeoutError as exc:
+        raise RanksTimeoutError(exc.template, FLAG_NAMES) from None
     except ConfigError as exc:
+        if exc.template is not None:
+            raise ConfigError(exc.key, spell_options(exc.template, FLAG_NAMES),
+                              template=exc.template) from None
         if exc.key in FLAG_OF_KEY:
             raise ConfigError(FLAG_OF_KEY[exc.key], exc.detail) from None
         if exc.required:

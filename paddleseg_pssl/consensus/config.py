@@ -62,11 +62,13 @@ BASE_KEY = "_base_"
 class ConfigError(PSSLConfigError):
     """A generation setting is invalid. ``key`` is the dotted key; the message says the fix."""
 
-    def __init__(self, key: str, message: str, *, required: bool = False):
+    def __init__(self, key: str, message: str, *, required: bool = False,
+                 template: Optional[str] = None):
         super().__init__(f"config key {key!r}: {message}")
         self.key = key
         self.detail = message
         self.required = required  # the key has no value and no default
+        self.template = template  # ``message`` with run options as fields (errors.spell_options)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
             store.check_settings(ctx.settings_digest, ctx.settings,
                                  adopt_existing=adopt_existing)
         except StoreSettingsError as exc:
-            raise ConfigError("output", str(exc)) from None
+            raise ConfigError("output", str(exc), template=exc.template) from None
         if not merge_only:
             model_probe.probe_models(ctx)
         return _run_locked(ctx, store, started, t0, merge_only)

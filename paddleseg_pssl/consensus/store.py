@@ -43,13 +43,18 @@ from paddleseg_pssl.consensus.atomic_files import (TMP_MARK, AppendLog, atomic_w
                                                    atomic_write_text, clean_field, encode_npy,
                                                    encode_npz, encode_png, read_lines)
 from paddleseg_pssl.constants import TOP_DECILE
+from paddleseg_pssl.errors import NamesRunOptions, literal
 
 WORK_DIR = ".pssl_work"
 SETTINGS_FILE = "settings.json"
 
 
-class StoreSettingsError(RuntimeError):
+class StoreSettingsError(NamesRunOptions, RuntimeError):
     """The output folder holds labels made with different settings."""
+
+
+class RanksTimeoutError(NamesRunOptions, TimeoutError):
+    """Rank 0 waited longer than ``merge_timeout_s`` for the other ranks."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,9 +261,10 @@ class PSSLStore:
                 return markers
             now = time.monotonic()
             if timeout_s is not None and now - start > timeout_s:
-                raise TimeoutError(f"ranks {missing} did not finish within {timeout_s:.0f} s "
-                                   f"(no matching marker in {self.work_dir}); rerun to resume, "
-                                   f"or merge later with --merge-only")
+                raise RanksTimeoutError(
+                    f"ranks {missing} did not finish within {timeout_s:.0f} s (no matching "
+                    f"marker in {literal(self.work_dir)}); rerun to resume, or merge later "
+                    f"with {{merge_only}}")
             if on_wait is not None and now - last_report >= report_every_s:
                 on_wait(missing)
                 last_report = now

@@ -5,9 +5,11 @@ import pathlib
 
 import pytest
 
+from paddleseg_pssl.cli import generate
 from paddleseg_pssl.consensus import fingerprint, runner
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
+from paddleseg_pssl.errors import EXIT_BAD_INPUT
 from tests.consensus import generate_fixtures as gf
 
 
@@ -53,14 +55,19 @@ def test_truncated_manifest_does_not_hide_the_settings(world, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["counts"]["labels"] == 6
 
 
-def test_labels_without_any_fingerprint_are_refused_unless_adopted(world, tmp_path):
+def test_labels_without_any_fingerprint_are_refused_unless_adopted(world, tmp_path, capsys):
     out = tmp_path / "out"
     assert runner.run(_cfg(world, out)).ok
     before = sorted(p.name for p in out.rglob("*.png"))
     for name in ("manifest.json", fingerprint.FINGERPRINT_FILE):
         (out / name).unlink()
-    with pytest.raises(ConfigError, match="no readable settings fingerprint.*--adopt_existing"):
+    with pytest.raises(ConfigError, match="no readable settings fingerprint.*adopt_existing=True"
+                       ) as err:
         runner.run(_cfg(world, out, "seed=8"))
+    assert "--" not in err.value.detail   # the library names its argument, not a flag
+    argv = ["--config", str(world["cfg"]), "--output", str(out), "--opts", "seed=8", "--quiet"]
+    assert generate.main(argv) == EXIT_BAD_INPUT
+    assert "pass --adopt_existing to keep them" in capsys.readouterr().err.splitlines()[-1]
     assert runner.run(_cfg(world, out, "seed=8"), adopt_existing=True).ok
     assert sorted(p.name for p in out.rglob("*.png")) == before   # adopted, not redone
     assert json.loads((out / "manifest.json").read_text())["settings"]["seed"] == 8
