@@ -55,6 +55,31 @@ def test_config_errors_exit_2_with_one_line(world, tmp_path, capsys, opts, needl
                for line in err), err
     assert not (tmp_path / "o" / "train").exists()
 
+@pytest.mark.parametrize("argv, needle, library_key", [
+    (["--opts", "output=null"], "config key 'output': is required; set it in the YAML or with "
+                                "--opts output=<path>", "output"),
+    (["--rank", "2", "--world_size", "2"], "config key '--rank/--world-size'",
+     "rank/world_size"),
+])
+def test_the_cli_names_its_flags_the_library_its_keys(world, tmp_path, capsys, argv, needle,
+                                                      library_key):
+    from paddleseg_pssl.consensus import config as config_mod
+    from paddleseg_pssl.consensus import runner
+    from paddleseg_pssl.consensus.config import ConfigError
+
+    base = ["--config", world["cfg"], "--quiet"]
+    if "output=null" not in argv:
+        base += ["--output", str(tmp_path / "o")]
+    assert generate.main(base + argv) == 2
+    assert needle in capsys.readouterr().err
+    with pytest.raises(ConfigError) as err:
+        if library_key == "output":
+            config_mod.load_config(world["cfg"], ["output=null"])
+        else:
+            runner.run(gf.load_into(world["cfg"], tmp_path / "o"), rank=2, world_size=2)
+    assert err.value.key == library_key and "--" not in str(err.value)
+
+
 
 def test_hand_sharding_then_merge_only_equals_one_run(world, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
