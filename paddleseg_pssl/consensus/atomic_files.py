@@ -10,7 +10,6 @@ import re
 import zipfile
 from typing import List, Mapping
 
-import cv2
 import numpy as np
 
 #: Marks a temporary file: ``.<name>.tmp.<pid>`` beside its final name.
@@ -53,17 +52,6 @@ def atomic_write_bytes(path: str, data: bytes, *, fsync: bool = False) -> None:
 def atomic_write_text(path: str, text: str, *, fsync: bool = False) -> None:
     """:func:`atomic_write_bytes` of UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
-
-
-def encode_png(label: np.ndarray, compression: int = 9) -> bytes:
-    """Single-channel uint8 PNG bytes (deterministic for a given OpenCV build)."""
-    arr = np.ascontiguousarray(label)
-    if arr.dtype != np.uint8 or arr.ndim != 2:
-        raise ValueError(f"a label must be a 2-D uint8 array, got {arr.dtype} {arr.shape}")
-    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
-    if not ok:
-        raise RuntimeError(f"OpenCV could not encode a {arr.shape} label as PNG")
-    return buf.tobytes()
 
 
 def encode_npy(arr: np.ndarray) -> bytes:

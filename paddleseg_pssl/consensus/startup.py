@@ -10,6 +10,7 @@ import hashlib
 import json
 from typing import Any, Dict, List, Optional, Sequence
 
+from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import sharding
 from paddleseg_pssl.consensus.classifier_loading import weights_checksum
@@ -55,8 +56,8 @@ def _build_source(cfg: GenerateConfig) -> image_source_mod.ImageSource:
     images = cfg.images
     if images.synsets:
         try:
-            image_source_mod.read_class_list(images.synsets)
-        except image_source_mod.ImageSourceError as exc:
+            pssl_format.read_class_list(images.synsets)
+        except pssl_format.PSSLFormatError as exc:
             raise ConfigError("images.synsets", str(exc)) from None
     try:
         source = image_source_mod.build_image_source(

@@ -41,8 +41,7 @@ import numpy as np
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus.atomic_files import (TMP_MARK, AppendLog, atomic_write_bytes,
                                                    atomic_write_text, clean_field, encode_npy,
-                                                   encode_npz, encode_png, read_lines)
-from paddleseg_pssl.constants import TOP_DECILE
+                                                   encode_npz, read_lines)
 from paddleseg_pssl.errors import NamesRunOptions, literal
 
 WORK_DIR = ".pssl_work"
@@ -92,7 +91,7 @@ class PSSLStore:
     # ---- paths ------------------------------------------------------------------------------
 
     def path(self, rel: str) -> str:
-        return os.path.join(self.root, *rel.split("/"))
+        return pssl_format.join_relpath(self.root, rel)
 
     def label_path(self, label_rel: str) -> str:
         return self.path(label_rel)
@@ -180,10 +179,10 @@ class PSSLStore:
             consensus: HxW float consensus, written as float16 when ``keep_float``.
             model_maps: name -> raw map, written when ``keep_model_maps``.
         """
-        arr = np.asarray(deciles)
-        if arr.dtype != np.uint8 or arr.ndim != 2 or (arr.size and arr.max() > TOP_DECILE):
-            raise ValueError(f"deciles of {label_rel!r} must be a 2-D uint8 map in "
-                             f"0..{TOP_DECILE}, got {arr.dtype} {arr.shape}")
+        try:
+            png = pssl_format.encode_decile_png(np.asarray(deciles), self.png_compression)
+        except ValueError as exc:
+            raise ValueError(f"deciles of {label_rel!r}: {exc}") from None
         if self.keep_float and consensus is not None:
             atomic_write_bytes(self.path(pssl_format.consensus_relpath(label_rel)),
                                encode_npy(np.asarray(consensus, dtype=np.float16)))
@@ -191,8 +190,7 @@ class PSSLStore:
             atomic_write_bytes(self.path(pssl_format.model_maps_relpath(label_rel)),
                                encode_npz({k: np.asarray(v, dtype=np.float32)
                                            for k, v in model_maps.items()}))
-        atomic_write_bytes(self.label_path(label_rel), encode_png(arr, self.png_compression),
-                           fsync=self.fsync)
+        atomic_write_bytes(self.label_path(label_rel), png, fsync=self.fsync)
         self._list_log.append(pssl_format.format_list_line(label_rel, image_rel))
         if self._done is not None:
             self._done.add(label_rel)
@@ -312,13 +310,14 @@ class PSSLStore:
         labels = sorted(set(entries).intersection(self.existing_labels()))
         done_images = {entries[k] for k in labels}
         failures = {k: v for k, v in self._read_failures().items() if k not in done_images}
-        atomic_write_text(os.path.join(self.root, pssl_format.TRAIN_LIST_FILE), "".join(
-            pssl_format.format_list_line(k, entries[k]) + "\n" for k in labels), fsync=True)
+        atomic_write_text(os.path.join(self.root, pssl_format.TRAIN_LIST_FILE),
+                          pssl_format.format_train_list((k, entries[k]) for k in labels),
+                          fsync=True)
         atomic_write_text(os.path.join(self.root, pssl_format.FAILURES_FILE), "".join(
             f"{k}{pssl_format.LIST_COLUMN_SEPARATOR}{failures[k]}\n" for k in sorted(failures)),
             fsync=True)
         atomic_write_text(os.path.join(self.root, pssl_format.SYNSETS_FILE),
-                          "".join(f"{c}\n" for c in classes), fsync=True)
+                          pssl_format.format_class_list(classes), fsync=True)
         counts = {"labels": len(labels), "failures": len(failures)}
         full = dict(manifest)
         full["counts"] = dict(full.get("counts", {}), **counts)

@@ -82,7 +82,7 @@ def test_line_cut_by_a_kill_is_dropped_and_not_glued(tmp_path):
     work.mkdir()
     (work / "train.rank0.txt").write_text("train/a/1.png\ntrain/a/2.p")  # killed mid-line
     atomic_files.atomic_write_bytes(str(tmp_path / "train/a/1.png"),
-                                    atomic_files.encode_png(_label()))
+                                    pssl_format.encode_decile_png(_label()))
     store = PSSLStore(tmp_path, fsync=False)
     assert store.load_done() == 1
     store.write("train/a/2.png", "train/a/2", _label())
@@ -169,5 +169,5 @@ def test_atomic_write_leaves_old_file_on_error(tmp_path):
 
 def test_png_is_deterministic_and_small():
     lab = np.kron(_label(0, (4, 4)), np.ones((8, 8), np.uint8))
-    assert atomic_files.encode_png(lab) == atomic_files.encode_png(lab.copy())
-    assert len(atomic_files.encode_png(lab, 9)) <= len(atomic_files.encode_png(lab, 0))
+    assert pssl_format.encode_decile_png(lab) == pssl_format.encode_decile_png(lab.copy())
+    assert len(pssl_format.encode_decile_png(lab, 9)) <= len(pssl_format.encode_decile_png(lab, 0))
