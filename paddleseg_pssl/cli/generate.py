@@ -36,7 +36,7 @@ EXIT_OK: int = 0
 EXIT_TOO_MANY_FAILURES: int = 1
 
 #: Library keys that the command line sets with a flag, and that flag.
-FLAG_OF_KEY = {"rank/world_size": "--rank/--world-size"}
+FLAG_OF_KEY = {"rank/world_size": "--rank/--world-size", "config": "--config"}
 #: Run options named in library messages, as this command line spells them.
 FLAG_NAMES = {"adopt_existing": "--adopt_existing", "merge_only": "--merge-only"}
 

@@ -46,17 +46,16 @@ the fix.
 (``--opts resolution.short_side=256 explainer.n_samples=8 ensemble.0.weights=/w/r18.pdparams``).
 """
 import copy
-import os
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional
 
 import yaml
 
 from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.yaml_tree import read_yaml_tree
 
 if TYPE_CHECKING:
     from paddleseg_pssl.consensus.generate_config import GenerateConfig
 
-BASE_KEY = "_base_"
 
 
 class ConfigError(PSSLConfigError):
@@ -75,39 +74,17 @@ class ConfigError(PSSLConfigError):
 # Loading
 # ---------------------------------------------------------------------------------------------
 
-def _merge(base: Dict[str, Any], child: Mapping[str, Any]) -> Dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in child.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(dict(out[key]), value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+#: The key that errors about the config file itself (missing, not YAML, a bad ``_base_``) carry.
+CONFIG_FILE_KEY = "config"
 
 
-def load_yaml(path: str, _seen: Optional[List[str]] = None) -> Dict[str, Any]:
-    """Read a YAML config with its ``_base_`` chain (a path or a list of paths)."""
-    path = os.path.abspath(path)
-    seen = list(_seen or [])
-    if path in seen:
-        raise ConfigError(BASE_KEY, f"{path!r} includes itself (chain {seen + [path]})")
-    if not os.path.isfile(path):
-        raise ConfigError("--config", f"file {path!r} does not exist")
-    with open(path, "r", encoding="utf-8") as f:
-        try:
-            data = yaml.safe_load(f) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError("--config", f"{path!r} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError("--config", f"{path!r} must hold a mapping, got {type(data).__name__}")
-    bases = data.pop(BASE_KEY, None)
-    if bases is None:
-        return data
-    merged: Dict[str, Any] = {}
-    for base in [bases] if isinstance(bases, str) else list(bases):
-        base_path = os.path.join(os.path.dirname(path), os.fspath(base))
-        merged = _merge(merged, load_yaml(base_path, seen + [path]))
-    return _merge(merged, data)
+def load_yaml(path: str) -> Dict[str, Any]:
+    """The YAML config at ``path`` with its ``_base_`` chain merged in, as PaddleSeg merges
+    training configs (:func:`paddleseg_pssl.yaml_tree.read_yaml_tree`)."""
+    try:
+        return read_yaml_tree(path)
+    except PSSLConfigError as exc:
+        raise ConfigError(CONFIG_FILE_KEY, str(exc)) from None
 
 
 def _parse_value(text: str) -> Any:

@@ -78,7 +78,7 @@ def test_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="not valid YAML"):
         cfg_mod.load_config(str(tmp_path / "bad.yml"))
     (tmp_path / "loop.yml").write_text("_base_: loop.yml\n")
-    with pytest.raises(ConfigError, match="includes itself"):
+    with pytest.raises(ConfigError, match="form a cycle"):
         cfg_mod.load_config(str(tmp_path / "loop.yml"))
 
 
