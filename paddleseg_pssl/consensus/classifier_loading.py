@@ -1,7 +1,7 @@
 """Building blocks of :func:`.ensemble.build_classifier` (PSSL ensemble, arXiv 2207.03335).
 
 Calling a classifier factory with the dataset's class count, loading a weights file strictly
-(every model key present with its shape), keeping only the main output of networks with
+(:mod:`paddleseg_pssl.weights`: every model key present with its shape), keeping only the main output of networks with
 auxiliary heads, and the weights file's checksum recorded in the manifest.
 """
 import hashlib
@@ -9,9 +9,9 @@ import inspect
 import warnings
 from typing import Any, Callable, Optional
 
-import numpy as np
-
 from paddleseg_pssl.consensus.ensemble import ClassifierBuildError, ClassifierSpec
+from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.weights import fit_state_dict, read_state_dict
 
 
 def first_output_layer():
@@ -63,41 +63,20 @@ def call_factory(spec: ClassifierSpec, factory: Callable[..., Any]):
 def load_weights(model, spec: ClassifierSpec) -> None:
     """Load ``spec.weights`` into ``model``: every model key must be present with its shape
     (keys the model does not use are ignored with a warning)."""
-    import paddle
-
     try:
-        state = paddle.load(spec.weights)
-    except Exception as exc:  # noqa: BLE001
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: cannot read weights {spec.weights!r}: {exc}",
-            about_weights=True) from exc
-    if isinstance(state, dict) and len(state) == 1 and isinstance(
-            next(iter(state.values())), dict):  # {'state_dict': {...}} / {'model': {...}}
-        state = next(iter(state.values()))
-    if not isinstance(state, dict):
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: weights {spec.weights!r} hold a {type(state).__name__}, "
-            f"expected a state dict (paddle.save(model.state_dict(), path))",
-            about_weights=True)
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [f"{k}: file {list(np.shape(state[k]))} vs model {list(own[k].shape)}"
-                  for k in own if k in state and list(np.shape(state[k])) != list(own[k].shape)]
-    if missing or mismatched:
-        detail = []
-        if missing:
-            detail.append(f"{len(missing)} missing keys (first: {missing[:3]})")
-        if mismatched:
-            detail.append(f"{len(mismatched)} shape mismatches (first: {mismatched[:3]})")
+        state = read_state_dict(spec.weights)
+    except PSSLConfigError as exc:
+        raise ClassifierBuildError(f"model {spec.name!r}: {exc}", about_weights=True) from exc
+    fit = fit_state_dict(model, state)
+    if fit.missing or fit.mismatched:
         raise ClassifierBuildError(
             f"model {spec.name!r}: weights {spec.weights!r} do not fit arch {spec.arch!r} with "
-            f"{spec.num_classes} classes: {'; '.join(detail)}", about_weights=True)
-    if unexpected:
-        warnings.warn(f"model {spec.name!r}: weights {spec.weights!r} have {len(unexpected)} "
-                      f"keys the model does not use (first: {unexpected[:3]}); ignored",
-                      stacklevel=3)
-    model.set_state_dict({k: state[k] for k in own})
+            f"{spec.num_classes} classes: {fit.describe()}", about_weights=True)
+    if fit.unexpected:
+        warnings.warn(f"model {spec.name!r}: weights {spec.weights!r} have "
+                      f"{len(fit.unexpected)} keys the model does not use (first: "
+                      f"{fit.unexpected[:3]}); ignored", stacklevel=3)
+    model.set_state_dict({key: state[key] for key in fit.loaded})
 
 
 def weights_checksum(spec: ClassifierSpec) -> Optional[str]:
