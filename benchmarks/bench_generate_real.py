@@ -134,9 +134,9 @@ class _Phases:
         from paddleseg_pssl.consensus import label_maths
         from paddleseg_pssl.consensus.engines import build_engine
         from paddleseg_pssl.consensus.preprocess import to_model_input
-        from paddleseg_pssl.consensus.runner import decode
+        from paddleseg_pssl.consensus.image_loop import decode
         from paddleseg_pssl.consensus.sharding import image_seed
-        from paddleseg_pssl.consensus.store import encode_png
+        from paddleseg_pssl.consensus.atomic_files import encode_png
 
         engines = {m: build_engine("batched", n_samples=m, batch_size=batch_size)
                    for m in {self.n, self.warm_n}}
@@ -162,7 +162,7 @@ class _Phases:
         import paddle
 
         from paddleseg_pssl.consensus.preprocess import to_model_input
-        from paddleseg_pssl.consensus.runner import decode
+        from paddleseg_pssl.consensus.image_loop import decode
 
         def run(path, cls, n_samples):
             if path not in self.tensors:

@@ -80,7 +80,7 @@ def worker_main(args) -> None:
 
     from paddleseg_pssl.analysis.explanation_study import ExplanationPass, compute_pass
     from paddleseg_pssl.consensus import config as config_mod
-    from paddleseg_pssl.consensus import runner
+    from paddleseg_pssl.consensus import startup
 
     noise, short_side, target, largest = STUDY_PASSES[args.worker_pass]
     explanation = ExplanationPass(args.worker_pass, noise, short_side, target,
@@ -91,7 +91,7 @@ def worker_main(args) -> None:
         f"explainer.gradient_of={target}", f"explainer.n_samples={largest}",
         "explainer.batch_size=1"]
     cfg = config_mod.load_config(GENERATE_BASE, opts)
-    ctx = runner.prepare(cfg)
+    ctx = startup.prepare(cfg)
     from tqdm import tqdm
 
     compute_pass(ctx, explanation, args.cache,
@@ -191,14 +191,15 @@ def study(args, rows_by_subset, env) -> None:
 
 def shipped_defaults() -> Dict[str, object]:
     """The explanation and consensus defaults a generation config gets (code constants)."""
-    from paddleseg_pssl.consensus.config import DEFAULTS
     from paddleseg_pssl.consensus.engines import base
+    from paddleseg_pssl.consensus.generate_config import GenerateConfig
 
+    defaults = GenerateConfig()
     return {"aggregation": base.DEFAULT_AGGREGATION, "n_samples": base.DEFAULT_N_SAMPLES,
             "noise_amount": base.DEFAULT_NOISE_AMOUNT, "gradient_of": base.DEFAULT_GRADIENT_OF,
-            "short_side": DEFAULTS["resolution"]["short_side"],
-            "normalisation": DEFAULTS["consensus"]["normalisation"],
-            "smoothing": DEFAULTS["consensus"]["smoothing"]}
+            "short_side": defaults.resolution.short_side,
+            "normalisation": defaults.consensus.normalisation,
+            "smoothing": defaults.consensus.smoothing}
 
 
 def _pass_of(noise: float, short_side: int, target: str) -> str:

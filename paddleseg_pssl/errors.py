@@ -3,6 +3,7 @@
 Every ``tools/`` script turns a :class:`PSSLConfigError` into a one-line message on stderr and
 exit status 2 (argparse's status for bad usage); anything else is a bug and keeps its traceback.
 """
+from typing import Mapping
 
 #: Exit status of a command line that was given bad input (argparse uses the same value).
 EXIT_BAD_INPUT: int = 2
@@ -28,3 +29,29 @@ class PSSLRunStopped(RuntimeError):
     The message is a single line naming the cause, the file or image, and the fix; what was
     finished is kept, so a rerun resumes.
     """
+
+
+#: How the library names a run option in a message (its keyword argument); the command line
+#: passes its own flag names instead (see :func:`spell_options`).
+LIBRARY_OPTION_NAMES = {"adopt_existing": "adopt_existing=True", "merge_only": "merge_only=True"}
+
+
+def spell_options(template: str, names: Mapping[str, str] = LIBRARY_OPTION_NAMES) -> str:
+    """A message from ``template``, whose ``{option}`` fields name run options, with the
+    options spelled as ``names`` says (library keyword arguments, or command-line flags)."""
+    return template.format(**names)
+
+
+def literal(text: object) -> str:
+    """``text`` made safe inside a :func:`spell_options` template (braces doubled)."""
+    return str(text).replace("{", "{{").replace("}", "}}")
+
+
+class NamesRunOptions(Exception):
+    """An error whose message names run options; ``template`` keeps them as ``{option}``
+    fields so a command line can name its flags (``type(exc)(exc.template, flag_names)``)."""
+
+    def __init__(self, template: str, names: Mapping[str, str] = LIBRARY_OPTION_NAMES):
+        super().__init__(spell_options(template, names))
+        self.template = template
+

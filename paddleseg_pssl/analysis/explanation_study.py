@@ -86,7 +86,7 @@ def _save_npz_atomic(path: str, arrays: Dict[str, np.ndarray]) -> None:
 def pass_settings(ctx, explanation: ExplanationPass) -> Dict:
     """Everything that shapes a pass's cached maps (checked on every rerun)."""
     return {"pass": dataclasses.asdict(explanation), "explainer": ctx.engine.config(),
-            "seed": ctx.cfg["seed"], "models": [
+            "seed": ctx.cfg.seed, "models": [
                 dict(spec.to_dict(), weights_sha256=c)
                 for spec, c in zip(ctx.specs, ctx.checksums)]}
 
@@ -127,9 +127,9 @@ def check_pass_settings(ctx, explanation: ExplanationPass, cache_dir: str) -> No
 
 def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
                  progress: Optional[Callable[[Iterable], Iterable]] = None) -> int:
-    """Explain this rank's images of ``ctx`` (a :func:`runner.prepare` context built with the
+    """Explain this rank's images of ``ctx`` (a :func:`startup.prepare` context built with the
     pass's settings) and cache every aggregation at every checkpoint; returns images computed."""
-    from paddleseg_pssl.consensus import preprocess, runner, sharding
+    from paddleseg_pssl.consensus import image_loop, preprocess, sharding
     from paddleseg_pssl.consensus.engines import AGGREGATIONS, MOMENTS, reduce_moments
 
     check_pass_settings(ctx, explanation, cache_dir)
@@ -138,11 +138,11 @@ def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
             and not os.path.isfile(cache_path(cache_dir, explanation.name, it.label_rel))]
     done = 0
     for item in (mine if progress is None else progress(mine)):
-        img = runner.decode(ctx.source.path(item), explanation.short_side,
-                            ctx.cfg["resolution"]["max_long_side"])
+        img = image_loop.decode(ctx.source.path(item), explanation.short_side,
+                                ctx.cfg.resolution.max_long_side)
         arrays: Dict[str, np.ndarray] = {}
         for spec, model in zip(ctx.specs, ctx.models):
-            seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
+            seed = sharding.image_seed(ctx.cfg.seed, item.image_rel, salt=spec.name)
             inputs = preprocess.to_model_input(img, spec)
             started = time.perf_counter()
             results = ctx.engine.gradient_moments(model, inputs, item.class_id, seed,
@@ -154,7 +154,7 @@ def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
                     total * moments.n / ctx.engine.n_samples)
                 for agg in AGGREGATIONS:
                     score = reduce_moments(moments, agg, inputs)
-                    score = preprocess.resize_map(score, img.shape[0], img.shape[1])
+                    score = label_maths.resize_map(score, img.shape[:2])
                     arrays[map_key(spec.name, agg, moments.n)] = score.astype(np.float32)
         _save_npz_atomic(cache_path(cache_dir, explanation.name, item.label_rel), arrays)
         done += 1

@@ -278,7 +278,7 @@ def load_predictor(config: str, model_path: str, opts: Optional[Sequence[str]] =
     from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
     from paddleseg_pssl.training.config_checks import validate_components
     from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config
-    from paddleseg_pssl.training.checkpoints import load_weights
+    from paddleseg_pssl.weights import load_weights
 
     weights = str(check_checkpoint_file(model_path))
     cfg = load_config(config, opts)

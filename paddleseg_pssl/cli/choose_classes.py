@@ -40,30 +40,30 @@ def run(args: argparse.Namespace) -> int:
     from paddleseg_pssl.consensus import config as config_mod
     from paddleseg_pssl.consensus import ensemble as ensemble_mod
     from paddleseg_pssl import pssl_format
-    from paddleseg_pssl.consensus import runner
+    from paddleseg_pssl.consensus import image_loop
 
     if not os.path.isfile(args.candidates):
         raise PSSLConfigError(f"--candidates {args.candidates!r} is not a file; write a CSV with "
                               "the columns 'image' and 'candidates'")
     # The images are those of the candidates file, whatever images.split / images.list say.
     cfg = config_mod.load_config(args.config, args.opts, {"images.list": args.candidates})
-    if not cfg["images"]["synsets"]:
+    if not cfg.images.synsets:
         raise config_mod.ConfigError("images.synsets", "the candidates are class ids; set the "
                                                        "class list they index")
     try:
-        classes = pssl_format.read_class_list(cfg["images"]["synsets"]).ids
+        classes = pssl_format.read_class_list(cfg.images.synsets).ids
     except pssl_format.PSSLFormatError as exc:
         raise config_mod.ConfigError("images.synsets", str(exc)) from None
     rows = class_choice.read_candidates(args.candidates, len(classes))
     paddle.set_device(args.device or common.default_device())
     try:
-        specs = ensemble_mod.parse_ensemble(cfg["ensemble"], len(classes),
-                                            require_weights=cfg["require_weights"],
-                                            weights_dir=cfg["ensemble_weights_dir"])
+        specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(classes),
+                                            require_weights=cfg.require_weights,
+                                            weights_dir=cfg.ensemble_weights_dir)
         models = [ensemble_mod.build_classifier(spec) for spec in specs]
     except (ensemble_mod.EnsembleConfigError, ensemble_mod.ClassifierBuildError) as exc:
         raise config_mod.ConfigError("ensemble", str(exc)) from None
-    resolution = cfg["resolution"]
+    resolution = cfg.resolution
     iterable = rows
     if not args.quiet:
         from tqdm import tqdm
@@ -71,10 +71,10 @@ def run(args: argparse.Namespace) -> int:
         iterable = tqdm(rows, desc="choosing classes", unit="img", file=sys.stderr)
     choices = {}
     for row in iterable:
-        path = pssl_format.join_relpath(cfg["images"]["root"], row.image_rel)
+        path = pssl_format.join_relpath(cfg.images.root, row.image_rel)
         try:
-            image = runner.decode(path, resolution["short_side"], resolution["max_long_side"])
-        except runner.ImageFailure as exc:
+            image = image_loop.decode(path, resolution.short_side, resolution.max_long_side)
+        except image_loop.ImageFailure as exc:
             raise PSSLConfigError(f"candidates file {args.candidates!r}: image {path!r}: "
                                   f"{exc.reason}") from None
         probs = class_choice.ensemble_probabilities(models, specs, image)

@@ -23,7 +23,7 @@ from paddleseg.utils import logger
 
 from paddleseg_pssl.analysis.prediction import inference_transform_cfgs
 from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
-from paddleseg_pssl.training.checkpoints import load_weights
+from paddleseg_pssl.weights import load_weights
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.training.config_checks import explain_build_errors, validate_components
 from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config

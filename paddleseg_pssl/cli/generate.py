@@ -20,14 +20,25 @@ pssl_settings.json lost) is refused unless --adopt_existing says they were made 
 settings. A second run into a folder in use is refused, naming the holder.
 """
 import argparse
+import contextlib
 import logging
 import sys
 from typing import Optional, Sequence
 
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped
+from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped, spell_options
 
 PROG = "tools/generate_pssl.py"
+
+#: Exit status of a run that finished.
+EXIT_OK: int = 0
+#: Exit status of a run where more images failed than ``max_failure_fraction`` allows.
+EXIT_TOO_MANY_FAILURES: int = 1
+
+#: Library keys that the command line sets with a flag, and that flag.
+FLAG_OF_KEY = {"rank/world_size": "--rank/--world-size", "config": "--config"}
+#: Run options named in library messages, as this command line spells them.
+FLAG_NAMES = {"adopt_existing": "--adopt_existing", "merge_only": "--merge-only"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the current ``sys.stderr``, so a replaced stream (a captured one) is followed."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _setup_logging(verbose: bool) -> None:
     from paddleseg_pssl.consensus import sharding
 
@@ -73,7 +96,7 @@ def _setup_logging(verbose: bool) -> None:
     prefix = f"[rank {rank}/{world}] " if world > 1 else ""
     logger = logging.getLogger("paddleseg_pssl.generate")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter(f"%(asctime)s {prefix}%(message)s",
                                                "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(handler)
@@ -91,6 +114,27 @@ def run(args: argparse.Namespace) -> int:
     if sharding.launched_by_launcher():
         lifecycle.exit_with_parent()
 
+    with _flags_named():
+        cfg = config_mod.load_config(args.config, args.opts, _overrides(args))
+    _setup_logging(args.verbose)
+    device = args.device or common.default_device()
+    if device == "gpu" and not paddle.is_compiled_with_cuda():
+        raise config_mod.ConfigError(
+            "--device", "gpu was asked but this Paddle is built without CUDA; use --device cpu "
+                        "or install paddlepaddle-gpu")
+    paddle.set_device(device)
+    try:
+        with _flags_named():
+            result = runner.run(cfg, rank=args.rank, world_size=args.world_size,
+                                merge_only=args.merge_only, adopt_existing=args.adopt_existing)
+    except PSSLRunStopped as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return EXIT_FAIL_FAST
+    return EXIT_TOO_MANY_FAILURES if result.too_many_failures else EXIT_OK
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    """Config keys set by flags (dotted key -> value)."""
     overrides = {}
     if args.output is not None:
         overrides["output"] = args.output
@@ -100,20 +144,30 @@ def run(args: argparse.Namespace) -> int:
         overrides["progress"] = False
     if args.profile:
         overrides["profile"] = True
-    cfg = config_mod.load_config(args.config, args.opts, overrides)
-    _setup_logging(args.verbose)
-    device = args.device or common.default_device()
-    if device == "gpu" and not paddle.is_compiled_with_cuda():
-        raise config_mod.ConfigError(
-            "--device", "gpu was asked but this Paddle is built without CUDA; use --device cpu "
-                        "or install paddlepaddle-gpu")
-    paddle.set_device(device)
+    return overrides
+
+
+@contextlib.contextmanager
+def _flags_named():
+    """Re-raise a config error of a key a flag sets under that flag, and say how to set a
+    required key from the command line."""
+    from paddleseg_pssl.consensus.config import ConfigError
+    from paddleseg_pssl.consensus.store import RanksTimeoutError
+
     try:
-        return runner.run(cfg, rank=args.rank, world_size=args.world_size,
-                          merge_only=args.merge_only, adopt_existing=args.adopt_existing)
-    except PSSLRunStopped as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
-        return EXIT_FAIL_FAST
+        yield
+    except RanksTimeoutError as exc:
+        raise RanksTimeoutError(exc.template, FLAG_NAMES) from None
+    except ConfigError as exc:
+        if exc.template is not None:
+            raise ConfigError(exc.key, spell_options(exc.template, FLAG_NAMES),
+                              template=exc.template) from None
+        if exc.key in FLAG_OF_KEY:
+            raise ConfigError(FLAG_OF_KEY[exc.key], exc.detail) from None
+        if exc.required:
+            raise ConfigError(exc.key, f"{exc.detail} or with --opts {exc.key}=<path>",
+                              required=True) from None
+        raise
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

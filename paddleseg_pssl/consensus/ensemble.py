@@ -25,15 +25,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
-import inspect
 import os
-import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from paddleseg_pssl import model_factory
+from paddleseg_pssl.constants import IMAGENET_NUM_CLASSES
 
 #: ImageNet statistics on the 0..1 scale (paddle.vision's and PaddleClas's pretrained weights).
 IMAGENET_MEAN: Tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -48,11 +44,29 @@ SPEC_KEYS: Tuple[str, ...] = ("name", "arch", "weights", "pretrained", "input_si
 
 
 class EnsembleConfigError(ValueError):
-    """An ``ensemble:`` entry is invalid; the message names the entry, the key and the fix."""
+    """An ``ensemble:`` entry is invalid; the message names the entry, the key and the fix.
+
+    ``key`` is the config key at fault (``ensemble``, ``ensemble[i]`` or ``ensemble[i].<key>``).
+    """
+
+    def __init__(self, message: str, key: str = "ensemble"):
+        super().__init__(message)
+        self.key = key
+
+
+def _config_error(key: str, message: str) -> EnsembleConfigError:
+    return EnsembleConfigError(message, key=key)
 
 
 class ClassifierBuildError(RuntimeError):
-    """A classifier could not be built, loaded or checked; the message names the model."""
+    """A classifier could not be built, loaded or checked; the message names the model.
+
+    ``about_weights`` is True when the weights file (missing, unreadable, ill-fitting) is at fault.
+    """
+
+    def __init__(self, message: str, *, about_weights: bool = False):
+        super().__init__(message)
+        self.about_weights = about_weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +92,7 @@ class ClassifierSpec:
     arch: str
     weights: Optional[str] = None
     pretrained: bool = False
-    num_classes: int = 1000
+    num_classes: int = IMAGENET_NUM_CLASSES
     input_size: int = 224
     mean: Tuple[float, float, float] = IMAGENET_MEAN
     std: Tuple[float, float, float] = IMAGENET_STD
@@ -130,17 +144,126 @@ def resolve_factory(arch: str) -> Callable[..., Any]:
 # Parsing
 # --------------------------------------------------------------------------------------------
 
+#: The smallest square input side an ``ensemble:`` entry may ask for.
+MIN_INPUT_SIZE: int = 16
+
+#: Factory arguments an entry must not set (derived from the dataset and ``pretrained``).
+RESERVED_KWARGS: Tuple[str, ...] = ("num_classes", "class_num", "pretrained")
+
+
+def _spec_default(key: str) -> Any:
+    """The default of a :class:`ClassifierSpec` field (declared once, on the dataclass)."""
+    return ClassifierSpec.__dataclass_fields__[key].default
+
+
 def _triple(value: Any, where: str, key: str) -> Tuple[float, float, float]:
     if (not isinstance(value, (list, tuple)) or len(value) != 3
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-        raise EnsembleConfigError(f"{where}.{key} must be a list of 3 numbers (R, G, B), "
-                                  f"got {value!r}")
+        raise _config_error(f"{where}.{key}", f"{where}.{key} must be a list of 3 numbers "
+                                              f"(R, G, B), got {value!r}")
     triple = tuple(float(v) for v in value)
     if any(v > 1.0 for v in triple):
-        raise EnsembleConfigError(
-            f"{where}.{key} = {list(value)} looks like the 0..255 scale; give it on the 0..1 "
-            f"scale (divide by 255)")
+        raise _config_error(
+            f"{where}.{key}", f"{where}.{key} = {list(value)} looks like the 0..255 scale; give "
+                              f"it on the 0..1 scale (divide by 255)")
     return triple  # type: ignore[return-value]
+
+
+def _entry_mapping(entry: Any, where: str) -> Dict[str, Any]:
+    """The entry as a mapping with known keys and an ``arch`` (``'- resnet50'`` is shorthand)."""
+    if isinstance(entry, str):
+        entry = {"arch": entry}
+    if not isinstance(entry, dict):
+        raise _config_error(where, f"{where} must be a mapping with at least 'arch', "
+                                   f"got {entry!r}")
+    unknown = [k for k in entry if k not in SPEC_KEYS]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), SPEC_KEYS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        extra = (" (the class count comes from the dataset's class list)"
+                 if key == "num_classes" else "")
+        raise _config_error(where, f"{where} has unknown key {key!r}{extra}; {hint}allowed "
+                                   f"keys: {list(SPEC_KEYS)}")
+    if "arch" not in entry:
+        raise _config_error(where, f"{where} has no 'arch' (e.g. arch: resnet50, or "
+                                   f"arch: my_pkg.nets:build)")
+    try:
+        resolve_factory(entry["arch"])
+    except EnsembleConfigError as exc:
+        raise _config_error(f"{where}.arch", f"{where}.arch: {exc}") from None
+    return entry
+
+
+def _entry_name(entry: Dict[str, Any], where: str, seen: Dict[str, str]) -> str:
+    arch = entry["arch"]
+    name = entry.get("name") or (arch.partition(":")[2] if ":" in arch else arch)
+    if not isinstance(name, str):
+        raise _config_error(f"{where}.name", f"{where}.name must be a string, got {name!r}")
+    if name in seen:
+        raise _config_error(f"{where}.name", f"{where}.name {name!r} is already used by "
+                                             f"{seen[name]}; give one of them a distinct 'name:'")
+    seen[name] = where
+    return name
+
+
+def _entry_weights(entry: Dict[str, Any], name: str, where: str, *, require_weights: bool,
+                   weights_dir: Optional[str]) -> Tuple[Optional[str], bool]:
+    """``(weights, pretrained)`` of an entry; ``weights_dir`` supplies missing weights."""
+    weights = entry.get("weights")
+    pretrained = entry.get("pretrained", _spec_default("pretrained"))
+    if weights is None and weights_dir:
+        weights = os.path.join(os.fspath(weights_dir), f"{name}.pdparams")
+        pretrained = False
+    if weights is not None:
+        if not isinstance(weights, (str, os.PathLike)):
+            raise _config_error(f"{where}.weights", f"{where}.weights must be a path or null, "
+                                                    f"got {weights!r}")
+        weights = os.path.expanduser(os.path.expandvars(os.fspath(weights)))
+        if not os.path.isfile(weights):
+            raise _config_error(
+                f"{where}.weights", f"{where}.weights: file {weights!r} does not exist (model "
+                                    f"{name!r}); fix the path, or set weights: null and "
+                                    f"pretrained: true on a machine with internet")
+    if not isinstance(pretrained, bool):
+        raise _config_error(f"{where}.pretrained", f"{where}.pretrained must be true or false, "
+                                                   f"got {pretrained!r}")
+    if pretrained and weights is not None:
+        raise _config_error(where, f"{where} sets both weights ({weights!r}) and "
+                                   f"pretrained: true; keep one")
+    if require_weights and weights is None and not pretrained:
+        raise _config_error(where, f"{where} ({name!r}) has neither weights nor pretrained: "
+                                   f"true; a randomly initialised classifier gives meaningless "
+                                   f"labels")
+    return weights, pretrained
+
+
+def _entry_inputs(entry: Dict[str, Any], where: str) -> Dict[str, Any]:
+    """``input_size``, ``mean``, ``std``, ``resize`` and ``kwargs`` of an entry, checked."""
+    input_size = entry.get("input_size", _spec_default("input_size"))
+    if (isinstance(input_size, bool) or not isinstance(input_size, int)
+            or input_size < MIN_INPUT_SIZE):
+        raise _config_error(f"{where}.input_size", f"{where}.input_size must be an integer >= "
+                                                   f"{MIN_INPUT_SIZE}, got {input_size!r}")
+    mean = _triple(entry.get("mean", _spec_default("mean")), where, "mean")
+    std = _triple(entry.get("std", _spec_default("std")), where, "std")
+    if any(s <= 0 for s in std):
+        raise _config_error(f"{where}.std", f"{where}.std must be positive, got {list(std)}")
+    resize = entry.get("resize", _spec_default("resize"))
+    if resize not in RESIZE_MODES:
+        raise _config_error(f"{where}.resize", f"{where}.resize must be one of "
+                                               f"{list(RESIZE_MODES)}, got {resize!r}")
+    kwargs = entry.get("kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise _config_error(f"{where}.kwargs", f"{where}.kwargs must be a mapping, "
+                                               f"got {kwargs!r}")
+    for reserved in RESERVED_KWARGS:
+        if reserved in kwargs:
+            raise _config_error(f"{where}.kwargs", f"{where}.kwargs must not set {reserved!r}: "
+                                                   f"it is derived from the dataset and the "
+                                                   f"'pretrained' key")
+    return {"input_size": input_size, "mean": mean, "std": std, "resize": resize,
+            "kwargs": dict(kwargs)}
 
 
 def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
@@ -161,183 +284,33 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
         One :class:`ClassifierSpec` per entry, in order.
 
     Raises:
-        EnsembleConfigError: naming the entry (``ensemble[i]``), the key, the value and the fix.
+        EnsembleConfigError: naming the entry (``ensemble[i]``), the key, the value and the fix;
+            its ``key`` is that config key.
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise EnsembleConfigError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        raise _config_error("ensemble", f"num_classes must be an integer >= 2, "
+                                        f"got {num_classes!r}")
     if isinstance(cfg_list, dict) or not isinstance(cfg_list, (list, tuple)) or not cfg_list:
-        raise EnsembleConfigError(
-            f"ensemble must be a non-empty list of classifiers (- arch: resnet50 ...), "
-            f"got {type(cfg_list).__name__}: {cfg_list!r:.200}")
+        raise _config_error("ensemble", f"ensemble must be a non-empty list of classifiers "
+                                        f"(- arch: resnet50 ...), got {type(cfg_list).__name__}: "
+                                        f"{cfg_list!r:.200}")
     specs: List[ClassifierSpec] = []
-    seen: Dict[str, int] = {}
-    for i, entry in enumerate(cfg_list):
+    seen: Dict[str, str] = {}
+    for i, raw in enumerate(cfg_list):
         where = f"ensemble[{i}]"
-        if isinstance(entry, str):
-            entry = {"arch": entry}  # shorthand: '- resnet50'
-        if not isinstance(entry, dict):
-            raise EnsembleConfigError(f"{where} must be a mapping with at least 'arch', "
-                                      f"got {entry!r}")
-        unknown = [k for k in entry if k not in SPEC_KEYS]
-        if unknown:
-            key = unknown[0]
-            close = difflib.get_close_matches(str(key), SPEC_KEYS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            extra = (" (the class count comes from the dataset's class list)"
-                     if key == "num_classes" else "")
-            raise EnsembleConfigError(
-                f"{where} has unknown key {key!r}{extra}; {hint}allowed keys: {list(SPEC_KEYS)}")
-        if "arch" not in entry:
-            raise EnsembleConfigError(f"{where} has no 'arch' (e.g. arch: resnet50, or "
-                                      f"arch: my_pkg.nets:build)")
-        arch = entry["arch"]
-        try:
-            resolve_factory(arch)
-        except EnsembleConfigError as exc:
-            raise EnsembleConfigError(f"{where}.arch: {exc}") from None
-
-        name = entry.get("name") or (arch.partition(":")[2] if ":" in arch else arch)
-        if not isinstance(name, str):
-            raise EnsembleConfigError(f"{where}.name must be a string, got {name!r}")
-        if name in seen:
-            raise EnsembleConfigError(
-                f"{where}.name {name!r} is already used by ensemble[{seen[name]}]; give one of "
-                f"them a distinct 'name:'")
-        seen[name] = i
-
-        weights = entry.get("weights")
-        pretrained = entry.get("pretrained", False)
-        if weights is None and weights_dir:
-            weights = os.path.join(os.fspath(weights_dir), f"{name}.pdparams")
-            pretrained = False
-        if weights is not None:
-            if not isinstance(weights, (str, os.PathLike)):
-                raise EnsembleConfigError(f"{where}.weights must be a path or null, "
-                                          f"got {weights!r}")
-            weights = os.path.expanduser(os.path.expandvars(os.fspath(weights)))
-            if not os.path.isfile(weights):
-                raise EnsembleConfigError(
-                    f"{where}.weights: file {weights!r} does not exist (model {name!r}); fix the "
-                    f"path, or set weights: null and pretrained: true on a machine with internet")
-        if not isinstance(pretrained, bool):
-            raise EnsembleConfigError(f"{where}.pretrained must be true or false, "
-                                      f"got {pretrained!r}")
-        if pretrained and weights is not None:
-            raise EnsembleConfigError(
-                f"{where} sets both weights ({weights!r}) and pretrained: true; keep one")
-        if require_weights and weights is None and not pretrained:
-            raise EnsembleConfigError(
-                f"{where} ({name!r}) has neither weights nor pretrained: true; a randomly "
-                f"initialised classifier gives meaningless labels")
-
-        input_size = entry.get("input_size", 224)
-        if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 16:
-            raise EnsembleConfigError(f"{where}.input_size must be an integer >= 16, "
-                                      f"got {input_size!r}")
-        mean = _triple(entry.get("mean", IMAGENET_MEAN), where, "mean")
-        std = _triple(entry.get("std", IMAGENET_STD), where, "std")
-        if any(s <= 0 for s in std):
-            raise EnsembleConfigError(f"{where}.std must be positive, got {list(std)}")
-        resize = entry.get("resize", "keep_aspect")
-        if resize not in RESIZE_MODES:
-            raise EnsembleConfigError(f"{where}.resize must be one of {list(RESIZE_MODES)}, "
-                                      f"got {resize!r}")
-        kwargs = entry.get("kwargs") or {}
-        if not isinstance(kwargs, dict):
-            raise EnsembleConfigError(f"{where}.kwargs must be a mapping, got {kwargs!r}")
-        for reserved in ("num_classes", "class_num", "pretrained"):
-            if reserved in kwargs:
-                raise EnsembleConfigError(
-                    f"{where}.kwargs must not set {reserved!r}: it is derived from the dataset "
-                    f"and the 'pretrained' key")
-        specs.append(ClassifierSpec(name=name, arch=arch, weights=weights, pretrained=pretrained,
-                                    num_classes=num_classes, input_size=input_size, mean=mean,
-                                    std=std, resize=resize, kwargs=dict(kwargs)))
+        entry = _entry_mapping(raw, where)
+        name = _entry_name(entry, where, seen)
+        weights, pretrained = _entry_weights(entry, name, where, require_weights=require_weights,
+                                             weights_dir=weights_dir)
+        specs.append(ClassifierSpec(name=name, arch=entry["arch"], weights=weights,
+                                    pretrained=pretrained, num_classes=num_classes,
+                                    **_entry_inputs(entry, where)))
     return specs
 
 
 # --------------------------------------------------------------------------------------------
 # Building
 # --------------------------------------------------------------------------------------------
-
-def _first_output_layer():
-    import paddle
-
-    class FirstOutput(paddle.nn.Layer):
-        """Wraps a classifier whose forward returns a list/tuple (GoogLeNet's auxiliary heads)
-        so that it returns only the main logits, as explainers (and InterpretDL) expect."""
-
-        def __init__(self, inner: "paddle.nn.Layer"):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, x):
-            out = self.inner(x)
-            return out[0] if isinstance(out, (list, tuple)) else out
-
-    return FirstOutput
-
-
-def _call_factory(spec: ClassifierSpec, factory: Callable[..., Any]):
-    kwargs = dict(spec.kwargs)
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        params = {}
-    var_kw = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
-    if "num_classes" in params or var_kw and "class_num" not in params:
-        kwargs["num_classes"] = spec.num_classes
-    elif "class_num" in params:  # PaddleClas spelling
-        kwargs["class_num"] = spec.num_classes
-    if "pretrained" in params or var_kw:
-        kwargs["pretrained"] = spec.pretrained
-    elif spec.pretrained:
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: factory {spec.arch!r} takes no 'pretrained' argument; give "
-            f"weights: <path.pdparams> instead")
-    try:
-        return factory(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the model's name
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: {spec.arch}(**{kwargs}) failed: {type(exc).__name__}: {exc}"
-        ) from exc
-
-
-def _load_weights(model, spec: ClassifierSpec) -> None:
-    import paddle
-
-    try:
-        state = paddle.load(spec.weights)
-    except Exception as exc:  # noqa: BLE001
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: cannot read weights {spec.weights!r}: {exc}") from exc
-    if isinstance(state, dict) and len(state) == 1 and isinstance(
-            next(iter(state.values())), dict):  # {'state_dict': {...}} / {'model': {...}}
-        state = next(iter(state.values()))
-    if not isinstance(state, dict):
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: weights {spec.weights!r} hold a {type(state).__name__}, "
-            f"expected a state dict (paddle.save(model.state_dict(), path))")
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [f"{k}: file {list(np.shape(state[k]))} vs model {list(own[k].shape)}"
-                  for k in own if k in state and list(np.shape(state[k])) != list(own[k].shape)]
-    if missing or mismatched:
-        detail = []
-        if missing:
-            detail.append(f"{len(missing)} missing keys (first: {missing[:3]})")
-        if mismatched:
-            detail.append(f"{len(mismatched)} shape mismatches (first: {mismatched[:3]})")
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: weights {spec.weights!r} do not fit arch {spec.arch!r} with "
-            f"{spec.num_classes} classes: {'; '.join(detail)}")
-    if unexpected:
-        warnings.warn(f"model {spec.name!r}: weights {spec.weights!r} have {len(unexpected)} "
-                      f"keys the model does not use (first: {unexpected[:3]}); ignored",
-                      stacklevel=3)
-    model.set_state_dict({k: state[k] for k in own})
-
 
 def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
     """Build, load, freeze and check one classifier.
@@ -360,16 +333,20 @@ def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
     """
     import paddle
 
+    from paddleseg_pssl.consensus.classifier_loading import (call_factory, first_output_layer,
+                                                             load_weights)
+
     if spec.weights is not None and not os.path.isfile(spec.weights):
         raise ClassifierBuildError(
-            f"model {spec.name!r}: weights file {spec.weights!r} does not exist")
-    model = _call_factory(spec, resolve_factory(spec.arch))
+            f"model {spec.name!r}: weights file {spec.weights!r} does not exist",
+            about_weights=True)
+    model = call_factory(spec, resolve_factory(spec.arch))
     if not isinstance(model, paddle.nn.Layer):
         raise ClassifierBuildError(
             f"model {spec.name!r}: {spec.arch} returned {type(model).__name__}, expected a "
             f"paddle.nn.Layer")
     if spec.weights is not None:
-        _load_weights(model, spec)
+        load_weights(model, spec)
     model.eval()
     for param in model.parameters():
         param.stop_gradient = True
@@ -383,7 +360,7 @@ def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
                 f"model {spec.name!r} ({spec.arch}) fails on a 1x3x{side}x{side} input: "
                 f"{type(exc).__name__}: {str(exc)[:300]}") from exc
     if isinstance(out, (list, tuple)):
-        model = _first_output_layer()(model)
+        model = first_output_layer()(model)
         model.eval()
         out = out[0]
     shape = list(out.shape)
@@ -393,14 +370,3 @@ def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
             f"[1, {spec.num_classes}] (the dataset's class count); use weights trained on this "
             f"class list, or a factory with the right number of classes")
     return model
-
-
-def weights_checksum(spec: ClassifierSpec) -> Optional[str]:
-    """SHA-256 hex digest of ``spec.weights`` (for the manifest), or None without a file."""
-    if spec.weights is None:
-        return None
-    digest = hashlib.sha256()
-    with open(spec.weights, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -1,7 +1,7 @@
 """The settings fingerprint of a PSSL output folder: labels of one folder share one set of settings.
 
 The digest of everything that shapes a label (models and weights, explainer, device kind and
-precision, seed, resolution, consensus; see ``runner.prepare``) is recorded in several places,
+precision, seed, resolution, consensus; see ``startup.prepare``) is recorded in several places,
 so losing or truncating one file does not lose it::
 
     pssl_root/manifest.json                        written by the merge
@@ -22,8 +22,9 @@ import os
 from typing import Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus.store import (
-    SETTINGS_FILE, PSSLStore, StoreSettingsError, atomic_write_text)
+from paddleseg_pssl.consensus.atomic_files import atomic_write_text
+from paddleseg_pssl.consensus.store import SETTINGS_FILE, PSSLStore, StoreSettingsError
+from paddleseg_pssl.errors import literal
 
 #: The persistent fingerprint at the PSSL root (survives the merge, unlike ``.pssl_work``).
 FINGERPRINT_FILE = "pssl_settings.json"
@@ -115,17 +116,18 @@ def guard(store: PSSLStore, digest: str, settings: Mapping, *,
         if other is not None:
             path, record = other
             changed = _changed_keys(record.get("settings") or {}, settings)
-            raise StoreSettingsError(
+            raise StoreSettingsError(literal(
                 f"output {store.root!r} holds labels made with other settings ({path}: "
                 f"changed {changed or 'model weights'}); write to a new output folder, or "
-                f"delete that one to start over")
+                f"delete that one to start over"))
         if not readable and not adopt_existing and _labels_present(store):
             raise StoreSettingsError(
-                f"output {store.root!r} holds labels but no readable settings fingerprint "
-                f"({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and .pssl_work/ records are "
-                "missing or unreadable), so they may come from other settings; pass "
-                "--adopt_existing to keep them as made with these settings, or write to a new "
-                "output folder")
+                literal(f"output {store.root!r} holds labels but no readable settings "
+                        f"fingerprint ({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and "
+                        ".pssl_work/ records are missing or unreadable), so they may come from "
+                        "other settings; pass ")
+                + "{adopt_existing} to keep them as made with these settings, or write to a "
+                  "new output folder")
         text = json.dumps({"settings_digest": digest, "settings": settings}, indent=2,
                           sort_keys=True) + "\n"
         for path in (os.path.join(store.root, FINGERPRINT_FILE),

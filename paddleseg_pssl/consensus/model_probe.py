@@ -17,18 +17,18 @@ PROBE_CANDIDATES: int = 5
 
 
 def _first_decodable(ctx):
-    from paddleseg_pssl.consensus import runner
+    from paddleseg_pssl.consensus import image_loop
 
-    res = ctx.cfg["resolution"]
+    res = ctx.cfg.resolution
     tried = 0
     for item in sharding.shard(ctx.items, ctx.rank, ctx.world_size):
         if item.error is not None:
             continue
         tried += 1
         try:
-            return item, runner.decode(ctx.source.path(item), res["short_side"],
-                                       res["max_long_side"])
-        except runner.ImageFailure:
+            return item, image_loop.decode(ctx.source.path(item), res.short_side,
+                                           res.max_long_side)
+        except image_loop.ImageFailure:
             if tried >= PROBE_CANDIDATES:
                 return None
     return None
@@ -62,7 +62,7 @@ def probe_models(ctx) -> Optional[str]:
             if not _scores_finite(model, inputs):
                 what = "scores (logits)"
             else:
-                seed = sharding.image_seed(ctx.cfg["seed"], item.image_rel, salt=spec.name)
+                seed = sharding.image_seed(ctx.cfg.seed, item.image_rel, salt=spec.name)
                 score = np.asarray(ctx.engine.explain(model, inputs, item.class_id, seed))
                 if not np.all(np.isfinite(score)):
                     what = "gradients (explanation map)"

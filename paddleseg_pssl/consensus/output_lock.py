@@ -87,7 +87,8 @@ class RankLock:
             f"({what}: {holder}); wait for it or stop it, or write to another output folder")
 
     def acquire(self) -> "RankLock":
-        """Take the rank and world-size locks, or raise :class:`OutputBusyError` naming the holder."""
+        """Take the rank and world-size locks, or raise :class:`OutputBusyError` naming the
+        holder."""
         os.makedirs(self.work_dir, exist_ok=True)
         try:
             fd = self._lock(self.path, fcntl.LOCK_EX)

@@ -9,7 +9,8 @@ An image goes through three steps before an explainer sees it:
    ``short_side`` (224 by default), aspect kept, nothing cropped, within the extreme-aspect
    policy below.
 3. :func:`to_model_input` normalises it for one classifier (and resizes it to the model's square
-   input when that model's spec says ``resize: square``; :func:`resize_map` brings the map back).
+   input when that model's spec says ``resize: square``; ``label_maths.resize_map`` brings the
+   map back).
 
 Extreme aspect policy: the long side is capped at ``max_long_side`` (default
 ``MAX_ASPECT * short_side`` = 896 for short side 224) and no side goes below ``MIN_SIDE``. An
@@ -161,14 +162,3 @@ def to_model_input(img_uint8: np.ndarray, spec) -> np.ndarray:
     x -= np.asarray(spec.mean, dtype=np.float32)
     x /= np.asarray(spec.std, dtype=np.float32)
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-
-
-def resize_map(score_map: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinearly resize an (h, w) float score map to (height, width) (e.g. a ``square``
-    model's map back to the explanation resolution)."""
-    import cv2
-
-    score_map = np.asarray(score_map, dtype=np.float32)
-    if score_map.shape == (height, width):
-        return score_map
-    return cv2.resize(score_map, (int(width), int(height)), interpolation=cv2.INTER_LINEAR)

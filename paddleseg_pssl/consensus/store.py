@@ -31,140 +31,29 @@ Safety rules:
   is refused (:class:`StoreSettingsError`) instead of mixing labels.
 """
 import glob
-import io
 import json
 import os
-import re
 import time
-import zipfile
 from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
-import cv2
 import numpy as np
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.constants import TOP_DECILE
+from paddleseg_pssl.consensus.atomic_files import (TMP_MARK, AppendLog, atomic_write_bytes,
+                                                   atomic_write_text, clean_field, encode_npy,
+                                                   encode_npz, read_lines)
+from paddleseg_pssl.errors import NamesRunOptions, literal
 
 WORK_DIR = ".pssl_work"
 SETTINGS_FILE = "settings.json"
-_TMP_MARK = ".tmp."
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-class StoreSettingsError(RuntimeError):
+class StoreSettingsError(NamesRunOptions, RuntimeError):
     """The output folder holds labels made with different settings."""
 
 
-# ---------------------------------------------------------------------------------------------
-# Atomic file writing
-# ---------------------------------------------------------------------------------------------
-
-def _tmp_name(path: str) -> str:
-    folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}{_TMP_MARK}{os.getpid()}")
-
-
-def atomic_write_bytes(path: str, data: bytes, *, fsync: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary name in the same folder and ``os.replace``.
-
-    Readers (and a later resume) see either the old file, or the complete new one.
-    """
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    tmp = _tmp_name(path)
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def atomic_write_text(path: str, text: str, *, fsync: bool = False) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
-
-
-def encode_png(label: np.ndarray, compression: int = 9) -> bytes:
-    """Single-channel uint8 PNG bytes (deterministic for a given OpenCV build)."""
-    arr = np.ascontiguousarray(label)
-    if arr.dtype != np.uint8 or arr.ndim != 2:
-        raise ValueError(f"a label must be a 2-D uint8 array, got {arr.dtype} {arr.shape}")
-    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
-    if not ok:
-        raise RuntimeError(f"OpenCV could not encode a {arr.shape} label as PNG")
-    return buf.tobytes()
-
-
-def encode_npy(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
-    return buf.getvalue()
-
-
-def encode_npz(arrays: Mapping[str, np.ndarray]) -> bytes:
-    """A compressed ``.npz`` (readable by ``np.load``) with fixed timestamps, so it is
-    byte-reproducible, unlike ``np.savez_compressed``."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for key in sorted(arrays):
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, encode_npy(np.asarray(arrays[key])))
-    return buf.getvalue()
-
-
-def _clean_field(text: str) -> str:
-    """One line, no tabs: reasons and paths go into tab-separated text files."""
-    return re.sub(r"[\t\r\n]+", " ", str(text)).strip()
-
-
-def _read_lines(path: str) -> List[str]:
-    """Complete lines of a text file (a last line without newline, cut by a kill, is dropped)."""
-    if not os.path.isfile(path):
-        return []
-    with open(path, "r", encoding="utf-8", errors="replace") as f:
-        text = f.read()
-    lines = text.split("\n")
-    return [ln for ln in lines[:-1] if ln.strip()]
-
-
-class _AppendLog:
-    """An append-only text file whose every line is flushed (and fsynced) when written."""
-
-    def __init__(self, path: str, fsync: bool = True):
-        self.path = path
-        self.fsync = fsync
-        self._f = None
-
-    def append(self, line: str) -> None:
-        if self._f is None:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            needs_newline = False
-            if os.path.isfile(self.path) and os.path.getsize(self.path) > 0:
-                with open(self.path, "rb") as f:
-                    f.seek(-1, os.SEEK_END)
-                    needs_newline = f.read(1) != b"\n"
-            self._f = open(self.path, "a", encoding="utf-8")
-            if needs_newline:  # a line cut by a kill: end it, it is dropped on reading
-                self._f.write("\n")
-        self._f.write(line + "\n")
-        self._f.flush()
-        if self.fsync:
-            os.fsync(self._f.fileno())
-
-    def close(self) -> None:
-        if self._f is not None:
-            self._f.close()
-            self._f = None
+class RanksTimeoutError(NamesRunOptions, TimeoutError):
+    """Rank 0 waited longer than ``merge_timeout_s`` for the other ranks."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,13 +85,13 @@ class PSSLStore:
         self.fsync = bool(fsync)
         self.work_dir = os.path.join(self.root, WORK_DIR)
         self._done: Optional[set] = None
-        self._list_log = _AppendLog(self.rank_list_path(self.rank), fsync=self.fsync)
-        self._fail_log = _AppendLog(self.rank_failures_path(self.rank), fsync=self.fsync)
+        self._list_log = AppendLog(self.rank_list_path(self.rank), fsync=self.fsync)
+        self._fail_log = AppendLog(self.rank_failures_path(self.rank), fsync=self.fsync)
 
     # ---- paths ------------------------------------------------------------------------------
 
     def path(self, rel: str) -> str:
-        return os.path.join(self.root, *rel.split("/"))
+        return pssl_format.join_relpath(self.root, rel)
 
     def label_path(self, label_rel: str) -> str:
         return self.path(label_rel)
@@ -249,7 +138,7 @@ class PSSLStore:
         sources = [os.path.join(self.root, published_file)]
         sources += sorted(glob.glob(os.path.join(self.work_dir, f"{rank_prefix}.rank*.txt")))
         for path in sources:
-            yield from _read_lines(path)
+            yield from read_lines(path)
 
     def existing_labels(self) -> set:
         """Relpaths of every label PNG on disk, by one directory scan (no stat per label, which
@@ -290,10 +179,10 @@ class PSSLStore:
             consensus: HxW float consensus, written as float16 when ``keep_float``.
             model_maps: name -> raw map, written when ``keep_model_maps``.
         """
-        arr = np.asarray(deciles)
-        if arr.dtype != np.uint8 or arr.ndim != 2 or (arr.size and arr.max() > TOP_DECILE):
-            raise ValueError(f"deciles of {label_rel!r} must be a 2-D uint8 map in "
-                             f"0..{TOP_DECILE}, got {arr.dtype} {arr.shape}")
+        try:
+            png = pssl_format.encode_decile_png(np.asarray(deciles), self.png_compression)
+        except ValueError as exc:
+            raise ValueError(f"deciles of {label_rel!r}: {exc}") from None
         if self.keep_float and consensus is not None:
             atomic_write_bytes(self.path(pssl_format.consensus_relpath(label_rel)),
                                encode_npy(np.asarray(consensus, dtype=np.float16)))
@@ -301,16 +190,15 @@ class PSSLStore:
             atomic_write_bytes(self.path(pssl_format.model_maps_relpath(label_rel)),
                                encode_npz({k: np.asarray(v, dtype=np.float32)
                                            for k, v in model_maps.items()}))
-        atomic_write_bytes(self.label_path(label_rel), encode_png(arr, self.png_compression),
-                           fsync=self.fsync)
+        atomic_write_bytes(self.label_path(label_rel), png, fsync=self.fsync)
         self._list_log.append(pssl_format.format_list_line(label_rel, image_rel))
         if self._done is not None:
             self._done.add(label_rel)
 
     def record_failure(self, image_rel: str, reason: str) -> None:
         """Record that ``image_rel`` could not be labelled, and why."""
-        self._fail_log.append(f"{_clean_field(image_rel)}{pssl_format.LIST_COLUMN_SEPARATOR}"
-                              f"{_clean_field(reason) or 'unknown error'}")
+        self._fail_log.append(f"{clean_field(image_rel)}{pssl_format.LIST_COLUMN_SEPARATOR}"
+                              f"{clean_field(reason) or 'unknown error'}")
 
     def close(self) -> None:
         self._list_log.close()
@@ -371,9 +259,10 @@ class PSSLStore:
                 return markers
             now = time.monotonic()
             if timeout_s is not None and now - start > timeout_s:
-                raise TimeoutError(f"ranks {missing} did not finish within {timeout_s:.0f} s "
-                                   f"(no matching marker in {self.work_dir}); rerun to resume, "
-                                   f"or merge later with --merge-only")
+                raise RanksTimeoutError(
+                    f"ranks {missing} did not finish within {timeout_s:.0f} s (no matching "
+                    f"marker in {literal(self.work_dir)}); rerun to resume, or merge later "
+                    f"with {{merge_only}}")
             if on_wait is not None and now - last_report >= report_every_s:
                 on_wait(missing)
                 last_report = now
@@ -397,7 +286,7 @@ class PSSLStore:
         for top in (pssl_format.LABEL_SPLIT_DIR, pssl_format.MODEL_MAPS_DIR):
             for folder, _, files in os.walk(self.path(top)):
                 for name in files:
-                    if name.startswith(".") and _TMP_MARK in name:
+                    if name.startswith(".") and TMP_MARK in name:
                         try:
                             os.remove(os.path.join(folder, name))
                         except OSError:
@@ -421,13 +310,14 @@ class PSSLStore:
         labels = sorted(set(entries).intersection(self.existing_labels()))
         done_images = {entries[k] for k in labels}
         failures = {k: v for k, v in self._read_failures().items() if k not in done_images}
-        atomic_write_text(os.path.join(self.root, pssl_format.TRAIN_LIST_FILE), "".join(
-            pssl_format.format_list_line(k, entries[k]) + "\n" for k in labels), fsync=True)
+        atomic_write_text(os.path.join(self.root, pssl_format.TRAIN_LIST_FILE),
+                          pssl_format.format_train_list((k, entries[k]) for k in labels),
+                          fsync=True)
         atomic_write_text(os.path.join(self.root, pssl_format.FAILURES_FILE), "".join(
             f"{k}{pssl_format.LIST_COLUMN_SEPARATOR}{failures[k]}\n" for k in sorted(failures)),
             fsync=True)
         atomic_write_text(os.path.join(self.root, pssl_format.SYNSETS_FILE),
-                          "".join(f"{c}\n" for c in classes), fsync=True)
+                          pssl_format.format_class_list(classes), fsync=True)
         counts = {"labels": len(labels), "failures": len(failures)}
         full = dict(manifest)
         full["counts"] = dict(full.get("counts", {}), **counts)
@@ -449,7 +339,7 @@ class PSSLStore:
 def read_failures(root: str) -> List[Tuple[str, str]]:
     """(image relpath, reason) pairs of a merged ``failures.txt``."""
     out = []
-    for line in _read_lines(os.path.join(root, pssl_format.FAILURES_FILE)):
+    for line in read_lines(os.path.join(root, pssl_format.FAILURES_FILE)):
         image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
         out.append((image_rel, reason))
     return out

@@ -1,4 +1,6 @@
 """The ablation study's cached maps and scores are the generator's and the evaluator's own."""
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -8,7 +10,7 @@ from paddleseg_pssl.analysis import explanation_study as study
 from paddleseg_pssl.analysis.evaluate import evaluate_pssl_root
 from paddleseg_pssl.analysis.masks import MaskSpec
 from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import runner
+from paddleseg_pssl.consensus import runner, startup
 from paddleseg_pssl.consensus.engines import AGGREGATIONS
 from tests.consensus import generate_fixtures as gf
 
@@ -27,7 +29,7 @@ def world(tmp_path_factory):
                                weights=weights, n_samples=N_SAMPLES,
                                extra={"store": {"keep_model_maps": True, "fsync": False}})
     cfg = config_mod.load_config(str(cfg_path))
-    assert runner.run(cfg) == 0
+    assert runner.run(cfg).ok
     for path in (images / "train").rglob("img*"):
         h, w = np.asarray(Image.open(path)).shape[:2]
         mask = np.zeros((h, w), np.uint8)
@@ -36,9 +38,9 @@ def world(tmp_path_factory):
         out = root / "masks" / path.relative_to(images).with_suffix(".png")
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(mask).save(out)
-    ctx = runner.prepare(cfg)
-    explanation = study.ExplanationPass("p", cfg["explainer"]["noise_amount"],
-                                        cfg["resolution"]["short_side"], "probability", (1,))
+    ctx = startup.prepare(cfg)
+    explanation = study.ExplanationPass("p", cfg.explainer["noise_amount"],
+                                        cfg.resolution.short_side, "probability", (1,))
     assert study.compute_pass(ctx, explanation, str(root / "cache")) == len(ctx.items)
     return {"root": root, "cfg": cfg, "ctx": ctx, "explanation": explanation}
 
@@ -65,7 +67,7 @@ def test_variant_scores_match_the_evaluator_on_the_generated_labels(world):
     samples = [(it.label_rel, it.image_rel, it.class_name) for it in ctx.items]
     names = [s.name for s in ctx.specs]
     variant = study.Variant("generator's settings", "p", ctx.engine.aggregation, N_SAMPLES,
-                            **world["cfg"]["consensus"])
+                            **dataclasses.asdict(world["cfg"].consensus))
     (scores,), prior, _ = study.score_variants(str(root / "cache"), samples,
                                                str(root / "imgs" / ".." / "masks"), [variant],
                                                names, singles_for=[variant.name])

@@ -8,7 +8,7 @@ import paddle
 from paddleseg_pssl.analysis import class_choice
 from paddleseg_pssl.consensus import config as config_mod
 from paddleseg_pssl.consensus import ensemble as ensemble_mod
-from paddleseg_pssl.consensus import image_source, runner
+from paddleseg_pssl.consensus import image_loop, image_source
 from tests.consensus import generate_fixtures as gf
 
 from .test_generate import REPO
@@ -38,12 +38,12 @@ def test_each_image_gets_the_candidate_the_ensemble_prefers(tmp_path):
     assert [line.rsplit(" ", 1)[0] for line in lines] == images
     # the same choice computed in-process, model by model
     cfg = config_mod.load_config(str(cfg_path))
-    specs = ensemble_mod.parse_ensemble(cfg["ensemble"], len(gf.CLASSES))
+    specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(gf.CLASSES))
     paddle.set_device("cpu")
     models = [ensemble_mod.build_classifier(s) for s in specs]
     for line in lines:
         image_rel, chosen = line.rsplit(" ", 1)
-        img = runner.decode(str(root / image_rel), 32, None)
+        img = image_loop.decode(str(root / image_rel), 32, None)
         probs = class_choice.ensemble_probabilities(models, specs, img)
         assert int(chosen) in (1, 2) and int(chosen) == 1 + int(np.argmax(probs[1:]))
     # the list file drives generation as images.list

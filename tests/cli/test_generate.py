@@ -14,14 +14,10 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli_gen")
-    gf.write_image_tree(root / "imgs", 3)
-    (root / "imgs" / "train" / gf.CLASSES[1] / "broken.jpg").write_bytes(b"\xff\xd8\xff")
-    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=1)]
-    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "unused",
-                          weights=weights, extra={"max_failure_fraction": 0.2,
-                                                  "store": {"fsync": False}})
-    return {"root": root, "cfg": str(cfg)}
+    world = gf.tiny_world(tmp_path_factory.mktemp("cli_gen"), 3, weight_seeds=(1,),
+                          output="unused", extra={"max_failure_fraction": 0.2})
+    (world["imgs"] / "train" / gf.CLASSES[1] / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+    return dict(world, cfg=str(world["cfg"]))
 
 
 def test_run_with_output_limit_and_opts(world, tmp_path):
@@ -58,6 +54,31 @@ def test_config_errors_exit_2_with_one_line(world, tmp_path, capsys, opts, needl
     assert any(line.startswith("tools/generate_pssl.py: error: ") and needle in line
                for line in err), err
     assert not (tmp_path / "o" / "train").exists()
+
+@pytest.mark.parametrize("argv, needle, library_key", [
+    (["--opts", "output=null"], "config key 'output': is required; set it in the YAML or with "
+                                "--opts output=<path>", "output"),
+    (["--rank", "2", "--world_size", "2"], "config key '--rank/--world-size'",
+     "rank/world_size"),
+])
+def test_the_cli_names_its_flags_the_library_its_keys(world, tmp_path, capsys, argv, needle,
+                                                      library_key):
+    from paddleseg_pssl.consensus import config as config_mod
+    from paddleseg_pssl.consensus import runner
+    from paddleseg_pssl.consensus.config import ConfigError
+
+    base = ["--config", world["cfg"], "--quiet"]
+    if "output=null" not in argv:
+        base += ["--output", str(tmp_path / "o")]
+    assert generate.main(base + argv) == 2
+    assert needle in capsys.readouterr().err
+    with pytest.raises(ConfigError) as err:
+        if library_key == "output":
+            config_mod.load_config(world["cfg"], ["output=null"])
+        else:
+            runner.run(gf.load_into(world["cfg"], tmp_path / "o"), rank=2, world_size=2)
+    assert err.value.key == library_key and "--" not in str(err.value)
+
 
 
 def test_hand_sharding_then_merge_only_equals_one_run(world, tmp_path):

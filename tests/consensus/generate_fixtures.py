@@ -142,6 +142,31 @@ def write_config(path: pathlib.Path, *, images_root: pathlib.Path, output: pathl
     return path
 
 
+def tiny_world(root: pathlib.Path, per_class: int, *, weight_seeds: Sequence[int] = (0,),
+               output: str = "out", extra: Optional[Dict] = None, **config) -> Dict:
+    """The usual generator test world under ``root``: an image tree, one tiny classifier per
+    seed of ``weight_seeds`` and ``root/gen.yml`` writing to ``root/<output>`` (no fsync).
+
+    Returns:
+        {"root", "imgs", "weights", "cfg"} (``cfg`` is the YAML's path).
+    """
+    write_image_tree(root / "imgs", per_class)
+    weights = [save_tiny_weights(root / f"w{seed}.pdparams", len(CLASSES), seed=seed)
+               for seed in weight_seeds]
+    extra = dict(extra or {})
+    extra["store"] = dict({"fsync": False}, **extra.get("store", {}))
+    cfg = write_config(root / "gen.yml", images_root=root / "imgs", output=root / output,
+                       weights=weights, extra=extra, **config)
+    return {"root": root, "imgs": root / "imgs", "weights": weights, "cfg": cfg}
+
+
+def load_into(cfg_path: pathlib.Path, output: pathlib.Path, *opts: str):
+    """The validated config of ``cfg_path`` with ``opts`` applied, writing to ``output``."""
+    from paddleseg_pssl.consensus import config as config_mod
+
+    return config_mod.load_config(str(cfg_path), list(opts), {"output": str(output)})
+
+
 def published_files(root: pathlib.Path) -> Dict[str, bytes]:
     """relpath -> bytes of everything a run publishes (manifest without its 'run' section)."""
     import json

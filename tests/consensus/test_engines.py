@@ -276,3 +276,20 @@ def test_amp_path_unscales_its_gradients(tiny_model, image):
     with_amp = interpreter._chunk_gradient(x + 0, 1, "probability", use_amp=True).numpy()
     without = interpreter._chunk_gradient(x + 0, 1, "probability", use_amp=False).numpy()
     assert _rel_err(with_amp, without) < 1e-5
+
+
+def test_engine_signatures_take_their_defaults_from_engine_defaults():
+    """Every engine setting named in EngineDefaults defaults to its value there."""
+    import dataclasses
+    import inspect
+
+    from paddleseg_pssl.consensus.engines import ENGINES
+    from paddleseg_pssl.consensus.engines.base import ENGINE_DEFAULTS
+
+    declared = dataclasses.asdict(ENGINE_DEFAULTS)
+    for cls in ENGINES.values():
+        params = inspect.signature(cls.__init__).parameters
+        shared = [name for name in params if name in declared]
+        assert shared, cls
+        for name in shared:
+            assert params[name].default == declared[name], (cls.name, name)

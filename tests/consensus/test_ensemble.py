@@ -7,9 +7,10 @@ import paddle
 import pytest
 import yaml
 
+from paddleseg_pssl.consensus.classifier_loading import weights_checksum
 from paddleseg_pssl.consensus.ensemble import (ClassifierBuildError, ClassifierSpec,
                                                EnsembleConfigError, build_classifier,
-                                               parse_ensemble, weights_checksum)
+                                               parse_ensemble)
 
 CONFIG_15 = (pathlib.Path(__file__).resolve().parents[2]
              / "configs" / "pssl" / "generate" / "imagenet_15_models.yml")
@@ -93,6 +94,21 @@ def test_parse_defaults_and_shorthand():
 def test_parse_errors_name_the_entry_key_and_fix(cfg, match):
     with pytest.raises(EnsembleConfigError, match=match):
         parse_ensemble(cfg, num_classes=5)
+
+
+@pytest.mark.parametrize("cfg, key", [
+    ([], "ensemble"),
+    ([{"name": "x"}], "ensemble[0]"),
+    ([{"arch": "resnet5"}], "ensemble[0].arch"),
+    ([{"arch": "resnet18"}, {"arch": "resnet18"}], "ensemble[1].name"),
+    ([{"arch": "resnet18", "weights": "/nonexistent/r18.pdparams"}], "ensemble[0].weights"),
+    ([{"arch": "resnet18", "mean": [124, 116, 104]}], "ensemble[0].mean"),
+    ([{"arch": "resnet18", "kwargs": {"num_classes": 3}}], "ensemble[0].kwargs"),
+])
+def test_parse_errors_carry_the_config_key(cfg, key):
+    with pytest.raises(EnsembleConfigError) as err:
+        parse_ensemble(cfg, num_classes=5)
+    assert err.value.key == key
 
 
 def test_require_weights_and_conflicts(tmp_path):

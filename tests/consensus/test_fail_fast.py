@@ -9,12 +9,11 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from paddleseg_pssl.cli import generate
 from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import fail_fast, runner
+from paddleseg_pssl.consensus import fail_fast, image_loop, runner
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.consensus.store import PSSLStore
 from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped
@@ -69,19 +68,15 @@ def test_machine_errors_are_told_apart_from_image_errors():
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ff_world")
-    gf.write_image_tree(root / "imgs", 3)
-    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=0)]
-    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "ref",
-                          weights=weights, arch="flaky_cnn", delay=0.02,
-                          extra={"store": {"fsync": False},
-                                 "fail_fast": {"first": 3, "in_a_row": 3}})
-    assert runner.run(config_mod.load_config(str(cfg))) == 0
-    return {"root": root, "cfg": cfg, "weights": weights, "ref": root / "ref"}
+    world = gf.tiny_world(tmp_path_factory.mktemp("ff_world"), 3, output="ref",
+                          arch="flaky_cnn", delay=0.02,
+                          extra={"fail_fast": {"first": 3, "in_a_row": 3}})
+    assert runner.run(config_mod.load_config(str(world["cfg"]))).ok
+    return dict(world, ref=world["root"] / "ref")
 
 
 def _cfg(world, out):
-    return config_mod.load_config(str(world["cfg"]), [], {"output": str(out)})
+    return gf.load_into(world["cfg"], out)
 
 
 def test_disk_full_stops_at_once_then_resumes(world, tmp_path, monkeypatch):
@@ -101,7 +96,7 @@ def test_disk_full_stops_at_once_then_resumes(world, tmp_path, monkeypatch):
     assert len(calls) == 3                   # stopped at the first machine error
     assert not (out / "failures.txt").exists()
     monkeypatch.setattr(PSSLStore, "write", real_write)
-    assert runner.run(_cfg(world, out)) == 0
+    assert runner.run(_cfg(world, out)).ok
     assert gf.published_files(out) == gf.published_files(world["ref"])
 
 
@@ -123,9 +118,9 @@ def test_disk_full_in_the_merge_is_one_line_exit_3(world, tmp_path, monkeypatch,
 
 def test_images_failing_alike_stop_with_exit_3(world, tmp_path, monkeypatch, capsys):
     def broken(ctx, item, img):
-        raise runner.ImageFailure(f"explainer ran out of memory on {img.shape[0]} rows")
+        raise image_loop.ImageFailure(f"explainer ran out of memory on {img.shape[0]} rows")
 
-    monkeypatch.setattr(runner, "explain_models", broken)
+    monkeypatch.setattr(image_loop, "explain_models", broken)
     out = tmp_path / "out"
     argv = ["--config", str(world["cfg"]), "--output", str(out), "--quiet"]
     assert generate.main(argv) == EXIT_FAIL_FAST

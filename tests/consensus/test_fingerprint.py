@@ -5,30 +5,26 @@ import pathlib
 
 import pytest
 
-from paddleseg_pssl.consensus import config as config_mod
+from paddleseg_pssl.cli import generate
 from paddleseg_pssl.consensus import fingerprint, runner
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
+from paddleseg_pssl.errors import EXIT_BAD_INPUT
 from tests.consensus import generate_fixtures as gf
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fp_world")
-    gf.write_image_tree(root / "imgs", 2)
-    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=0)]
-    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "unused",
-                          weights=weights, extra={"store": {"fsync": False}})
-    return {"cfg": cfg}
+    return gf.tiny_world(tmp_path_factory.mktemp("fp_world"), 2, output="unused")
 
 
 def _cfg(world, out: pathlib.Path, *opts: str):
-    return config_mod.load_config(str(world["cfg"]), list(opts), {"output": str(out)})
+    return gf.load_into(world["cfg"], out, *opts)
 
 
 def test_fingerprint_is_kept_beside_the_labels_and_each_done_list(world, tmp_path):
     out = tmp_path / "out"
-    assert runner.run(_cfg(world, out)) == 0
+    assert runner.run(_cfg(world, out)).ok
     manifest = json.loads((out / "manifest.json").read_text())
     kept = json.loads((out / fingerprint.FINGERPRINT_FILE).read_text())
     assert kept["settings_digest"] == manifest["settings_digest"]
@@ -42,7 +38,7 @@ def test_fingerprint_is_kept_beside_the_labels_and_each_done_list(world, tmp_pat
 @pytest.mark.parametrize("lost", [["manifest.json"], ["pssl_settings.json"]])
 def test_other_seed_refused_with_one_record_lost(world, tmp_path, lost):
     out = tmp_path / "out"
-    assert runner.run(_cfg(world, out)) == 0
+    assert runner.run(_cfg(world, out)).ok
     for name in lost:
         (out / name).unlink()
     with pytest.raises(ConfigError, match=r"other settings.*changed \['seed'\]"):
@@ -51,23 +47,28 @@ def test_other_seed_refused_with_one_record_lost(world, tmp_path, lost):
 
 def test_truncated_manifest_does_not_hide_the_settings(world, tmp_path):
     out = tmp_path / "out"
-    assert runner.run(_cfg(world, out)) == 0
+    assert runner.run(_cfg(world, out)).ok
     (out / "manifest.json").write_text('{"settings_digest": "ab')
     with pytest.raises(ConfigError, match="other settings"):
         runner.run(_cfg(world, out, "explainer.n_samples=3"))
-    assert runner.run(_cfg(world, out)) == 0      # same settings: resumes, manifest rewritten
+    assert runner.run(_cfg(world, out)).ok      # same settings: resumes, manifest rewritten
     assert json.loads((out / "manifest.json").read_text())["counts"]["labels"] == 6
 
 
-def test_labels_without_any_fingerprint_are_refused_unless_adopted(world, tmp_path):
+def test_labels_without_any_fingerprint_are_refused_unless_adopted(world, tmp_path, capsys):
     out = tmp_path / "out"
-    assert runner.run(_cfg(world, out)) == 0
+    assert runner.run(_cfg(world, out)).ok
     before = sorted(p.name for p in out.rglob("*.png"))
     for name in ("manifest.json", fingerprint.FINGERPRINT_FILE):
         (out / name).unlink()
-    with pytest.raises(ConfigError, match="no readable settings fingerprint.*--adopt_existing"):
+    with pytest.raises(ConfigError, match="no readable settings fingerprint.*adopt_existing=True"
+                       ) as err:
         runner.run(_cfg(world, out, "seed=8"))
-    assert runner.run(_cfg(world, out, "seed=8"), adopt_existing=True) == 0
+    assert "--" not in err.value.detail   # the library names its argument, not a flag
+    argv = ["--config", str(world["cfg"]), "--output", str(out), "--opts", "seed=8", "--quiet"]
+    assert generate.main(argv) == EXIT_BAD_INPUT
+    assert "pass --adopt_existing to keep them" in capsys.readouterr().err.splitlines()[-1]
+    assert runner.run(_cfg(world, out, "seed=8"), adopt_existing=True).ok
     assert sorted(p.name for p in out.rglob("*.png")) == before   # adopted, not redone
     assert json.loads((out / "manifest.json").read_text())["settings"]["seed"] == 8
 
@@ -80,7 +81,7 @@ def test_empty_folder_needs_no_fingerprint(tmp_path):
 
 def test_device_kind_is_part_of_the_settings(world, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    assert runner.run(_cfg(world, out)) == 0
+    assert runner.run(_cfg(world, out)).ok
     from paddleseg_pssl.consensus.engines import base
 
     monkeypatch.setattr(base, "device_kind", lambda: "gpu")

@@ -3,6 +3,7 @@ import pytest
 import yaml
 
 from paddleseg_pssl.consensus import config as cfg_mod
+from paddleseg_pssl.consensus import generate_config as cfg_types
 from paddleseg_pssl.consensus.config import ConfigError
 
 
@@ -21,10 +22,10 @@ def base(tmp_path):
 
 def test_base_merge_and_defaults(base):
     cfg = cfg_mod.load_config(str(base / "c.yml"))
-    assert cfg["seed"] == 2
-    assert cfg["resolution"] == {"short_side": 64, "max_long_side": 128}
-    assert cfg["store"]["png_compression"] == 9 and cfg["max_failure_fraction"] == 0.01
-    assert cfg["images"]["split"] == "train" and cfg["images"]["list"] is None
+    assert cfg.seed == 2
+    assert cfg.resolution == cfg_types.ResolutionConfig(short_side=64, max_long_side=128)
+    assert cfg.store.png_compression == 9 and cfg.max_failure_fraction == 0.01
+    assert cfg.images.split == "train" and cfg.images.list is None
 
 
 def test_opts_dotted_keys_lists_and_yaml_values(base):
@@ -32,11 +33,11 @@ def test_opts_dotted_keys_lists_and_yaml_values(base):
         "resolution.short_side=96", "ensemble.0.weights=null", "ensemble.0.arch=vgg16",
         "explainer.n_samples=4", "store.keep_float=true", "limit=5"],
         overrides={"output": str(base / "o2")})
-    assert cfg["resolution"]["short_side"] == 96
-    assert cfg["ensemble"] == [{"arch": "vgg16", "weights": None}]
-    assert cfg["explainer"] == {"n_samples": 4}
-    assert cfg["store"]["keep_float"] is True and cfg["limit"] == 5
-    assert cfg["output"] == str(base / "o2")
+    assert cfg.resolution.short_side == 96
+    assert cfg.ensemble == [{"arch": "vgg16", "weights": None}]
+    assert cfg.explainer == {"n_samples": 4}
+    assert cfg.store.keep_float is True and cfg.limit == 5
+    assert cfg.output == str(base / "o2")
 
 
 @pytest.mark.parametrize("opts, key, match", [
@@ -77,7 +78,7 @@ def test_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="not valid YAML"):
         cfg_mod.load_config(str(tmp_path / "bad.yml"))
     (tmp_path / "loop.yml").write_text("_base_: loop.yml\n")
-    with pytest.raises(ConfigError, match="includes itself"):
+    with pytest.raises(ConfigError, match="form a cycle"):
         cfg_mod.load_config(str(tmp_path / "loop.yml"))
 
 
@@ -85,25 +86,25 @@ def test_shipped_imagenet_config_loads(repo_root, tmp_path):
     (tmp_path / "train" / "n01440764").mkdir(parents=True)
     cfg = cfg_mod.load_config(str(repo_root / "configs/pssl/generate/imagenet_15_models.yml"),
                               [f"images.root={tmp_path}"])
-    assert len(cfg["ensemble"]) == 15
-    assert cfg["resolution"]["short_side"] == 224 and cfg["seed"] == 0
+    assert len(cfg.ensemble) == 15
+    assert cfg.resolution.short_side == 224 and cfg.seed == 0
     # the explanation settings are the _base_'s, i.e. the code defaults
     from paddleseg_pssl.consensus.engines.base import DEFAULT_AGGREGATION, DEFAULT_N_SAMPLES
 
-    assert cfg["explainer"]["n_samples"] == DEFAULT_N_SAMPLES
-    assert cfg["explainer"]["aggregation"] == DEFAULT_AGGREGATION
-    assert cfg["consensus"] == cfg_mod.DEFAULTS["consensus"]
+    assert cfg.explainer["n_samples"] == DEFAULT_N_SAMPLES
+    assert cfg.explainer["aggregation"] == DEFAULT_AGGREGATION
+    assert cfg.consensus == cfg_types.ConsensusConfig()
 
 
 def test_consensus_settings_default_and_override(base):
     from paddleseg_pssl.consensus import label_maths
 
     cfg = cfg_mod.load_config(str(base / "c.yml"))
-    assert cfg["consensus"] == {"normalisation": label_maths.DEFAULT_NORMALISATION,
-                                "smoothing": label_maths.DEFAULT_SMOOTHING}
+    assert cfg.consensus == cfg_types.ConsensusConfig(label_maths.DEFAULT_NORMALISATION,
+                                                      label_maths.DEFAULT_SMOOTHING)
     cfg = cfg_mod.load_config(str(base / "c.yml"), ["consensus.smoothing=0",
                                                     "consensus.normalisation=clip_p99"])
-    assert cfg["consensus"] == {"normalisation": "clip_p99", "smoothing": 0.0}
+    assert cfg.consensus == cfg_types.ConsensusConfig("clip_p99", 0.0)
 
 
 def test_base_generation_config_states_the_code_defaults(repo_root):
@@ -115,17 +116,45 @@ def test_base_generation_config_states_the_code_defaults(repo_root):
     engine = build_engine(raw["explainer"].get("engine", "batched")).config()
     for key, value in raw["explainer"].items():
         assert engine[key] == value, key
-    assert raw["consensus"] == cfg_mod.DEFAULTS["consensus"]
-    assert raw["resolution"]["short_side"] == cfg_mod.DEFAULTS["resolution"]["short_side"]
+
+
+#: Keys the _base_ gives an example value for instead of the default (None: required).
+REQUIRED_KEYS = {"images.root", "output"}
+
+
+def _flat(mapping, prefix=""):
+    out = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict) and key != "explainer":
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_base_generation_config_shows_every_dataclass_default(repo_root):
+    """Every key of the typed config appears in _base_/generate.yml with the dataclass's
+    default (the required keys with an example value), and the _base_ holds no other key."""
+    raw = cfg_mod.load_yaml(str(repo_root / "configs/pssl/generate/_base_/generate.yml"))
+    raw.pop("explainer")   # checked against the engine above
+    defaults = cfg_types.defaults()
+    defaults.pop("explainer")
+    defaults.pop("ensemble")  # required, and listed by each model config
+    shown, declared = _flat(raw), _flat(defaults)
+    assert sorted(shown) == sorted(declared)
+    for key, value in declared.items():
+        if key not in REQUIRED_KEYS:
+            assert shown[key] == value, key
+            assert type(shown[key]) is type(value), key
 
 
 def test_subset_keys_per_class_or_fraction(base):
     """Label only part of a dataset, the same share of every class (images.per_class/fraction)."""
     cfg = cfg_mod.load_config(str(base / "c.yml"), ["images.per_class=39"])
-    assert cfg_mod.subset_spec(cfg["images"]).per_class == 39
+    assert cfg_types.subset_spec(cfg.images).per_class == 39
     cfg = cfg_mod.load_config(str(base / "c.yml"), ["images.fraction=0.04"])
-    assert cfg_mod.subset_spec(cfg["images"]).fraction == 0.04
-    assert cfg_mod.subset_spec(cfg_mod.load_config(str(base / "c.yml"))["images"]) is None
+    assert cfg_types.subset_spec(cfg.images).fraction == 0.04
+    assert cfg_types.subset_spec(cfg_mod.load_config(str(base / "c.yml")).images) is None
 
 
 @pytest.mark.parametrize("opts, key", [

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from paddleseg_pssl.cli import generate
-from paddleseg_pssl.consensus import config as config_mod
 from paddleseg_pssl.consensus import output_lock, runner
 from paddleseg_pssl.consensus.config import ConfigError
 from tests.consensus import generate_fixtures as gf
@@ -73,12 +72,7 @@ def test_full_disk_keeps_the_previous_holder_record(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lock_world")
-    gf.write_image_tree(root / "imgs", 1)
-    weights = [gf.save_tiny_weights(root / "w.pdparams", len(gf.CLASSES), seed=0)]
-    cfg = gf.write_config(root / "gen.yml", images_root=root / "imgs", output=root / "out",
-                          weights=weights, extra={"store": {"fsync": False}})
-    return {"root": root, "cfg": cfg}
+    return gf.tiny_world(tmp_path_factory.mktemp("lock_world"), 1)
 
 
 def test_run_into_a_folder_in_use_exits_2_naming_the_holder(world, tmp_path, capsys):

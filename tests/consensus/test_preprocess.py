@@ -5,9 +5,9 @@ import pytest
 from PIL import Image
 
 from paddleseg_pssl.consensus.ensemble import ClassifierSpec
+from paddleseg_pssl.consensus.label_maths import resize_map
 from paddleseg_pssl.consensus.preprocess import (MIN_SIDE, ImageReadError, explanation_size,
-                                                 load_rgb, resize_map, resize_short_side,
-                                                 to_model_input)
+                                                 load_rgb, resize_short_side, to_model_input)
 
 
 def _save(img: Image.Image, path, **kw):
@@ -101,5 +101,5 @@ def test_to_model_input_normalises_and_squares():
 
 def test_resize_map_back():
     m = np.arange(12, dtype=np.float32).reshape(3, 4)
-    assert resize_map(m, 3, 4) is not None and resize_map(m, 6, 8).shape == (6, 8)
-    assert resize_map(np.ones((32, 32), np.float32), 20, 30).dtype == np.float32
+    assert resize_map(m, (3, 4)) is not None and resize_map(m, (6, 8)).shape == (6, 8)
+    assert resize_map(np.ones((32, 32), np.float32), (20, 30)).dtype == np.float32

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import runner
+from paddleseg_pssl.consensus import runner, startup
 from paddleseg_pssl.consensus.config import ConfigError
 from tests.consensus import generate_fixtures as gf
 
@@ -41,16 +41,10 @@ def _env():
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Images, two tiny classifiers, one config, and a reference uninterrupted run."""
-    root = tmp_path_factory.mktemp("gen_world")
-    gf.write_image_tree(root / "imgs", PER_CLASS)
-    weights = [gf.save_tiny_weights(root / f"w{i}.pdparams", len(gf.CLASSES), seed=i)
-               for i in range(2)]
-    cfg_path = gf.write_config(root / "gen.yml", images_root=root / "imgs",
-                               output=root / "ref", weights=weights, delay=DELAY,
-                               extra={"store": {"fsync": False}})
-    status = runner.run(config_mod.load_config(str(cfg_path)))
-    assert status == 0
-    return {"root": root, "cfg": cfg_path, "weights": weights, "ref": root / "ref"}
+    world = gf.tiny_world(tmp_path_factory.mktemp("gen_world"), PER_CLASS,
+                          weight_seeds=(0, 1), output="ref", delay=DELAY)
+    assert runner.run(config_mod.load_config(str(world["cfg"]))).ok
+    return dict(world, ref=world["root"] / "ref")
 
 
 def test_run_labels_every_image(world):
@@ -89,7 +83,7 @@ def _copy_of_reference(world, tmp_path) -> pathlib.Path:
 def test_rerun_skips_everything_and_changes_nothing(world, tmp_path):
     out = _copy_of_reference(world, tmp_path)
     cfg = config_mod.load_config(str(world["cfg"]), overrides={"output": str(out)})
-    assert runner.run(cfg) == 0
+    assert runner.run(cfg).ok
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["run"]["ranks"]["0"]["skipped"] == 24
     assert manifest["run"]["ranks"]["0"]["labelled"] == 0
@@ -100,7 +94,7 @@ def test_throughput_settings_may_change_on_resume(world, tmp_path):
     out = _copy_of_reference(world, tmp_path)
     cfg = config_mod.load_config(str(world["cfg"]), ["explainer.batch_size=2", "num_workers=0"],
                                  overrides={"output": str(out)})
-    assert runner.run(cfg) == 0
+    assert runner.run(cfg).ok
     after, before = gf.published_files(out), gf.published_files(world["ref"])
     assert {k: v for k, v in after.items() if k != "manifest.json"} == {
         k: v for k, v in before.items() if k != "manifest.json"}
@@ -111,7 +105,7 @@ def test_measured_chunk_sizes_leave_labels_unchanged_and_are_in_the_manifest(wor
     manifest records each model's choice and the time per stage (--profile logs it)."""
     cfg = config_mod.load_config(str(world["cfg"]), ["explainer.batch_size=auto", "profile=true"],
                                  overrides={"output": str(tmp_path / "auto")})
-    assert runner.run(cfg) == 0
+    assert runner.run(cfg).ok
     labels = {k: v for k, v in gf.published_files(tmp_path / "auto").items()
               if k.endswith(".png")}
     assert labels and labels == {k: v for k, v in gf.published_files(world["ref"]).items()
@@ -137,7 +131,7 @@ def test_settings_digest_covers_resolved_defaults(world):
 
     def digest(opts):
         cfg = config_mod.load_config(str(world["cfg"]), opts)
-        return runner.prepare(cfg, build_models=False).settings_digest
+        return startup.prepare(cfg, build_models=False).settings_digest
 
     implicit = digest([])
     assert digest([f"explainer.aggregation={DEFAULT_AGGREGATION}"]) == implicit
@@ -244,12 +238,12 @@ EXPECTED_FAILURES = {
 }
 
 
-@pytest.mark.parametrize("max_fraction, status", [(0.5, 0), (0.2, 1)])
-def test_bad_images_are_recorded_failures(bad_world, tmp_path, max_fraction, status):
+@pytest.mark.parametrize("max_fraction, too_many", [(0.5, False), (0.2, True)])
+def test_bad_images_are_recorded_failures(bad_world, tmp_path, max_fraction, too_many):
     cfg_path = gf.write_config(tmp_path / "bad.yml", images_root=bad_world["imgs"],
                                output=tmp_path / "out", weights=bad_world["weights"],
                                extra={"max_failure_fraction": max_fraction})
-    assert runner.run(config_mod.load_config(str(cfg_path))) == status
+    assert runner.run(config_mod.load_config(str(cfg_path))).too_many_failures is too_many
     out = tmp_path / "out"
     failures = dict(line.split("\t", 1)
                     for line in (out / "failures.txt").read_text().splitlines())
@@ -313,8 +307,8 @@ def test_generator_labels_match_interpretdls_own_smoothgrad(world, tmp_path):
                                        "explainer.batch_size=null"]}.items():
         cfg = config_mod.load_config(str(world["cfg"]), opts + ["store.keep_float=true"],
                                      overrides={"output": str(tmp_path / name)})
-        cfg["explainer"].pop("batch_size", None)
-        assert runner.run(cfg) == 0
+        cfg.explainer.pop("batch_size", None)
+        assert runner.run(cfg).ok
         outs[name] = tmp_path / name
     lines = gf.train_lines(outs["ours"])
     assert lines == gf.train_lines(outs["interpretdl"])
@@ -332,13 +326,13 @@ def test_generator_labels_match_interpretdls_own_smoothgrad(world, tmp_path):
 def test_default_engine_without_interpretdl_stops_at_start_up(world, monkeypatch):
     monkeypatch.setitem(sys.modules, "interpretdl", None)   # import interpretdl -> ImportError
     with pytest.raises(ConfigError, match="'explainer'.*InterpretDL.*requirements-nodeps"):
-        runner.prepare(config_mod.load_config(str(world["cfg"])), build_models=False)
+        startup.prepare(config_mod.load_config(str(world["cfg"])), build_models=False)
 
 
 def test_images_per_class_labels_a_balanced_subset_and_records_it(world):
     cfg = config_mod.load_config(str(world["cfg"]), ["images.per_class=1"])
-    context = runner.prepare(cfg, build_models=False)
+    context = startup.prepare(cfg, build_models=False)
     assert sorted(it.class_name for it in context.items) == sorted(gf.CLASSES)
     assert context.settings["images"]["per_class"] == 1
-    full = runner.prepare(config_mod.load_config(str(world["cfg"])), build_models=False)
+    full = startup.prepare(config_mod.load_config(str(world["cfg"])), build_models=False)
     assert context.settings_digest == full.settings_digest  # same labels, fewer of them

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from paddleseg_pssl import pssl_format
+from paddleseg_pssl.consensus import atomic_files
 from paddleseg_pssl.consensus import store as store_mod
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
 
@@ -51,7 +52,7 @@ def test_optional_float_and_model_maps(tmp_path):
         assert sorted(npz.files) == ["m0", "m1"]
         assert npz["m1"].dtype == np.float32 and npz["m1"][0, 0] == np.float32(1e-9)
     # byte-reproducible (fixed zip timestamps), unlike np.savez
-    assert store_mod.encode_npz(maps) == npz_path.read_bytes()
+    assert atomic_files.encode_npz(maps) == npz_path.read_bytes()
 
 
 def test_extras_not_written_unless_asked(tmp_path):
@@ -67,7 +68,7 @@ def test_resume_needs_listing_and_file(tmp_path):
     store.write("train/a/1.png", "train/a/1", _label())
     store.write("train/a/2.png", "train/a/2", _label())
     os.remove(tmp_path / "train/a/2.png")                      # listed, file gone
-    store_mod.atomic_write_bytes(str(tmp_path / "train/a/3.png"), b"x")  # file, not listed
+    atomic_files.atomic_write_bytes(str(tmp_path / "train/a/3.png"), b"x")  # file, not listed
     store.close()
     again = PSSLStore(tmp_path, fsync=False)
     assert again.load_done() == 1
@@ -80,7 +81,8 @@ def test_line_cut_by_a_kill_is_dropped_and_not_glued(tmp_path):
     work = tmp_path / ".pssl_work"
     work.mkdir()
     (work / "train.rank0.txt").write_text("train/a/1.png\ntrain/a/2.p")  # killed mid-line
-    store_mod.atomic_write_bytes(str(tmp_path / "train/a/1.png"), store_mod.encode_png(_label()))
+    atomic_files.atomic_write_bytes(str(tmp_path / "train/a/1.png"),
+                                    pssl_format.encode_decile_png(_label()))
     store = PSSLStore(tmp_path, fsync=False)
     assert store.load_done() == 1
     store.write("train/a/2.png", "train/a/2", _label())
@@ -148,7 +150,7 @@ def test_wait_for_ranks_ignores_stale_markers(tmp_path):
     r1.mark_rank_done({"world_size": 2, "settings_digest": "old"})
     r0.mark_rank_done({"world_size": 2, "settings_digest": "new"})
     expected = {0: {"settings_digest": "new"}, 1: {"settings_digest": "new"}}
-    with pytest.raises(TimeoutError, match=r"ranks \[1\]"):
+    with pytest.raises(TimeoutError, match=r"ranks \[1\].*merge_only=True"):
         r0.wait_for_ranks(expected, poll_s=0.01, timeout_s=0.05)
     r1.mark_rank_done({"world_size": 2, "settings_digest": "new", "counts": {"labelled": 4}})
     markers = r0.wait_for_ranks(expected, poll_s=0.01, timeout_s=1)
@@ -157,15 +159,15 @@ def test_wait_for_ranks_ignores_stale_markers(tmp_path):
 
 def test_atomic_write_leaves_old_file_on_error(tmp_path):
     path = tmp_path / "f.bin"
-    store_mod.atomic_write_bytes(str(path), b"old")
+    atomic_files.atomic_write_bytes(str(path), b"old")
 
     with pytest.raises(TypeError):
-        store_mod.atomic_write_bytes(str(path), None)  # type: ignore[arg-type]
+        atomic_files.atomic_write_bytes(str(path), None)  # type: ignore[arg-type]
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["f.bin"]
 
 
 def test_png_is_deterministic_and_small():
     lab = np.kron(_label(0, (4, 4)), np.ones((8, 8), np.uint8))
-    assert store_mod.encode_png(lab) == store_mod.encode_png(lab.copy())
-    assert len(store_mod.encode_png(lab, 9)) <= len(store_mod.encode_png(lab, 0))
+    assert pssl_format.encode_decile_png(lab) == pssl_format.encode_decile_png(lab.copy())
+    assert len(pssl_format.encode_decile_png(lab, 9)) <= len(pssl_format.encode_decile_png(lab, 0))

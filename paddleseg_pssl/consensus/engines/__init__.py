@@ -32,7 +32,8 @@ from typing import Any, Dict, Mapping, Optional, Type
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (AGGREGATIONS, MOMENTS, EngineConfigError,
+from paddleseg_pssl.consensus.engines.base import (AGGREGATIONS, ENGINE_DEFAULTS, MOMENTS,
+                                                    EngineConfigError,
                                                     ExplainerEngine, GradientMoments,
                                                     moments_needed, numpy_smoothgrad_noise,
                                                     reduce_moments)
@@ -78,7 +79,7 @@ def build_engine(name: str = DEFAULT_ENGINE, **cfg: Any) -> ExplainerEngine:
     cls = ENGINES[name]
     cfg = dict(cfg)
     if cls is BatchedSmoothGradEngine:
-        method = cfg.pop("method", "smoothgrad")
+        method = cfg.pop("method", ENGINE_DEFAULTS.method)
         if method != "smoothgrad":
             raise EngineConfigError(
                 f"explainer.name {method!r} needs engine: interpretdl (the batched engine "
@@ -123,7 +124,8 @@ def explain_image(engine: ExplainerEngine, model, spec, image: np.ndarray, label
     Returns:
         (H, W) float32 score map, not normalised.
     """
-    from paddleseg_pssl.consensus.preprocess import resize_map, to_model_input
+    from paddleseg_pssl.consensus.label_maths import resize_map
+    from paddleseg_pssl.consensus.preprocess import to_model_input
 
     score = engine.explain(model, to_model_input(image, spec), label, seed, noise)
-    return resize_map(score, image.shape[0], image.shape[1])
+    return resize_map(score, image.shape[:2])

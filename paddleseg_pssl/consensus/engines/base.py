@@ -36,25 +36,56 @@ from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-# Defaults of every SmoothGrad engine, declared here once. The PSSL paper states none of them;
-# each comes from InterpretDL's defaults or from the real-photo label-quality benchmark
-# (benchmarks/label_quality_real.py; README, "Label quality on real photos").
-#: Noise samples per image and model: on the benchmark, n = 20 labels D9 as well as n = 50 at
-#: 0.4x the cost (InterpretDL's default is 50).
-DEFAULT_N_SAMPLES: int = 20
-#: Noise std relative to the input's value range (InterpretDL's default).
-DEFAULT_NOISE_AMOUNT: float = 0.1
-#: How the noisy gradients become one map (see the module docstring): ``abs_of_mean`` was the
-#: best of the four on the benchmark once the maps are smoothed (``consensus.smoothing``).
-DEFAULT_AGGREGATION: str = "abs_of_mean"
-#: What is differentiated (InterpretDL's default).
-DEFAULT_GRADIENT_OF: str = "probability"
+
+@dataclass(frozen=True)
+class EngineDefaults:
+    """The default of every ``explainer:`` setting of the engines, declared here once.
+
+    The PSSL paper states none of them; each comes from InterpretDL's defaults or from the
+    real-photo label-quality benchmark (benchmarks/label_quality_real.py; README, "Label
+    quality on real photos"). ``configs/pssl/generate/_base_/generate.yml`` shows the same
+    values (a test checks it).
+    """
+
+    #: The explanation method (``interpretdl`` engine: or ``integrated_gradients``).
+    method: str = "smoothgrad"
+    #: Noise samples per image and model: on the benchmark, n = 20 labels D9 as well as
+    #: n = 50 at 0.4x the cost (InterpretDL's default is 50).
+    n_samples: int = 20
+    #: Noise std relative to the input's value range (InterpretDL's default).
+    noise_amount: float = 0.1
+    #: How the noisy gradients become one map (module docstring): ``abs_of_mean`` was the best
+    #: of the four on the benchmark once the maps are smoothed (``consensus.smoothing``).
+    aggregation: str = "abs_of_mean"
+    #: What is differentiated (InterpretDL's default).
+    gradient_of: str = "probability"
+    #: Noise samples per forward/backward (``auto``: measured per model; speed only).
+    batch_size: Any = "auto"
+    #: float16 autocast (``auto``: on GPU only).
+    amp: Any = "auto"
+    #: Static loss scale under AMP: probability gradients are tiny and would underflow float16.
+    amp_scale: float = 2.0 ** 12
+    #: Where the ``batched`` engine draws the noise (:data:`NOISE_SOURCES`).
+    noise_source: str = "device"
+    #: Integrated-gradients interpolation steps (InterpretDL's default).
+    steps: int = 50
+    #: Integrated-gradients baseline: None (zeros) or ``'random'``.
+    baselines: Optional[str] = None
+    #: Random baselines averaged when ``baselines == 'random'``.
+    num_random_trials: int = 10
+
+
+#: The engine defaults (:class:`EngineDefaults`).
+ENGINE_DEFAULTS = EngineDefaults()
+# Names of the defaults the rest of the package reads.
+DEFAULT_N_SAMPLES: int = ENGINE_DEFAULTS.n_samples
+DEFAULT_NOISE_AMOUNT: float = ENGINE_DEFAULTS.noise_amount
+DEFAULT_AGGREGATION: str = ENGINE_DEFAULTS.aggregation
+DEFAULT_GRADIENT_OF: str = ENGINE_DEFAULTS.gradient_of
+DEFAULT_AMP_SCALE: float = ENGINE_DEFAULTS.amp_scale
 
 #: Where the noise is drawn: Paddle's generator on the device, or InterpretDL's numpy draws.
 NOISE_SOURCES: Tuple[str, ...] = ("device", "numpy")
-
-#: Static loss scale under AMP: probability gradients are tiny and would underflow float16.
-DEFAULT_AMP_SCALE: float = 2.0 ** 12
 
 #: Aggregation modes of the noisy gradients (see the module docstring).
 AGGREGATIONS: Tuple[str, ...] = ("abs_of_mean", "mean_of_abs", "squared", "grad_x_input")
@@ -245,9 +276,10 @@ class ExplainerEngine(abc.ABC):
     #: Registry name of the engine (``build_engine(name)``).
     name: ClassVar[str] = ""
 
-    def __init__(self, *, n_samples: int = DEFAULT_N_SAMPLES,
-                 noise_amount: float = DEFAULT_NOISE_AMOUNT,
-                 aggregation: str = DEFAULT_AGGREGATION, gradient_of: str = DEFAULT_GRADIENT_OF):
+    def __init__(self, *, n_samples: int = ENGINE_DEFAULTS.n_samples,
+                 noise_amount: float = ENGINE_DEFAULTS.noise_amount,
+                 aggregation: str = ENGINE_DEFAULTS.aggregation,
+                 gradient_of: str = ENGINE_DEFAULTS.gradient_of):
         check_positive_int_setting("n_samples", n_samples)
         if (isinstance(noise_amount, bool) or not isinstance(noise_amount, (int, float))
                 or noise_amount < 0):

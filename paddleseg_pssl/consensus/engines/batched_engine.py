@@ -23,9 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_AMP_SCALE,
-                                                    DEFAULT_GRADIENT_OF, DEFAULT_N_SAMPLES,
-                                                    DEFAULT_NOISE_AMOUNT, MOMENTS, NOISE_SOURCES,
+from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MOMENTS, NOISE_SOURCES,
                                                     EngineConfigError, ExplainerEngine,
                                                     GradientMoments, check_choice_setting,
                                                     check_inputs, check_seed,
@@ -48,11 +46,14 @@ class BatchedSmoothGradEngine(ExplainerEngine):
 
     name = "batched"
 
-    def __init__(self, *, n_samples: int = DEFAULT_N_SAMPLES,
-                 noise_amount: float = DEFAULT_NOISE_AMOUNT,
-                 aggregation: str = DEFAULT_AGGREGATION, gradient_of: str = DEFAULT_GRADIENT_OF,
-                 batch_size: Union[int, str] = "auto", amp: Union[bool, str] = "auto",
-                 amp_scale: float = DEFAULT_AMP_SCALE, noise_source: str = "device"):
+    def __init__(self, *, n_samples: int = ENGINE_DEFAULTS.n_samples,
+                 noise_amount: float = ENGINE_DEFAULTS.noise_amount,
+                 aggregation: str = ENGINE_DEFAULTS.aggregation,
+                 gradient_of: str = ENGINE_DEFAULTS.gradient_of,
+                 batch_size: Union[int, str] = ENGINE_DEFAULTS.batch_size,
+                 amp: Union[bool, str] = ENGINE_DEFAULTS.amp,
+                 amp_scale: float = ENGINE_DEFAULTS.amp_scale,
+                 noise_source: str = ENGINE_DEFAULTS.noise_source):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,
                          aggregation=aggregation, gradient_of=gradient_of)
         check_throughput_settings(batch_size, amp, amp_scale)

@@ -32,16 +32,11 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
-                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
-                                                    MOMENTS, EngineConfigError,
+from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MOMENTS, EngineConfigError,
                                                     ExplainerEngine, GradientMoments,
                                                     check_checkpoints, check_choice_setting,
                                                     check_inputs, check_label,
                                                     check_positive_int_setting, check_seed)
-
-#: Integrated gradients' interpolation steps (InterpretDL's default).
-IG_DEFAULT_STEPS: int = 50
 
 #: Explainer names accepted in ``explainer.name`` and the InterpretDL class each one runs.
 METHODS: Dict[str, str] = {
@@ -120,11 +115,14 @@ class InterpretDLEngine(ExplainerEngine):
 
     name = "interpretdl"
 
-    def __init__(self, *, method: str = "smoothgrad", n_samples: int = DEFAULT_N_SAMPLES,
-                 noise_amount: float = DEFAULT_NOISE_AMOUNT,
-                 aggregation: str = DEFAULT_AGGREGATION,
-                 gradient_of: str = DEFAULT_GRADIENT_OF, steps: int = IG_DEFAULT_STEPS,
-                 baselines: Optional[str] = None, num_random_trials: int = 10,
+    def __init__(self, *, method: str = ENGINE_DEFAULTS.method,
+                 n_samples: int = ENGINE_DEFAULTS.n_samples,
+                 noise_amount: float = ENGINE_DEFAULTS.noise_amount,
+                 aggregation: str = ENGINE_DEFAULTS.aggregation,
+                 gradient_of: str = ENGINE_DEFAULTS.gradient_of,
+                 steps: int = ENGINE_DEFAULTS.steps,
+                 baselines: Optional[str] = ENGINE_DEFAULTS.baselines,
+                 num_random_trials: int = ENGINE_DEFAULTS.num_random_trials,
                  show_progress: bool = False):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,
                          aggregation=aggregation, gradient_of=gradient_of)

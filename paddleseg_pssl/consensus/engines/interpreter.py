@@ -44,9 +44,7 @@ from interpretdl.data_processor.visualizer import (explanation_to_vis, save_imag
 from interpretdl.interpreter.smooth_grad import SmoothGradInterpreter
 
 from paddleseg_pssl.consensus.engines import chunk_tuning
-from paddleseg_pssl.consensus.engines.base import (MAX_SEED, DEFAULT_AGGREGATION,
-                                                    DEFAULT_AMP_SCALE, DEFAULT_GRADIENT_OF,
-                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT,
+from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MAX_SEED,
                                                     GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
                                                     MOMENTS, GradientMoments, check_checkpoints,
                                                     check_choice_setting, check_inputs,
@@ -124,9 +122,11 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
             :data:`.chunk_tuning.SHARED_CACHE`).
     """
 
-    def __init__(self, model, device: str = "gpu:0", *, aggregation: str = DEFAULT_AGGREGATION,
-                 batch_size: Union[int, str] = "auto", amp: Union[bool, str] = "auto",
-                 amp_scale: float = DEFAULT_AMP_SCALE, noise_source: str = "numpy",
+    def __init__(self, model, device: str = "gpu:0", *,
+                 aggregation: str = ENGINE_DEFAULTS.aggregation,
+                 batch_size: Union[int, str] = ENGINE_DEFAULTS.batch_size,
+                 amp: Union[bool, str] = ENGINE_DEFAULTS.amp,
+                 amp_scale: float = ENGINE_DEFAULTS.amp_scale, noise_source: str = "numpy",
                  seed: int = 0, chunk_cache: Optional[chunk_tuning.ChunkSizeCache] = None,
                  **kwargs: Any):
         super().__init__(model, device, **kwargs)
@@ -227,9 +227,9 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         return bounds
 
     def gradient_moments(self, inputs: np.ndarray, label: int, *,
-                         n_samples: int = DEFAULT_N_SAMPLES,
-                         noise_amount: float = DEFAULT_NOISE_AMOUNT,
-                         gradient_of: str = DEFAULT_GRADIENT_OF, seed: int = 0,
+                         n_samples: int = ENGINE_DEFAULTS.n_samples,
+                         noise_amount: float = ENGINE_DEFAULTS.noise_amount,
+                         gradient_of: str = ENGINE_DEFAULTS.gradient_of, seed: int = 0,
                          noise: Optional[np.ndarray] = None, moments: Sequence[str] = MOMENTS,
                          checkpoints: Optional[Sequence[int]] = None) -> List[GradientMoments]:
         """Per-sample gradient sums of one image (see :meth:`.base.ExplainerEngine.

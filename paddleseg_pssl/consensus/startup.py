@@ -1,0 +1,178 @@
+"""Start-up of a PSSL generation run (arXiv 2207.03335, Section 3): config -> :class:`Context`.
+
+Everything that would fail every image (class list, models, weights, explainer settings, rank
+and world size) is checked here and raised as a :class:`ConfigError` naming the config key, so
+a run that starts labelling has nothing left to refuse. The settings and their digest (the
+fingerprint of :mod:`.fingerprint`) are resolved here too.
+"""
+import dataclasses
+import hashlib
+import json
+from typing import Any, Dict, List, Optional, Sequence
+
+from paddleseg_pssl import pssl_format
+from paddleseg_pssl.consensus import image_source as image_source_mod
+from paddleseg_pssl.consensus import sharding
+from paddleseg_pssl.consensus.classifier_loading import weights_checksum
+from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import GenerateConfig, subset_spec
+from paddleseg_pssl.constants import DECILE_COUNT
+
+#: Explainer settings that change speed, not labels: a resumed run may change them.
+THROUGHPUT_ONLY_KEYS = ("batch_size",)
+
+#: The key a rank or world size out of range is reported under (the CLI names its flags).
+SHARDING_KEY = "rank/world_size"
+
+
+@dataclasses.dataclass
+class Context:
+    """Everything start-up resolved: the run needs nothing else."""
+
+    cfg: GenerateConfig
+    source: image_source_mod.ImageSource
+    items: List[image_source_mod.ImageItem]
+    specs: list
+    checksums: List[Optional[str]]
+    settings: Dict[str, Any]
+    settings_digest: str
+    rank: int
+    world_size: int
+    models: list = dataclasses.field(default_factory=list)
+    engine: Any = None
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def slice_digest(items: Sequence[image_source_mod.ImageItem], rank: int, world_size: int) -> str:
+    """Identity of one rank's slice (its image paths), checked in completion markers."""
+    return _digest([it.image_rel for it in sharding.shard(items, rank, world_size)])
+
+
+def _build_source(cfg: GenerateConfig) -> image_source_mod.ImageSource:
+    """The image source of ``cfg.images``; a bad class list is blamed on images.synsets."""
+    images = cfg.images
+    if images.synsets:
+        try:
+            pssl_format.read_class_list(images.synsets)
+        except pssl_format.PSSLFormatError as exc:
+            raise ConfigError("images.synsets", str(exc)) from None
+    try:
+        source = image_source_mod.build_image_source(
+            images.root, split=images.split, list_file=images.list,
+            synsets=images.synsets)
+    except image_source_mod.ImageSourceError as exc:
+        raise ConfigError("images.list" if images.list else "images.root", str(exc)) from None
+    if not source.items:
+        raise ConfigError("images.root", f"no images found under {images.root!r} "
+                                         f"(split {images.split!r}, list {images.list!r})")
+    return source
+
+
+def _rank_and_world(rank: Optional[int], world_size: Optional[int]):
+    if rank is None or world_size is None:
+        env_rank, env_world = sharding.rank_and_world()
+        rank = env_rank if rank is None else rank
+        world_size = env_world if world_size is None else world_size
+    try:
+        return sharding.check_rank_and_world(int(rank), int(world_size))
+    except ValueError as exc:
+        raise ConfigError(SHARDING_KEY, str(exc)) from None
+
+
+def _device_settings(engine) -> Dict[str, Any]:
+    """The device kind and the resolved precision of the run (labels differ across them)."""
+    from paddleseg_pssl.consensus.engines.base import device_kind
+
+    resolved_amp = getattr(engine, "resolved_amp", None)
+    return {"kind": device_kind(), "amp": bool(resolved_amp()) if resolved_amp else False}
+
+
+def _settings(cfg: GenerateConfig, source, engine, specs, checksums) -> Dict[str, Any]:
+    """The settings recorded in the manifest and the fingerprint files (the raw config's
+    mapping shape, as outputs of earlier runs recorded them)."""
+    return {
+        "images": dataclasses.asdict(cfg.images),
+        "num_classes": source.num_classes,
+        "classes_sha256": _digest(source.classes),
+        "seed": cfg.seed,
+        "resolution": dataclasses.asdict(cfg.resolution),
+        "explainer": engine.config(),
+        "consensus": dataclasses.asdict(cfg.consensus),
+        "device": _device_settings(engine),
+        "ensemble": [dict(s.to_dict(), weights_sha256=c) for s, c in zip(specs, checksums)],
+        "require_weights": cfg.require_weights,
+        "store": dataclasses.asdict(cfg.store),
+        "max_failure_fraction": cfg.max_failure_fraction,
+        "limit": cfg.limit,
+    }
+
+
+def _settings_digest(cfg: GenerateConfig, source, engine, specs, checksums) -> str:
+    """The digest of what shapes a label, with every explainer setting resolved (a change of a
+    default is a change of settings); moving the images or the weights, or changing
+    throughput-only settings (:data:`THROUGHPUT_ONLY_KEYS`), does not count."""
+    return _digest({
+        "classes_sha256": _digest(source.classes), "seed": cfg.seed,
+        "resolution": dataclasses.asdict(cfg.resolution),
+        "explainer": {k: v for k, v in engine.config().items()
+                      if k not in THROUGHPUT_ONLY_KEYS},
+        # device noise and float16 differ between device kinds: part of what made a label
+        "device": _device_settings(engine),
+        "consensus": dataclasses.asdict(cfg.consensus),
+        "ensemble": [dict({k: v for k, v in s.to_dict().items() if k != "weights"},
+                          weights_sha256=c) for s, c in zip(specs, checksums)],
+        "label": {"decile_count": DECILE_COUNT}})
+
+
+def _build_engine(explainer_cfg: Dict[str, Any]):
+    from paddleseg_pssl.consensus import engines as engines_mod
+
+    try:
+        engine = engines_mod.engine_from_config(explainer_cfg)
+        engine.check_ready()
+    except engines_mod.EngineConfigError as exc:
+        raise ConfigError("explainer", str(exc)) from None
+    return engine
+
+
+def _build_models(ctx: Context) -> None:
+    from paddleseg_pssl.consensus import ensemble as ensemble_mod
+
+    for i, spec in enumerate(ctx.specs):
+        try:
+            ctx.models.append(ensemble_mod.build_classifier(spec))
+        except ensemble_mod.ClassifierBuildError as exc:
+            key = f"ensemble[{i}].weights" if exc.about_weights else f"ensemble[{i}]"
+            raise ConfigError(key, str(exc)) from None
+    if hasattr(ctx.engine, "name_models"):
+        ctx.engine.name_models({id(m): s.name for m, s in zip(ctx.models, ctx.specs)})
+
+
+def prepare(cfg: GenerateConfig, *, rank: Optional[int] = None,
+            world_size: Optional[int] = None, build_models: bool = True) -> Context:
+    """Resolve the config into a :class:`Context`; every start-up error is a ConfigError."""
+    from paddleseg_pssl.consensus import ensemble as ensemble_mod
+
+    rank, world_size = _rank_and_world(rank, world_size)
+    source = _build_source(cfg)
+    items = image_source_mod.balanced_subset(source.items, subset_spec(cfg.images),
+                                             cfg.seed)
+    items = items[: cfg.limit] if cfg.limit else items
+    try:
+        specs = ensemble_mod.parse_ensemble(cfg.ensemble, source.num_classes,
+                                            require_weights=cfg.require_weights,
+                                            weights_dir=cfg.ensemble_weights_dir)
+    except ensemble_mod.EnsembleConfigError as exc:
+        raise ConfigError(exc.key, str(exc)) from None
+    engine = _build_engine(cfg.explainer)
+    checksums = [weights_checksum(s) for s in specs]
+    ctx = Context(cfg=cfg, source=source, items=items, specs=specs, checksums=checksums,
+                  settings=_settings(cfg, source, engine, specs, checksums),
+                  settings_digest=_settings_digest(cfg, source, engine, specs, checksums),
+                  rank=rank, world_size=world_size, engine=engine)
+    if build_models:
+        _build_models(ctx)
+    return ctx

@@ -1,0 +1,113 @@
+"""Weights files: the one strict loader of a ``.pdparams`` state dict into a model.
+
+:func:`load_weights` reports, with the file name, every key it cannot load (missing,
+unexpected, wrong shape), where PaddleSeg's ``load_entire_model`` warns and goes on with random
+weights. A caller that loads part of a model on purpose says so with ``partial=True``.
+"""
+import dataclasses
+from typing import Any, Dict, List, Tuple
+
+from paddleseg_pssl.errors import PSSLConfigError
+
+#: How many key names a message quotes.
+_KEYS_QUOTED = 3
+
+#: What to do about weights that do not fit, unless the caller says otherwise.
+DEFAULT_FIX = "use the config the checkpoint was trained with"
+
+
+@dataclasses.dataclass
+class WeightsFit:
+    """How a state dict's keys fit a model's.
+
+    Attributes:
+        loaded: Model keys the file holds with the right shape.
+        missing: Model keys the file lacks.
+        unexpected: File keys the model lacks.
+        mismatched: Key -> (file shape, model shape), for keys of both with other shapes.
+    """
+
+    loaded: List[str] = dataclasses.field(default_factory=list)
+    missing: List[str] = dataclasses.field(default_factory=list)
+    unexpected: List[str] = dataclasses.field(default_factory=list)
+    mismatched: Dict[str, Tuple[List[int], List[int]]] = dataclasses.field(default_factory=dict)
+
+    def describe(self) -> str:
+        """Counts and first names of the keys that do not fit; empty when all fit."""
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} parameters missing "
+                         f"(e.g. {self.missing[:_KEYS_QUOTED]})")
+        if self.mismatched:
+            shapes = [f"{k}: file {f} vs model {m}"
+                      for k, (f, m) in list(self.mismatched.items())[:_KEYS_QUOTED]]
+            parts.append(f"{len(self.mismatched)} shape mismatches (e.g. {shapes})")
+        if self.unexpected:
+            parts.append(f"{len(self.unexpected)} keys the model does not have "
+                         f"(e.g. {self.unexpected[:_KEYS_QUOTED]})")
+        return "; ".join(parts)
+
+
+def read_state_dict(path: str) -> Dict[str, Any]:
+    """The state dict saved at ``path`` (``paddle.save(model.state_dict(), path)``), also
+    when it is wrapped in a one-key dict (``{'state_dict': ...}``, ``{'model': ...}``).
+
+    Raises:
+        PSSLConfigError: The file cannot be read or holds something else than a dict.
+    """
+    import paddle
+
+    try:
+        state = paddle.load(path)
+    except Exception as exc:  # paddle raises assorted types for a bad file
+        raise PSSLConfigError(f"cannot read weights {path!r} (expected a .pdparams "
+                              f"state dict): {exc}") from exc
+    if isinstance(state, dict) and len(state) == 1 and isinstance(
+            next(iter(state.values())), dict):  # {'state_dict': {...}} / {'model': {...}}
+        state = next(iter(state.values()))
+    if not isinstance(state, dict):
+        raise PSSLConfigError(f"weights {path!r} hold a {type(state).__name__}; "
+                              "expected a state dict (.pdparams)")
+    return state
+
+
+def fit_state_dict(model: Any, state: Dict[str, Any]) -> WeightsFit:
+    """Compare ``state``'s keys and shapes with ``model.state_dict()``."""
+    own = model.state_dict()
+    fit = WeightsFit(unexpected=[k for k in state if k not in own])
+    for key, target in own.items():
+        if key not in state:
+            fit.missing.append(key)
+            continue
+        shape, wanted = list(state[key].shape), list(target.shape)
+        if shape != wanted:
+            fit.mismatched[key] = (shape, wanted)
+        else:
+            fit.loaded.append(key)
+    return fit
+
+
+def load_weights(model: Any, path: str, *, partial: bool = False,
+                 fix: str = DEFAULT_FIX) -> WeightsFit:
+    """Load the ``.pdparams`` at ``path`` into ``model``; returns how the keys fit.
+
+    Args:
+        model: A ``paddle.nn.Layer``.
+        path: The weights file.
+        partial: False: every model parameter must be in the file with the model's shape
+            (keys the model does not have are reported in the returned fit, not an error).
+            True: load what fits and leave the rest at its initialisation, for callers that
+            load part of a model on purpose; it is still an error when nothing fits.
+        fix: The end of the error message: what the user should do.
+
+    Raises:
+        PSSLConfigError: Unreadable file, or weights that do not fit as ``partial`` requires,
+            naming the file and the keys.
+    """
+    state = read_state_dict(path)
+    fit = fit_state_dict(model, state)
+    if (fit.missing or fit.mismatched) and not (partial and fit.loaded):
+        raise PSSLConfigError(f"weights {path!r} do not fit the config's model: "
+                              f"{fit.describe()}; {fix}")
+    model.set_state_dict({key: state[key] for key in fit.loaded})
+    return fit
