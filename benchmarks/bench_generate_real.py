@@ -136,7 +136,7 @@ class _Phases:
         from paddleseg_pssl.consensus.preprocess import to_model_input
         from paddleseg_pssl.consensus.image_loop import decode
         from paddleseg_pssl.consensus.sharding import image_seed
-        from paddleseg_pssl.consensus.atomic_files import encode_png
+        from paddleseg_pssl.pssl_format import encode_decile_png
 
         engines = {m: build_engine("batched", n_samples=m, batch_size=batch_size)
                    for m in {self.n, self.warm_n}}
@@ -153,7 +153,7 @@ class _Phases:
             deciles, _ = label_maths.consensus_deciles(maps, img.shape[:2],
                                                        label_maths.DEFAULT_NORMALISATION,
                                                        label_maths.DEFAULT_SMOOTHING)
-            return per_model, hashlib.sha256(encode_png(deciles)).hexdigest()
+            return per_model, hashlib.sha256(encode_decile_png(deciles)).hexdigest()
         run.engine = engines[self.n]
         return run
 
