@@ -31,12 +31,14 @@ lines without a tab are read as before (one label path, or PaddleSeg-style
 
 This package is the one reader and writer of that contract: :mod:`.layout` (file names,
 relative paths), :mod:`.class_list` (synsets files), :mod:`.train_list` (``train.txt``),
-:mod:`.labels` (decile PNGs, release npz labels, the label-to-image rules). Every reader
+:mod:`.labels` (decile PNGs, release npz labels, the label-to-image rules), :mod:`.label_size`
+(a label's size for an image). Every reader
 raises :class:`PSSLFormatError` naming the file.
 """
 from paddleseg_pssl.pssl_format.class_list import (  # noqa: F401
     ClassList, find_class_list, format_class_list, read_class_list, write_class_list)
 from paddleseg_pssl.pssl_format.errors import PSSLFormatError  # noqa: F401
+from paddleseg_pssl.pssl_format.label_size import explanation_size  # noqa: F401
 from paddleseg_pssl.pssl_format.labels import (  # noqa: F401
     ASPECT_TOLERANCE_PX, DEFAULT_PNG_COMPRESSION, RELEASE_LABEL_KEY, aspect_matches,
     encode_decile_png, ignore_index_for, label_fits_image, read_decile_png,

@@ -13,6 +13,7 @@ import numpy as np
 
 from paddleseg_pssl.constants import IGNORE_INDEX, TOP_DECILE
 from paddleseg_pssl.pssl_format.errors import PSSLFormatError
+from paddleseg_pssl.pssl_format.label_size import explanation_size
 from paddleseg_pssl.pssl_format.layout import MANIFEST_FILE
 
 #: zlib level of the decile PNGs (smallest files; the bytes are deterministic per OpenCV build).
@@ -118,8 +119,6 @@ def label_fits_image(label_hw: Tuple[int, int], image_hw: Tuple[int, int],
         return True
     if resolution is None:
         return False
-    from paddleseg_pssl.consensus.preprocess import explanation_size
-
     try:
         expected = explanation_size(int(image_hw[0]), int(image_hw[1]),
                                     int(resolution["short_side"]),
