@@ -31,15 +31,27 @@ class PSSLRunStopped(RuntimeError):
     """
 
 
-#: How the library names a run option in a message (its keyword argument); the command line
-#: passes its own flag names instead (see :func:`spell_options`).
-LIBRARY_OPTION_NAMES = {"adopt_existing": "adopt_existing=True", "merge_only": "merge_only=True"}
+class OptionNames(dict):
+    """How run options are spelled in messages: listed ones as given, others ``prefix + name``."""
+
+    def __init__(self, names: Mapping[str, str] = (), prefix: str = "") -> None:
+        super().__init__(names)
+        self.prefix = prefix
+
+    def __missing__(self, name: str) -> str:
+        return self.prefix + name
+
+
+#: How the library names a run option in a message: its keyword argument (``resume_model``), a
+#: switch as ``name=True``; a command line passes its own flag names (see :func:`spell_options`).
+LIBRARY_OPTION_NAMES = OptionNames({"adopt_existing": "adopt_existing=True",
+                                    "merge_only": "merge_only=True"})
 
 
 def spell_options(template: str, names: Mapping[str, str] = LIBRARY_OPTION_NAMES) -> str:
     """A message from ``template``, whose ``{option}`` fields name run options, with the
     options spelled as ``names`` says (library keyword arguments, or command-line flags)."""
-    return template.format(**names)
+    return template.format_map(names)
 
 
 def literal(text: object) -> str:
@@ -55,3 +67,7 @@ class NamesRunOptions(Exception):
         super().__init__(spell_options(template, names))
         self.template = template
 
+
+class OptionError(NamesRunOptions, PSSLConfigError):
+    """Bad user input named by its run option (``{resume_model} 'x' is not a directory``):
+    the library's message says the argument, a command line's the flag the user typed."""

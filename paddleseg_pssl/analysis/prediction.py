@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_pssl.constants import IMAGE_EXTENSIONS
-from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.errors import OptionError, PSSLConfigError, literal
 
 BACKGROUND_NAME = "background"
 
@@ -158,7 +158,12 @@ class AccuracyCounter:
 # ----------------------------------------------------------------------------- files
 
 def list_images(paths: Sequence[str]) -> List[str]:
-    """Image files from a mix of files and folders (folders: sorted, non-recursive)."""
+    """Image files from a mix of files and folders (folders: sorted, non-recursive).
+
+    Raises:
+        OptionError: A path is neither a file nor a folder, or none holds an image; the
+            message names the option as ``{paths}``.
+    """
     out: List[str] = []
     for p in paths:
         if os.path.isdir(p):
@@ -167,10 +172,11 @@ def list_images(paths: Sequence[str]) -> List[str]:
         elif os.path.isfile(p):
             out.append(p)
         else:
-            raise PSSLConfigError(f"--images {p!r} is neither an image file nor a directory")
+            raise OptionError("{paths} " + literal(f"{p!r} is neither an image file nor a "
+                                                   f"directory"))
     if not out:
-        raise PSSLConfigError(f"--images {list(paths)!r} holds no image "
-                              f"({', '.join(IMAGE_EXTENSIONS)})")
+        raise OptionError("{paths} " + literal(f"{list(paths)!r} holds no image "
+                                               f"({', '.join(IMAGE_EXTENSIONS)})"))
     return out
 
 
@@ -189,9 +195,10 @@ def list_classification_images(image_root: str, class_ids: Sequence[str], split:
     """
     root = os.path.join(image_root, split) if split else image_root
     if not os.path.isdir(root):
-        raise PSSLConfigError(f"image_root split folder {root!r} is not a directory; expected "
-                              f"ImageNet layout {os.path.join(image_root, split or '', '<class>')}"
-                              "/*.JPEG (set --split '' when the class folders are in image_root)")
+        layout = os.path.join(image_root, split or '', '<class>')
+        raise OptionError(literal(f"image_root split folder {root!r} is not a directory; "
+                                  f"expected ImageNet layout {layout}/*.JPEG")
+                          + " (set {split} '' when the class folders are in image_root)")
     index = {c: i for i, c in enumerate(class_ids)}
     samples: List[Tuple[str, int]] = []
     unknown: List[str] = []

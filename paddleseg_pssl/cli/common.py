@@ -12,7 +12,17 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 import paddle
 
-from paddleseg_pssl.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PSSLConfigError
+from paddleseg_pssl.errors import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, NamesRunOptions,
+                                   OptionNames, PSSLConfigError, spell_options)
+
+#: How the command lines spell the run options library errors name: ``--<option>``.
+FLAG_NAMES = OptionNames({"merge_only": "--merge-only"}, prefix="--")
+
+
+def flag_names(spellings: Mapping[str, str]) -> OptionNames:
+    """:data:`FLAG_NAMES` with a command line's own ``{option: flag}`` spellings added."""
+    return OptionNames({**FLAG_NAMES, **spellings}, prefix=FLAG_NAMES.prefix)
+
 
 #: Devices ``paddleseg.utils.utils.set_device`` knows (it falls back to CPU for the rest).
 DEVICES: Sequence[str] = ("cpu", "gpu", "xpu", "npu", "mlu")
@@ -136,12 +146,15 @@ def check_precision(precision: str, engine: Callable) -> None:
             f"{precision} as fp32; use --precision fp16 (AMP) or fp32")
 
 
-def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
+def run_guarded(prog: str, body: Callable[[], Optional[int]],
+                flag_names: Mapping[str, str] = FLAG_NAMES) -> int:
     """Run ``body``; a :class:`PSSLConfigError` or Ctrl-C becomes one stderr line and a status.
 
     Args:
         prog: Program name for the message (``tools/train.py``).
         body: The command; returns an exit status or None for success.
+        flag_names: The flags of the run options an error names (an
+            :class:`~paddleseg_pssl.errors.NamesRunOptions` template's fields).
 
     Returns:
         The exit status: ``body``'s, 0, :data:`EXIT_BAD_INPUT` or :data:`EXIT_INTERRUPTED`.
@@ -149,7 +162,9 @@ def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
     try:
         status = body()
     except PSSLConfigError as exc:
-        sys.stderr.write(f"{prog}: error: {exc}\n")
+        message = spell_options(exc.template, flag_names) \
+            if isinstance(exc, NamesRunOptions) else str(exc)
+        sys.stderr.write(f"{prog}: error: {message}\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted (Ctrl-C)\n")
@@ -159,7 +174,8 @@ def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
 
 def run_command(prog: str, build_parser: Callable[[], argparse.ArgumentParser],
                 run: Callable[[argparse.Namespace], Optional[int]],
-                argv: Optional[Sequence[str]] = None) -> int:
+                argv: Optional[Sequence[str]] = None,
+                flag_names: Mapping[str, str] = FLAG_NAMES) -> int:
     """The ``main`` of a tool: parse ``argv``, then ``run`` the arguments under :func:`run_guarded`.
 
     Args:
@@ -167,10 +183,11 @@ def run_command(prog: str, build_parser: Callable[[], argparse.ArgumentParser],
         build_parser: Makes the tool's parser.
         run: The command; returns an exit status or None for success.
         argv: Arguments without the program name; ``sys.argv[1:]`` when None.
+        flag_names: The flags of the run options library errors name (see :func:`run_guarded`).
 
     Returns:
         0 on success, ``run``'s status, or 2 for bad input (one line on stderr); argparse
         itself exits with 2 on unknown or malformed flags.
     """
     args = build_parser().parse_args(argv)
-    return run_guarded(prog, lambda: run(args))
+    return run_guarded(prog, lambda: run(args), flag_names)

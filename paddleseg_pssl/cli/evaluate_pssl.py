@@ -116,9 +116,10 @@ def run(args: argparse.Namespace) -> int:
                                 prior_sigma_fraction=args.prior_sigma, limit=args.limit,
                                 progress=progress)
     # The console gets the summary and the consensus's per-decile table; the file has all.
-    print(report_markdown(report, args.thresholds, per_decile_sources=[CONSENSUS_SOURCE]))
+    print(report_markdown(report, args.thresholds, per_decile_sources=[CONSENSUS_SOURCE],
+                          names=common.FLAG_NAMES))
     if args.output:
-        paths = write_report(report, args.output, args.thresholds)
+        paths = write_report(report, args.output, args.thresholds, common.FLAG_NAMES)
         for kind, path in paths.items():
             print(f"wrote {kind}: {path}")
     if report.n_evaluated == 0:

@@ -41,6 +41,8 @@ from paddleseg_pssl.cli import common, parity
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/predict.py"
+#: The run options library messages name, as this command line spells them.
+FLAG_NAMES = common.flag_names({"paths": "--images"})
 
 #: --custom_color takes triples of 8-bit channel values.
 RGB = 3
@@ -230,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/predict.py`` and ``pssl-predict``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+    return common.run_command(PROG, build_parser, run, argv, FLAG_NAMES)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import csv
 import io
 import statistics
 from dataclasses import asdict, dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from paddleseg_pssl.errors import LIBRARY_OPTION_NAMES, spell_options
 
 #: Initialisations a comparison can run, in table order.
 INIT_RANDOM = "random"
@@ -30,7 +32,7 @@ INIT_DESCRIPTIONS = {
 def init_overrides(init: str, pssl_checkpoint: Optional[str] = None,
                    backbone_pretrained: Optional[str] = None,
                    pssl_backbone: Optional[str] = None) -> List[str]:
-    """``--opts`` items that turn a fine-tuning config into initialisation ``init``.
+    """``opts`` items that turn a fine-tuning config into initialisation ``init``.
 
     ``backbone`` (the conventional init) keeps the config's backbone weights unless ``backbone_pretrained`` replaces
     them; ``pssl`` loads a whole PSSL checkpoint (its pre-training output layer is skipped by
@@ -44,8 +46,8 @@ def init_overrides(init: str, pssl_checkpoint: Optional[str] = None,
         return ["model.pretrained=None", "model.backbone.pretrained=None"]
     if init == INIT_PSSL_BACKBONE:
         if not pssl_backbone:
-            raise ValueError("init 'pssl_backbone' needs the backbone weights of a PSSL "
-                             "checkpoint (--pssl_checkpoint)")
+            raise ValueError("init 'pssl_backbone' needs pssl_backbone, the backbone weights "
+                             "of a PSSL checkpoint (checkpoints.write_backbone_weights)")
         return ["model.pretrained=None", f"model.backbone.pretrained={pssl_backbone}"]
     if init == INIT_BACKBONE:
         overrides = ["model.pretrained=None"]
@@ -53,8 +55,8 @@ def init_overrides(init: str, pssl_checkpoint: Optional[str] = None,
             overrides.append(f"model.backbone.pretrained={backbone_pretrained}")
         return overrides
     if not pssl_checkpoint:
-        raise ValueError("init 'pssl' needs a PSSL checkpoint (--pssl_checkpoint "
-                         "<pre-training save_dir>/iter_N/model.pdparams)")
+        raise ValueError("init 'pssl' needs pssl_checkpoint, a PSSL checkpoint "
+                         "(<pre-training save_dir>/iter_N/model.pdparams)")
     return [f"model.pretrained={pssl_checkpoint}", "model.backbone.pretrained=None"]
 
 
@@ -155,9 +157,11 @@ def markdown_table(summaries: Sequence[InitSummary], title: str) -> str:
 
 
 def markdown_grid(cells: Dict[Tuple[str, float], InitSummary], inits: Sequence[str],
-                  learning_rates: Sequence[float]) -> str:
+                  learning_rates: Sequence[float],
+                  names: Mapping[str, str] = LIBRARY_OPTION_NAMES) -> str:
     """The whole learning-rate search: mIoU (%) mean +- std per init and rate, the chosen rate
-    in bold, and a warning for a rate chosen at the edge of the grid."""
+    in bold, and a warning for a rate chosen at the edge of the grid (naming the
+    ``learning_rates`` option as ``names`` spells it, see ``errors.spell_options``)."""
     chosen = {s.init: s.learning_rate for s in choose_rates(cells, inits, learning_rates)}
     lines = ["Learning-rate search (validation mIoU %, mean +- std over seeds; bold: chosen)", "",
              "| init | " + " | ".join(f"lr {lr:g}" for lr in learning_rates) + " |",
@@ -173,7 +177,8 @@ def markdown_grid(cells: Dict[Tuple[str, float], InitSummary], inits: Sequence[s
         cells[(init, chosen[init])], learning_rates)]
     if edges:
         lines += ["", f"Best rate at the edge of the grid for {', '.join(edges)}: no peak found; "
-                      "extend --lrs past it (the paper searches until a clear peak)."]
+                      + spell_options("extend {learning_rates} past it (the paper searches "
+                                      "until a clear peak).", names)]
     return "\n".join(lines) + "\n"
 
 

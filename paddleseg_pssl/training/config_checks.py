@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import paddle
 from paddleseg.cvlibs import Config, manager
 
-from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.errors import OptionError, PSSLConfigError, literal
 
 KeyPath = Tuple[Union[str, int], ...]
 
@@ -120,10 +120,11 @@ def validate_paths(cfg: Config, datasets: Sequence[str] = ("train_dataset",)) ->
     for key_path, value in _iter_keys(cfg.dic.get("model") or {}, ("model",), "pretrained"):
         if isinstance(value, str) and value and not urlparse(value).netloc \
                 and not os.path.isfile(value):
-            raise PSSLConfigError(
-                f"config {source}: {_format_key(key_path)} {value!r} is not a file "
-                f"(relative to {os.getcwd()}); expected a local .pdparams file or a URL. Fix "
-                f"the path, or set --opts {_format_key(key_path)}=None to start from scratch")
+            key = _format_key(key_path)
+            raise OptionError(
+                literal(f"config {source}: {key} {value!r} is not a file (relative to "
+                        f"{os.getcwd()}); expected a local .pdparams file or a URL.")
+                + f" Fix the path, or set {{opts}} {literal(key)}=None to start from scratch")
 
 
 @contextlib.contextmanager
@@ -320,20 +321,23 @@ def _check_dataset_paths(node: Dict[str, Any], section: str, source: str) -> Non
         if os.path.isdir(value) or (downloads_itself and key == "dataset_root"):
             continue
         state = "is a file" if os.path.exists(value) else "does not exist"
-        raise PSSLConfigError(
-            f"config {source}: {section}.{key} {value!r} {state} (relative to {os.getcwd()}); "
-            f"expected the dataset's root directory. Fix the path, or override it with "
-            f"--opts {section}.{key}=<dir>")
+        raise OptionError(
+            literal(f"config {source}: {section}.{key} {value!r} {state} (relative to "
+                    f"{os.getcwd()}); expected the dataset's root directory.")
+            + f" Fix the path, or override it with {{opts}} {literal(section)}.{literal(key)}"
+              f"=<dir>")
     mode = node.get("mode")
     list_key = f"{mode}_path"
     list_file = node.get(list_key) if isinstance(mode, str) else None
     if not isinstance(list_file, str):
         return
     if not os.path.isfile(list_file):
-        raise PSSLConfigError(
-            f"config {source}: {section}.{list_key} {list_file!r} is not a file (relative to "
-            f"{os.getcwd()}); expected the {mode} list, one 'image label' pair per line. Fix "
-            f"the path, or override it with --opts {section}.{list_key}=<file>")
+        raise OptionError(
+            literal(f"config {source}: {section}.{list_key} {list_file!r} is not a file "
+                    f"(relative to {os.getcwd()}); expected the {mode} list, one 'image label' "
+                    f"pair per line.")
+            + f" Fix the path, or override it with {{opts}} {literal(section)}."
+              f"{literal(list_key)}=<file>")
     if mode == "train":
         with open(list_file, "r", encoding="utf-8") as handle:
             if not any(line.strip() for line in handle):

@@ -6,7 +6,7 @@ an ``assert`` or a traceback from deep inside Paddle; :func:`load_config` finds 
 mistakes first and raises :class:`~paddleseg_pssl.errors.PSSLConfigError` with one line that
 names the file or key, the value and what was expected: the file exists and is YAML, every
 ``_base_`` file exists and parses (cycles included, :mod:`paddleseg_pssl.yaml_tree`),
-``--opts`` items are ``key=value`` with an existing parent key, and PaddleSeg's own sanity
+``opts`` items are ``key=value`` with an existing parent key, and PaddleSeg's own sanity
 rules pass. Checking what the config names (components, paths) is
 :mod:`paddleseg_pssl.training.config_checks`.
 
@@ -24,7 +24,7 @@ from paddleseg.cvlibs import Config
 from paddleseg.cvlibs import config_checker
 
 from paddleseg_pssl import yaml_tree
-from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.errors import OptionError, PSSLConfigError, literal
 from paddleseg_pssl.training import config_opts
 from paddleseg_pssl.training.config_checks import close_matches
 
@@ -102,31 +102,31 @@ def load_config(path: PathLike,
                       iters=iters, opts=opts, checker=_UserFacingChecker(str(config_path)))
 
 
-def check_checkpoint_file(path: PathLike, flag: str = "model_path") -> pathlib.Path:
+def check_checkpoint_file(path: PathLike, argument: str = "model_path") -> pathlib.Path:
     """Resolve a weights argument: a ``.pdparams`` file, or a checkpoint dir holding one.
 
     Args:
         path: ``output/iter_2/model.pdparams`` or ``output/iter_2``.
-        flag: The argument's name, for the message.
+        argument: The run option ``path`` came from, named in the message.
 
     Returns:
         The ``.pdparams`` file.
 
     Raises:
-        PSSLConfigError: Neither exists.
+        OptionError: Neither exists.
     """
     candidate = pathlib.Path(path)
     if candidate.is_dir():
         candidate = candidate / "model.pdparams"
     if not candidate.is_file():
-        raise PSSLConfigError(
-            f"--{flag} {str(path)!r} does not exist; expected a .pdparams file such as "
+        raise OptionError(
+            f"{{{argument}}} {literal(repr(str(path)))} does not exist; expected a .pdparams file such as "
             f"output/iter_1000/model.pdparams (or the iter_* directory holding it)")
     return candidate
 
 
 def check_resume_dir(path: PathLike) -> pathlib.Path:
-    """Check ``--resume_model``: an ``iter_<N>`` directory with model and optimizer state.
+    """Check the ``resume_model`` option: an ``iter_<N>`` directory with model and optimizer state.
 
     Args:
         path: The checkpoint directory written by ``paddleseg.core.train``.
@@ -135,20 +135,20 @@ def check_resume_dir(path: PathLike) -> pathlib.Path:
         The directory.
 
     Raises:
-        PSSLConfigError: It is missing, misnamed (PaddleSeg reads N from the name) or
+        OptionError: It is missing, misnamed (PaddleSeg reads N from the name) or
             incomplete.
     """
     directory = pathlib.Path(path)
+    named = f"{{resume_model}} {literal(repr(str(path)))}"
     expected = ("expected a checkpoint directory written by training, such as "
                 "output/iter_1000, holding model.pdparams and model.pdopt")
     if not directory.is_dir():
-        raise PSSLConfigError(f"--resume_model {str(path)!r} is not a directory; {expected}")
+        raise OptionError(f"{named} is not a directory; {expected}")
     if not directory.name.rsplit("_", 1)[-1].isdigit():
-        raise PSSLConfigError(f"--resume_model {str(path)!r} does not end in _<iteration>; "
-                              f"{expected}")
+        raise OptionError(f"{named} does not end in _<iteration>; {expected}")
     for name in ("model.pdparams", "model.pdopt"):
         if not (directory / name).is_file():
-            raise PSSLConfigError(f"--resume_model {str(path)!r} has no {name}; {expected}")
+            raise OptionError(f"{named} has no {name}; {expected}")
     return directory
 
 
@@ -163,11 +163,11 @@ def _check_numeric_overrides(values: Dict[str, Any], path: pathlib.Path) -> None
 
 
 def _check_opts(opts: Sequence[str], merged: Dict[str, Any], path: pathlib.Path) -> None:
-    example = "e.g. --opts batch_size=2 model.pretrained=output/iter_10/model.pdparams"
+    example = "e.g. {opts} batch_size=2 model.pretrained=output/iter_10/model.pdparams"
     for item in opts:
+        named = f"{{opts}} item {literal(repr(item))}"
         if not isinstance(item, str) or item.count("=") != 1 or item.startswith("="):
-            raise PSSLConfigError(f"--opts item {item!r}: expected key=value with exactly one "
-                                  f"'=' ({example})")
+            raise OptionError(f"{named}: expected key=value with exactly one '=' ({example})")
         keys = item.split("=", 1)[0].split(".")
         node: Any = merged
         for depth, key in enumerate(keys[:-1]):
@@ -176,12 +176,13 @@ def _check_opts(opts: Sequence[str], merged: Dict[str, Any], path: pathlib.Path)
                 options = sorted(node) if isinstance(node, dict) else []
                 hint = close_matches(key, options)
                 suggestion = f" (close matches: {', '.join(hint)})" if hint else ""
-                raise PSSLConfigError(
-                    f"--opts item {item!r}: config {str(path)!r} has no key {key!r} under "
-                    f"{parent}{suggestion}; expected an existing mapping to update")
+                raise OptionError(
+                    f"{named}: config {literal(repr(str(path)))} has no key "
+                    f"{literal(repr(key))} under {literal(parent + suggestion)}; expected an "
+                    f"existing mapping to update")
             node = node[key]
         if not isinstance(node, dict):
-            raise PSSLConfigError(f"--opts item {item!r}: {'.'.join(keys[:-1])} in config "
-                                  f"{str(path)!r} is not a mapping; expected a dotted path of "
-                                  f"mapping keys")
+            raise OptionError(f"{named}: {literal('.'.join(keys[:-1]))} in config "
+                              f"{literal(repr(str(path)))} is not a mapping; expected a dotted "
+                              f"path of mapping keys")
 

@@ -16,8 +16,8 @@ def test_conventional_init_keeps_or_replaces_only_the_backbone():
         "model.pretrained=None", "model.backbone.pretrained=cls.pdparams"]
 
 
-def test_pssl_init_without_checkpoint_is_an_error_naming_the_flag():
-    with pytest.raises(ValueError, match="--pssl_checkpoint"):
+def test_pssl_init_without_checkpoint_is_an_error_naming_the_argument():
+    with pytest.raises(ValueError, match="needs pssl_checkpoint"):
         init_overrides("pssl")
 
 

@@ -70,7 +70,7 @@ def test_good_paths_pass(in_repo):
 @pytest.mark.parametrize("opts,pattern", [
     (["train_dataset.dataset_root=/no/such/dir"],
      r"train_dataset\.dataset_root '/no/such/dir' does not exist .*expected the dataset's root "
-     r"directory.*--opts train_dataset\.dataset_root=<dir>"),
+     r"directory.*with opts train_dataset\.dataset_root=<dir>"),
     (["train_dataset.train_path=/no/list.txt"],
      r"train_dataset\.train_path '/no/list\.txt' is not a file"),
     (["model={'type': 'BiSeNetV2', 'pretrained': 'gone/model.pdparams'}"],
