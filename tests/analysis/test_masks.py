@@ -82,6 +82,21 @@ def test_load_mask_resizes_nearest_and_names_the_file(tmp_path):
         masks.load_mask(str(bad), masks.MaskSpec("binary"), "x")
 
 
+def test_a_bad_mask_names_mask_format_and_the_command_line_its_flag(tmp_path, capsys):
+    """load_mask keeps the decoder's {mask_format} field when it adds the file's name."""
+    from paddleseg_pssl.cli import common
+
+    bad = tmp_path / "b{0}.png"
+    Image.fromarray(np.array([[0, 3]], np.uint8)).save(bad)
+    load = lambda: masks.load_mask(str(bad), masks.MaskSpec("binary"), "x")  # noqa: E731
+    with pytest.raises(masks.MaskFormatError, match=r"^mask '.*b\{0\}\.png' \(binary format\): "
+                                                    r".*need mask_format class_index"):
+        load()
+    assert common.run_guarded("t", load) == 2
+    err = capsys.readouterr().err
+    assert "b{0}.png" in err and err.endswith("need --mask_format class_index\n")
+
+
 def test_palette_png_reads_as_indices(tmp_path):
     img = Image.fromarray(np.array([[0, 5], [5, 255]], np.uint8), mode="P")
     img.putpalette([v for i in range(256) for v in (i, 255 - i, 0)])

@@ -99,3 +99,16 @@ def test_custom_color_replaces_the_first_class_colours():
     palette = np.zeros((4, 3), np.uint8)
     coloured = predict_cli.apply_custom_color(palette, [1, 2, 3, 4, 5, 6])
     assert coloured[:2].tolist() == [[1, 2, 3], [4, 5, 6]] and coloured[2:].max() == 0
+
+
+def test_missing_images_name_paths_in_the_library_and_images_on_the_command_line(tmp_path,
+                                                                                capsys):
+    from paddleseg_pssl.analysis.prediction import list_images
+    from paddleseg_pssl.cli import common
+    from paddleseg_pssl.errors import PSSLConfigError
+
+    gone = str(tmp_path / "gone.jpg")
+    with pytest.raises(PSSLConfigError, match=r"^paths '.*gone\.jpg' is neither"):
+        list_images([gone])
+    assert common.run_guarded("t", lambda: list_images([gone]), predict_cli.FLAG_NAMES) == 2
+    assert capsys.readouterr().err.startswith(f"t: error: --images {gone!r} is neither")
