@@ -37,8 +37,6 @@ EXIT_TOO_MANY_FAILURES: int = 1
 
 #: Library keys that the command line sets with a flag, and that flag.
 FLAG_OF_KEY = {"rank/world_size": "--rank/--world-size", "config": "--config"}
-#: Run options named in library messages, as this command line spells them.
-FLAG_NAMES = {"adopt_existing": "--adopt_existing", "merge_only": "--merge-only"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,10 +155,10 @@ def _flags_named():
     try:
         yield
     except RanksTimeoutError as exc:
-        raise RanksTimeoutError(exc.template, FLAG_NAMES) from None
+        raise RanksTimeoutError(exc.template, common.FLAG_NAMES) from None
     except ConfigError as exc:
         if exc.template is not None:
-            raise ConfigError(exc.key, spell_options(exc.template, FLAG_NAMES),
+            raise ConfigError(exc.key, spell_options(exc.template, common.FLAG_NAMES),
                               template=exc.template) from None
         if exc.key in FLAG_OF_KEY:
             raise ConfigError(FLAG_OF_KEY[exc.key], exc.detail) from None
