@@ -32,6 +32,16 @@ IMAGE_EXTENSIONS: tuple = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".t
 IMAGENET_NUM_CLASSES: int = 1000
 IMAGENET_TRAIN_IMAGES: int = 1_281_167
 
+#: The square input side ImageNet classifiers are trained at; also the default short side of
+#: the explanation (and label) resolution.
+IMAGENET_INPUT_SIZE: int = 224
+
+#: Per-image seeds stay below this so every RNG (numpy, paddle, curand) accepts them.
+SEED_LIMIT_ALL_RNGS: int = 2 ** 31
+
+#: Seeds must be below this for numpy's legacy RNG (``np.random.seed``), which InterpretDL uses.
+NUMPY_LEGACY_SEED_LIMIT: int = 2 ** 32
+
 
 def background_class_id(num_object_classes: int) -> int:
     """Background takes the id after the last object class (1000 for ImageNet-1k)."""

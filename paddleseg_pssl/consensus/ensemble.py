@@ -29,7 +29,7 @@ import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from paddleseg_pssl import model_factory
-from paddleseg_pssl.constants import IMAGENET_NUM_CLASSES
+from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE, IMAGENET_NUM_CLASSES
 
 #: ImageNet statistics on the 0..1 scale (paddle.vision's and PaddleClas's pretrained weights).
 IMAGENET_MEAN: Tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -93,7 +93,7 @@ class ClassifierSpec:
     weights: Optional[str] = None
     pretrained: bool = False
     num_classes: int = IMAGENET_NUM_CLASSES
-    input_size: int = 224
+    input_size: int = IMAGENET_INPUT_SIZE
     mean: Tuple[float, float, float] = IMAGENET_MEAN
     std: Tuple[float, float, float] = IMAGENET_STD
     resize: str = "keep_aspect"

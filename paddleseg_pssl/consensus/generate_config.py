@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 from paddleseg_pssl import subsets
 from paddleseg_pssl.consensus import label_maths
 from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE
 
 #: The smallest explanation resolution (short side, pixels).
 MIN_SHORT_SIDE: int = 32
@@ -42,7 +43,7 @@ class ImagesConfig:
 class ResolutionConfig:
     """``resolution:``: the explanation and label resolution (aspect kept)."""
 
-    short_side: int = 224
+    short_side: int = IMAGENET_INPUT_SIZE
     max_long_side: Optional[int] = None  # None: 4 x short_side (preprocess.MAX_ASPECT)
 
 

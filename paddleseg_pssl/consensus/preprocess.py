@@ -22,6 +22,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE, UINT8_MAX
 from paddleseg_pssl.pssl_format.label_size import (  # noqa: F401  (the label size is the format's)
     MAX_ASPECT, MIN_SIDE, explanation_size)
 
@@ -63,8 +64,9 @@ def load_rgb(path: "str | os.PathLike") -> np.ndarray:
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 # 16/32-bit grey: scale to 8 bits instead of clipping at 255
                 arr = np.asarray(img, dtype=np.float64)
-                peak = arr.max() if arr.size and arr.max() > 255 else 255.0
-                img = Image.fromarray(np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8))
+                peak = arr.max() if arr.size and arr.max() > UINT8_MAX else float(UINT8_MAX)
+                img = Image.fromarray(np.clip(arr * (UINT8_MAX / peak), 0,
+                                              UINT8_MAX).astype(np.uint8))
             rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except UnidentifiedImageError:
         raise ImageReadError(path, "not an image file PIL can identify") from None
@@ -77,7 +79,7 @@ def load_rgb(path: "str | os.PathLike") -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-def resize_short_side(img: np.ndarray, short_side: int = 224,
+def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
                       max_long_side: Optional[int] = None) -> np.ndarray:
     """Resize so the short side is ``short_side``, aspect kept, nothing cropped.
 
@@ -127,7 +129,7 @@ def to_model_input(img_uint8: np.ndarray, spec) -> np.ndarray:
                              interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     elif spec.resize != "keep_aspect":
         raise ValueError(f"spec.resize must be 'keep_aspect' or 'square', got {spec.resize!r}")
-    x = img.astype(np.float32) * np.float32(1.0 / 255.0)
+    x = img.astype(np.float32) * np.float32(1.0 / UINT8_MAX)
     x -= np.asarray(spec.mean, dtype=np.float32)
     x /= np.asarray(spec.std, dtype=np.float32)
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])

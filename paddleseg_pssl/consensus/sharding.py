@@ -10,10 +10,12 @@ import hashlib
 import os
 from typing import List, Sequence, Tuple, TypeVar
 
+from paddleseg_pssl.constants import SEED_LIMIT_ALL_RNGS
+
 T = TypeVar("T")
 
-#: Seeds are kept below 2**31 so every RNG (numpy, paddle, curand) accepts them.
-SEED_MODULUS: int = 2 ** 31
+#: Seeds are kept below this so every RNG (numpy, paddle, curand) accepts them.
+SEED_MODULUS: int = SEED_LIMIT_ALL_RNGS
 
 
 def _env_int(name: str):

@@ -36,6 +36,8 @@ from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from paddleseg_pssl.constants import NUMPY_LEGACY_SEED_LIMIT
+
 
 @dataclass(frozen=True)
 class EngineDefaults:
@@ -101,7 +103,7 @@ MOMENTS: Tuple[str, ...] = ("sum", "sum_abs", "sum_sq")
 GRADIENT_TARGETS: Tuple[str, ...] = ("probability", "logit")
 
 #: Seeds must fit numpy's legacy RNG (``np.random.seed``), which InterpretDL uses.
-MAX_SEED: int = 2 ** 32
+MAX_SEED: int = NUMPY_LEGACY_SEED_LIMIT
 
 
 class EngineConfigError(ValueError):
