@@ -55,7 +55,7 @@ CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
 class DemoScale:
     """How big the miniature is; ``full`` is ``make demo``, ``quick`` the end-to-end test,
     ``large`` the world behind the README's real-CamVid and miniature study tables (all five
-    classifiers, more images labelled, longer schedules; about 25 min on 2 cores).
+    classifiers, more images labelled, longer schedules; about twice make demo's time).
 
     ``ensemble_members`` is how many of the demo ensemble's members (``DEFAULT_MEMBERS``, in
     order; None = all) are trained and explain. ``finetune_lrs`` are the initial learning rates
@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default="demo_output", help="folder for everything")
     parser.add_argument("--scale", choices=sorted(SCALES), default="full",
                         help="full: make demo (under 15 min on 2 cores); large: the world of "
-                             "the README's real-CamVid table (~25 min); quick: a smoke run")
+                             "the README's real-CamVid table (about twice as long); quick: a "
+                             "smoke run")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and classifiers")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compare_aggregations", nargs="*", default=[],
