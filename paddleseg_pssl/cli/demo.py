@@ -19,7 +19,6 @@ Finished steps are reused on a rerun (each tool is resumable or skips complete o
 """
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
 import pathlib
@@ -33,6 +32,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import yaml
 
 from paddleseg_pssl.cli import common
+from paddleseg_pssl.miniature.scales import SCALES, DemoScale
 from paddleseg_pssl.consensus.engines.base import AGGREGATIONS, DEFAULT_AGGREGATION
 
 PROG = "tools/demo.py"
@@ -49,51 +49,6 @@ TRAINING_AGGREGATION = DEFAULT_AGGREGATION
 #: processes beat one 2-thread process on a 2-core machine: benchmarks/bench_generate.py for
 #: generation, ``compare_init --jobs`` in the README for fine-tuning).
 CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
-
-
-@dataclass(frozen=True)
-class DemoScale:
-    """How big the miniature is; ``full`` is ``make demo``, ``quick`` the end-to-end test,
-    ``large`` the world behind the README's real-CamVid and miniature study tables (all five
-    classifiers, more images labelled, longer schedules; about twice make demo's time).
-
-    ``ensemble_members`` is how many of the demo ensemble's members (``DEFAULT_MEMBERS``, in
-    order; None = all) are trained and explain. ``finetune_lrs`` are the initial learning rates
-    searched per init; the three bracket the peak that a search over 0.02-0.5 found for both
-    inits in the ``large`` world (docs/results.md).
-    """
-    num_classes: int
-    images_per_class: int
-    val_per_class: int
-    labelled_per_class: int
-    seg_train: int
-    seg_val: int
-    classifier_epochs: Optional[int]
-    n_samples: int
-    pretrain_iters: int
-    finetune_iters: int
-    seeds: Sequence[int]
-    finetune_lrs: Sequence[float]
-    finetune_inits: Sequence[str] = ("backbone", "pssl")
-    explanation_short_side: int = 64
-    ensemble_members: Optional[int] = None
-
-
-_LARGE = DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
-                   labelled_per_class=60, seg_train=80, seg_val=50, classifier_epochs=None,
-                   n_samples=20, pretrain_iters=800, finetune_iters=200, seeds=(0, 1, 2),
-                   finetune_lrs=(0.5, 0.2, 0.1))
-SCALES: Dict[str, DemoScale] = {
-    # One member per architecture, fewer images labelled, shorter schedules: the 15-minute
-    # budget of make demo on 2 cores.
-    "full": dataclasses.replace(_LARGE, labelled_per_class=40, ensemble_members=3,
-                                pretrain_iters=500, finetune_iters=120),
-    "large": _LARGE,
-    "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
-                       labelled_per_class=3, seg_train=8, seg_val=4, classifier_epochs=1,
-                       n_samples=2, pretrain_iters=4, finetune_iters=4, seeds=(0,),
-                       finetune_lrs=(0.05, 0.02)),
-}
 
 
 def _cpu_seconds() -> float:

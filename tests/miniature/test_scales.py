@@ -1,0 +1,18 @@
+"""The demo's scales: every one trains the classifier whose trunk initialises the segmentation
+backbone, and explains with at least two models (a consensus)."""
+import pytest
+
+from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER, DEFAULT_MEMBERS
+from paddleseg_pssl.miniature.scales import SCALES
+
+
+@pytest.mark.parametrize("name", sorted(SCALES))
+def test_every_scale_trains_the_backbone_member_and_an_ensemble(name):
+    members = [m["name"] for m in DEFAULT_MEMBERS[:SCALES[name].ensemble_members]]
+    assert BACKBONE_MEMBER in members
+    assert len(members) >= 2
+
+
+def test_make_demo_searches_at_least_three_rates_over_three_seeds():
+    full = SCALES["full"]
+    assert len(full.finetune_lrs) >= 3 and len(full.seeds) >= 3
