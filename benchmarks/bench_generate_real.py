@@ -60,7 +60,7 @@ def pick_images(count: int) -> List[tuple]:
     size is :data:`IMAGE_HW`."""
     from PIL import Image
 
-    from paddleseg_pssl.consensus.preprocess import explanation_size
+    from paddleseg_pssl.pssl_format.label_size import explanation_size
 
     picked = []
     for cls, name in enumerate(sorted(os.listdir(SAMPLES_DIR))):

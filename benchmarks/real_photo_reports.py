@@ -68,7 +68,7 @@ def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
         lines.append(f"| {label} | single models | {summary['scored']} | "
                      + " | ".join(f"{a:.3f} - {b:.3f}" for a, b in zip(lo, hi)) + " | |")
         prior = _metrics(sources["centred prior"])
-    lines.append(f"| | centred prior | | " + " | ".join(f"{x:.3f}" for x in prior) + " | |")
+    lines.append("| | centred prior | | " + " | ".join(f"{x:.3f}" for x in prior) + " | |")
     lines += ["", "s / image: process-seconds per image labelled by this run (all five models; "
                   "two 1-thread processes side by side; blank when the run only resumed)."]
     with open(os.path.join(work, "holdout.md"), "w", encoding="utf-8") as f:

@@ -44,7 +44,7 @@ class ResolutionConfig:
     """``resolution:``: the explanation and label resolution (aspect kept)."""
 
     short_side: int = IMAGENET_INPUT_SIZE
-    max_long_side: Optional[int] = None  # None: 4 x short_side (preprocess.MAX_ASPECT)
+    max_long_side: Optional[int] = None  # None: 4 x short_side (pssl_format.label_size.MAX_ASPECT)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,13 +18,12 @@ The extreme-aspect policy of the explanation size is part of the label format
 from __future__ import annotations
 
 import os
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE, UINT8_MAX
-from paddleseg_pssl.pssl_format.label_size import (  # noqa: F401  (the label size is the format's)
-    MAX_ASPECT, MIN_SIDE, explanation_size)
+from paddleseg_pssl.pssl_format.label_size import explanation_size
 
 
 class ImageReadError(Exception):

@@ -13,7 +13,7 @@ Label value 11 ("Unlabelled") becomes the ignore index, so CamVid configs share
 PaddleSeg's usual padding value and loss settings.
 """
 import pathlib
-from typing import List, Optional
+from typing import List
 
 import numpy as np
 import paddle

@@ -3,7 +3,6 @@ import json
 import pathlib
 import sys
 
-import pytest
 
 from paddleseg_pssl.cli import compare_init
 from paddleseg_pssl.training.schedule import BatchPlan

@@ -12,7 +12,6 @@ from typing import List
 import paddle
 import pytest
 
-from paddleseg_pssl.cli import common
 from paddleseg_pssl.cli import train as train_cli
 from paddleseg_pssl.cli import val as val_cli
 from tests.fixtures.tiny_dataset import write_tiny_dataset

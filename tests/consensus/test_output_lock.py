@@ -13,7 +13,7 @@ import time
 import pytest
 
 from paddleseg_pssl.cli import generate
-from paddleseg_pssl.consensus import output_lock, runner
+from paddleseg_pssl.consensus import output_lock
 from paddleseg_pssl.consensus.config import ConfigError
 from tests.consensus import generate_fixtures as gf
 
