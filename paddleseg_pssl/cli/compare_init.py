@@ -217,18 +217,6 @@ def evaluate_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_
     return result
 
 
-def run_one(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
-            seed: int) -> RunResult:
-    """Train (unless already done) and evaluate one run; the result is cached on disk."""
-    cached = cached_result(run_dir_of(pathlib.Path(args.output), init, learning_rate, seed))
-    if cached is not None:
-        return cached
-    started = time.time()
-    checkpoint = train_run(args, plan, init, learning_rate, seed)
-    return evaluate_run(args, plan, init, learning_rate, seed, checkpoint,
-                        time.time() - started)
-
-
 Run = Tuple[str, float, int]
 
 
