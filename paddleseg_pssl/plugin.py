@@ -1,7 +1,9 @@
 """Everything ``import paddleseg_pssl`` does to PaddleSeg, and the one log line saying so.
 
 Applies the Paddle 3.x compatibility fixes (:mod:`paddleseg_pssl.compat`), teaches PaddleSeg's
-``SegBuilder`` to read class counts from the data (:mod:`paddleseg_pssl.training.builder`) and makes
+``SegBuilder`` to read class counts from the data (:mod:`paddleseg_pssl.training.builder`), keeps
+a ``model.pretrained`` checkpoint's output layer out of the model it initialises
+(:mod:`paddleseg_pssl.training.output_layer`) and makes
 null words in ``--opts`` mean None (:mod:`paddleseg_pssl.training.config_opts`). The same happens under
 PaddleSeg's own ``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
 """
@@ -9,7 +11,7 @@ import sys
 from typing import Callable, Optional, Tuple
 
 from paddleseg_pssl import compat
-from paddleseg_pssl.training import builder, config_opts
+from paddleseg_pssl.training import builder, config_opts, output_layer
 from paddleseg_pssl.errors import PSSLConfigError
 
 #: Prefix of the import-time log line.
@@ -29,6 +31,7 @@ def activate() -> Tuple[str, ...]:
 def applied_fixes() -> Tuple[str, ...]:
     """Names of the fixes in place: compat's probed ones, then the plugin's own."""
     own = tuple(name for name, on in ((builder.FIX_NAME, builder.is_installed()),
+                                      (output_layer.FIX_NAME, output_layer.is_installed()),
                                       (config_opts.FIX_NAME, config_opts.is_installed()))
                 if on)
     return compat.applied_fixes() + own

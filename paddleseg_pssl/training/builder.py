@@ -16,7 +16,9 @@ build exactly as with stock ``SegBuilder``. No YAML needs to write 1001.
 
 :func:`install` teaches PaddleSeg's own ``SegBuilder`` class this (``import paddleseg_pssl``
 calls it), so PaddleSeg's ``tools/train.py`` builds the same model as ours;
-:class:`PSSLSegBuilder` is the name our tools use.
+:class:`PSSLSegBuilder` is the name our tools use. Its model is built under
+:func:`paddleseg_pssl.training.output_layer.building`: ``model.pretrained`` never supplies the
+output layer.
 """
 import copy
 import dataclasses
@@ -32,6 +34,7 @@ from paddleseg.utils.utils import CachedProperty as cached_property
 
 from paddleseg_pssl.constants import IGNORE_INDEX
 from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.training import output_layer
 
 LABEL_SPACE_HOOK = "label_space_for_config"
 LABEL_PADDING_KEY = "label_padding_value"
@@ -189,6 +192,12 @@ def _load_or_none(self, class_type: str) -> Any:
 
 
 def _model(self) -> paddle.nn.Layer:
+    model_class = self._load_or_none(self.config.model_cfg.get("type", ""))
+    with output_layer.building(model_class, output_class_count(self)):
+        return _build_model(self)
+
+
+def _build_model(self) -> paddle.nn.Layer:
     if getattr(self, "label_space", None) is None:
         return _STOCK["model"].func(self)
     model_cfg = copy.deepcopy(self.config.model_cfg)
@@ -218,6 +227,7 @@ def install() -> bool:
     built without the builder. Idempotent. Returns True when this call installed it.
     """
     _guard_train()
+    output_layer.install()
     if getattr(SegBuilder.__dict__["__init__"], _MARKER, False):
         return False
     replacements = {"__init__": _init, "model": cached_property(_model),

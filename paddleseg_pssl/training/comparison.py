@@ -35,8 +35,8 @@ def init_overrides(init: str, pssl_checkpoint: Optional[str] = None,
     """``opts`` items that turn a fine-tuning config into initialisation ``init``.
 
     ``backbone`` (the conventional init) keeps the config's backbone weights unless ``backbone_pretrained`` replaces
-    them; ``pssl`` loads a whole PSSL checkpoint (its pre-training output layer is skipped by
-    shape) and no separate backbone weights; ``pssl_backbone`` loads only the backbone part of
+    them; ``pssl`` loads a whole PSSL checkpoint (never its pre-training output layer:
+    ``training.output_layer``) and no separate backbone weights; ``pssl_backbone`` loads only the backbone part of
     it (``pssl_backbone``: the file ``checkpoints.write_backbone_weights`` wrote), the head
     stays random; ``random`` loads nothing.
     """

@@ -1,0 +1,91 @@
+"""A model built from a config never takes its output layer from ``model.pretrained``.
+
+``model.pretrained`` names a whole-model checkpoint, such as a PSSL pre-training (arXiv
+2207.03335): its backbone and head transfer, but its output layer predicts the pre-training
+classes (ImageNet's 1000 + background), which mean nothing downstream even when the two class
+counts happen to agree (PaddleSeg's loader skips it only when the shapes differ). While the
+builder builds the config's model, every ``Conv2D`` of that model with ``num_classes`` output
+channels (the main and auxiliary classifiers) keeps its initialisation, and a log line names it.
+``PADDLESEG_PSSL_KEEP_OUTPUT_LAYER=1`` keeps PaddleSeg's behaviour, for a checkpoint trained on
+the same classes. Evaluation and export load ``--model_path`` after the build, in full.
+"""
+import contextlib
+import contextvars
+import dataclasses
+import os
+from typing import Callable, Dict, Iterator, Optional
+
+import paddle
+from paddleseg.utils import logger
+from paddleseg.utils import utils as seg_utils
+
+#: Set to 1 / true / yes / on to load the output layer from ``model.pretrained`` as PaddleSeg does.
+KEEP_ENV = "PADDLESEG_PSSL_KEEP_OUTPUT_LAYER"
+_TRUE_WORDS = ("1", "true", "yes", "on")
+
+#: Name of this fix in the import-time log (see ``paddleseg_pssl.plugin``).
+FIX_NAME = "utils.load_pretrained_model:output-layer-not-transferred"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Building:
+    model_class: type
+    num_classes: int
+
+
+_BUILDING: contextvars.ContextVar[Optional[_Building]] = contextvars.ContextVar(
+    "pssl_model_being_built", default=None)
+_STOCK: Dict[str, Callable] = {}
+
+
+def output_layers(model: paddle.nn.Layer, num_classes: int) -> Dict[str, paddle.nn.Conv2D]:
+    """The convolutions of ``model`` that output ``num_classes`` channels, by sublayer name."""
+    return {name: layer for name, layer in model.named_sublayers()
+            if isinstance(layer, paddle.nn.Conv2D) and layer._out_channels == num_classes}
+
+
+def keep_requested() -> bool:
+    """True when ``PADDLESEG_PSSL_KEEP_OUTPUT_LAYER`` asks for PaddleSeg's behaviour."""
+    return os.environ.get(KEEP_ENV, "").strip().lower() in _TRUE_WORDS
+
+
+@contextlib.contextmanager
+def building(model_class: Optional[type], num_classes: Optional[int]) -> Iterator[None]:
+    """While the config's model (of ``model_class``) is built, its pretrained load leaves out
+    the output layers (nothing is left out when the class or ``num_classes`` is unknown)."""
+    known = isinstance(model_class, type) and bool(num_classes)
+    token = _BUILDING.set(_Building(model_class, num_classes) if known else None)
+    try:
+        yield
+    finally:
+        _BUILDING.reset(token)
+
+
+def _load_pretrained_model(model: paddle.nn.Layer, pretrained_model: Optional[str]) -> None:
+    target = _BUILDING.get()
+    if (pretrained_model is None or target is None or keep_requested()
+            or not isinstance(model, target.model_class)):
+        _STOCK["load"](model, pretrained_model)
+        return
+    layers = output_layers(model, target.num_classes)
+    initial = {f"{name}.{key}": value.clone() for name, layer in layers.items()
+               for key, value in layer.state_dict().items()}
+    _STOCK["load"](model, pretrained_model)
+    model.set_state_dict(initial)
+    logger.info(f"paddleseg_pssl: output layers of {type(model).__name__} kept at their "
+                f"initialisation, not loaded from {pretrained_model}: {sorted(layers)} "
+                f"({KEEP_ENV}=1 loads them)")
+
+
+def install() -> bool:
+    """Route PaddleSeg's whole-model loads through the output-layer guard (idempotent)."""
+    if "load" in _STOCK:
+        return False
+    _STOCK["load"] = seg_utils.load_pretrained_model
+    seg_utils.load_pretrained_model = _load_pretrained_model
+    return True
+
+
+def is_installed() -> bool:
+    """True when :func:`install` has routed PaddleSeg's loads through the guard."""
+    return seg_utils.load_pretrained_model is _load_pretrained_model
