@@ -136,9 +136,28 @@ def _mean_std(summary: InitSummary) -> str:
     return f"{_percent(summary.miou_mean)} +- {_percent(summary.miou_std)}"
 
 
+def verdict(summaries: Sequence[InitSummary]) -> Optional[str]:
+    """One line on PSSL init against the conventional init: the gain in mIoU points and
+    whether it is beyond the seed spread (larger than both inits' standard deviations over
+    seeds). None unless both inits are in ``summaries``."""
+    by_init = {s.init: s for s in summaries}
+    if INIT_PSSL not in by_init or INIT_BACKBONE not in by_init:
+        return None
+    pssl, backbone = by_init[INIT_PSSL], by_init[INIT_BACKBONE]
+    gain = 100.0 * (pssl.miou_mean - backbone.miou_mean)
+    spread = 100.0 * max(pssl.miou_std, backbone.miou_std)
+    if abs(gain) <= spread:
+        judged = "within the seed spread: no difference shown"
+    else:
+        judged = "PSSL init wins" if gain > 0 else "PSSL init loses"
+        judged += ", beyond the seed spread"
+    return (f"PSSL init vs the conventional init: {gain:+.1f} mIoU points; seed spread "
+            f"(larger std) {spread:.1f}: {judged}.")
+
+
 def markdown_table(summaries: Sequence[InitSummary], title: str) -> str:
     """Table-3-style markdown: mIoU (%) mean +- std per init (at its chosen learning rate when
-    one was searched), and the gain over the first row."""
+    one was searched), the gain over the first row, and the :func:`verdict`."""
     with_rates = any(s.learning_rate is not None for s in summaries)
     note = "; learning rate chosen per init on the validation split" if with_rates else ""
     rate_head, rate_rule = ("lr | ", "---|") if with_rates else ("", "")
@@ -153,6 +172,9 @@ def markdown_table(summaries: Sequence[InitSummary], title: str) -> str:
         lines.append(
             f"| {summary.init} | {INIT_DESCRIPTIONS.get(summary.init, '')} | {rate}"
             f"{summary.runs} | {_mean_std(summary)} | {per_seed} | {gain} |")
+    judged = verdict(summaries)
+    if judged:
+        lines += ["", judged]
     return "\n".join(lines) + "\n"
 
 

@@ -33,6 +33,7 @@ def test_summary_mean_std_and_gain_over_first_row():
     assert summaries[1].miou_std == 0.0
     table = markdown_table(summaries, "camvid")
     assert "| pssl |" in table and "+15.0" in table
+    assert "+15.0 mIoU points; seed spread (larger std) 7.1: PSSL init wins, beyond" in table
     assert csv_table(results).count("\n") == 5
 
 
@@ -64,3 +65,13 @@ def test_each_init_gets_its_own_best_rate_on_the_validation_mean():
 def test_old_results_without_a_rate_still_load():
     assert RunResult(**{"init": "pssl", "seed": 0, "miou": 0.5, "accuracy": 0.9, "iters": 1,
                         "seconds": 1.0}).learning_rate is None
+
+
+@pytest.mark.parametrize("pssl_mious, judged", [
+    ([0.55, 0.57, 0.56], "within the seed spread"),
+    ([0.40, 0.41, 0.42], "PSSL init loses, beyond the seed spread"),
+])
+def test_the_verdict_weighs_the_gain_against_the_seed_spread(pssl_mious, judged):
+    summaries = summarise(_runs("backbone", 0.1, [0.53, 0.55, 0.57]) +
+                          _runs("pssl", 0.2, pssl_mious), ["backbone", "pssl"])
+    assert judged in markdown_table(summaries, "t")
