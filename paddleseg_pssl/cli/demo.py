@@ -49,6 +49,9 @@ TRAINING_AGGREGATION = DEFAULT_AGGREGATION
 #: processes beat one 2-thread process on a 2-core machine: benchmarks/bench_generate.py for
 #: generation, ``compare_init --jobs`` in the README for fine-tuning).
 CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
+#: Pre-training drops its learning rate 10x at this share of the iterations (the paper: epoch
+#: 20 of 30, Section 5.2; configs/pssl/miniature/pretrain.yml's 600 of 800).
+LR_DROP_AT = 0.75
 
 
 def _cpu_seconds() -> float:
@@ -216,36 +219,49 @@ class Demo:
                       "--image_root", str(self.classification_root), "--images", "8",
                       "--output", str(self.out / "figures" / "pssl_panels"))
 
-    def pretrain(self, backbone_weights: pathlib.Path) -> pathlib.Path:
+    def pretrain(self, backbone_weights: pathlib.Path, pssl_root: Optional[pathlib.Path] = None,
+                 iters: Optional[int] = None, subset: Optional[float] = None,
+                 name: str = "pretrain") -> pathlib.Path:
         """PSSL pre-training of the whole model, its backbone starting from classification
-        weights as in the paper-scale configs (their backbones start from ImageNet weights)."""
-        save_dir = self.out / "pretrain"
-        iters = self.scale.pretrain_iters
+        weights as in the paper-scale configs (their backbones start from ImageNet weights).
+
+        ``pssl_root`` (default: the demo's labels), ``iters`` (default: the scale's) and
+        ``subset`` (a share of every class, ``PSSLDataset(subset=...)``) vary it for a study;
+        ``name`` is its folder under the output and its log's name. A finished run is reused.
+        """
+        save_dir = self.out / name
+        iters = iters or self.scale.pretrain_iters
         checkpoint = save_dir / f"iter_{iters}" / "model.pdparams"
         if checkpoint.is_file():
             return checkpoint
-        self.run_tool("pretrain", "train.py", "--config", str(MINIATURE_CONFIGS / "pretrain.yml"),
+        opts = [f"train_dataset.imagenet_root={self.classification_root}",
+                f"train_dataset.pssl_root={pssl_root or self.pssl_root}",
+                f"model.backbone.pretrained={backbone_weights}",
+                f"lr_scheduler.milestones=[{max(1, round(iters * LR_DROP_AT))}]"]
+        if subset is not None and subset < 1:
+            opts.append(f"train_dataset.subset={subset}")
+        self.run_tool(name.replace("/", "_"), "train.py",
+                      "--config", str(MINIATURE_CONFIGS / "pretrain.yml"),
                       "--device", self.device, "--iters", str(iters), "--save_interval",
                       str(iters), "--save_dir", str(save_dir), "--seed", str(self.seed),
-                      "--log_iters", "20", "--opts",
-                      f"train_dataset.imagenet_root={self.classification_root}",
-                      f"train_dataset.pssl_root={self.pssl_root}",
-                      f"model.backbone.pretrained={backbone_weights}",
-                      f"lr_scheduler.milestones=[{max(1, iters * 3 // 4)}]")
+                      "--log_iters", "20", "--opts", *opts)
         return checkpoint
 
-    def compare(self, pssl_checkpoint: pathlib.Path, backbone_weights: pathlib.Path,
-                num_seg_classes: int) -> pathlib.Path:
-        output = self.out / "finetune"
+    def compare(self, pssl_checkpoint: Optional[pathlib.Path], backbone_weights: pathlib.Path,
+                num_seg_classes: int, inits: Optional[Sequence[str]] = None,
+                name: str = "finetune") -> pathlib.Path:
+        """Fine-tune from each init (default: the scale's) with ``tools/compare_init.py`` into
+        ``<output>/<name>``; finished runs are reused. Returns its comparison.md."""
+        output = self.out / name
         seg = self.segmentation_root
-        self.run_tool("compare_init", "compare_init.py",
+        checkpoint = ["--pssl_checkpoint", str(pssl_checkpoint)] if pssl_checkpoint else []
+        self.run_tool(name.replace("/", "_"), "compare_init.py",
                       "--config", str(MINIATURE_CONFIGS / "finetune.yml"),
-                      "--inits", *self.scale.finetune_inits,
+                      "--inits", *(inits or self.scale.finetune_inits),
                       "--lrs", *[str(lr) for lr in self.scale.finetune_lrs],
                       "--seeds", *[str(s) for s in self.scale.seeds],
                       "--iters", str(self.scale.finetune_iters), "--device", self.device,
-                      "--jobs", str(self.processes),
-                      "--pssl_checkpoint", str(pssl_checkpoint),
+                      "--jobs", str(self.processes), *checkpoint,
                       "--backbone_pretrained", str(backbone_weights),
                       "--title", "miniature downstream set (DeepLabV3-MiniResNet)",
                       "--output", str(output), "--opts",

@@ -1,24 +1,15 @@
 """The miniature demo: end to end at its quick scale (the steps of ``make demo``), exit statuses."""
 import json
-import pathlib
-import subprocess
-import sys
 
 import pytest
 
 from paddleseg_pssl.cli import demo
 from paddleseg_pssl.errors import EXIT_INTERRUPTED
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-
 
 @pytest.mark.slow
-def test_quick_demo_runs_every_step_and_reports_both_tables(tmp_path):
-    output = tmp_path / "demo"
-    completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tools" / "demo.py"), "--scale", "quick",
-         "--output", str(output)], cwd=REPO_ROOT, capture_output=True, text=True)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+def test_quick_demo_runs_every_step_and_reports_both_tables(quick_world):
+    output, completed = quick_world
     # The two tables the demo exists to show, and where everything is.
     assert "| abs_of_mean | consensus |" in completed.stdout
     assert "| pssl | PSSL pre-trained backbone + head |" in completed.stdout

@@ -1,0 +1,43 @@
+"""``tools/pssl_study.py`` on a quick demo world: points pre-trained, fine-tuned, tabulated,
+plotted, and reused on a rerun."""
+import csv
+import io
+import subprocess
+import sys
+
+import pytest
+
+from tests.cli.conftest import REPO_ROOT
+
+
+def _study(world, *args):
+    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "pssl_study.py"),
+                           "--world", str(world), "--scale", "quick", *args],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_points_of_both_label_sources_land_in_one_table_and_are_reused(quick_world):
+    world, _ = quick_world
+    completed = _study(world, "--sizes", "0.5", "--labels", "pssl", "oracle")
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    study_dir = world / "study"
+    rows = list(csv.DictReader(io.StringIO((study_dir / "study.csv").read_text())))
+    # The demo's own pre-training (all labelled images) and the two new half-size points.
+    assert sorted((r["labels"], float(r["fraction"])) for r in rows) == [
+        ("oracle", 0.5), ("pssl", 0.5), ("pssl", 1.0)]
+    assert "| nothing: conventional init |" in completed.stdout
+    assert "| oracle labels |" in (study_dir / "study.md").read_text()
+    assert (study_dir / "study.png").stat().st_size > 0
+    # Oracle labels are the true masks: top decile on the object, 0 elsewhere.
+    assert (study_dir / "oracle_labels" / "train.txt").is_file()
+
+    again = _study(world, "--sizes", "0.5", "--labels", "pssl", "oracle")
+    assert again.returncode == 0
+    assert "done in 0 s" in again.stdout  # nothing trained twice
+
+
+def test_a_folder_that_is_not_a_demo_world_is_refused_in_one_line(tmp_path):
+    completed = _study(tmp_path)
+    assert completed.returncode == 2
+    assert "holds no pssl/train.txt" in completed.stderr.strip().splitlines()[-1]

@@ -1,0 +1,37 @@
+"""Table 2 in miniature: points, their sizes and lengths, and the table rows."""
+from paddleseg_pssl.training import study
+from paddleseg_pssl.training.comparison import InitSummary
+
+
+def _summary(init, mean, lr):
+    return InitSummary(init=init, runs=3, miou_mean=mean, miou_std=0.01,
+                       miou_per_seed=[mean - 0.01, mean, mean + 0.01], learning_rate=lr)
+
+
+def test_a_point_counts_its_images_and_epochs():
+    point = study.PretrainPoint("pssl", 0.25, 1875)
+    assert point.images(1500) == 375
+    assert point.epochs(1500, batch_size=16) == 80.0
+    assert point.name == "pssl_f0.25_i1875"
+
+
+def test_equal_epochs_give_iterations_in_proportion_to_the_images():
+    assert study.iters_for_epochs(20, 1.0, 1500, 16) == 1875
+    assert study.iters_for_epochs(20, 0.1, 1500, 16) == 188
+
+
+def test_rows_show_each_point_against_the_conventional_init():
+    rows = [study.StudyRow(study.PretrainPoint("oracle", 1.0, 1875), _summary("pssl", 0.21, 0.1)),
+            study.StudyRow(study.PretrainPoint("pssl", 0.5, 1875), _summary("pssl", 0.18, 0.2))]
+    table = study.markdown(rows, _summary("backbone", 0.165, 0.1), total=1500, batch_size=16)
+    assert "| nothing: conventional init | - | - | - | 0.1 | 16.5 +- 1.0 |" in table
+    assert "| oracle labels | 1500 | 1875 | 20.0 | 0.1 | 21.0 +- 1.0 | 20.0, 21.0, 22.0 | +4.5 |" \
+        in table
+    assert "| pssl labels | 750 | 1875 | 40.0 | 0.2 | 18.0 +- 1.0 |" in table
+
+
+def test_the_plot_is_written(tmp_path):
+    rows = [study.StudyRow(study.PretrainPoint("pssl", f, 100), _summary("pssl", 0.1 + f, 0.1))
+            for f in (0.5, 1.0)]
+    path = study.plot(rows, _summary("backbone", 0.2, 0.1), 100, str(tmp_path / "s.png"))
+    assert (tmp_path / "s.png").stat().st_size > 0 and path.endswith("s.png")
