@@ -22,6 +22,8 @@ class PSSLConfigError(ValueError):
 
 #: Exit status of a generation run stopped early because every image would fail.
 EXIT_FAIL_FAST: int = 3
+#: Exit status of a training run stopped by a sample it could not load (``tools/train.py``).
+EXIT_BAD_SAMPLE: int = 4
 # Ctrl-C: the shell's convention for a process ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED: int = 130
 
