@@ -17,7 +17,7 @@ from paddleseg_pssl.errors import (EXIT_BAD_INPUT, EXIT_BAD_SAMPLE, EXIT_INTERRU
 from paddleseg_pssl.training.sample_guard import SampleLoadError
 
 #: How the command lines spell the run options library errors name: ``--<option>``.
-FLAG_NAMES = OptionNames({"merge_only": "--merge-only"}, prefix="--")
+FLAG_NAMES = OptionNames({}, prefix="--")
 
 
 def flag_names(spellings: Mapping[str, str]) -> OptionNames:
