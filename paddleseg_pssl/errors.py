@@ -22,6 +22,11 @@ class PSSLConfigError(ValueError):
 
 #: Exit status of a generation run stopped early because every image would fail.
 EXIT_FAIL_FAST: int = 3
+#: Exit status of a training run stopped by a sample it could not load (``tools/train.py``).
+EXIT_BAD_SAMPLE: int = 4
+#: Exit status of a generation run whose rank 0 stopped waiting for other ranks
+#: (``merge_timeout_s``): labels are kept; merge with ``--merge_only`` once they finish.
+EXIT_MERGE_TIMEOUT: int = 5
 # Ctrl-C: the shell's convention for a process ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED: int = 130
 

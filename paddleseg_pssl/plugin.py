@@ -13,6 +13,7 @@ from typing import Callable, Optional, Tuple
 from paddleseg_pssl import compat
 from paddleseg_pssl.training import builder, config_opts, output_layer
 from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.training.sample_guard import SampleLoadError
 
 #: Prefix of the import-time log line.
 LOG_PREFIX = "paddleseg_pssl: fixes applied to PaddleSeg: "
@@ -51,11 +52,12 @@ def log_once(log: Callable[[str], None]) -> bool:
     return True
 
 
-def config_error_in(exc: BaseException) -> Optional[PSSLConfigError]:
-    """The :class:`PSSLConfigError` ``exc`` is or wraps (PaddleSeg's builder wraps them)."""
+def user_error_in(exc: BaseException) -> Optional[Exception]:
+    """The error for the user ``exc`` is or wraps (PaddleSeg's builder wraps them): a
+    :class:`PSSLConfigError`, or a :class:`SampleLoadError` that stopped training."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, PSSLConfigError):
+        if isinstance(exc, (PSSLConfigError, SampleLoadError)):
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
@@ -63,7 +65,8 @@ def config_error_in(exc: BaseException) -> Optional[PSSLConfigError]:
 
 
 def use_one_line_errors(prog: str) -> None:
-    """Make an uncaught :class:`PSSLConfigError` end the process with one stderr line.
+    """Make an uncaught error for the user (:func:`user_error_in`) end the process with one
+    stderr line.
 
     For scripts we do not own (PaddleSeg's ``tools/*.py``), which let errors propagate: any
     other exception keeps its traceback.
@@ -71,7 +74,7 @@ def use_one_line_errors(prog: str) -> None:
     previous = sys.excepthook
 
     def excepthook(exc_type, exc, tb):
-        error = config_error_in(exc)
+        error = user_error_in(exc)
         if error is None:
             previous(exc_type, exc, tb)
             return

@@ -3,7 +3,8 @@
 The explicit alternative to the start-up hook (``paddleseg_pssl_autoload``): it imports
 ``paddleseg_pssl`` (compat fixes, PSSL components, the label-space builder) and then runs the
 script as ``python <script>`` would, arguments unchanged. A config mistake the package
-detects ends the run with one line on stderr and exit status 2::
+detects ends the run with one line on stderr and exit status 2; a training sample that cannot
+be loaded, with one line and status 4::
 
     python -m paddleseg_pssl.run PaddleSeg/tools/train.py --config configs/pssl/pspnet_r50.yml
     python -m paddle.distributed.launch --nproc_per_node 2 tools/paddleseg_run.py \\
@@ -34,6 +35,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     import paddleseg_pssl  # noqa: F401  (fixes, components, one log line)
     from paddleseg_pssl import plugin
+    from paddleseg_pssl.errors import EXIT_BAD_INPUT, EXIT_BAD_SAMPLE
+    from paddleseg_pssl.training.sample_guard import SampleLoadError
 
     plugin.use_one_line_errors(script)
     sys.argv = [script, *argv[1:]]
@@ -42,12 +45,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except Exception as exc:  # noqa: BLE001 - only config errors become one line
-        error = plugin.config_error_in(exc)
+    except Exception as exc:  # noqa: BLE001 - only errors for the user become one line
+        error = plugin.user_error_in(exc)
         if error is None:
             raise
         sys.stderr.write(f"{script}: error: {' '.join(str(error).split())}\n")
-        return 2
+        return EXIT_BAD_SAMPLE if isinstance(error, SampleLoadError) else EXIT_BAD_INPUT
     return 0
 
 

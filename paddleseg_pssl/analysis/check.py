@@ -5,7 +5,9 @@ in. :func:`check_pssl_root` reads every line of ``train.txt`` and reports every 
 once, each naming its file:
 
 * the line parses and the label's class folder is in the synsets file;
-* the image exists and its header reads (size, EXIF orientation; the pixels are not decoded);
+* the image exists and decodes with the reader ``PSSLDataset`` trains with
+  (:func:`paddleseg_pssl.pssl_format.read_training_image`: OpenCV, EXIF orientation applied),
+  so a format training cannot read (a GIF) is a problem here;
 * the label decodes as a single-channel uint8 map of deciles 0..9 (or a 0/1 release map);
 * the label fits its image: same aspect up to rounding, or exactly the generator's size for
   it under the ``resolution`` recorded in ``manifest.json``
@@ -21,15 +23,10 @@ import sys
 import time
 from typing import Any, List, Mapping, Optional, Tuple
 
-from PIL import Image
-
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.errors import PSSLConfigError
 
-#: EXIF orientations that swap width and height (transposed or rotated by 90 degrees).
-_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
-_EXIF_ORIENTATION = 0x0112
 #: Default number of checking processes.
 DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
 #: Samples per task of the process pool (few tasks even for a million labels).
@@ -60,31 +57,18 @@ class CheckReport:
         return not self.problems
 
 
-def image_size(path: str) -> Tuple[int, int]:
-    """(H, W) of an image as OpenCV and the generator see it (EXIF orientation applied), read
-    from its header only."""
-    with Image.open(path) as img:
-        width, height = img.size
-        try:
-            orientation = img.getexif().get(_EXIF_ORIENTATION)
-        except Exception:  # noqa: BLE001 - a broken EXIF block does not change the pixels
-            orientation = None
-    return (width, height) if orientation in _SWAPPING_ORIENTATIONS else (height, width)
-
-
 def check_sample(label_path: str, image_path: str,
                  resolution: Optional[Mapping[str, Any]] = None) -> List[Problem]:
     """Problems of one (label, image) pair; empty when it is a sound training sample."""
     problems = []
-    try:
-        image_hw: Optional[Tuple[int, int]] = image_size(image_path)
-    except FileNotFoundError:
-        image_hw = None
+    image_hw: Optional[Tuple[int, int]] = None
+    if not os.path.isfile(image_path):
         problems.append(Problem(image_path, "image file is missing"))
-    except Exception as exc:  # noqa: BLE001 - every unreadable image is one problem
-        image_hw = None
-        problems.append(Problem(image_path, f"image cannot be read ({type(exc).__name__}: "
-                                            f"{exc})"))
+    else:
+        try:
+            image_hw = fmt.read_training_image(image_path).shape[:2]
+        except fmt.PSSLFormatError as exc:
+            problems.append(Problem(image_path, str(exc)))
     if not os.path.isfile(label_path):
         return problems + [Problem(label_path, "label file is missing")]
     try:
@@ -124,6 +108,9 @@ def _list_samples(pssl_root: str, imagenet_root: str
             continue
         samples.append((fmt.join_relpath(pssl_root, label_rel),
                         fmt.join_relpath(imagenet_root, image_rel)))
+    if not samples and not problems:
+        raise PSSLConfigError(f"{list_path} lists no samples; PSSLDataset refuses an empty "
+                              "list (regenerate the labels, or point pssl_root at another root)")
     return samples, problems
 
 
@@ -150,7 +137,7 @@ def check_pssl_root(pssl_root: str, imagenet_root: str, *, workers: int = DEFAUL
 
     Raises:
         PSSLConfigError: a root is not a folder, or ``train.txt`` or the synsets file is
-            missing or unusable (nothing can be checked then).
+            missing or unusable, or ``train.txt`` lists nothing (nothing can be checked then).
     """
     start = time.monotonic()
     pssl_io.require_dir(pssl_root, "pssl_root")

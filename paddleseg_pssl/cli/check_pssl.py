@@ -4,13 +4,14 @@
     python tools/check_pssl.py --pssl_root data/pssl --imagenet_root data/ImageNet \\
         --num_workers 8 --quiet
 
-Reads every line of train.txt: the class is in the synsets file, the image exists and its
-header reads, the label decodes to deciles 0..9 (0/1 for the release *_eiseg.npz format), and
+Reads every line of train.txt: the class is in the synsets file, the image exists and decodes
+with the reader PSSLDataset trains with, the label decodes to deciles 0..9 (0/1 for the release *_eiseg.npz format), and
 its size keeps its image's aspect (see paddleseg_pssl/analysis/check.py). Every problem is
-printed on stdout, one "<file>: <reason>" line each; a summary goes to stderr.
+printed on stdout, one "<file>: <reason>" line each, and nothing else (the start-up log and
+the summary go to stderr).
 
 Exit status: 0 no problem; 1 problems found (listed); 2 bad input (a root or train.txt or the
-synsets file missing).
+synsets file missing, or train.txt empty).
 """
 import argparse
 import sys

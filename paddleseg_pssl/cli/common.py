@@ -12,11 +12,12 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 import paddle
 
-from paddleseg_pssl.errors import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, NamesRunOptions,
-                                   OptionNames, PSSLConfigError, spell_options)
+from paddleseg_pssl.errors import (EXIT_BAD_INPUT, EXIT_BAD_SAMPLE, EXIT_INTERRUPTED,
+                                   NamesRunOptions, OptionNames, PSSLConfigError, spell_options)
+from paddleseg_pssl.training.sample_guard import SampleLoadError
 
 #: How the command lines spell the run options library errors name: ``--<option>``.
-FLAG_NAMES = OptionNames({"merge_only": "--merge-only"}, prefix="--")
+FLAG_NAMES = OptionNames({}, prefix="--")
 
 
 def flag_names(spellings: Mapping[str, str]) -> OptionNames:
@@ -146,9 +147,15 @@ def check_precision(precision: str, engine: Callable) -> None:
             f"{precision} as fp32; use --precision fp16 (AMP) or fp32")
 
 
+def print_error(prog: str, message: str) -> None:
+    """The one stderr line a command ends with: ``<prog>: error: <message>``."""
+    sys.stderr.write(f"{prog}: error: {message}\n")
+
+
 def run_guarded(prog: str, body: Callable[[], Optional[int]],
                 flag_names: Mapping[str, str] = FLAG_NAMES) -> int:
-    """Run ``body``; a :class:`PSSLConfigError` or Ctrl-C becomes one stderr line and a status.
+    """Run ``body``; a :class:`PSSLConfigError`, a training sample that cannot be loaded
+    (:class:`SampleLoadError`) or Ctrl-C becomes one stderr line and a status.
 
     Args:
         prog: Program name for the message (``tools/train.py``).
@@ -157,15 +164,18 @@ def run_guarded(prog: str, body: Callable[[], Optional[int]],
             :class:`~paddleseg_pssl.errors.NamesRunOptions` template's fields).
 
     Returns:
-        The exit status: ``body``'s, 0, :data:`EXIT_BAD_INPUT` or :data:`EXIT_INTERRUPTED`.
+        The exit status: ``body``'s, 0, :data:`EXIT_BAD_INPUT`, :data:`EXIT_BAD_SAMPLE` or
+        :data:`EXIT_INTERRUPTED`.
     """
     try:
         status = body()
     except PSSLConfigError as exc:
-        message = spell_options(exc.template, flag_names) \
-            if isinstance(exc, NamesRunOptions) else str(exc)
-        sys.stderr.write(f"{prog}: error: {message}\n")
+        print_error(prog, spell_options(exc.template, flag_names)
+                    if isinstance(exc, NamesRunOptions) else str(exc))
         return EXIT_BAD_INPUT
+    except SampleLoadError as exc:
+        print_error(prog, str(exc))
+        return EXIT_BAD_SAMPLE
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted (Ctrl-C)\n")
         return EXIT_INTERRUPTED

@@ -13,7 +13,9 @@ and manifest.json (see paddleseg_pssl/pssl_format/).
 Exit status: 0 done; 1 more images failed than max_failure_fraction (see failures.txt);
 2 configuration or start-up error (the message names the key or path and the fix);
 3 stopped early: a machine error (disk full, read-only, permission) or images failing for
-one reason (fail_fast in the config); finished labels are kept, a rerun resumes.
+one reason (fail_fast in the config); finished labels are kept, a rerun resumes;
+5 rank 0 stopped waiting for other ranks (merge_timeout_s): rerun with --merge_only once
+they have finished.
 
 An output folder holding labels but no readable settings fingerprint (manifest.json and
 pssl_settings.json lost) is refused unless --adopt_existing says they were made with these
@@ -26,7 +28,8 @@ import sys
 from typing import Optional, Sequence
 
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped, spell_options
+from paddleseg_pssl.errors import (EXIT_FAIL_FAST, EXIT_MERGE_TIMEOUT, PSSLRunStopped,
+                                   spell_options)
 
 PROG = "tools/generate_pssl.py"
 
@@ -108,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     import paddleseg_pssl  # noqa: F401 - compat fixes before paddleseg is used
     from paddleseg_pssl.consensus import config as config_mod
     from paddleseg_pssl.consensus import lifecycle, runner, sharding
+    from paddleseg_pssl.consensus.store import RanksTimeoutError
 
     if sharding.launched_by_launcher():
         lifecycle.exit_with_parent()
@@ -125,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
         with _flags_named():
             result = runner.run(cfg, rank=args.rank, world_size=args.world_size,
                                 merge_only=args.merge_only, adopt_existing=args.adopt_existing)
+    except RanksTimeoutError as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return EXIT_MERGE_TIMEOUT
     except PSSLRunStopped as exc:
         sys.stderr.write(f"{PROG}: {exc}\n")
         return EXIT_FAIL_FAST

@@ -10,6 +10,9 @@ changes that break that engine:
 * **``paddle.utils.profiler``** (gone from Paddle 3.x), which ``--profiler_options`` calls
   through ``paddleseg.utils.train_profiler``; ported to ``paddle.profiler``
   (:mod:`paddleseg_pssl.compat.profiler`).
+* **Loader errors.** ``paddle.io.DataLoader`` hangs (``num_workers=0``) or hides the error
+  (``num_workers>0``) when a dataset sample raises (:mod:`paddleseg_pssl.compat.data_loader`):
+  a fix of Paddle itself, since PaddleSeg's ``core.train`` iterates such a loader.
 * **Type promotion** (Paddle 2.6+/3.x, Paddle PR #63842). Binary ops between an integer and
   a floating tensor raise ``TypeError: (InvalidType) Type promotion only support
   calculations between floating-point numbers ...`` instead of keeping the left dtype.
@@ -29,8 +32,8 @@ Every fix here is
 
 One module per patched area: :mod:`~paddleseg_pssl.compat.metrics`,
 :mod:`~paddleseg_pssl.compat.train_loop`, :mod:`~paddleseg_pssl.compat.losses`,
-:mod:`~paddleseg_pssl.compat.profiler`; :mod:`~paddleseg_pssl.compat.patching` holds how a
-fix replaces its target. This module lists the fixes and applies them.
+:mod:`~paddleseg_pssl.compat.profiler`, :mod:`~paddleseg_pssl.compat.data_loader`;
+:mod:`~paddleseg_pssl.compat.patching` holds how a fix replaces its target. This module lists the fixes and applies them.
 
 The one fix that is not conditional is ``calculate_area``: the vectorised (bincount)
 version replaces the stock per-class loop always, because that loop is slow at the 1001
@@ -46,20 +49,22 @@ Usage::
 import warnings
 from typing import List, Tuple
 
-from paddleseg_pssl.compat import losses, metrics, profiler, train_loop
+from paddleseg_pssl.compat import data_loader, losses, metrics, profiler, train_loop
+from paddleseg_pssl.compat.data_loader import MULTI_PROCESS_ITER, SINGLE_PROCESS_ITER
 from paddleseg_pssl.compat.losses import CE_POST_PROCESS, OHEM_FORWARD
 from paddleseg_pssl.compat.metrics import CALCULATE_AREA, calculate_area
 from paddleseg_pssl.compat.patching import Fix, install, is_patched, original
 from paddleseg_pssl.compat.profiler import PROFILER_STEP
 from paddleseg_pssl.compat.train_loop import LOSS_COMPUTATION, TRAIN
 
-__all__ = ["CALCULATE_AREA", "CE_POST_PROCESS", "Fix", "LOSS_COMPUTATION", "OHEM_FORWARD",
-           "PROFILER_STEP", "TRAIN", "applied_fixes", "apply", "available_fixes",
-           "calculate_area", "is_patched", "original"]
+__all__ = ["CALCULATE_AREA", "CE_POST_PROCESS", "Fix", "LOSS_COMPUTATION", "MULTI_PROCESS_ITER",
+           "OHEM_FORWARD", "PROFILER_STEP", "SINGLE_PROCESS_ITER", "TRAIN", "applied_fixes",
+           "apply", "available_fixes", "calculate_area", "is_patched", "original"]
 
 #: Every fix, in the order :func:`apply` probes and installs them.
 _FIXES: Tuple[Fix, ...] = (metrics.FIX, train_loop.FIX, losses.CE_FIX, losses.OHEM_FIX,
-                           profiler.FIX)
+                           profiler.FIX, data_loader.SINGLE_PROCESS_FIX,
+                           data_loader.MULTI_PROCESS_FIX)
 
 #: Names of the fixes installed so far, in installation order.
 _APPLIED: List[str] = []

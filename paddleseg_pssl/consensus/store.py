@@ -261,8 +261,9 @@ class PSSLStore:
             if timeout_s is not None and now - start > timeout_s:
                 raise RanksTimeoutError(
                     f"ranks {missing} did not finish within {timeout_s:.0f} s (no matching "
-                    f"marker in {literal(self.work_dir)}); rerun to resume, or merge later "
-                    f"with {{merge_only}}")
+                    f"marker in {literal(self.work_dir)}); the labels are kept: once those "
+                    f"ranks have finished, rerun with {{merge_only}} to merge (or rerun them "
+                    f"to resume)")
             if on_wait is not None and now - last_report >= report_every_s:
                 on_wait(missing)
                 last_report = now

@@ -365,10 +365,10 @@ class PSSLDataset(Dataset):
             ``'trans_info'``; ``'edge'`` uint8 (1, H, W) when ``edge`` is set.
         """
         image_path, label_path = self.file_list[idx]
-        image = cv2.imread(image_path, cv2.IMREAD_COLOR)
-        if image is None:
-            raise PSSLSampleError(f"image {image_path} (sample {idx}) cannot be read; expected an "
-                                  "image file OpenCV decodes (JPEG, PNG, ...)")
+        try:
+            image = pssl_format.read_training_image(image_path)
+        except pssl_format.PSSLFormatError as e:
+            raise PSSLSampleError(str(e)) from e
         # PaddleSeg's --repeats multiplies file_list alone: class_ids repeat with period len.
         label = self.read_label(label_path, self.class_ids[idx % len(self.class_ids)])
         height, width = image.shape[:2]

@@ -32,12 +32,13 @@ lines without a tab are read as before (one label path, or PaddleSeg-style
 This package is the one reader and writer of that contract: :mod:`.layout` (file names,
 relative paths), :mod:`.class_list` (synsets files), :mod:`.train_list` (``train.txt``),
 :mod:`.labels` (decile PNGs, release npz labels, the label-to-image rules), :mod:`.label_size`
-(a label's size for an image). Every reader
+(a label's size for an image), :mod:`.images` (the training images). Every reader
 raises :class:`PSSLFormatError` naming the file.
 """
 from paddleseg_pssl.pssl_format.class_list import (  # noqa: F401
     ClassList, find_class_list, format_class_list, read_class_list, write_class_list)
 from paddleseg_pssl.pssl_format.errors import PSSLFormatError  # noqa: F401
+from paddleseg_pssl.pssl_format.images import read_training_image  # noqa: F401
 from paddleseg_pssl.pssl_format.label_size import explanation_size  # noqa: F401
 from paddleseg_pssl.pssl_format.labels import (  # noqa: F401
     ASPECT_TOLERANCE_PX, DEFAULT_PNG_COMPRESSION, RELEASE_LABEL_KEY, aspect_matches,

@@ -34,7 +34,7 @@ from paddleseg.utils.utils import CachedProperty as cached_property
 
 from paddleseg_pssl.constants import IGNORE_INDEX
 from paddleseg_pssl.errors import PSSLConfigError
-from paddleseg_pssl.training import output_layer
+from paddleseg_pssl.training import output_layer, sample_guard
 
 LABEL_SPACE_HOOK = "label_space_for_config"
 LABEL_PADDING_KEY = "label_padding_value"
@@ -224,7 +224,9 @@ def install() -> bool:
     """Teach PaddleSeg's ``SegBuilder`` class to read the label space from the data.
 
     Also puts :func:`check_built` at the start of ``paddleseg.core.train``, for components
-    built without the builder. Idempotent. Returns True when this call installed it.
+    built without the builder, and makes a sample that cannot be loaded end training with
+    one line (:mod:`~paddleseg_pssl.training.sample_guard`). Idempotent. Returns True when
+    this call installed it.
     """
     _guard_train()
     output_layer.install()
@@ -346,16 +348,21 @@ def _guarded(train: Callable) -> Callable:
 
     @functools.wraps(train)
     def guarded_train(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs).arguments
-        check_built(bound.get("model"), bound.get("train_dataset"), bound.get("losses"))
-        return train(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        arguments = bound.arguments
+        check_built(arguments.get("model"), arguments.get("train_dataset"),
+                    arguments.get("losses"))
+        if "train_dataset" in arguments:
+            arguments["train_dataset"] = sample_guard.guarded(arguments["train_dataset"])
+        return train(*bound.args, **bound.kwargs)
 
     setattr(guarded_train, _MARKER, True)
     return guarded_train
 
 
 def _guard_train() -> None:
-    """Put :func:`check_built` in front of ``paddleseg.core.train`` (module and package)."""
+    """Put :func:`check_built` in front of ``paddleseg.core.train`` (module and package), and
+    have it read the train dataset through :func:`sample_guard.guarded`."""
     module_name, package_name = TRAIN_MODULES
     for name in TRAIN_MODULES:
         __import__(name)

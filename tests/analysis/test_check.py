@@ -1,5 +1,8 @@
 """tools/check_pssl.py and its library: every problem of a PSSL root at once, with file names."""
 import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -7,7 +10,10 @@ from PIL import Image
 
 from paddleseg_pssl.analysis import check
 from paddleseg_pssl.cli import check_pssl
+from paddleseg_pssl.datasets.pssl_dataset import PSSLDataset, PSSLSampleError
 from tests.datasets.pssl_fixtures import CLASSES, build_tree
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 GOOD = np.arange(96, dtype=np.uint8).reshape(8, 12) % 10       # the image size, 8 x 12
 SMALL = np.zeros((4, 6), np.uint8)                               # same aspect, half size
@@ -72,3 +78,36 @@ def test_command_line_bad_root_exits_2(tmp_path, capsys):
     assert check_pssl.main(["--pssl_root", str(tmp_path / "none"), "--imagenet_root",
                             str(tmp_path), "--quiet"]) == 2
     assert "pssl_root" in capsys.readouterr().err
+
+
+def test_an_image_the_dataset_cannot_read_is_a_problem(tmp_path):
+    """A palette GIF under a .JPEG name: PIL reads it, the dataset's reader does not."""
+    tree = build_tree(tmp_path, {f"{CLASSES[0]}_0.JPEG": GOOD})
+    image = os.path.join(tree["imagenet_root"], "train", CLASSES[0], f"{CLASSES[0]}_0.JPEG")
+    Image.fromarray(np.zeros((8, 12, 3), np.uint8)).convert("P").save(image, format="GIF")
+    report = check.check_pssl_root(tree["pssl_root"], tree["imagenet_root"], workers=0,
+                                   progress=False)
+    assert [p.where for p in report.problems] == [image]
+    with pytest.raises(PSSLSampleError) as refused:
+        PSSLDataset(transforms=[{"type": "Normalize"}], **tree)[0]
+    assert str(refused.value) == report.problems[0].reason
+
+
+def test_an_empty_train_list_exits_2(tmp_path, capsys):
+    tree = build_tree(tmp_path, {})
+    os.makedirs(tree["imagenet_root"])
+    assert check_pssl.main(["--pssl_root", tree["pssl_root"], "--imagenet_root",
+                            tree["imagenet_root"], "--quiet"]) == 2
+    assert "lists no samples" in capsys.readouterr().err
+
+
+def test_stdout_holds_the_problem_lines_alone(tmp_path):
+    tree = _tree(tmp_path)
+    proc = subprocess.run([sys.executable, "tools/check_pssl.py", "--pssl_root",
+                           tree["pssl_root"], "--imagenet_root", tree["imagenet_root"],
+                           "--quiet", "--num_workers", "0"], cwd=REPO_ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(EXPECTED), proc.stdout
+    assert all(any(name in line for name in EXPECTED) for line in lines), proc.stdout

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from paddleseg_pssl.cli import generate
+from paddleseg_pssl.errors import EXIT_MERGE_TIMEOUT
 from tests.consensus import generate_fixtures as gf
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -79,6 +80,18 @@ def test_the_cli_names_its_flags_the_library_its_keys(world, tmp_path, capsys, a
             runner.run(gf.load_into(world["cfg"], tmp_path / "o"), rank=2, world_size=2)
     assert err.value.key == library_key and "--" not in str(err.value)
 
+
+
+def test_a_merge_timeout_is_one_line_with_its_own_status(world, tmp_path, capsys):
+    status = generate.main(["--config", world["cfg"], "--output", str(tmp_path / "o"),
+                            "--quiet", "--rank", "0", "--world_size", "2", "--opts",
+                            "merge_timeout_s=0.1"])
+    err = capsys.readouterr().err
+    assert status == EXIT_MERGE_TIMEOUT, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("tools/generate_pssl.py: ranks [1] did not finish within"), last
+    assert "rerun with --merge_only" in last
 
 
 def test_hand_sharding_then_merge_only_equals_one_run(world, tmp_path):

@@ -9,17 +9,24 @@ import subprocess
 import sys
 from typing import List
 
+import numpy as np
 import paddle
 import pytest
 
+from paddleseg_pssl import pssl_format
 from paddleseg_pssl.cli import train as train_cli
 from paddleseg_pssl.cli import val as val_cli
+from paddleseg_pssl.errors import EXIT_BAD_SAMPLE
+from tests.datasets.pssl_fixtures import CLASSES
 from tests.fixtures.tiny_dataset import write_tiny_dataset
+from tests.fixtures.tiny_pssl_config import write_config
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIGS = REPO_ROOT / "tests" / "fixtures" / "configs"
 FAST_CONFIG = CONFIGS / "bisenetv2_tiny.yml"
 PAPER_CONFIGS = ["pspnet_resnet50_vd", "deeplabv3_resnet50_vd", "ocrnet_hrnetw18"]
+#: Bound on a run that meets a bad sample: a hang fails the test instead of blocking the suite.
+BAD_SAMPLE_TIMEOUT_S = 180
 
 
 def run_tool(args: List[str], tmp_path: pathlib.Path, timeout: int = 600
@@ -201,3 +208,49 @@ def test_paper_architectures_train_then_val(name, tmp_path):
     assert proc.returncode == 0, details(proc)
     assert (out / "iter_2" / "model.pdparams").is_file(), details(proc)
     assert "mIoU" in proc.stdout + proc.stderr, details(proc)
+
+
+# ------------------------------------------------------------------ a bad training sample
+
+@pytest.fixture
+def bad_sample_config(tmp_path: pathlib.Path):
+    """(config, label path): 4 PSSL samples, batch 2; the last sample's label is a 12x4 strip
+    for its 12x12 image, which PSSLDataset refuses. Paddle's seeded sampler gives it to rank 0
+    of 2 in the first epoch."""
+    labels = {f"{CLASSES[0]}_{index}.JPEG": np.full((8, 8), 9, np.uint8) for index in range(3)}
+    bad_name = f"{CLASSES[1]}_0.JPEG"
+    labels[bad_name] = np.full((4, 12), 9, np.uint8)
+    config = write_config(tmp_path / "data", len(CLASSES), labels=labels, batch_size=2)
+    return config, tmp_path / "data" / "pssl" / pssl_format.label_relpath(CLASSES[1], bad_name)
+
+
+def assert_one_line_naming(stderr: str, label: pathlib.Path) -> None:
+    """The run ended with one error line naming the sample's label, and no traceback."""
+    assert "Traceback" not in stderr, stderr[-3000:]
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("tools/train.py: error: train sample 3: label "), last
+    assert str(label) in last and "does not keep the aspect" in last, last
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("num_workers", ["0", "2"])
+def test_a_bad_sample_ends_training_with_one_line(bad_sample_config, num_workers, tmp_path):
+    config, label = bad_sample_config
+    proc = run_tool([sys.executable, "tools/train.py", "--config", config, "--device", "cpu",
+                     "--iters", "4", "--num_workers", num_workers, "--save_dir",
+                     str(tmp_path / "out")], tmp_path, timeout=BAD_SAMPLE_TIMEOUT_S)
+    assert proc.returncode == EXIT_BAD_SAMPLE, details(proc)
+    assert_one_line_naming(proc.stderr, label)
+
+
+@pytest.mark.slow
+def test_a_bad_sample_ends_a_two_process_launch(bad_sample_config, tmp_path):
+    config, label = bad_sample_config
+    logs = tmp_path / "launch_logs"
+    proc = run_tool([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+                     "--log_dir", str(logs), "tools/train.py", "--config", config, "--device",
+                     "cpu", "--iters", "4", "--save_dir", str(tmp_path / "out")], tmp_path,
+                    timeout=BAD_SAMPLE_TIMEOUT_S)
+    # The launcher exits with the status of the lowest failed rank: rank 0 read the sample.
+    assert proc.returncode == EXIT_BAD_SAMPLE, details(proc)
+    assert_one_line_naming((logs / "workerlog.0").read_text(errors="replace"), label)
