@@ -26,6 +26,7 @@ import resource
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence
 
@@ -34,6 +35,7 @@ import yaml
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.miniature.scales import SCALES, DemoScale
 from paddleseg_pssl.consensus.engines.base import AGGREGATIONS, DEFAULT_AGGREGATION
+from paddleseg_pssl.training.comparison import INIT_BACKBONE
 
 PROG = "tools/demo.py"
 #: Exit status when a step's tool failed (what finished is reused on a rerun).
@@ -78,9 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="demo_output", help="folder for everything")
     parser.add_argument("--scale", choices=sorted(SCALES), default="full",
-                        help="full: make demo (under 15 min on 2 cores); large: the world of "
-                             "the README's real-CamVid table (about twice as long); quick: a "
-                             "smoke run")
+                        help="full: make demo (under 15 min on 2 cores); study: every "
+                             "image labelled, the world of tools/pssl_study.py and the "
+                             "real-CamVid table; large: the five-classifier world of earlier "
+                             "studies; quick: a smoke run")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and classifiers")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compare_aggregations", nargs="*", default=[],
@@ -124,11 +127,13 @@ class Demo:
         print(f"   done in {self.timings[name]:.0f} s (CPU {self.cpu_timings[name]:.0f} s)",
               flush=True)
 
-    def run_tool(self, log_name: str, tool: str, *args: str, processes: int = 1) -> None:
+    def run_tool(self, log_name: str, tool: str, *args: str, processes: int = 1,
+                 threads: Optional[int] = None) -> None:
         """Run ``tools/<tool>`` as a user would; its output goes to ``logs/<log_name>.log``.
 
         ``processes > 1`` starts it under ``paddle.distributed.launch`` (one CPU process each,
-        the same command that shards generation over GPUs and nodes).
+        the same command that shards generation over GPUs and nodes); ``threads`` caps the
+        CPU threads of a tool that shares the machine with another.
         """
         log_path = self.logs / f"{log_name}.log"
         command = [sys.executable, str(TOOLS / tool), *args]
@@ -136,7 +141,8 @@ class Demo:
             command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node",
                        str(processes), "--log_dir", str(self.logs / f"{log_name}_ranks"),
                        *command[1:]]
-        env = dict(os.environ, OMP_NUM_THREADS="1") if processes > 1 else None
+        threads = 1 if processes > 1 else threads
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads)) if threads else None
         with open(log_path, "w") as log:
             log.write(" ".join(command) + "\n\n")
             log.flush()
@@ -221,7 +227,7 @@ class Demo:
 
     def pretrain(self, backbone_weights: pathlib.Path, pssl_root: Optional[pathlib.Path] = None,
                  iters: Optional[int] = None, subset: Optional[float] = None,
-                 name: str = "pretrain") -> pathlib.Path:
+                 name: str = "pretrain", threads: Optional[int] = None) -> pathlib.Path:
         """PSSL pre-training of the whole model, its backbone starting from classification
         weights as in the paper-scale configs (their backbones start from ImageNet weights).
 
@@ -244,24 +250,26 @@ class Demo:
                       "--config", str(MINIATURE_CONFIGS / "pretrain.yml"),
                       "--device", self.device, "--iters", str(iters), "--save_interval",
                       str(iters), "--save_dir", str(save_dir), "--seed", str(self.seed),
-                      "--log_iters", "20", "--opts", *opts)
+                      "--log_iters", "20", "--opts", *opts, threads=threads)
         return checkpoint
 
     def compare(self, pssl_checkpoint: Optional[pathlib.Path], backbone_weights: pathlib.Path,
                 num_seg_classes: int, inits: Optional[Sequence[str]] = None,
-                name: str = "finetune") -> pathlib.Path:
+                name: str = "finetune", log_name: str = "compare_init",
+                jobs: Optional[int] = None, threads: Optional[int] = None) -> pathlib.Path:
         """Fine-tune from each init (default: the scale's) with ``tools/compare_init.py`` into
-        ``<output>/<name>``; finished runs are reused. Returns its comparison.md."""
+        ``<output>/<name>``, ``jobs`` runs at once (default: one per CPU process); finished
+        runs are reused. Returns its comparison.md."""
         output = self.out / name
         seg = self.segmentation_root
         checkpoint = ["--pssl_checkpoint", str(pssl_checkpoint)] if pssl_checkpoint else []
-        self.run_tool(name.replace("/", "_"), "compare_init.py",
+        self.run_tool(log_name, "compare_init.py",
                       "--config", str(MINIATURE_CONFIGS / "finetune.yml"),
                       "--inits", *(inits or self.scale.finetune_inits),
                       "--lrs", *[str(lr) for lr in self.scale.finetune_lrs],
                       "--seeds", *[str(s) for s in self.scale.seeds],
                       "--iters", str(self.scale.finetune_iters), "--device", self.device,
-                      "--jobs", str(self.processes), *checkpoint,
+                      "--jobs", str(jobs or self.processes), *checkpoint,
                       "--backbone_pretrained", str(backbone_weights),
                       "--title", "miniature downstream set (DeepLabV3-MiniResNet)",
                       "--output", str(output), "--opts",
@@ -269,8 +277,22 @@ class Demo:
                       f"train_dataset.train_path={seg / 'train.txt'}",
                       f"train_dataset.num_classes={num_seg_classes}",
                       f"val_dataset.dataset_root={seg}", f"val_dataset.val_path={seg / 'val.txt'}",
-                      f"val_dataset.num_classes={num_seg_classes}")
+                      f"val_dataset.num_classes={num_seg_classes}", threads=threads)
         return output / "comparison.md"
+
+    def pretrain_beside_baseline(self, backbone_weights: pathlib.Path,
+                                 num_seg_classes: int) -> pathlib.Path:
+        """Pre-train while the conventional init fine-tunes, which needs no PSSL: on CPU the
+        pre-training keeps one core busy and no more, so the fine-tunes take another."""
+        if self.processes < 2 or INIT_BACKBONE not in self.scale.finetune_inits:
+            return self.pretrain(backbone_weights)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            baseline = pool.submit(self.compare, None, backbone_weights, num_seg_classes,
+                                   inits=[INIT_BACKBONE], log_name="compare_init_backbone",
+                                   jobs=1, threads=1)
+            checkpoint = self.pretrain(backbone_weights, threads=1)
+            baseline.result()
+        return checkpoint
 
     def analyses(self, pssl_checkpoint: pathlib.Path) -> dict:
         """Section 6: the PSSL model as a segmenter into all classes, and as a classifier."""
@@ -325,11 +347,12 @@ def _run_steps(demo: Demo, compare_aggregations: Sequence[str]) -> DemoResults:
         demo.visualize()
     from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
     backbone_weights = demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
-    with demo.step("5. PSSL pre-training (tools/train.py, Weighted CE)"):
-        checkpoint = demo.pretrain(backbone_weights)
+    num_seg_classes = data["segmentation"]["num_classes"]
+    with demo.step("5. PSSL pre-training (tools/train.py, Weighted CE); beside it, the "
+                   "conventional init's fine-tunes"):
+        checkpoint = demo.pretrain_beside_baseline(backbone_weights, num_seg_classes)
     with demo.step("6. fine-tuning: classification backbone vs PSSL init, lr per init"):
-        table_path = demo.compare(checkpoint, backbone_weights,
-                                  data["segmentation"]["num_classes"])
+        table_path = demo.compare(checkpoint, backbone_weights, num_seg_classes)
     with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
         accuracy = demo.analyses(checkpoint)
     return DemoResults(label_quality=reports, comparison_path=table_path, accuracy=accuracy)

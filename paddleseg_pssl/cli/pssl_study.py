@@ -66,6 +66,10 @@ def _points(args: argparse.Namespace, total: int, batch_size: int,
         for fraction in args.sizes:
             if fraction > 1:
                 raise PSSLConfigError(f"--sizes takes shares in (0, 1], got {fraction}")
+            images = study.PretrainPoint(labels, fraction, 1).images(total)
+            if images < batch_size:
+                raise PSSLConfigError(f"--sizes {fraction:g} is {images} of {total} labelled "
+                                      f"images, fewer than one pre-training batch ({batch_size})")
             iters = [study.iters_for_epochs(e, fraction, total, batch_size)
                      for e in args.epochs] if args.epochs else (args.iters or [default_iters])
             points += [study.PretrainPoint(labels, fraction, i) for i in iters]
@@ -134,7 +138,8 @@ class Study:
     def run_baseline(self) -> None:
         """The demo's comparison (conventional and PSSL init), reused and extended to the
         study's learning rates."""
-        self.demo.compare(self.demo_checkpoint, self.backbone, self.num_seg_classes)
+        self.demo.compare(self.demo_checkpoint, self.backbone, self.num_seg_classes,
+                          log_name="study_compare_init")
 
     def run_point(self, point: study.PretrainPoint) -> None:
         if point == self.demo_point:
@@ -143,7 +148,7 @@ class Study:
                                         point.iters, point.fraction,
                                         name=f"{STUDY_DIR}/pretrain/{point.name}")
         self.demo.compare(checkpoint, self.backbone, self.num_seg_classes, inits=[INIT_PSSL],
-                          name=self.finetune_dir(point))
+                          name=self.finetune_dir(point), log_name=f"study_finetune_{point.name}")
 
     def report(self) -> str:
         """Write study.md/.csv/.png from every finished point; returns the markdown."""

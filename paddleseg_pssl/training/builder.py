@@ -24,6 +24,7 @@ import copy
 import dataclasses
 import functools
 import inspect
+import math
 import sys
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
@@ -343,6 +344,25 @@ def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dic
                          "use WeightedCrossEntropyLoss with background_weight")
 
 
+def check_enough_samples(train_dataset: Any, batch_size: int, processes: int) -> None:
+    """Refuse a train dataset too small for one batch per process: PaddleSeg drops the last
+    incomplete batch, so its training loop would wait for a first batch for ever.
+
+    Raises:
+        PSSLConfigError: Naming the sample count, ``batch_size`` and the process count.
+    """
+    try:
+        samples = len(train_dataset)
+    except TypeError:
+        return  # an iterable dataset: nothing to count
+    per_process = math.ceil(samples / max(1, processes))
+    if per_process < batch_size:
+        raise PSSLConfigError(
+            f"the train dataset has {samples} samples, {per_process} per process "
+            f"({processes} processes): fewer than one batch (batch_size {batch_size}), so "
+            "training would never start; lower batch_size or train on more samples")
+
+
 def _guarded(train: Callable) -> Callable:
     signature = inspect.signature(train)
 
@@ -352,6 +372,10 @@ def _guarded(train: Callable) -> Callable:
         arguments = bound.arguments
         check_built(arguments.get("model"), arguments.get("train_dataset"),
                     arguments.get("losses"))
+        if arguments.get("train_dataset") is not None:
+            batch_size = arguments.get("batch_size", signature.parameters["batch_size"].default)
+            check_enough_samples(arguments["train_dataset"], batch_size,
+                                 paddle.distributed.get_world_size())
         if "train_dataset" in arguments:
             arguments["train_dataset"] = sample_guard.guarded(arguments["train_dataset"])
         return train(*bound.args, **bound.kwargs)

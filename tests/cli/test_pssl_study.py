@@ -19,22 +19,31 @@ def _study(world, *args):
 @pytest.mark.slow
 def test_points_of_both_label_sources_land_in_one_table_and_are_reused(quick_world):
     world, _ = quick_world
-    completed = _study(world, "--sizes", "0.5", "--labels", "pssl", "oracle")
+    completed = _study(world, "--sizes", "0.6", "--labels", "pssl", "oracle")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     study_dir = world / "study"
     rows = list(csv.DictReader(io.StringIO((study_dir / "study.csv").read_text())))
     # The demo's own pre-training (all labelled images) and the two new half-size points.
     assert sorted((r["labels"], float(r["fraction"])) for r in rows) == [
-        ("oracle", 0.5), ("pssl", 0.5), ("pssl", 1.0)]
+        ("oracle", 0.6), ("pssl", 0.6), ("pssl", 1.0)]
     assert "| nothing: conventional init |" in completed.stdout
     assert "| oracle labels |" in (study_dir / "study.md").read_text()
     assert (study_dir / "study.png").stat().st_size > 0
     # Oracle labels are the true masks: top decile on the object, 0 elsewhere.
     assert (study_dir / "oracle_labels" / "train.txt").is_file()
 
-    again = _study(world, "--sizes", "0.5", "--labels", "pssl", "oracle")
+    again = _study(world, "--sizes", "0.6", "--labels", "pssl", "oracle")
     assert again.returncode == 0
     assert "done in 0 s" in again.stdout  # nothing trained twice
+
+
+@pytest.mark.slow
+def test_a_size_below_one_batch_is_refused_before_any_training(quick_world):
+    world, _ = quick_world
+    completed = _study(world, "--sizes", "0.1")
+    assert completed.returncode == 2
+    assert "--sizes 0.1 is 3 of 30 labelled images, fewer than one pre-training batch (16)" \
+        in completed.stderr
 
 
 def test_a_folder_that_is_not_a_demo_world_is_refused_in_one_line(tmp_path):

@@ -15,6 +15,7 @@ import paddleseg_pssl  # noqa: F401  (installs the label-space builder)
 from paddleseg.cvlibs import Config, SegBuilder
 
 from paddleseg_pssl.training import builder as pssl_builder
+from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.training.builder import LabelSpaceMismatch, PSSLSegBuilder
 from tests.fixtures.tiny_pssl_config import CROP, write_config
 
@@ -121,3 +122,13 @@ def test_a_model_without_num_classes_is_checked_by_its_outputs(tmp_path):
         train(model, builder.train_dataset, optimizer=builder.optimizer, losses=builder.loss,
               save_dir=str(tmp_path / "out"), iters=1)
     assert model.training and not (tmp_path / "out").exists()
+
+
+def test_a_train_dataset_smaller_than_one_batch_is_refused_instead_of_waiting_for_ever(
+        tmp_path):
+    from paddleseg.core import train
+
+    with pytest.raises(PSSLConfigError, match="has 3 samples, 3 per process .* fewer than one "
+                                              "batch \\(batch_size 4\\)"):
+        train(None, [0, 1, 2], batch_size=4, save_dir=str(tmp_path / "out"), iters=1)
+    assert not (tmp_path / "out").exists()
