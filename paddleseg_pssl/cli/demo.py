@@ -32,10 +32,12 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import yaml
 
+from paddleseg_pssl.analysis.pssl_io import read_sample_list
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.miniature.scales import SCALES, DemoScale
 from paddleseg_pssl.consensus.engines.base import AGGREGATIONS, DEFAULT_AGGREGATION
 from paddleseg_pssl.training.comparison import INIT_BACKBONE
+from paddleseg_pssl.yaml_tree import read_yaml_tree
 
 PROG = "tools/demo.py"
 #: Exit status when a step's tool failed (what finished is reused on a rerun).
@@ -370,10 +372,22 @@ OUTPUT_GUIDE = [
 ]
 
 
+def _pretraining_regime(demo: Demo) -> str:
+    """How much PSSL pre-training the comparison rests on: images, iterations, epochs."""
+    images = len(read_sample_list(str(demo.pssl_root)))
+    batch_size = int(read_yaml_tree(MINIATURE_CONFIGS / "pretrain.yml")["batch_size"])
+    iters = demo.scale.pretrain_iters
+    epochs = iters * batch_size / images
+    return (f"PSSL pre-training: {images} labelled images, {iters} iterations at batch "
+            f"{batch_size} ({epochs:.0f} epochs). How the gain depends on the pre-training's "
+            "size and length: tools/pssl_study.py, docs/results.md (\"When PSSL pre-training "
+            "pays off\").\n")
+
+
 def _report(demo: Demo, results: DemoResults, scale: str, seconds: float) -> None:
     """Write SUMMARY.md and print the tables and where everything is."""
     quality = _label_quality_table(results.label_quality)
-    comparison = results.comparison_path.read_text()
+    comparison = results.comparison_path.read_text() + "\n" + _pretraining_regime(demo)
     top1 = results.accuracy.get("top1")
     summary = (f"# PSSL in miniature ({scale} scale, {seconds:.0f} s)\n\n"
                f"## Label quality (top deciles vs the true masks; micro-averaged)\n\n{quality}\n"

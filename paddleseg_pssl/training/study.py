@@ -60,8 +60,8 @@ def markdown(rows: Sequence[StudyRow], baseline: InitSummary, total: int,
              batch_size: int) -> str:
     """The table: one row per point (label source, images, iterations, epochs), its chosen
     learning rate, mIoU mean +- std over seeds and the gain over the conventional init."""
-    lines = ["| pre-trained on | images | iters | epochs | lr | mIoU | per seed | vs conventional |",
-             "|---|---|---|---|---|---|---|---|",
+    header = "| pre-trained on | images | iters | epochs | lr | mIoU | per seed | vs conventional |"
+    lines = [header, "|---|---|---|---|---|---|---|---|",
              f"| nothing: conventional init | - | - | - | {baseline.learning_rate:g} | "
              f"{_pct(baseline.miou_mean)} +- {_pct(baseline.miou_std)} | "
              f"{', '.join(_pct(v) for v in baseline.miou_per_seed)} | |"]

@@ -29,12 +29,14 @@ def test_points_of_both_label_sources_land_in_one_table_and_are_reused(quick_wor
     assert "| nothing: conventional init |" in completed.stdout
     assert "| oracle labels |" in (study_dir / "study.md").read_text()
     assert (study_dir / "study.png").stat().st_size > 0
-    # Oracle labels are the true masks: top decile on the object, 0 elsewhere.
     assert (study_dir / "oracle_labels" / "train.txt").is_file()
 
+    finished = {p: p.stat().st_mtime_ns for name in ("model.pdparams", "result.json")
+                for p in study_dir.rglob(name)}
     again = _study(world, "--sizes", "0.6", "--labels", "pssl", "oracle")
     assert again.returncode == 0
-    assert "done in 0 s" in again.stdout  # nothing trained twice
+    assert len(finished) >= 2 + 4  # two pre-trainings, four fine-tunes (2 rates x 1 seed)
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished  # nothing trained twice
 
 
 @pytest.mark.slow
