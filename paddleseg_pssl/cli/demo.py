@@ -372,10 +372,15 @@ OUTPUT_GUIDE = [
 ]
 
 
+def pretrain_batch_size() -> int:
+    """The miniature pre-training's batch (configs/pssl/miniature/pretrain.yml)."""
+    return int(read_yaml_tree(MINIATURE_CONFIGS / "pretrain.yml")["batch_size"])
+
+
 def _pretraining_regime(demo: Demo) -> str:
     """How much PSSL pre-training the comparison rests on: images, iterations, epochs."""
     images = len(read_sample_list(str(demo.pssl_root)))
-    batch_size = int(read_yaml_tree(MINIATURE_CONFIGS / "pretrain.yml")["batch_size"])
+    batch_size = pretrain_batch_size()
     iters = demo.scale.pretrain_iters
     epochs = iters * batch_size / images
     return (f"PSSL pre-training: {images} labelled images, {iters} iterations at batch "

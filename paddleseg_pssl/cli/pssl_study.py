@@ -23,13 +23,12 @@ from paddleseg_pssl.analysis.oracle_labels import write_oracle_labels
 from paddleseg_pssl.analysis.pssl_io import read_sample_list
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.cli.compare_init import cached_result, run_dir_of
-from paddleseg_pssl.cli.demo import MINIATURE_CONFIGS, Demo, DemoStepFailed
+from paddleseg_pssl.cli.demo import Demo, DemoStepFailed, pretrain_batch_size
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
 from paddleseg_pssl.miniature.scales import SCALES
 from paddleseg_pssl.training.comparison import INIT_BACKBONE, INIT_PSSL, choose_rates, grid
 from paddleseg_pssl.training import study
-from paddleseg_pssl.yaml_tree import read_yaml_tree
 
 PROG = "tools/pssl_study.py"
 STUDY_DIR = "study"
@@ -111,7 +110,7 @@ class Study:
         self.demo = Demo(world, scale, args.seed, args.device)
         self.dir = self.demo.out / STUDY_DIR
         self.total = len(read_sample_list(str(self.demo.pssl_root)))
-        self.batch_size = int(read_yaml_tree(MINIATURE_CONFIGS / "pretrain.yml")["batch_size"])
+        self.batch_size = pretrain_batch_size()
         self.backbone = self.demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
         summary = self.demo.segmentation_root / "summary.json"
         self.num_seg_classes = len(json.loads(summary.read_text())["class_names"])
