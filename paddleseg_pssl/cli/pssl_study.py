@@ -166,7 +166,7 @@ class Study:
         table = study.markdown(rows, baseline, self.total, self.batch_size)
         (self.dir / "study.md").write_text(table)
         (self.dir / "study.csv").write_text(_csv(rows, self.total))
-        study.plot(rows, baseline, self.total, str(self.dir / "study.png"))
+        study.plot(rows, baseline, self.total, self.batch_size, str(self.dir / "study.png"))
         return table
 
     @staticmethod

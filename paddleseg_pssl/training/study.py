@@ -75,40 +75,46 @@ def markdown(rows: Sequence[StudyRow], baseline: InitSummary, total: int,
     return "\n".join(lines) + "\n"
 
 
-def _curves(rows: Sequence[StudyRow], vary: str) -> Dict[Tuple[str, int], List[StudyRow]]:
-    """Rows grouped into lines that vary ``fraction`` (fixed labels and iterations) or
-    ``iters`` (fixed labels and size); lines of one point are left out."""
-    groups: Dict[Tuple, List[StudyRow]] = {}
+def _curves(rows: Sequence[StudyRow], total: int, batch_size: int
+            ) -> Dict[str, Dict[str, List[Tuple[float, StudyRow]]]]:
+    """Lines of the two panels, by label: ``size`` lines vary the images at fixed iterations
+    or fixed epochs, ``length`` lines vary the iterations at a fixed share; (x, row) points,
+    lines of one point left out."""
+    panels: Dict[str, Dict[str, List[Tuple[float, StudyRow]]]] = {"size": {}, "length": {}}
     for row in rows:
-        fixed = row.point.iters if vary == "fraction" else row.point.fraction
-        groups.setdefault((row.point.labels, fixed), []).append(row)
-    return {key: sorted(group, key=lambda r: getattr(r.point, vary))
-            for key, group in groups.items() if len(group) > 1}
+        p = row.point
+        epochs = round(p.epochs(total, batch_size))
+        for panel, label, x in (
+                ("size", f"{p.labels} labels, {p.iters} iterations", p.images(total)),
+                ("size", f"{p.labels} labels, {epochs} epochs", p.images(total)),
+                ("length", f"{p.labels} labels, {p.fraction:.0%} of the images", p.iters)):
+            panels[panel].setdefault(label, []).append((x, row))
+    return {panel: {label: sorted(line, key=lambda point: point[0])
+                    for label, line in lines.items() if len(line) > 1}
+            for panel, lines in panels.items()}
 
 
-def plot(rows: Sequence[StudyRow], baseline: InitSummary, total: int, path: str) -> str:
-    """mIoU against pre-training images (one line per label source and length) and against
-    pre-training iterations (one line per label source and size), seed std as error bars, the
-    conventional init as a band; written to ``path`` (PNG)."""
+def plot(rows: Sequence[StudyRow], baseline: InitSummary, total: int, batch_size: int,
+         path: str) -> str:
+    """mIoU against pre-training images (lines at fixed iterations or fixed epochs) and
+    against pre-training iterations (lines at a fixed share of the images), seed std as error
+    bars, the conventional init as a band; written to ``path`` (PNG)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("fraction", "pre-training images", "iterations"),
-              ("iters", "pre-training iterations", "of the images")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(11, 4.2), squeeze=False)
-    for ax, (vary, xlabel, fixed_name) in zip(axes[0], panels):
+    curves = _curves(rows, total, batch_size)
+    axis_names = {"size": "pre-training images", "length": "pre-training iterations"}
+    fig, axes = plt.subplots(1, len(axis_names), figsize=(11, 4.2), squeeze=False)
+    for ax, (panel, xlabel) in zip(axes[0], axis_names.items()):
         low = 100.0 * (baseline.miou_mean - baseline.miou_std)
         high = 100.0 * (baseline.miou_mean + baseline.miou_std)
         ax.axhspan(low, high, color="0.85", label="conventional init (mean +- std)")
         ax.axhline(100.0 * baseline.miou_mean, color="0.4", lw=1)
-        for (labels, fixed), group in _curves(rows, vary).items():
-            xs = [r.point.images(total) if vary == "fraction" else r.point.iters for r in group]
-            fixed_text = f"{fixed} {fixed_name}" if vary == "fraction" \
-                else f"{fixed:.0%} {fixed_name}"
-            ax.errorbar(xs, [100.0 * r.result.miou_mean for r in group],
-                        yerr=[100.0 * r.result.miou_std for r in group], marker="o",
-                        capsize=3, label=f"PSSL init, {labels} labels, {fixed_text}")
+        for label, line in curves[panel].items():
+            ax.errorbar([x for x, _ in line], [100.0 * r.result.miou_mean for _, r in line],
+                        yerr=[100.0 * r.result.miou_std for _, r in line], marker="o",
+                        capsize=3, label=f"PSSL init, {label}")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("fine-tuned val mIoU (%)")
         ax.grid(alpha=0.3)

@@ -33,5 +33,16 @@ def test_rows_show_each_point_against_the_conventional_init():
 def test_the_plot_is_written(tmp_path):
     rows = [study.StudyRow(study.PretrainPoint("pssl", f, 100), _summary("pssl", 0.1 + f, 0.1))
             for f in (0.5, 1.0)]
-    path = study.plot(rows, _summary("backbone", 0.2, 0.1), 100, str(tmp_path / "s.png"))
+    path = study.plot(rows, _summary("backbone", 0.2, 0.1), 100, 10, str(tmp_path / "s.png"))
     assert (tmp_path / "s.png").stat().st_size > 0 and path.endswith("s.png")
+
+
+def test_the_plot_draws_size_lines_at_equal_iterations_and_equal_epochs_and_length_lines():
+    points = [study.PretrainPoint("pssl", 0.1, 188), study.PretrainPoint("pssl", 1.0, 1875),
+              study.PretrainPoint("pssl", 0.1, 1875)]
+    rows = [study.StudyRow(p, _summary("pssl", 0.2, 0.1)) for p in points]
+    curves = study._curves(rows, total=1500, batch_size=16)
+    assert [x for x, _ in curves["size"]["pssl labels, 20 epochs"]] == [150, 1500]
+    assert [x for x, _ in curves["size"]["pssl labels, 1875 iterations"]] == [150, 1500]
+    assert [x for x, _ in curves["length"]["pssl labels, 10% of the images"]] == [188, 1875]
+    assert "pssl labels, 100% of the images" not in curves["length"]  # one point: no line
