@@ -39,7 +39,7 @@ _LARGE = DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
                    finetune_lrs=(0.5, 0.2, 0.1))
 #: make demo: one member per architecture, 40 images labelled per class, pre-trained long
 #: enough to pay off (1875 iterations: 75 epochs of its 400 images), short fine-tunes at three
-#: rates that bracket both inits' peaks; its 15-minute budget on 2 cores.
+#: rates that bracket both inits' peaks (its run time: README, "The miniature").
 _FULL = dataclasses.replace(_LARGE, labelled_per_class=40, ensemble_members=3,
                             pretrain_iters=1875, finetune_iters=120,
                             finetune_lrs=(0.2, 0.1, 0.05))
