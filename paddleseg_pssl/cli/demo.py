@@ -229,30 +229,32 @@ class Demo:
 
     def pretrain(self, backbone_weights: pathlib.Path, pssl_root: Optional[pathlib.Path] = None,
                  iters: Optional[int] = None, subset: Optional[float] = None,
-                 name: str = "pretrain", threads: Optional[int] = None) -> pathlib.Path:
+                 name: str = "pretrain", threads: Optional[int] = None,
+                 opts: Sequence[str] = ()) -> pathlib.Path:
         """PSSL pre-training of the whole model, its backbone starting from classification
         weights as in the paper-scale configs (their backbones start from ImageNet weights).
 
-        ``pssl_root`` (default: the demo's labels), ``iters`` (default: the scale's) and
-        ``subset`` (a share of every class, ``PSSLDataset(subset=...)``) vary it for a study;
-        ``name`` is its folder under the output and its log's name. A finished run is reused.
+        ``pssl_root`` (default: the demo's labels), ``iters`` (default: the scale's),
+        ``subset`` (a share of every class, ``PSSLDataset(subset=...)``) and ``opts`` (more
+        ``--opts``, e.g. a label rule) vary it for a study; ``name`` is its folder under the
+        output and its log's name. A finished run is reused.
         """
         save_dir = self.out / name
         iters = iters or self.scale.pretrain_iters
         checkpoint = save_dir / f"iter_{iters}" / "model.pdparams"
         if checkpoint.is_file():
             return checkpoint
-        opts = [f"train_dataset.imagenet_root={self.classification_root}",
-                f"train_dataset.pssl_root={pssl_root or self.pssl_root}",
-                f"model.backbone.pretrained={backbone_weights}",
-                f"lr_scheduler.milestones=[{max(1, round(iters * LR_DROP_AT))}]"]
+        overrides = [f"train_dataset.imagenet_root={self.classification_root}",
+                     f"train_dataset.pssl_root={pssl_root or self.pssl_root}",
+                     f"model.backbone.pretrained={backbone_weights}",
+                     f"lr_scheduler.milestones=[{max(1, round(iters * LR_DROP_AT))}]"]
         if subset is not None and subset < 1:
-            opts.append(f"train_dataset.subset={subset}")
+            overrides.append(f"train_dataset.subset={subset}")
         self.run_tool(name.replace("/", "_"), "train.py",
                       "--config", str(MINIATURE_CONFIGS / "pretrain.yml"),
                       "--device", self.device, "--iters", str(iters), "--save_interval",
                       str(iters), "--save_dir", str(save_dir), "--seed", str(self.seed),
-                      "--log_iters", "20", "--opts", *opts, threads=threads)
+                      "--log_iters", "20", "--opts", *overrides, *opts, threads=threads)
         return checkpoint
 
     def compare(self, pssl_checkpoint: Optional[pathlib.Path], backbone_weights: pathlib.Path,

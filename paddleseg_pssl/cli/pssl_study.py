@@ -1,14 +1,15 @@
-"""``tools/pssl_study.py``: the paper's Table 2 in miniature, on a ``tools/demo.py`` world.
+"""``tools/pssl_study.py``: the paper's Tables 1 and 2 in miniature, on a ``tools/demo.py`` world.
 
 Pre-trains on shares of the world's labelled images (``--sizes``), for ``--iters`` iterations
 or ``--epochs`` passes, from its PSSL labels and/or oracle labels drawn from the true masks
-(``--labels``), fine-tunes each checkpoint as the demo does (learning rate chosen per point on
+(``--labels``), with the configs' label rule or Table 1's variants (``--rules``), fine-tunes each checkpoint as the demo does (learning rate chosen per point on
 the validation split, several seeds) and writes ``<world>/study/study.md``, ``.csv`` and
 ``.png`` with every finished point, beside the conventional init. Finished pre-trainings and
 fine-tunes are reused, so each curve is one more call into the same folder, e.g.::
 
     python tools/pssl_study.py --world demo_output --sizes 0.1 0.25 0.5 1 --labels pssl oracle
     python tools/pssl_study.py --world demo_output --iters 500 1000 3750
+    python tools/pssl_study.py --world demo_output --rules bg0.01 bg1 d8_ignored
 """
 import argparse
 import csv
@@ -44,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the demo scale the world was made with (fine-tuning settings)")
     parser.add_argument("--labels", nargs="+", choices=study.LABEL_SOURCES,
                         default=[study.LABELS_PSSL], help="label sources to pre-train on")
+    parser.add_argument("--rules", nargs="+", choices=list(study.RULES),
+                        default=[study.RULE_PAPER],
+                        help="label rules: the configs' (paper), Table 1's background weights "
+                             "(bgW), D8 ignored, or everything below D9 ignored")
     parser.add_argument("--sizes", nargs="+", type=common.positive_float, default=[1.0],
                         help="shares (0, 1] of every class's labelled images")
     length = parser.add_mutually_exclusive_group()
@@ -71,7 +76,8 @@ def _points(args: argparse.Namespace, total: int, batch_size: int,
                                       f"images, fewer than one pre-training batch ({batch_size})")
             iters = [study.iters_for_epochs(e, fraction, total, batch_size)
                      for e in args.epochs] if args.epochs else (args.iters or [default_iters])
-            points += [study.PretrainPoint(labels, fraction, i) for i in iters]
+            points += [study.PretrainPoint(labels, fraction, i, rule)
+                       for i in iters for rule in args.rules]
     return points
 
 
@@ -87,11 +93,11 @@ def _chosen(output: pathlib.Path, init: str, rates: Sequence[float],
 def _csv(rows: Sequence[study.StudyRow], total: int) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["labels", "fraction", "images", "iters", "lr", "miou_mean", "miou_std",
-                     "miou_per_seed"])
+    writer.writerow(["labels", "rule", "fraction", "images", "iters", "lr", "miou_mean",
+                     "miou_std", "miou_per_seed"])
     for row in rows:
         p, r = row.point, row.result
-        writer.writerow([p.labels, p.fraction, p.images(total), p.iters, r.learning_rate,
+        writer.writerow([p.labels, p.rule, p.fraction, p.images(total), p.iters, r.learning_rate,
                          r.miou_mean, r.miou_std, " ".join(f"{v:.4f}" for v in r.miou_per_seed)])
     return buffer.getvalue()
 
@@ -145,7 +151,8 @@ class Study:
             return  # run_baseline fine-tuned it
         checkpoint = self.demo.pretrain(self.backbone, self.labels_root(point.labels),
                                         point.iters, point.fraction,
-                                        name=f"{STUDY_DIR}/pretrain/{point.name}")
+                                        name=f"{STUDY_DIR}/pretrain/{point.name}",
+                                        opts=study.RULES[point.rule])
         self.demo.compare(checkpoint, self.backbone, self.num_seg_classes, inits=[INIT_PSSL],
                           name=self.finetune_dir(point), log_name=f"study_finetune_{point.name}")
 
@@ -157,7 +164,8 @@ class Study:
         if baseline is None:
             raise PSSLConfigError("the conventional init's fine-tunes have not finished")
         rows = []
-        points = [self._point_of(f) for f in sorted((self.dir / "pretrain").glob("*"))]
+        points = [study.PretrainPoint.from_name(f.name)
+                  for f in sorted((self.dir / "pretrain").glob("*"))]
         for point in [self.demo_point, *points]:
             result = _chosen(self.demo.out / self.finetune_dir(point), INIT_PSSL,
                              scale.finetune_lrs, scale.seeds)
@@ -168,11 +176,6 @@ class Study:
         (self.dir / "study.csv").write_text(_csv(rows, self.total))
         study.plot(rows, baseline, self.total, self.batch_size, str(self.dir / "study.png"))
         return table
-
-    @staticmethod
-    def _point_of(folder: pathlib.Path) -> study.PretrainPoint:
-        labels, fraction, iters = folder.name.rsplit("_", 2)
-        return study.PretrainPoint(labels, float(fraction[1:]), int(iters[1:]))
 
 
 def run(args: argparse.Namespace) -> int:

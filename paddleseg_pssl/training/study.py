@@ -1,15 +1,17 @@
-"""The paper's Table 2 in miniature: fine-tuned mIoU against the PSSL pre-training's size,
-length and label source (arXiv 2207.03335: PSSL init overtakes ImageNet init only past about
-500K of ImageNet's 1.28M images).
+"""The paper's Tables 1 and 2 in miniature: fine-tuned mIoU against the PSSL pre-training's
+size, length, label source and label rule (arXiv 2207.03335: PSSL init overtakes ImageNet init
+only past about 500K of ImageNet's 1.28M images; background weight 0.1 is best).
 
 Bookkeeping only: a pre-training point, how finished fine-tunes become table rows (each point
 at its own best learning rate, as ``compare_init`` chooses) and the plot.
 ``tools/pssl_study.py`` runs the points.
 """
 import math
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
+from paddleseg_pssl.constants import TOP_DECILE
 from paddleseg_pssl.training.comparison import InitSummary
 
 #: Label sources a point can pre-train on.
@@ -17,18 +19,59 @@ LABELS_PSSL = "pssl"
 LABELS_ORACLE = "oracle"
 LABEL_SOURCES = (LABELS_PSSL, LABELS_ORACLE)
 
+#: The configs' label rule (D9 foreground, the rest background, background weight 0.1).
+RULE_PAPER = "paper"
+#: Background weights of the paper's Table 1 besides its chosen 0.1.
+TABLE1_BACKGROUND_WEIGHTS = {"bg0.001": 0.001, "bg0.01": 0.01, "bg1": 1.0}
+
+
+def _background_weight(weight: float) -> Tuple[str, ...]:
+    return (f"loss.types=[{{'type': 'WeightedCrossEntropyLoss', "
+            f"'background_weight': {weight}}}]",)
+
+
+#: Label rules of the paper's Table 1 and Section 4 ablations, as pre-training overrides.
+RULES: Dict[str, Tuple[str, ...]] = {
+    RULE_PAPER: (),
+    **{name: _background_weight(w) for name, w in TABLE1_BACKGROUND_WEIGHTS.items()},
+    # D8 pixels skipped by the loss instead of taken as background.
+    "d8_ignored": (f"train_dataset.ignore_deciles=[{TOP_DECILE - 1}]",),
+    # Only D9 labelled, no background: the paper reports a collapse into a classifier.
+    "below_d9_ignored": (f"train_dataset.ignore_deciles={list(range(TOP_DECILE))}",),
+}
+_NAME = re.compile(r"(?P<labels>[a-z]+)_f(?P<fraction>[0-9.e-]+)_i(?P<iters>[0-9]+)"
+                   r"(?:_r(?P<rule>.+))?")
+
 
 @dataclass(frozen=True)
 class PretrainPoint:
-    """One pre-training: label source, share of every class's images, iterations."""
+    """One pre-training: label source, share of every class's images, iterations, label rule
+    (a key of RULES)."""
     labels: str
     fraction: float
     iters: int
+    rule: str = RULE_PAPER
 
     @property
     def name(self) -> str:
         """Folder name of its pre-training and fine-tunes."""
-        return f"{self.labels}_f{self.fraction:g}_i{self.iters}"
+        rule = "" if self.rule == RULE_PAPER else f"_r{self.rule}"
+        return f"{self.labels}_f{self.fraction:g}_i{self.iters}{rule}"
+
+    @classmethod
+    def from_name(cls, name: str) -> "PretrainPoint":
+        """The point whose folder is called ``name``."""
+        match = _NAME.fullmatch(name)
+        if match is None:
+            raise ValueError(f"{name!r} is not a study point's folder name")
+        return cls(match["labels"], float(match["fraction"]), int(match["iters"]),
+                   match["rule"] or RULE_PAPER)
+
+    @property
+    def source(self) -> str:
+        """Label source and, when not the configs', label rule, as the table names them."""
+        rule = "" if self.rule == RULE_PAPER else f", {self.rule}"
+        return f"{self.labels} labels{rule}"
 
     def images(self, total: int) -> int:
         """Images it pre-trains on, of ``total`` labelled ones (``subsets``' rounding)."""
@@ -65,10 +108,11 @@ def markdown(rows: Sequence[StudyRow], baseline: InitSummary, total: int,
              f"| nothing: conventional init | - | - | - | {baseline.learning_rate:g} | "
              f"{_pct(baseline.miou_mean)} +- {_pct(baseline.miou_std)} | "
              f"{', '.join(_pct(v) for v in baseline.miou_per_seed)} | |"]
-    for row in sorted(rows, key=lambda r: (r.point.labels, r.point.iters, r.point.fraction)):
+    for row in sorted(rows, key=lambda r: (r.point.rule != RULE_PAPER, r.point.labels,
+                                           r.point.rule, r.point.iters, r.point.fraction)):
         p, r = row.point, row.result
         gain = 100.0 * (r.miou_mean - baseline.miou_mean)
-        lines.append(f"| {p.labels} labels | {p.images(total)} | {p.iters} | "
+        lines.append(f"| {p.source} | {p.images(total)} | {p.iters} | "
                      f"{p.epochs(total, batch_size):.1f} | {r.learning_rate:g} | "
                      f"{_pct(r.miou_mean)} +- {_pct(r.miou_std)} | "
                      f"{', '.join(_pct(v) for v in r.miou_per_seed)} | {gain:+.1f} |")
@@ -85,9 +129,9 @@ def _curves(rows: Sequence[StudyRow], total: int, batch_size: int
         p = row.point
         epochs = round(p.epochs(total, batch_size))
         for panel, label, x in (
-                ("size", f"{p.labels} labels, {p.iters} iterations", p.images(total)),
-                ("size", f"{p.labels} labels, {epochs} epochs", p.images(total)),
-                ("length", f"{p.labels} labels, {p.fraction:.0%} of the images", p.iters)):
+                ("size", f"{p.source}, {p.iters} iterations", p.images(total)),
+                ("size", f"{p.source}, {epochs} epochs", p.images(total)),
+                ("length", f"{p.source}, {p.fraction:.0%} of the images", p.iters)):
             panels[panel].setdefault(label, []).append((x, row))
     return {panel: {label: sorted(line, key=lambda point: point[0])
                     for label, line in lines.items() if len(line) > 1}

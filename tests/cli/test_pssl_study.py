@@ -40,6 +40,20 @@ def test_points_of_both_label_sources_land_in_one_table_and_are_reused(quick_wor
 
 
 @pytest.mark.slow
+def test_label_rules_reach_the_pre_training_and_get_rows_of_their_own(quick_world):
+    world, _ = quick_world
+    completed = _study(world, "--rules", "bg0.01", "below_d9_ignored", "--lrs", "0.05")
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    logs = world / "logs"
+    # The configuration the training printed (YAML), not only the command line.
+    assert "background_weight: 0.01" in (logs / "study_pretrain_pssl_f1_i4_rbg0.01.log").read_text()
+    assert "ignore_deciles:\n  - 0\n" in \
+        (logs / "study_pretrain_pssl_f1_i4_rbelow_d9_ignored.log").read_text()
+    rows = list(csv.DictReader(io.StringIO((world / "study" / "study.csv").read_text())))
+    assert {"bg0.01", "below_d9_ignored"} <= {r["rule"] for r in rows}
+
+
+@pytest.mark.slow
 def test_a_size_below_one_batch_is_refused_before_any_training(quick_world):
     world, _ = quick_world
     completed = _study(world, "--sizes", "0.1")

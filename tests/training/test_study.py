@@ -15,6 +15,20 @@ def test_a_point_counts_its_images_and_epochs():
     assert point.name == "pssl_f0.25_i1875"
 
 
+def test_a_point_is_found_again_from_its_folder_name_with_its_label_rule():
+    for point in (study.PretrainPoint("pssl", 0.25, 1875),
+                  study.PretrainPoint("oracle", 1.0, 500, "below_d9_ignored")):
+        assert study.PretrainPoint.from_name(point.name) == point
+    assert study.PretrainPoint("pssl", 1.0, 500, "bg0.01").name == "pssl_f1_i500_rbg0.01"
+
+
+def test_every_label_rule_but_the_configs_changes_the_pre_training():
+    assert study.RULES[study.RULE_PAPER] == ()
+    assert all(study.RULES[name] for name in study.RULES if name != study.RULE_PAPER)
+    assert study.RULES["below_d9_ignored"] == (
+        "train_dataset.ignore_deciles=[0, 1, 2, 3, 4, 5, 6, 7, 8]",)
+
+
 def test_equal_epochs_give_iterations_in_proportion_to_the_images():
     assert study.iters_for_epochs(20, 1.0, 1500, 16) == 1875
     assert study.iters_for_epochs(20, 0.1, 1500, 16) == 188
@@ -28,6 +42,15 @@ def test_rows_show_each_point_against_the_conventional_init():
     assert "| oracle labels | 1500 | 1875 | 20.0 | 0.1 | 21.0 +- 1.0 | 20.0, 21.0, 22.0 | +4.5 |" \
         in table
     assert "| pssl labels | 750 | 1875 | 40.0 | 0.2 | 18.0 +- 1.0 |" in table
+
+
+def test_label_rule_rows_follow_the_size_and_length_rows_and_name_their_rule():
+    rows = [study.StudyRow(study.PretrainPoint("pssl", 1.0, 1875, "bg1"), _summary("pssl", 0.17, 0.1)),
+            study.StudyRow(study.PretrainPoint("pssl", 1.0, 1875), _summary("pssl", 0.19, 0.1))]
+    table = study.markdown(rows, _summary("backbone", 0.165, 0.1), total=1500, batch_size=16)
+    lines = table.splitlines()
+    assert lines[3].startswith("| pssl labels | 1500 |")
+    assert lines[4].startswith("| pssl labels, bg1 | 1500 | 1875 |")
 
 
 def test_the_plot_is_written(tmp_path):
