@@ -16,17 +16,23 @@ def _study(world, *args):
                           cwd=REPO_ROOT, capture_output=True, text=True)
 
 
+def _finished_study_rows(world, *args):
+    """The study's CSV rows after a run with ``args`` that must succeed; and its stdout."""
+    completed = _study(world, *args)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    csv_text = (world / "study" / "study.csv").read_text()
+    return list(csv.DictReader(io.StringIO(csv_text))), completed.stdout
+
+
 @pytest.mark.slow
 def test_points_of_both_label_sources_land_in_one_table_and_are_reused(quick_world):
     world, _ = quick_world
-    completed = _study(world, "--sizes", "0.6", "--labels", "pssl", "oracle")
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    rows, stdout = _finished_study_rows(world, "--sizes", "0.6", "--labels", "pssl", "oracle")
     study_dir = world / "study"
-    rows = list(csv.DictReader(io.StringIO((study_dir / "study.csv").read_text())))
     # The demo's own pre-training (all labelled images) and the two new half-size points.
     assert sorted((r["labels"], float(r["fraction"])) for r in rows) == [
         ("oracle", 0.6), ("pssl", 0.6), ("pssl", 1.0)]
-    assert "| nothing: conventional init |" in completed.stdout
+    assert "| nothing: conventional init |" in stdout
     assert "| oracle labels |" in (study_dir / "study.md").read_text()
     assert (study_dir / "study.png").stat().st_size > 0
     assert (study_dir / "oracle_labels" / "train.txt").is_file()
@@ -42,14 +48,12 @@ def test_points_of_both_label_sources_land_in_one_table_and_are_reused(quick_wor
 @pytest.mark.slow
 def test_label_rules_reach_the_pre_training_and_get_rows_of_their_own(quick_world):
     world, _ = quick_world
-    completed = _study(world, "--rules", "bg0.01", "below_d9_ignored", "--lrs", "0.05")
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    rows, _ = _finished_study_rows(world, "--rules", "bg0.01", "below_d9_ignored", "--lrs", "0.05")
     logs = world / "logs"
     # The configuration the training printed (YAML), not only the command line.
     assert "background_weight: 0.01" in (logs / "study_pretrain_pssl_f1_i4_rbg0.01.log").read_text()
     assert "ignore_deciles:\n  - 0\n" in \
         (logs / "study_pretrain_pssl_f1_i4_rbelow_d9_ignored.log").read_text()
-    rows = list(csv.DictReader(io.StringIO((world / "study" / "study.csv").read_text())))
     assert {"bg0.01", "below_d9_ignored"} <= {r["rule"] for r in rows}
 
 
