@@ -17,19 +17,53 @@ settings), unless the user adopts them explicitly (``adopt_existing``).
 import contextlib
 import fcntl
 import glob
+import hashlib
 import json
 import os
-from typing import Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus.atomic_files import atomic_write_text
 from paddleseg_pssl.consensus.store import SETTINGS_FILE, PSSLStore, StoreSettingsError
+from paddleseg_pssl.constants import DECILE_COUNT
 from paddleseg_pssl.errors import literal
 
 #: The persistent fingerprint at the PSSL root (survives the merge, unlike ``.pssl_work``).
 FINGERPRINT_FILE = "pssl_settings.json"
 #: Suffix of the copy beside each rank's done-list.
 RANK_FINGERPRINT_SUFFIX = ".settings.json"
+#: Explainer settings that change speed, not labels: a resumed run may change them.
+THROUGHPUT_ONLY_KEYS = ("batch_size",)
+
+
+def json_digest(obj: Any) -> str:
+    """SHA-256 of ``obj`` as sorted JSON (the identity of settings, classes and slices)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def label_settings(settings: Mapping) -> Dict[str, Any]:
+    """What of the recorded ``settings`` shapes a label, every explainer default resolved.
+
+    Moving the images or the weights, ``limit``, the store and failure settings and the
+    throughput-only explainer settings (:data:`THROUGHPUT_ONLY_KEYS`) are left out: a run
+    may change them.
+    """
+    return {
+        "classes_sha256": settings.get("classes_sha256"), "seed": settings.get("seed"),
+        "resolution": settings.get("resolution"),
+        "explainer": {k: v for k, v in (settings.get("explainer") or {}).items()
+                      if k not in THROUGHPUT_ONLY_KEYS},
+        # device noise and float16 differ between device kinds: part of what made a label
+        "device": settings.get("device"),
+        "consensus": settings.get("consensus"),
+        "ensemble": [{k: v for k, v in model.items() if k != "weights"}
+                     for model in settings.get("ensemble") or []],
+        "label": {"decile_count": DECILE_COUNT}}
+
+
+def settings_digest(settings: Mapping) -> str:
+    """The digest of :func:`label_settings`: outputs share it when their labels agree."""
+    return json_digest(label_settings(settings))
 
 
 def rank_fingerprint_path(store: PSSLStore, rank: Union[int, str]) -> str:
@@ -80,6 +114,8 @@ def _labels_present(store: PSSLStore) -> bool:
 
 
 def _changed_keys(old: Mapping, new: Mapping) -> List[str]:
+    """The settings that shape a label and differ (never one a run may change)."""
+    old, new = label_settings(old), label_settings(new)
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 

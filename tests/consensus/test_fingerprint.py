@@ -45,6 +45,15 @@ def test_other_seed_refused_with_one_record_lost(world, tmp_path, lost):
         runner.run(_cfg(world, out, "seed=8"))
 
 
+def test_a_refusal_names_only_settings_that_shape_labels(world, tmp_path):
+    """``limit`` and ``explainer.batch_size`` alone are accepted, so a refusal never lists them."""
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)).ok
+    assert runner.run(_cfg(world, out, "limit=2", "explainer.batch_size=2")).ok
+    with pytest.raises(ConfigError, match=r"changed \['seed'\]"):
+        runner.run(_cfg(world, out, "seed=8", "limit=3"))
+
+
 def test_truncated_manifest_does_not_hide_the_settings(world, tmp_path):
     out = tmp_path / "out"
     assert runner.run(_cfg(world, out)).ok
