@@ -43,13 +43,20 @@ def ensure_output_dir(path: str, key: str = "output") -> None:
     """
     try:
         os.makedirs(path, exist_ok=True)
+    except OSError as exc:  # the first folder of the path that cannot be made
+        raise _unusable(key, exc.filename or path, exc) from None
+    try:
         with tempfile.TemporaryFile(dir=path):
             pass
-    except OSError as exc:
-        why = _WHY.get(exc.errno, f"cannot be used ({exc.strerror or exc})")
-        bad = exc.filename or path
-        raise ConfigError(key, f"{bad!r} {why}; choose another output folder or fix its "
-                               "permissions") from None
+    except OSError as exc:  # names the probe file: the folder is what the user can fix
+        raise _unusable(key, path, exc) from None
+
+
+def _unusable(key: str, path: str, exc: OSError) -> ConfigError:
+    """The error naming ``key``, the folder ``path`` and why ``exc`` makes it unusable."""
+    why = _WHY.get(exc.errno, f"cannot be used ({exc.strerror or exc})")
+    return ConfigError(key, f"{path!r} {why}; choose another output folder or fix its "
+                            "permissions")
 
 
 class OutputBusyError(PSSLConfigError):
