@@ -12,7 +12,8 @@ so losing or truncating one file does not lose it::
 :func:`guard` runs under an exclusive lock of the output folder, so two runs starting at once
 cannot both record their settings. A run is refused when any readable record names another
 digest, or when labels are present and no record is readable at all (they may come from other
-settings), unless the user adopts them explicitly (``adopt_existing``).
+settings), unless the user adopts them explicitly (``adopt_existing``); an adoption (when, how
+many labels) is kept in the records and the manifest (``adopted_existing``).
 """
 import contextlib
 import fcntl
@@ -24,6 +25,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus.atomic_files import atomic_write_text
+from paddleseg_pssl.consensus.manifest import ADOPTED_KEY, timestamp
 from paddleseg_pssl.consensus.store import SETTINGS_FILE, PSSLStore, StoreSettingsError
 from paddleseg_pssl.constants import DECILE_COUNT
 from paddleseg_pssl.errors import literal
@@ -132,6 +134,16 @@ def _conflict(store: PSSLStore, digest: str) -> Tuple[List[str], Optional[Tuple[
     return readable, other
 
 
+def adoption(store: PSSLStore) -> Optional[dict]:
+    """When and how many labels were adopted without a fingerprint (``adopt_existing``), as
+    the first record holding it says; None when nothing was adopted."""
+    for path in record_paths(store):
+        adopted = (read_record(path) or {}).get(ADOPTED_KEY)
+        if adopted is not None:
+            return adopted
+    return None
+
+
 def guard(store: PSSLStore, digest: str, settings: Mapping, *,
           adopt_existing: bool = False) -> None:
     """Refuse an output made with other settings, then record ours in every place.
@@ -156,7 +168,8 @@ def guard(store: PSSLStore, digest: str, settings: Mapping, *,
                 f"output {store.root!r} holds labels made with other settings ({path}: "
                 f"changed {changed or 'model weights'}); write to a new output folder, or "
                 f"delete that one to start over"))
-        if not readable and not adopt_existing and _labels_present(store):
+        unrecorded = not readable and _labels_present(store)
+        if unrecorded and not adopt_existing:
             raise StoreSettingsError(
                 literal(f"output {store.root!r} holds labels but no readable settings "
                         f"fingerprint ({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and "
@@ -164,8 +177,10 @@ def guard(store: PSSLStore, digest: str, settings: Mapping, *,
                         "other settings; pass ")
                 + "{adopt_existing} to keep them as made with these settings, or write to a "
                   "new output folder")
-        text = json.dumps({"settings_digest": digest, "settings": settings}, indent=2,
-                          sort_keys=True) + "\n"
+        record = {"settings_digest": digest, "settings": settings}
+        if unrecorded:
+            record[ADOPTED_KEY] = {"at": timestamp(), "labels": len(store.existing_labels())}
+        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
         for path in (os.path.join(store.root, FINGERPRINT_FILE),
                      os.path.join(store.work_dir, SETTINGS_FILE),
                      rank_fingerprint_path(store, store.rank)):

@@ -7,7 +7,6 @@ on ``.pssl_work/world<w>.lock``, so a run sharded another way (``--world_size``)
 The kernel drops the locks when their holder exits, even on ``kill -9``, so a stale lock never
 blocks a resume.
 """
-import datetime
 import errno
 import fcntl
 import glob
@@ -18,6 +17,7 @@ import tempfile
 from typing import List, Optional
 
 from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.manifest import timestamp
 from paddleseg_pssl.errors import PSSLConfigError
 
 LOCK_NAME = "rank{rank}.lock"
@@ -165,7 +165,6 @@ class RankLock:
 def _write_holder(fd: int) -> None:
     """Record who holds the lock (pid, host, start) for the message a refused run prints."""
     info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                       "started": datetime.datetime.now().astimezone().isoformat(
-                           timespec="seconds")}).encode("utf-8")
+                       "started": timestamp()}).encode("utf-8")
     os.pwrite(fd, info, 0)  # a full disk fails here and keeps the previous holder's record
     os.ftruncate(fd, len(info))

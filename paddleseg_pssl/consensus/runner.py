@@ -24,16 +24,15 @@ Guards of a long run: the output folder is made and proven writable first
 recorded (:mod:`.fingerprint`), and every model is probed on one image (:mod:`.model_probe`).
 """
 import dataclasses
-import datetime
 import logging
 import time
 from typing import Dict, Optional
 
-from paddleseg_pssl.consensus import fail_fast, model_probe
+from paddleseg_pssl.consensus import fail_fast, fingerprint, model_probe
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.consensus.generate_config import GenerateConfig
 from paddleseg_pssl.consensus.image_loop import process_slice
-from paddleseg_pssl.consensus.manifest import build_manifest
+from paddleseg_pssl.consensus.manifest import build_manifest, timestamp
 from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
 from paddleseg_pssl.consensus.startup import Context, prepare, slice_digest
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
@@ -79,7 +78,7 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
         What this rank did. Start-up problems raise ConfigError; a run stopped early raises
         PSSLRunStopped.
     """
-    started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    started = timestamp()
     t0 = time.monotonic()
     ctx = prepare(cfg, rank=rank, world_size=world_size, build_models=not merge_only)
     ensure_output_dir(cfg.output)
@@ -133,7 +132,8 @@ def _run_locked(ctx: Context, store: PSSLStore, started: str, t0: float,
     if ctx.rank != 0:
         return RunResult(rank=ctx.rank)
     manifest = build_manifest(ctx, rank_markers=markers, started=started,
-                              elapsed_s=time.monotonic() - t0)
+                              elapsed_s=time.monotonic() - t0,
+                              adopted=fingerprint.adoption(store))
     merged = store.merge(ctx.source.classes, manifest)
     result = RunResult(
         rank=ctx.rank, merged=True, labels=merged["labels"], failures=merged["failures"],

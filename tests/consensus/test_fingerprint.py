@@ -82,6 +82,19 @@ def test_labels_without_any_fingerprint_are_refused_unless_adopted(world, tmp_pa
     assert json.loads((out / "manifest.json").read_text())["settings"]["seed"] == 8
 
 
+def test_the_manifest_records_an_adoption_and_keeps_it_on_resume(world, tmp_path):
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)).ok
+    assert "adopted_existing" not in json.loads((out / "manifest.json").read_text())
+    for name in ("manifest.json", fingerprint.FINGERPRINT_FILE):
+        (out / name).unlink()
+    assert runner.run(_cfg(world, out), adopt_existing=True).ok
+    adopted = json.loads((out / "manifest.json").read_text())["adopted_existing"]
+    assert adopted["labels"] == len(list(out.rglob("*.png"))) and adopted["at"]
+    assert runner.run(_cfg(world, out)).ok
+    assert json.loads((out / "manifest.json").read_text())["adopted_existing"] == adopted
+
+
 def test_empty_folder_needs_no_fingerprint(tmp_path):
     PSSLStore(str(tmp_path), fsync=False).check_settings("d1", {"seed": 0})
     with pytest.raises(StoreSettingsError):
