@@ -144,9 +144,38 @@ def adoption(store: PSSLStore) -> Optional[dict]:
     return None
 
 
+def refuse_other_settings(store: PSSLStore, digest: str, settings: Mapping, *,
+                          adopt_existing: bool = False) -> bool:
+    """Refuse an output made with other settings, reading only (a refused run makes nothing);
+    returns whether labels without any readable record are there to adopt.
+
+    Raises:
+        StoreSettingsError: as :func:`guard`.
+    """
+    readable, other = _conflict(store, digest)
+    if other is not None:
+        path, record = other
+        changed = _changed_keys(record.get("settings") or {}, settings)
+        raise StoreSettingsError(literal(
+            f"output {store.root!r} holds labels made with other settings ({path}: "
+            f"changed {changed or 'model weights'}); write to a new output folder, or "
+            f"delete that one to start over"))
+    unrecorded = not readable and _labels_present(store)
+    if unrecorded and not adopt_existing:
+        raise StoreSettingsError(
+            literal(f"output {store.root!r} holds labels but no readable settings "
+                    f"fingerprint ({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and "
+                    ".pssl_work/ records are missing or unreadable), so they may come from "
+                    "other settings; pass ")
+            + "{adopt_existing} to keep them as made with these settings, or write to a "
+              "new output folder")
+    return unrecorded
+
+
 def guard(store: PSSLStore, digest: str, settings: Mapping, *,
           adopt_existing: bool = False) -> None:
-    """Refuse an output made with other settings, then record ours in every place.
+    """Refuse an output made with other settings (:func:`refuse_other_settings`), then record
+    ours in every place.
 
     Args:
         store: The store of this rank (its root must exist).
@@ -160,25 +189,9 @@ def guard(store: PSSLStore, digest: str, settings: Mapping, *,
             readable record and ``adopt_existing`` is False.
     """
     with folder_lock(store.root):
-        readable, other = _conflict(store, digest)
-        if other is not None:
-            path, record = other
-            changed = _changed_keys(record.get("settings") or {}, settings)
-            raise StoreSettingsError(literal(
-                f"output {store.root!r} holds labels made with other settings ({path}: "
-                f"changed {changed or 'model weights'}); write to a new output folder, or "
-                f"delete that one to start over"))
-        unrecorded = not readable and _labels_present(store)
-        if unrecorded and not adopt_existing:
-            raise StoreSettingsError(
-                literal(f"output {store.root!r} holds labels but no readable settings "
-                        f"fingerprint ({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and "
-                        ".pssl_work/ records are missing or unreadable), so they may come from "
-                        "other settings; pass ")
-                + "{adopt_existing} to keep them as made with these settings, or write to a "
-                  "new output folder")
+        adopted = refuse_other_settings(store, digest, settings, adopt_existing=adopt_existing)
         record = {"settings_digest": digest, "settings": settings}
-        if unrecorded:
+        if adopted:
             record[ADOPTED_KEY] = {"at": timestamp(), "labels": len(store.existing_labels())}
         text = json.dumps(record, indent=2, sort_keys=True) + "\n"
         for path in (os.path.join(store.root, FINGERPRINT_FILE),

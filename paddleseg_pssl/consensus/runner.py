@@ -84,14 +84,14 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
     ensure_output_dir(cfg.output)
     store = PSSLStore(cfg.output, rank=ctx.rank, world_size=ctx.world_size,
                       **dataclasses.asdict(cfg.store))
+    _check_settings(ctx, store, adopt_existing, record=False)  # refused: nothing made
     lock = RankLock(store.work_dir, ctx.rank, ctx.world_size)
     try:
         lock.acquire()
-        try:
-            store.check_settings(ctx.settings_digest, ctx.settings,
-                                 adopt_existing=adopt_existing)
-        except StoreSettingsError as exc:
-            raise ConfigError("output", str(exc), template=exc.template) from None
+        _check_settings(ctx, store, adopt_existing)  # under the lock: checked and recorded
+        if ctx.rank == 0:
+            with fingerprint.folder_lock(store.root):
+                store.remove_stale_tmp(top_only=True)
         if not merge_only:
             model_probe.probe_models(ctx)
         return _run_locked(ctx, store, started, t0, merge_only)
@@ -102,6 +102,16 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
     finally:
         store.close()
         lock.release()
+
+
+def _check_settings(ctx: Context, store: PSSLStore, adopt_existing: bool,
+                    record: bool = True) -> None:
+    """:meth:`PSSLStore.check_settings` of this run, a refusal blamed on the ``output`` key."""
+    try:
+        store.check_settings(ctx.settings_digest, ctx.settings, adopt_existing=adopt_existing,
+                             record=record)
+    except StoreSettingsError as exc:
+        raise ConfigError("output", str(exc), template=exc.template) from None
 
 
 def _label_slice(ctx: Context, store: PSSLStore) -> Dict[int, dict]:

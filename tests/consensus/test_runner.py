@@ -123,6 +123,28 @@ def test_other_settings_into_same_output_are_refused(world, tmp_path):
         runner.run(cfg)
 
 
+def test_a_refused_rerun_leaves_a_finished_output_as_it_was(world, tmp_path):
+    out = _copy_of_reference(world, tmp_path)
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    cfg = config_mod.load_config(str(world["cfg"]), ["seed=8"], overrides={"output": str(out)})
+    with pytest.raises(ConfigError, match="other settings"):
+        runner.run(cfg)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+
+
+def test_a_resume_removes_what_a_kill_in_the_merge_left(world, tmp_path):
+    """Rank 0 removes them at start-up, so even a resume that stops before merging does."""
+    out = _copy_of_reference(world, tmp_path)
+    stale = [out / ".manifest.json.tmp.4242", out / ".train.txt.tmp.4242"]
+    for path in stale:
+        path.write_bytes(b"")
+    cfg = config_mod.load_config(str(world["cfg"]), ["merge_timeout_s=0.1"],
+                                 overrides={"output": str(out)})
+    with pytest.raises(TimeoutError):
+        runner.run(cfg, rank=0, world_size=2)      # rank 1 never comes
+    assert not any(path.exists() for path in stale)
+
+
 def test_settings_digest_covers_resolved_defaults(world):
     """Labels are tied to the settings that made them, defaults included: naming a default
     explicitly is the same run; another aggregation or smoothing is not (so labels made under
