@@ -20,8 +20,10 @@ does not stop rank 0 before it merges). A run stopped early raises PSSLRunStoppe
 (:mod:`.fail_fast`); the command line turns all of these into exit statuses.
 
 Guards of a long run: the output folder is made and proven writable first
-(:mod:`.output_lock`), each rank holds a lock of it, the settings fingerprint is checked and
-recorded (:mod:`.fingerprint`), and every model is probed on one image (:mod:`.model_probe`).
+(:mod:`.output_lock`), the settings fingerprint is checked before anything is written there (a
+refused run leaves nothing), each rank holds a lock of it, the fingerprint is checked again and
+recorded (:mod:`.fingerprint`), rank 0 removes temporary files a kill left at its top, and every
+model is probed on one image (:mod:`.model_probe`).
 """
 import dataclasses
 import logging
