@@ -9,8 +9,9 @@ once, each naming its file:
   (:func:`paddleseg_pssl.pssl_format.read_training_image`: OpenCV, EXIF orientation applied),
   so a format training cannot read (a GIF) is a problem here;
 * the label decodes as a single-channel uint8 map of deciles 0..9 (or a 0/1 release map);
-* the label fits its image: same aspect up to rounding, or exactly the generator's size for
-  it under the ``resolution`` recorded in ``manifest.json``
+* the label fits its image: exactly the generator's size for it when ``manifest.json`` records
+  the ``resolution`` (:func:`paddleseg_pssl.pssl_format.generated_label_size`), so a label made
+  at another resolution is found; otherwise the same aspect up to rounding
   (:func:`paddleseg_pssl.pssl_format.label_fits_image`, the rule ``PSSLDataset`` enforces).
 
 Samples are checked in chunks by a pool of worker processes, with a progress bar.
@@ -75,11 +76,24 @@ def check_sample(label_path: str, image_path: str,
         label = pssl_io.read_decile_label(label_path)
     except PSSLConfigError as exc:
         return problems + [Problem(label_path, str(exc))]
-    if image_hw is not None and not fmt.label_fits_image(label.shape, image_hw, resolution):
-        problems.append(Problem(label_path, (
-            f"size {label.shape[1]}x{label.shape[0]} does not fit its image {image_path} "
-            f"({image_hw[1]}x{image_hw[0]}): another aspect")))
+    if image_hw is not None:
+        problems += _size_problems(label.shape, label_path, image_hw, image_path, resolution)
     return problems
+
+
+def _size_problems(label_hw: Tuple[int, int], label_path: str, image_hw: Tuple[int, int],
+                   image_path: str, resolution: Optional[Mapping[str, Any]]) -> List[Problem]:
+    """The label's size problem, if any: not the recorded resolution's, or another aspect."""
+    size = f"size {label_hw[1]}x{label_hw[0]}"
+    image = f"its image {image_path} ({image_hw[1]}x{image_hw[0]})"
+    expected = fmt.generated_label_size(image_hw, resolution)
+    if expected is not None and tuple(label_hw) != expected:
+        return [Problem(label_path, (
+            f"{size} is not the {expected[1]}x{expected[0]} the recorded resolution (short side "
+            f"{resolution['short_side']}, {fmt.MANIFEST_FILE}) gives {image}"))]
+    if not fmt.label_fits_image(label_hw, image_hw, resolution):
+        return [Problem(label_path, f"{size} does not fit {image}: another aspect")]
+    return []
 
 
 def _check_chunk(chunk: List[Tuple[str, str]],

@@ -12,24 +12,60 @@ so losing or truncating one file does not lose it::
 :func:`guard` runs under an exclusive lock of the output folder, so two runs starting at once
 cannot both record their settings. A run is refused when any readable record names another
 digest, or when labels are present and no record is readable at all (they may come from other
-settings), unless the user adopts them explicitly (``adopt_existing``).
+settings), unless the user adopts them explicitly (``adopt_existing``); an adoption (when, how
+many labels) is kept in the records and the manifest (``adopted_existing``).
 """
 import contextlib
 import fcntl
 import glob
+import hashlib
 import json
 import os
-from typing import Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus.atomic_files import atomic_write_text
+from paddleseg_pssl.consensus.manifest import ADOPTED_KEY, timestamp
 from paddleseg_pssl.consensus.store import SETTINGS_FILE, PSSLStore, StoreSettingsError
+from paddleseg_pssl.constants import DECILE_COUNT
 from paddleseg_pssl.errors import literal
 
 #: The persistent fingerprint at the PSSL root (survives the merge, unlike ``.pssl_work``).
 FINGERPRINT_FILE = "pssl_settings.json"
 #: Suffix of the copy beside each rank's done-list.
 RANK_FINGERPRINT_SUFFIX = ".settings.json"
+#: Explainer settings that change speed, not labels: a resumed run may change them.
+THROUGHPUT_ONLY_KEYS = ("batch_size",)
+
+
+def json_digest(obj: Any) -> str:
+    """SHA-256 of ``obj`` as sorted JSON (the identity of settings, classes and slices)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def label_settings(settings: Mapping) -> Dict[str, Any]:
+    """What of the recorded ``settings`` shapes a label, every explainer default resolved.
+
+    Moving the images or the weights, ``limit``, the store and failure settings and the
+    throughput-only explainer settings (:data:`THROUGHPUT_ONLY_KEYS`) are left out: a run
+    may change them.
+    """
+    return {
+        "classes_sha256": settings.get("classes_sha256"), "seed": settings.get("seed"),
+        "resolution": settings.get("resolution"),
+        "explainer": {k: v for k, v in (settings.get("explainer") or {}).items()
+                      if k not in THROUGHPUT_ONLY_KEYS},
+        # device noise and float16 differ between device kinds: part of what made a label
+        "device": settings.get("device"),
+        "consensus": settings.get("consensus"),
+        "ensemble": [{k: v for k, v in model.items() if k != "weights"}
+                     for model in settings.get("ensemble") or []],
+        "label": {"decile_count": DECILE_COUNT}}
+
+
+def settings_digest(settings: Mapping) -> str:
+    """The digest of :func:`label_settings`: outputs share it when their labels agree."""
+    return json_digest(label_settings(settings))
 
 
 def rank_fingerprint_path(store: PSSLStore, rank: Union[int, str]) -> str:
@@ -80,6 +116,8 @@ def _labels_present(store: PSSLStore) -> bool:
 
 
 def _changed_keys(old: Mapping, new: Mapping) -> List[str]:
+    """The settings that shape a label and differ (never one a run may change)."""
+    old, new = label_settings(old), label_settings(new)
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
@@ -96,9 +134,48 @@ def _conflict(store: PSSLStore, digest: str) -> Tuple[List[str], Optional[Tuple[
     return readable, other
 
 
+def adoption(store: PSSLStore) -> Optional[dict]:
+    """When and how many labels were adopted without a fingerprint (``adopt_existing``), as
+    the first record holding it says; None when nothing was adopted."""
+    for path in record_paths(store):
+        adopted = (read_record(path) or {}).get(ADOPTED_KEY)
+        if adopted is not None:
+            return adopted
+    return None
+
+
+def refuse_other_settings(store: PSSLStore, digest: str, settings: Mapping, *,
+                          adopt_existing: bool = False) -> bool:
+    """Refuse an output made with other settings, reading only (a refused run makes nothing);
+    returns whether labels without any readable record are there to adopt.
+
+    Raises:
+        StoreSettingsError: as :func:`guard`.
+    """
+    readable, other = _conflict(store, digest)
+    if other is not None:
+        path, record = other
+        changed = _changed_keys(record.get("settings") or {}, settings)
+        raise StoreSettingsError(literal(
+            f"output {store.root!r} holds labels made with other settings ({path}: "
+            f"changed {changed or 'model weights'}); write to a new output folder, or "
+            f"delete that one to start over"))
+    unrecorded = not readable and _labels_present(store)
+    if unrecorded and not adopt_existing:
+        raise StoreSettingsError(
+            literal(f"output {store.root!r} holds labels but no readable settings "
+                    f"fingerprint ({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and "
+                    ".pssl_work/ records are missing or unreadable), so they may come from "
+                    "other settings; pass ")
+            + "{adopt_existing} to keep them as made with these settings, or write to a "
+              "new output folder")
+    return unrecorded
+
+
 def guard(store: PSSLStore, digest: str, settings: Mapping, *,
           adopt_existing: bool = False) -> None:
-    """Refuse an output made with other settings, then record ours in every place.
+    """Refuse an output made with other settings (:func:`refuse_other_settings`), then record
+    ours in every place.
 
     Args:
         store: The store of this rank (its root must exist).
@@ -112,24 +189,11 @@ def guard(store: PSSLStore, digest: str, settings: Mapping, *,
             readable record and ``adopt_existing`` is False.
     """
     with folder_lock(store.root):
-        readable, other = _conflict(store, digest)
-        if other is not None:
-            path, record = other
-            changed = _changed_keys(record.get("settings") or {}, settings)
-            raise StoreSettingsError(literal(
-                f"output {store.root!r} holds labels made with other settings ({path}: "
-                f"changed {changed or 'model weights'}); write to a new output folder, or "
-                f"delete that one to start over"))
-        if not readable and not adopt_existing and _labels_present(store):
-            raise StoreSettingsError(
-                literal(f"output {store.root!r} holds labels but no readable settings "
-                        f"fingerprint ({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and "
-                        ".pssl_work/ records are missing or unreadable), so they may come from "
-                        "other settings; pass ")
-                + "{adopt_existing} to keep them as made with these settings, or write to a "
-                  "new output folder")
-        text = json.dumps({"settings_digest": digest, "settings": settings}, indent=2,
-                          sort_keys=True) + "\n"
+        adopted = refuse_other_settings(store, digest, settings, adopt_existing=adopt_existing)
+        record = {"settings_digest": digest, "settings": settings}
+        if adopted:
+            record[ADOPTED_KEY] = {"at": timestamp(), "labels": len(store.existing_labels())}
+        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
         for path in (os.path.join(store.root, FINGERPRINT_FILE),
                      os.path.join(store.work_dir, SETTINGS_FILE),
                      rank_fingerprint_path(store, store.rank)):

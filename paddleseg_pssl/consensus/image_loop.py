@@ -2,7 +2,8 @@
 
 For every image of this rank's slice that no earlier run finished::
 
-    load (RGB) -> resize to the explanation resolution (short side 224, aspect kept)
+    load (RGB; refused unless the training reader reads it at the same size)
+      -> resize to the explanation resolution (short side 224, aspect kept)
       -> for each classifier: explain the image's own class (SmoothGrad, ``explainer:``)
       -> per-model smoothing and normalisation (``consensus:``) -> resize to the label size
       -> mean (Eq. 1) -> deciles (Eq. 2)
@@ -23,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus import fail_fast, label_maths, sharding
 from paddleseg_pssl.consensus.image_source import ImageItem
 from paddleseg_pssl.consensus.label_writer import LabelWriter
@@ -66,10 +68,23 @@ def decode(path: str, short_side: int, max_long_side: Optional[int]) -> np.ndarr
         img = preprocess.load_rgb(path)
     except preprocess.ImageReadError as exc:
         raise ImageFailure(exc.reason) from None
+    _require_trainable(path, img.shape[:2])
     try:
         return preprocess.resize_short_side(img, short_side, max_long_side)
     except ValueError as exc:
         raise ImageFailure(f"cannot resize {img.shape[1]}x{img.shape[0]} image: {exc}") from None
+
+
+def _require_trainable(path: str, decoded_hw: Tuple[int, int]) -> None:
+    """Refuse an image the training reader cannot read, or reads at another size (its label
+    would not fit): what is labelled can be trained on."""
+    try:
+        trained_hw = pssl_format.read_training_image(path).shape[:2]
+    except pssl_format.PSSLFormatError as exc:
+        raise ImageFailure(f"the training reader refuses it: {exc}") from None
+    if tuple(trained_hw) != tuple(decoded_hw):
+        raise ImageFailure(f"the training reader sees {trained_hw[1]}x{trained_hw[0]}, the "
+                           f"labeller {decoded_hw[1]}x{decoded_hw[0]}; a label would not fit")
 
 
 def label_maths_of(ctx: Context, maps: Dict[str, np.ndarray],

@@ -19,8 +19,8 @@ i of every classifier of the ensemble. Without it the class list is the sorted c
 Items are sorted by image path, so every process sees the same order. Problems of one image
 do not stop the source: an image in a class folder that the class list does not know, or whose
 label name collides with another's, is an item carrying an ``error`` that the runner records
-as a failure. Problems of the whole input (missing root, unreadable list) raise
-:class:`ImageSourceError`.
+as a failure. Problems of the whole input (missing root, unreadable list, a class folder whose
+name cannot be a class when the folders are the class list) raise :class:`ImageSourceError`.
 """
 import dataclasses
 import os
@@ -96,6 +96,23 @@ def _name_error(class_name: str, image_rel: str) -> Optional[str]:
             or pssl_format.file_name_problem(image_rel))
 
 
+def _folder_classes(split_dir: str, folders: List[str]) -> List[str]:
+    """The class list made of the class folders themselves (no ``images.synsets``).
+
+    Raises:
+        ImageSourceError: no class folders, or one whose name cannot be a class: dropping it
+            would shift every later class id.
+    """
+    if not folders:
+        raise ImageSourceError(f"image folder {split_dir!r} has no class sub-folders")
+    for folder in folders:
+        problem = pssl_format.class_name_problem(folder)
+        if problem is not None:
+            raise ImageSourceError(f"{os.path.join(split_dir, folder)!r}: {problem}, or set "
+                                   "images.synsets to a class list that leaves it out")
+    return folders
+
+
 def from_folder(root: str, split: str = "train",
                 class_list_file: Optional[str] = None) -> ImageSource:
     """Images of ``<root>/<split>/<class>/<file>``.
@@ -109,12 +126,8 @@ def from_folder(root: str, split: str = "train",
                                f"<root>/{split}/<class>/<image> (ImageNet layout)")
     folders = sorted(d for d in os.listdir(split_dir)
                      if _is_visible(d) and os.path.isdir(os.path.join(split_dir, d)))
-    if class_list_file:
-        classes = _read_classes(class_list_file)
-    else:
-        classes = [f for f in folders if pssl_format.class_name_problem(f) is None]
-        if not folders:
-            raise ImageSourceError(f"image folder {split_dir!r} has no class sub-folders")
+    classes = _read_classes(class_list_file) if class_list_file else _folder_classes(
+        split_dir, folders)
     class_ids = {name: i for i, name in enumerate(classes)}
     items: List[ImageItem] = []
     for folder in folders:

@@ -13,6 +13,8 @@ from paddleseg_pssl.constants import DECILE_COUNT, TOP_DECILE
 
 MANIFEST_FORMAT = "pssl-labels"
 MANIFEST_FORMAT_VERSION = 1
+#: The record of labels kept without a settings fingerprint (``--adopt_existing``).
+ADOPTED_KEY = "adopted_existing"
 
 
 #: Manifest name -> the pip distributions that provide it (first installed wins).
@@ -25,6 +27,11 @@ _DISTRIBUTIONS = {
     "pillow": ("pillow",),
     "paddleseg_pssl": ("paddleseg-pssl",),
 }
+
+
+def timestamp() -> str:
+    """The local time to the second, with its UTC offset (ISO 8601), as records give it."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def package_versions() -> Dict[str, Optional[str]]:
@@ -50,11 +57,13 @@ def package_versions() -> Dict[str, Optional[str]]:
     return versions
 
 
-def build_manifest(ctx, *, rank_markers: Dict[int, dict], started: str,
-                   elapsed_s: float) -> Dict[str, Any]:
+def build_manifest(ctx, *, rank_markers: Dict[int, dict], started: str, elapsed_s: float,
+                   adopted: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Everything needed to reproduce and audit the labels. ``run`` holds what varies between
-    equivalent runs (output path, process count, time); everything else is reproducible."""
-    return {
+    equivalent runs (output path, process count, time); everything else is reproducible.
+    ``adopted``: when and how many labels were kept without a fingerprint (``adopt_existing``).
+    """
+    manifest = {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_FORMAT_VERSION,
         "method": "PSSL (arXiv 2207.03335): deciles (Eq. 2) of the mean (Eq. 1) of normalised "
@@ -76,9 +85,12 @@ def build_manifest(ctx, *, rank_markers: Dict[int, dict], started: str,
             "output": os.path.abspath(ctx.cfg.output),
             "world_size": ctx.world_size,
             "started": started,
-            "finished": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "finished": timestamp(),
             "elapsed_s": round(elapsed_s, 3),
             "host": socket.gethostname(),
             "ranks": {str(r): m.get("counts", {}) for r, m in sorted(rank_markers.items())},
         },
     }
+    if adopted is not None:
+        manifest[ADOPTED_KEY] = adopted
+    return manifest

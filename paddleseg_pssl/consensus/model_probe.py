@@ -14,6 +14,14 @@ from paddleseg_pssl.consensus.config import ConfigError
 
 #: How many images of the slice to try when the first ones do not decode.
 PROBE_CANDIDATES: int = 5
+#: What is not finite -> the likely cause and fix (finite scores clear the weights).
+NON_FINITE_CAUSES = {
+    "scores (logits)": "its weights {weights!r} hold NaN/inf or overflow -- use sound weights "
+                       "or drop the model",
+    "gradients (explanation map)": "its scores are finite, so its backward pass or the "
+                                   "explainer settings overflow -- check the model's layers "
+                                   "and explainer.*, or drop the model",
+}
 
 
 def _first_decodable(ctx):
@@ -73,6 +81,5 @@ def probe_models(ctx) -> Optional[str]:
         if what is not None:
             raise ConfigError(
                 f"ensemble[{i}]", f"model {spec.name!r} gives non-finite {what} on "
-                f"{item.image_rel!r}; its weights {spec.weights!r} hold NaN/inf or overflow -- "
-                "use sound weights or drop the model")
+                f"{item.image_rel!r}; " + NON_FINITE_CAUSES[what].format(weights=spec.weights))
     return item.image_rel

@@ -7,7 +7,6 @@ on ``.pssl_work/world<w>.lock``, so a run sharded another way (``--world_size``)
 The kernel drops the locks when their holder exits, even on ``kill -9``, so a stale lock never
 blocks a resume.
 """
-import datetime
 import errno
 import fcntl
 import glob
@@ -18,6 +17,7 @@ import tempfile
 from typing import List, Optional
 
 from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.manifest import timestamp
 from paddleseg_pssl.errors import PSSLConfigError
 
 LOCK_NAME = "rank{rank}.lock"
@@ -43,13 +43,20 @@ def ensure_output_dir(path: str, key: str = "output") -> None:
     """
     try:
         os.makedirs(path, exist_ok=True)
+    except OSError as exc:  # the first folder of the path that cannot be made
+        raise _unusable(key, exc.filename or path, exc) from None
+    try:
         with tempfile.TemporaryFile(dir=path):
             pass
-    except OSError as exc:
-        why = _WHY.get(exc.errno, f"cannot be used ({exc.strerror or exc})")
-        bad = exc.filename or path
-        raise ConfigError(key, f"{bad!r} {why}; choose another output folder or fix its "
-                               "permissions") from None
+    except OSError as exc:  # names the probe file: the folder is what the user can fix
+        raise _unusable(key, path, exc) from None
+
+
+def _unusable(key: str, path: str, exc: OSError) -> ConfigError:
+    """The error naming ``key``, the folder ``path`` and why ``exc`` makes it unusable."""
+    why = _WHY.get(exc.errno, f"cannot be used ({exc.strerror or exc})")
+    return ConfigError(key, f"{path!r} {why}; choose another output folder or fix its "
+                            "permissions")
 
 
 class OutputBusyError(PSSLConfigError):
@@ -158,7 +165,6 @@ class RankLock:
 def _write_holder(fd: int) -> None:
     """Record who holds the lock (pid, host, start) for the message a refused run prints."""
     info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                       "started": datetime.datetime.now().astimezone().isoformat(
-                           timespec="seconds")}).encode("utf-8")
+                       "started": timestamp()}).encode("utf-8")
     os.pwrite(fd, info, 0)  # a full disk fails here and keeps the previous holder's record
     os.ftruncate(fd, len(info))

@@ -20,20 +20,21 @@ does not stop rank 0 before it merges). A run stopped early raises PSSLRunStoppe
 (:mod:`.fail_fast`); the command line turns all of these into exit statuses.
 
 Guards of a long run: the output folder is made and proven writable first
-(:mod:`.output_lock`), each rank holds a lock of it, the settings fingerprint is checked and
-recorded (:mod:`.fingerprint`), and every model is probed on one image (:mod:`.model_probe`).
+(:mod:`.output_lock`), the settings fingerprint is checked before anything is written there (a
+refused run leaves nothing), each rank holds a lock of it, the fingerprint is checked again and
+recorded (:mod:`.fingerprint`), rank 0 removes temporary files a kill left at its top, and every
+model is probed on one image (:mod:`.model_probe`).
 """
 import dataclasses
-import datetime
 import logging
 import time
 from typing import Dict, Optional
 
-from paddleseg_pssl.consensus import fail_fast, model_probe
+from paddleseg_pssl.consensus import fail_fast, fingerprint, model_probe
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.consensus.generate_config import GenerateConfig
 from paddleseg_pssl.consensus.image_loop import process_slice
-from paddleseg_pssl.consensus.manifest import build_manifest
+from paddleseg_pssl.consensus.manifest import build_manifest, timestamp
 from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
 from paddleseg_pssl.consensus.startup import Context, prepare, slice_digest
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
@@ -79,20 +80,20 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
         What this rank did. Start-up problems raise ConfigError; a run stopped early raises
         PSSLRunStopped.
     """
-    started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    started = timestamp()
     t0 = time.monotonic()
     ctx = prepare(cfg, rank=rank, world_size=world_size, build_models=not merge_only)
     ensure_output_dir(cfg.output)
     store = PSSLStore(cfg.output, rank=ctx.rank, world_size=ctx.world_size,
                       **dataclasses.asdict(cfg.store))
+    _check_settings(ctx, store, adopt_existing, record=False)  # refused: nothing made
     lock = RankLock(store.work_dir, ctx.rank, ctx.world_size)
     try:
         lock.acquire()
-        try:
-            store.check_settings(ctx.settings_digest, ctx.settings,
-                                 adopt_existing=adopt_existing)
-        except StoreSettingsError as exc:
-            raise ConfigError("output", str(exc), template=exc.template) from None
+        _check_settings(ctx, store, adopt_existing)  # under the lock: checked and recorded
+        if ctx.rank == 0:
+            with fingerprint.folder_lock(store.root):
+                store.remove_stale_tmp(top_only=True)
         if not merge_only:
             model_probe.probe_models(ctx)
         return _run_locked(ctx, store, started, t0, merge_only)
@@ -103,6 +104,16 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
     finally:
         store.close()
         lock.release()
+
+
+def _check_settings(ctx: Context, store: PSSLStore, adopt_existing: bool,
+                    record: bool = True) -> None:
+    """:meth:`PSSLStore.check_settings` of this run, a refusal blamed on the ``output`` key."""
+    try:
+        store.check_settings(ctx.settings_digest, ctx.settings, adopt_existing=adopt_existing,
+                             record=record)
+    except StoreSettingsError as exc:
+        raise ConfigError("output", str(exc), template=exc.template) from None
 
 
 def _label_slice(ctx: Context, store: PSSLStore) -> Dict[int, dict]:
@@ -133,7 +144,8 @@ def _run_locked(ctx: Context, store: PSSLStore, started: str, t0: float,
     if ctx.rank != 0:
         return RunResult(rank=ctx.rank)
     manifest = build_manifest(ctx, rank_markers=markers, started=started,
-                              elapsed_s=time.monotonic() - t0)
+                              elapsed_s=time.monotonic() - t0,
+                              adopted=fingerprint.adoption(store))
     merged = store.merge(ctx.source.classes, manifest)
     result = RunResult(
         rank=ctx.rank, merged=True, labels=merged["labels"], failures=merged["failures"],

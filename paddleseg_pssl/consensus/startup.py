@@ -6,20 +6,15 @@ a run that starts labelling has nothing left to refuse. The settings and their d
 fingerprint of :mod:`.fingerprint`) are resolved here too.
 """
 import dataclasses
-import hashlib
-import json
 from typing import Any, Dict, List, Optional, Sequence
 
 from paddleseg_pssl import pssl_format
+from paddleseg_pssl.consensus import fingerprint
 from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import sharding
 from paddleseg_pssl.consensus.classifier_loading import weights_checksum
 from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.consensus.generate_config import GenerateConfig, subset_spec
-from paddleseg_pssl.constants import DECILE_COUNT
-
-#: Explainer settings that change speed, not labels: a resumed run may change them.
-THROUGHPUT_ONLY_KEYS = ("batch_size",)
 
 #: The key a rank or world size out of range is reported under (the CLI names its flags).
 SHARDING_KEY = "rank/world_size"
@@ -42,13 +37,10 @@ class Context:
     engine: Any = None
 
 
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def slice_digest(items: Sequence[image_source_mod.ImageItem], rank: int, world_size: int) -> str:
     """Identity of one rank's slice (its image paths), checked in completion markers."""
-    return _digest([it.image_rel for it in sharding.shard(items, rank, world_size)])
+    return fingerprint.json_digest([it.image_rel
+                                    for it in sharding.shard(items, rank, world_size)])
 
 
 def _build_source(cfg: GenerateConfig) -> image_source_mod.ImageSource:
@@ -96,7 +88,7 @@ def _settings(cfg: GenerateConfig, source, engine, specs, checksums) -> Dict[str
     return {
         "images": dataclasses.asdict(cfg.images),
         "num_classes": source.num_classes,
-        "classes_sha256": _digest(source.classes),
+        "classes_sha256": fingerprint.json_digest(source.classes),
         "seed": cfg.seed,
         "resolution": dataclasses.asdict(cfg.resolution),
         "explainer": engine.config(),
@@ -108,23 +100,6 @@ def _settings(cfg: GenerateConfig, source, engine, specs, checksums) -> Dict[str
         "max_failure_fraction": cfg.max_failure_fraction,
         "limit": cfg.limit,
     }
-
-
-def _settings_digest(cfg: GenerateConfig, source, engine, specs, checksums) -> str:
-    """The digest of what shapes a label, with every explainer setting resolved (a change of a
-    default is a change of settings); moving the images or the weights, or changing
-    throughput-only settings (:data:`THROUGHPUT_ONLY_KEYS`), does not count."""
-    return _digest({
-        "classes_sha256": _digest(source.classes), "seed": cfg.seed,
-        "resolution": dataclasses.asdict(cfg.resolution),
-        "explainer": {k: v for k, v in engine.config().items()
-                      if k not in THROUGHPUT_ONLY_KEYS},
-        # device noise and float16 differ between device kinds: part of what made a label
-        "device": _device_settings(engine),
-        "consensus": dataclasses.asdict(cfg.consensus),
-        "ensemble": [dict({k: v for k, v in s.to_dict().items() if k != "weights"},
-                          weights_sha256=c) for s, c in zip(specs, checksums)],
-        "label": {"decile_count": DECILE_COUNT}})
 
 
 def _build_engine(explainer_cfg: Dict[str, Any]):
@@ -169,9 +144,10 @@ def prepare(cfg: GenerateConfig, *, rank: Optional[int] = None,
         raise ConfigError(exc.key, str(exc)) from None
     engine = _build_engine(cfg.explainer)
     checksums = [weights_checksum(s) for s in specs]
+    settings = _settings(cfg, source, engine, specs, checksums)
     ctx = Context(cfg=cfg, source=source, items=items, specs=specs, checksums=checksums,
-                  settings=_settings(cfg, source, engine, specs, checksums),
-                  settings_digest=_settings_digest(cfg, source, engine, specs, checksums),
+                  settings=settings,
+                  settings_digest=fingerprint.settings_digest(settings),
                   rank=rank, world_size=world_size, engine=engine)
     if build_models:
         _build_models(ctx)

@@ -20,7 +20,8 @@ restarts::
 Safety rules:
 
 * every file is written to a hidden temporary name in its final folder, then ``os.replace``d,
-  so a killed run never leaves a truncated label;
+  so a killed run never leaves a truncated label; the temporary files a kill leaves are removed
+  by the merge (everywhere) and at rank 0's start (at the top of the root);
 * a label is appended to its rank's done-list only after its files are in place; a label counts
   as done (and is skipped on resume) when it is listed *and* its PNG exists;
 * ``merge`` unions ``train.txt`` with every rank's list, keeps labels whose PNG exists,
@@ -28,7 +29,7 @@ Safety rules:
   writes ``train.txt`` and ``failures.txt`` sorted, so the result depends neither on the number
   of processes nor on restarts;
 * a run into an output made with other settings (models, weights, explainer, seed, resolution)
-  is refused (:class:`StoreSettingsError`) instead of mixing labels.
+  is refused (:class:`StoreSettingsError`) instead of mixing labels, before it makes anything.
 """
 import glob
 import json
@@ -107,10 +108,10 @@ class PSSLStore:
 
     # ---- settings guard ---------------------------------------------------------------------
 
-    def check_settings(self, digest: str, settings: Mapping, *,
-                       adopt_existing: bool = False) -> None:
-        """Refuse an output made with other settings; record ours (see
-        :func:`paddleseg_pssl.consensus.fingerprint.guard`).
+    def check_settings(self, digest: str, settings: Mapping, *, adopt_existing: bool = False,
+                       record: bool = True) -> None:
+        """Refuse an output made with other settings; record ours unless ``record`` is False
+        (then it only reads; see :func:`paddleseg_pssl.consensus.fingerprint.guard`).
 
         Raises:
             StoreSettingsError: a recorded fingerprint names another settings digest, or labels
@@ -118,7 +119,8 @@ class PSSLStore:
         """
         from paddleseg_pssl.consensus import fingerprint
 
-        fingerprint.guard(self, digest, settings, adopt_existing=adopt_existing)
+        check = fingerprint.guard if record else fingerprint.refuse_other_settings
+        check(self, digest, settings, adopt_existing=adopt_existing)
 
     # ---- resume -----------------------------------------------------------------------------
 
@@ -283,15 +285,22 @@ class PSSLStore:
             failures[image_rel] = reason
         return failures
 
-    def _remove_stale_tmp(self) -> None:
-        for top in (pssl_format.LABEL_SPLIT_DIR, pssl_format.MODEL_MAPS_DIR):
-            for folder, _, files in os.walk(self.path(top)):
-                for name in files:
-                    if name.startswith(".") and TMP_MARK in name:
-                        try:
-                            os.remove(os.path.join(folder, name))
-                        except OSError:
-                            pass
+    def remove_stale_tmp(self, *, top_only: bool = False) -> None:
+        """Remove the temporary files of writes a kill cut short (``.<name>.tmp.<pid>``).
+
+        Everywhere under the root once every rank has finished (the merge); with ``top_only``,
+        those at the top of the root, which only rank 0's merge and holders of the folder lock
+        (the fingerprint) write: rank 0 removes them at start-up, under that lock.
+        """
+        for folder, _, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(".") and TMP_MARK in name:
+                    try:
+                        os.remove(os.path.join(folder, name))
+                    except OSError:
+                        pass
+            if top_only:
+                return
 
     def merge(self, classes: Iterable[str], manifest: Mapping) -> Dict[str, int]:
         """Publish the run: ``train.txt``, ``failures.txt``, ``synsets.txt``, ``manifest.json``.
@@ -327,7 +336,7 @@ class PSSLStore:
                 len(failures) / full["counts"]["images"], 6)
         atomic_write_text(os.path.join(self.root, pssl_format.MANIFEST_FILE),
                           json.dumps(full, indent=2, sort_keys=True) + "\n", fsync=True)
-        self._remove_stale_tmp()
+        self.remove_stale_tmp()
         for path in glob.glob(os.path.join(self.work_dir, "*")):
             os.remove(path)
         try:

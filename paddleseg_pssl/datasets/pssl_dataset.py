@@ -30,6 +30,9 @@ from paddleseg_pssl.errors import PSSLConfigError
 
 #: How many offending paths, lines or names an error message lists before "...".
 MAX_LISTED = 5
+#: With ``skip_bad_samples``, how many samples in a row may be skipped before the data are
+#: taken as broken and training stops.
+MAX_SKIPPED_IN_A_ROW = 10
 
 
 class PSSLSampleError(PSSLConfigError):
@@ -122,7 +125,8 @@ class PSSLDataset(Dataset):
     the synsets (by name), and missing images or labels (count and first paths) raise
     ``ValueError``; with ``skip_missing`` the samples with missing files are dropped instead,
     with one warning. A bad sample at ``__getitem__`` (unreadable image, label that is not
-    single-channel, values outside 0..9 or 0/1) raises ``PSSLSampleError`` naming the files.
+    single-channel, values outside 0..9 or 0/1) raises ``PSSLSampleError`` naming the files,
+    which stops training; with ``skip_bad_samples`` it is logged and replaced instead.
 
     Args:
         transforms (list): PaddleSeg transforms applied to the image and the label.
@@ -142,6 +146,10 @@ class PSSLDataset(Dataset):
             (e.g. 50000 for the paper's PSSL-50K) or a fraction in (0, 1], the same share
             of every class (``paddleseg_pssl.subsets``). Default: None (every sample).
         subset_seed (int, optional): Seed of the subset's choice within each class. Default: 0.
+        skip_bad_samples (bool, optional): A sample that cannot be loaded (``PSSLSampleError``)
+            is logged in one line naming its file and the reason, and the next sample is
+            returned in its place; more than ``MAX_SKIPPED_IN_A_ROW`` in a row still stop
+            training. Default: False (a bad sample stops training, exit status 4).
     """
     NUM_CLASSES = segmentation_num_classes(IMAGENET_NUM_CLASSES)
     IGNORE_INDEX = pssl_format.ignore_index_for(NUM_CLASSES)
@@ -159,7 +167,8 @@ class PSSLDataset(Dataset):
                  skip_missing: bool = False,
                  verify_files: bool = True,
                  subset: Optional[subsets.SubsetSize] = None,
-                 subset_seed: int = 0) -> None:
+                 subset_seed: int = 0,
+                 skip_bad_samples: bool = False) -> None:
         # Dataset.__init__ is not called: it reads a two-column list under one root.
         if str(mode).lower() != "train":
             raise PSSLConfigError(f"mode must be 'train' (PSSL labels exist for training images "
@@ -172,6 +181,7 @@ class PSSLDataset(Dataset):
         self.transforms = Compose(transforms, img_channels=self.IMG_CHANNELS)
         self.mode = "train"
         self.edge = edge
+        self.skip_bad_samples = bool(skip_bad_samples)
         self.img_channels = self.IMG_CHANNELS
         self.imagenet_root = imagenet_root
         self.pssl_root = pssl_root
@@ -357,12 +367,31 @@ class PSSLDataset(Dataset):
         return lut.take(values)
 
     def __getitem__(self, idx: int) -> dict:
-        """One training sample, as ``paddleseg.datasets.Dataset`` returns it.
+        """One training sample, as ``paddleseg.datasets.Dataset`` returns it (with
+        ``skip_bad_samples``, the first of it and the next ones that loads).
 
         Returns:
             dict: ``'img'`` float32 (3, H, W) after the transforms; ``'label'`` (H, W) uint8 or
             int32 with class ids, ``background_id`` and ``ignore_index``; ``'gt_fields'``,
             ``'trans_info'``; ``'edge'`` uint8 (1, H, W) when ``edge`` is set.
+        """
+        if not self.skip_bad_samples:
+            return self.load_sample(idx)
+        for skipped in range(MAX_SKIPPED_IN_A_ROW + 1):
+            index = (idx + skipped) % len(self)
+            try:
+                return self.load_sample(index)
+            except PSSLSampleError as e:
+                logger.warning(f"PSSLDataset: skipped sample {index} (skip_bad_samples): {e}")
+        raise PSSLSampleError(f"sample {idx} and the {MAX_SKIPPED_IN_A_ROW} after it cannot be "
+                              "loaded (skip_bad_samples): the data look broken; "
+                              "tools/check_pssl.py lists every bad sample")
+
+    def load_sample(self, idx: int) -> dict:
+        """Sample ``idx`` (see :meth:`__getitem__`).
+
+        Raises:
+            PSSLSampleError: it cannot be loaded; the message names its files and the reason.
         """
         image_path, label_path = self.file_list[idx]
         try:

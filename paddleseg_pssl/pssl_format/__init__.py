@@ -42,8 +42,8 @@ from paddleseg_pssl.pssl_format.images import read_training_image  # noqa: F401
 from paddleseg_pssl.pssl_format.label_size import explanation_size  # noqa: F401
 from paddleseg_pssl.pssl_format.labels import (  # noqa: F401
     ASPECT_TOLERANCE_PX, DEFAULT_PNG_COMPRESSION, RELEASE_LABEL_KEY, aspect_matches,
-    encode_decile_png, ignore_index_for, label_fits_image, read_decile_png,
-    read_label_resolution, read_release_npz)
+    encode_decile_png, generated_label_size, ignore_index_for, label_fits_image,
+    read_decile_png, read_label_resolution, read_release_npz)
 from paddleseg_pssl.pssl_format.layout import (  # noqa: F401
     CONSENSUS_SUFFIX, FAILURES_FILE, FORBIDDEN_NAME_CHARS, LABEL_SPLIT_DIR, LABEL_SUFFIX,
     LIST_COLUMN_SEPARATOR, MANIFEST_FILE, MODEL_MAPS_DIR, MODEL_MAPS_SUFFIX,

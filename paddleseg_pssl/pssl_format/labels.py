@@ -115,17 +115,21 @@ def label_fits_image(label_hw: Tuple[int, int], image_hw: Tuple[int, int],
     """Whether a label of size ``label_hw`` belongs to an image of size ``image_hw``: same aspect
     up to rounding, or exactly the generator's size for that image under ``resolution`` (its
     extreme-aspect cap compresses the aspect of very long strips)."""
-    if aspect_matches(label_hw, image_hw):
-        return True
+    return aspect_matches(label_hw, image_hw) or \
+        tuple(label_hw) == generated_label_size(image_hw, resolution)
+
+
+def generated_label_size(image_hw: Tuple[int, int], resolution: Optional[Mapping[str, Any]]
+                         ) -> Optional[Tuple[int, int]]:
+    """(H, W) the generator gives the label of an image of ``image_hw`` under ``resolution``
+    (as :func:`read_label_resolution` returns it); None without a usable resolution."""
     if resolution is None:
-        return False
+        return None
     try:
-        expected = explanation_size(int(image_hw[0]), int(image_hw[1]),
-                                    int(resolution["short_side"]),
-                                    resolution.get("max_long_side"))
+        return explanation_size(int(image_hw[0]), int(image_hw[1]),
+                                int(resolution["short_side"]), resolution.get("max_long_side"))
     except (ValueError, KeyError, TypeError):
-        return False
-    return tuple(label_hw) == tuple(expected)
+        return None
 
 
 def ignore_index_for(num_classes: int) -> int:

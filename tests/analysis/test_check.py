@@ -1,4 +1,5 @@
 """tools/check_pssl.py and its library: every problem of a PSSL root at once, with file names."""
+import json
 import os
 import pathlib
 import subprocess
@@ -63,6 +64,22 @@ def test_clean_root_passes_and_exif_rotation_counts(tmp_path):
     Image.fromarray(np.zeros((8, 12, 3), np.uint8)).save(image, format="JPEG", exif=exif)
     report = check.check_pssl_root(tree["pssl_root"], tree["imagenet_root"], progress=False)
     assert report.ok, report.problems
+
+
+def test_a_label_at_another_resolution_than_recorded_is_a_problem(tmp_path):
+    """Short side 32 recorded: a 32 x 48 label fits the 8 x 12 image, one at twice that short
+    side (same aspect) does not."""
+    short_side = 32
+    scale = short_side // GOOD.shape[0]
+    tree = build_tree(tmp_path, {
+        f"{CLASSES[0]}_0.JPEG": np.kron(GOOD, np.ones((scale, scale), np.uint8)),
+        f"{CLASSES[0]}_1.JPEG": np.kron(GOOD, np.ones((2 * scale, 2 * scale), np.uint8))})
+    with open(os.path.join(tree["pssl_root"], "manifest.json"), "w") as f:
+        json.dump({"settings": {"resolution": {"short_side": short_side}}}, f)
+    report = check.check_pssl_root(tree["pssl_root"], tree["imagenet_root"], workers=0,
+                                   progress=False)
+    assert [os.path.basename(p.where) for p in report.problems] == [f"{CLASSES[0]}_1.JPEG.png"]
+    assert "size 96x64 is not the 48x32 the recorded resolution" in report.problems[0].reason
 
 
 def test_command_line_lists_problems_and_exits_1(tmp_path, capsys):

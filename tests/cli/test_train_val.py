@@ -244,6 +244,20 @@ def test_a_bad_sample_ends_training_with_one_line(bad_sample_config, num_workers
 
 
 @pytest.mark.slow
+def test_skip_bad_samples_trains_past_a_bad_sample_with_a_line_naming_it(bad_sample_config,
+                                                                         tmp_path):
+    config, label = bad_sample_config
+    proc = run_tool([sys.executable, "tools/train.py", "--config", config, "--device", "cpu",
+                     "--iters", "4", "--num_workers", "2", "--save_dir", str(tmp_path / "out"),
+                     "--opts", "train_dataset.skip_bad_samples=true"], tmp_path,
+                    timeout=BAD_SAMPLE_TIMEOUT_S)
+    assert proc.returncode == 0, details(proc)
+    skipped = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "skipped sample" in ln]
+    assert skipped and all(str(label) in ln and "does not keep the aspect" in ln
+                           for ln in skipped), details(proc)
+
+
+@pytest.mark.slow
 def test_a_bad_sample_ends_a_two_process_launch(bad_sample_config, tmp_path):
     config, label = bad_sample_config
     logs = tmp_path / "launch_logs"

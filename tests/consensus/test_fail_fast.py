@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from paddleseg_pssl.cli import generate
@@ -147,6 +148,17 @@ def test_model_with_nan_weights_is_refused_at_start_up(world, tmp_path):
         runner.run(config_mod.load_config(str(cfg)))
     assert err.value.key == "ensemble[1]"
     assert not list((tmp_path / "out").rglob("*.png"))
+
+
+def test_nan_gradients_of_finite_scores_do_not_blame_the_weights(world, tmp_path, monkeypatch):
+    from paddleseg_pssl.consensus.engines.batched_engine import BatchedSmoothGradEngine
+
+    monkeypatch.setattr(BatchedSmoothGradEngine, "explain",
+                        lambda self, model, inputs, *args, **kwargs: np.full(
+                            inputs.shape[-2:], np.nan, np.float32))
+    with pytest.raises(ConfigError, match=r"non-finite gradients.*scores are finite") as err:
+        runner.run(gf.load_into(world["cfg"], tmp_path / "out"))
+    assert world["weights"][0] not in str(err.value) and "weights" not in str(err.value)
 
 
 # ---- killed and resumed ----------------------------------------------------------------------

@@ -45,6 +45,15 @@ def test_other_seed_refused_with_one_record_lost(world, tmp_path, lost):
         runner.run(_cfg(world, out, "seed=8"))
 
 
+def test_a_refusal_names_only_settings_that_shape_labels(world, tmp_path):
+    """``limit`` and ``explainer.batch_size`` alone are accepted, so a refusal never lists them."""
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)).ok
+    assert runner.run(_cfg(world, out, "limit=2", "explainer.batch_size=2")).ok
+    with pytest.raises(ConfigError, match=r"changed \['seed'\]"):
+        runner.run(_cfg(world, out, "seed=8", "limit=3"))
+
+
 def test_truncated_manifest_does_not_hide_the_settings(world, tmp_path):
     out = tmp_path / "out"
     assert runner.run(_cfg(world, out)).ok
@@ -71,6 +80,19 @@ def test_labels_without_any_fingerprint_are_refused_unless_adopted(world, tmp_pa
     assert runner.run(_cfg(world, out, "seed=8"), adopt_existing=True).ok
     assert sorted(p.name for p in out.rglob("*.png")) == before   # adopted, not redone
     assert json.loads((out / "manifest.json").read_text())["settings"]["seed"] == 8
+
+
+def test_the_manifest_records_an_adoption_and_keeps_it_on_resume(world, tmp_path):
+    out = tmp_path / "out"
+    assert runner.run(_cfg(world, out)).ok
+    assert "adopted_existing" not in json.loads((out / "manifest.json").read_text())
+    for name in ("manifest.json", fingerprint.FINGERPRINT_FILE):
+        (out / name).unlink()
+    assert runner.run(_cfg(world, out), adopt_existing=True).ok
+    adopted = json.loads((out / "manifest.json").read_text())["adopted_existing"]
+    assert adopted["labels"] == len(list(out.rglob("*.png"))) and adopted["at"]
+    assert runner.run(_cfg(world, out)).ok
+    assert json.loads((out / "manifest.json").read_text())["adopted_existing"] == adopted
 
 
 def test_empty_folder_needs_no_fingerprint(tmp_path):

@@ -39,6 +39,13 @@ def test_folder_without_class_list_uses_sorted_folders(tree):
     assert all(it.error is None for it in source.items)
 
 
+def test_folder_without_class_list_refuses_a_folder_it_cannot_name(tree):
+    """Dropping it would shift the ids of every later class; the error names it."""
+    _touch(tree / "train" / "b c" / "x.jpg")
+    with pytest.raises(ImageSourceError, match=r"b c'.*holds whitespace.*images.synsets"):
+        src.from_folder(str(tree))
+
+
 def test_folder_errors(tmp_path, tree):
     with pytest.raises(ImageSourceError, match="not a directory"):
         src.from_folder(str(tmp_path / "nope"))

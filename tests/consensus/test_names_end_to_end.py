@@ -34,10 +34,11 @@ def generated(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(gf.synthetic_image(rng, 0, 40, 48)).save(path, format="PNG")
     classes = ["n001_red", "n002_green", "n003_blue", "n005_é"]
+    # a class list: without one, a folder that cannot be a class stops the run at start-up
+    (imgs / "synsets.txt").write_text("".join(f"{c}\n" for c in classes), encoding="utf-8")
     weights = [gf.save_tiny_weights(root / "w.pdparams", len(classes), seed=0)]
     cfg = gf.write_config(root / "gen.yml", images_root=imgs, output=root / "out",
-                          weights=weights, extra={"images": {"root": str(imgs)},
-                                                  "store": {"fsync": False}})
+                          weights=weights, extra={"store": {"fsync": False}})
     result = runner.run(config_mod.load_config(str(cfg)))
     return {"imgs": imgs, "out": root / "out", "result": result, "classes": classes, "cfg": cfg}
 

@@ -35,6 +35,18 @@ def test_output_not_writable_names_the_path(tmp_path, monkeypatch):
         output_lock.ensure_output_dir(str(tmp_path / "out"))
 
 
+def test_output_not_writable_names_the_folder_not_its_probe_file(tmp_path, monkeypatch):
+    probe = str(tmp_path / "out" / "tmpk2x9_probe")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", probe)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", denied)
+    with pytest.raises(ConfigError, match=r"'output'.*out' is not writable") as err:
+        output_lock.ensure_output_dir(str(tmp_path / "out"))
+    assert "tmpk2x9_probe" not in str(err.value)
+
+
 def test_second_holder_is_refused_naming_the_first(tmp_path):
     work = str(tmp_path / ".pssl_work")
     with output_lock.RankLock(work, 0):

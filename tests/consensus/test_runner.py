@@ -28,6 +28,8 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 TOOL = REPO / "tools" / "generate_pssl.py"
 PER_CLASS = 8                      # 24 images
 DELAY = 0.025                      # seconds per forward: slow enough to kill mid-way
+EXIF_ORIENTATION = 0x0112          # the EXIF tag, and its value for "rotate 90 degrees"
+EXIF_ROTATED_90 = 6
 
 
 def _env():
@@ -121,6 +123,28 @@ def test_other_settings_into_same_output_are_refused(world, tmp_path):
     cfg = config_mod.load_config(str(world["cfg"]), ["seed=8"], overrides={"output": str(out)})
     with pytest.raises(ConfigError, match="'output'.*other settings.*seed"):
         runner.run(cfg)
+
+
+def test_a_refused_rerun_leaves_a_finished_output_as_it_was(world, tmp_path):
+    out = _copy_of_reference(world, tmp_path)
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    cfg = config_mod.load_config(str(world["cfg"]), ["seed=8"], overrides={"output": str(out)})
+    with pytest.raises(ConfigError, match="other settings"):
+        runner.run(cfg)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+
+
+def test_a_resume_removes_what_a_kill_in_the_merge_left(world, tmp_path):
+    """Rank 0 removes them at start-up, so even a resume that stops before merging does."""
+    out = _copy_of_reference(world, tmp_path)
+    stale = [out / ".manifest.json.tmp.4242", out / ".train.txt.tmp.4242"]
+    for path in stale:
+        path.write_bytes(b"")
+    cfg = config_mod.load_config(str(world["cfg"]), ["merge_timeout_s=0.1"],
+                                 overrides={"output": str(out)})
+    with pytest.raises(TimeoutError):
+        runner.run(cfg, rank=0, world_size=2)      # rank 1 never comes
+    assert not any(path.exists() for path in stale)
 
 
 def test_settings_digest_covers_resolved_defaults(world):
@@ -221,6 +245,11 @@ def bad_world(tmp_path_factory):
     Image.fromarray(good).convert("RGBA").save(folder / "rgba.png")
     Image.fromarray(good).convert("CMYK").save(folder / "cmyk.jpg")
     Image.fromarray(good[:1, :1]).save(folder / "one_pixel.png")
+    # PIL reads them, PaddleSeg's OpenCV reader does not (GIF) or does unrotated (WebP EXIF)
+    Image.fromarray(good).convert("P").save(folder / "palette.gif")
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = EXIF_ROTATED_90
+    Image.fromarray(good).save(folder / "rotated.webp", exif=exif)
     Image.fromarray(rng.integers(0, 255, (1, 10000, 3), dtype=np.uint8)).save(
         folder / "strip_1x10000.png")
     unknown = imgs / "train" / "n999_not_in_list"
@@ -235,6 +264,8 @@ EXPECTED_FAILURES = {
     "train/n001_red/truncated.jpg": "truncated",
     "train/n001_red/not_an_image.jpg": "not an image",
     "train/n999_not_in_list/x.png": "not in the class list",
+    "train/n001_red/palette.gif": "the training reader refuses it: image",
+    "train/n001_red/rotated.webp": "the training reader sees 48x40, the labeller 40x48",
 }
 
 
@@ -260,8 +291,8 @@ def test_bad_images_are_recorded_failures(bad_world, tmp_path, max_fraction, too
     assert shapes["one_pixel.png"] == (32, 32)
     assert shapes["strip_1x10000.png"][0] == 32 and shapes["strip_1x10000.png"][1] > 32
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["counts"]["images"] == 6 + 8 + 1
-    assert manifest["counts"]["failures"] == 4 and manifest["counts"]["labels"] == 11
+    assert manifest["counts"]["images"] == 6 + 10 + 1
+    assert manifest["counts"]["failures"] == 6 and manifest["counts"]["labels"] == 11
 
 
 def _cfg(bad_world, tmp_path, **kwargs):

@@ -121,6 +121,23 @@ def test_merge_unions_ranks_sorts_and_cleans(tmp_path):
     assert store_mod.read_failures(str(tmp_path))[1] == ("train/b/bad.jpg", "zero-byte file")
 
 
+#: Temporary files kills leave: in the merge, beside the fingerprint, in .pssl_work, a label.
+STALE_TMP = (".manifest.json.tmp.4242", ".train.txt.tmp.4242", ".pssl_settings.json.tmp.77",
+             ".pssl_work/.rank0.done.json.tmp.9", "train/a/.w.png.tmp.123")
+
+
+def test_merge_removes_temporary_files_anywhere_in_the_root(tmp_path):
+    store = PSSLStore(tmp_path, fsync=False)
+    store.write("train/a/1.png", "train/a/1", _label())
+    for rel in STALE_TMP:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    store.merge(["a"], {})
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "failures.txt", "manifest.json", "synsets.txt", "train", "train.txt", "train/a",
+        "train/a/1.png"]
+
+
 def test_merge_keeps_earlier_train_txt(tmp_path):
     first = PSSLStore(tmp_path, fsync=False)
     first.write("train/a/1.png", "train/a/1", _label())

@@ -316,3 +316,31 @@ def test_label_of_another_aspect_is_refused_naming_both_files(tmp_path):
     with pytest.raises(PSSLSampleError, match=r"size 8x8 does not keep the aspect of image "
                                               r".*_0\.JPEG \(12x8\)"):
         ds[0]
+
+
+# ---------------------------------------------------------------- skip_bad_samples
+def _two_samples_first_bad(tmp_path):
+    """Sample 0 has a square label for its 8 x 12 image (refused); sample 1 is sound."""
+    return build_tree(tmp_path, {f"{CLASSES[0]}_0.JPEG": np.zeros((8, 8), np.uint8),
+                                 f"{CLASSES[0]}_1.JPEG": DECILES})
+
+
+def test_a_bad_sample_stops_unless_skipping_is_asked(tmp_path):
+    with pytest.raises(PSSLSampleError):
+        make(_two_samples_first_bad(tmp_path))[0]
+
+
+def test_skip_bad_samples_logs_one_line_and_substitutes_the_next(tmp_path, capsys):
+    ds = make(_two_samples_first_bad(tmp_path), skip_bad_samples=True)
+    np.testing.assert_array_equal(ds[0]["label"], ds.load_sample(1)["label"])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "[WARNING]" in ln]
+    assert len(lines) == 1, lines
+    assert "skipped sample 0 (skip_bad_samples): label " in lines[0]
+    assert f"{ds.file_list[0][1]}: size 8x8 does not keep the aspect" in lines[0]
+
+
+def test_skip_bad_samples_still_stops_on_broken_data(tmp_path):
+    tree = build_tree(tmp_path, {f"{CLASSES[0]}_{i}.JPEG": np.zeros((8, 8), np.uint8)
+                                 for i in range(2)})
+    with pytest.raises(PSSLSampleError, match="the data look broken"):
+        make(tree, skip_bad_samples=True)[0]
