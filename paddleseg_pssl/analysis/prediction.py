@@ -219,17 +219,6 @@ def list_classification_images(image_root: str, class_ids: Sequence[str], split:
     return samples, unknown
 
 
-def read_rgb(path: str) -> np.ndarray:
-    """An image as HxWx3 uint8 RGB (PSSLConfigError naming the file when unreadable)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
-    except (OSError, ValueError) as exc:
-        raise PSSLConfigError(f"cannot read image {path!r}: {exc}") from exc
-
-
 # ----------------------------------------------------------------------------- Paddle
 
 def inference_transform_cfgs(cfg) -> List[Dict]:
