@@ -117,6 +117,16 @@ def test_bad_input_is_one_line_and_exit_2(tool, case, expected, tmp_path, capsys
     assert expected.format(tmp=tmp_path) in err
 
 
+@pytest.mark.parametrize("argument, value, expected", [
+    ("background_weight", -1, "background_weight must be >= 0"),
+    ("data_format", "NCWH", "data_format must be 'NCHW' or 'NHWC'")])
+def test_a_bad_loss_value_is_one_line_and_exit_2(argument, value, expected, tmp_path, capsys):
+    loss = {"types": [{"type": "WeightedCrossEntropyLoss", argument: value}], "coef": [1]}
+    config = write_config(tmp_path, len(CLASSES), loss=loss)
+    assert train_cli.main(["--config", config, "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err
+
 def test_val_specific_bad_input(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
     base = ["--config", str(FAST_CONFIG), "--device", "cpu"]
