@@ -119,7 +119,7 @@ def test_base_generation_config_states_the_code_defaults(repo_root):
 
 
 #: Keys the _base_ gives an example value for instead of the default (None: required).
-REQUIRED_KEYS = {"images.root", "output"}
+REQUIRED_KEYS = {"images.root"}
 
 
 def _flat(mapping, prefix=""):
@@ -147,6 +147,14 @@ def test_base_generation_config_shows_every_dataclass_default(repo_root):
             assert shown[key] == value, key
             assert type(shown[key]) is type(value), key
 
+
+def test_a_config_on_the_base_must_name_its_output(repo_root, tmp_path):
+    (tmp_path / "train").mkdir()
+    config = tmp_path / "c.yml"
+    config.write_text(f"_base_: {repo_root / 'configs/pssl/generate/_base_/generate.yml'}\n"
+                      f"images: {{root: {tmp_path}}}\nensemble: [{{arch: resnet18}}]\n")
+    with pytest.raises(ConfigError, match="'output': is required"):
+        cfg_mod.load_config(str(config))
 
 def test_subset_keys_per_class_or_fraction(base):
     """Label only part of a dataset, the same share of every class (images.per_class/fraction)."""
