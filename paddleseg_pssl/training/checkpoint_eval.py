@@ -16,15 +16,15 @@ def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequen
     """
     import paddleseg_pssl  # noqa: F401  (registration + compat)
     from paddleseg.core import evaluate
-    from paddleseg.utils import utils
 
     from paddleseg_pssl.training.builder import PSSLSegBuilder
     from paddleseg_pssl.training.config_loading import load_config
+    from paddleseg_pssl.weights import load_weights
 
     config = load_config(config_path, list(opts or []))
     builder = PSSLSegBuilder(config)
     model = builder.model
-    utils.load_entire_model(model, model_path)
+    load_weights(model, model_path)
     test_config = config.test_config if use_test_config else {}
     miou, accuracy, class_iou, _, kappa = evaluate(
         model, builder.val_dataset, num_workers=num_workers, print_detail=False, **test_config)
