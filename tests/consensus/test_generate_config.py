@@ -118,6 +118,22 @@ def test_base_generation_config_states_the_code_defaults(repo_root):
         assert engine[key] == value, key
 
 
+def test_base_generation_config_shows_every_engine_default(repo_root):
+    """Every engine setting appears in the _base_'s explainer block with its default; the keys
+    of one engine only are commented out, as the other engine refuses them."""
+    import dataclasses
+    import re
+
+    from paddleseg_pssl.consensus.engines.base import ENGINE_DEFAULTS
+
+    text = (repo_root / "configs/pssl/generate/_base_/generate.yml").read_text()
+    block = text.split("\nexplainer:\n", 1)[1].split("\nconsensus:\n", 1)[0]
+    shown = {key: yaml.safe_load(value)
+             for key, value in re.findall(r"^  (?:# )?(\w+): (\S+)", block, re.M)}
+    declared = dataclasses.asdict(ENGINE_DEFAULTS)
+    declared["name"] = declared.pop("method")
+    assert {key: shown.get(key, "absent") for key in declared} == declared
+
 #: Keys the _base_ gives an example value for instead of the default (None: required).
 REQUIRED_KEYS = {"images.root"}
 
