@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from paddleseg_pssl.analysis import class_choice
     from paddleseg_pssl.consensus import config as config_mod
+    from paddleseg_pssl.consensus import classifier_loading
     from paddleseg_pssl.consensus import ensemble as ensemble_mod
     from paddleseg_pssl import pssl_format
     from paddleseg_pssl.consensus import image_loop
@@ -60,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
         specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(classes),
                                             require_weights=cfg.require_weights,
                                             weights_dir=cfg.ensemble_weights_dir)
-        models = [ensemble_mod.build_classifier(spec) for spec in specs]
-    except (ensemble_mod.EnsembleConfigError, ensemble_mod.ClassifierBuildError) as exc:
+        models = [classifier_loading.build_classifier(spec) for spec in specs]
+    except (ensemble_mod.EnsembleConfigError, classifier_loading.ClassifierBuildError) as exc:
         raise config_mod.ConfigError("ensemble", str(exc)) from None
     resolution = cfg.resolution
     iterable = rows

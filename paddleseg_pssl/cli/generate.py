@@ -156,7 +156,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 def _flags_named():
     """Re-raise a config error of a key a flag sets under that flag, and say how to set a
     required key from the command line."""
-    from paddleseg_pssl.consensus.config import ConfigError
+    from paddleseg_pssl.consensus.generate_config import ConfigError
     from paddleseg_pssl.consensus.store import RanksTimeoutError
 
     try:

@@ -12,33 +12,13 @@ the fix.
 (``--opts resolution.short_side=256 explainer.n_samples=8 ensemble.0.weights=/w/r18.pdparams``).
 """
 import copy
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 import yaml
 
+from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig, validate
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.yaml_tree import read_yaml_tree
-
-if TYPE_CHECKING:
-    from paddleseg_pssl.consensus.generate_config import GenerateConfig
-
-
-
-class ConfigError(PSSLConfigError):
-    """A generation setting is invalid. ``key`` is the dotted key; the message says the fix."""
-
-    def __init__(self, key: str, message: str, *, required: bool = False,
-                 template: Optional[str] = None):
-        super().__init__(f"config key {key!r}: {message}")
-        self.key = key
-        self.detail = message
-        self.required = required  # the key has no value and no default
-        self.template = template  # ``message`` with run options as fields (errors.spell_options)
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------------------------
 
 #: The key that errors about the config file itself (missing, not YAML, a bad ``_base_``) carry.
 CONFIG_FILE_KEY = "config"
@@ -101,7 +81,7 @@ def apply_opts(cfg: Dict[str, Any], opts: Iterable[str]) -> Dict[str, Any]:
 
 
 def load_config(path: Optional[str], opts: Iterable[str] = (),
-                overrides: Optional[Mapping[str, Any]] = None) -> "GenerateConfig":
+                overrides: Optional[Mapping[str, Any]] = None) -> GenerateConfig:
     """Load ``path`` (with its ``_base_`` chain), apply ``--opts`` and direct overrides, validate.
 
     Args:
@@ -109,8 +89,6 @@ def load_config(path: Optional[str], opts: Iterable[str] = (),
         opts: ``key=value`` strings (dotted keys).
         overrides: dotted key -> value, applied after ``opts`` (CLI flags like ``--output``).
     """
-    from paddleseg_pssl.consensus.generate_config import validate
-
     raw = load_yaml(path) if path else {}
     raw = apply_opts(raw, opts)
     if overrides:

@@ -10,7 +10,7 @@ from typing import Optional
 import numpy as np
 
 from paddleseg_pssl.consensus import sharding
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import ConfigError
 
 #: How many images of the slice to try when the first ones do not decode.
 PROBE_CANDIDATES: int = 5

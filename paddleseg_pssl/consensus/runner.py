@@ -29,9 +29,8 @@ import logging
 import time
 from typing import Dict, Optional
 
-from paddleseg_pssl.consensus import fail_fast, model_probe
-from paddleseg_pssl.consensus.config import ConfigError
-from paddleseg_pssl.consensus.generate_config import GenerateConfig
+from paddleseg_pssl.consensus import fail_fast, fingerprint, model_probe
+from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig
 from paddleseg_pssl.consensus.image_loop import process_slice
 from paddleseg_pssl.consensus.manifest import build_manifest
 from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
@@ -89,8 +88,8 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
     try:
         lock.acquire()
         try:
-            store.check_settings(ctx.settings_digest, ctx.settings,
-                                 adopt_existing=adopt_existing)
+            fingerprint.guard(store, ctx.settings_digest, ctx.settings,
+                              adopt_existing=adopt_existing)
         except StoreSettingsError as exc:
             raise ConfigError("output", str(exc), template=exc.template) from None
         if not merge_only:

@@ -13,9 +13,9 @@ from typing import Any, Dict, List, Optional, Sequence
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import sharding
-from paddleseg_pssl.consensus.classifier_loading import weights_checksum
-from paddleseg_pssl.consensus.config import ConfigError
-from paddleseg_pssl.consensus.generate_config import GenerateConfig, subset_spec
+from paddleseg_pssl.consensus.classifier_loading import (ClassifierBuildError, build_classifier,
+                                                         weights_checksum)
+from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig, subset_spec
 from paddleseg_pssl.constants import DECILE_COUNT
 
 #: Explainer settings that change speed, not labels: a resumed run may change them.
@@ -139,12 +139,10 @@ def _build_engine(explainer_cfg: Dict[str, Any]):
 
 
 def _build_models(ctx: Context) -> None:
-    from paddleseg_pssl.consensus import ensemble as ensemble_mod
-
     for i, spec in enumerate(ctx.specs):
         try:
-            ctx.models.append(ensemble_mod.build_classifier(spec))
-        except ensemble_mod.ClassifierBuildError as exc:
+            ctx.models.append(build_classifier(spec))
+        except ClassifierBuildError as exc:
             key = f"ensemble[{i}].weights" if exc.about_weights else f"ensemble[{i}]"
             raise ConfigError(key, str(exc)) from None
     if hasattr(ctx.engine, "name_models"):

@@ -4,7 +4,7 @@ import yaml
 
 from paddleseg_pssl.consensus import config as cfg_mod
 from paddleseg_pssl.consensus import generate_config as cfg_types
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import ConfigError
 
 
 @pytest.fixture
