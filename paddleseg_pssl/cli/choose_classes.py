@@ -14,7 +14,13 @@ import os
 import sys
 from typing import Optional, Sequence
 
+from paddleseg_pssl import pssl_format
+from paddleseg_pssl.analysis import class_choice
 from paddleseg_pssl.cli import common
+from paddleseg_pssl.consensus import classifier_loading
+from paddleseg_pssl.consensus import config as config_mod
+from paddleseg_pssl.consensus import ensemble as ensemble_mod
+from paddleseg_pssl.consensus import image_loop
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/choose_classes.py"
@@ -35,13 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     import paddle
-
-    from paddleseg_pssl.analysis import class_choice
-    from paddleseg_pssl.consensus import config as config_mod
-    from paddleseg_pssl.consensus import classifier_loading
-    from paddleseg_pssl.consensus import ensemble as ensemble_mod
-    from paddleseg_pssl import pssl_format
-    from paddleseg_pssl.consensus import image_loop
 
     if not os.path.isfile(args.candidates):
         raise PSSLConfigError(f"--candidates {args.candidates!r} is not a file; write a CSV with "

@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from paddleseg_pssl.analysis import pssl_io
+from paddleseg_pssl.analysis.figures import class_palette, save_prediction_figure
 from paddleseg_pssl.analysis.prediction import (BACKGROUND_NAME, InferenceOptions,
                                                 check_class_count, image_class_scores,
                                                 legend_entries, list_images, load_predictor,
@@ -180,7 +181,6 @@ def _channel_class(channel: int, background: Optional[int], class_ids: List[str]
 def run(args: argparse.Namespace) -> int:
     import paddle
 
-    from paddleseg_pssl.analysis.figures import class_palette, save_prediction_figure
 
     options = inference_options(args)
     images = list_images(args.images)

@@ -10,6 +10,8 @@ import os
 import warnings
 from typing import Any, Callable, Optional
 
+import paddle
+
 from paddleseg_pssl.consensus.ensemble import ClassifierSpec, resolve_factory
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.weights import fit_state_dict, read_state_dict
@@ -26,23 +28,17 @@ class ClassifierBuildError(RuntimeError):
         self.about_weights = about_weights
 
 
-def first_output_layer():
-    """The wrapper class keeping the first output of a multi-output classifier."""
-    import paddle
+class FirstOutput(paddle.nn.Layer):
+    """Wraps a classifier whose forward returns a list/tuple (GoogLeNet's auxiliary heads)
+    so that it returns only the main logits, as explainers (and InterpretDL) expect."""
 
-    class FirstOutput(paddle.nn.Layer):
-        """Wraps a classifier whose forward returns a list/tuple (GoogLeNet's auxiliary heads)
-        so that it returns only the main logits, as explainers (and InterpretDL) expect."""
+    def __init__(self, inner: paddle.nn.Layer):
+        super().__init__()
+        self.inner = inner
 
-        def __init__(self, inner: "paddle.nn.Layer"):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, x):
-            out = self.inner(x)
-            return out[0] if isinstance(out, (list, tuple)) else out
-
-    return FirstOutput
+    def forward(self, x):
+        out = self.inner(x)
+        return out[0] if isinstance(out, (list, tuple)) else out
 
 
 def call_factory(spec: ClassifierSpec, factory: Callable[..., Any]):
@@ -121,8 +117,6 @@ def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
         ClassifierBuildError: factory failure, unreadable or ill-fitting weights, or an output
             size different from ``spec.num_classes`` (naming the model and both sizes).
     """
-    import paddle
-
     if spec.weights is not None and not os.path.isfile(spec.weights):
         raise ClassifierBuildError(
             f"model {spec.name!r}: weights file {spec.weights!r} does not exist",
@@ -147,7 +141,7 @@ def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
                 f"model {spec.name!r} ({spec.arch}) fails on a 1x3x{side}x{side} input: "
                 f"{type(exc).__name__}: {str(exc)[:300]}") from exc
     if isinstance(out, (list, tuple)):
-        model = first_output_layer()(model)
+        model = FirstOutput(model)
         model.eval()
         out = out[0]
     shape = list(out.shape)

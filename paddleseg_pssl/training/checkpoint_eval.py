@@ -5,6 +5,11 @@ Shared by ``tools/compare_init.py`` and the demo, which need the numbers back (n
 from typing import Dict, Optional, Sequence
 
 import paddle
+from paddleseg.core import evaluate
+
+from paddleseg_pssl.training.builder import PSSLSegBuilder
+from paddleseg_pssl.training.config_loading import load_config
+from paddleseg_pssl.weights import load_weights
 
 
 def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequence[str]] = None,
@@ -14,13 +19,6 @@ def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequen
     ``use_test_config`` applies the config's ``test_config`` (multi-scale / flip evaluation);
     the model is built with ``PSSLSegBuilder`` after registering this package's components.
     """
-    import paddleseg_pssl  # noqa: F401  (registration + compat)
-    from paddleseg.core import evaluate
-
-    from paddleseg_pssl.training.builder import PSSLSegBuilder
-    from paddleseg_pssl.training.config_loading import load_config
-    from paddleseg_pssl.weights import load_weights
-
     config = load_config(config_path, list(opts or []))
     builder = PSSLSegBuilder(config)
     model = builder.model

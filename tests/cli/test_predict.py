@@ -117,13 +117,11 @@ def test_missing_images_name_paths_in_the_library_and_images_on_the_command_line
 
 def test_overlay_photo_is_turned_by_its_exif_orientation_as_the_prediction(tmp_path,
                                                                            monkeypatch):
-    from paddleseg_pssl.analysis import figures
-
     config = write_camvid_style_config(tmp_path)
     weights = save_weights(config, tmp_path / "model.pdparams")
     photo = write_rotated_photo(tmp_path / "phone.jpg", IMAGE_SIZE * 2, IMAGE_SIZE)
     drawn = {}
-    monkeypatch.setattr(figures, "save_prediction_figure",
+    monkeypatch.setattr(predict_cli, "save_prediction_figure",
                         lambda image, pred, *_, **__: drawn.update(image=image, pred=pred) or "")
     assert predict(config, weights, photo, tmp_path / "out") == 0
     assert drawn["image"].shape[:2] == drawn["pred"].shape == (IMAGE_SIZE * 2, IMAGE_SIZE)

@@ -6,7 +6,7 @@ import pathlib
 import pytest
 
 from paddleseg_pssl.cli import generate
-from paddleseg_pssl.consensus import fingerprint, runner
+from paddleseg_pssl.consensus import fingerprint, runner, startup
 from paddleseg_pssl.consensus.generate_config import ConfigError
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
 from paddleseg_pssl.errors import EXIT_BAD_INPUT
@@ -82,9 +82,7 @@ def test_empty_folder_needs_no_fingerprint(tmp_path):
 def test_device_kind_is_part_of_the_settings(world, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert runner.run(_cfg(world, out)).ok
-    from paddleseg_pssl.consensus.engines import base
-
-    monkeypatch.setattr(base, "device_kind", lambda: "gpu")
+    monkeypatch.setattr(startup, "device_kind", lambda: "gpu")
     with pytest.raises(ConfigError, match=r"other settings.*'device'"):
         runner.run(_cfg(world, out))
 
