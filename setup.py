@@ -5,6 +5,7 @@ install_requires only states the loose floor so `pip install -e . --no-deps` aft
 pinned install never re-resolves InterpretDL's unsatisfiable scikit-learn pin.
 """
 import os
+import pathlib
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
@@ -50,7 +51,7 @@ setup(
     name="paddleseg-pssl",
     version="0.1.0",
     description="Pseudo semantic segmentation labels (PSSL, arXiv 2207.03335) for PaddleSeg",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=pathlib.Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.8",
     packages=find_packages(include=["paddleseg_pssl", "paddleseg_pssl.*"]),

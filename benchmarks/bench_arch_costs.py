@@ -55,7 +55,8 @@ def measure_one(entry: dict, batch_size: int, device: str) -> Dict[str, object]:
     import paddle
 
     paddle.set_device(device)
-    from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
+    from paddleseg_pssl.consensus.classifier_loading import build_classifier
+    from paddleseg_pssl.consensus.ensemble import parse_ensemble
 
     entry = {k: v for k, v in entry.items() if k not in ("pretrained", "weights")}
     spec = parse_ensemble([entry], num_classes=NUM_CLASSES)[0]

@@ -77,7 +77,8 @@ def _worker(args) -> Dict[str, Dict[str, float]]:
     core.set_num_threads(args.threads)
     paddle.set_device("cpu")
     from paddleseg_pssl.consensus.engines import build_engine
-    from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
+    from paddleseg_pssl.consensus.classifier_loading import build_classifier
+    from paddleseg_pssl.consensus.ensemble import parse_ensemble
     from paddleseg_pssl.consensus.preprocess import load_rgb, resize_short_side, to_model_input
 
     paths: List[str] = args.paths

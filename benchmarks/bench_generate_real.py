@@ -81,7 +81,8 @@ class _Phases:
     seconds per model and (ours only) the label's SHA-256."""
 
     def __init__(self, n: int, warm_n: int) -> None:
-        from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
+        from paddleseg_pssl.consensus.classifier_loading import build_classifier
+        from paddleseg_pssl.consensus.ensemble import parse_ensemble
 
         self.n, self.warm_n = n, warm_n
         self.specs = parse_ensemble([{"arch": f"imagenet_mobilenets:{m}",
@@ -104,7 +105,7 @@ class _Phases:
         """InterpretDL's ConsensusInterpreter over trainable models, timed per model."""
         from interpretdl import ConsensusInterpreter, SmoothGradInterpreter
 
-        from paddleseg_pssl.consensus.ensemble import build_classifier
+        from paddleseg_pssl.consensus.classifier_loading import build_classifier
 
         per_model: List[float] = []
 

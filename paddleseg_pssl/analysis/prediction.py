@@ -22,6 +22,10 @@ import numpy as np
 
 from paddleseg_pssl.constants import IMAGE_EXTENSIONS
 from paddleseg_pssl.errors import OptionError, PSSLConfigError, literal
+from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
+from paddleseg_pssl.training.config_checks import validate_components
+from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config
+from paddleseg_pssl.weights import load_weights
 
 BACKGROUND_NAME = "background"
 
@@ -219,17 +223,6 @@ def list_classification_images(image_root: str, class_ids: Sequence[str], split:
     return samples, unknown
 
 
-def read_rgb(path: str) -> np.ndarray:
-    """An image as HxWx3 uint8 RGB (PSSLConfigError naming the file when unreadable)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
-    except (OSError, ValueError) as exc:
-        raise PSSLConfigError(f"cannot read image {path!r}: {exc}") from exc
-
-
 # ----------------------------------------------------------------------------- Paddle
 
 def inference_transform_cfgs(cfg) -> List[Dict]:
@@ -281,12 +274,6 @@ def load_predictor(config: str, model_path: str, opts: Optional[Sequence[str]] =
         target_size: (width, height) to resize every image to; default: the config's
             ``val_dataset`` transforms (or just its normalisation).
     """
-    import paddleseg_pssl  # noqa: F401  (registers components before anything is built)
-    from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
-    from paddleseg_pssl.training.config_checks import validate_components
-    from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config
-    from paddleseg_pssl.weights import load_weights
-
     weights = str(check_checkpoint_file(model_path))
     cfg = load_config(config, opts)
     validate_components(cfg, sections=("model",))

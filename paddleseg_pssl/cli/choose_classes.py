@@ -14,7 +14,13 @@ import os
 import sys
 from typing import Optional, Sequence
 
+from paddleseg_pssl import pssl_format
+from paddleseg_pssl.analysis import class_choice
 from paddleseg_pssl.cli import common
+from paddleseg_pssl.consensus import classifier_loading
+from paddleseg_pssl.consensus import config as config_mod
+from paddleseg_pssl.consensus import ensemble as ensemble_mod
+from paddleseg_pssl.consensus import image_loop
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/choose_classes.py"
@@ -36,12 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import paddle
 
-    from paddleseg_pssl.analysis import class_choice
-    from paddleseg_pssl.consensus import config as config_mod
-    from paddleseg_pssl.consensus import ensemble as ensemble_mod
-    from paddleseg_pssl import pssl_format
-    from paddleseg_pssl.consensus import image_loop
-
     if not os.path.isfile(args.candidates):
         raise PSSLConfigError(f"--candidates {args.candidates!r} is not a file; write a CSV with "
                               "the columns 'image' and 'candidates'")
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(classes),
                                             require_weights=cfg.require_weights,
                                             weights_dir=cfg.ensemble_weights_dir)
-        models = [ensemble_mod.build_classifier(spec) for spec in specs]
-    except (ensemble_mod.EnsembleConfigError, ensemble_mod.ClassifierBuildError) as exc:
+        models = [classifier_loading.build_classifier(spec) for spec in specs]
+    except (ensemble_mod.EnsembleConfigError, classifier_loading.ClassifierBuildError) as exc:
         raise config_mod.ConfigError("ensemble", str(exc)) from None
     resolution = cfg.resolution
     iterable = rows

@@ -28,6 +28,10 @@ import sys
 from typing import Optional, Sequence
 
 from paddleseg_pssl.cli import common
+from paddleseg_pssl.consensus import config as config_mod
+from paddleseg_pssl.consensus import lifecycle, runner, sharding
+from paddleseg_pssl.consensus.generate_config import ConfigError
+from paddleseg_pssl.consensus.store import RanksTimeoutError
 from paddleseg_pssl.errors import (EXIT_FAIL_FAST, EXIT_MERGE_TIMEOUT, PSSLRunStopped,
                                    spell_options)
 
@@ -88,8 +92,6 @@ class _StderrHandler(logging.StreamHandler):
 
 
 def _setup_logging(verbose: bool) -> None:
-    from paddleseg_pssl.consensus import sharding
-
     try:
         rank, world = sharding.rank_and_world()
     except ValueError:
@@ -108,11 +110,6 @@ def _setup_logging(verbose: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     import paddle
 
-    import paddleseg_pssl  # noqa: F401 - compat fixes before paddleseg is used
-    from paddleseg_pssl.consensus import config as config_mod
-    from paddleseg_pssl.consensus import lifecycle, runner, sharding
-    from paddleseg_pssl.consensus.store import RanksTimeoutError
-
     if sharding.launched_by_launcher():
         lifecycle.exit_with_parent()
 
@@ -121,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     device = args.device or common.default_device()
     if device == "gpu" and not paddle.is_compiled_with_cuda():
-        raise config_mod.ConfigError(
+        raise ConfigError(
             "--device", "gpu was asked but this Paddle is built without CUDA; use --device cpu "
                         "or install paddlepaddle-gpu")
     paddle.set_device(device)
@@ -156,9 +153,6 @@ def _overrides(args: argparse.Namespace) -> dict:
 def _flags_named():
     """Re-raise a config error of a key a flag sets under that flag, and say how to set a
     required key from the command line."""
-    from paddleseg_pssl.consensus.config import ConfigError
-    from paddleseg_pssl.consensus.store import RanksTimeoutError
-
     try:
         yield
     except RanksTimeoutError as exc:

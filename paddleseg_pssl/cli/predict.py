@@ -32,12 +32,14 @@ import numpy as np
 from PIL import Image
 
 from paddleseg_pssl.analysis import pssl_io
+from paddleseg_pssl.analysis.figures import class_palette, save_prediction_figure
 from paddleseg_pssl.analysis.prediction import (BACKGROUND_NAME, InferenceOptions,
                                                 check_class_count, image_class_scores,
                                                 legend_entries, list_images, load_predictor,
-                                                predict_probabilities, read_rgb,
+                                                predict_probabilities,
                                                 resolve_background_index, top_k_classes)
 from paddleseg_pssl.cli import common, parity
+from paddleseg_pssl.consensus.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/predict.py"
@@ -179,7 +181,6 @@ def _channel_class(channel: int, background: Optional[int], class_ids: List[str]
 def run(args: argparse.Namespace) -> int:
     import paddle
 
-    from paddleseg_pssl.analysis.figures import class_palette, save_prediction_figure
 
     options = inference_options(args)
     images = list_images(args.images)
@@ -206,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         scores = image_class_scores(probs, b)
         top5 = top_k_classes(scores, 5)
         stem = _unique_stem(path, used_stems)
-        image = read_rgb(path)
+        image = load_rgb(path)
         if image.shape[:2] != pred.shape:
             image = np.asarray(Image.fromarray(image).resize(pred.shape[::-1], Image.BILINEAR))
         title = f"{os.path.basename(path)}: image-level top-1 {names[top5[0]]} " \

@@ -23,6 +23,7 @@ from paddleseg_pssl.training.config_checks import (explain_build_errors, validat
                                                    validate_paths)
 from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config
 from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.weights import load_weights
 
 PROG = "tools/val.py"
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> None:
     with explain_build_errors(cfg, "val_dataset"):
         val_dataset = builder.val_dataset
     if model_path:
-        utils.load_entire_model(model, model_path)
+        load_weights(model, model_path)
         logger.info(f"Loaded weights from {model_path}")
     else:
         logger.warning("No --model_path: evaluating the weights the config itself loads")

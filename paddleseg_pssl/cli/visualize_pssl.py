@@ -23,8 +23,8 @@ from PIL import Image
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.figures import PanelSet, save_panel_grid, save_panels
-from paddleseg_pssl.analysis.prediction import read_rgb
 from paddleseg_pssl.cli import common
+from paddleseg_pssl.consensus.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/visualize_pssl.py"
@@ -80,7 +80,7 @@ def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
     if not os.path.isfile(image_path):
         raise PSSLConfigError(f"image {image_path!r} of label {label_rel!r} not found; "
                               "--image_root must be the root the PSSL was generated from")
-    image = np.asarray(Image.fromarray(read_rgb(image_path)).resize((w, h), Image.BILINEAR))
+    image = np.asarray(Image.fromarray(load_rgb(image_path)).resize((w, h), Image.BILINEAR))
     kept = pssl_io.load_model_maps(pssl_root, label_rel, (h, w)) if models else None
     model_maps = [(name, kept[name]) for name in models if kept and name in kept]
     consensus = pssl_io.load_consensus_map(pssl_root, label_rel)

@@ -1,36 +1,44 @@
-"""Building blocks of :func:`.ensemble.build_classifier` (PSSL ensemble, arXiv 2207.03335).
+"""Building one classifier of the PSSL ensemble (arXiv 2207.03335) from its ``ClassifierSpec``.
 
 Calling a classifier factory with the dataset's class count, loading a weights file strictly
-(:mod:`paddleseg_pssl.weights`: every model key present with its shape), keeping only the main output of networks with
-auxiliary heads, and the weights file's checksum recorded in the manifest.
+(:mod:`paddleseg_pssl.weights`: every model key present with its shape), keeping only the main
+output of networks with auxiliary heads, and the weights file's checksum recorded in the manifest.
 """
 import hashlib
 import inspect
+import os
 import warnings
 from typing import Any, Callable, Optional
 
-from paddleseg_pssl.consensus.ensemble import ClassifierBuildError, ClassifierSpec
+import paddle
+
+from paddleseg_pssl.consensus.ensemble import ClassifierSpec, resolve_factory
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.weights import fit_state_dict, read_state_dict
 
 
-def first_output_layer():
-    """The wrapper class keeping the first output of a multi-output classifier."""
-    import paddle
+class ClassifierBuildError(RuntimeError):
+    """A classifier could not be built, loaded or checked; the message names the model.
 
-    class FirstOutput(paddle.nn.Layer):
-        """Wraps a classifier whose forward returns a list/tuple (GoogLeNet's auxiliary heads)
-        so that it returns only the main logits, as explainers (and InterpretDL) expect."""
+    ``about_weights`` is True when the weights file (missing, unreadable, ill-fitting) is at fault.
+    """
 
-        def __init__(self, inner: "paddle.nn.Layer"):
-            super().__init__()
-            self.inner = inner
+    def __init__(self, message: str, *, about_weights: bool = False):
+        super().__init__(message)
+        self.about_weights = about_weights
 
-        def forward(self, x):
-            out = self.inner(x)
-            return out[0] if isinstance(out, (list, tuple)) else out
 
-    return FirstOutput
+class FirstOutput(paddle.nn.Layer):
+    """Wraps a classifier whose forward returns a list/tuple (GoogLeNet's auxiliary heads)
+    so that it returns only the main logits, as explainers (and InterpretDL) expect."""
+
+    def __init__(self, inner: paddle.nn.Layer):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        out = self.inner(x)
+        return out[0] if isinstance(out, (list, tuple)) else out
 
 
 def call_factory(spec: ClassifierSpec, factory: Callable[..., Any]):
@@ -88,3 +96,58 @@ def weights_checksum(spec: ClassifierSpec) -> Optional[str]:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
+    """Build, load, freeze and check one classifier.
+
+    The returned layer is in eval mode with every parameter frozen (``stop_gradient=True``), so
+    explainers compute input gradients only. Networks returning several outputs (GoogLeNet's
+    auxiliary heads) are wrapped to return the main logits.
+
+    Args:
+        spec: The classifier to build.
+        check_size: Side of the square dummy input used to check the output size (default:
+            ``spec.input_size``; a smaller side makes the check faster for nets that accept it).
+
+    Returns:
+        A ``paddle.nn.Layer`` mapping (N, 3, H, W) float32 to (N, num_classes) logits.
+
+    Raises:
+        ClassifierBuildError: factory failure, unreadable or ill-fitting weights, or an output
+            size different from ``spec.num_classes`` (naming the model and both sizes).
+    """
+    if spec.weights is not None and not os.path.isfile(spec.weights):
+        raise ClassifierBuildError(
+            f"model {spec.name!r}: weights file {spec.weights!r} does not exist",
+            about_weights=True)
+    model = call_factory(spec, resolve_factory(spec.arch))
+    if not isinstance(model, paddle.nn.Layer):
+        raise ClassifierBuildError(
+            f"model {spec.name!r}: {spec.arch} returned {type(model).__name__}, expected a "
+            f"paddle.nn.Layer")
+    if spec.weights is not None:
+        load_weights(model, spec)
+    model.eval()
+    for param in model.parameters():
+        param.stop_gradient = True
+
+    side = int(check_size or spec.input_size)
+    with paddle.no_grad():
+        try:
+            out = model(paddle.zeros([1, 3, side, side], dtype="float32"))
+        except Exception as exc:  # noqa: BLE001
+            raise ClassifierBuildError(
+                f"model {spec.name!r} ({spec.arch}) fails on a 1x3x{side}x{side} input: "
+                f"{type(exc).__name__}: {str(exc)[:300]}") from exc
+    if isinstance(out, (list, tuple)):
+        model = FirstOutput(model)
+        model.eval()
+        out = out[0]
+    shape = list(out.shape)
+    if len(shape) != 2 or shape[1] != spec.num_classes:
+        raise ClassifierBuildError(
+            f"model {spec.name!r} ({spec.arch}) outputs shape {shape} for one image, expected "
+            f"[1, {spec.num_classes}] (the dataset's class count); use weights trained on this "
+            f"class list, or a factory with the right number of classes")
+    return model

@@ -1,42 +1,8 @@
 """The generation config of ``tools/generate_pssl.py`` (PSSL, arXiv 2207.03335, Section 3).
 
-A YAML file (``_base_`` inheritance as in PaddleSeg: the child's keys override the base's,
-mappings merge key by key, lists are replaced)::
-
-    _base_: _base_/generate.yml      # optional, relative to this file
-    images:
-      root: data/ImageNet            # the image root (relative paths: to the working directory)
-      split: train                   # folder input: <root>/<split>/<class>/<image>
-      list: null                     # or a file of '<path relative to root> <class>' lines
-      synsets: null                  # class list fixing class ids (default: sorted class names)
-      per_class: null                # label only N images of each class (seeded by `seed`)
-      fraction: null                 # or the same fraction (0, 1] of every class
-    output: output/pssl_imagenet     # the PSSL root
-    seed: 0                          # per-image noise seed = sha256(seed, image relpath, model)
-    resolution:
-      short_side: 224                # explanation and label resolution, aspect kept
-      max_long_side: null            # cap of the long side (default 4 x short_side)
-    explainer: {...}                 # see paddleseg_pssl.consensus.engines
-    consensus:
-      normalisation: minmax          # per-model normalisation before Eq. 1 (label_maths)
-      smoothing: 0.04                # per-model Gaussian sigma, fraction of the short side
-    ensemble: [...]                  # see paddleseg_pssl.consensus.ensemble
-    require_weights: true            # refuse classifiers with neither weights nor pretrained
-    ensemble_weights_dir: null       # offline: <dir>/<name>.pdparams for entries without weights
-    store:
-      keep_float: false              # also write the float16 consensus (.npy beside the label)
-      keep_model_maps: false         # also write raw per-model maps (model_maps/, for evaluation)
-      png_compression: 9             # zlib level of the label PNGs
-      fsync: true                    # fsync each label and done-list line (crash safety)
-    max_failure_fraction: 0.01       # exit status 1 when more images than this fraction fail
-    fail_fast:                       # exit status 3 at once when images keep failing alike
-      first: 10                      # the first N images of a run all fail for one reason
-      in_a_row: 50                   # N images in a row fail for one reason (0: rule off)
-    num_workers: 2                   # image-decoding threads (0: decode in the main thread)
-    limit: null                      # only the first N images (sorted order; for trials)
-    merge_timeout_s: null            # rank 0 waits this long for the other ranks (null: for ever)
-    progress: true                   # tqdm progress bar per rank
-    profile: false                   # log the time per stage and image (always in the manifest)
+A YAML file with ``_base_`` inheritance as in PaddleSeg (the child's keys override the base's,
+mappings merge key by key, lists are replaced); ``configs/pssl/generate/_base_/generate.yml``
+shows every key with its default and a comment.
 
 :func:`load_config` returns the typed, validated config
 (:class:`~paddleseg_pssl.consensus.generate_config.GenerateConfig`, where every default is
@@ -46,33 +12,13 @@ the fix.
 (``--opts resolution.short_side=256 explainer.n_samples=8 ensemble.0.weights=/w/r18.pdparams``).
 """
 import copy
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 import yaml
 
+from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig, validate
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.yaml_tree import read_yaml_tree
-
-if TYPE_CHECKING:
-    from paddleseg_pssl.consensus.generate_config import GenerateConfig
-
-
-
-class ConfigError(PSSLConfigError):
-    """A generation setting is invalid. ``key`` is the dotted key; the message says the fix."""
-
-    def __init__(self, key: str, message: str, *, required: bool = False,
-                 template: Optional[str] = None):
-        super().__init__(f"config key {key!r}: {message}")
-        self.key = key
-        self.detail = message
-        self.required = required  # the key has no value and no default
-        self.template = template  # ``message`` with run options as fields (errors.spell_options)
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------------------------
 
 #: The key that errors about the config file itself (missing, not YAML, a bad ``_base_``) carry.
 CONFIG_FILE_KEY = "config"
@@ -135,7 +81,7 @@ def apply_opts(cfg: Dict[str, Any], opts: Iterable[str]) -> Dict[str, Any]:
 
 
 def load_config(path: Optional[str], opts: Iterable[str] = (),
-                overrides: Optional[Mapping[str, Any]] = None) -> "GenerateConfig":
+                overrides: Optional[Mapping[str, Any]] = None) -> GenerateConfig:
     """Load ``path`` (with its ``_base_`` chain), apply ``--opts`` and direct overrides, validate.
 
     Args:
@@ -143,8 +89,6 @@ def load_config(path: Optional[str], opts: Iterable[str] = (),
         opts: ``key=value`` strings (dotted keys).
         overrides: dotted key -> value, applied after ``opts`` (CLI flags like ``--output``).
     """
-    from paddleseg_pssl.consensus.generate_config import validate
-
     raw = load_yaml(path) if path else {}
     raw = apply_opts(raw, opts)
     if overrides:

@@ -3,7 +3,8 @@
 PSSL explains every training image with M trained classifiers (the paper uses M = 15, following
 Consensus, arXiv 2109.00707, which finds that more than 15 models align well with segmentation).
 This module turns the ``ensemble:`` list of a generation config into validated
-:class:`ClassifierSpec` objects and builds each one into a frozen ``paddle.nn.Layer``.
+:class:`ClassifierSpec` objects; :mod:`.classifier_loading` builds each one into a frozen
+``paddle.nn.Layer``.
 
 A config entry::
 
@@ -56,17 +57,6 @@ class EnsembleConfigError(ValueError):
 
 def _config_error(key: str, message: str) -> EnsembleConfigError:
     return EnsembleConfigError(message, key=key)
-
-
-class ClassifierBuildError(RuntimeError):
-    """A classifier could not be built, loaded or checked; the message names the model.
-
-    ``about_weights`` is True when the weights file (missing, unreadable, ill-fitting) is at fault.
-    """
-
-    def __init__(self, message: str, *, about_weights: bool = False):
-        super().__init__(message)
-        self.about_weights = about_weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,67 +296,3 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
                                     pretrained=pretrained, num_classes=num_classes,
                                     **_entry_inputs(entry, where)))
     return specs
-
-
-# --------------------------------------------------------------------------------------------
-# Building
-# --------------------------------------------------------------------------------------------
-
-def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
-    """Build, load, freeze and check one classifier.
-
-    The returned layer is in eval mode with every parameter frozen (``stop_gradient=True``), so
-    explainers compute input gradients only. Networks returning several outputs (GoogLeNet's
-    auxiliary heads) are wrapped to return the main logits.
-
-    Args:
-        spec: The classifier to build.
-        check_size: Side of the square dummy input used to check the output size (default:
-            ``spec.input_size``; a smaller side makes the check faster for nets that accept it).
-
-    Returns:
-        A ``paddle.nn.Layer`` mapping (N, 3, H, W) float32 to (N, num_classes) logits.
-
-    Raises:
-        ClassifierBuildError: factory failure, unreadable or ill-fitting weights, or an output
-            size different from ``spec.num_classes`` (naming the model and both sizes).
-    """
-    import paddle
-
-    from paddleseg_pssl.consensus.classifier_loading import (call_factory, first_output_layer,
-                                                             load_weights)
-
-    if spec.weights is not None and not os.path.isfile(spec.weights):
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: weights file {spec.weights!r} does not exist",
-            about_weights=True)
-    model = call_factory(spec, resolve_factory(spec.arch))
-    if not isinstance(model, paddle.nn.Layer):
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: {spec.arch} returned {type(model).__name__}, expected a "
-            f"paddle.nn.Layer")
-    if spec.weights is not None:
-        load_weights(model, spec)
-    model.eval()
-    for param in model.parameters():
-        param.stop_gradient = True
-
-    side = int(check_size or spec.input_size)
-    with paddle.no_grad():
-        try:
-            out = model(paddle.zeros([1, 3, side, side], dtype="float32"))
-        except Exception as exc:  # noqa: BLE001
-            raise ClassifierBuildError(
-                f"model {spec.name!r} ({spec.arch}) fails on a 1x3x{side}x{side} input: "
-                f"{type(exc).__name__}: {str(exc)[:300]}") from exc
-    if isinstance(out, (list, tuple)):
-        model = first_output_layer()(model)
-        model.eval()
-        out = out[0]
-    shape = list(out.shape)
-    if len(shape) != 2 or shape[1] != spec.num_classes:
-        raise ClassifierBuildError(
-            f"model {spec.name!r} ({spec.arch}) outputs shape {shape} for one image, expected "
-            f"[1, {spec.num_classes}] (the dataset's class count); use weights trained on this "
-            f"class list, or a factory with the right number of classes")
-    return model

@@ -2,7 +2,7 @@
 
 Each default is declared once, on its dataclass field; :func:`validate` fills the defaults of a
 raw mapping (:func:`.config.load_config` reads the YAML) and checks every value once, raising a
-:class:`~.config.ConfigError` whose ``key`` is the dotted config key. ``explainer`` holds the
+:class:`ConfigError` whose ``key`` is the dotted config key. ``explainer`` holds the
 engine's own settings, checked and defaulted by :func:`.engines.build_engine` (the engine
 defaults are declared in :mod:`.engines.base`); ``ensemble`` holds the entries parsed at
 start-up by :func:`.ensemble.parse_ensemble`, which needs the class count.
@@ -18,8 +18,21 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from paddleseg_pssl import subsets
 from paddleseg_pssl.consensus import label_maths
-from paddleseg_pssl.consensus.config import ConfigError
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE
+from paddleseg_pssl.errors import PSSLConfigError
+
+
+class ConfigError(PSSLConfigError):
+    """A generation setting is invalid. ``key`` is the dotted key; the message says the fix."""
+
+    def __init__(self, key: str, message: str, *, required: bool = False,
+                 template: Optional[str] = None):
+        super().__init__(f"config key {key!r}: {message}")
+        self.key = key
+        self.detail = message
+        self.required = required  # the key has no value and no default
+        self.template = template  # ``message`` with run options as fields (errors.spell_options)
+
 
 #: The smallest explanation resolution (short side, pixels).
 MIN_SHORT_SIDE: int = 32

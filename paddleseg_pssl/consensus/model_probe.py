@@ -9,8 +9,8 @@ from typing import Optional
 
 import numpy as np
 
-from paddleseg_pssl.consensus import sharding
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus import image_loop, preprocess, sharding
+from paddleseg_pssl.consensus.generate_config import ConfigError
 
 #: How many images of the slice to try when the first ones do not decode.
 PROBE_CANDIDATES: int = 5
@@ -25,8 +25,6 @@ NON_FINITE_CAUSES = {
 
 
 def _first_decodable(ctx):
-    from paddleseg_pssl.consensus import image_loop
-
     res = ctx.cfg.resolution
     tried = 0
     for item in sharding.shard(ctx.items, ctx.rank, ctx.world_size):
@@ -57,8 +55,6 @@ def probe_models(ctx) -> Optional[str]:
     Raises:
         ConfigError: ``ensemble[i]``: model i gives non-finite scores or gradients.
     """
-    from paddleseg_pssl.consensus import preprocess
-
     found = _first_decodable(ctx)
     if found is None:
         return None

@@ -16,7 +16,7 @@ import socket
 import tempfile
 from typing import List, Optional
 
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import ConfigError
 from paddleseg_pssl.consensus.manifest import timestamp
 from paddleseg_pssl.errors import PSSLConfigError
 

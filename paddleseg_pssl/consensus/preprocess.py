@@ -23,10 +23,11 @@ from typing import Optional
 import numpy as np
 
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE, UINT8_MAX
+from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.pssl_format.label_size import explanation_size
 
 
-class ImageReadError(Exception):
+class ImageReadError(PSSLConfigError):
     """An image cannot be decoded; the runner records ``path`` and ``reason`` as a failure."""
 
     def __init__(self, path: str, reason: str):
@@ -36,7 +37,7 @@ class ImageReadError(Exception):
 
 
 def load_rgb(path: "str | os.PathLike") -> np.ndarray:
-    """Decode an image file into RGB.
+    """Decode an image file into RGB as generation, training and the drawing tools see it.
 
     Args:
         path: Image file (any format PIL reads).

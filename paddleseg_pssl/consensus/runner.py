@@ -31,8 +31,7 @@ import time
 from typing import Dict, Optional
 
 from paddleseg_pssl.consensus import fail_fast, fingerprint, model_probe
-from paddleseg_pssl.consensus.config import ConfigError
-from paddleseg_pssl.consensus.generate_config import GenerateConfig
+from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig
 from paddleseg_pssl.consensus.image_loop import process_slice
 from paddleseg_pssl.consensus.manifest import build_manifest, timestamp
 from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
@@ -108,10 +107,11 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
 
 def _check_settings(ctx: Context, store: PSSLStore, adopt_existing: bool,
                     record: bool = True) -> None:
-    """:meth:`PSSLStore.check_settings` of this run, a refusal blamed on the ``output`` key."""
+    """Refuse an output made with other settings, and record ours unless ``record`` is False
+    (then only read); a refusal is blamed on the ``output`` key."""
+    check = fingerprint.guard if record else fingerprint.refuse_other_settings
     try:
-        store.check_settings(ctx.settings_digest, ctx.settings, adopt_existing=adopt_existing,
-                             record=record)
+        check(store, ctx.settings_digest, ctx.settings, adopt_existing=adopt_existing)
     except StoreSettingsError as exc:
         raise ConfigError("output", str(exc), template=exc.template) from None
 

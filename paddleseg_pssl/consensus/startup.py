@@ -9,12 +9,15 @@ import dataclasses
 from typing import Any, Dict, List, Optional, Sequence
 
 from paddleseg_pssl import pssl_format
+from paddleseg_pssl.consensus import engines as engines_mod
+from paddleseg_pssl.consensus import ensemble as ensemble_mod
 from paddleseg_pssl.consensus import fingerprint
 from paddleseg_pssl.consensus import image_source as image_source_mod
 from paddleseg_pssl.consensus import sharding
-from paddleseg_pssl.consensus.classifier_loading import weights_checksum
-from paddleseg_pssl.consensus.config import ConfigError
-from paddleseg_pssl.consensus.generate_config import GenerateConfig, subset_spec
+from paddleseg_pssl.consensus.classifier_loading import (ClassifierBuildError, build_classifier,
+                                                         weights_checksum)
+from paddleseg_pssl.consensus.engines.base import device_kind
+from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig, subset_spec
 
 #: The key a rank or world size out of range is reported under (the CLI names its flags).
 SHARDING_KEY = "rank/world_size"
@@ -76,8 +79,6 @@ def _rank_and_world(rank: Optional[int], world_size: Optional[int]):
 
 def _device_settings(engine) -> Dict[str, Any]:
     """The device kind and the resolved precision of the run (labels differ across them)."""
-    from paddleseg_pssl.consensus.engines.base import device_kind
-
     resolved_amp = getattr(engine, "resolved_amp", None)
     return {"kind": device_kind(), "amp": bool(resolved_amp()) if resolved_amp else False}
 
@@ -103,8 +104,6 @@ def _settings(cfg: GenerateConfig, source, engine, specs, checksums) -> Dict[str
 
 
 def _build_engine(explainer_cfg: Dict[str, Any]):
-    from paddleseg_pssl.consensus import engines as engines_mod
-
     try:
         engine = engines_mod.engine_from_config(explainer_cfg)
         engine.check_ready()
@@ -114,12 +113,10 @@ def _build_engine(explainer_cfg: Dict[str, Any]):
 
 
 def _build_models(ctx: Context) -> None:
-    from paddleseg_pssl.consensus import ensemble as ensemble_mod
-
     for i, spec in enumerate(ctx.specs):
         try:
-            ctx.models.append(ensemble_mod.build_classifier(spec))
-        except ensemble_mod.ClassifierBuildError as exc:
+            ctx.models.append(build_classifier(spec))
+        except ClassifierBuildError as exc:
             key = f"ensemble[{i}].weights" if exc.about_weights else f"ensemble[{i}]"
             raise ConfigError(key, str(exc)) from None
     if hasattr(ctx.engine, "name_models"):
@@ -129,8 +126,6 @@ def _build_models(ctx: Context) -> None:
 def prepare(cfg: GenerateConfig, *, rank: Optional[int] = None,
             world_size: Optional[int] = None, build_models: bool = True) -> Context:
     """Resolve the config into a :class:`Context`; every start-up error is a ConfigError."""
-    from paddleseg_pssl.consensus import ensemble as ensemble_mod
-
     rank, world_size = _rank_and_world(rank, world_size)
     source = _build_source(cfg)
     items = image_source_mod.balanced_subset(source.items, subset_spec(cfg.images),

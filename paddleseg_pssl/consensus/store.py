@@ -106,22 +106,6 @@ class PSSLStore:
     def rank_marker_path(self, rank: int) -> str:
         return os.path.join(self.work_dir, f"rank{rank}.done.json")
 
-    # ---- settings guard ---------------------------------------------------------------------
-
-    def check_settings(self, digest: str, settings: Mapping, *, adopt_existing: bool = False,
-                       record: bool = True) -> None:
-        """Refuse an output made with other settings; record ours unless ``record`` is False
-        (then it only reads; see :func:`paddleseg_pssl.consensus.fingerprint.guard`).
-
-        Raises:
-            StoreSettingsError: a recorded fingerprint names another settings digest, or labels
-                are present without any readable fingerprint (unless ``adopt_existing``).
-        """
-        from paddleseg_pssl.consensus import fingerprint
-
-        check = fingerprint.guard if record else fingerprint.refuse_other_settings
-        check(self, digest, settings, adopt_existing=adopt_existing)
-
     # ---- resume -----------------------------------------------------------------------------
 
     def _listed_labels(self) -> Dict[str, str]:

@@ -14,6 +14,7 @@ from paddleseg.utils import logger
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.constants import DEFAULT_BACKGROUND_WEIGHT
+from paddleseg_pssl.errors import PSSLConfigError
 
 
 @manager.LOSSES.add_component
@@ -47,12 +48,12 @@ class WeightedCrossEntropyLoss(nn.Layer):
                  data_format: str = "NCHW") -> None:
         super().__init__()
         if not background_weight >= 0:
-            raise ValueError(f"background_weight must be >= 0, got {background_weight!r}")
+            raise PSSLConfigError(f"background_weight must be >= 0, got {background_weight!r}")
         if data_format not in ("NCHW", "NHWC"):
-            raise ValueError(f"data_format must be 'NCHW' or 'NHWC', got {data_format!r}")
+            raise PSSLConfigError(f"data_format must be 'NCHW' or 'NHWC', got {data_format!r}")
         if background_index is not None and background_index < 0:
-            raise ValueError(f"background_index must be >= 0 or None (last class), "
-                             f"got {background_index}")
+            raise PSSLConfigError(f"background_index must be >= 0 or None (last class), "
+                                  f"got {background_index}")
         self.background_weight = float(background_weight)
         self.background_index = background_index
         self.ignore_index = ignore_index

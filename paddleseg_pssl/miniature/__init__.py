@@ -1,6 +1,6 @@
 """The deterministic small world the demo builds: data and small classifiers.
 
-``make demo`` (issue 5) runs the whole PSSL method (arXiv 2207.03335) on a CPU with no download:
+``make demo`` runs the whole PSSL method (arXiv 2207.03335) on a CPU with no download:
 
 1. ``make_classification_set``: an ImageNet-layout classification set of shape classes over
    cluttered backgrounds, with the true object masks saved aside for evaluation only;

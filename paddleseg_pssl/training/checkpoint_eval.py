@@ -5,6 +5,11 @@ Shared by ``tools/compare_init.py`` and the demo, which need the numbers back (n
 from typing import Dict, Optional, Sequence
 
 import paddle
+from paddleseg.core import evaluate
+
+from paddleseg_pssl.training.builder import PSSLSegBuilder
+from paddleseg_pssl.training.config_loading import load_config
+from paddleseg_pssl.weights import load_weights
 
 
 def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequence[str]] = None,
@@ -14,17 +19,10 @@ def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequen
     ``use_test_config`` applies the config's ``test_config`` (multi-scale / flip evaluation);
     the model is built with ``PSSLSegBuilder`` after registering this package's components.
     """
-    import paddleseg_pssl  # noqa: F401  (registration + compat)
-    from paddleseg.core import evaluate
-    from paddleseg.utils import utils
-
-    from paddleseg_pssl.training.builder import PSSLSegBuilder
-    from paddleseg_pssl.training.config_loading import load_config
-
     config = load_config(config_path, list(opts or []))
     builder = PSSLSegBuilder(config)
     model = builder.model
-    utils.load_entire_model(model, model_path)
+    load_weights(model, model_path)
     test_config = config.test_config if use_test_config else {}
     miou, accuracy, class_iou, _, kappa = evaluate(
         model, builder.val_dataset, num_workers=num_workers, print_detail=False, **test_config)

@@ -15,6 +15,7 @@ from PIL import Image
 
 from paddleseg_pssl.cli import classify_eval, evaluate_pssl, predict, visualize_pssl
 from tests.analysis.tiny_pssl import CLASSES, MODELS, make_tiny_pssl
+from tests.fixtures.photos import shown_upright, write_rotated_photo
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -100,6 +101,15 @@ def test_visualize_writes_panels(tiny, tmp_path, capsys):
     status = visualize_pssl.main(["--pssl_root", str(tiny["pssl"]), "--image_root",
                                   str(tmp_path / "missing"), "--output", str(out)])
     assert status == 2 and "image_root" in capsys.readouterr().err
+
+
+def test_visualize_draws_a_photo_turned_by_its_exif_orientation(tiny):
+    image_rel = f"train/{CLASSES[0]}/{CLASSES[0]}_0.JPEG"
+    write_rotated_photo(tiny["images"] / image_rel, 48, 64)
+    label_rel = f"train/{CLASSES[0]}/{CLASSES[0]}_0.JPEG.png"
+    panel = visualize_pssl.load_panel(str(tiny["pssl"]), str(tiny["images"]), label_rel,
+                                      image_rel, [])
+    assert shown_upright(panel.image)
 
 
 TINY_CONFIG = """

@@ -7,6 +7,7 @@ import paddle
 
 from paddleseg_pssl.analysis import class_choice
 from paddleseg_pssl.consensus import config as config_mod
+from paddleseg_pssl.consensus.classifier_loading import build_classifier
 from paddleseg_pssl.consensus import ensemble as ensemble_mod
 from paddleseg_pssl.consensus import image_loop, image_source
 from tests.consensus import generate_fixtures as gf
@@ -40,7 +41,7 @@ def test_each_image_gets_the_candidate_the_ensemble_prefers(tmp_path):
     cfg = config_mod.load_config(str(cfg_path))
     specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(gf.CLASSES))
     paddle.set_device("cpu")
-    models = [ensemble_mod.build_classifier(s) for s in specs]
+    models = [build_classifier(s) for s in specs]
     for line in lines:
         image_rel, chosen = line.rsplit(" ", 1)
         img = image_loop.decode(str(root / image_rel), 32, None)

@@ -66,7 +66,7 @@ def test_the_cli_names_its_flags_the_library_its_keys(world, tmp_path, capsys, a
                                                       library_key):
     from paddleseg_pssl.consensus import config as config_mod
     from paddleseg_pssl.consensus import runner
-    from paddleseg_pssl.consensus.config import ConfigError
+    from paddleseg_pssl.consensus.generate_config import ConfigError
 
     base = ["--config", world["cfg"], "--quiet"]
     if "output=null" not in argv:

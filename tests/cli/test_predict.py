@@ -13,6 +13,7 @@ from paddleseg.cvlibs import Config
 from paddleseg_pssl.training.builder import PSSLSegBuilder
 from paddleseg_pssl.cli import predict as predict_cli
 from paddleseg_pssl.datasets.camvid import CamVid
+from tests.fixtures.photos import shown_upright, write_rotated_photo
 from tests.fixtures.tiny_finetune_config import write_camvid_style_config
 from tests.fixtures.tiny_pssl_config import write_config
 
@@ -112,3 +113,16 @@ def test_missing_images_name_paths_in_the_library_and_images_on_the_command_line
         list_images([gone])
     assert common.run_guarded("t", lambda: list_images([gone]), predict_cli.FLAG_NAMES) == 2
     assert capsys.readouterr().err.startswith(f"t: error: --images {gone!r} is neither")
+
+
+def test_overlay_photo_is_turned_by_its_exif_orientation_as_the_prediction(tmp_path,
+                                                                           monkeypatch):
+    config = write_camvid_style_config(tmp_path)
+    weights = save_weights(config, tmp_path / "model.pdparams")
+    photo = write_rotated_photo(tmp_path / "phone.jpg", IMAGE_SIZE * 2, IMAGE_SIZE)
+    drawn = {}
+    monkeypatch.setattr(predict_cli, "save_prediction_figure",
+                        lambda image, pred, *_, **__: drawn.update(image=image, pred=pred) or "")
+    assert predict(config, weights, photo, tmp_path / "out") == 0
+    assert drawn["image"].shape[:2] == drawn["pred"].shape == (IMAGE_SIZE * 2, IMAGE_SIZE)
+    assert shown_upright(drawn["image"])

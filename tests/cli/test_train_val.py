@@ -12,11 +12,13 @@ from typing import List
 import numpy as np
 import paddle
 import pytest
+from paddleseg.cvlibs import Config
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.cli import train as train_cli
 from paddleseg_pssl.cli import val as val_cli
 from paddleseg_pssl.errors import EXIT_BAD_SAMPLE
+from paddleseg_pssl.training.builder import PSSLSegBuilder
 from tests.datasets.pssl_fixtures import CLASSES
 from tests.fixtures.tiny_dataset import write_tiny_dataset
 from tests.fixtures.tiny_pssl_config import write_config
@@ -117,6 +119,16 @@ def test_bad_input_is_one_line_and_exit_2(tool, case, expected, tmp_path, capsys
     assert expected.format(tmp=tmp_path) in err
 
 
+@pytest.mark.parametrize("argument, value, expected", [
+    ("background_weight", -1, "background_weight must be >= 0"),
+    ("data_format", "NCWH", "data_format must be 'NCHW' or 'NHWC'")])
+def test_a_bad_loss_value_is_one_line_and_exit_2(argument, value, expected, tmp_path, capsys):
+    loss = {"types": [{"type": "WeightedCrossEntropyLoss", argument: value}], "coef": [1]}
+    config = write_config(tmp_path, len(CLASSES), loss=loss)
+    assert train_cli.main(["--config", config, "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err
+
 def test_val_specific_bad_input(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
     base = ["--config", str(FAST_CONFIG), "--device", "cpu"]
@@ -125,6 +137,27 @@ def test_val_specific_bad_input(tmp_path, capsys, monkeypatch):
     assert val_cli.main(base + ["--is_slide", "--stride", "8", "8"]) == 2
     assert "--is_slide needs --crop_size" in capsys.readouterr().err
 
+
+def test_val_refuses_weights_of_another_model_in_one_line(tiny_config, tmp_path, capsys):
+    weights = tmp_path / "other_model.pdparams"
+    paddle.save({"stem.weight": paddle.zeros([1])}, str(weights))
+    assert val_cli.main(["--config", str(tiny_config), "--device", "cpu",
+                         "--model_path", str(weights)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "other_model.pdparams' do not fit" in err
+
+
+def test_val_evaluates_every_weight_of_the_checkpoint(tiny_config, tmp_path, monkeypatch):
+    paddle.seed(1)
+    saved = PSSLSegBuilder(Config(str(tiny_config))).model.state_dict()
+    paddle.save(saved, str(tmp_path / "model.pdparams"))
+    evaluated = {}
+    monkeypatch.setattr(val_cli, "evaluate", lambda model, *_, **__: evaluated.update(
+        model.state_dict()))
+    assert val_cli.main(["--config", str(tiny_config), "--device", "cpu",
+                         "--model_path", str(tmp_path)]) == 0
+    assert evaluated.keys() == saved.keys()
+    assert all(np.array_equal(evaluated[k].numpy(), saved[k].numpy()) for k in saved)
 
 def test_unsupported_precision_is_refused(capsys):
     assert train_cli.main(["--config", str(FAST_CONFIG), "--precision", "bf16"]) == 2

@@ -9,7 +9,8 @@ from paddleseg_pssl.consensus.engines import build_engine
 from paddleseg_pssl.consensus.engines.chunk_tuning import (candidate_sizes,
                                                            TIMING_REPS, resolution_bucket,
                                                            tune_chunk_size)
-from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
+from paddleseg_pssl.consensus.classifier_loading import build_classifier
+from paddleseg_pssl.consensus.ensemble import parse_ensemble
 
 N_SAMPLES = 5
 

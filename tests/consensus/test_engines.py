@@ -11,7 +11,8 @@ from paddleseg_pssl.consensus.engines import (AGGREGATIONS, MOMENTS, BatchedSmoo
                                               numpy_smoothgrad_noise, reduce_moments)
 from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
                                                     DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT)
-from paddleseg_pssl.consensus.ensemble import build_classifier, parse_ensemble
+from paddleseg_pssl.consensus.classifier_loading import build_classifier
+from paddleseg_pssl.consensus.ensemble import parse_ensemble
 
 N_SAMPLES = 4
 

@@ -15,7 +15,7 @@ import pytest
 from paddleseg_pssl.cli import generate
 from paddleseg_pssl.consensus import config as config_mod
 from paddleseg_pssl.consensus import fail_fast, image_loop, runner
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import ConfigError
 from paddleseg_pssl.consensus.store import PSSLStore
 from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped
 from tests.consensus import generate_fixtures as gf

@@ -6,8 +6,8 @@ import pathlib
 import pytest
 
 from paddleseg_pssl.cli import generate
-from paddleseg_pssl.consensus import fingerprint, runner
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus import fingerprint, runner, startup
+from paddleseg_pssl.consensus.generate_config import ConfigError
 from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
 from paddleseg_pssl.errors import EXIT_BAD_INPUT
 from tests.consensus import generate_fixtures as gf
@@ -30,7 +30,7 @@ def test_fingerprint_is_kept_beside_the_labels_and_each_done_list(world, tmp_pat
     assert kept["settings_digest"] == manifest["settings_digest"]
     store = PSSLStore(str(tmp_path / "inflight"), rank=1, world_size=2, fsync=False)
     (tmp_path / "inflight").mkdir()
-    store.check_settings("d1", {"seed": 0})
+    fingerprint.guard(store, "d1", {"seed": 0})
     assert fingerprint.read_record(fingerprint.rank_fingerprint_path(store, 1))[
         "settings_digest"] == "d1"
 
@@ -96,16 +96,26 @@ def test_the_manifest_records_an_adoption_and_keeps_it_on_resume(world, tmp_path
 
 
 def test_empty_folder_needs_no_fingerprint(tmp_path):
-    PSSLStore(str(tmp_path), fsync=False).check_settings("d1", {"seed": 0})
+    fingerprint.guard(PSSLStore(str(tmp_path), fsync=False), "d1", {"seed": 0})
     with pytest.raises(StoreSettingsError):
-        PSSLStore(str(tmp_path), fsync=False).check_settings("d2", {"seed": 0})
+        fingerprint.guard(PSSLStore(str(tmp_path), fsync=False), "d2", {"seed": 0})
 
 
 def test_device_kind_is_part_of_the_settings(world, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert runner.run(_cfg(world, out)).ok
-    from paddleseg_pssl.consensus.engines import base
-
-    monkeypatch.setattr(base, "device_kind", lambda: "gpu")
+    monkeypatch.setattr(startup, "device_kind", lambda: "gpu")
     with pytest.raises(ConfigError, match=r"other settings.*'device'"):
         runner.run(_cfg(world, out))
+
+
+def test_settings_guard(tmp_path):
+    store = PSSLStore(tmp_path, fsync=False)
+    fingerprint.guard(store, "d1", {"seed": 0})
+    fingerprint.guard(store, "d1", {"seed": 0})      # same settings: fine (resume)
+    other = PSSLStore(tmp_path, rank=1, world_size=2, fsync=False)
+    with pytest.raises(StoreSettingsError, match=r"changed \['seed'\]"):
+        fingerprint.guard(other, "d2", {"seed": 1})
+    store.merge([], {"settings_digest": "d1", "settings": {"seed": 0}})
+    with pytest.raises(StoreSettingsError, match="new output folder"):
+        fingerprint.guard(PSSLStore(tmp_path, fsync=False), "d3", {"seed": 0})

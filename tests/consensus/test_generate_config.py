@@ -4,7 +4,7 @@ import yaml
 
 from paddleseg_pssl.consensus import config as cfg_mod
 from paddleseg_pssl.consensus import generate_config as cfg_types
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import ConfigError
 
 
 @pytest.fixture
@@ -118,8 +118,24 @@ def test_base_generation_config_states_the_code_defaults(repo_root):
         assert engine[key] == value, key
 
 
+def test_base_generation_config_shows_every_engine_default(repo_root):
+    """Every engine setting appears in the _base_'s explainer block with its default; the keys
+    of one engine only are commented out, as the other engine refuses them."""
+    import dataclasses
+    import re
+
+    from paddleseg_pssl.consensus.engines.base import ENGINE_DEFAULTS
+
+    text = (repo_root / "configs/pssl/generate/_base_/generate.yml").read_text()
+    block = text.split("\nexplainer:\n", 1)[1].split("\nconsensus:\n", 1)[0]
+    shown = {key: yaml.safe_load(value)
+             for key, value in re.findall(r"^  (?:# )?(\w+): (\S+)", block, re.M)}
+    declared = dataclasses.asdict(ENGINE_DEFAULTS)
+    declared["name"] = declared.pop("method")
+    assert {key: shown.get(key, "absent") for key in declared} == declared
+
 #: Keys the _base_ gives an example value for instead of the default (None: required).
-REQUIRED_KEYS = {"images.root", "output"}
+REQUIRED_KEYS = {"images.root"}
 
 
 def _flat(mapping, prefix=""):
@@ -147,6 +163,14 @@ def test_base_generation_config_shows_every_dataclass_default(repo_root):
             assert shown[key] == value, key
             assert type(shown[key]) is type(value), key
 
+
+def test_a_config_on_the_base_must_name_its_output(repo_root, tmp_path):
+    (tmp_path / "train").mkdir()
+    config = tmp_path / "c.yml"
+    config.write_text(f"_base_: {repo_root / 'configs/pssl/generate/_base_/generate.yml'}\n"
+                      f"images: {{root: {tmp_path}}}\nensemble: [{{arch: resnet18}}]\n")
+    with pytest.raises(ConfigError, match="'output': is required"):
+        cfg_mod.load_config(str(config))
 
 def test_subset_keys_per_class_or_fraction(base):
     """Label only part of a dataset, the same share of every class (images.per_class/fraction)."""

@@ -14,7 +14,7 @@ import pytest
 
 from paddleseg_pssl.cli import generate
 from paddleseg_pssl.consensus import output_lock
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import ConfigError
 from tests.consensus import generate_fixtures as gf
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

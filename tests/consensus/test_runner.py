@@ -21,7 +21,7 @@ from PIL import Image
 
 from paddleseg_pssl.consensus import config as config_mod
 from paddleseg_pssl.consensus import runner, startup
-from paddleseg_pssl.consensus.config import ConfigError
+from paddleseg_pssl.consensus.generate_config import ConfigError
 from tests.consensus import generate_fixtures as gf
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

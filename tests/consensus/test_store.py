@@ -9,7 +9,7 @@ import pytest
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus import atomic_files
 from paddleseg_pssl.consensus import store as store_mod
-from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
+from paddleseg_pssl.consensus.store import PSSLStore
 
 
 def _label(seed=0, shape=(5, 7)):
@@ -147,18 +147,6 @@ def test_merge_keeps_earlier_train_txt(tmp_path):
     second.write("train/a/0.png", "train/a/0", _label())
     second.merge(["a"], {})
     assert (tmp_path / "train.txt").read_text() == "train/a/0.png\ntrain/a/1.png\n"
-
-
-def test_settings_guard(tmp_path):
-    store = PSSLStore(tmp_path, fsync=False)
-    store.check_settings("d1", {"seed": 0})
-    store.check_settings("d1", {"seed": 0})      # same settings: fine (resume)
-    other = PSSLStore(tmp_path, rank=1, world_size=2, fsync=False)
-    with pytest.raises(StoreSettingsError, match=r"changed \['seed'\]"):
-        other.check_settings("d2", {"seed": 1})
-    store.merge([], {"settings_digest": "d1", "settings": {"seed": 0}})
-    with pytest.raises(StoreSettingsError, match="new output folder"):
-        PSSLStore(tmp_path, fsync=False).check_settings("d3", {"seed": 0})
 
 
 def test_wait_for_ranks_ignores_stale_markers(tmp_path):
