@@ -4,7 +4,7 @@ import json
 import pytest
 
 from paddleseg_pssl.cli import demo
-from paddleseg_pssl.errors import EXIT_INTERRUPTED
+from paddleseg_pssl.errors import EXIT_INTERRUPTED, PSSLConfigError
 
 
 @pytest.mark.slow
@@ -23,6 +23,15 @@ def test_quick_demo_runs_every_step_and_reports_both_tables(quick_world):
     assert list((output / "figures" / "predictions").glob("*.png"))
     assert (output / "finetune" / "comparison.csv").read_text().count("\n") == 1 + 2 * 2
     assert (output / "SUMMARY.md").is_file()
+    # Pre-training shares its batch over the CPU processes, under Paddle's launcher.
+    if demo.CPU_PROCESSES > 1:
+        assert list((output / "logs" / "pretrain_ranks").glob("workerlog.*"))
+
+
+def test_a_batch_is_split_evenly_over_processes_or_refused():
+    assert demo.per_process_batch(16, 2) == 8
+    with pytest.raises(PSSLConfigError, match="batch_size 16 does not split over 3 processes"):
+        demo.per_process_batch(16, 3)
 
 
 def _stop_at_first_step(monkeypatch, error: BaseException) -> None:

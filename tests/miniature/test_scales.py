@@ -13,6 +13,12 @@ def test_every_scale_trains_the_backbone_member_and_an_ensemble(name):
     assert len(members) >= 2
 
 
-def test_make_demo_searches_at_least_three_rates_over_three_seeds():
+def test_make_demo_searches_rates_per_init_over_three_seeds():
     full = SCALES["full"]
-    assert len(full.finetune_lrs) >= 3 and len(full.seeds) >= 3
+    assert len(full.finetune_lrs) >= 2 and len(full.seeds) >= 3
+
+
+def test_the_study_world_keeps_the_settings_its_tables_were_measured_with():
+    study = SCALES["study"]
+    assert (study.ensemble_members, study.n_samples, study.pretrain_iters) == (3, 5, 1875)
+    assert study.finetune_lrs == (0.2, 0.1, 0.05)
