@@ -37,19 +37,23 @@ _LARGE = DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
                    labelled_per_class=60, seg_train=80, seg_val=50, classifier_epochs=None,
                    n_samples=20, pretrain_iters=800, finetune_iters=200, seeds=(0, 1, 2),
                    finetune_lrs=(0.5, 0.2, 0.1))
-#: make demo: two members (the backbone's and the best explainer of the demo's images), 40
-#: images labelled per class with 5 noise samples (4x cheaper than 20; D9 precision 0.01 lower
-#: on the demo's images), pre-trained long enough to pay off (1875 iterations: 75 epochs of its
-#: 400 images), short fine-tunes at the two rates that every init and study point chose (0.05
-#: never won; docs/results.md). Its run time: README, "The miniature".
-_FULL = dataclasses.replace(_LARGE, labelled_per_class=40, ensemble_members=2, n_samples=5,
-                            pretrain_iters=1875, finetune_iters=120, finetune_lrs=(0.2, 0.1))
+#: make demo, sized for its 15 minutes on 2 CPU cores: two members (the backbone's and the best
+#: explainer of the demo's images) trained 10 epochs, 40 images labelled per class with 5 noise
+#: samples (4x cheaper than 20; D9 precision 0.01 lower on the demo's images), pre-trained long
+#: enough to pay off (1875 iterations: 75 epochs of its 400 images), fine-tunes of 100
+#: iterations at the two rates that every init and study point chose (0.05 never won;
+#: docs/results.md). Its run time: README, "The miniature".
+_FULL = dataclasses.replace(_LARGE, labelled_per_class=40, classifier_epochs=10,
+                            ensemble_members=2, n_samples=5, pretrain_iters=1875,
+                            finetune_iters=100, finetune_lrs=(0.2, 0.1))
 SCALES: Dict[str, DemoScale] = {
     "full": _FULL,
-    # Every classification image labelled, three members, 5 noise samples, three rates: the
-    # world of tools/pssl_study.py's tables (docs/results.md).
+    # Every classification image labelled, three members trained 12 epochs, 5 noise samples,
+    # fine-tunes of 120 iterations at three rates: the world of tools/pssl_study.py's tables
+    # (docs/results.md).
     "study": dataclasses.replace(_FULL, labelled_per_class=_FULL.images_per_class,
-                                 ensemble_members=3, finetune_lrs=(0.2, 0.1, 0.05)),
+                                 classifier_epochs=None, ensemble_members=3,
+                                 finetune_iters=120, finetune_lrs=(0.2, 0.1, 0.05)),
     "large": _LARGE,
     "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
                        labelled_per_class=3, seg_train=8, seg_val=4, classifier_epochs=1,

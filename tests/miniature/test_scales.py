@@ -2,7 +2,7 @@
 backbone, and explains with at least two models (a consensus)."""
 import pytest
 
-from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER, DEFAULT_MEMBERS
+from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER, DEFAULT_EPOCHS, DEFAULT_MEMBERS
 from paddleseg_pssl.miniature.scales import SCALES
 
 
@@ -21,4 +21,5 @@ def test_make_demo_searches_rates_per_init_over_three_seeds():
 def test_the_study_world_keeps_the_settings_its_tables_were_measured_with():
     study = SCALES["study"]
     assert (study.ensemble_members, study.n_samples, study.pretrain_iters) == (3, 5, 1875)
+    assert (study.classifier_epochs or DEFAULT_EPOCHS, study.finetune_iters) == (12, 120)
     assert study.finetune_lrs == (0.2, 0.1, 0.05)
