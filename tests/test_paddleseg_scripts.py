@@ -23,6 +23,7 @@ from PIL import Image
 import paddleseg_pssl  # noqa: F401  (registers PSSLDataset, as the scripts' processes do)
 from paddleseg.cvlibs import Config
 
+from paddleseg_pssl.errors import EXIT_BAD_INPUT
 from paddleseg_pssl.training.builder import PSSLSegBuilder
 from tests.fixtures.tiny_pssl_config import MINIATURE_MODEL, write_config
 
@@ -43,6 +44,7 @@ parser.add_argument("--opts", nargs="+")
 args = parser.parse_args()
 cfg = Config(args.config, opts=args.opts)
 builder = SegBuilder(cfg)
+utils.show_cfg_info(cfg)
 utils.set_device("cpu")
 model = utils.convert_sync_batchnorm(builder.model, "cpu")
 train(model, builder.train_dataset, optimizer=builder.optimizer, losses=builder.loss,
@@ -109,20 +111,63 @@ def test_stock_style_train_script_runs_with_the_hook(stock_train, tmp_path):
     assert output_classes(out / "iter_1" / "model.pdparams") == 11  # 10 classes + background
 
 
+#: How each way of loading the plugin starts a stock script: the hook, the runner.
+LOADERS = pytest.mark.parametrize("autoload, runner",
+                                  [("1", []), ("0", ["-m", "paddleseg_pssl.run"])],
+                                  ids=["hook", "runner"])
+
+
+def run_stock_train(stock_train: pathlib.Path, config: str, tmp_path: pathlib.Path,
+                    autoload: str, runner: List[str], *opts: str
+                    ) -> subprocess.CompletedProcess:
+    """The stand-in train.py on ``config`` with the plugin loaded by the hook or the runner."""
+    return run([sys.executable, *runner, str(stock_train), "--config", config, "--save_dir",
+                str(tmp_path / "out"), *(["--opts", *opts] if opts else [])],
+               hooked_env(tmp_path, PADDLESEG_PSSL_AUTOLOAD=autoload), tmp_path)
+
+
+def assert_config_error(proc: subprocess.CompletedProcess, message_end: str) -> None:
+    """One stderr line ending in ``message_end``, exit status 2, before the config dump."""
+    assert proc.returncode == EXIT_BAD_INPUT and "Traceback" not in proc.stderr, details(proc)
+    assert proc.stderr.strip().splitlines()[-1].endswith(message_end), details(proc)
+    assert "Config Information" not in proc.stdout + proc.stderr, details(proc)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("autoload, runner", [("1", []), ("0", ["-m", "paddleseg_pssl.run"])],
-                         ids=["hook", "runner"])
+@LOADERS
 def test_disagreeing_config_ends_in_one_line(autoload, runner, stock_train, tmp_path):
     config = write_config(tmp_path / "data", 10, model={"num_classes": 1001})
-    proc = run([sys.executable, *runner, str(stock_train), "--config", config, "--save_dir",
-                str(tmp_path / "out")], hooked_env(tmp_path, PADDLESEG_PSSL_AUTOLOAD=autoload),
-               tmp_path)
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr, details(proc)
-    assert proc.stderr.strip().splitlines()[-1].endswith(
-        "model.num_classes is 1001 but the train dataset has 11 classes (10 object classes "
-        "+ background 10, ignore index 255); remove model.num_classes from the config "
-        "(it is read from the data)"), details(proc)
+    proc = run_stock_train(stock_train, config, tmp_path, autoload, runner)
+    assert_config_error(
+        proc, "model.num_classes is 1001 but the train dataset has 11 classes (10 object "
+        "classes + background 10, ignore index 255); remove model.num_classes from the config "
+        "(it is read from the data)")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@LOADERS
+def test_misspelt_dataset_key_is_named_before_any_folder_is_read(autoload, runner, stock_train,
+                                                                 tmp_path):
+    config = write_config(tmp_path / "data", 10)
+    proc = run_stock_train(stock_train, config, tmp_path, autoload, runner,
+                           "train_dataset.pssl_rot=/elsewhere")
+    assert_config_error(proc, "train_dataset.pssl_rot: PSSLDataset takes no argument 'pssl_rot' "
+                              "(close match: pssl_root); expected one of transforms, "
+                              "imagenet_root, pssl_root, mode, edge, foreground_deciles, "
+                              "ignore_deciles, skip_missing, verify_files, subset, subset_seed, "
+                              "skip_bad_samples")
+
+
+@pytest.mark.slow
+@LOADERS
+def test_missing_image_root_is_named_with_its_section(autoload, runner, stock_train, tmp_path):
+    config = write_config(tmp_path / "data", 10)
+    proc = run_stock_train(stock_train, config, tmp_path, autoload, runner,
+                           f"train_dataset.imagenet_root={tmp_path / 'none'}")
+    assert_config_error(proc, "Fix the path, or override it with --opts "
+                              "train_dataset.imagenet_root=<dir>")
+    assert f"train_dataset.imagenet_root '{tmp_path / 'none'}' does not exist" in proc.stderr
 
 
 def test_runner_refuses_a_missing_script(tmp_path, capsys):
