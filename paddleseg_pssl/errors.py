@@ -4,7 +4,7 @@ Every ``tools/`` script turns a :class:`PSSLConfigError` into a one-line message
 exit status 2 (argparse's status for bad usage); anything else is a bug and keeps its traceback.
 Library messages name run options by their argument (``resume_model``); an error that names
 one keeps it as an ``{option}`` field (:class:`NamesRunOptions`), which ``cli/`` spells as the
-flag the user typed (``--resume_model``, see ``cli.common.FLAG_NAMES``).
+flag the user typed (``--resume_model``, see ``user_errors.FLAG_NAMES``).
 """
 from typing import Mapping
 

@@ -7,10 +7,13 @@ a ``model.pretrained`` checkpoint's output layer out of the model it initialises
 null words in ``--opts`` mean None (:mod:`paddleseg_pssl.training.config_opts`). The same happens under
 PaddleSeg's own ``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
 """
+import atexit
+import os
 import sys
 from typing import Callable, Optional, Tuple
 
 from paddleseg_pssl import compat
+from paddleseg_pssl.user_errors import report_error
 from paddleseg_pssl.training import builder, config_opts, output_layer
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.training.sample_guard import SampleLoadError
@@ -66,10 +69,11 @@ def user_error_in(exc: BaseException) -> Optional[Exception]:
 
 def use_one_line_errors(prog: str) -> None:
     """Make an uncaught error for the user (:func:`user_error_in`) end the process with one
-    stderr line.
+    stderr line and the status our tools give it (2 for a config error, see
+    :func:`~paddleseg_pssl.user_errors.report_error`).
 
     For scripts we do not own (PaddleSeg's ``tools/*.py``), which let errors propagate: any
-    other exception keeps its traceback.
+    other exception keeps its traceback and Python's status 1.
     """
     previous = sys.excepthook
 
@@ -78,6 +82,15 @@ def use_one_line_errors(prog: str) -> None:
         if error is None:
             previous(exc_type, exc, tb)
             return
-        sys.stderr.write(f"{prog}: error: {' '.join(str(error).split())}\n")
+        exit_now(report_error(prog, error))
 
     sys.excepthook = excepthook
+
+
+def exit_now(status: int) -> None:
+    """End the process with ``status`` after the ``atexit`` handlers and flushed streams,
+    as a normal exit would: after an uncaught exception Python's status is always 1."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

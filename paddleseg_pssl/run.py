@@ -35,8 +35,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     import paddleseg_pssl  # noqa: F401  (fixes, components, one log line)
     from paddleseg_pssl import plugin
-    from paddleseg_pssl.errors import EXIT_BAD_INPUT, EXIT_BAD_SAMPLE
-    from paddleseg_pssl.training.sample_guard import SampleLoadError
+    from paddleseg_pssl.user_errors import report_error
 
     plugin.use_one_line_errors(script)
     sys.argv = [script, *argv[1:]]
@@ -49,8 +48,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         error = plugin.user_error_in(exc)
         if error is None:
             raise
-        sys.stderr.write(f"{script}: error: {' '.join(str(error).split())}\n")
-        return EXIT_BAD_SAMPLE if isinstance(error, SampleLoadError) else EXIT_BAD_INPUT
+        return report_error(script, error)
     return 0
 
 

@@ -12,12 +12,10 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 import paddle
 
-from paddleseg_pssl.errors import (EXIT_BAD_INPUT, EXIT_BAD_SAMPLE, EXIT_INTERRUPTED,
-                                   NamesRunOptions, OptionNames, PSSLConfigError, spell_options)
+from paddleseg_pssl.errors import EXIT_INTERRUPTED, OptionNames, PSSLConfigError
 from paddleseg_pssl.training.sample_guard import SampleLoadError
+from paddleseg_pssl.user_errors import FLAG_NAMES, print_error, report_error  # noqa: F401
 
-#: How the command lines spell the run options library errors name: ``--<option>``.
-FLAG_NAMES = OptionNames({}, prefix="--")
 
 
 def flag_names(spellings: Mapping[str, str]) -> OptionNames:
@@ -147,11 +145,6 @@ def check_precision(precision: str, engine: Callable) -> None:
             f"{precision} as fp32; use --precision fp16 (AMP) or fp32")
 
 
-def print_error(prog: str, message: str) -> None:
-    """The one stderr line a command ends with: ``<prog>: error: <message>``."""
-    sys.stderr.write(f"{prog}: error: {message}\n")
-
-
 def run_guarded(prog: str, body: Callable[[], Optional[int]],
                 flag_names: Mapping[str, str] = FLAG_NAMES) -> int:
     """Run ``body``; a :class:`PSSLConfigError`, a training sample that cannot be loaded
@@ -169,13 +162,8 @@ def run_guarded(prog: str, body: Callable[[], Optional[int]],
     """
     try:
         status = body()
-    except PSSLConfigError as exc:
-        print_error(prog, spell_options(exc.template, flag_names)
-                    if isinstance(exc, NamesRunOptions) else str(exc))
-        return EXIT_BAD_INPUT
-    except SampleLoadError as exc:
-        print_error(prog, str(exc))
-        return EXIT_BAD_SAMPLE
+    except (PSSLConfigError, SampleLoadError) as exc:
+        return report_error(prog, exc, flag_names)
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted (Ctrl-C)\n")
         return EXIT_INTERRUPTED

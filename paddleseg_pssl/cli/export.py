@@ -22,6 +22,7 @@ from paddleseg.deploy.export import WrappedModel
 from paddleseg.utils import logger
 
 from paddleseg_pssl.analysis.prediction import inference_transform_cfgs
+from paddleseg_pssl.compat.deploy import MODEL_PREFIX, PARAMS_SUFFIX, saved_graph_file
 from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
 from paddleseg_pssl.weights import load_weights
 from paddleseg_pssl.cli import common
@@ -38,7 +39,6 @@ IMAGE_CHANNELS = 3
 #: ``--input_shape`` takes N C H W.
 INPUT_RANK = 4
 DEPLOY_FILE = "deploy.yaml"
-MODEL_PREFIX = "model"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,19 +86,19 @@ def run(args: argparse.Namespace) -> None:
     static = paddle.jit.to_static(model,
                                   input_spec=[paddle.static.InputSpec(list(shape), "float32")])
     os.makedirs(args.save_dir, exist_ok=True)
-    paddle.jit.save(static, os.path.join(args.save_dir, MODEL_PREFIX))
-    written = sorted(f for f in os.listdir(args.save_dir) if f.startswith(MODEL_PREFIX + "."))
-    graph = next(f for f in written if not f.endswith((".pdiparams", ".pdiparams.info")))
+    prefix = os.path.join(args.save_dir, MODEL_PREFIX)
+    paddle.jit.save(static, prefix)
     deploy = {"Deploy": {
-        "model": graph, "params": f"{MODEL_PREFIX}.pdiparams",
+        "model": os.path.basename(saved_graph_file(prefix)),
+        "params": MODEL_PREFIX + PARAMS_SUFFIX,
         "transforms": inference_transform_cfgs(cfg), "input_shape": shape,
         "output_op": args.output_op,
         "output_dtype": "int32" if args.output_op == "argmax" else "float32",
         "num_classes": output_class_count(builder)}}
     with open(os.path.join(args.save_dir, DEPLOY_FILE), "w", encoding="utf-8") as handle:
         yaml.safe_dump(deploy, handle)
-    logger.info(f"Inference model ({', '.join(written)}) and {DEPLOY_FILE} saved in "
-                f"{args.save_dir}")
+    logger.info(f"Inference model ({deploy['Deploy']['model']}, {deploy['Deploy']['params']}) "
+                f"and {DEPLOY_FILE} saved in {args.save_dir}")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

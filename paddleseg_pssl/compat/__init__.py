@@ -1,8 +1,8 @@
-"""Compatibility fixes that let PaddleSeg 2.8.0's stock engine run on Paddle 3.x.
+"""Compatibility fixes that let PaddleSeg 2.8.0's stock engine and deploy path run on Paddle 3.x.
 
 PSSL (arXiv 2207.03335) pre-trains and fine-tunes with PaddleSeg's own ``core.train`` and
-``core.evaluate``. PaddleSeg 2.8.0, the newest release on the registry, predates three Paddle
-changes that break that engine:
+``core.evaluate``. PaddleSeg 2.8.0, the newest release on the registry, predates Paddle changes
+that break that engine and its deployment path:
 
 * **0-D tensors** (Paddle 2.5+). Full reductions (``paddle.mean``, ``paddle.sum``) return
   shape ``[]`` instead of ``[1]``; code that indexes ``x[0]`` or concatenates such values
@@ -13,6 +13,9 @@ changes that break that engine:
 * **Loader errors.** ``paddle.io.DataLoader`` hangs (``num_workers=0``) or hides the error
   (``num_workers>0``) when a dataset sample raises (:mod:`paddleseg_pssl.compat.data_loader`):
   a fix of Paddle itself, since PaddleSeg's ``core.train`` iterates such a loader.
+* **The deployment path** (Paddle 3.3's PIR graph files and Paddle Inference): PaddleSeg's
+  ``deploy.yaml`` names ``model.pdmodel``, and ``deploy/python/infer.py``'s predictor settings
+  fail (:mod:`paddleseg_pssl.compat.deploy`).
 * **Type promotion** (Paddle 2.6+/3.x, Paddle PR #63842). Binary ops between an integer and
   a floating tensor raise ``TypeError: (InvalidType) Type promotion only support
   calculations between floating-point numbers ...`` instead of keeping the left dtype.
@@ -32,7 +35,8 @@ Every fix here is
 
 One module per patched area: :mod:`~paddleseg_pssl.compat.metrics`,
 :mod:`~paddleseg_pssl.compat.train_loop`, :mod:`~paddleseg_pssl.compat.losses`,
-:mod:`~paddleseg_pssl.compat.profiler`, :mod:`~paddleseg_pssl.compat.data_loader`;
+:mod:`~paddleseg_pssl.compat.profiler`, :mod:`~paddleseg_pssl.compat.data_loader`,
+:mod:`~paddleseg_pssl.compat.deploy`;
 :mod:`~paddleseg_pssl.compat.patching` holds how a fix replaces its target. This module lists the fixes and applies them.
 
 The one fix that is not conditional is ``calculate_area``: the vectorised (bincount)
@@ -49,7 +53,7 @@ Usage::
 import warnings
 from typing import List, Tuple
 
-from paddleseg_pssl.compat import data_loader, losses, metrics, profiler, train_loop
+from paddleseg_pssl.compat import data_loader, deploy, losses, metrics, profiler, train_loop
 from paddleseg_pssl.compat.data_loader import MULTI_PROCESS_ITER, SINGLE_PROCESS_ITER
 from paddleseg_pssl.compat.losses import CE_POST_PROCESS, OHEM_FORWARD
 from paddleseg_pssl.compat.metrics import CALCULATE_AREA, calculate_area
@@ -64,7 +68,8 @@ __all__ = ["CALCULATE_AREA", "CE_POST_PROCESS", "Fix", "LOSS_COMPUTATION", "MULT
 #: Every fix, in the order :func:`apply` probes and installs them.
 _FIXES: Tuple[Fix, ...] = (metrics.FIX, train_loop.FIX, losses.CE_FIX, losses.OHEM_FIX,
                            profiler.FIX, data_loader.SINGLE_PROCESS_FIX,
-                           data_loader.MULTI_PROCESS_FIX)
+                           data_loader.MULTI_PROCESS_FIX, deploy.GRAPH_FIX, deploy.MEMORY_FIX,
+                           deploy.ONEDNN_FIX)
 
 #: Names of the fixes installed so far, in installation order.
 _APPLIED: List[str] = []

@@ -36,6 +36,7 @@ from paddleseg.utils.utils import CachedProperty as cached_property
 from paddleseg_pssl.constants import IGNORE_INDEX
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.training import output_layer, sample_guard
+from paddleseg_pssl.training.config_checks import validate_components, validate_paths
 
 LABEL_SPACE_HOOK = "label_space_for_config"
 LABEL_PADDING_KEY = "label_padding_value"
@@ -99,7 +100,12 @@ def resolve_label_space(builder: SegBuilder) -> Optional[LabelSpace]:
     except RuntimeError:
         return None  # unknown type: the stock builder reports it when the dataset is built
     hook = getattr(dataset_class, LABEL_SPACE_HOOK, None)
-    return None if hook is None else LabelSpace(*hook(dataset_cfg))
+    if hook is None:
+        return None
+    # The hook reads the data's folders: misspelt keys and missing folders are named first.
+    validate_components(builder.config, sections=("train_dataset",))
+    validate_paths(builder.config)
+    return LabelSpace(*hook(dataset_cfg))
 
 
 def _loss_cfgs(loss_section: dict) -> Iterator[dict]:

@@ -78,6 +78,31 @@ def test_disagreeing_config_stops_with_one_line(builder_class, override, message
     assert "\n" not in str(info.value)
 
 
+
+@pytest.mark.parametrize("builder_class", BUILDERS, ids=lambda c: c.__name__)
+def test_misspelt_dataset_key_is_named_before_the_data_is_read(builder_class, tmp_path,
+                                                               monkeypatch):
+    from paddleseg_pssl.datasets.pssl_dataset import PSSLDataset
+
+    def reads_the_data(dataset_cfg):
+        raise AssertionError(f"read {dataset_cfg.get('pssl_root')}")
+
+    monkeypatch.setattr(PSSLDataset, "label_space_for_config", reads_the_data)
+    config = Config(write_config(tmp_path, 10), opts=["train_dataset.pssl_rot=elsewhere"])
+    with pytest.raises(PSSLConfigError, match=r"train_dataset\.pssl_rot: PSSLDataset takes no "
+                                              r"argument 'pssl_rot' \(close match: pssl_root\)"):
+        builder_class(config)
+
+
+@pytest.mark.parametrize("builder_class", BUILDERS, ids=lambda c: c.__name__)
+def test_missing_image_root_is_named_with_its_section_when_the_builder_starts(builder_class,
+                                                                             tmp_path):
+    config = Config(write_config(tmp_path, 10),
+                    opts=[f"train_dataset.imagenet_root={tmp_path / 'none'}"])
+    with pytest.raises(PSSLConfigError, match=r"train_dataset\.imagenet_root '.*none' does not "
+                                              r"exist"):
+        builder_class(config)
+
 def test_paddleseg_style_padding_value_for_the_wrong_class_count_is_refused(tmp_path):
     path = write_config(tmp_path, 10)
     dic = yaml.safe_load(pathlib.Path(path).read_text())
