@@ -112,6 +112,20 @@ def test_visualize_draws_a_photo_turned_by_its_exif_orientation(tiny):
     assert shown_upright(panel.image)
 
 
+def test_visualize_names_the_class_from_a_names_file(tiny, tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("first class\nsecond class\n")
+    image_rel = f"train/{CLASSES[1]}/{CLASSES[1]}_0.JPEG"
+    panel = visualize_pssl.load_panel(str(tiny["pssl"]), str(tiny["images"]), image_rel + ".png",
+                                      image_rel, [],
+                                      visualize_pssl.class_names(str(tiny["pssl"]), str(names)))
+    assert panel.class_name == "second class"
+    status = visualize_pssl.main(["--pssl_root", str(tiny["pssl"]), "--image_root",
+                                  str(tiny["images"]), "--names", str(tmp_path / "nope.txt"),
+                                  "--output", str(tmp_path / "vis")])
+    assert status == 2
+
+
 TINY_CONFIG = """
 batch_size: 1
 iters: 1
@@ -177,6 +191,20 @@ def test_predict_writes_overlays_with_named_legend(tiny_model, tmp_path, capsys)
     legend_names = {e["name"] for e in first["legend"]}
     assert legend_names <= {"zero", "one", "c2", "background"}
     assert len(first["image_top5"]) == 3
+
+
+def test_predict_names_the_legend_from_a_names_file(tiny_model, tmp_path, capsys):
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"{cid} name {cid}\n" for cid in ("c0", "c1", "c2")))
+    status = predict.main(["--config", str(tiny_model / "config.yml"), "--model_path",
+                           str(tiny_model / "model.pdparams"), "--synsets",
+                           str(tiny_model / "synsets.txt"), "--names", str(names), "--images",
+                           str(tiny_model / "data" / "val" / "c0"), "--output",
+                           str(tmp_path / "pred"), "--device", "cpu", "--background_index", "-1"])
+    assert status == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "pred" / "predictions.json").read_text())
+    shown = {e["name"] for e in next(iter(summary.values()))["image_top5"]}
+    assert shown == {"name c0", "name c1", "name c2"}
 
 
 def test_predict_rejects_wrong_synsets(tiny_model, tmp_path, capsys):
