@@ -13,7 +13,9 @@ background)::
         --names ../shared/data/real/imagenet_classes/names.txt
 
 The label panel names the class as the PSSL folder's class list does, or as ``--names`` does
-(e.g. ``D9 = tench`` rather than ``D9 = n01440764``). Writes one ``<class>__<image file>.png``
+(e.g. ``D9 = tench`` rather than ``D9 = n01440764``). With ``--mask_root`` and ``--mask_format``
+(found and read as ``tools/evaluate_pssl.py`` does) the true mask is drawn beside the label,
+titled with the label's D9 precision and IoU against it. Writes one ``<class>__<image file>.png``
 per image and ``grid.png`` with all rows.
 """
 import argparse
@@ -26,7 +28,8 @@ from PIL import Image
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.figures import PanelSet, save_panel_grid, save_panels
-from paddleseg_pssl.cli import common
+from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
+from paddleseg_pssl.cli import common, mask_args
 from paddleseg_pssl.consensus.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -53,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Leave out the per-model panels even when the maps were kept "
                              "(store.keep_model_maps).")
     common.add_names_arg(parser)
+    mask_args.add_mask_args(parser, required=False)
     return parser
 
 
@@ -83,8 +87,8 @@ def class_names(pssl_root: str, names_file: Optional[str]) -> Mapping[str, str]:
 
 def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
                models: Sequence[str], names: Optional[Mapping[str, str]] = None) -> PanelSet:
-    """Everything one Figure 2 row shows for one sample, at label resolution; ``names`` maps
-    class ids to the names shown."""
+    """Everything one Figure 2 row shows for one sample but the mask, at label resolution;
+    ``names`` maps class ids to the names shown."""
     dec = pssl_io.read_decile_label(fmt.join_relpath(pssl_root, label_rel))
     h, w = dec.shape
     image_path = fmt.join_relpath(image_root, image_rel)
@@ -101,6 +105,18 @@ def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
                     consensus=consensus)
 
 
+def add_mask(panel: PanelSet, args: argparse.Namespace, spec: MaskSpec, label_rel: str,
+             image_rel: str) -> PanelSet:
+    """``panel`` with the true mask of its image when ``--mask_root`` holds one."""
+    path = find_mask(args.mask_root, image_rel, args.mask_ext, args.mask_suffix,
+                     fmt.LABEL_SPLIT_DIR)
+    if path is None:
+        print(f"no mask for {image_rel} under {args.mask_root}")
+        return panel
+    panel.mask = load_mask(path, spec, fmt.class_name_of_label(label_rel), panel.deciles.shape)
+    return panel
+
+
 def run(args: argparse.Namespace) -> int:
     pssl_io.require_dir(args.image_root, "image_root")
     samples = pssl_io.read_sample_list(args.pssl_root)
@@ -109,10 +125,13 @@ def run(args: argparse.Namespace) -> int:
     models = [] if args.no_models else pssl_io.kept_model_names(args.pssl_root, samples)
     chosen = select_samples(samples, args.images, args.list)
     names = class_names(args.pssl_root, args.names)
+    spec = mask_args.mask_spec_from_args(args)
     os.makedirs(args.output, exist_ok=True)
     panels = []
     for label_rel, image_rel in chosen:
         panel = load_panel(args.pssl_root, args.image_root, label_rel, image_rel, models, names)
+        if spec is not None:
+            panel = add_mask(panel, args, spec, label_rel, image_rel)
         name = f"{fmt.class_name_of_label(label_rel)}__{os.path.basename(image_rel)}.png"
         path = save_panels(panel, os.path.join(args.output, name))
         print(f"wrote {path}")

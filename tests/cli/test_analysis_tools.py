@@ -103,6 +103,17 @@ def test_visualize_writes_panels(tiny, tmp_path, capsys):
     assert status == 2 and "image_root" in capsys.readouterr().err
 
 
+def test_visualize_draws_the_true_mask_beside_the_label(tiny, tmp_path, capsys):
+    args = ["--pssl_root", str(tiny["pssl"]), "--image_root", str(tiny["images"]), "--images",
+            "4", "--output", str(tmp_path / "vis"), "--mask_root", str(tiny["masks"])]
+    assert visualize_pssl.main(args) == 2
+    assert "--mask_root needs --mask_format" in capsys.readouterr().err
+    assert visualize_pssl.main(args + ["--mask_format", "binary"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("no mask for") == 1   # the fixture's last image has none
+    assert len(list((tmp_path / "vis").glob("*.png"))) == 5
+
+
 def test_visualize_draws_a_photo_turned_by_its_exif_orientation(tiny):
     image_rel = f"train/{CLASSES[0]}/{CLASSES[0]}_0.JPEG"
     write_rotated_photo(tiny["images"] / image_rel, 48, 64)
