@@ -10,7 +10,7 @@ ranked by how far their label's D9 precision exceeds the object's share of the p
 random tenth of the pixels would score, so a photo filled by its object cannot rank high); the
 best and the worst go to Figure 2::
 
-    python benchmarks/make_figures.py    # about 5 minutes on 2 CPU cores
+    python benchmarks/make_figures.py    # about 10 minutes on a shared 2-core CPU
 
 Writes to ``docs/images/``: ``figure2_msrc_good.png`` and ``figure2_msrc_bad.png`` (the
 ``--rows`` best and worst labels) and ``label_quality_msrc.png`` (evaluate_pssl's curve per
