@@ -7,10 +7,12 @@ the normal import finish and then imports ``paddleseg_pssl`` (compat fixes, regi
 components, the label-space builder, one log line; config errors end the run in one line).
 A process that never imports PaddleSeg pays for nothing else. ``PADDLESEG_PSSL_AUTOLOAD=0``
 switches it off. Kept outside the ``paddleseg_pssl`` package because importing that package
-imports Paddle.
+imports Paddle. :func:`quiet_paddle_warnings` lives here for the same reason: it must run before
+Paddle is imported.
 """
 import os
 import sys
+import warnings
 
 #: Environment variable that switches the hook off when set to one of OFF_WORDS.
 ENV_SWITCH = "PADDLESEG_PSSL_AUTOLOAD"
@@ -19,6 +21,17 @@ OFF_WORDS = ("0", "false", "no", "off")
 #: The import that triggers the plugin, and the plugin.
 TRIGGER = "paddleseg"
 PLUGIN = "paddleseg_pssl"
+
+#: Paddle's import-time warning that ccache is missing (it concerns compiling C++ extensions,
+#: which nothing here does), matched by its message start and the module that warns.
+CCACHE_WARNING = "No ccache found"
+CCACHE_WARNING_MODULE = r"paddle\.utils\.cpp_extension"
+
+
+def quiet_paddle_warnings() -> None:
+    """Hide Paddle's ccache ``UserWarning`` (only that one); call before Paddle is imported."""
+    warnings.filterwarnings("ignore", message=CCACHE_WARNING, category=UserWarning,
+                            module=CCACHE_WARNING_MODULE)
 
 
 def enabled() -> bool:
@@ -47,6 +60,7 @@ class AfterPaddleSegFinder:
         stock_exec = loader.exec_module
 
         def exec_module(module):
+            quiet_paddle_warnings()
             stock_exec(module)
             uninstall()
             if PLUGIN not in sys.modules:

@@ -6,6 +6,8 @@ a ``model.pretrained`` checkpoint's output layer out of the model it initialises
 (:mod:`paddleseg_pssl.training.output_layer`) and makes
 null words in ``--opts`` mean None (:mod:`paddleseg_pssl.training.config_opts`). The same happens under
 PaddleSeg's own ``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
+The log line counts the fixes; the list of them is logged at PaddleSeg's debug level, or in
+place of the count when ``PADDLESEG_PSSL_REPORT=full``.
 """
 import atexit
 import os
@@ -19,7 +21,10 @@ from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.training.sample_guard import SampleLoadError
 
 #: Prefix of the import-time log line.
-LOG_PREFIX = "paddleseg_pssl: fixes applied to PaddleSeg: "
+LOG_PREFIX = "paddleseg_pssl: "
+#: Environment variable that asks for the list of fixes in place of their count.
+REPORT_ENV = "PADDLESEG_PSSL_REPORT"
+FULL_REPORT = "full"
 
 _LOGGED = []
 
@@ -43,15 +48,31 @@ def applied_fixes() -> Tuple[str, ...]:
 
 def describe() -> str:
     """The log line listing the fixes in place."""
-    return LOG_PREFIX + (", ".join(applied_fixes()) or "none")
+    return LOG_PREFIX + "fixes applied to PaddleSeg: " + (", ".join(applied_fixes()) or "none")
 
 
-def log_once(log: Callable[[str], None]) -> bool:
-    """Write :func:`describe` through ``log`` the first time only; True when it wrote."""
+def summary() -> str:
+    """The short log line: how many fixes are in place and how to list them."""
+    return (LOG_PREFIX + f"{len(applied_fixes())} PaddleSeg fixes applied "
+            f"({REPORT_ENV}={FULL_REPORT} lists them)")
+
+
+def full_report_asked() -> bool:
+    """True when ``PADDLESEG_PSSL_REPORT=full`` asks for the list of fixes."""
+    return os.environ.get(REPORT_ENV, "").strip().lower() == FULL_REPORT
+
+
+def log_once(log: Callable[[str], None], debug: Callable[[str], None]) -> bool:
+    """The first time only, write one line through ``log`` (:func:`summary`, or :func:`describe`
+    when asked for) and the list through ``debug``; True when it wrote."""
     if _LOGGED:
         return False
     _LOGGED.append(True)
-    log(describe())
+    if full_report_asked():
+        log(describe())
+        return True
+    log(summary())
+    debug(describe())
     return True
 
 

@@ -23,8 +23,10 @@ from PIL import Image
 import paddleseg_pssl  # noqa: F401  (registers PSSLDataset, as the scripts' processes do)
 from paddleseg.cvlibs import Config
 
+from paddleseg_pssl import plugin
 from paddleseg_pssl.errors import EXIT_BAD_INPUT
 from paddleseg_pssl.training.builder import PSSLSegBuilder
+from paddleseg_pssl_autoload import CCACHE_WARNING
 from tests.fixtures.tiny_pssl_config import MINIATURE_MODEL, write_config
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -107,7 +109,7 @@ def test_stock_style_train_script_runs_with_the_hook(stock_train, tmp_path):
     proc = run([sys.executable, str(stock_train), "--config", config, "--save_dir", str(out),
                 "--opts", "model.pretrained=null"], hooked_env(tmp_path), tmp_path)
     assert proc.returncode == 0, details(proc)
-    assert "paddleseg_pssl: fixes applied to PaddleSeg: " in proc.stdout + proc.stderr
+    assert plugin.summary() in proc.stdout and CCACHE_WARNING not in proc.stderr
     assert output_classes(out / "iter_1" / "model.pdparams") == 11  # 10 classes + background
 
 
@@ -189,7 +191,7 @@ def test_stock_style_script_under_distributed_launch(stock_train, tmp_path):
                           for p in sorted(logs.glob("workerlog.*")))
     assert proc.returncode == 0, details(proc) + worker_logs
     # PaddleSeg logs on rank 0 only; rank 1 could not have built the model without the plugin.
-    assert "fixes applied to PaddleSeg" in (logs / "workerlog.0").read_text(errors="replace")
+    assert plugin.summary() in (logs / "workerlog.0").read_text(errors="replace")
     assert output_classes(out / "iter_1" / "model.pdparams") == 11
 
 

@@ -119,6 +119,27 @@ def test_class_names_the_list_cannot_hold_are_not_written(tmp_path):
         fmt.format_class_list(["n01", "two words"])
 
 
+@pytest.mark.parametrize("text", [
+    "n02391049 zebra\n# ImageNet\nn01440764 tench, Tinca tinca\nn09999999 other\n",  # by id
+    "tench\n\nzebra\n",                                                            # in order
+])
+def test_names_file_names_the_classes_by_id_or_in_order(tmp_path, text):
+    (tmp_path / "names.txt").write_text(text)
+    assert fmt.read_names(tmp_path / "names.txt", ["n01440764", "n02391049"]) == ["tench",
+                                                                                  "zebra"]
+
+
+def test_names_file_that_fits_neither_way_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "names.txt"
+    path.write_text("n01440764 tench\n")
+    with pytest.raises(fmt.PSSLFormatError, match=r"no '<id> <name>' line for 'n02391049'.*"
+                                                  r"1 names for 2 classes") as info:
+        fmt.read_names(path, ["n01440764", "n02391049"])
+    assert info.value.path == str(path)
+    with pytest.raises(fmt.PSSLFormatError, match="names file .*nope.txt.* is not a file"):
+        fmt.read_names(tmp_path / "nope.txt", ["n01440764"])
+
+
 def test_find_class_list_prefers_synsets_txt_over_the_release_file(tmp_path):
     with pytest.raises(fmt.PSSLFormatError, match="holds neither 'synsets.txt'"):
         fmt.find_class_list(tmp_path)

@@ -3,7 +3,8 @@
 - :func:`plot_threshold_curves`: precision / recall / IoU of "top k deciles" for each source
   (consensus, single models, centred prior).
 - :func:`save_panels` / :func:`save_panel_grid`: Figure 2-style rows: image, each model's
-  explanation, consensus, decile map, resulting label.
+  explanation, consensus, decile map, resulting label and, when given, the true mask with the
+  label's D9 precision and IoU against it.
 - :func:`save_prediction_figure`: Figure 3-style overlay of a 1000-class + background
   segmentation with a legend of the top classes by name.
 """
@@ -19,12 +20,16 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 
-from paddleseg_pssl.analysis.label_quality import METRICS, QualityResult  # noqa: E402
+from paddleseg_pssl.analysis.label_quality import (METRICS, QualityResult,  # noqa: E402
+                                                   image_scores)
 from paddleseg_pssl.constants import DECILE_COUNT, TOP_DECILE  # noqa: E402
 
 SCORE_CMAP = "inferno"
 DECILE_CMAP = ListedColormap(plt.get_cmap("viridis")(np.linspace(0, 1, DECILE_COUNT)))
 LABEL_COLOUR = np.array([230, 57, 70], dtype=np.float32)
+MASK_COLOUR = np.array([42, 157, 143], dtype=np.float32)
+#: Grey of the pixels a mask leaves unannotated.
+IGNORED_GREY = 128
 BACKGROUND_DIM = 0.35
 OVERLAY_ALPHA = 0.55
 #: Largest value of a uint8 colour channel.
@@ -84,6 +89,7 @@ class PanelSet:
         class_name: the image's class (shown on the label panel).
         model_maps: (model name, HxW float map in [0, 1]) per kept model.
         consensus: HxW float consensus (Eq. 1) when kept, else None.
+        mask: (object, annotated) HxW boolean maps of the true mask, or None.
     """
     title: str
     image: np.ndarray
@@ -91,19 +97,38 @@ class PanelSet:
     class_name: str
     model_maps: List[Tuple[str, np.ndarray]] = field(default_factory=list)
     consensus: Optional[np.ndarray] = None
+    mask: Optional[Tuple[np.ndarray, np.ndarray]] = None
 
     def n_panels(self) -> int:
-        return 4 + len(self.model_maps)
+        return 4 + len(self.model_maps) + (self.mask is not None)
+
+
+def tint(image: np.ndarray, where: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """``image`` with the pixels ``where`` tinted by ``colour`` and the rest dimmed (uint8)."""
+    img = np.asarray(image, dtype=np.float32)
+    out = img * BACKGROUND_DIM
+    out[where] = img[where] * (1 - OVERLAY_ALPHA) + colour * OVERLAY_ALPHA
+    return np.clip(out, 0, COLOR_MAX).astype(np.uint8)
 
 
 def label_overlay(image: np.ndarray, deciles: np.ndarray,
                   foreground_deciles: Sequence[int] = (TOP_DECILE,)) -> np.ndarray:
     """The PSSL label drawn on the image: class pixels tinted, background dimmed (uint8)."""
-    img = np.asarray(image, dtype=np.float32)
-    fg = np.isin(deciles, list(foreground_deciles))
-    out = img * BACKGROUND_DIM
-    out[fg] = img[fg] * (1 - OVERLAY_ALPHA) + LABEL_COLOUR * OVERLAY_ALPHA
-    return np.clip(out, 0, COLOR_MAX).astype(np.uint8)
+    return tint(image, np.isin(deciles, list(foreground_deciles)), LABEL_COLOUR)
+
+
+def mask_overlay(image: np.ndarray, mask: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The true mask drawn on the image: object tinted, unannotated pixels grey (uint8)."""
+    foreground, valid = mask
+    out = tint(image, foreground & valid, MASK_COLOUR)
+    out[~valid] = IGNORED_GREY
+    return out
+
+
+def mask_title(panel: PanelSet) -> str:
+    """The mask panel's title: the label's D9 precision and IoU against the mask."""
+    scores = image_scores(panel.deciles, *panel.mask)
+    return f"true mask (D9 prec {scores['precision']:.2f}, IoU {scores['iou']:.2f})"
 
 
 def _draw_row(axes, panel: PanelSet, show_titles: bool = True) -> None:
@@ -116,6 +141,8 @@ def _draw_row(axes, panel: PanelSet, show_titles: bool = True) -> None:
     items.append(("deciles (Eq. 2)", panel.deciles, DECILE_CMAP))
     items.append((f"label: D9 = {panel.class_name}", label_overlay(panel.image, panel.deciles),
                   None))
+    if panel.mask is not None:
+        items.append((mask_title(panel), mask_overlay(panel.image, panel.mask), None))
     norm = BoundaryNorm(np.arange(-0.5, DECILE_COUNT), DECILE_COUNT)
     for ax, (name, arr, cmap) in zip(axes, items):
         if cmap is None:

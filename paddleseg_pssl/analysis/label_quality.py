@@ -95,6 +95,14 @@ def ratios(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> Dict[str, np.ndarr
         }
 
 
+def image_scores(decile_map: np.ndarray, foreground: np.ndarray,
+                 valid: Optional[np.ndarray] = None, top_k: int = 1) -> Dict[str, float]:
+    """Precision, recall and IoU of one image's top ``top_k`` deciles (NaN where 0/0)."""
+    tp, fp, fn = threshold_counts(*decile_histograms(decile_map, foreground, valid))
+    return {metric: float(values[top_k_to_threshold(top_k)])
+            for metric, values in ratios(tp, fp, fn).items()}
+
+
 @dataclass
 class QualityAccumulator:
     """Accumulates threshold counts of one source (consensus, one model, prior) over images.

@@ -37,15 +37,18 @@ def read_sample_list(pssl_root: str) -> List[Tuple[str, str]]:
     return fmt.read_train_list(path)
 
 
-def read_class_names(synsets_file: str) -> Tuple[List[str], List[str]]:
+def read_class_names(synsets_file: str, names_file: Optional[str] = None
+                     ) -> Tuple[List[str], List[str]]:
     """(ids, display names) from a synsets file: one class a line, ``<id> [<name words>]``.
 
     A plain list of folder names (PSSL ``synsets.txt``) gives names equal to the ids; an
     ImageNet ``LOC_synset_mapping.txt``-style line ``n01440764 tench, Tinca tinca`` gives
-    the display name ``tench`` (the first comma-separated synonym).
+    the display name ``tench`` (the first comma-separated synonym). ``names_file`` overrides
+    the names (:func:`paddleseg_pssl.pssl_format.read_names`).
     """
     classes = fmt.read_class_list(synsets_file)
-    return classes.ids, classes.names
+    names = fmt.read_names(names_file, classes.ids) if names_file else classes.names
+    return classes.ids, names
 
 
 def read_synsets(pssl_root: str) -> List[str]:

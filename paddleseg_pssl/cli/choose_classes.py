@@ -45,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.candidates):
         raise PSSLConfigError(f"--candidates {args.candidates!r} is not a file; write a CSV with "
                               "the columns 'image' and 'candidates'")
-    # The images are those of the candidates file, whatever images.split / images.list say.
-    cfg = config_mod.load_config(args.config, args.opts, {"images.list": args.candidates})
+    # The images are those of the candidates file, whatever images.split / images.list say; no
+    # label is written, so the config needs no output (the list's folder stands in, unwritten).
+    cfg = config_mod.load_config(args.config, args.opts, {
+        "images.list": args.candidates, "output": os.path.dirname(os.path.abspath(args.output))})
     if not cfg.images.synsets:
         raise config_mod.ConfigError("images.synsets", "the candidates are class ids; set the "
                                                        "class list they index")

@@ -93,6 +93,15 @@ def add_required_args(parser: argparse.ArgumentParser, helps: Mapping[str, str])
         parser.add_argument(f"--{name}", required=True, help=text)
 
 
+def add_names_arg(parser: argparse.ArgumentParser) -> None:
+    """--names: readable class names for figures whose class list holds ids (WordNet ids)."""
+    parser.add_argument("--names", default=None, metavar="FILE",
+                        help="Readable class names for the figures: '<id> <name>' lines "
+                             "(ImageNet's LOC_synset_mapping.txt) or one name per class in "
+                             "class-id order (a names.txt beside synsets.txt). Default: the "
+                             "names in the class list, else the ids.")
+
+
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     """--config, --opts, --device, --num_workers: what every PaddleSeg-config tool takes."""
     parser.add_argument("--config", required=True, type=str,

@@ -23,14 +23,11 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.evaluate import (CONSENSUS_SOURCE, DEFAULT_TOP_KS, evaluate_pssl_root,
                                               report_markdown, write_report)
 from paddleseg_pssl.analysis.label_quality import DEFAULT_PRIOR_SIGMA_FRACTION
-from paddleseg_pssl.analysis.masks import (DEFAULT_CLASS_INDEX_IGNORE, DEFAULT_MASK_EXTENSION,
-                                           MASK_FORMATS, MaskSpec, class_index_ids,
-                                           imagenet_s_class_ids, mask_relpath_candidates)
-from paddleseg_pssl.cli import common
+from paddleseg_pssl.analysis.masks import mask_relpath_candidates
+from paddleseg_pssl.cli import common, mask_args
 from paddleseg_pssl.constants import DECILE_COUNT
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -48,11 +45,7 @@ def _top_k(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = common.parser_from_docstring(PROG, __doc__)
     parser.add_argument("--pssl_root", required=True, help="PSSL folder (train.txt, labels).")
-    parser.add_argument("--mask_root", required=True, help="Folder of ground-truth masks.")
-    parser.add_argument("--mask_format", required=True, choices=MASK_FORMATS,
-                        help="binary: 0 / 1 or 255; class_index: pixel = class id of the "
-                             "image (index in synsets.txt + --class_id_offset); imagenet_s: "
-                             "RGB, class = R + 256*G, 0 = other, 1000 = ignore.")
+    mask_args.add_mask_args(parser, required=True)
     parser.add_argument("--thresholds", nargs="+", type=_top_k, default=list(DEFAULT_TOP_KS),
                         metavar="K", help="Thresholds of the summary, as numbers of top "
                                           "deciles: 1 = D9, 2 = D>=8, ... (default 1 2 3).")
@@ -61,25 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--per_model", action="store_true",
                         help="Also score each single model's kept map (<pssl_root>/model_maps/, "
                              "written with store.keep_model_maps).")
-    parser.add_argument("--mask_ext", default=DEFAULT_MASK_EXTENSION,
-                        help="Mask file extension (default %(default)s).")
-    parser.add_argument("--mask_suffix", default="",
-                        help="Text between the image stem and --mask_ext, e.g. _mask.")
-    parser.add_argument("--class_id_offset", type=common.non_negative_int, default=0,
-                        help="class_index: pixel value of class i is i + offset (1 when 0 is "
-                             "background in the masks).")
-    parser.add_argument("--ignore_value", type=int, default=DEFAULT_CLASS_INDEX_IGNORE,
-                        help="class_index: value of unannotated pixels (default %(default)s; "
-                             "-1 for none).")
-    parser.add_argument("--binary_ignore", type=common.positive_int, default=None,
-                        metavar="VALUE",
-                        help="binary: pixels of this value are unannotated (e.g. 255) and "
-                             "every other non-zero value is object (default: 0/1 or 0/255, "
-                             "with 255 ignored only beside 1).")
-    parser.add_argument("--imagenet_s_categories", default=None,
-                        help="imagenet_s: ImageNetS_categories_im{50,300,919}.txt; only the "
-                             "image's own class is then foreground (default: any annotated "
-                             "object).")
     parser.add_argument("--prior_sigma", type=common.positive_float,
                         default=DEFAULT_PRIOR_SIGMA_FRACTION,
                         help="Centred prior: Gaussian sigma as a fraction of each side "
@@ -90,21 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def mask_spec_from_args(args: argparse.Namespace) -> MaskSpec:
-    """The MaskSpec the flags describe."""
-    if args.mask_format == "class_index":
-        ignore = None if args.ignore_value < 0 else args.ignore_value
-        return MaskSpec("class_index", class_index_ids(pssl_io.read_synsets(args.pssl_root),
-                                                       args.class_id_offset), ignore)
-    if args.mask_format == "imagenet_s" and args.imagenet_s_categories:
-        return MaskSpec("imagenet_s", imagenet_s_class_ids(args.imagenet_s_categories))
-    if args.mask_format == "binary":
-        return MaskSpec("binary", binary_ignore=args.binary_ignore)
-    return MaskSpec(args.mask_format)
-
-
 def run(args: argparse.Namespace) -> int:
-    spec = mask_spec_from_args(args)
+    spec = mask_args.mask_spec_from_args(args)
     progress = None
     if not args.quiet:
         from tqdm import tqdm

@@ -3,7 +3,7 @@
 A PSSL-pretrained model (arXiv 2207.03335) predicts all classes of its pre-training set plus
 background (its last output). This draws its prediction as a colour map with a legend of the
 classes covering most pixels, named from the synsets file (``<id>`` or ``<id> <readable
-name>`` per line)::
+name>`` per line) or from ``--names`` (e.g. ImageNet's ``names.txt`` beside its ``synsets.txt``)::
 
     python tools/predict.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_60000/model.pdparams --images demo/ photo.jpg \\
@@ -31,6 +31,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.figures import class_palette, save_prediction_figure
 from paddleseg_pssl.analysis.prediction import (BACKGROUND_NAME, InferenceOptions,
@@ -79,6 +80,7 @@ def add_model_args(parser: argparse.ArgumentParser, synsets_required: bool = Tru
 def build_parser() -> argparse.ArgumentParser:
     parser = common.parser_from_docstring(PROG, __doc__)
     add_model_args(parser, synsets_required=False, background_index=None)
+    common.add_names_arg(parser)
     parser.add_argument("--images", "--image_path", nargs="+", required=True,
                         help="Image files and/or folders of images (--image_path: PaddleSeg's "
                              "name).")
@@ -145,8 +147,8 @@ def class_names(args: argparse.Namespace, channels: int,
     count = channels - (0 if background is None else 1)
     if args.synsets is None:
         ids = [str(i) for i in range(count)]
-        return ids, list(ids)
-    ids, names = pssl_io.read_class_names(args.synsets)
+        return ids, fmt.read_names(args.names, ids) if args.names else list(ids)
+    ids, names = pssl_io.read_class_names(args.synsets, args.names)
     source = f"--synsets {args.synsets!r}"
     if background is not None:
         check_class_count(channels, len(names), source)

@@ -9,13 +9,18 @@ background)::
     python tools/visualize_pssl.py --pssl_root data/pssl --image_root data/imagenet \\
         --images 8 --output out/figure2
     python tools/visualize_pssl.py --pssl_root data/pssl --image_root data/imagenet \\
-        --list train/n01440764/n01440764_10026.JPEG --output out/figure2
+        --list train/n01440764/n01440764_10026.JPEG --output out/figure2 \\
+        --names ../shared/data/real/imagenet_classes/names.txt
 
-Writes one ``<class>__<image file>.png`` per image and ``grid.png`` with all rows.
+The label panel names the class as the PSSL folder's class list does, or as ``--names`` does
+(e.g. ``D9 = tench`` rather than ``D9 = n01440764``). With ``--mask_root`` and ``--mask_format``
+(found and read as ``tools/evaluate_pssl.py`` does) the true mask is drawn beside the label,
+titled with the label's D9 precision and IoU against it. Writes one ``<class>__<image file>.png``
+per image and ``grid.png`` with all rows.
 """
 import argparse
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -23,7 +28,8 @@ from PIL import Image
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.figures import PanelSet, save_panel_grid, save_panels
-from paddleseg_pssl.cli import common
+from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
+from paddleseg_pssl.cli import common, mask_args
 from paddleseg_pssl.consensus.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -49,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no_models", action="store_true",
                         help="Leave out the per-model panels even when the maps were kept "
                              "(store.keep_model_maps).")
+    common.add_names_arg(parser)
+    mask_args.add_mask_args(parser, required=False)
     return parser
 
 
@@ -71,9 +79,16 @@ def select_samples(samples: List[Tuple[str, str]], count: Optional[int],
     return [samples[i] for i in idx]
 
 
+def class_names(pssl_root: str, names_file: Optional[str]) -> Mapping[str, str]:
+    """Class id -> the name the figures show (from ``names_file`` when given)."""
+    ids, names = pssl_io.read_class_names(fmt.find_class_list(pssl_root), names_file)
+    return dict(zip(ids, names))
+
+
 def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
-               models: Sequence[str]) -> PanelSet:
-    """Everything one Figure 2 row shows for one sample, at label resolution."""
+               models: Sequence[str], names: Optional[Mapping[str, str]] = None) -> PanelSet:
+    """Everything one Figure 2 row shows for one sample but the mask, at label resolution;
+    ``names`` maps class ids to the names shown."""
     dec = pssl_io.read_decile_label(fmt.join_relpath(pssl_root, label_rel))
     h, w = dec.shape
     image_path = fmt.join_relpath(image_root, image_rel)
@@ -84,9 +99,22 @@ def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
     kept = pssl_io.load_model_maps(pssl_root, label_rel, (h, w)) if models else None
     model_maps = [(name, kept[name]) for name in models if kept and name in kept]
     consensus = pssl_io.load_consensus_map(pssl_root, label_rel)
+    class_id = fmt.class_name_of_label(label_rel)
     return PanelSet(title=image_rel, image=image, deciles=dec,
-                    class_name=fmt.class_name_of_label(label_rel), model_maps=model_maps,
+                    class_name=(names or {}).get(class_id, class_id), model_maps=model_maps,
                     consensus=consensus)
+
+
+def add_mask(panel: PanelSet, args: argparse.Namespace, spec: MaskSpec, label_rel: str,
+             image_rel: str) -> PanelSet:
+    """``panel`` with the true mask of its image when ``--mask_root`` holds one."""
+    path = find_mask(args.mask_root, image_rel, args.mask_ext, args.mask_suffix,
+                     fmt.LABEL_SPLIT_DIR)
+    if path is None:
+        print(f"no mask for {image_rel} under {args.mask_root}")
+        return panel
+    panel.mask = load_mask(path, spec, fmt.class_name_of_label(label_rel), panel.deciles.shape)
+    return panel
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,11 +124,15 @@ def run(args: argparse.Namespace) -> int:
         raise PSSLConfigError(f"{os.path.join(args.pssl_root, fmt.TRAIN_LIST_FILE)!r} is empty")
     models = [] if args.no_models else pssl_io.kept_model_names(args.pssl_root, samples)
     chosen = select_samples(samples, args.images, args.list)
+    names = class_names(args.pssl_root, args.names)
+    spec = mask_args.mask_spec_from_args(args)
     os.makedirs(args.output, exist_ok=True)
     panels = []
     for label_rel, image_rel in chosen:
-        panel = load_panel(args.pssl_root, args.image_root, label_rel, image_rel, models)
-        name = f"{panel.class_name}__{os.path.basename(image_rel)}.png"
+        panel = load_panel(args.pssl_root, args.image_root, label_rel, image_rel, models, names)
+        if spec is not None:
+            panel = add_mask(panel, args, spec, label_rel, image_rel)
+        name = f"{fmt.class_name_of_label(label_rel)}__{os.path.basename(image_rel)}.png"
         path = save_panels(panel, os.path.join(args.output, name))
         print(f"wrote {path}")
         panels.append(panel)

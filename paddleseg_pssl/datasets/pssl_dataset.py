@@ -55,10 +55,10 @@ def _decile_set(name: str, values: Optional[Iterable[int]]) -> Tuple[int, ...]:
 
 
 def replace_component(registry: manager.ComponentManager, component: type) -> type:
-    """Register ``component`` in ``registry``, replacing any entry of its name with one log line.
+    """Register ``component`` in ``registry``, replacing any entry of its name with one debug line.
 
     PaddleSeg's own ``add_component`` would replace it too, but with a generic warning; this
-    says which class replaced which.
+    says which class replaced which, at PaddleSeg's debug level (``logger.log_level = 3``).
     """
     name = component.__name__
     previous = registry.components_dict.get(name)
@@ -66,9 +66,9 @@ def replace_component(registry: manager.ComponentManager, component: type) -> ty
         warnings.simplefilter("ignore")
         registry.add_component(component)
     if previous is not None and previous is not component:
-        logger.info(f"paddleseg_pssl: manager.{registry.name.upper()}[{name!r}] is now "
-                    f"{component.__module__}.{component.__qualname__} "
-                    f"(replacing {previous.__module__}.{previous.__qualname__})")
+        logger.debug(f"paddleseg_pssl: manager.{registry.name.upper()}[{name!r}] is now "
+                     f"{component.__module__}.{component.__qualname__} "
+                     f"(replacing {previous.__module__}.{previous.__qualname__})")
     return component
 
 

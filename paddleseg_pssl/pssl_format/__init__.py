@@ -36,7 +36,8 @@ relative paths), :mod:`.class_list` (synsets files), :mod:`.train_list` (``train
 raises :class:`PSSLFormatError` naming the file.
 """
 from paddleseg_pssl.pssl_format.class_list import (  # noqa: F401
-    ClassList, find_class_list, format_class_list, read_class_list, write_class_list)
+    ClassList, find_class_list, format_class_list, read_class_list, read_names,
+    write_class_list)
 from paddleseg_pssl.pssl_format.errors import PSSLFormatError  # noqa: F401
 from paddleseg_pssl.pssl_format.images import read_training_image  # noqa: F401
 from paddleseg_pssl.pssl_format.label_size import explanation_size  # noqa: F401

@@ -3,7 +3,7 @@
 One class a line: its name (a folder name, no whitespace) first, optionally followed by a
 readable name, as ImageNet's ``LOC_synset_mapping.txt`` (``n01440764 tench, Tinca tinca``).
 Blank lines and lines starting with ``#`` are skipped. PSSL's own ``synsets.txt`` holds the
-names only.
+names only. A names file (:func:`read_names`) gives readable names to such a list.
 """
 import dataclasses
 import os
@@ -29,10 +29,21 @@ class ClassList:
     names: List[str]
 
 
+def _first_synonym(text: str) -> str:
+    return text.split(",")[0].strip()
+
+
 def _parse_line(line: str) -> Tuple[str, str]:
     parts = line.strip().split(None, 1)
-    readable = parts[1].split(",")[0].strip() if len(parts) > 1 else ""
+    readable = _first_synonym(parts[1]) if len(parts) > 1 else ""
     return parts[0], readable or parts[0]
+
+
+def _content_lines(path: str) -> List[Tuple[int, str]]:
+    """(line number, line) of every line that is neither blank nor a comment."""
+    with open(path, encoding="utf-8") as f:
+        return [(lineno, line.strip()) for lineno, line in enumerate(f, 1)
+                if line.strip() and not line.lstrip().startswith(COMMENT_PREFIX)]
 
 
 def _check_unique(path: str, ids: List[str], linenos: List[int]) -> None:
@@ -61,18 +72,39 @@ def read_class_list(path: Union[str, os.PathLike]) -> ClassList:
                               "line (e.g. n01440764), optionally followed by a readable name",
                               path)
     ids, names, linenos = [], [], []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip() or line.lstrip().startswith(COMMENT_PREFIX):
-                continue
-            class_id, readable = _parse_line(line)
-            ids.append(class_id)
-            names.append(readable)
-            linenos.append(lineno)
+    for lineno, line in _content_lines(path):
+        class_id, readable = _parse_line(line)
+        ids.append(class_id)
+        names.append(readable)
+        linenos.append(lineno)
     if not ids:
         raise PSSLFormatError(f"class list {path} holds no class names", path)
     _check_unique(path, ids, linenos)
     return ClassList(path=path, ids=ids, names=names)
+
+
+def read_names(path: Union[str, os.PathLike], ids: List[str]) -> List[str]:
+    """Readable names of the classes ``ids`` from a names file: ``<id> <name>`` lines (ImageNet's
+    ``LOC_synset_mapping.txt``) or one name a line in the order of ``ids`` (a ``names.txt``
+    beside its ``synsets.txt``); a name is its first comma-separated synonym.
+
+    Raises:
+        PSSLFormatError: the file is missing or names neither every id nor every class in order.
+    """
+    path = str(path)
+    if not os.path.isfile(path):
+        raise PSSLFormatError(f"names file {path!r} is not a file; expected '<id> <name>' lines "
+                              "or one name per class in class-id order", path)
+    lines = [line for _, line in _content_lines(path)]
+    by_id = dict(_parse_line(line) for line in lines if len(line.split(None, 1)) > 1)
+    if all(class_id in by_id for class_id in ids):
+        return [by_id[class_id] for class_id in ids]
+    if len(lines) == len(ids):
+        return [_first_synonym(line) for line in lines]
+    missing = next(class_id for class_id in ids if class_id not in by_id)
+    raise PSSLFormatError(f"names file {path} names neither every class (no '<id> <name>' line "
+                          f"for {missing!r}) nor one per class in order ({len(lines)} names "
+                          f"for {len(ids)} classes)", path)
 
 
 def find_class_list(pssl_root: Union[str, os.PathLike]) -> str:

@@ -24,6 +24,10 @@ def test_threshold_curves_and_panels(tmp_path):
     assert panel.n_panels() == 5
     assert _is_png(figures.save_panels(panel, str(tmp_path / "row.png")))
     assert _is_png(figures.save_panel_grid([panel, panel], str(tmp_path / "grid.png")))
+    panel.mask = (mask, np.ones_like(mask))
+    assert panel.n_panels() == 6
+    assert figures.mask_title(panel).startswith("true mask (D9 prec 1.00, IoU 0.")  # D9 in D>=8
+    assert _is_png(figures.save_panel_grid([panel, panel], str(tmp_path / "grid.png")))
 
 
 def test_label_overlay_and_palette():
@@ -32,6 +36,10 @@ def test_label_overlay_and_palette():
     out = figures.label_overlay(image, dec)
     assert out.dtype == np.uint8 and (out[0, 1] < 100).all()  # background dimmed
     assert not np.array_equal(out[0, 0], out[1, 0])            # D9 tinted, D8 not
+    mask = (np.array([[True, False], [True, False]]), np.array([[True, True], [True, False]]))
+    drawn = figures.mask_overlay(image, mask)
+    assert drawn[1, 1].tolist() == [figures.IGNORED_GREY] * 3       # unannotated: grey
+    assert not np.array_equal(drawn[0, 0], drawn[0, 1])             # object tinted
     pal = figures.class_palette(1001, background_index=1000)
     assert pal.shape == (1001, 3) and pal[1000].tolist() == [0, 0, 0]
     assert len({tuple(c) for c in pal[:50]}) == 50

@@ -44,6 +44,12 @@ def test_precision_recall_iou_by_hand():
     assert np.isnan(res.decile_object_share[1])  # no pixel in decile 1
 
 
+def test_one_images_scores_at_d9_and_below():
+    assert lq.image_scores(DEC, MASK) == pytest.approx(
+        {"precision": 2 / 3, "recall": 2 / 3, "iou": 2 / 4})
+    assert lq.image_scores(DEC, MASK, top_k=2)["iou"] == pytest.approx(2 / 6)
+
+
 def test_valid_mask_excludes_pixels():
     valid = np.ones_like(MASK)
     valid[1, 2] = False  # the false-positive D9 pixel becomes ignored

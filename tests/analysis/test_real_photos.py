@@ -1,5 +1,5 @@
 """The label-quality benchmark's pieces on real photos and real ImageNet classifiers
-(skipped where ../shared/data/real is absent), and its clean skip."""
+(skipped where ../shared/data/real is absent), and the clean skip of the scripts reading them."""
 import csv
 import os
 import subprocess
@@ -9,12 +9,15 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-BENCHMARK = REPO_ROOT / "benchmarks" / "label_quality_real.py"
+#: The scripts that read ../shared/data/real: the benchmark and the docs' figures.
+REAL_DATA_SCRIPTS = ("label_quality_real.py", "make_figures.py")
 
 
-def test_benchmark_skips_cleanly_without_real_data(tmp_path):
-    completed = subprocess.run([sys.executable, str(BENCHMARK), "--real_root",
-                                str(tmp_path / "absent"), "--work", str(tmp_path / "w")],
+@pytest.mark.parametrize("script", REAL_DATA_SCRIPTS)
+def test_script_skips_cleanly_without_real_data(script, tmp_path):
+    completed = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / script),
+                                "--real_root", str(tmp_path / "absent"), "--work",
+                                str(tmp_path / "w")],
                                capture_output=True, text=True, cwd=REPO_ROOT)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("skipped: no real data")

@@ -103,6 +103,17 @@ def test_visualize_writes_panels(tiny, tmp_path, capsys):
     assert status == 2 and "image_root" in capsys.readouterr().err
 
 
+def test_visualize_draws_the_true_mask_beside_the_label(tiny, tmp_path, capsys):
+    args = ["--pssl_root", str(tiny["pssl"]), "--image_root", str(tiny["images"]), "--images",
+            "4", "--output", str(tmp_path / "vis"), "--mask_root", str(tiny["masks"])]
+    assert visualize_pssl.main(args) == 2
+    assert "--mask_root needs --mask_format" in capsys.readouterr().err
+    assert visualize_pssl.main(args + ["--mask_format", "binary"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("no mask for") == 1   # the fixture's last image has none
+    assert len(list((tmp_path / "vis").glob("*.png"))) == 5
+
+
 def test_visualize_draws_a_photo_turned_by_its_exif_orientation(tiny):
     image_rel = f"train/{CLASSES[0]}/{CLASSES[0]}_0.JPEG"
     write_rotated_photo(tiny["images"] / image_rel, 48, 64)
@@ -110,6 +121,20 @@ def test_visualize_draws_a_photo_turned_by_its_exif_orientation(tiny):
     panel = visualize_pssl.load_panel(str(tiny["pssl"]), str(tiny["images"]), label_rel,
                                       image_rel, [])
     assert shown_upright(panel.image)
+
+
+def test_visualize_names_the_class_from_a_names_file(tiny, tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("first class\nsecond class\n")
+    image_rel = f"train/{CLASSES[1]}/{CLASSES[1]}_0.JPEG"
+    panel = visualize_pssl.load_panel(str(tiny["pssl"]), str(tiny["images"]), image_rel + ".png",
+                                      image_rel, [],
+                                      visualize_pssl.class_names(str(tiny["pssl"]), str(names)))
+    assert panel.class_name == "second class"
+    status = visualize_pssl.main(["--pssl_root", str(tiny["pssl"]), "--image_root",
+                                  str(tiny["images"]), "--names", str(tmp_path / "nope.txt"),
+                                  "--output", str(tmp_path / "vis")])
+    assert status == 2
 
 
 TINY_CONFIG = """
@@ -177,6 +202,20 @@ def test_predict_writes_overlays_with_named_legend(tiny_model, tmp_path, capsys)
     legend_names = {e["name"] for e in first["legend"]}
     assert legend_names <= {"zero", "one", "c2", "background"}
     assert len(first["image_top5"]) == 3
+
+
+def test_predict_names_the_legend_from_a_names_file(tiny_model, tmp_path, capsys):
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"{cid} name {cid}\n" for cid in ("c0", "c1", "c2")))
+    status = predict.main(["--config", str(tiny_model / "config.yml"), "--model_path",
+                           str(tiny_model / "model.pdparams"), "--synsets",
+                           str(tiny_model / "synsets.txt"), "--names", str(names), "--images",
+                           str(tiny_model / "data" / "val" / "c0"), "--output",
+                           str(tmp_path / "pred"), "--device", "cpu", "--background_index", "-1"])
+    assert status == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "pred" / "predictions.json").read_text())
+    shown = {e["name"] for e in next(iter(summary.values()))["image_top5"]}
+    assert shown == {"name c0", "name c1", "name c2"}
 
 
 def test_predict_rejects_wrong_synsets(tiny_model, tmp_path, capsys):

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from paddleseg_pssl import plugin
 from paddleseg_pssl.cli import generate
 from paddleseg_pssl.errors import EXIT_MERGE_TIMEOUT
 from tests.consensus import generate_fixtures as gf
@@ -106,6 +107,25 @@ def test_hand_sharding_then_merge_only_equals_one_run(world, tmp_path):
     # --merge-only on a finished output republishes the same files
     assert generate.main(base + ["--output", str(two), "--merge_only"]) == 0
     assert gf.published_files(two) == gf.published_files(one)
+
+
+def _screen(args, cwd: pathlib.Path) -> subprocess.CompletedProcess:
+    """The launcher's output as a user sees it, stdout and stderr interleaved."""
+    return subprocess.run([sys.executable, str(REPO / "tools" / "generate_pssl.py"), *args],
+                          cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=300)
+
+
+def test_first_screen_is_the_tools_own_after_one_plugin_line(tmp_path):
+    lines = _screen(["--help"], tmp_path).stdout.splitlines()
+    usage = next(i for i, line in enumerate(lines) if line.startswith("usage: "))
+    assert usage <= 1 and all(plugin.summary() in line for line in lines[:usage]), lines
+    world = gf.tiny_world(tmp_path, 1)
+    proc = _screen(["--config", str(world["cfg"]), "--quiet"], tmp_path)
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0, proc.stdout
+    assert plugin.summary() in lines[0]
+    assert not any(plugin.LOG_PREFIX in line or "Warning" in line for line in lines[1:]), lines
 
 
 def test_launcher_script(world, tmp_path):

@@ -164,16 +164,6 @@ def test_unsupported_precision_is_refused(capsys):
     assert "would run bf16 as fp32" in capsys.readouterr().err
 
 
-def test_fixes_are_logged_once_at_import():
-    from paddleseg_pssl import plugin
-
-    lines: List[str] = []
-    assert not plugin.log_once(lines.append)   # import paddleseg_pssl already logged it
-    assert lines == []
-    assert plugin.describe().startswith(plugin.LOG_PREFIX)
-    assert "cvlibs.SegBuilder:label-space-from-data" in plugin.describe()
-
-
 def test_bad_input_through_the_launcher(tmp_path):
     proc = run_tool([sys.executable, "tools/train.py", "--config",
                      write(tmp_path, f"_base_: {FAST_CONFIG}\nmodel:\n  type: PSPNett\n")],

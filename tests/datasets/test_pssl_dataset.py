@@ -28,11 +28,11 @@ def test_registered_class_is_ours():
     assert builtin_pssl.PSSLDataset is not PSSLDataset
 
 
-def test_replacement_logs_one_line(monkeypatch):
+def test_replacement_logs_one_debug_line(monkeypatch):
     registry = manager.ComponentManager(name="DATASETS")
     registry.add_component(builtin_pssl.PSSLDataset)
     lines = []
-    monkeypatch.setattr("paddleseg_pssl.datasets.pssl_dataset.logger.info", lines.append)
+    monkeypatch.setattr("paddleseg_pssl.datasets.pssl_dataset.logger.debug", lines.append)
     replace_component(registry, PSSLDataset)
     assert registry["PSSLDataset"] is PSSLDataset
     assert len(lines) == 1 and "replacing paddleseg.datasets.pssl.PSSLDataset" in lines[0]

@@ -31,6 +31,10 @@ noise samples gives every aggregation, and any prefix of the samples (``checkpoi
 from __future__ import annotations
 
 import abc
+import contextlib
+import io
+import sys
+import types
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
@@ -104,6 +108,26 @@ GRADIENT_TARGETS: Tuple[str, ...] = ("probability", "logit")
 
 #: Seeds must fit numpy's legacy RNG (``np.random.seed``), which InterpretDL uses.
 MAX_SEED: int = NUMPY_LEGACY_SEED_LIMIT
+
+
+#: What InterpretDL 0.8 prints when imported on Paddle 3, where its optional interpreters miss
+#: ``paddle.fluid``; Paddle itself is installed, so the line tells the user nothing.
+INTERPRETDL_IMPORT_NOTICE = "Warning: Paddle should be installed before using some Interpreters."
+
+
+def import_interpretdl() -> types.ModuleType:
+    """``interpretdl``, imported after Paddle without its misleading import-time notice (any other
+    output of the import is kept)."""
+    if "interpretdl" in sys.modules:
+        return sys.modules["interpretdl"]
+    import paddle  # noqa: F401  (InterpretDL probes for it)
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        import interpretdl
+    sys.stdout.write("".join(line for line in printed.getvalue().splitlines(keepends=True)
+                             if line.strip() != INTERPRETDL_IMPORT_NOTICE))
+    return interpretdl
 
 
 class EngineConfigError(ValueError):

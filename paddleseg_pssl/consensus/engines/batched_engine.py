@@ -28,7 +28,8 @@ from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MOMENTS, NOI
                                                     GradientMoments, check_choice_setting,
                                                     check_inputs, check_seed,
                                                     check_throughput_settings,
-                                                    numpy_smoothgrad_noise, resolve_amp)
+                                                    import_interpretdl, numpy_smoothgrad_noise,
+                                                    resolve_amp)
 from paddleseg_pssl.consensus.engines.chunk_tuning import ChunkSizeCache
 
 class BatchedSmoothGradEngine(ExplainerEngine):
@@ -66,7 +67,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
 
     def check_ready(self) -> None:
         try:
-            import interpretdl  # noqa: F401
+            import_interpretdl()
         except ImportError as exc:
             raise EngineConfigError(
                 f"explainer.engine 'batched' runs through InterpretDL, which cannot be imported "

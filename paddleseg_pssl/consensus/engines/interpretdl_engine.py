@@ -36,7 +36,8 @@ from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MOMENTS, Eng
                                                     ExplainerEngine, GradientMoments,
                                                     check_checkpoints, check_choice_setting,
                                                     check_inputs, check_label,
-                                                    check_positive_int_setting, check_seed)
+                                                    check_positive_int_setting, check_seed,
+                                                    import_interpretdl)
 
 #: Explainer names accepted in ``explainer.name`` and the InterpretDL class each one runs.
 METHODS: Dict[str, str] = {
@@ -154,8 +155,8 @@ class InterpretDLEngine(ExplainerEngine):
 
     def _interpreter(self, model):
         import paddle
-        import interpretdl
 
+        interpretdl = import_interpretdl()
         device = paddle.get_device()
         if device[:3] not in ("cpu", "gpu"):
             raise RuntimeError(f"InterpretDL runs on cpu or gpu only, the current device is "
@@ -166,6 +167,7 @@ class InterpretDLEngine(ExplainerEngine):
                 noise: Optional[np.ndarray] = None) -> np.ndarray:
         if self.method == "smoothgrad":
             return super().explain(model, inputs, label, seed, noise)
+        import_interpretdl()
         import interpretdl.interpreter.integrated_gradients as ig_module
 
         inputs = check_inputs(inputs)
@@ -184,6 +186,7 @@ class InterpretDLEngine(ExplainerEngine):
                          noise: Optional[np.ndarray] = None, *,
                          moments: Sequence[str] = MOMENTS,
                          checkpoints: Optional[Sequence[int]] = None) -> List[GradientMoments]:
+        import_interpretdl()
         import interpretdl.interpreter.smooth_grad as sg_module
 
         if self.method != "smoothgrad":

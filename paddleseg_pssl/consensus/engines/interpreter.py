@@ -38,20 +38,23 @@ import contextlib
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
-from interpretdl.data_processor.readers import images_transform_pipeline, preprocess_save_path
-from interpretdl.data_processor.visualizer import (explanation_to_vis, save_image,
-                                                   show_vis_explanation)
-from interpretdl.interpreter.smooth_grad import SmoothGradInterpreter
 
 from paddleseg_pssl.consensus.engines import chunk_tuning
 from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MAX_SEED,
                                                     GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
                                                     MOMENTS, GradientMoments, check_checkpoints,
                                                     check_choice_setting, check_inputs,
-                                                    check_label, check_seed, moments_needed,
-                                                    NOISE_SOURCES, check_throughput_settings,
-                                                    device_kind, noise_sigma, resolve_amp,
-                                                    resolve_batch_size)
+                                                    check_label, check_seed, import_interpretdl,
+                                                    moments_needed, NOISE_SOURCES,
+                                                    check_throughput_settings, device_kind,
+                                                    noise_sigma, resolve_amp, resolve_batch_size)
+
+import_interpretdl()  # first, so that its import-time notice is dropped
+from interpretdl.data_processor.readers import (  # noqa: E402
+    images_transform_pipeline, preprocess_save_path)
+from interpretdl.data_processor.visualizer import (  # noqa: E402
+    explanation_to_vis, save_image, show_vis_explanation)
+from interpretdl.interpreter.smooth_grad import SmoothGradInterpreter  # noqa: E402
 
 #: ``SmoothGradInterpreter.interpret``'s own defaults, kept by our ``interpret`` so that the
 #: subclass is a drop-in replacement (the generator passes its settings explicitly).
