@@ -106,6 +106,7 @@ class Demo:
         self.timings: Dict[str, float] = {}
         self.cpu_timings: Dict[str, float] = {}
         self.processes = CPU_PROCESSES if device == "cpu" else 1
+        self.pretrain_processes = scale.pretrain_processes or self.processes
         self.logs = self.out / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.classification_root = self.out / "data" / "classification"
@@ -337,9 +338,9 @@ def _run_steps(demo: Demo, compare_aggregations: Sequence[str]) -> DemoResults:
     from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
     backbone_weights = demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
     num_seg_classes = data["segmentation"]["num_classes"]
-    with demo.step(f"5. PSSL pre-training (tools/train.py, Weighted CE, {demo.processes} "
-                   "process(es))"):
-        checkpoint = demo.pretrain(backbone_weights, processes=demo.processes)
+    with demo.step(f"5. PSSL pre-training (tools/train.py, Weighted CE, "
+                   f"{demo.pretrain_processes} process(es))"):
+        checkpoint = demo.pretrain(backbone_weights, processes=demo.pretrain_processes)
     with demo.step("6. fine-tuning: classification backbone vs PSSL init, lr per init"):
         table_path = demo.compare(checkpoint, backbone_weights, num_seg_classes)
     with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
@@ -379,8 +380,8 @@ def _pretraining_regime(demo: Demo) -> str:
     iters = demo.scale.pretrain_iters
     epochs = iters * batch_size / images
     return (f"PSSL pre-training: {images} labelled images, {iters} iterations at batch "
-            f"{batch_size} ({epochs:.0f} epochs, {demo.processes} process(es)). It pays off "
-            "only when long enough: in the study world (1500 images) PSSL init still loses at "
+            f"{batch_size} ({epochs:.0f} epochs, {demo.pretrain_processes} process(es)). It pays "
+            "off only when long enough: in the study world (1500 images) PSSL init still loses at "
             "500 iterations and ties at 1000, and wins from 1875 on at every size from 150 "
             "images (tools/pssl_study.py, docs/results.md, \"When PSSL pre-training pays "
             "off\").\n")

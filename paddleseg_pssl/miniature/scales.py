@@ -7,13 +7,14 @@ from typing import Dict, Optional, Sequence
 @dataclass(frozen=True)
 class DemoScale:
     """How big the miniature is; ``full`` is ``make demo``, ``quick`` the end-to-end test,
-    ``study`` the world of ``tools/pssl_study.py`` (every classification image labelled, with
-    cheaper explanations), ``large`` the five-classifier world of earlier studies
+    ``study`` the world of ``tools/pssl_study.py`` (every classification image labelled),
+    ``large`` the five-classifier world of earlier studies
     (docs/results.md).
 
     ``ensemble_members`` is how many of the demo ensemble's members (``DEFAULT_MEMBERS``, in
-    order; None = all) are trained and explain. ``finetune_lrs`` are the initial learning rates
-    searched per init. ``pretrain_iters``: shorter pre-training loses to the conventional init
+    order; None = all) are trained and explain; ``pretrain_processes`` how many processes the
+    pre-training's batch is split over (None = one per CPU process). ``finetune_lrs`` are the
+    initial learning rates searched per init. ``pretrain_iters``: shorter pre-training loses to the conventional init
     (docs/results.md, "When PSSL pre-training pays off").
     """
     num_classes: int
@@ -31,6 +32,7 @@ class DemoScale:
     finetune_inits: Sequence[str] = ("backbone", "pssl")
     explanation_short_side: int = 64
     ensemble_members: Optional[int] = None
+    pretrain_processes: Optional[int] = None
 
 
 _LARGE = DemoScale(num_classes=10, images_per_class=150, val_per_class=20,
@@ -49,11 +51,12 @@ _FULL = dataclasses.replace(_LARGE, labelled_per_class=40, classifier_epochs=10,
 SCALES: Dict[str, DemoScale] = {
     "full": _FULL,
     # Every classification image labelled, three members trained 12 epochs, 5 noise samples,
-    # fine-tunes of 120 iterations at three rates: the world of tools/pssl_study.py's tables
-    # (docs/results.md).
+    # pre-training on one process, fine-tunes of 120 iterations at three rates: the world of
+    # tools/pssl_study.py's tables (docs/results.md).
     "study": dataclasses.replace(_FULL, labelled_per_class=_FULL.images_per_class,
                                  classifier_epochs=None, ensemble_members=3,
-                                 finetune_iters=120, finetune_lrs=(0.2, 0.1, 0.05)),
+                                 pretrain_processes=1, finetune_iters=120,
+                                 finetune_lrs=(0.2, 0.1, 0.05)),
     "large": _LARGE,
     "quick": DemoScale(num_classes=10, images_per_class=8, val_per_class=2,
                        labelled_per_class=3, seg_train=8, seg_val=4, classifier_epochs=1,

@@ -22,4 +22,5 @@ def test_the_study_world_keeps_the_settings_its_tables_were_measured_with():
     study = SCALES["study"]
     assert (study.ensemble_members, study.n_samples, study.pretrain_iters) == (3, 5, 1875)
     assert (study.classifier_epochs or DEFAULT_EPOCHS, study.finetune_iters) == (12, 120)
+    assert study.pretrain_processes == 1
     assert study.finetune_lrs == (0.2, 0.1, 0.05)
