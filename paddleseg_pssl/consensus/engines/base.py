@@ -118,8 +118,9 @@ INTERPRETDL_IMPORT_NOTICE = "Warning: Paddle should be installed before using so
 def import_interpretdl() -> types.ModuleType:
     """``interpretdl``, imported after Paddle without its misleading import-time notice (any other
     output of the import is kept)."""
-    if "interpretdl" in sys.modules:
-        return sys.modules["interpretdl"]
+    imported = sys.modules.get("interpretdl")
+    if imported is not None:  # None: the import is blocked, and raises below
+        return imported
     import paddle  # noqa: F401  (InterpretDL probes for it)
 
     printed = io.StringIO()
