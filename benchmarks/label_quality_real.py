@@ -38,7 +38,7 @@ import hashlib
 import json
 import os
 import sys
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -54,15 +54,20 @@ DEFAULT_WORK = os.path.join(REPO, "output", "label_quality_real")
 #: The generation's default short side (configs/pssl/generate/_base_/generate.yml).
 SHORT_SIDE = 224
 #: Sample counts the study keeps (prefixes of one pass's noise).
-STUDY_CHECKPOINTS: Tuple[int, ...] = (10, 20, 50)
-#: The passes: name -> (noise_amount, short_side, gradient_of, largest n).
+STUDY_CHECKPOINTS: Tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50)
+#: The passes: name -> (noise_amount, short_side, gradient_of, largest n). The noise levels are
+#: examined at low n (noise 0 is the plain gradient, so one sample is all it has).
 STUDY_PASSES: Dict[str, Tuple[float, int, str, int]] = {
     "base": (0.1, SHORT_SIDE, "probability", 50),
+    "noise_0": (0.0, SHORT_SIDE, "probability", 1),
+    "noise_0.05": (0.05, SHORT_SIDE, "probability", 5),
+    "noise_0.2": (0.2, SHORT_SIDE, "probability", 5),
+    "noise_0.3": (0.3, SHORT_SIDE, "probability", 5),
     "logit": (0.1, SHORT_SIDE, "logit", 10),
-    "noise_0.2": (0.2, SHORT_SIDE, "probability", 10),
-    "noise_0.05": (0.05, SHORT_SIDE, "probability", 10),
     "short_side_320": (0.1, 320, "probability", 10),
 }
+#: Passes run unless --passes says otherwise (logit and 320 px were measured before: docs).
+DEFAULT_PASSES: Tuple[str, ...] = ("base", "noise_0", "noise_0.05", "noise_0.2", "noise_0.3")
 #: Compared with the shipped defaults on the holdout photos: the same without smoothing
 #: (abs_of_mean, min-max, no smoothing) at the shipped n (the study has it at n = 50 too; the
 #: holdout keeps to the cheaper n for time).
@@ -89,7 +94,7 @@ def worker_main(args) -> None:
     opts = base_opts(args.real_root, args.list_file) + [
         f"explainer.noise_amount={noise}", f"resolution.short_side={short_side}",
         f"explainer.gradient_of={target}", f"explainer.n_samples={largest}",
-        "explainer.batch_size=1"]
+        "explainer.batch_size=1", f"output={args.cache}"]  # output: required, unused here
     cfg = config_mod.load_config(GENERATE_BASE, opts)
     ctx = startup.prepare(cfg)
     from tqdm import tqdm
@@ -114,20 +119,25 @@ def _variant_name(pass_name: str, agg: str, n: int, smoothing: float, norm: str)
     return " ".join(parts)
 
 
+def _pass_checkpoints(pass_name: str) -> Tuple[int, ...]:
+    return tuple(c for c in STUDY_CHECKPOINTS if c <= STUDY_PASSES[pass_name][3])
+
+
 def study_variants():
     """The grid: on the base pass every aggregation x sample count x smoothing; on the other
-    passes and with the percentile clip, every aggregation without and with the default
-    smoothing."""
+    passes, and with the percentile clip (at n >= 10), every aggregation at each of their
+    sample counts without and with the default smoothing."""
     from paddleseg_pssl.analysis.explanation_study import Variant
     from paddleseg_pssl.consensus.engines import AGGREGATIONS
     from paddleseg_pssl.consensus.label_maths import DEFAULT_SMOOTHING as REFERENCE_SMOOTHING
 
     grid = [("base", agg, n, sm, "minmax") for agg in AGGREGATIONS
             for n in STUDY_CHECKPOINTS for sm in STUDY_SMOOTHINGS]
-    grid += [(p, agg, OTHER_PASS_SAMPLES, sm, "minmax") for p in STUDY_PASSES if p != "base"
-             for agg in AGGREGATIONS for sm in (0.0, REFERENCE_SMOOTHING)]
+    grid += [(p, agg, n, sm, "minmax") for p in STUDY_PASSES if p != "base"
+             for agg in AGGREGATIONS for n in _pass_checkpoints(p)
+             for sm in (0.0, REFERENCE_SMOOTHING)]
     grid += [("base", agg, n, sm, "clip_p99") for agg in AGGREGATIONS
-             for n in STUDY_CHECKPOINTS
+             for n in STUDY_CHECKPOINTS if n >= OTHER_PASS_SAMPLES
              for sm in (0.0, REFERENCE_SMOOTHING)]
     return [Variant(_variant_name(*g), g[0], g[1], g[2], g[4], g[3]) for g in grid]
 
@@ -242,6 +252,49 @@ def one_factor_rows(by_name, defaults) -> List[Tuple[str, str, object, bool]]:
     return [r for r in rows if r[2] is not None]
 
 
+#: Sample counts of the low-n table (each at every noise level its pass has).
+LOW_N: Tuple[int, ...] = (1, 2, 3, 5)
+#: The earlier default every cheaper setting is compared with (paired over photos).
+REFERENCE_N = 20
+
+
+def low_n_rows(by_name, defaults) -> List[Tuple[str, str, object, object]]:
+    """(n, noise, scores, reference scores) of every low-n setting at the default aggregation,
+    output, resolution and smoothing, beside the reference (n = REFERENCE_N, default noise)."""
+    d = dict(defaults)
+    reference = by_name.get(_variant_name(
+        _pass_of(d["noise_amount"], d["short_side"], d["gradient_of"]), d["aggregation"],
+        REFERENCE_N, d["smoothing"], d["normalisation"]))
+    rows = []
+    for n in LOW_N + (REFERENCE_N,):
+        for name, (noise, side, target, largest) in STUDY_PASSES.items():
+            if (side, target) != (d["short_side"], d["gradient_of"]) or n > largest:
+                continue
+            sc = by_name.get(_variant_name(name, d["aggregation"], n, d["smoothing"],
+                                           d["normalisation"]))
+            if sc is not None and reference is not None:
+                rows.append((n, noise, sc, reference))
+    return rows
+
+
+def low_n_table(rows) -> List[str]:
+    """Markdown lines of :func:`low_n_rows`: scores, and the paired difference from the
+    reference with its 95 % interval over photo resamples."""
+    from photo_bootstrap import interval_text, paired_difference
+
+    lines = [f"| n_samples | noise | D9 precision | D9 IoU | D>=8 IoU | D9 precision vs n = "
+             f"{REFERENCE_N} [95 %] | D>=8 IoU vs n = {REFERENCE_N} [95 %] | s / image |",
+             "|---|---|---|---|---|---|---|---|"]
+    for n, noise, sc, ref in rows:
+        c = sc.consensus
+        d9 = paired_difference(ref.histograms, sc.histograms, 1, "precision")
+        d8 = paired_difference(ref.histograms, sc.histograms, 2, "iou")
+        lines.append(f"| {n} | {noise:g} | {c.at_top_k(1, 'precision'):.3f} | "
+                     f"{c.at_top_k(1):.3f} | {c.at_top_k(2):.3f} | {interval_text(d9)} | "
+                     f"{interval_text(d8)} | {sc.seconds_per_image:.2f} |")
+    return lines
+
+
 def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
     from paddleseg_pssl.analysis import study_report
 
@@ -271,6 +324,8 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
             f"Shipped defaults: {defaults}. Best by D9 precision + D>=8 IoU: "
             f"{best.variant.name}.", "",
             "## One factor at a time from the shipped defaults", "", "\n".join(factor_lines),
+            "", "## Low sample counts and noise levels (abs_of_mean, default smoothing)", "",
+            "\n".join(low_n_table(low_n_rows(by_name, defaults))),
             "", "## Consensus vs single models", "",
             "| variant | consensus D9 prec | best single D9 prec | worst single | "
             "consensus D>=8 IoU | best single D>=8 IoU |", "|---|---|---|---|---|---|"]
@@ -288,27 +343,44 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
         f.write("\n".join(text))
     with open(os.path.join(work, "study.json"), "w", encoding="utf-8") as f:
         json.dump({"defaults": defaults, "rows": rows, "singles": single_rows,
-                   "model_counts": count_rows, "best": best.variant.name}, f, indent=1)
+                   "model_counts": count_rows, "best": best.variant.name,
+                   "low_n": low_n_table(low_n_rows(by_name, defaults))}, f, indent=1)
     print("\n".join(text))
 
 
 # ---- the holdout check through the real tools -------------------------------------------
 
+def holdout_settings(sample_counts: Sequence[int], noise: Optional[float]
+                     ) -> Dict[str, List[str]]:
+    """Label -> generation overrides: each sample count (at ``noise``, None: the default), and
+    the reference count without smoothing."""
+    noise_opts = [] if noise is None else [f"explainer.noise_amount={noise}"]
+    settings = {f"n = {n}" + ("" if noise is None else f", noise {noise:g}"):
+                [f"explainer.n_samples={n}"] + noise_opts for n in sample_counts}
+    settings[f"n = {REFERENCE_N}, without smoothing"] = [
+        f"explainer.n_samples={REFERENCE_N}"] + [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]
+    return settings
+
+
 def holdout(args, rows_by_subset, env) -> None:
+    from photo_bootstrap import interval_text, label_histograms, paired_difference, \
+        paired_histograms
+
+    from paddleseg_pssl.analysis.masks import MaskSpec
+
     list_file = choose_classes(args.real_root, rows_by_subset["holdout"], args.work, "holdout",
                                env)
     mask_root = os.path.join(args.real_root, "msrc_objects", "masks")
-    settings = {"shipped defaults": [], "without smoothing (earlier default, shipped n)":
-                [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]}
-    summaries = {}
-    for i, (label, extra) in enumerate(settings.items()):
+    settings = holdout_settings(args.holdout_n, args.holdout_noise)
+    summaries, histograms = {}, {}
+    for label, extra in settings.items():
         # one folder per list and settings: a change of the defaults makes a new folder
         key = json.dumps([os.path.basename(list_file), shipped_defaults(), extra])
-        out = os.path.join(args.work, f"holdout_{i}_{hashlib.sha256(key.encode()).hexdigest()[:8]}")
+        out = os.path.join(args.work, f"holdout_{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         launch([os.path.join(REPO, "tools", "generate_pssl.py"), "--config", GENERATE_BASE,
                 "--output", out, "--quiet", "--device", "cpu", "--opts"]
                + base_opts(args.real_root, list_file) + ["store.keep_model_maps=true"] + extra,
-               env, os.path.join(args.work, "logs", f"holdout_{i}"))
+               env, os.path.join(args.work, "logs", os.path.basename(out)))
         report = os.path.join(out, "evaluation")
         run([sys.executable, os.path.join(REPO, "tools", "evaluate_pssl.py"), "--pssl_root", out,
              "--mask_root", mask_root, "--mask_format", "binary", "--binary_ignore",
@@ -321,6 +393,15 @@ def holdout(args, rows_by_subset, env) -> None:
         summaries[label]["run"] = manifest["run"]
         summaries[label]["settings"] = {k: manifest["settings"][k]
                                         for k in ("explainer", "consensus", "resolution")}
+        histograms[label] = label_histograms(out, mask_root,
+                                             MaskSpec("binary", binary_ignore=MASK_IGNORE))
+    reference = next(iter(settings))
+    for label in settings:
+        ref, cand = paired_histograms(histograms[reference], histograms[label])
+        summaries[label]["versus_reference"] = {
+            "reference": reference,
+            "d9_precision": interval_text(paired_difference(ref, cand, 1, "precision")),
+            "d8_iou": interval_text(paired_difference(ref, cand, 2, "iou"))}
     with open(os.path.join(args.work, "holdout.json"), "w", encoding="utf-8") as f:
         json.dump(summaries, f, indent=1)
     write_holdout_report(args.work, summaries)
@@ -332,9 +413,14 @@ def main(argv=None) -> int:
     parser.add_argument("--work", default=DEFAULT_WORK)
     parser.add_argument("--steps", nargs="+", default=["study", "holdout"],
                         choices=["study", "holdout"])
-    parser.add_argument("--passes", nargs="+", default=list(STUDY_PASSES),
+    parser.add_argument("--passes", nargs="+", default=list(DEFAULT_PASSES),
                         choices=list(STUDY_PASSES))
     parser.add_argument("--per_category", type=int, default=PER_CATEGORY_DEFAULT)
+    parser.add_argument("--holdout_n", type=int, nargs="+", default=[REFERENCE_N, 5, 2, 1],
+                        help="sample counts labelled on the holdout (the first is the "
+                             "reference the others are compared with)")
+    parser.add_argument("--holdout_noise", type=float, default=None,
+                        help="noise level of the holdout runs (default: the shipped one)")
     parser.add_argument("--worker_pass", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--list_file", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--cache", default=None, help=argparse.SUPPRESS)

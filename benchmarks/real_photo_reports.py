@@ -48,8 +48,9 @@ def _metrics(source: Dict) -> Tuple[float, float, float]:
 def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
     lines = ["# PSSL label quality on real photos: holdout (tools/generate_pssl.py + "
              "tools/evaluate_pssl.py)", "",
-             "| settings | source | images | D9 precision | D9 IoU | D>=8 IoU | s / image |",
-             "|---|---|---|---|---|---|---|"]
+             "| settings | source | images | D9 precision | D9 IoU | D>=8 IoU | s / image | "
+             "D9 precision vs reference [95 %] | D>=8 IoU vs reference [95 %] |",
+             "|---|---|---|---|---|---|---|---|---|"]
     prior = None
     for label, summary in summaries.items():
         sources = summary["sources"]
@@ -59,18 +60,23 @@ def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
                    else float("nan"))
         cons = _metrics(sources["consensus"])
         shown = "" if seconds != seconds else f"{seconds:.1f}"   # NaN: every label reused
+        versus = summary.get("versus_reference", {})
         lines.append(f"| {label} | consensus of {len(MODELS)} | {summary['scored']} | "
-                     + " | ".join(f"{x:.3f}" for x in cons) + f" | {shown} |")
+                     + " | ".join(f"{x:.3f}" for x in cons) + f" | {shown} | "
+                     f"{versus.get('d9_precision', '')} | {versus.get('d8_iou', '')} |")
         singles = [_metrics(v) for k, v in sources.items() if k not in ("consensus",
                                                                          "centred prior")]
         lo = [min(s[i] for s in singles) for i in range(3)]
         hi = [max(s[i] for s in singles) for i in range(3)]
         lines.append(f"| {label} | single models | {summary['scored']} | "
-                     + " | ".join(f"{a:.3f} - {b:.3f}" for a, b in zip(lo, hi)) + " | |")
+                     + " | ".join(f"{a:.3f} - {b:.3f}" for a, b in zip(lo, hi)) + " | | | |")
         prior = _metrics(sources["centred prior"])
-    lines.append("| | centred prior | | " + " | ".join(f"{x:.3f}" for x in prior) + " | |")
+    lines.append("| | centred prior | | " + " | ".join(f"{x:.3f}" for x in prior) + " | | | |")
+    reference = next(iter(summaries))
     lines += ["", "s / image: process-seconds per image labelled by this run (all five models; "
-                  "two 1-thread processes side by side; blank when the run only resumed)."]
+                  "two 1-thread processes side by side; blank when the run only resumed).",
+              f"vs reference: the difference from '{reference}' on the same photos, and its "
+              "95 % interval over photo resamples (photo_bootstrap.py)."]
     with open(os.path.join(work, "holdout.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

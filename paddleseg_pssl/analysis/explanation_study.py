@@ -26,7 +26,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_pssl.analysis.label_quality import (QualityAccumulator, QualityResult,
-                                                   centred_prior_deciles)
+                                                   centred_prior_deciles, decile_histograms)
 from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
 from paddleseg_pssl.consensus import label_maths
 from paddleseg_pssl.errors import PSSLConfigError
@@ -170,6 +170,8 @@ class VariantScores:
     singles: Dict[str, QualityResult]
     per_category: Dict[str, QualityResult]
     seconds_per_image: float
+    #: images x 2 x 10: each image's (all, foreground) pixels per decile, for resampling photos
+    histograms: np.ndarray
 
 
 def _consensus_deciles(maps: Sequence[np.ndarray], variant: Variant) -> np.ndarray:
@@ -256,6 +258,7 @@ class _Tallies:
     categories: Dict[str, Dict[str, QualityAccumulator]]
     singles: Dict[str, Dict[str, QualityAccumulator]]
     seconds: Dict[str, List[float]]
+    histograms: Dict[str, List[np.ndarray]]
     prior: QualityAccumulator = dataclasses.field(
         default_factory=lambda: QualityAccumulator(PRIOR_NAME))
     prior_categories: Dict[str, QualityAccumulator] = dataclasses.field(default_factory=dict)
@@ -267,7 +270,8 @@ class _Tallies:
                    categories={v.name: {} for v in variants},
                    singles={v.name: {m: QualityAccumulator(m) for m in model_names}
                             for v in variants if v.name in singles_for},
-                   seconds={v.name: [] for v in variants})
+                   seconds={v.name: [] for v in variants},
+                   histograms={v.name: [] for v in variants})
 
     def add(self, v: Variant, models: Sequence[str], maps: Sequence[np.ndarray],
             seconds: float, fg: np.ndarray, valid: np.ndarray, category: str) -> None:
@@ -277,6 +281,7 @@ class _Tallies:
         self.categories[v.name].setdefault(category, QualityAccumulator(category)).add(
             dec, fg, valid)
         self.seconds[v.name].append(seconds)
+        self.histograms[v.name].append(np.stack(decile_histograms(dec, fg, valid)))
         if v.name in self.singles:
             for m, score in zip(models, maps):
                 self.singles[v.name][m].add(_consensus_deciles([score], v), fg, valid)
@@ -299,6 +304,7 @@ class _Tallies:
                 singles={m: a.result() for m, a in self.singles.get(v.name, {}).items()},
                 per_category={c: a.result()
                               for c, a in sorted(self.categories[v.name].items())},
-                seconds_per_image=float(np.mean(seconds)) if seconds else float("nan")))
+                seconds_per_image=float(np.mean(seconds)) if seconds else float("nan"),
+                histograms=np.array(self.histograms[v.name])))
         return out, self.prior.result(), {c: a.result()
                                           for c, a in sorted(self.prior_categories.items())}

@@ -68,6 +68,12 @@ def test_out_of_memory_ends_the_search_with_the_best_that_fitted():
                                          message="a shape error").run, [1, 2], (4, 4))
 
 
+def test_a_single_candidate_is_chosen_without_running_anything():
+    timer = FakeTimer({1: 1.0})
+    choice = tune_chunk_size(timer.run, [1], (4, 4), clock=timer.clock)
+    assert (choice.batch_size, timer.runs, choice.tuning_seconds) == (1, [], 0.0)
+
+
 def test_nearby_resolutions_share_a_bucket():
     assert resolution_bucket(224, 299) == resolution_bucket(224, 336)
     assert resolution_bucket(224, 224) != resolution_bucket(448, 448)

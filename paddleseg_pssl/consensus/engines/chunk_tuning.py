@@ -97,8 +97,12 @@ def tune_chunk_size(run_chunk: Callable[[int], None], candidates: List[int],
 
     Each candidate is timed in turn with the best size so far; it replaces it when faster per
     sample by :data:`MIN_GAIN`. Stops at the first candidate that does not, or that runs out of
-    memory (the first candidate must fit).
+    memory (the first candidate must fit). A single candidate (e.g. ``n_samples: 1``) has nothing
+    to choose between, so nothing runs: at low n the timing would cost more than an image.
     """
+    if len(candidates) == 1:
+        return ChunkChoice(batch_size=candidates[0], seconds_per_sample={}, tuning_seconds=0.0,
+                           input_hw=tuple(input_hw))
     start = clock()
     per_sample: Dict[int, float] = {}
 
@@ -123,9 +127,6 @@ def tune_chunk_size(run_chunk: Callable[[int], None], candidates: List[int],
         if per_sample[size] > per_sample[best] * (1.0 - MIN_GAIN):
             break
         best = size
-    if not per_sample:  # a single candidate: nothing to compare, time it for the record
-        for _ in range(reps):
-            timed(best)
     return ChunkChoice(batch_size=best, seconds_per_sample=per_sample,
                        tuning_seconds=clock() - start, input_hw=tuple(input_hw))
 
