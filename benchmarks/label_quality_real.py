@@ -350,15 +350,23 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
 
 # ---- the holdout check through the real tools -------------------------------------------
 
-def holdout_settings(sample_counts: Sequence[int], noise: Optional[float]
-                     ) -> Dict[str, List[str]]:
-    """Label -> generation overrides: each sample count (at ``noise``, None: the default), and
-    the reference count without smoothing."""
+#: The holdout setting whose models are explained at their own input sizes.
+OWN_SIZES = "own input sizes"
+
+
+def holdout_settings(sample_counts: Sequence[int], noise: Optional[float],
+                     own_sizes_n: Optional[int]) -> Dict[str, List[str]]:
+    """Label -> generation overrides: each sample count (at ``noise``, None: the default), the
+    reference count without smoothing, and ``own_sizes_n`` samples with every model at its own
+    input size (:data:`OWN_SIZES`; None: not run)."""
     noise_opts = [] if noise is None else [f"explainer.noise_amount={noise}"]
     settings = {f"n = {n}" + ("" if noise is None else f", noise {noise:g}"):
                 [f"explainer.n_samples={n}"] + noise_opts for n in sample_counts}
     settings[f"n = {REFERENCE_N}, without smoothing"] = [
         f"explainer.n_samples={REFERENCE_N}"] + [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]
+    if own_sizes_n is not None:
+        settings[f"n = {own_sizes_n}, {OWN_SIZES}"] = [f"explainer.n_samples={own_sizes_n}"] \
+            + noise_opts
     return settings
 
 
@@ -371,15 +379,17 @@ def holdout(args, rows_by_subset, env) -> None:
     list_file = choose_classes(args.real_root, rows_by_subset["holdout"], args.work, "holdout",
                                env)
     mask_root = os.path.join(args.real_root, "msrc_objects", "masks")
-    settings = holdout_settings(args.holdout_n, args.holdout_noise)
+    settings = holdout_settings(args.holdout_n, args.holdout_noise, args.holdout_own_sizes)
     summaries, histograms = {}, {}
     for label, extra in settings.items():
         # one folder per list and settings: a change of the defaults makes a new folder
-        key = json.dumps([os.path.basename(list_file), shipped_defaults(), extra])
+        key = json.dumps([os.path.basename(list_file), shipped_defaults(), extra]
+                         + ([OWN_SIZES] if OWN_SIZES in label else []))
         out = os.path.join(args.work, f"holdout_{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         launch([os.path.join(REPO, "tools", "generate_pssl.py"), "--config", GENERATE_BASE,
                 "--output", out, "--quiet", "--device", "cpu", "--opts"]
-               + base_opts(args.real_root, list_file) + ["store.keep_model_maps=true"] + extra,
+               + base_opts(args.real_root, list_file, own_sizes=OWN_SIZES in label)
+               + ["store.keep_model_maps=true"] + extra,
                env, os.path.join(args.work, "logs", os.path.basename(out)))
         report = os.path.join(out, "evaluation")
         run([sys.executable, os.path.join(REPO, "tools", "evaluate_pssl.py"), "--pssl_root", out,
@@ -421,6 +431,9 @@ def main(argv=None) -> int:
                              "reference the others are compared with)")
     parser.add_argument("--holdout_noise", type=float, default=None,
                         help="noise level of the holdout runs (default: the shipped one)")
+    parser.add_argument("--holdout_own_sizes", type=int, default=None, metavar="N",
+                        help="also label the holdout with N samples, each model explained at "
+                             "its own input size")
     parser.add_argument("--worker_pass", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--list_file", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--cache", default=None, help=argparse.SUPPRESS)

@@ -63,19 +63,29 @@ def write_candidates(rows: Sequence[Dict[str, str]], path: str) -> str:
 
 # ---- configs and subprocesses --------------------------------------------------------------
 
-def ensemble_opts(real_root: str) -> List[str]:
+def native_size(model: str) -> int:
+    """The input size a classifier was trained at (the last part of its name)."""
+    return int(model.rsplit("_", 1)[1])
+
+
+def ensemble_opts(real_root: str, own_sizes: bool = False) -> List[str]:
+    """The ``ensemble`` override; ``own_sizes``: each model explained on a square of the size it
+    was trained at (``resize: square``) instead of the shared explanation resolution."""
     weights = os.path.join(real_root, "imagenet_classifiers")
-    entries = [f"{{arch: '{FACTORY_MODULE}:{m}', weights: '{os.path.join(weights, m)}.pdparams'}}"
-               for m in MODELS]
+    entries = []
+    for m in MODELS:
+        sized = f", resize: square, input_size: {native_size(m)}" if own_sizes else ""
+        entries.append(f"{{arch: '{FACTORY_MODULE}:{m}', "
+                       f"weights: '{os.path.join(weights, m)}.pdparams'{sized}}}")
     return [f"ensemble=[{', '.join(entries)}]"]
 
 
-def base_opts(real_root: str, list_file: Optional[str]) -> List[str]:
+def base_opts(real_root: str, list_file: Optional[str], own_sizes: bool = False) -> List[str]:
     images = os.path.join(real_root, "msrc_objects", "images")
     synsets = os.path.join(real_root, "imagenet_classes", "synsets.txt")
     listed = [f"images.list={list_file}"] if list_file else []
     return [f"images.root={images}", f"images.synsets={synsets}", "num_workers=1"] + listed \
-        + ensemble_opts(real_root)
+        + ensemble_opts(real_root, own_sizes)
 
 
 def subprocess_env(real_root: str) -> Dict[str, str]:

@@ -49,3 +49,24 @@ def test_real_ensemble_picks_a_candidate_class_for_real_photos(real_root, tmp_pa
         image, chosen = line.rsplit(" ", 1)
         assert chosen in allowed[image] and os.path.isfile(
             os.path.join(real_root, "msrc_objects", "images", image))
+
+
+def test_photo_bootstrap_tells_a_real_difference_from_none():
+    """A cheaper setting is judged by the paired difference over photo resamples: the same
+    labels give zero, labels whose top decile is all object are better beyond the noise."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import photo_bootstrap
+
+    rng = np.random.default_rng(0)
+    reference = rng.integers(0, 100, (30, 2, 10))
+    reference[:, 1] = np.minimum(reference[:, 1], reference[:, 0])
+    same = photo_bootstrap.paired_difference(reference, reference.copy(), 1, "precision")
+    assert same == (0.0, 0.0, 0.0) and photo_bootstrap.within_noise(same)
+    better = reference.copy()
+    better[:, 1, 9] = better[:, 0, 9]          # every top-decile pixel inside the object
+    diff, low, high = photo_bootstrap.paired_difference(reference, better, 1, "precision")
+    assert 0.0 < low <= diff <= high
+    assert not photo_bootstrap.within_noise(
+        photo_bootstrap.paired_difference(better, reference, 1, "precision"))
