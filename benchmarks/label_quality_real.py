@@ -12,7 +12,7 @@ Two subsets of the photos, disjoint, stratified by category (``--per_category`` 
 picked by a hash of the file name, not by MSRC's order):
 
 * ``study``: the ablation. Each *pass* (noise level, resolution, differentiated output) runs the
-  explanations once, keeping every aggregation at n = 10 / 20 / 50 samples
+  explanations once, keeping every aggregation at n = 1 / 2 / 3 / 5 / 10 / 20 samples
   (:mod:`paddleseg_pssl.analysis.explanation_study`); normalisation and the number of models are
   label maths on the cached maps. Two 1-thread processes under ``paddle.distributed.launch``.
 * ``holdout``: the check that the chosen defaults hold on photos they were not chosen on, made
@@ -58,7 +58,7 @@ STUDY_CHECKPOINTS: Tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50)
 #: The passes: name -> (noise_amount, short_side, gradient_of, largest n). The noise levels are
 #: examined at low n (noise 0 is the plain gradient, so one sample is all it has).
 STUDY_PASSES: Dict[str, Tuple[float, int, str, int]] = {
-    "base": (0.1, SHORT_SIDE, "probability", 50),
+    "base": (0.1, SHORT_SIDE, "probability", 20),   # n = 50: no better, docs/label_quality.md
     "noise_0": (0.0, SHORT_SIDE, "probability", 1),
     "noise_0.05": (0.05, SHORT_SIDE, "probability", 5),
     "noise_0.2": (0.2, SHORT_SIDE, "probability", 5),
@@ -132,12 +132,12 @@ def study_variants():
     from paddleseg_pssl.consensus.label_maths import DEFAULT_SMOOTHING as REFERENCE_SMOOTHING
 
     grid = [("base", agg, n, sm, "minmax") for agg in AGGREGATIONS
-            for n in STUDY_CHECKPOINTS for sm in STUDY_SMOOTHINGS]
+            for n in _pass_checkpoints("base") for sm in STUDY_SMOOTHINGS]
     grid += [(p, agg, n, sm, "minmax") for p in STUDY_PASSES if p != "base"
              for agg in AGGREGATIONS for n in _pass_checkpoints(p)
              for sm in (0.0, REFERENCE_SMOOTHING)]
     grid += [("base", agg, n, sm, "clip_p99") for agg in AGGREGATIONS
-             for n in STUDY_CHECKPOINTS if n >= OTHER_PASS_SAMPLES
+             for n in _pass_checkpoints("base") if n >= OTHER_PASS_SAMPLES
              for sm in (0.0, REFERENCE_SMOOTHING)]
     return [Variant(_variant_name(*g), g[0], g[1], g[2], g[4], g[3]) for g in grid]
 
@@ -235,7 +235,7 @@ def one_factor_rows(by_name, defaults) -> List[Tuple[str, str, object, bool]]:
     rows = []
     for agg in AGGREGATIONS:
         rows.append(("aggregation", agg, get(agg=agg), agg == d["aggregation"]))
-    for n in STUDY_CHECKPOINTS:
+    for n in _pass_checkpoints(base_pass):
         rows.append(("n_samples", n, get(n=n), n == d["n_samples"]))
     for sm in STUDY_SMOOTHINGS:
         rows.append(("smoothing", sm, get(sm=sm), sm == d["smoothing"]))
@@ -302,7 +302,7 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
     defaults = shipped_defaults()
     factors = one_factor_rows(by_name, defaults)
     default_scores = next((r[2] for r in factors if r[0] == "aggregation" and r[3]), None)
-    unsmoothed = by_name.get(_variant_name("base", "abs_of_mean", 50, 0.0, "minmax"))
+    unsmoothed = by_name.get(_variant_name("base", "abs_of_mean", REFERENCE_N, 0.0, "minmax"))
 
     factor_lines = factor_table(factors, prior)
 
@@ -314,7 +314,7 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
                   for c in counts]
     per_cat = {}
     if unsmoothed is not None:
-        per_cat["earlier default (abs_of_mean n=50)"] = unsmoothed.per_category
+        per_cat[f"without smoothing (abs_of_mean n={REFERENCE_N})"] = unsmoothed.per_category
     if default_scores is not None:
         per_cat["shipped defaults"] = default_scores.per_category
     per_cat[f"best: {best.variant.name}"] = best.per_category
@@ -355,15 +355,16 @@ OWN_SIZES = "own input sizes"
 
 
 def holdout_settings(sample_counts: Sequence[int], noise: Optional[float],
-                     own_sizes_n: Optional[int]) -> Dict[str, List[str]]:
+                     own_sizes_n: Optional[int], unsmoothed: bool) -> Dict[str, List[str]]:
     """Label -> generation overrides: each sample count (at ``noise``, None: the default), the
-    reference count without smoothing, and ``own_sizes_n`` samples with every model at its own
+    reference count without smoothing (``unsmoothed``), and ``own_sizes_n`` samples with every model at its own
     input size (:data:`OWN_SIZES`; None: not run)."""
     noise_opts = [] if noise is None else [f"explainer.noise_amount={noise}"]
     settings = {f"n = {n}" + ("" if noise is None else f", noise {noise:g}"):
                 [f"explainer.n_samples={n}"] + noise_opts for n in sample_counts}
-    settings[f"n = {REFERENCE_N}, without smoothing"] = [
-        f"explainer.n_samples={REFERENCE_N}"] + [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]
+    if unsmoothed:
+        settings[f"n = {REFERENCE_N}, without smoothing"] = [f"explainer.n_samples={REFERENCE_N}"] \
+            + [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]
     if own_sizes_n is not None:
         settings[f"n = {own_sizes_n}, {OWN_SIZES}"] = [f"explainer.n_samples={own_sizes_n}"] \
             + noise_opts
@@ -379,11 +380,15 @@ def holdout(args, rows_by_subset, env) -> None:
     list_file = choose_classes(args.real_root, rows_by_subset["holdout"], args.work, "holdout",
                                env)
     mask_root = os.path.join(args.real_root, "msrc_objects", "masks")
-    settings = holdout_settings(args.holdout_n, args.holdout_noise, args.holdout_own_sizes)
+    settings = holdout_settings(args.holdout_n, args.holdout_noise, args.holdout_own_sizes,
+                                args.holdout_unsmoothed)
     summaries, histograms = {}, {}
     for label, extra in settings.items():
         # one folder per list and settings: a change of the defaults makes a new folder
-        key = json.dumps([os.path.basename(list_file), shipped_defaults(), extra]
+        # (a default that every setting overrides, e.g. n_samples, does not make new folders)
+        overridden = {opt.split("=")[0].rsplit(".", 1)[-1] for opt in extra}
+        defaults = {k: v for k, v in shipped_defaults().items() if k not in overridden}
+        key = json.dumps([os.path.basename(list_file), defaults, extra]
                          + ([OWN_SIZES] if OWN_SIZES in label else []))
         out = os.path.join(args.work, f"holdout_{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         launch([os.path.join(REPO, "tools", "generate_pssl.py"), "--config", GENERATE_BASE,
@@ -431,6 +436,8 @@ def main(argv=None) -> int:
                              "reference the others are compared with)")
     parser.add_argument("--holdout_noise", type=float, default=None,
                         help="noise level of the holdout runs (default: the shipped one)")
+    parser.add_argument("--holdout_unsmoothed", action="store_true",
+                        help=f"also label the holdout without smoothing (n = {REFERENCE_N})")
     parser.add_argument("--holdout_own_sizes", type=int, default=None, metavar="N",
                         help="also label the holdout with N samples, each model explained at "
                              "its own input size")
