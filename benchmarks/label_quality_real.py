@@ -126,8 +126,9 @@ def _pass_checkpoints(pass_name: str) -> Tuple[int, ...]:
 def study_variants():
     """The grid: on the base pass every aggregation x sample count x smoothing; on the other
     passes, and with the percentile clip (at n >= 10), every aggregation at each of their
-    sample counts without and with the default smoothing."""
-    from paddleseg_pssl.analysis.explanation_study import Variant
+    sample counts without and with the default smoothing; and InterpretDL's documented
+    consensus (raw abs_of_mean maps averaged, at n >= 10)."""
+    from paddleseg_pssl.analysis.explanation_study import NO_NORMALISATION, Variant
     from paddleseg_pssl.consensus.engines import AGGREGATIONS
     from paddleseg_pssl.consensus.label_maths import DEFAULT_SMOOTHING as REFERENCE_SMOOTHING
 
@@ -139,6 +140,8 @@ def study_variants():
     grid += [("base", agg, n, sm, "clip_p99") for agg in AGGREGATIONS
              for n in _pass_checkpoints("base") if n >= OTHER_PASS_SAMPLES
              for sm in (0.0, REFERENCE_SMOOTHING)]
+    grid += [("base", "abs_of_mean", n, 0.0, NO_NORMALISATION)
+             for n in _pass_checkpoints("base") if n >= OTHER_PASS_SAMPLES]
     return [Variant(_variant_name(*g), g[0], g[1], g[2], g[4], g[3]) for g in grid]
 
 

@@ -77,6 +77,27 @@ def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
                   "two 1-thread processes side by side; blank when the run only resumed).",
               f"vs reference: the difference from '{reference}' on the same photos, and its "
               "95 % interval over photo resamples (photo_bootstrap.py)."]
+    lines += ["", "## Where a run's time goes (ms per image, mean over the ranks; the generator's "
+              "own profile, manifest run.ranks)", ""] + stage_table(summaries)
     with open(os.path.join(work, "holdout.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def stage_table(summaries: Dict[str, Dict]) -> List[str]:
+    """Markdown lines: per setting, each stage's ms per image and the chunk-size measurement."""
+    stages = None
+    lines = []
+    for label, summary in summaries.items():
+        ranks = [r for r in summary["run"]["ranks"].values() if r.get("labelled")]
+        if not ranks:
+            continue
+        stages = stages or list(ranks[0]["stages"])
+        ms = [sum(r["stages"][st]["ms_per_image"] for r in ranks) / len(ranks) for st in stages]
+        tuning = sum(c.get("tuning_s", 0.0) for r in ranks for c in r.get("chunk_sizes", []))
+        lines.append(f"| {label} | " + " | ".join(f"{x:.0f}" for x in ms)
+                     + f" | {tuning / len(ranks):.1f} |")
+    if stages is None:
+        return ["(every run only resumed)"]
+    return ([f"| settings | {' | '.join(stages)} | chunk tuning, s per rank |",
+             "|---" * (len(stages) + 2) + "|"] + lines)

@@ -174,7 +174,14 @@ class VariantScores:
     histograms: np.ndarray
 
 
+#: Normalisation of InterpretDL's documented consensus (``np.abs(exp).sum(1).mean(0)``): the
+#: raw maps are averaged, neither smoothed nor normalised per model.
+NO_NORMALISATION = "none"
+
+
 def _consensus_deciles(maps: Sequence[np.ndarray], variant: Variant) -> np.ndarray:
+    if variant.normalisation == NO_NORMALISATION:
+        return label_maths.deciles(np.mean([m.astype(np.float32) for m in maps], axis=0))
     prepared = [label_maths.prepare_model_map(m.astype(np.float32), variant.normalisation,
                                               variant.smoothing) for m in maps]
     return label_maths.deciles(label_maths.consensus(prepared))

@@ -108,3 +108,17 @@ def test_a_missing_pass_is_named(world):
 def test_a_rerun_skips_cached_images(world):
     assert study.compute_pass(world["ctx"], world["explanation"],
                               str(world["root"] / "cache")) == 0
+
+
+def test_interpretdls_documented_consensus_averages_raw_maps():
+    """InterpretDL's documented consensus has no per-model normalisation: a model with larger
+    gradients outweighs the others, where min-max gives each model the same weight."""
+    strong = np.zeros((4, 4), np.float32)
+    strong[0, :] = 100.0                      # the strong model marks the top row
+    weak = np.zeros((4, 4), np.float32)
+    weak[3, :] = 1.0                          # the weak one the bottom row
+    raw = study._consensus_deciles([strong, weak], study.Variant(
+        "raw", "p", "abs_of_mean", 1, study.NO_NORMALISATION))
+    fair = study._consensus_deciles([strong, weak], study.Variant("fair", "p", "abs_of_mean", 1))
+    assert raw[0].min() > raw[3].max()
+    assert fair[0].min() == fair[3].min()
