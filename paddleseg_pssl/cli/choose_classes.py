@@ -17,10 +17,10 @@ from typing import Optional, Sequence
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.analysis import class_choice
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.consensus import classifier_loading
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import ensemble as ensemble_mod
-from paddleseg_pssl.consensus import image_loop
+from paddleseg_pssl.consensus.explain import classifier_loading
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
+from paddleseg_pssl.consensus.run import image_loop
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/choose_classes.py"

@@ -9,9 +9,9 @@ from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import explanation_study as study
 from paddleseg_pssl.analysis.evaluate import evaluate_pssl_root
 from paddleseg_pssl.analysis.masks import MaskSpec
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import runner, startup
-from paddleseg_pssl.consensus.engines import AGGREGATIONS
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.run import runner, startup
+from paddleseg_pssl.consensus.explain.engines import AGGREGATIONS
 from tests.consensus import generate_fixtures as gf
 
 N_SAMPLES = 3

@@ -6,10 +6,10 @@ import numpy as np
 import paddle
 
 from paddleseg_pssl.analysis import class_choice
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus.classifier_loading import build_classifier
-from paddleseg_pssl.consensus import ensemble as ensemble_mod
-from paddleseg_pssl.consensus import image_loop, image_source
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
+from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
+from paddleseg_pssl.consensus.run import image_loop, image_source
 from tests.consensus import generate_fixtures as gf
 
 from .test_generate import REPO

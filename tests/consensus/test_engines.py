@@ -4,15 +4,15 @@ import numpy as np
 import paddle
 import pytest
 
-from paddleseg_pssl.consensus.engines import (AGGREGATIONS, MOMENTS, BatchedSmoothGradEngine,
-                                              EngineConfigError,
-                                              InterpretDLEngine, build_engine,
-                                              engine_from_config, explain_image,
-                                              numpy_smoothgrad_noise, reduce_moments)
-from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
-                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT)
-from paddleseg_pssl.consensus.classifier_loading import build_classifier
-from paddleseg_pssl.consensus.ensemble import parse_ensemble
+from paddleseg_pssl.consensus.explain.engines import (AGGREGATIONS, MOMENTS,
+                                                      BatchedSmoothGradEngine, EngineConfigError,
+                                                      InterpretDLEngine, build_engine,
+                                                      engine_from_config, explain_image,
+                                                      numpy_smoothgrad_noise, reduce_moments)
+from paddleseg_pssl.consensus.explain.engine_base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
+                                                          DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT)
+from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
+from paddleseg_pssl.consensus.explain.ensemble import parse_ensemble
 
 N_SAMPLES = 4
 
@@ -284,8 +284,8 @@ def test_engine_signatures_take_their_defaults_from_engine_defaults():
     import dataclasses
     import inspect
 
-    from paddleseg_pssl.consensus.engines import ENGINES
-    from paddleseg_pssl.consensus.engines.base import ENGINE_DEFAULTS
+    from paddleseg_pssl.consensus.explain.engines import ENGINES
+    from paddleseg_pssl.consensus.explain.engine_base import ENGINE_DEFAULTS
 
     declared = dataclasses.asdict(ENGINE_DEFAULTS)
     for cls in ENGINES.values():

@@ -2,9 +2,9 @@
 import pytest
 import yaml
 
-from paddleseg_pssl.consensus import config as cfg_mod
-from paddleseg_pssl.consensus import generate_config as cfg_types
-from paddleseg_pssl.consensus.generate_config import ConfigError
+from paddleseg_pssl.consensus.run import config as cfg_mod
+from paddleseg_pssl.consensus.run import generate_config as cfg_types
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_shipped_imagenet_config_loads(repo_root, tmp_path):
     assert len(cfg.ensemble) == 15
     assert cfg.resolution.short_side == 224 and cfg.seed == 0
     # the explanation settings are the _base_'s, i.e. the code defaults
-    from paddleseg_pssl.consensus.engines.base import DEFAULT_AGGREGATION, DEFAULT_N_SAMPLES
+    from paddleseg_pssl.consensus.explain.engine_base import DEFAULT_AGGREGATION, DEFAULT_N_SAMPLES
 
     assert cfg.explainer["n_samples"] == DEFAULT_N_SAMPLES
     assert cfg.explainer["aggregation"] == DEFAULT_AGGREGATION
@@ -110,7 +110,7 @@ def test_consensus_settings_default_and_override(base):
 def test_base_generation_config_states_the_code_defaults(repo_root):
     """configs/pssl/generate/_base_/generate.yml spells out the explainer and consensus
     defaults for users to read; they must be the ones the code applies when a key is absent."""
-    from paddleseg_pssl.consensus.engines import build_engine
+    from paddleseg_pssl.consensus.explain.engines import build_engine
 
     raw = cfg_mod.load_yaml(str(repo_root / "configs/pssl/generate/_base_/generate.yml"))
     engine = build_engine(raw["explainer"].get("engine", "batched")).config()
@@ -124,7 +124,7 @@ def test_base_generation_config_shows_every_engine_default(repo_root):
     import dataclasses
     import re
 
-    from paddleseg_pssl.consensus.engines.base import ENGINE_DEFAULTS
+    from paddleseg_pssl.consensus.explain.engine_base import ENGINE_DEFAULTS
 
     text = (repo_root / "configs/pssl/generate/_base_/generate.yml").read_text()
     block = text.split("\nexplainer:\n", 1)[1].split("\nconsensus:\n", 1)[0]

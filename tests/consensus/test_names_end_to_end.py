@@ -10,9 +10,9 @@ import paddleseg_pssl  # noqa: F401  (registration)
 from paddleseg_pssl.analysis import check, pssl_io
 from paddleseg_pssl.analysis.evaluate import evaluate_pssl_root
 from paddleseg_pssl.analysis.masks import MaskSpec
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import runner
-from paddleseg_pssl.consensus.store import read_failures
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.run import runner
+from paddleseg_pssl.consensus.store.pssl_store import read_failures
 from paddleseg_pssl.datasets import PSSLDataset
 from paddleseg_pssl.pssl_format import read_training_image
 from tests.consensus import generate_fixtures as gf

@@ -1,7 +1,7 @@
 """Sharding and per-image seeds: disjoint slices, stable seeds."""
 import pytest
 
-from paddleseg_pssl.consensus import sharding
+from paddleseg_pssl.consensus.run import sharding
 
 
 @pytest.mark.parametrize("count, world", [(0, 1), (7, 1), (7, 2), (10, 3), (2, 4)])

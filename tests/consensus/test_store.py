@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus import atomic_files
-from paddleseg_pssl.consensus import store as store_mod
-from paddleseg_pssl.consensus.store import PSSLStore
+from paddleseg_pssl.consensus.store import atomic_files
+from paddleseg_pssl.consensus.store import pssl_store as store_mod
+from paddleseg_pssl.consensus.store.pssl_store import PSSLStore
 
 
 def _label(seed=0, shape=(5, 7)):

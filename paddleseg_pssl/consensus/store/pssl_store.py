@@ -40,9 +40,9 @@ from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, 
 import numpy as np
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus.atomic_files import (TMP_MARK, AppendLog, atomic_write_bytes,
-                                                   atomic_write_text, clean_field, encode_npy,
-                                                   encode_npz, read_lines)
+from paddleseg_pssl.consensus.store.atomic_files import (TMP_MARK, AppendLog, atomic_write_bytes,
+                                                         atomic_write_text, clean_field, encode_npy,
+                                                         encode_npz, read_lines)
 from paddleseg_pssl.errors import NamesRunOptions, literal
 
 WORK_DIR = ".pssl_work"

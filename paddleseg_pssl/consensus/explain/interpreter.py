@@ -25,7 +25,7 @@ inner loop is ours (:meth:`gradient_moments`, which the generator's ``batched`` 
 Example (plain InterpretDL code)::
 
     import interpretdl as it
-    from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
+    from paddleseg_pssl.consensus.explain.interpreter import FastSmoothGradInterpreter
 
     sg = FastSmoothGradInterpreter(model, device="gpu:0", aggregation="mean_of_abs")
     grads = sg.interpret("cat.jpg", labels=[281], n_samples=20, visual=False)
@@ -39,15 +39,16 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines import chunk_tuning
-from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MAX_SEED,
-                                                    GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
-                                                    MOMENTS, GradientMoments, check_checkpoints,
-                                                    check_choice_setting, check_inputs,
-                                                    check_label, check_seed, import_interpretdl,
-                                                    moments_needed, NOISE_SOURCES,
-                                                    check_throughput_settings, device_kind,
-                                                    noise_sigma, resolve_amp, resolve_batch_size)
+from paddleseg_pssl.consensus.explain import chunk_tuning
+from paddleseg_pssl.consensus.explain.engine_base import (ENGINE_DEFAULTS, MAX_SEED,
+                                                          GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
+                                                          MOMENTS, GradientMoments,
+                                                          check_checkpoints, check_choice_setting,
+                                                          check_inputs, check_label, check_seed,
+                                                          import_interpretdl, moments_needed,
+                                                          NOISE_SOURCES, check_throughput_settings,
+                                                          device_kind, noise_sigma, resolve_amp,
+                                                          resolve_batch_size)
 
 import_interpretdl()  # first, so that its import-time notice is dropped
 from interpretdl.data_processor.readers import (  # noqa: E402

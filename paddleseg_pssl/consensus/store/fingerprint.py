@@ -24,9 +24,9 @@ import os
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus.atomic_files import atomic_write_text
-from paddleseg_pssl.consensus.manifest import ADOPTED_KEY, timestamp
-from paddleseg_pssl.consensus.store import SETTINGS_FILE, PSSLStore, StoreSettingsError
+from paddleseg_pssl.consensus.store.atomic_files import atomic_write_text
+from paddleseg_pssl.consensus.store.manifest import ADOPTED_KEY, timestamp
+from paddleseg_pssl.consensus.store.pssl_store import SETTINGS_FILE, PSSLStore, StoreSettingsError
 from paddleseg_pssl.constants import DECILE_COUNT
 from paddleseg_pssl.errors import literal
 

@@ -9,15 +9,15 @@ import dataclasses
 from typing import Any, Dict, List, Optional, Sequence
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus import engines as engines_mod
-from paddleseg_pssl.consensus import ensemble as ensemble_mod
-from paddleseg_pssl.consensus import fingerprint
-from paddleseg_pssl.consensus import image_source as image_source_mod
-from paddleseg_pssl.consensus import sharding
-from paddleseg_pssl.consensus.classifier_loading import (ClassifierBuildError, build_classifier,
-                                                         weights_checksum)
-from paddleseg_pssl.consensus.engines.base import device_kind
-from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig, subset_spec
+from paddleseg_pssl.consensus.explain import engines as engines_mod
+from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
+from paddleseg_pssl.consensus.store import fingerprint
+from paddleseg_pssl.consensus.run import image_source as image_source_mod
+from paddleseg_pssl.consensus.run import sharding
+from paddleseg_pssl.consensus.explain.classifier_loading import (ClassifierBuildError,
+                                                                 build_classifier, weights_checksum)
+from paddleseg_pssl.consensus.explain.engine_base import device_kind
+from paddleseg_pssl.consensus.run.generate_config import ConfigError, GenerateConfig, subset_spec
 
 #: The key a rank or world size out of range is reported under (the CLI names its flags).
 SHARDING_KEY = "rank/world_size"

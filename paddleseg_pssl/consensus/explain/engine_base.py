@@ -325,7 +325,7 @@ class ExplainerEngine(abc.ABC):
 
         Args:
             model: A classifier ``paddle.nn.Layer`` returning (N, C) logits, in eval mode
-                (from :func:`~paddleseg_pssl.consensus.classifier_loading.build_classifier`).
+                (from :func:`~.classifier_loading.build_classifier`).
             inputs: (1, 3, H, W) float32 normalised image.
             label: The class to explain (the image's own class), 0 <= label < C.
             seed: Per-image seed in [0, 2**32) for the noise (ignored when ``noise`` is given).

@@ -30,13 +30,14 @@ import logging
 import time
 from typing import Dict, Optional
 
-from paddleseg_pssl.consensus import fail_fast, fingerprint, model_probe
-from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig
-from paddleseg_pssl.consensus.image_loop import process_slice
-from paddleseg_pssl.consensus.manifest import build_manifest, timestamp
-from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
-from paddleseg_pssl.consensus.startup import Context, prepare, slice_digest
-from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
+from paddleseg_pssl.consensus.run import fail_fast, model_probe
+from paddleseg_pssl.consensus.store import fingerprint
+from paddleseg_pssl.consensus.run.generate_config import ConfigError, GenerateConfig
+from paddleseg_pssl.consensus.run.image_loop import process_slice
+from paddleseg_pssl.consensus.store.manifest import build_manifest, timestamp
+from paddleseg_pssl.consensus.store.output_lock import RankLock, ensure_output_dir
+from paddleseg_pssl.consensus.run.startup import Context, prepare, slice_digest
+from paddleseg_pssl.consensus.store.pssl_store import PSSLStore, StoreSettingsError
 
 logger = logging.getLogger("paddleseg_pssl.generate")
 

@@ -23,14 +23,14 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MOMENTS, NOISE_SOURCES,
-                                                    EngineConfigError, ExplainerEngine,
-                                                    GradientMoments, check_choice_setting,
-                                                    check_inputs, check_seed,
-                                                    check_throughput_settings,
-                                                    import_interpretdl, numpy_smoothgrad_noise,
-                                                    resolve_amp)
-from paddleseg_pssl.consensus.engines.chunk_tuning import ChunkSizeCache
+from paddleseg_pssl.consensus.explain.engine_base import (ENGINE_DEFAULTS, MOMENTS, NOISE_SOURCES,
+                                                          EngineConfigError, ExplainerEngine,
+                                                          GradientMoments, check_choice_setting,
+                                                          check_inputs, check_seed,
+                                                          check_throughput_settings,
+                                                          import_interpretdl,
+                                                          numpy_smoothgrad_noise, resolve_amp)
+from paddleseg_pssl.consensus.explain.chunk_tuning import ChunkSizeCache
 
 class BatchedSmoothGradEngine(ExplainerEngine):
     """SmoothGrad through :class:`~.interpreter.FastSmoothGradInterpreter`.
@@ -80,7 +80,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         device whatever it is, so other devices are named 'cpu' to InterpretDL."""
         import paddle
 
-        from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
+        from paddleseg_pssl.consensus.explain.interpreter import FastSmoothGradInterpreter
 
         device = paddle.get_device()
         return FastSmoothGradInterpreter(

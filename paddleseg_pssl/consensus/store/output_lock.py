@@ -16,8 +16,8 @@ import socket
 import tempfile
 from typing import List, Optional
 
-from paddleseg_pssl.consensus.generate_config import ConfigError
-from paddleseg_pssl.consensus.manifest import timestamp
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
+from paddleseg_pssl.consensus.store.manifest import timestamp
 from paddleseg_pssl.errors import PSSLConfigError
 
 LOCK_NAME = "rank{rank}.lock"

@@ -32,12 +32,12 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MOMENTS, EngineConfigError,
-                                                    ExplainerEngine, GradientMoments,
-                                                    check_checkpoints, check_choice_setting,
-                                                    check_inputs, check_label,
-                                                    check_positive_int_setting, check_seed,
-                                                    import_interpretdl)
+from paddleseg_pssl.consensus.explain.engine_base import (ENGINE_DEFAULTS, MOMENTS,
+                                                          EngineConfigError, ExplainerEngine,
+                                                          GradientMoments, check_checkpoints,
+                                                          check_choice_setting, check_inputs,
+                                                          check_label, check_positive_int_setting,
+                                                          check_seed, import_interpretdl)
 
 #: Explainer names accepted in ``explainer.name`` and the InterpretDL class each one runs.
 METHODS: Dict[str, str] = {

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 import paddle
 
-from paddleseg_pssl.consensus.ensemble import ClassifierSpec, resolve_factory
+from paddleseg_pssl.consensus.explain.ensemble import ClassifierSpec, resolve_factory
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.weights import fit_state_dict, read_state_dict
 

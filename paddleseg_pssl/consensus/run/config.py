@@ -5,7 +5,7 @@ mappings merge key by key, lists are replaced); ``configs/pssl/generate/_base_/g
 shows every key with its default and a comment.
 
 :func:`load_config` returns the typed, validated config
-(:class:`~paddleseg_pssl.consensus.generate_config.GenerateConfig`, where every default is
+(:class:`~paddleseg_pssl.consensus.run.generate_config.GenerateConfig`, where every default is
 declared). Every problem is reported at start-up as a :class:`ConfigError` naming the key and
 the fix.
 ``--opts key=value`` overrides use dotted keys and YAML values
@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional
 
 import yaml
 
-from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig, validate
+from paddleseg_pssl.consensus.run.generate_config import ConfigError, GenerateConfig, validate
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.yaml_tree import read_yaml_tree
 

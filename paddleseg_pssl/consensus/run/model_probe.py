@@ -9,8 +9,9 @@ from typing import Optional
 
 import numpy as np
 
-from paddleseg_pssl.consensus import image_loop, preprocess, sharding
-from paddleseg_pssl.consensus.generate_config import ConfigError
+from paddleseg_pssl.consensus.run import image_loop, sharding
+from paddleseg_pssl.consensus.explain import preprocess
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
 
 #: How many images of the slice to try when the first ones do not decode.
 PROBE_CANDIDATES: int = 5

@@ -109,7 +109,7 @@ def to_model_input(img_uint8: np.ndarray, spec) -> np.ndarray:
 
     Args:
         img_uint8: (H, W, 3) uint8 RGB image at the explanation resolution.
-        spec: The classifier's :class:`~paddleseg_pssl.consensus.ensemble.ClassifierSpec`
+        spec: The classifier's :class:`~paddleseg_pssl.consensus.explain.ensemble.ClassifierSpec`
             (``mean``, ``std`` on the 0..1 scale; ``resize``, ``input_size``).
 
     Returns:

@@ -32,13 +32,12 @@ from typing import Any, Dict, Mapping, Optional, Type
 
 import numpy as np
 
-from paddleseg_pssl.consensus.engines.base import (AGGREGATIONS, ENGINE_DEFAULTS, MOMENTS,
-                                                    EngineConfigError,
-                                                    ExplainerEngine, GradientMoments,
-                                                    moments_needed, numpy_smoothgrad_noise,
-                                                    reduce_moments)
-from paddleseg_pssl.consensus.engines.batched_engine import BatchedSmoothGradEngine
-from paddleseg_pssl.consensus.engines.interpretdl_engine import METHODS, InterpretDLEngine
+from paddleseg_pssl.consensus.explain.engine_base import (AGGREGATIONS, ENGINE_DEFAULTS, MOMENTS,
+                                                          EngineConfigError, ExplainerEngine,
+                                                          GradientMoments, moments_needed,
+                                                          numpy_smoothgrad_noise, reduce_moments)
+from paddleseg_pssl.consensus.explain.batched_engine import BatchedSmoothGradEngine
+from paddleseg_pssl.consensus.explain.interpretdl_engine import METHODS, InterpretDLEngine
 
 #: Engine name -> class.
 ENGINES: Dict[str, Type[ExplainerEngine]] = {
@@ -108,14 +107,14 @@ def explain_image(engine: ExplainerEngine, model, spec, image: np.ndarray, label
                   noise: Optional[np.ndarray] = None) -> np.ndarray:
     """One model's score map of an image at the image's own resolution.
 
-    Normalises ``image`` for ``spec`` (:func:`~paddleseg_pssl.consensus.preprocess.to_model_input`,
+    Normalises ``image`` for ``spec`` (:func:`~paddleseg_pssl.consensus.explain.preprocess.to_model_input`,
     square-resized for ``resize: square`` models), explains ``label`` and resizes a square map
     back to the image's size.
 
     Args:
         engine: The explainer engine.
         model: ``build_classifier(spec)``.
-        spec: The model's :class:`~paddleseg_pssl.consensus.ensemble.ClassifierSpec`.
+        spec: The model's :class:`~paddleseg_pssl.consensus.explain.ensemble.ClassifierSpec`.
         image: (H, W, 3) uint8 RGB at the explanation resolution.
         label: The image's class.
         seed: Per-image seed.
@@ -125,7 +124,7 @@ def explain_image(engine: ExplainerEngine, model, spec, image: np.ndarray, label
         (H, W) float32 score map, not normalised.
     """
     from paddleseg_pssl.consensus.label_maths import resize_map
-    from paddleseg_pssl.consensus.preprocess import to_model_input
+    from paddleseg_pssl.consensus.explain.preprocess import to_model_input
 
     score = engine.explain(model, to_model_input(image, spec), label, seed, noise)
     return resize_map(score, image.shape[:2])
