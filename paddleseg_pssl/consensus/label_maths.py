@@ -41,10 +41,6 @@ def _as_2d_float(score: np.ndarray, name: str = "score") -> np.ndarray:
 
 def minmax_normalise(score: np.ndarray) -> np.ndarray:
     """Rescale a score map to [0, 1] by min-max over the image (per model, before Eq. 1).
-
-    Args:
-        score: HxW map of finite values.
-
     Returns:
         HxW float32 map, min 0 and max 1; a constant map (no information) gives all zeros,
         never NaN.
@@ -144,9 +140,6 @@ def deciles(score: np.ndarray) -> np.ndarray:
     the position of the first occurrence of that value. Integer arithmetic (Z * 10 // N)
     avoids float rounding at bin edges.
 
-    Args:
-        score: HxW map of finite values.
-
     Returns:
         HxW uint8 map of values 0..9. The lowest score always gets 0; a constant map is all 0.
     """
@@ -186,12 +179,6 @@ def consensus_deciles(per_model_maps: Sequence[np.ndarray], out_hw: Tuple[int, i
                       smoothing: float = NO_SMOOTHING) -> Tuple[np.ndarray, np.ndarray]:
     """The label pipeline: per-model smoothing and normalisation, resize to ``out_hw``,
     mean (Eq. 1), deciles (Eq. 2).
-
-    Args:
-        per_model_maps: M raw score maps (HixWi, any sizes), one per classifier.
-        out_hw: (height, width) of the label.
-        normalisation: per-model normalisation (:data:`NORMALISATIONS`).
-        smoothing: per-model Gaussian sigma as a fraction of the map's short side.
 
     Returns:
         (deciles, consensus): HxW uint8 in 0..9 and the HxW float32 consensus in [0, 1].

@@ -39,7 +39,7 @@ def world(tmp_path_factory):
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(mask).save(out)
     ctx = startup.prepare(cfg)
-    explanation = study.ExplanationPass("p", cfg.explainer["noise_amount"],
+    explanation = study.ExplanationPass("p", cfg.explainer.noise_amount,
                                         cfg.resolution.short_side, "probability", (1,))
     assert study.compute_pass(ctx, explanation, str(root / "cache")) == len(ctx.items)
     return {"root": root, "cfg": cfg, "ctx": ctx, "explanation": explanation}

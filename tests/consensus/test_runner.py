@@ -335,10 +335,9 @@ def test_generator_labels_match_interpretdls_own_smoothgrad(world, tmp_path):
     outs = {}
     for name, opts in {"ours": ["explainer.noise_source=numpy"],
                        "interpretdl": ["explainer.engine=interpretdl",
-                                       "explainer.batch_size=null"]}.items():
+                                       "explainer.batch_size=auto"]}.items():
         cfg = config_mod.load_config(str(world["cfg"]), opts + ["store.keep_float=true"],
                                      overrides={"output": str(tmp_path / name)})
-        cfg.explainer.pop("batch_size", None)
         assert runner.run(cfg).ok
         outs[name] = tmp_path / name
     lines = gf.train_lines(outs["ours"])

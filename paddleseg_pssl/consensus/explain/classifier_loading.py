@@ -105,11 +105,6 @@ def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
     explainers compute input gradients only. Networks returning several outputs (GoogLeNet's
     auxiliary heads) are wrapped to return the main logits.
 
-    Args:
-        spec: The classifier to build.
-        check_size: Side of the square dummy input used to check the output size (default:
-            ``spec.input_size``; a smaller side makes the check faster for nets that accept it).
-
     Returns:
         A ``paddle.nn.Layer`` mapping (N, 3, H, W) float32 to (N, num_classes) logits.
 

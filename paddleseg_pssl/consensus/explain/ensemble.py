@@ -110,10 +110,6 @@ def paddle_vision_archs() -> List[str]:
 
 def resolve_factory(arch: str) -> Callable[..., Any]:
     """Return the callable that builds ``arch``.
-
-    Args:
-        arch: ``'resnet50'`` (paddle.vision.models) or ``'package.module:factory'``.
-
     Raises:
         EnsembleConfigError: unknown paddle.vision name (with close matches), a module that does
             not import, or a factory that the module does not define.
@@ -256,30 +252,28 @@ def _entry_inputs(entry: Dict[str, Any], where: str) -> Dict[str, Any]:
             "kwargs": dict(kwargs)}
 
 
-def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
-                   require_weights: bool = False,
+def with_classes(specs: Sequence[ClassifierSpec], num_classes: int) -> List[ClassifierSpec]:
+    """``specs`` for a dataset of ``num_classes`` classes (every model outputs that many).
+
+    Raises:
+        EnsembleConfigError: ``num_classes`` is not an integer >= 2.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise _config_error("ensemble", f"num_classes must be an integer >= 2, "
+                                        f"got {num_classes!r}")
+    return [dataclasses.replace(spec, num_classes=num_classes) for spec in specs]
+
+
+def parse_ensemble(cfg_list: Sequence[Dict[str, Any]],
+                   num_classes: int = IMAGENET_NUM_CLASSES, *, require_weights: bool = False,
                    weights_dir: Optional[str] = None) -> List[ClassifierSpec]:
-    """Validate the ``ensemble:`` list of a generation config.
-
-    Args:
-        cfg_list: One dict per classifier (keys: :data:`SPEC_KEYS`; ``arch`` is required).
-        num_classes: The dataset's class count; every model must output this many scores.
-        require_weights: Reject entries with neither ``weights`` nor ``pretrained: true``
-            (a randomly initialised classifier explains nothing; tests build such ensembles).
-        weights_dir: Offline machines: a folder of ``<name>.pdparams`` files. Entries without
-            ``weights`` take ``<weights_dir>/<name>.pdparams`` instead of ``pretrained: true``
-            (paddle.vision's download), so a shipped ensemble runs without editing each entry.
-
-    Returns:
-        One :class:`ClassifierSpec` per entry, in order.
+    """Validate the ``ensemble:`` list of a generation config, one :class:`ClassifierSpec` per
+    entry in order (keys: :data:`SPEC_KEYS`; ``arch`` is required).
 
     Raises:
         EnsembleConfigError: naming the entry (``ensemble[i]``), the key, the value and the fix;
             its ``key`` is that config key.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise _config_error("ensemble", f"num_classes must be an integer >= 2, "
-                                        f"got {num_classes!r}")
     if isinstance(cfg_list, dict) or not isinstance(cfg_list, (list, tuple)) or not cfg_list:
         raise _config_error("ensemble", f"ensemble must be a non-empty list of classifiers "
                                         f"(- arch: resnet50 ...), got {type(cfg_list).__name__}: "
@@ -293,6 +287,5 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
         weights, pretrained = _entry_weights(entry, name, where, require_weights=require_weights,
                                              weights_dir=weights_dir)
         specs.append(ClassifierSpec(name=name, arch=entry["arch"], weights=weights,
-                                    pretrained=pretrained, num_classes=num_classes,
-                                    **_entry_inputs(entry, where)))
-    return specs
+                                    pretrained=pretrained, **_entry_inputs(entry, where)))
+    return with_classes(specs, num_classes)

@@ -20,7 +20,9 @@ from __future__ import annotations
 import os
 from typing import Optional
 
+import cv2
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE, UINT8_MAX
 from paddleseg_pssl.errors import PSSLConfigError
@@ -38,18 +40,12 @@ class ImageReadError(PSSLConfigError):
 
 def load_rgb(path: "str | os.PathLike") -> np.ndarray:
     """Decode an image file into RGB as generation, training and the drawing tools see it.
-
-    Args:
-        path: Image file (any format PIL reads).
-
     Returns:
         (H, W, 3) uint8 array, RGB order, EXIF orientation applied.
 
     Raises:
         ImageReadError: missing, zero-byte, truncated, non-image or over-large files.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = os.fspath(path)
     try:
         size = os.path.getsize(path)
@@ -82,17 +78,9 @@ def load_rgb(path: "str | os.PathLike") -> np.ndarray:
 def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
                       max_long_side: Optional[int] = None) -> np.ndarray:
     """Resize so the short side is ``short_side``, aspect kept, nothing cropped.
-
-    Args:
-        img: (H, W, 3) uint8 image.
-        short_side: Target short side (the explanation resolution).
-        max_long_side: Cap of the long side (default ``MAX_ASPECT * short_side``).
-
     Returns:
         (H', W', 3) uint8 image of :func:`explanation_size`.
     """
-    import cv2
-
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"img must be (H, W, 3), got shape {img.shape}")
     h, w = img.shape[:2]
@@ -106,18 +94,10 @@ def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
 
 def to_model_input(img_uint8: np.ndarray, spec) -> np.ndarray:
     """Normalise an image for one classifier.
-
-    Args:
-        img_uint8: (H, W, 3) uint8 RGB image at the explanation resolution.
-        spec: The classifier's :class:`~paddleseg_pssl.consensus.explain.ensemble.ClassifierSpec`
-            (``mean``, ``std`` on the 0..1 scale; ``resize``, ``input_size``).
-
     Returns:
         (1, 3, H, W) float32, ``(x / 255 - mean) / std``; H = W = ``spec.input_size`` when
         ``spec.resize == 'square'``.
     """
-    import cv2
-
     if img_uint8.ndim != 3 or img_uint8.shape[2] != 3:
         raise ValueError(f"img_uint8 must be (H, W, 3), got shape {img_uint8.shape}")
     img = img_uint8

@@ -46,13 +46,7 @@ def reason_class(reason: str) -> str:
 
 @dataclasses.dataclass
 class FailFast:
-    """Watches one rank's results and raises when images keep failing for one reason.
-
-    Args:
-        first: Stop when this many first images of the run all fail for one reason (0: off).
-        in_a_row: Stop when this many images in a row fail for one reason (0: off).
-        known_failures: Images whose failure an earlier run recorded; they do not count.
-    """
+    """Watches one rank's results and raises when images keep failing for one reason."""
 
     first: int
     in_a_row: int

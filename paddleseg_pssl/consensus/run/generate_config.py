@@ -1,23 +1,21 @@
 """The typed generation config (PSSL, arXiv 2207.03335, Section 3): one dataclass per section.
 
-Each default is declared once, on its dataclass field; :func:`validate` fills the defaults of a
-raw mapping (:func:`.config.load_config` reads the YAML) and checks every value once, raising a
-:class:`ConfigError` whose ``key`` is the dotted config key. ``explainer`` holds the
-engine's own settings, checked and defaulted by :func:`.engines.build_engine` (the engine
-defaults are declared in :mod:`.engines.base`); ``ensemble`` holds the entries parsed at
-start-up by :func:`.ensemble.parse_ensemble`, which needs the class count.
-
-:meth:`GenerateConfig.to_dict` gives the raw mapping shape back (the settings recorded in the
-manifest and the fingerprint files use it, so outputs of earlier runs still resume).
+Each default is declared once, on its dataclass field (the explainer's on
+:class:`~.engine_base.ExplainerConfig`); :func:`validate` fills them into a raw mapping
+(:func:`.config.load_config` reads the YAML) and checks every key before any image is listed,
+raising a :class:`ConfigError` whose ``key`` is the dotted config key.
 """
-import copy
 import dataclasses
 import difflib
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from paddleseg_pssl import subsets
 from paddleseg_pssl.consensus import label_maths
+from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
+from paddleseg_pssl.consensus.explain.engine_base import (EngineConfigError,
+                                                          ExplainerConfig)
+from paddleseg_pssl.consensus.explain.engines import engine_from_config
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -94,9 +92,9 @@ class GenerateConfig:
     output: Optional[str] = None      # required: the PSSL root
     seed: int = 0
     resolution: ResolutionConfig = dataclasses.field(default_factory=ResolutionConfig)
-    explainer: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    explainer: ExplainerConfig = dataclasses.field(default_factory=ExplainerConfig)
     consensus: ConsensusConfig = dataclasses.field(default_factory=ConsensusConfig)
-    ensemble: Optional[List[Any]] = None  # required: one entry per classifier
+    ensemble: Optional[Tuple[ensemble_mod.ClassifierSpec, ...]] = None  # required
     require_weights: bool = True
     ensemble_weights_dir: Optional[str] = None
     store: StoreConfig = dataclasses.field(default_factory=StoreConfig)
@@ -252,11 +250,17 @@ def _consensus(cons: Dict[str, Any]) -> ConsensusConfig:
     return ConsensusConfig(normalisation=normalisation, smoothing=float(smoothing))
 
 
+def _explainer(section: Dict[str, Any]) -> ExplainerConfig:
+    explainer = ExplainerConfig(**section)
+    try:
+        engine_from_config(explainer)
+    except EngineConfigError as exc:
+        raise ConfigError("explainer", str(exc)) from None
+    return explainer
+
+
 def _models(raw: Mapping[str, Any], base: GenerateConfig) -> Dict[str, Any]:
-    """``explainer``, ``ensemble``, ``require_weights`` and ``ensemble_weights_dir``."""
-    explainer = raw.get("explainer", base.explainer)
-    if not isinstance(explainer, dict):
-        raise ConfigError("explainer", f"must be a mapping, got {explainer!r}")
+    """``ensemble``, ``require_weights`` and ``ensemble_weights_dir``."""
     if raw.get("ensemble") is None:
         raise ConfigError("ensemble", "is required: a list of classifiers "
                                       "(- {arch: resnet50, weights: /w/resnet50.pdparams})")
@@ -266,8 +270,13 @@ def _models(raw: Mapping[str, Any], base: GenerateConfig) -> Dict[str, Any]:
         raise ConfigError("ensemble_weights_dir",
                           f"{weights_dir!r} is not a directory; expected a folder holding "
                           f"<name>.pdparams for each ensemble entry without weights")
-    return {"explainer": copy.deepcopy(explainer), "ensemble": copy.deepcopy(raw["ensemble"]),
-            "require_weights": require_weights, "ensemble_weights_dir": weights_dir}
+    try:
+        ensemble = ensemble_mod.parse_ensemble(raw["ensemble"], require_weights=require_weights,
+                                               weights_dir=weights_dir)
+    except ensemble_mod.EnsembleConfigError as exc:
+        raise ConfigError(exc.key, str(exc)) from None
+    return {"ensemble": tuple(ensemble), "require_weights": require_weights,
+            "ensemble_weights_dir": weights_dir}
 
 
 def _store(store: Dict[str, Any]) -> StoreConfig:
@@ -324,9 +333,10 @@ def validate(raw: Mapping[str, Any]) -> GenerateConfig:
     seed = _int("seed", raw.get("seed", base.seed), minimum=0)
     resolution = _resolution(sections["resolution"])
     consensus = _consensus(sections["consensus"])
+    explainer = _explainer(sections["explainer"])
     models = _models(raw, base)
     store = _store(sections["store"])
     failure_rules = _failure_rules(raw, sections["fail_fast"], base)
     return GenerateConfig(images=images, output=output, seed=seed, resolution=resolution,
-                          consensus=consensus, store=store, **models, **failure_rules,
-                          **_run_settings(raw, base))
+                          explainer=explainer, consensus=consensus, store=store, **models,
+                          **failure_rules, **_run_settings(raw, base))

@@ -177,13 +177,6 @@ def guard(store: PSSLStore, digest: str, settings: Mapping, *,
     """Refuse an output made with other settings (:func:`refuse_other_settings`), then record
     ours in every place.
 
-    Args:
-        store: The store of this rank (its root must exist).
-        digest: This run's settings digest.
-        settings: This run's settings (recorded, and compared to name what changed).
-        adopt_existing: Accept labels present without any readable fingerprint as made with
-            these settings.
-
     Raises:
         StoreSettingsError: a record names another digest, or labels are present with no
             readable record and ``adopt_existing`` is False.

@@ -1,35 +1,11 @@
 """The PSSL store: the only writer of PSSL labels (arXiv 2207.03335, Section 3).
 
-It writes the layout of :mod:`paddleseg_pssl.pssl_format`, safely under many processes and
-restarts::
-
-    pssl_root/
-    |-- train/<class>/<image>.png      uint8 deciles 0..9 (Eq. 2)
-    |-- train/<class>/<image>.npy      float16 consensus S (Eq. 1), only with keep_float
-    |-- model_maps/<class>/<image>.npz raw per-model maps (float32, keyed by model name),
-    |                                  only with keep_model_maps (for evaluation)
-    |-- train.txt  synsets.txt  manifest.json  failures.txt      written by merge() on rank 0
-    |-- pssl_settings.json             settings fingerprint, written before the first label
-    `-- .pssl_work/                    in-flight state, removed by a successful merge()
-        |-- settings.json              the settings digest every rank checks at start-up
-        |-- train.rank<r>.settings.json    the same, beside rank r's done-list (fingerprint.py)
-        |-- train.rank<r>.txt          labels rank r finished (appended, flushed, fsynced)
-        |-- failures.rank<r>.txt       "<image relpath>\\t<reason>" lines of rank r
-        `-- rank<r>.done.json          rank r finished its slice (with its counts)
-
-Safety rules:
-
-* every file is written to a hidden temporary name in its final folder, then ``os.replace``d,
-  so a killed run never leaves a truncated label; the temporary files a kill leaves are removed
-  by the merge (everywhere) and at rank 0's start (at the top of the root);
-* a label is appended to its rank's done-list only after its files are in place; a label counts
-  as done (and is skipped on resume) when it is listed *and* its PNG exists;
-* ``merge`` unions ``train.txt`` with every rank's list, keeps labels whose PNG exists,
-  unions ``failures.txt`` with every rank's failures minus images labelled since, and
-  writes ``train.txt`` and ``failures.txt`` sorted, so the result depends neither on the number
-  of processes nor on restarts;
-* a run into an output made with other settings (models, weights, explainer, seed, resolution)
-  is refused (:class:`StoreSettingsError`) instead of mixing labels, before it makes anything.
+Writes the layout of :mod:`paddleseg_pssl.pssl_format` (docs/generation.md) plus the in-flight
+state under ``.pssl_work/`` (per-rank done-lists, failures and completion markers), safely under
+many processes and restarts (docs/generation_safety.md): every file is written to a temporary
+name and ``os.replace``d; a label is listed as done only once its files are in place, and counts
+as done when listed *and* its PNG exists; :meth:`PSSLStore.merge` writes ``train.txt`` and
+``failures.txt`` sorted, so the result depends neither on the process count nor on restarts.
 """
 import glob
 import json
@@ -62,17 +38,7 @@ class RanksTimeoutError(NamesRunOptions, TimeoutError):
 # ---------------------------------------------------------------------------------------------
 
 class PSSLStore:
-    """Writes the labels of one rank, and (on rank 0) merges every rank's lists.
-
-    Args:
-        root: The PSSL root (output folder).
-        rank: This process's rank.
-        world_size: Number of processes writing into ``root``.
-        keep_float: Also write the float16 consensus beside each label.
-        keep_model_maps: Also write the raw per-model maps (``model_maps/``).
-        png_compression: zlib level of the label PNGs (0..9).
-        fsync: fsync every done-list line (and label file) so a power loss cannot lose them.
-    """
+    """Writes the labels of one rank, and (on rank 0) merges every rank's lists."""
 
     def __init__(self, root: str, *, rank: int = 0, world_size: int = 1,
                  keep_float: bool = False, keep_model_maps: bool = False,
@@ -93,9 +59,6 @@ class PSSLStore:
 
     def path(self, rel: str) -> str:
         return pssl_format.join_relpath(self.root, rel)
-
-    def label_path(self, label_rel: str) -> str:
-        return self.path(label_rel)
 
     def rank_list_path(self, rank: int) -> str:
         return os.path.join(self.work_dir, f"train.rank{rank}.txt")
@@ -156,15 +119,7 @@ class PSSLStore:
     def write(self, label_rel: str, image_rel: str, deciles: np.ndarray, *,
               consensus: Optional[np.ndarray] = None,
               model_maps: Optional[Mapping[str, np.ndarray]] = None) -> None:
-        """Write one label (and its optional extras), then list it as done.
-
-        Args:
-            label_rel: ``train/<class>/<image>.png``.
-            image_rel: The image path relative to the image root.
-            deciles: HxW uint8 in 0..9.
-            consensus: HxW float consensus, written as float16 when ``keep_float``.
-            model_maps: name -> raw map, written when ``keep_model_maps``.
-        """
+        """Write one label (and its optional extras), then list it as done."""
         try:
             png = pssl_format.encode_decile_png(np.asarray(deciles), self.png_compression)
         except ValueError as exc:
@@ -176,7 +131,7 @@ class PSSLStore:
             atomic_write_bytes(self.path(pssl_format.model_maps_relpath(label_rel)),
                                encode_npz({k: np.asarray(v, dtype=np.float32)
                                            for k, v in model_maps.items()}))
-        atomic_write_bytes(self.label_path(label_rel), png, fsync=self.fsync)
+        atomic_write_bytes(self.path(label_rel), png, fsync=self.fsync)
         self._list_log.append(pssl_format.format_list_line(label_rel, image_rel))
         if self._done is not None:
             self._done.add(label_rel)
@@ -218,14 +173,6 @@ class PSSLStore:
                        on_wait: Optional[Callable[[List[int]], None]] = None,
                        report_every_s: float = 60.0) -> Dict[int, dict]:
         """Wait until every rank of ``expected`` wrote a marker matching its expected fields.
-
-        Args:
-            expected: rank -> fields its marker must hold (world size, settings and slice
-                digests), so a marker left by another run or another sharding never counts.
-            timeout_s: Give up after this many seconds (None: wait for ever; the launcher
-                stops every rank when one crashes).
-            on_wait: Called with the ranks still missing, every ``report_every_s`` seconds.
-
         Returns:
             rank -> marker.
 
@@ -258,10 +205,6 @@ class PSSLStore:
     # ---- merge (rank 0) ---------------------------------------------------------------------
 
     def recorded_failures(self) -> Dict[str, str]:
-        """image relpath -> reason of every failure recorded so far (published or in flight)."""
-        return self._read_failures()
-
-    def _read_failures(self) -> Dict[str, str]:
         """image relpath -> reason: the published failures.txt, updated by every rank's list."""
         failures: Dict[str, str] = {}
         for line in self._published_and_rank_lines(pssl_format.FAILURES_FILE, "failures"):
@@ -291,11 +234,6 @@ class PSSLStore:
 
         Call once, on one process, after every rank finished. Clears the in-flight state.
 
-        Args:
-            classes: The class list, in class-id order.
-            manifest: Everything to record; ``counts.labels`` and ``counts.failures`` are
-                filled in here.
-
         Returns:
             {"labels": n, "failures": n}.
         """
@@ -303,7 +241,7 @@ class PSSLStore:
         entries = self._listed_labels()
         labels = sorted(set(entries).intersection(self.existing_labels()))
         done_images = {entries[k] for k in labels}
-        failures = {k: v for k, v in self._read_failures().items() if k not in done_images}
+        failures = {k: v for k, v in self.recorded_failures().items() if k not in done_images}
         atomic_write_text(os.path.join(self.root, pssl_format.TRAIN_LIST_FILE),
                           pssl_format.format_train_list((k, entries[k]) for k in labels),
                           fsync=True)
