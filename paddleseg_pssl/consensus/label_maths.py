@@ -41,6 +41,7 @@ def _as_2d_float(score: np.ndarray, name: str = "score") -> np.ndarray:
 
 def minmax_normalise(score: np.ndarray) -> np.ndarray:
     """Rescale a score map to [0, 1] by min-max over the image (per model, before Eq. 1).
+
     Returns:
         HxW float32 map, min 0 and max 1; a constant map (no information) gives all zeros,
         never NaN.

@@ -187,3 +187,9 @@ def published_files(root: pathlib.Path) -> Dict[str, bytes]:
 
 def train_lines(root: pathlib.Path) -> List[str]:
     return (root / "train.txt").read_text().splitlines()
+
+
+def failure_lines(root) -> List[tuple]:
+    """(image relpath, reason) pairs of a merged failures.txt."""
+    path = pathlib.Path(root) / "failures.txt"
+    return [tuple(line.split("\t", 1)) for line in path.read_text().splitlines() if line.strip()]

@@ -274,6 +274,7 @@ class ExplainerEngine(abc.ABC):
     def explain(self, model, inputs: np.ndarray, label: int, seed: int,
                 noise: Optional[np.ndarray] = None) -> np.ndarray:
         """Score map of ``model`` for class ``label`` on one image.
+
         Returns:
             (H, W) float32 map: the aggregated gradients (module docstring), not normalised.
         """

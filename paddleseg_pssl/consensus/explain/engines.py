@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
-from typing import Any, Dict, Mapping, Optional, Type, Union
+from typing import Any, Dict, Mapping, Type, Union
 
 from paddleseg_pssl.consensus.explain.batched_engine import BatchedSmoothGradEngine
 from paddleseg_pssl.consensus.explain.engine_base import (AGGREGATIONS, ENGINE_DEFAULTS, MOMENTS,

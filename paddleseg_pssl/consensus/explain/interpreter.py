@@ -85,8 +85,9 @@ def global_numpy_noise(data: np.ndarray, n_samples: int, noise_amount: float) ->
 
 class FastSmoothGradInterpreter(SmoothGradInterpreter):
     """InterpretDL's SmoothGrad interpreter with frozen parameters, input-only gradients,
-    chunked noise, device noise and the aggregation options (module docstring).
-    """
+    chunked noise, device noise and the aggregation options (module docstring). Beyond
+    InterpretDL's arguments: ``seed`` seeds the device noise of :meth:`interpret`, and
+    ``chunk_cache`` keeps ``'auto'`` chunk sizes (default: one per process)."""
 
     def __init__(self, model, device: str = "gpu:0", *,
                  aggregation: str = ENGINE_DEFAULTS.aggregation,

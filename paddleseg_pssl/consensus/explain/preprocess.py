@@ -40,6 +40,7 @@ class ImageReadError(PSSLConfigError):
 
 def load_rgb(path: "str | os.PathLike") -> np.ndarray:
     """Decode an image file into RGB as generation, training and the drawing tools see it.
+
     Returns:
         (H, W, 3) uint8 array, RGB order, EXIF orientation applied.
 
@@ -78,6 +79,7 @@ def load_rgb(path: "str | os.PathLike") -> np.ndarray:
 def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
                       max_long_side: Optional[int] = None) -> np.ndarray:
     """Resize so the short side is ``short_side``, aspect kept, nothing cropped.
+
     Returns:
         (H', W', 3) uint8 image of :func:`explanation_size`.
     """
@@ -94,6 +96,7 @@ def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
 
 def to_model_input(img_uint8: np.ndarray, spec) -> np.ndarray:
     """Normalise an image for one classifier.
+
     Returns:
         (1, 3, H, W) float32, ``(x / 255 - mean) / std``; H = W = ``spec.input_size`` when
         ``spec.resize == 'square'``.

@@ -222,7 +222,3 @@ def balanced_subset(items: Sequence[ImageItem], spec: Optional[subsets.SubsetSpe
                                     key="images.per_class/fraction")
     return [items[i] for i in keep]
 
-
-def class_names_of(items: Sequence[ImageItem]) -> List[str]:
-    """Sorted distinct class names of ``items`` (a helper for summaries)."""
-    return sorted({it.class_name for it in items})

@@ -51,6 +51,7 @@ def _summary(ctx: Context, result: RunResult) -> str:
 def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional[int] = None,
         merge_only: bool = False, adopt_existing: bool = False) -> RunResult:
     """Generate PSSL for the validated config ``cfg`` (:func:`config.load_config`).
+
     Returns:
         What this rank did. Start-up problems raise ConfigError; a run stopped early raises
         PSSLRunStopped.

@@ -11,7 +11,7 @@ import glob
 import json
 import os
 import time
-from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 
 import numpy as np
 
@@ -173,6 +173,7 @@ class PSSLStore:
                        on_wait: Optional[Callable[[List[int]], None]] = None,
                        report_every_s: float = 60.0) -> Dict[int, dict]:
         """Wait until every rank of ``expected`` wrote a marker matching its expected fields.
+
         Returns:
             rank -> marker.
 
@@ -267,11 +268,3 @@ class PSSLStore:
             pass
         return counts
 
-
-def read_failures(root: str) -> List[Tuple[str, str]]:
-    """(image relpath, reason) pairs of a merged ``failures.txt``."""
-    out = []
-    for line in read_lines(os.path.join(root, pssl_format.FAILURES_FILE)):
-        image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
-        out.append((image_rel, reason))
-    return out
