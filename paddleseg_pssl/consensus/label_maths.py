@@ -1,16 +1,11 @@
-"""Pure label maths of PSSL (Li et al., arXiv 2207.03335, Section 3, Eq. 1 and 2).
-
-Nothing here knows about models, tensors or files: every function takes and returns numpy
-arrays, so the equations are tested on hand-computed arrays
-(``tests/consensus/test_label_maths.py``).
-
-The pipeline, for one image explained by M classifiers::
+"""Pure label maths of PSSL (Li et al., arXiv 2207.03335, Section 3, Eq. 1 and 2), on numpy
+arrays only (tested on hand-computed arrays). For one image explained by M classifiers::
 
     per-model score maps S_i (any size, float, >= 0)
-        -> optionally smooth each (Gaussian, sigma a fraction of the map's short side): pixel
+        -> optionally smooth each (Gaussian, sigma a fraction of the short side): pixel
            gradients are speckled, the objects they point at are regions
-        -> normalise each to [0, 1]: min-max (the paper), optionally after clipping the
-           map at a high percentile (``clip_p99``, as SmoothGrad's own visualisation does)
+        -> normalise each to [0, 1]: min-max (the paper), optionally after clipping at a high
+           percentile (``clip_p99``, as SmoothGrad's own visualisation does)
         -> resize_map each to the label size (h, w)  (bilinear)
         -> consensus: S = 1/M sum_i S_i              (Eq. 1)
         -> deciles: D = floor(Z / N * 10)            (Eq. 2, Z = #pixels strictly lower)

@@ -40,7 +40,7 @@ def test_each_image_gets_the_candidate_the_ensemble_prefers(tmp_path):
     assert [line.rsplit(" ", 1)[0] for line in lines] == images
     # the same choice computed in-process, model by model
     cfg = config_mod.load_config(str(cfg_path))
-    specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(gf.CLASSES))
+    specs = ensemble_mod.with_classes(cfg.ensemble, len(gf.CLASSES))
     paddle.set_device("cpu")
     models = [build_classifier(s) for s in specs]
     for line in lines:
