@@ -289,7 +289,7 @@ def test_amp_path_unscales_its_gradients(tiny_model, image):
 
 
 def test_engine_signatures_take_their_defaults_from_engine_defaults():
-    """Every engine setting named in EngineDefaults defaults to its value there."""
+    """Every engine setting named in ExplainerConfig defaults to its value there."""
     import dataclasses
     import inspect
 

@@ -67,10 +67,6 @@ class ClassifierSpec:
         return out
 
 
-# --------------------------------------------------------------------------------------------
-# Architecture resolution
-# --------------------------------------------------------------------------------------------
-
 def paddle_vision_archs() -> List[str]:
     """Names of the model functions ``paddle.vision.models`` exports (lower-case entries)."""
     import paddle.vision.models as models
@@ -96,10 +92,6 @@ def resolve_factory(arch: str) -> Callable[..., Any]:
     except model_factory.FactoryError as exc:
         raise EnsembleConfigError(str(exc)) from exc
 
-
-# --------------------------------------------------------------------------------------------
-# Parsing
-# --------------------------------------------------------------------------------------------
 
 #: The smallest square input side an ``ensemble:`` entry may ask for.
 MIN_INPUT_SIZE: int = 16

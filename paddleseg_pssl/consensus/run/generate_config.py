@@ -121,10 +121,6 @@ def defaults() -> Dict[str, Any]:
     return GenerateConfig().to_dict()
 
 
-# ---------------------------------------------------------------------------------------------
-# Value checks
-# ---------------------------------------------------------------------------------------------
-
 def _unknown(key: str, known: Iterable[str], where: str) -> ConfigError:
     known = list(known)
     close = difflib.get_close_matches(key, known, n=1)
@@ -177,10 +173,6 @@ def subset_spec(images: ImagesConfig) -> Optional[subsets.SubsetSpec]:
         return subsets.parse_size(fraction, "images.fraction")
     return None
 
-
-# ---------------------------------------------------------------------------------------------
-# Sections
-# ---------------------------------------------------------------------------------------------
 
 def _section(raw: Mapping[str, Any], name: str) -> Dict[str, Any]:
     """``raw[name]`` over the section's defaults, refusing unknown keys."""

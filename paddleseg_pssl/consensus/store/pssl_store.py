@@ -33,10 +33,6 @@ class RanksTimeoutError(NamesRunOptions, TimeoutError):
     """Rank 0 waited longer than ``merge_timeout_s`` for the other ranks."""
 
 
-# ---------------------------------------------------------------------------------------------
-# The store
-# ---------------------------------------------------------------------------------------------
-
 class PSSLStore:
     """Writes the labels of one rank, and (on rank 0) merges every rank's lists."""
 
@@ -55,8 +51,6 @@ class PSSLStore:
         self._list_log = AppendLog(self.rank_list_path(self.rank), fsync=self.fsync)
         self._fail_log = AppendLog(self.rank_failures_path(self.rank), fsync=self.fsync)
 
-    # ---- paths ------------------------------------------------------------------------------
-
     def path(self, rel: str) -> str:
         return pssl_format.join_relpath(self.root, rel)
 
@@ -68,8 +62,6 @@ class PSSLStore:
 
     def rank_marker_path(self, rank: int) -> str:
         return os.path.join(self.work_dir, f"rank{rank}.done.json")
-
-    # ---- resume -----------------------------------------------------------------------------
 
     def _listed_labels(self) -> Dict[str, str]:
         """label relpath -> image relpath for every label of train.txt and every rank list."""
@@ -114,8 +106,6 @@ class PSSLStore:
             self.load_done()
         return label_rel in self._done
 
-    # ---- writing ----------------------------------------------------------------------------
-
     def write(self, label_rel: str, image_rel: str, deciles: np.ndarray, *,
               consensus: Optional[np.ndarray] = None,
               model_maps: Optional[Mapping[str, np.ndarray]] = None) -> None:
@@ -144,8 +134,6 @@ class PSSLStore:
     def close(self) -> None:
         self._list_log.close()
         self._fail_log.close()
-
-    # ---- rank completion --------------------------------------------------------------------
 
     def clear_rank_marker(self) -> None:
         try:
@@ -202,8 +190,6 @@ class PSSLStore:
                 on_wait(missing)
                 last_report = now
             time.sleep(poll_s)
-
-    # ---- merge (rank 0) ---------------------------------------------------------------------
 
     def recorded_failures(self) -> Dict[str, str]:
         """image relpath -> reason: the published failures.txt, updated by every rank's list."""
