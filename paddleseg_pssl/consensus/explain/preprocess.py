@@ -1,19 +1,8 @@
-"""Image decoding and model inputs for PSSL generation (arXiv 2207.03335, Section 3).
-
-An image goes through three steps before an explainer sees it:
-
-1. :func:`load_rgb` decodes any file PIL reads into uint8 RGB (grayscale, RGBA, CMYK and palette
-   images are converted; the EXIF orientation is applied, as ``cv2.imread`` does when PaddleSeg
-   later reads the same image for training) or raises :class:`ImageReadError`.
-2. :func:`resize_short_side` brings it to the explanation resolution: short side
-   ``short_side`` (224 by default), aspect kept, nothing cropped, within the extreme-aspect
-   policy below.
-3. :func:`to_model_input` normalises it for one classifier (and resizes it to the model's square
-   input when that model's spec says ``resize: square``; ``label_maths.resize_map`` brings the
-   map back).
-
-The extreme-aspect policy of the explanation size is part of the label format
-(:mod:`paddleseg_pssl.pssl_format.label_size`).
+"""Image decoding and model inputs for PSSL generation (arXiv 2207.03335, Section 3):
+:func:`load_rgb` decodes to uint8 RGB with the EXIF orientation applied (as training reads the
+image), :func:`resize_short_side` brings it to the explanation resolution (aspect kept, the
+extreme-aspect policy of :mod:`paddleseg_pssl.pssl_format.label_size`), and
+:func:`to_model_input` normalises it for one classifier (square-resized for ``resize: square``).
 """
 from __future__ import annotations
 
