@@ -16,6 +16,7 @@ from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
 from paddleseg_pssl.consensus.explain.engine_base import (EngineConfigError,
                                                           ExplainerConfig)
 from paddleseg_pssl.consensus.explain.engines import engine_from_config
+from paddleseg_pssl.consensus.store.pssl_store import MAX_PNG_COMPRESSION, StoreConfig
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -34,8 +35,6 @@ class ConfigError(PSSLConfigError):
 
 #: The smallest explanation resolution (short side, pixels).
 MIN_SHORT_SIDE: int = 32
-#: The largest zlib level of a PNG.
-MAX_PNG_COMPRESSION: int = 9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,16 +63,6 @@ class ConsensusConfig:
 
     normalisation: str = label_maths.DEFAULT_NORMALISATION
     smoothing: float = label_maths.DEFAULT_SMOOTHING
-
-
-@dataclasses.dataclass(frozen=True)
-class StoreConfig:
-    """``store:``: what the PSSL store writes beside each label, and how safely."""
-
-    keep_float: bool = False
-    keep_model_maps: bool = False
-    png_compression: int = MAX_PNG_COMPRESSION
-    fsync: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,7 @@ name and ``os.replace``d; a label is listed as done only once its files are in p
 as done when listed *and* its PNG exists; :meth:`PSSLStore.merge` writes ``train.txt`` and
 ``failures.txt`` sorted, so the result depends neither on the process count nor on restarts.
 """
+import dataclasses
 import glob
 import json
 import os
@@ -23,6 +24,18 @@ from paddleseg_pssl.errors import NamesRunOptions, literal
 
 WORK_DIR = ".pssl_work"
 SETTINGS_FILE = "settings.json"
+#: The largest zlib level of a PNG.
+MAX_PNG_COMPRESSION: int = 9
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreConfig:
+    """``store:``: what the PSSL store writes beside each label, and how safely."""
+
+    keep_float: bool = False
+    keep_model_maps: bool = False
+    png_compression: int = MAX_PNG_COMPRESSION
+    fsync: bool = True
 
 
 class StoreSettingsError(NamesRunOptions, RuntimeError):
@@ -37,8 +50,10 @@ class PSSLStore:
     """Writes the labels of one rank, and (on rank 0) merges every rank's lists."""
 
     def __init__(self, root: str, *, rank: int = 0, world_size: int = 1,
-                 keep_float: bool = False, keep_model_maps: bool = False,
-                 png_compression: int = 9, fsync: bool = True):
+                 keep_float: bool = StoreConfig.keep_float,
+                 keep_model_maps: bool = StoreConfig.keep_model_maps,
+                 png_compression: int = StoreConfig.png_compression,
+                 fsync: bool = StoreConfig.fsync):
         self.root = os.path.abspath(root)
         self.rank = int(rank)
         self.world_size = int(world_size)
