@@ -44,7 +44,7 @@ def run_days(per_sample_s: List[float], images: int, n_samples: int, devices: in
 
 def ensemble_entries() -> List[dict]:
     """The ensemble entries of the shipped ImageNet config (with its ``_base_`` chain)."""
-    from paddleseg_pssl.consensus.config import load_yaml
+    from paddleseg_pssl.consensus.run.config import load_yaml
 
     return list(load_yaml(CONFIG)["ensemble"])
 
@@ -55,8 +55,8 @@ def measure_one(entry: dict, batch_size: int, device: str) -> Dict[str, object]:
     import paddle
 
     paddle.set_device(device)
-    from paddleseg_pssl.consensus.classifier_loading import build_classifier
-    from paddleseg_pssl.consensus.ensemble import parse_ensemble
+    from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
+    from paddleseg_pssl.consensus.explain.ensemble import parse_ensemble
 
     entry = {k: v for k, v in entry.items() if k not in ("pretrained", "weights")}
     spec = parse_ensemble([entry], num_classes=NUM_CLASSES)[0]

@@ -64,11 +64,11 @@ def read_candidates(path: str, num_classes: int) -> List[CandidateRow]:
 
 def ensemble_probabilities(models: Sequence, specs: Sequence, image: np.ndarray) -> np.ndarray:
     """Mean over the models of the softmax class probabilities of one (H, W, 3) uint8 image,
-    each model fed as the generator feeds it (:func:`~paddleseg_pssl.consensus.preprocess.
+    each model fed as the generator feeds it (:func:`~paddleseg_pssl.consensus.explain.preprocess.
     to_model_input`). Returns a (C,) float64 vector."""
     import paddle
 
-    from paddleseg_pssl.consensus.preprocess import to_model_input
+    from paddleseg_pssl.consensus.explain.preprocess import to_model_input
 
     total = None
     with paddle.no_grad():

@@ -16,7 +16,7 @@ import numpy as np
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
 from paddleseg_pssl.analysis.pssl_io import read_decile_label, read_sample_list
-from paddleseg_pssl.consensus.atomic_files import atomic_write_bytes
+from paddleseg_pssl.consensus.store.atomic_files import atomic_write_bytes
 from paddleseg_pssl.constants import TOP_DECILE
 from paddleseg_pssl.errors import PSSLConfigError
 

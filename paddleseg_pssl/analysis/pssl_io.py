@@ -13,7 +13,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_pssl import pssl_format as fmt
-from paddleseg_pssl.consensus import label_maths, store
+from paddleseg_pssl.consensus import label_maths
+from paddleseg_pssl.consensus.store import pssl_store as store
 from paddleseg_pssl.constants import TOP_DECILE
 from paddleseg_pssl.errors import PSSLConfigError
 

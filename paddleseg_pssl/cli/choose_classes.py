@@ -17,10 +17,10 @@ from typing import Optional, Sequence
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.analysis import class_choice
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.consensus import classifier_loading
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import ensemble as ensemble_mod
-from paddleseg_pssl.consensus import image_loop
+from paddleseg_pssl.consensus.explain import classifier_loading
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
+from paddleseg_pssl.consensus.run import image_loop
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/choose_classes.py"
@@ -59,9 +59,7 @@ def run(args: argparse.Namespace) -> int:
     rows = class_choice.read_candidates(args.candidates, len(classes))
     paddle.set_device(args.device or common.default_device())
     try:
-        specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(classes),
-                                            require_weights=cfg.require_weights,
-                                            weights_dir=cfg.ensemble_weights_dir)
+        specs = ensemble_mod.with_classes(cfg.ensemble, len(classes))
         models = [classifier_loading.build_classifier(spec) for spec in specs]
     except (ensemble_mod.EnsembleConfigError, classifier_loading.ClassifierBuildError) as exc:
         raise config_mod.ConfigError("ensemble", str(exc)) from None

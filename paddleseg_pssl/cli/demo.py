@@ -34,7 +34,7 @@ import yaml
 from paddleseg_pssl.analysis.pssl_io import read_sample_list
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.miniature.scales import SCALES, DemoScale
-from paddleseg_pssl.consensus.engines.base import AGGREGATIONS, DEFAULT_AGGREGATION
+from paddleseg_pssl.consensus.explain.engine_base import AGGREGATIONS, DEFAULT_AGGREGATION
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.yaml_tree import read_yaml_tree
 

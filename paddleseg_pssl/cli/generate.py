@@ -28,10 +28,10 @@ import sys
 from typing import Optional, Sequence
 
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import lifecycle, runner, sharding
-from paddleseg_pssl.consensus.generate_config import ConfigError
-from paddleseg_pssl.consensus.store import RanksTimeoutError
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.run import lifecycle, runner, sharding
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
+from paddleseg_pssl.consensus.store.pssl_store import RanksTimeoutError
 from paddleseg_pssl.errors import (EXIT_FAIL_FAST, EXIT_MERGE_TIMEOUT, PSSLRunStopped,
                                    spell_options)
 

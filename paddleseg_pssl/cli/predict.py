@@ -40,7 +40,7 @@ from paddleseg_pssl.analysis.prediction import (BACKGROUND_NAME, InferenceOption
                                                 predict_probabilities,
                                                 resolve_background_index, top_k_classes)
 from paddleseg_pssl.cli import common, parity
-from paddleseg_pssl.consensus.preprocess import load_rgb
+from paddleseg_pssl.consensus.explain.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/predict.py"

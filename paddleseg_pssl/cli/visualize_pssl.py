@@ -30,7 +30,7 @@ from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.figures import PanelSet, save_panel_grid, save_panels
 from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
 from paddleseg_pssl.cli import common, mask_args
-from paddleseg_pssl.consensus.preprocess import load_rgb
+from paddleseg_pssl.consensus.explain.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/visualize_pssl.py"

@@ -1,16 +1,11 @@
-"""Pure label maths of PSSL (Li et al., arXiv 2207.03335, Section 3, Eq. 1 and 2).
-
-Nothing here knows about models, tensors or files: every function takes and returns numpy
-arrays, so the equations are tested on hand-computed arrays
-(``tests/consensus/test_label_maths.py``).
-
-The pipeline, for one image explained by M classifiers::
+"""Pure label maths of PSSL (Li et al., arXiv 2207.03335, Section 3, Eq. 1 and 2), on numpy
+arrays only (tested on hand-computed arrays). For one image explained by M classifiers::
 
     per-model score maps S_i (any size, float, >= 0)
-        -> optionally smooth each (Gaussian, sigma a fraction of the map's short side): pixel
+        -> optionally smooth each (Gaussian, sigma a fraction of the short side): pixel
            gradients are speckled, the objects they point at are regions
-        -> normalise each to [0, 1]: min-max (the paper), optionally after clipping the
-           map at a high percentile (``clip_p99``, as SmoothGrad's own visualisation does)
+        -> normalise each to [0, 1]: min-max (the paper), optionally after clipping at a high
+           percentile (``clip_p99``, as SmoothGrad's own visualisation does)
         -> resize_map each to the label size (h, w)  (bilinear)
         -> consensus: S = 1/M sum_i S_i              (Eq. 1)
         -> deciles: D = floor(Z / N * 10)            (Eq. 2, Z = #pixels strictly lower)
@@ -41,9 +36,6 @@ def _as_2d_float(score: np.ndarray, name: str = "score") -> np.ndarray:
 
 def minmax_normalise(score: np.ndarray) -> np.ndarray:
     """Rescale a score map to [0, 1] by min-max over the image (per model, before Eq. 1).
-
-    Args:
-        score: HxW map of finite values.
 
     Returns:
         HxW float32 map, min 0 and max 1; a constant map (no information) gives all zeros,
@@ -144,9 +136,6 @@ def deciles(score: np.ndarray) -> np.ndarray:
     the position of the first occurrence of that value. Integer arithmetic (Z * 10 // N)
     avoids float rounding at bin edges.
 
-    Args:
-        score: HxW map of finite values.
-
     Returns:
         HxW uint8 map of values 0..9. The lowest score always gets 0; a constant map is all 0.
     """
@@ -186,12 +175,6 @@ def consensus_deciles(per_model_maps: Sequence[np.ndarray], out_hw: Tuple[int, i
                       smoothing: float = NO_SMOOTHING) -> Tuple[np.ndarray, np.ndarray]:
     """The label pipeline: per-model smoothing and normalisation, resize to ``out_hw``,
     mean (Eq. 1), deciles (Eq. 2).
-
-    Args:
-        per_model_maps: M raw score maps (HixWi, any sizes), one per classifier.
-        out_hw: (height, width) of the label.
-        normalisation: per-model normalisation (:data:`NORMALISATIONS`).
-        smoothing: per-model Gaussian sigma as a fraction of the map's short side.
 
     Returns:
         (deciles, consensus): HxW uint8 in 0..9 and the HxW float32 consensus in [0, 1].

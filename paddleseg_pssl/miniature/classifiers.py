@@ -222,7 +222,7 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
 
 def ensemble_entry(member: Dict[str, Any], weights: Union[str, os.PathLike],
                    input_size: int = DEFAULT_INPUT_SIZE) -> Dict[str, Any]:
-    """One item of the generator's ``ensemble:`` list (``paddleseg_pssl.consensus.ensemble``).
+    """One item of the generator's ``ensemble:`` list (``consensus.explain.ensemble``).
 
     No ``num_classes``: the generator takes the class count from the dataset's class list and
     rejects the key. ``mean``/``std`` are on the 0..1 scale, RGB; ``input_size`` is the short

@@ -9,9 +9,9 @@ from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import explanation_study as study
 from paddleseg_pssl.analysis.evaluate import evaluate_pssl_root
 from paddleseg_pssl.analysis.masks import MaskSpec
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import runner, startup
-from paddleseg_pssl.consensus.engines import AGGREGATIONS
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.run import runner, startup
+from paddleseg_pssl.consensus.explain.engines import AGGREGATIONS
 from tests.consensus import generate_fixtures as gf
 
 N_SAMPLES = 3
@@ -39,7 +39,7 @@ def world(tmp_path_factory):
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(mask).save(out)
     ctx = startup.prepare(cfg)
-    explanation = study.ExplanationPass("p", cfg.explainer["noise_amount"],
+    explanation = study.ExplanationPass("p", cfg.explainer.noise_amount,
                                         cfg.resolution.short_side, "probability", (1,))
     assert study.compute_pass(ctx, explanation, str(root / "cache")) == len(ctx.items)
     return {"root": root, "cfg": cfg, "ctx": ctx, "explanation": explanation}

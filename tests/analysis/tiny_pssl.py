@@ -2,7 +2,7 @@
 
 Labels, the kept float consensus (``keep_float``) and raw per-model maps
 (``keep_model_maps``; at a model resolution different from the label's, not min-max
-normalised) go through :class:`paddleseg_pssl.consensus.store.PSSLStore`, so the tests pin
+normalised) go through :class:`~.consensus.store.pssl_store.PSSLStore`, so the tests pin
 the analysis readers to the format the generator really writes. Images and masks are added
 beside it.
 """
@@ -14,7 +14,7 @@ from PIL import Image
 
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.consensus.label_maths import consensus_deciles
-from paddleseg_pssl.consensus.store import PSSLStore
+from paddleseg_pssl.consensus.store.pssl_store import PSSLStore
 
 CLASSES = ("n00000001", "n00000002")
 MODELS = ("model_a", "model_b")

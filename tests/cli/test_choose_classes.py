@@ -6,10 +6,10 @@ import numpy as np
 import paddle
 
 from paddleseg_pssl.analysis import class_choice
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus.classifier_loading import build_classifier
-from paddleseg_pssl.consensus import ensemble as ensemble_mod
-from paddleseg_pssl.consensus import image_loop, image_source
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
+from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
+from paddleseg_pssl.consensus.run import image_loop, image_source
 from tests.consensus import generate_fixtures as gf
 
 from .test_generate import REPO
@@ -40,7 +40,7 @@ def test_each_image_gets_the_candidate_the_ensemble_prefers(tmp_path):
     assert [line.rsplit(" ", 1)[0] for line in lines] == images
     # the same choice computed in-process, model by model
     cfg = config_mod.load_config(str(cfg_path))
-    specs = ensemble_mod.parse_ensemble(cfg.ensemble, len(gf.CLASSES))
+    specs = ensemble_mod.with_classes(cfg.ensemble, len(gf.CLASSES))
     paddle.set_device("cpu")
     models = [build_classifier(s) for s in specs]
     for line in lines:

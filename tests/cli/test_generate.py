@@ -65,9 +65,9 @@ def test_config_errors_exit_2_with_one_line(world, tmp_path, capsys, opts, needl
 ])
 def test_the_cli_names_its_flags_the_library_its_keys(world, tmp_path, capsys, argv, needle,
                                                       library_key):
-    from paddleseg_pssl.consensus import config as config_mod
-    from paddleseg_pssl.consensus import runner
-    from paddleseg_pssl.consensus.generate_config import ConfigError
+    from paddleseg_pssl.consensus.run import config as config_mod
+    from paddleseg_pssl.consensus.run import runner
+    from paddleseg_pssl.consensus.run.generate_config import ConfigError
 
     base = ["--config", world["cfg"], "--quiet"]
     if "output=null" not in argv:

@@ -162,7 +162,7 @@ def tiny_world(root: pathlib.Path, per_class: int, *, weight_seeds: Sequence[int
 
 def load_into(cfg_path: pathlib.Path, output: pathlib.Path, *opts: str):
     """The validated config of ``cfg_path`` with ``opts`` applied, writing to ``output``."""
-    from paddleseg_pssl.consensus import config as config_mod
+    from paddleseg_pssl.consensus.run import config as config_mod
 
     return config_mod.load_config(str(cfg_path), list(opts), {"output": str(output)})
 
@@ -187,3 +187,9 @@ def published_files(root: pathlib.Path) -> Dict[str, bytes]:
 
 def train_lines(root: pathlib.Path) -> List[str]:
     return (root / "train.txt").read_text().splitlines()
+
+
+def failure_lines(root) -> List[tuple]:
+    """(image relpath, reason) pairs of a merged failures.txt."""
+    path = pathlib.Path(root) / "failures.txt"
+    return [tuple(line.split("\t", 1)) for line in path.read_text().splitlines() if line.strip()]

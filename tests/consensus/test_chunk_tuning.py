@@ -5,12 +5,11 @@ import paddle
 import pytest
 
 from paddleseg_pssl.consensus import label_maths
-from paddleseg_pssl.consensus.engines import build_engine
-from paddleseg_pssl.consensus.engines.chunk_tuning import (candidate_sizes,
-                                                           TIMING_REPS, resolution_bucket,
-                                                           tune_chunk_size)
-from paddleseg_pssl.consensus.classifier_loading import build_classifier
-from paddleseg_pssl.consensus.ensemble import parse_ensemble
+from paddleseg_pssl.consensus.explain.engines import build_engine
+from paddleseg_pssl.consensus.explain.chunk_tuning import (candidate_sizes, TIMING_REPS,
+                                                           resolution_bucket, tune_chunk_size)
+from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
+from paddleseg_pssl.consensus.explain.ensemble import parse_ensemble
 
 N_SAMPLES = 5
 
@@ -109,8 +108,8 @@ def test_auto_measures_once_per_model_and_resolution(tiny_model):
 
 
 def test_interpreters_built_per_call_measure_once_per_process(tiny_model):
-    from paddleseg_pssl.consensus.engines import chunk_tuning
-    from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
+    from paddleseg_pssl.consensus.explain import chunk_tuning
+    from paddleseg_pssl.consensus.explain.interpreter import FastSmoothGradInterpreter
 
     image = np.random.RandomState(5).randn(1, 3, 48, 48).astype("float32")
     before = len(chunk_tuning.SHARED_CACHE.records())

@@ -1,18 +1,22 @@
 """Explainer engines: the batched engine against InterpretDL's SmoothGrad (the reference), the
 aggregation modes on hand-made gradients, the probability target, seeding and config errors."""
+import types
+
 import numpy as np
 import paddle
 import pytest
 
-from paddleseg_pssl.consensus.engines import (AGGREGATIONS, MOMENTS, BatchedSmoothGradEngine,
-                                              EngineConfigError,
-                                              InterpretDLEngine, build_engine,
-                                              engine_from_config, explain_image,
-                                              numpy_smoothgrad_noise, reduce_moments)
-from paddleseg_pssl.consensus.engines.base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
-                                                    DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT)
-from paddleseg_pssl.consensus.classifier_loading import build_classifier
-from paddleseg_pssl.consensus.ensemble import parse_ensemble
+from paddleseg_pssl.consensus.explain.engines import (AGGREGATIONS, MOMENTS,
+                                                      BatchedSmoothGradEngine, EngineConfigError,
+                                                      InterpretDLEngine, build_engine,
+                                                      engine_from_config,
+                                                      numpy_smoothgrad_noise, reduce_moments)
+from paddleseg_pssl.consensus.explain.engine_base import (DEFAULT_AGGREGATION, DEFAULT_GRADIENT_OF,
+                                                          DEFAULT_N_SAMPLES, DEFAULT_NOISE_AMOUNT)
+from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
+from paddleseg_pssl.consensus.explain.ensemble import parse_ensemble
+from paddleseg_pssl.consensus.run import image_loop
+from paddleseg_pssl.consensus.run.generate_config import ConsensusConfig
 
 N_SAMPLES = 4
 
@@ -112,13 +116,18 @@ def test_trainable_parameters_are_frozen_only_during_the_call(image):
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_explain_image_maps_square_models_back(tiny_model):
+def test_square_models_label_at_the_image_size(tiny_model):
+    """A ``resize: square`` model's map is resized back: the label has the image's size."""
     image = np.random.RandomState(2).randint(0, 256, (24, 40, 3), dtype=np.uint8)
-    engine = build_engine("batched", n_samples=2)
+    item = image_loop.ImageItem("a/x.jpg", "a", 1, "train/a/x.jpg.png")
     for resize in ("keep_aspect", "square"):
         spec = parse_ensemble([{"arch": "resnet18", "resize": resize, "input_size": 32}], 5)[0]
-        score = explain_image(engine, tiny_model, spec, image, 1, seed=3)
-        assert score.shape == (24, 40) and score.dtype == np.float32 and score.max() > 0
+        ctx = types.SimpleNamespace(specs=[spec], models=[tiny_model],
+                                    engine=build_engine("batched", n_samples=2),
+                                    cfg=types.SimpleNamespace(seed=3, consensus=ConsensusConfig()))
+        deciles, _ = image_loop.label_maths_of(ctx, image_loop.explain_models(ctx, item, image),
+                                               image.shape[:2])
+        assert deciles.shape == (24, 40) and deciles.max() > 0
 
 
 # ---- the maths on hand-made cases -----------------------------------------------------------
@@ -280,12 +289,12 @@ def test_amp_path_unscales_its_gradients(tiny_model, image):
 
 
 def test_engine_signatures_take_their_defaults_from_engine_defaults():
-    """Every engine setting named in EngineDefaults defaults to its value there."""
+    """Every engine setting named in ExplainerConfig defaults to its value there."""
     import dataclasses
     import inspect
 
-    from paddleseg_pssl.consensus.engines import ENGINES
-    from paddleseg_pssl.consensus.engines.base import ENGINE_DEFAULTS
+    from paddleseg_pssl.consensus.explain.engines import ENGINES
+    from paddleseg_pssl.consensus.explain.engine_base import ENGINE_DEFAULTS
 
     declared = dataclasses.asdict(ENGINE_DEFAULTS)
     for cls in ENGINES.values():
@@ -293,4 +302,4 @@ def test_engine_signatures_take_their_defaults_from_engine_defaults():
         shared = [name for name in params if name in declared]
         assert shared, cls
         for name in shared:
-            assert params[name].default == declared[name], (cls.name, name)
+            assert params[name].default == declared[name], (cls.engine, name)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from paddleseg_pssl.cli import generate
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import fail_fast, image_loop, runner
-from paddleseg_pssl.consensus.generate_config import ConfigError
-from paddleseg_pssl.consensus.store import PSSLStore
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.run import fail_fast, image_loop, runner
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
+from paddleseg_pssl.consensus.store.pssl_store import PSSLStore
 from paddleseg_pssl.errors import EXIT_FAIL_FAST, PSSLRunStopped
 from tests.consensus import generate_fixtures as gf
 
@@ -102,7 +102,7 @@ def test_disk_full_stops_at_once_then_resumes(world, tmp_path, monkeypatch):
 
 
 def test_disk_full_in_the_merge_is_one_line_exit_3(world, tmp_path, monkeypatch, capsys):
-    from paddleseg_pssl.consensus import store as store_mod
+    from paddleseg_pssl.consensus.store import pssl_store as store_mod
 
     out = tmp_path / "out"
 
@@ -151,7 +151,7 @@ def test_model_with_nan_weights_is_refused_at_start_up(world, tmp_path):
 
 
 def test_nan_gradients_of_finite_scores_do_not_blame_the_weights(world, tmp_path, monkeypatch):
-    from paddleseg_pssl.consensus.engines.batched_engine import BatchedSmoothGradEngine
+    from paddleseg_pssl.consensus.explain.batched_engine import BatchedSmoothGradEngine
 
     monkeypatch.setattr(BatchedSmoothGradEngine, "explain",
                         lambda self, model, inputs, *args, **kwargs: np.full(
@@ -209,7 +209,7 @@ def test_killed_during_the_merge_then_resumed(world, tmp_path):
     out = tmp_path / "out"
     kill_in_merge = (
         "import os, signal, sys\n"
-        "from paddleseg_pssl.consensus import store\n"
+        "from paddleseg_pssl.consensus.store import pssl_store as store\n"
         "real = store.atomic_write_text\n"
         "def write(path, text, **kw):\n"
         "    real(path, text, **kw)\n"

@@ -6,9 +6,10 @@ import pathlib
 import pytest
 
 from paddleseg_pssl.cli import generate
-from paddleseg_pssl.consensus import fingerprint, runner, startup
-from paddleseg_pssl.consensus.generate_config import ConfigError
-from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
+from paddleseg_pssl.consensus.store import fingerprint
+from paddleseg_pssl.consensus.run import runner, startup
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
+from paddleseg_pssl.consensus.store.pssl_store import PSSLStore, StoreSettingsError
 from paddleseg_pssl.errors import EXIT_BAD_INPUT
 from tests.consensus import generate_fixtures as gf
 

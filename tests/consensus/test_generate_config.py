@@ -2,9 +2,9 @@
 import pytest
 import yaml
 
-from paddleseg_pssl.consensus import config as cfg_mod
-from paddleseg_pssl.consensus import generate_config as cfg_types
-from paddleseg_pssl.consensus.generate_config import ConfigError
+from paddleseg_pssl.consensus.run import config as cfg_mod
+from paddleseg_pssl.consensus.run import generate_config as cfg_types
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
 
 
 @pytest.fixture
@@ -14,7 +14,8 @@ def base(tmp_path):
     (tmp_path / "_base_" / "b.yml").write_text(yaml.safe_dump({
         "images": {"root": str(tmp_path / "imgs"), "split": "train"},
         "output": str(tmp_path / "out"), "seed": 1,
-        "resolution": {"short_side": 64}, "ensemble": [{"arch": "resnet18"}]}))
+        "resolution": {"short_side": 64}, "ensemble": [{"arch": "resnet18"}],
+        "require_weights": False}))
     (tmp_path / "c.yml").write_text("_base_: _base_/b.yml\nseed: 2\n"
                                     "resolution: {max_long_side: 128}\n")
     return tmp_path
@@ -34,8 +35,8 @@ def test_opts_dotted_keys_lists_and_yaml_values(base):
         "explainer.n_samples=4", "store.keep_float=true", "limit=5"],
         overrides={"output": str(base / "o2")})
     assert cfg.resolution.short_side == 96
-    assert cfg.ensemble == [{"arch": "vgg16", "weights": None}]
-    assert cfg.explainer == {"n_samples": 4}
+    assert [(s.arch, s.weights) for s in cfg.ensemble] == [("vgg16", None)]
+    assert cfg.explainer.n_samples == 4
     assert cfg.store.keep_float is True and cfg.limit == 5
     assert cfg.output == str(base / "o2")
 
@@ -89,10 +90,10 @@ def test_shipped_imagenet_config_loads(repo_root, tmp_path):
     assert len(cfg.ensemble) == 15
     assert cfg.resolution.short_side == 224 and cfg.seed == 0
     # the explanation settings are the _base_'s, i.e. the code defaults
-    from paddleseg_pssl.consensus.engines.base import DEFAULT_AGGREGATION, DEFAULT_N_SAMPLES
+    from paddleseg_pssl.consensus.explain.engine_base import DEFAULT_AGGREGATION, DEFAULT_N_SAMPLES
 
-    assert cfg.explainer["n_samples"] == DEFAULT_N_SAMPLES
-    assert cfg.explainer["aggregation"] == DEFAULT_AGGREGATION
+    assert cfg.explainer.n_samples == DEFAULT_N_SAMPLES
+    assert cfg.explainer.aggregation == DEFAULT_AGGREGATION
     assert cfg.consensus == cfg_types.ConsensusConfig()
 
 
@@ -107,33 +108,6 @@ def test_consensus_settings_default_and_override(base):
     assert cfg.consensus == cfg_types.ConsensusConfig("clip_p99", 0.0)
 
 
-def test_base_generation_config_states_the_code_defaults(repo_root):
-    """configs/pssl/generate/_base_/generate.yml spells out the explainer and consensus
-    defaults for users to read; they must be the ones the code applies when a key is absent."""
-    from paddleseg_pssl.consensus.engines import build_engine
-
-    raw = cfg_mod.load_yaml(str(repo_root / "configs/pssl/generate/_base_/generate.yml"))
-    engine = build_engine(raw["explainer"].get("engine", "batched")).config()
-    for key, value in raw["explainer"].items():
-        assert engine[key] == value, key
-
-
-def test_base_generation_config_shows_every_engine_default(repo_root):
-    """Every engine setting appears in the _base_'s explainer block with its default; the keys
-    of one engine only are commented out, as the other engine refuses them."""
-    import dataclasses
-    import re
-
-    from paddleseg_pssl.consensus.engines.base import ENGINE_DEFAULTS
-
-    text = (repo_root / "configs/pssl/generate/_base_/generate.yml").read_text()
-    block = text.split("\nexplainer:\n", 1)[1].split("\nconsensus:\n", 1)[0]
-    shown = {key: yaml.safe_load(value)
-             for key, value in re.findall(r"^  (?:# )?(\w+): (\S+)", block, re.M)}
-    declared = dataclasses.asdict(ENGINE_DEFAULTS)
-    declared["name"] = declared.pop("method")
-    assert {key: shown.get(key, "absent") for key in declared} == declared
-
 #: Keys the _base_ gives an example value for instead of the default (None: required).
 REQUIRED_KEYS = {"images.root"}
 
@@ -141,27 +115,43 @@ REQUIRED_KEYS = {"images.root"}
 def _flat(mapping, prefix=""):
     out = {}
     for key, value in mapping.items():
-        if isinstance(value, dict) and key != "explainer":
+        if isinstance(value, dict):
             out.update(_flat(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out
 
 
-def test_base_generation_config_shows_every_dataclass_default(repo_root):
-    """Every key of the typed config appears in _base_/generate.yml with the dataclass's
-    default (the required keys with an example value), and the _base_ holds no other key."""
+def test_base_generation_config_shows_every_default(repo_root):
+    """Every key of the typed config, the explainer's included, appears in _base_/generate.yml
+    with the code's default (the required keys with an example value), and no other key."""
     raw = cfg_mod.load_yaml(str(repo_root / "configs/pssl/generate/_base_/generate.yml"))
-    raw.pop("explainer")   # checked against the engine above
-    defaults = cfg_types.defaults()
-    defaults.pop("explainer")
-    defaults.pop("ensemble")  # required, and listed by each model config
-    shown, declared = _flat(raw), _flat(defaults)
+    shown, declared = _flat(raw), _flat(cfg_types.defaults())
     assert sorted(shown) == sorted(declared)
     for key, value in declared.items():
         if key not in REQUIRED_KEYS:
             assert shown[key] == value, key
             assert type(shown[key]) is type(value), key
+
+
+@pytest.mark.parametrize("opt, key", [("explainer.n_sampels=3", "explainer.n_sampels"),
+                                      ("explainer.n_samples=0", "explainer"),
+                                      ("explainer.engine=interpretdl", None),
+                                      ("ensemble.0.wieghts=/w.pdparams", "ensemble[0]")])
+def test_explainer_and_ensemble_are_checked_before_any_image_is_listed(base, opt, key):
+    """A misspelt or bad explainer or ensemble key stops the run before the image tree (all of
+    ImageNet) is listed: load_config reports it, and never lists images."""
+    from unittest import mock
+
+    from paddleseg_pssl.consensus.run import image_source
+
+    with mock.patch.object(image_source, "build_image_source", side_effect=AssertionError):
+        if key is None:
+            assert cfg_mod.load_config(str(base / "c.yml"), [opt]).explainer.engine == "interpretdl"
+            return
+        with pytest.raises(ConfigError) as err:
+            cfg_mod.load_config(str(base / "c.yml"), [opt])
+    assert err.value.key == key
 
 
 def test_a_config_on_the_base_must_name_its_output(repo_root, tmp_path):

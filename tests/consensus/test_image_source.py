@@ -1,8 +1,8 @@
 """Image inputs: ImageNet folders and list files, class ids fixed by the class list."""
 import pytest
 
-from paddleseg_pssl.consensus import image_source as src
-from paddleseg_pssl.consensus.image_source import ImageSourceError
+from paddleseg_pssl.consensus.run import image_source as src
+from paddleseg_pssl.consensus.run.image_source import ImageSourceError
 
 
 def _touch(path, data=b"x"):

@@ -5,8 +5,8 @@ import paddle
 import pytest
 from interpretdl import ConsensusInterpreter, SmoothGradInterpreter
 
-from paddleseg_pssl.consensus.engines.base import AGGREGATIONS
-from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
+from paddleseg_pssl.consensus.explain.engine_base import AGGREGATIONS
+from paddleseg_pssl.consensus.explain.interpreter import FastSmoothGradInterpreter
 
 
 def _model(seed: int):

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from paddleseg_pssl.consensus.label_writer import LabelWriter
+from paddleseg_pssl.consensus.store.label_writer import LabelWriter
 
 
 def test_jobs_run_in_submission_order_off_the_main_thread():

@@ -10,9 +10,8 @@ import paddleseg_pssl  # noqa: F401  (registration)
 from paddleseg_pssl.analysis import check, pssl_io
 from paddleseg_pssl.analysis.evaluate import evaluate_pssl_root
 from paddleseg_pssl.analysis.masks import MaskSpec
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import runner
-from paddleseg_pssl.consensus.store import read_failures
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.run import runner
 from paddleseg_pssl.datasets import PSSLDataset
 from paddleseg_pssl.pssl_format import read_training_image
 from tests.consensus import generate_fixtures as gf
@@ -54,7 +53,7 @@ def test_generator_labels_every_representable_name(generated):
 
 
 def test_unrepresentable_names_are_failures_with_the_reason(generated):
-    failures = dict(read_failures(str(generated["out"])))
+    failures = dict(gf.failure_lines(generated["out"]))
     # more failures than the 0 % limit
     assert len(failures) == len(BAD) and generated["result"].too_many_failures
     for rel, needle in BAD.items():

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from paddleseg_pssl.cli import generate
-from paddleseg_pssl.consensus import output_lock
-from paddleseg_pssl.consensus.generate_config import ConfigError
+from paddleseg_pssl.consensus.store import output_lock
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
 from tests.consensus import generate_fixtures as gf
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def test_worker_exits_when_its_launcher_dies(tmp_path):
     pid_file = tmp_path / "worker.pid"
     worker = textwrap.dedent(f"""
         import os, time
-        from paddleseg_pssl.consensus import lifecycle
+        from paddleseg_pssl.consensus.run import lifecycle
         lifecycle.exit_with_parent()
         open({str(pid_file)!r}, "w").write(str(os.getpid()))
         time.sleep(120)

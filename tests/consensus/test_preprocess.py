@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paddleseg_pssl.consensus.ensemble import ClassifierSpec
+from paddleseg_pssl.consensus.explain.ensemble import ClassifierSpec
 from paddleseg_pssl.consensus.label_maths import resize_map
-from paddleseg_pssl.consensus.preprocess import (ImageReadError, load_rgb, resize_short_side,
-                                                 to_model_input)
+from paddleseg_pssl.consensus.explain.preprocess import (ImageReadError, load_rgb,
+                                                         resize_short_side, to_model_input)
 from paddleseg_pssl.pssl_format.label_size import MIN_SIDE, explanation_size
 
 

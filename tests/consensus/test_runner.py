@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paddleseg_pssl.consensus import config as config_mod
-from paddleseg_pssl.consensus import runner, startup
-from paddleseg_pssl.consensus.generate_config import ConfigError
+from paddleseg_pssl.consensus.run import config as config_mod
+from paddleseg_pssl.consensus.run import runner, startup
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
 from tests.consensus import generate_fixtures as gf
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -151,7 +151,7 @@ def test_settings_digest_covers_resolved_defaults(world):
     """Labels are tied to the settings that made them, defaults included: naming a default
     explicitly is the same run; another aggregation or smoothing is not (so labels made under
     an earlier default are refused when resumed under a new one)."""
-    from paddleseg_pssl.consensus.engines.base import AGGREGATIONS, DEFAULT_AGGREGATION
+    from paddleseg_pssl.consensus.explain.engine_base import AGGREGATIONS, DEFAULT_AGGREGATION
 
     def digest(opts):
         cfg = config_mod.load_config(str(world["cfg"]), opts)
@@ -335,10 +335,9 @@ def test_generator_labels_match_interpretdls_own_smoothgrad(world, tmp_path):
     outs = {}
     for name, opts in {"ours": ["explainer.noise_source=numpy"],
                        "interpretdl": ["explainer.engine=interpretdl",
-                                       "explainer.batch_size=null"]}.items():
+                                       "explainer.batch_size=auto"]}.items():
         cfg = config_mod.load_config(str(world["cfg"]), opts + ["store.keep_float=true"],
                                      overrides={"output": str(tmp_path / name)})
-        cfg.explainer.pop("batch_size", None)
         assert runner.run(cfg).ok
         outs[name] = tmp_path / name
     lines = gf.train_lines(outs["ours"])

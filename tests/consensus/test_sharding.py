@@ -1,12 +1,12 @@
 """Sharding and per-image seeds: disjoint slices, stable seeds."""
 import pytest
 
-from paddleseg_pssl.consensus import sharding
+from paddleseg_pssl.consensus.run import sharding
 
 
 @pytest.mark.parametrize("count, world", [(0, 1), (7, 1), (7, 2), (10, 3), (2, 4)])
 def test_slices_are_disjoint_and_cover_everything(count, world):
-    slices = [sharding.shard_indices(count, r, world) for r in range(world)]
+    slices = [sharding.shard(range(count), r, world) for r in range(world)]
     flat = sorted(i for s in slices for i in s)
     assert flat == list(range(count))
     assert max(map(len, slices)) - min(map(len, slices)) <= 1

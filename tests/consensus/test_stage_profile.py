@@ -1,7 +1,7 @@
 """The per-stage profile reports ms per image and share of wall time for every stage."""
 import pytest
 
-from paddleseg_pssl.consensus.stage_profile import STAGES, StageProfile, format_report
+from paddleseg_pssl.consensus.run.stage_profile import STAGES, StageProfile, format_report
 
 
 def test_report_gives_every_stage_per_image_and_as_a_share_of_wall_time():

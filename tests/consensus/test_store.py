@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus import atomic_files
-from paddleseg_pssl.consensus import store as store_mod
-from paddleseg_pssl.consensus.store import PSSLStore
+from paddleseg_pssl.consensus.store import atomic_files
+from paddleseg_pssl.consensus.store.pssl_store import PSSLStore
+from tests.consensus import generate_fixtures as gf
 
 
 def _label(seed=0, shape=(5, 7)):
@@ -118,7 +118,7 @@ def test_merge_unions_ranks_sorts_and_cleans(tmp_path):
     assert manifest["x"] == 1
     assert not (tmp_path / ".pssl_work").exists()
     assert not (tmp_path / "train/a/.w.png.tmp.123").exists()
-    assert store_mod.read_failures(str(tmp_path))[1] == ("train/b/bad.jpg", "zero-byte file")
+    assert gf.failure_lines(tmp_path)[1] == ("train/b/bad.jpg", "zero-byte file")
 
 
 #: Temporary files kills leave: in the merge, beside the fingerprint, in .pssl_work, a label.

@@ -54,7 +54,7 @@ def test_train_ensemble_writes_items_and_reuses_weights(tiny_set, tmp_path):
     model = C.build_classifier(item["arch"], 2, **item["kwargs"])
     model.set_state_dict(paddle.load(item["weights"]))
     # ... and the generator's own parser accepts the items as they are
-    from paddleseg_pssl.consensus.ensemble import parse_ensemble
+    from paddleseg_pssl.consensus.explain.ensemble import parse_ensemble
 
     (spec,) = parse_ensemble(items, 2)
     assert spec.arch == item["arch"] and spec.weights == item["weights"]

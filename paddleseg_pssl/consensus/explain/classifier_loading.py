@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 import paddle
 
-from paddleseg_pssl.consensus.ensemble import ClassifierSpec, resolve_factory
+from paddleseg_pssl.consensus.explain.ensemble import ClassifierSpec, resolve_factory
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.weights import fit_state_dict, read_state_dict
 
@@ -104,11 +104,6 @@ def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
     The returned layer is in eval mode with every parameter frozen (``stop_gradient=True``), so
     explainers compute input gradients only. Networks returning several outputs (GoogLeNet's
     auxiliary heads) are wrapped to return the main logits.
-
-    Args:
-        spec: The classifier to build.
-        check_size: Side of the square dummy input used to check the output size (default:
-            ``spec.input_size``; a smaller side makes the check faster for nets that accept it).
 
     Returns:
         A ``paddle.nn.Layer`` mapping (N, 3, H, W) float32 to (N, num_classes) logits.

@@ -1,26 +1,17 @@
-"""Image decoding and model inputs for PSSL generation (arXiv 2207.03335, Section 3).
-
-An image goes through three steps before an explainer sees it:
-
-1. :func:`load_rgb` decodes any file PIL reads into uint8 RGB (grayscale, RGBA, CMYK and palette
-   images are converted; the EXIF orientation is applied, as ``cv2.imread`` does when PaddleSeg
-   later reads the same image for training) or raises :class:`ImageReadError`.
-2. :func:`resize_short_side` brings it to the explanation resolution: short side
-   ``short_side`` (224 by default), aspect kept, nothing cropped, within the extreme-aspect
-   policy below.
-3. :func:`to_model_input` normalises it for one classifier (and resizes it to the model's square
-   input when that model's spec says ``resize: square``; ``label_maths.resize_map`` brings the
-   map back).
-
-The extreme-aspect policy of the explanation size is part of the label format
-(:mod:`paddleseg_pssl.pssl_format.label_size`).
+"""Image decoding and model inputs for PSSL generation (arXiv 2207.03335, Section 3):
+:func:`load_rgb` decodes to uint8 RGB with the EXIF orientation applied (as training reads the
+image), :func:`resize_short_side` brings it to the explanation resolution (aspect kept, the
+extreme-aspect policy of :mod:`paddleseg_pssl.pssl_format.label_size`), and
+:func:`to_model_input` normalises it for one classifier (square-resized for ``resize: square``).
 """
 from __future__ import annotations
 
 import os
 from typing import Optional
 
+import cv2
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE, UINT8_MAX
 from paddleseg_pssl.errors import PSSLConfigError
@@ -39,17 +30,12 @@ class ImageReadError(PSSLConfigError):
 def load_rgb(path: "str | os.PathLike") -> np.ndarray:
     """Decode an image file into RGB as generation, training and the drawing tools see it.
 
-    Args:
-        path: Image file (any format PIL reads).
-
     Returns:
         (H, W, 3) uint8 array, RGB order, EXIF orientation applied.
 
     Raises:
         ImageReadError: missing, zero-byte, truncated, non-image or over-large files.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = os.fspath(path)
     try:
         size = os.path.getsize(path)
@@ -83,16 +69,9 @@ def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
                       max_long_side: Optional[int] = None) -> np.ndarray:
     """Resize so the short side is ``short_side``, aspect kept, nothing cropped.
 
-    Args:
-        img: (H, W, 3) uint8 image.
-        short_side: Target short side (the explanation resolution).
-        max_long_side: Cap of the long side (default ``MAX_ASPECT * short_side``).
-
     Returns:
         (H', W', 3) uint8 image of :func:`explanation_size`.
     """
-    import cv2
-
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"img must be (H, W, 3), got shape {img.shape}")
     h, w = img.shape[:2]
@@ -107,17 +86,10 @@ def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
 def to_model_input(img_uint8: np.ndarray, spec) -> np.ndarray:
     """Normalise an image for one classifier.
 
-    Args:
-        img_uint8: (H, W, 3) uint8 RGB image at the explanation resolution.
-        spec: The classifier's :class:`~paddleseg_pssl.consensus.ensemble.ClassifierSpec`
-            (``mean``, ``std`` on the 0..1 scale; ``resize``, ``input_size``).
-
     Returns:
         (1, 3, H, W) float32, ``(x / 255 - mean) / std``; H = W = ``spec.input_size`` when
         ``spec.resize == 'square'``.
     """
-    import cv2
-
     if img_uint8.ndim != 3 or img_uint8.shape[2] != 3:
         raise ValueError(f"img_uint8 must be (H, W, 3), got shape {img_uint8.shape}")
     img = img_uint8

@@ -1,22 +1,13 @@
-"""The generation config of ``tools/generate_pssl.py`` (PSSL, arXiv 2207.03335, Section 3).
-
-A YAML file with ``_base_`` inheritance as in PaddleSeg (the child's keys override the base's,
-mappings merge key by key, lists are replaced); ``configs/pssl/generate/_base_/generate.yml``
-shows every key with its default and a comment.
-
-:func:`load_config` returns the typed, validated config
-(:class:`~paddleseg_pssl.consensus.generate_config.GenerateConfig`, where every default is
-declared). Every problem is reported at start-up as a :class:`ConfigError` naming the key and
-the fix.
-``--opts key=value`` overrides use dotted keys and YAML values
-(``--opts resolution.short_side=256 explainer.n_samples=8 ensemble.0.weights=/w/r18.pdparams``).
+"""Reading the generation config of ``tools/generate_pssl.py``: a YAML file with PaddleSeg's
+``_base_`` inheritance, ``--opts dotted.key=value`` overrides (YAML values, integers index lists)
+and CLI overrides, then :func:`~.generate_config.validate` (where every default is declared).
 """
 import copy
 from typing import Any, Dict, Iterable, Mapping, Optional
 
 import yaml
 
-from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig, validate
+from paddleseg_pssl.consensus.run.generate_config import ConfigError, GenerateConfig, validate
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.yaml_tree import read_yaml_tree
 
@@ -83,11 +74,6 @@ def apply_opts(cfg: Dict[str, Any], opts: Iterable[str]) -> Dict[str, Any]:
 def load_config(path: Optional[str], opts: Iterable[str] = (),
                 overrides: Optional[Mapping[str, Any]] = None) -> GenerateConfig:
     """Load ``path`` (with its ``_base_`` chain), apply ``--opts`` and direct overrides, validate.
-
-    Args:
-        path: The YAML file (None: start from the defaults, everything from ``opts``).
-        opts: ``key=value`` strings (dotted keys).
-        overrides: dotted key -> value, applied after ``opts`` (CLI flags like ``--output``).
     """
     raw = load_yaml(path) if path else {}
     raw = apply_opts(raw, opts)

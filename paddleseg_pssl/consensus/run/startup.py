@@ -9,15 +9,15 @@ import dataclasses
 from typing import Any, Dict, List, Optional, Sequence
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus import engines as engines_mod
-from paddleseg_pssl.consensus import ensemble as ensemble_mod
-from paddleseg_pssl.consensus import fingerprint
-from paddleseg_pssl.consensus import image_source as image_source_mod
-from paddleseg_pssl.consensus import sharding
-from paddleseg_pssl.consensus.classifier_loading import (ClassifierBuildError, build_classifier,
-                                                         weights_checksum)
-from paddleseg_pssl.consensus.engines.base import device_kind
-from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig, subset_spec
+from paddleseg_pssl.consensus.explain import engines as engines_mod
+from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
+from paddleseg_pssl.consensus.store import fingerprint
+from paddleseg_pssl.consensus.run import image_source as image_source_mod
+from paddleseg_pssl.consensus.run import sharding
+from paddleseg_pssl.consensus.explain.classifier_loading import (ClassifierBuildError,
+                                                                 build_classifier, weights_checksum)
+from paddleseg_pssl.consensus.explain.engine_base import ExplainerConfig, device_kind
+from paddleseg_pssl.consensus.run.generate_config import ConfigError, GenerateConfig, subset_spec
 
 #: The key a rank or world size out of range is reported under (the CLI names its flags).
 SHARDING_KEY = "rank/world_size"
@@ -103,9 +103,9 @@ def _settings(cfg: GenerateConfig, source, engine, specs, checksums) -> Dict[str
     }
 
 
-def _build_engine(explainer_cfg: Dict[str, Any]):
+def _build_engine(explainer: ExplainerConfig) -> engines_mod.ExplainerEngine:
     try:
-        engine = engines_mod.engine_from_config(explainer_cfg)
+        engine = engines_mod.engine_from_config(explainer)
         engine.check_ready()
     except engines_mod.EngineConfigError as exc:
         raise ConfigError("explainer", str(exc)) from None
@@ -127,17 +127,15 @@ def prepare(cfg: GenerateConfig, *, rank: Optional[int] = None,
             world_size: Optional[int] = None, build_models: bool = True) -> Context:
     """Resolve the config into a :class:`Context`; every start-up error is a ConfigError."""
     rank, world_size = _rank_and_world(rank, world_size)
+    engine = _build_engine(cfg.explainer)  # before the image tree is listed
     source = _build_source(cfg)
     items = image_source_mod.balanced_subset(source.items, subset_spec(cfg.images),
                                              cfg.seed)
     items = items[: cfg.limit] if cfg.limit else items
     try:
-        specs = ensemble_mod.parse_ensemble(cfg.ensemble, source.num_classes,
-                                            require_weights=cfg.require_weights,
-                                            weights_dir=cfg.ensemble_weights_dir)
+        specs = ensemble_mod.with_classes(cfg.ensemble, source.num_classes)
     except ensemble_mod.EnsembleConfigError as exc:
         raise ConfigError(exc.key, str(exc)) from None
-    engine = _build_engine(cfg.explainer)
     checksums = [weights_checksum(s) for s in specs]
     settings = _settings(cfg, source, engine, specs, checksums)
     ctx = Context(cfg=cfg, source=source, items=items, specs=specs, checksums=checksums,

@@ -1,23 +1,22 @@
 """The typed generation config (PSSL, arXiv 2207.03335, Section 3): one dataclass per section.
 
-Each default is declared once, on its dataclass field; :func:`validate` fills the defaults of a
-raw mapping (:func:`.config.load_config` reads the YAML) and checks every value once, raising a
-:class:`ConfigError` whose ``key`` is the dotted config key. ``explainer`` holds the
-engine's own settings, checked and defaulted by :func:`.engines.build_engine` (the engine
-defaults are declared in :mod:`.engines.base`); ``ensemble`` holds the entries parsed at
-start-up by :func:`.ensemble.parse_ensemble`, which needs the class count.
-
-:meth:`GenerateConfig.to_dict` gives the raw mapping shape back (the settings recorded in the
-manifest and the fingerprint files use it, so outputs of earlier runs still resume).
+Each default is declared once, on its dataclass field (the explainer's on
+:class:`~.engine_base.ExplainerConfig`); :func:`validate` fills them into a raw mapping
+(:func:`.config.load_config` reads the YAML) and checks every key before any image is listed,
+raising a :class:`ConfigError` whose ``key`` is the dotted config key.
 """
-import copy
 import dataclasses
 import difflib
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from paddleseg_pssl import subsets
 from paddleseg_pssl.consensus import label_maths
+from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
+from paddleseg_pssl.consensus.explain.engine_base import (EngineConfigError,
+                                                          ExplainerConfig)
+from paddleseg_pssl.consensus.explain.engines import engine_from_config
+from paddleseg_pssl.consensus.store.pssl_store import MAX_PNG_COMPRESSION, StoreConfig
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -36,8 +35,6 @@ class ConfigError(PSSLConfigError):
 
 #: The smallest explanation resolution (short side, pixels).
 MIN_SHORT_SIDE: int = 32
-#: The largest zlib level of a PNG.
-MAX_PNG_COMPRESSION: int = 9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,16 +66,6 @@ class ConsensusConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class StoreConfig:
-    """``store:``: what the PSSL store writes beside each label, and how safely."""
-
-    keep_float: bool = False
-    keep_model_maps: bool = False
-    png_compression: int = MAX_PNG_COMPRESSION
-    fsync: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
 class FailFastConfig:
     """``fail_fast:``: stop a run whose images keep failing for one reason (0: rule off)."""
 
@@ -94,9 +81,9 @@ class GenerateConfig:
     output: Optional[str] = None      # required: the PSSL root
     seed: int = 0
     resolution: ResolutionConfig = dataclasses.field(default_factory=ResolutionConfig)
-    explainer: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    explainer: ExplainerConfig = dataclasses.field(default_factory=ExplainerConfig)
     consensus: ConsensusConfig = dataclasses.field(default_factory=ConsensusConfig)
-    ensemble: Optional[List[Any]] = None  # required: one entry per classifier
+    ensemble: Optional[Tuple[ensemble_mod.ClassifierSpec, ...]] = None  # required
     require_weights: bool = True
     ensemble_weights_dir: Optional[str] = None
     store: StoreConfig = dataclasses.field(default_factory=StoreConfig)
@@ -122,10 +109,6 @@ def defaults() -> Dict[str, Any]:
     """Every key with its default, in the raw mapping shape (None: required, or no value)."""
     return GenerateConfig().to_dict()
 
-
-# ---------------------------------------------------------------------------------------------
-# Value checks
-# ---------------------------------------------------------------------------------------------
 
 def _unknown(key: str, known: Iterable[str], where: str) -> ConfigError:
     known = list(known)
@@ -179,10 +162,6 @@ def subset_spec(images: ImagesConfig) -> Optional[subsets.SubsetSpec]:
         return subsets.parse_size(fraction, "images.fraction")
     return None
 
-
-# ---------------------------------------------------------------------------------------------
-# Sections
-# ---------------------------------------------------------------------------------------------
 
 def _section(raw: Mapping[str, Any], name: str) -> Dict[str, Any]:
     """``raw[name]`` over the section's defaults, refusing unknown keys."""
@@ -252,11 +231,17 @@ def _consensus(cons: Dict[str, Any]) -> ConsensusConfig:
     return ConsensusConfig(normalisation=normalisation, smoothing=float(smoothing))
 
 
+def _explainer(section: Dict[str, Any]) -> ExplainerConfig:
+    explainer = ExplainerConfig(**section)
+    try:
+        engine_from_config(explainer)
+    except EngineConfigError as exc:
+        raise ConfigError("explainer", str(exc)) from None
+    return explainer
+
+
 def _models(raw: Mapping[str, Any], base: GenerateConfig) -> Dict[str, Any]:
-    """``explainer``, ``ensemble``, ``require_weights`` and ``ensemble_weights_dir``."""
-    explainer = raw.get("explainer", base.explainer)
-    if not isinstance(explainer, dict):
-        raise ConfigError("explainer", f"must be a mapping, got {explainer!r}")
+    """``ensemble``, ``require_weights`` and ``ensemble_weights_dir``."""
     if raw.get("ensemble") is None:
         raise ConfigError("ensemble", "is required: a list of classifiers "
                                       "(- {arch: resnet50, weights: /w/resnet50.pdparams})")
@@ -266,8 +251,13 @@ def _models(raw: Mapping[str, Any], base: GenerateConfig) -> Dict[str, Any]:
         raise ConfigError("ensemble_weights_dir",
                           f"{weights_dir!r} is not a directory; expected a folder holding "
                           f"<name>.pdparams for each ensemble entry without weights")
-    return {"explainer": copy.deepcopy(explainer), "ensemble": copy.deepcopy(raw["ensemble"]),
-            "require_weights": require_weights, "ensemble_weights_dir": weights_dir}
+    try:
+        ensemble = ensemble_mod.parse_ensemble(raw["ensemble"], require_weights=require_weights,
+                                               weights_dir=weights_dir)
+    except ensemble_mod.EnsembleConfigError as exc:
+        raise ConfigError(exc.key, str(exc)) from None
+    return {"ensemble": tuple(ensemble), "require_weights": require_weights,
+            "ensemble_weights_dir": weights_dir}
 
 
 def _store(store: Dict[str, Any]) -> StoreConfig:
@@ -324,9 +314,10 @@ def validate(raw: Mapping[str, Any]) -> GenerateConfig:
     seed = _int("seed", raw.get("seed", base.seed), minimum=0)
     resolution = _resolution(sections["resolution"])
     consensus = _consensus(sections["consensus"])
+    explainer = _explainer(sections["explainer"])
     models = _models(raw, base)
     store = _store(sections["store"])
     failure_rules = _failure_rules(raw, sections["fail_fast"], base)
     return GenerateConfig(images=images, output=output, seed=seed, resolution=resolution,
-                          consensus=consensus, store=store, **models, **failure_rules,
-                          **_run_settings(raw, base))
+                          explainer=explainer, consensus=consensus, store=store, **models,
+                          **failure_rules, **_run_settings(raw, base))

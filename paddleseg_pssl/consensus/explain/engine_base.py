@@ -1,32 +1,18 @@
 """The explainer-engine interface of PSSL generation (arXiv 2207.03335, Section 3.2).
 
-An engine turns one classifier, one normalised image and the image's own class into a per-pixel
-score map: SmoothGrad (Smilkov et al., arXiv 1706.03825) as InterpretDL computes it, then one of
-the aggregations below. Normalisation, resizing, averaging across models
-(Eq. 1) and deciles (Eq. 2) belong to the label maths, not to engines.
+An engine turns one classifier, one normalised image and its class into a per-pixel map:
+SmoothGrad (arXiv 1706.03825) as InterpretDL 0.8 computes it (``n_samples`` draws of
+N(0, sigma^2), ``sigma = noise_amount * (max(x) - min(x))``, from the global ``np.random``, one
+sample after the other: :func:`numpy_smoothgrad_noise`; the gradient of the label's probability,
+or logit), then one aggregation of the noisy gradients g_s, summed over colour channels (the
+paper states none; the default is measured, see _base_/generate.yml):
 
-SmoothGrad, as InterpretDL 0.8 ``SmoothGradInterpreter`` does it (verified on Paddle 3.3):
+- ``abs_of_mean``: ``|mean_s g_s|``; ``mean_of_abs``: ``mean_s |g_s|``;
+- ``squared``: ``mean_s g_s^2`` (arXiv 1806.10758);
+- ``grad_x_input``: ``|sum_c x_c mean_s g_s,c|``.
 
-- noise: ``n_samples`` draws of N(0, sigma^2) per input element, with
-  ``sigma = noise_amount * (max(x) - min(x))`` over the whole normalised input of the image;
-  InterpretDL draws them with the global ``np.random.normal(0, sigma, (1, 3, H, W))``, one
-  sample after the other (:func:`numpy_smoothgrad_noise` reproduces this exactly);
-- target: the softmax probability of the label (``gradient_of='probability'``; ``'logit'``
-  is also accepted), differentiated w.r.t. the noisy input;
-- result: the signed gradients averaged over the samples, shape (N, 3, H, W).
-
-Aggregation of the noisy gradients g_s (s = 1..n) into a map, each summed over the colour
-channels (none of these is stated by the PSSL paper; the default is chosen by measurement, see
-``configs/pssl/generate/_base_/generate.yml``):
-
-- ``abs_of_mean``: ``|mean_s g_s|``, InterpretDL's SmoothGrad output made non-negative;
-- ``mean_of_abs``: ``mean_s |g_s|``;
-- ``squared``: ``mean_s g_s^2`` (SmoothGrad-squared, Hooker et al., arXiv 1806.10758);
-- ``grad_x_input``: ``|sum_c x_c mean_s g_s,c|`` (SmoothGrad times the normalised input,
-  channels summed before ``|.|``).
-
-Engines accumulate the per-sample sums these need (:class:`GradientMoments`), so one pass of
-noise samples gives every aggregation, and any prefix of the samples (``checkpoints``).
+Engines accumulate the per-sample sums (:class:`GradientMoments`), so one pass gives every
+aggregation and every prefix of the samples. Normalisation, Eq. 1 and Eq. 2: :mod:`.label_maths`.
 """
 from __future__ import annotations
 
@@ -39,50 +25,33 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import paddle
 
 from paddleseg_pssl.constants import NUMPY_LEGACY_SEED_LIMIT
 
 
 @dataclass(frozen=True)
-class EngineDefaults:
-    """The default of every ``explainer:`` setting of the engines, declared here once.
+class ExplainerConfig:
+    """``explainer:``, typed; every default declared here once. The paper states none of them:
+    _base_/generate.yml says where each comes from (InterpretDL or the real-photo benchmark)."""
 
-    The PSSL paper states none of them; each comes from InterpretDL's defaults or from the
-    real-photo label-quality benchmark (benchmarks/label_quality_real.py; README, "Label
-    quality on real photos"). ``configs/pssl/generate/_base_/generate.yml`` shows the same
-    values (a test checks it).
-    """
-
-    #: The explanation method (``interpretdl`` engine: or ``integrated_gradients``).
-    method: str = "smoothgrad"
-    #: Noise samples per image and model: on the benchmark, n = 20 labels D9 as well as
-    #: n = 50 at 0.4x the cost (InterpretDL's default is 50).
+    engine: str = "batched"          # batched | interpretdl
+    name: str = "smoothgrad"         # interpretdl engine: or integrated_gradients
     n_samples: int = 20
-    #: Noise std relative to the input's value range (InterpretDL's default).
     noise_amount: float = 0.1
-    #: How the noisy gradients become one map (module docstring): ``abs_of_mean`` was the best
-    #: of the four on the benchmark once the maps are smoothed (``consensus.smoothing``).
-    aggregation: str = "abs_of_mean"
-    #: What is differentiated (InterpretDL's default).
     gradient_of: str = "probability"
-    #: Noise samples per forward/backward (``auto``: measured per model; speed only).
-    batch_size: Any = "auto"
-    #: float16 autocast (``auto``: on GPU only).
+    aggregation: str = "abs_of_mean"
+    batch_size: Any = "auto"         # batched only (speed only)
     amp: Any = "auto"
-    #: Static loss scale under AMP: probability gradients are tiny and would underflow float16.
-    amp_scale: float = 2.0 ** 12
-    #: Where the ``batched`` engine draws the noise (:data:`NOISE_SOURCES`).
+    amp_scale: float = 2.0 ** 12     # probability gradients underflow float16 unscaled
     noise_source: str = "device"
-    #: Integrated-gradients interpolation steps (InterpretDL's default).
-    steps: int = 50
-    #: Integrated-gradients baseline: None (zeros) or ``'random'``.
+    steps: int = 50                  # interpretdl, integrated_gradients only
     baselines: Optional[str] = None
-    #: Random baselines averaged when ``baselines == 'random'``.
     num_random_trials: int = 10
 
 
-#: The engine defaults (:class:`EngineDefaults`).
-ENGINE_DEFAULTS = EngineDefaults()
+#: The explainer defaults.
+ENGINE_DEFAULTS = ExplainerConfig()
 # Names of the defaults the rest of the package reads.
 DEFAULT_N_SAMPLES: int = ENGINE_DEFAULTS.n_samples
 DEFAULT_NOISE_AMOUNT: float = ENGINE_DEFAULTS.noise_amount
@@ -121,8 +90,6 @@ def import_interpretdl() -> types.ModuleType:
     imported = sys.modules.get("interpretdl")
     if imported is not None:  # None: the import is blocked, and raises below
         return imported
-    import paddle  # noqa: F401  (InterpretDL probes for it)
-
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         import interpretdl
@@ -137,8 +104,6 @@ class EngineConfigError(ValueError):
 
 def device_kind() -> str:
     """``'gpu'`` when Paddle's current device is a GPU, else ``'cpu'`` (chunk and AMP policy)."""
-    import paddle
-
     return "gpu" if paddle.get_device().startswith("gpu") else "cpu"
 
 
@@ -219,12 +184,6 @@ def numpy_smoothgrad_noise(inputs: np.ndarray, n_samples: int, noise_amount: flo
     """The noise InterpretDL's SmoothGrad draws after ``np.random.seed(seed)``, without touching
     the global numpy RNG.
 
-    Args:
-        inputs: (1, 3, H, W) float32 model input.
-        n_samples: Number of noise samples.
-        noise_amount: Relative noise level.
-        seed: Seed in [0, 2**32).
-
     Returns:
         (n_samples, 3, H, W) float32 absolute noise (already scaled by sigma), to be added to
         ``inputs``.
@@ -291,17 +250,10 @@ def check_checkpoints(checkpoints: Optional[Sequence[int]], n_samples: int) -> L
 
 
 class ExplainerEngine(abc.ABC):
-    """Computes one classifier's per-pixel score map for one image.
+    """Computes one classifier's per-pixel score map for one image."""
 
-    Args:
-        n_samples: SmoothGrad noise samples per image and model (InterpretDL's default: 50).
-        noise_amount: Noise std relative to the input's value range (InterpretDL's default 0.1).
-        aggregation: one of :data:`AGGREGATIONS` (module docstring).
-        gradient_of: ``'probability'`` (InterpretDL's default) or ``'logit'``.
-    """
-
-    #: Registry name of the engine (``build_engine(name)``).
-    name: ClassVar[str] = ""
+    #: Registry name of the engine (``explainer.engine``).
+    engine: ClassVar[str] = ""
 
     def __init__(self, *, n_samples: int = ENGINE_DEFAULTS.n_samples,
                  noise_amount: float = ENGINE_DEFAULTS.noise_amount,
@@ -323,15 +275,6 @@ class ExplainerEngine(abc.ABC):
                 noise: Optional[np.ndarray] = None) -> np.ndarray:
         """Score map of ``model`` for class ``label`` on one image.
 
-        Args:
-            model: A classifier ``paddle.nn.Layer`` returning (N, C) logits, in eval mode
-                (from :func:`~paddleseg_pssl.consensus.classifier_loading.build_classifier`).
-            inputs: (1, 3, H, W) float32 normalised image.
-            label: The class to explain (the image's own class), 0 <= label < C.
-            seed: Per-image seed in [0, 2**32) for the noise (ignored when ``noise`` is given).
-            noise: Optional (n_samples, 3, H, W) float32 absolute noise added to ``inputs`` as
-                is (e.g. :func:`numpy_smoothgrad_noise`), so engines can be compared exactly.
-
         Returns:
             (H, W) float32 map: the aggregated gradients (module docstring), not normalised.
         """
@@ -348,11 +291,6 @@ class ExplainerEngine(abc.ABC):
         """The per-sample gradient sums of :meth:`explain`, after each of ``checkpoints``
         samples (prefixes of the same noise; ``n_samples`` is always the last).
 
-        Args:
-            model, inputs, label, seed, noise: as in :meth:`explain`.
-            moments: Which sums to accumulate (:data:`MOMENTS`).
-            checkpoints: Sample counts in 1..n_samples (default: ``n_samples`` only).
-
         Returns:
             One :class:`GradientMoments` per checkpoint, in increasing order.
         """
@@ -363,7 +301,7 @@ class ExplainerEngine(abc.ABC):
 
     def config(self) -> Dict[str, Any]:
         """Every setting that affects the output (for the manifest)."""
-        return {"engine": self.name, "name": "smoothgrad", "n_samples": self.n_samples,
+        return {"engine": self.engine, "name": "smoothgrad", "n_samples": self.n_samples,
                 "noise_amount": self.noise_amount, "aggregation": self.aggregation,
                 "gradient_of": self.gradient_of}
 

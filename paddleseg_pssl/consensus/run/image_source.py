@@ -1,26 +1,11 @@
 """The classification images PSSL labels, and the class list that fixes their class ids.
 
-Two inputs (the ``images:`` section of a generation config)::
-
-    # ImageNet-style folder                     # list file of "<path> <class>" lines
-    <root>/                                     <root>/...any layout...
-    `-- train/                 (split)          list.txt:
-        |-- n01440764/                              imgs/a.jpg n01440764
-        |   |-- n01440764_10026.JPEG                imgs/b.jpg 0        (a class id, with synsets)
-        |   `-- ...
-        `-- n01443537/ ...
-
-The class list (``synsets``, read by :func:`paddleseg_pssl.pssl_format.read_class_list`: one
-class per line, the first whitespace-separated token, as in ImageNet's
-``LOC_synset_mapping.txt``) fixes class ids: the i-th listed class is class i, the output index
-i of every classifier of the ensemble. Without it the class list is the sorted class-folder names
-(folder input) or the sorted class names of the list file.
-
-Items are sorted by image path, so every process sees the same order. Problems of one image
-do not stop the source: an image in a class folder that the class list does not know, or whose
-label name collides with another's, is an item carrying an ``error`` that the runner records
-as a failure. Problems of the whole input (missing root, unreadable list, a class folder whose
-name cannot be a class when the folders are the class list) raise :class:`ImageSourceError`.
+The ``images:`` section names an ImageNet-style folder (``<root>/<split>/<class>/<image>``) or a
+list file of ``<path> <class>`` lines; the class list (``synsets``, one class per line) makes the
+i-th class class i, every classifier's output i; without it, the sorted class names. Items are
+sorted by image path, so every process sees the same order. A problem of one image is an item
+with an ``error`` (recorded as a failure); a problem of the whole input raises
+:class:`ImageSourceError`.
 """
 import dataclasses
 import os
@@ -237,7 +222,3 @@ def balanced_subset(items: Sequence[ImageItem], spec: Optional[subsets.SubsetSpe
                                     key="images.per_class/fraction")
     return [items[i] for i in keep]
 
-
-def class_names_of(items: Sequence[ImageItem]) -> List[str]:
-    """Sorted distinct class names of ``items`` (a helper for summaries)."""
-    return sorted({it.class_name for it in items})

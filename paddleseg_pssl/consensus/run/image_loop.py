@@ -25,12 +25,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus import fail_fast, label_maths, sharding
-from paddleseg_pssl.consensus.image_source import ImageItem
-from paddleseg_pssl.consensus.label_writer import LabelWriter
-from paddleseg_pssl.consensus.stage_profile import StageProfile, format_report
-from paddleseg_pssl.consensus.startup import Context
-from paddleseg_pssl.consensus.store import PSSLStore
+from paddleseg_pssl.consensus import label_maths
+from paddleseg_pssl.consensus.explain import preprocess
+from paddleseg_pssl.consensus.run import fail_fast, sharding
+from paddleseg_pssl.consensus.run.image_source import ImageItem
+from paddleseg_pssl.consensus.run.stage_profile import StageProfile, format_report
+from paddleseg_pssl.consensus.run.startup import Context
+from paddleseg_pssl.consensus.store.label_writer import LabelWriter
+from paddleseg_pssl.consensus.store.pssl_store import PSSLStore
 
 logger = logging.getLogger("paddleseg_pssl.generate")
 
@@ -62,8 +64,6 @@ class ImageFailure(Exception):
 
 def decode(path: str, short_side: int, max_long_side: Optional[int]) -> np.ndarray:
     """Load and resize one image to the explanation resolution (runs in worker threads)."""
-    from paddleseg_pssl.consensus import preprocess
-
     try:
         img = preprocess.load_rgb(path)
     except preprocess.ImageReadError as exc:
@@ -97,8 +97,6 @@ def label_maths_of(ctx: Context, maps: Dict[str, np.ndarray],
 
 def explain_models(ctx: Context, item: ImageItem, img: np.ndarray) -> Dict[str, np.ndarray]:
     """Every classifier's checked score map of one decoded image, by model name."""
-    from paddleseg_pssl.consensus import preprocess
-
     maps: Dict[str, np.ndarray] = {}
     for spec, model in zip(ctx.specs, ctx.models):
         seed = sharding.image_seed(ctx.cfg.seed, item.image_rel, salt=spec.name)

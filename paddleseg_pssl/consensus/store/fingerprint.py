@@ -24,9 +24,9 @@ import os
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus.atomic_files import atomic_write_text
-from paddleseg_pssl.consensus.manifest import ADOPTED_KEY, timestamp
-from paddleseg_pssl.consensus.store import SETTINGS_FILE, PSSLStore, StoreSettingsError
+from paddleseg_pssl.consensus.store.atomic_files import atomic_write_text
+from paddleseg_pssl.consensus.store.manifest import ADOPTED_KEY, timestamp
+from paddleseg_pssl.consensus.store.pssl_store import SETTINGS_FILE, PSSLStore, StoreSettingsError
 from paddleseg_pssl.constants import DECILE_COUNT
 from paddleseg_pssl.errors import literal
 
@@ -176,13 +176,6 @@ def guard(store: PSSLStore, digest: str, settings: Mapping, *,
           adopt_existing: bool = False) -> None:
     """Refuse an output made with other settings (:func:`refuse_other_settings`), then record
     ours in every place.
-
-    Args:
-        store: The store of this rank (its root must exist).
-        digest: This run's settings digest.
-        settings: This run's settings (recorded, and compared to name what changed).
-        adopt_existing: Accept labels present without any readable fingerprint as made with
-            these settings.
 
     Raises:
         StoreSettingsError: a record names another digest, or labels are present with no

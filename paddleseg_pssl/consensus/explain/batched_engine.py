@@ -1,51 +1,31 @@
-"""The ``batched`` engine, the generator's default: our InterpretDL interpreter
-(:class:`~.interpreter.FastSmoothGradInterpreter`) behind the engine interface (arXiv 2207.03335,
-Sec. 3.2).
+"""The ``batched`` engine, the generator's default: :class:`~.interpreter.FastSmoothGradInterpreter`
+behind the engine interface (arXiv 2207.03335, Sec. 3.2).
 
-Same maths as InterpretDL's ``SmoothGradInterpreter`` (see :mod:`.base`), computed by the
-interpreter's inner loop: frozen parameters, input-only gradients, noise samples stacked into
-chunks of ``batch_size`` (the result does not depend on the chunk size beyond float rounding),
-AMP on GPU. For the generator the noise is drawn on the device with Paddle's generator, seeded per
-image (``seed``), all ``n_samples`` at once (so it does not depend on the chunk size either; the
-generator's state is restored afterwards; CPU and GPU generators differ).
-``noise_source='numpy'`` draws InterpretDL's numpy noise for the seed on the host instead
-(:func:`.base.numpy_smoothgrad_noise`), so that the map matches the ``interpretdl`` engine's to
-float tolerance on any device.
-
-Chunk size: on GPUs large batches pay; on a CPU they often do not (on the five real ImageNet
-MobileNets of the real-data benchmark, batch 1 is cheapest per noise sample). So
-``batch_size='auto'`` measures it for each model, resolution and device on the run's first input
-of them (:mod:`.chunk_tuning`) and keeps the choice for the run (:meth:`chunk_choices`).
+InterpretDL's SmoothGrad maths with noise drawn on the device, seeded per image, all samples at
+once (so neither depends on the chunk size); ``noise_source='numpy'`` draws InterpretDL's own
+noise instead, matching the ``interpretdl`` engine to float tolerance. ``batch_size='auto'``
+measures the cheapest chunk per model, resolution and device (on CPUs often 1).
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import paddle
 
-from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MOMENTS, NOISE_SOURCES,
-                                                    EngineConfigError, ExplainerEngine,
-                                                    GradientMoments, check_choice_setting,
-                                                    check_inputs, check_seed,
-                                                    check_throughput_settings,
-                                                    import_interpretdl, numpy_smoothgrad_noise,
-                                                    resolve_amp)
-from paddleseg_pssl.consensus.engines.chunk_tuning import ChunkSizeCache
+from paddleseg_pssl.consensus.explain.engine_base import (ENGINE_DEFAULTS, MOMENTS, NOISE_SOURCES,
+                                                          EngineConfigError, ExplainerEngine,
+                                                          GradientMoments, check_choice_setting,
+                                                          check_inputs, check_seed,
+                                                          check_throughput_settings,
+                                                          import_interpretdl,
+                                                          numpy_smoothgrad_noise, resolve_amp)
+from paddleseg_pssl.consensus.explain.chunk_tuning import ChunkSizeCache
 
 class BatchedSmoothGradEngine(ExplainerEngine):
-    """SmoothGrad through :class:`~.interpreter.FastSmoothGradInterpreter`.
+    """SmoothGrad through :class:`~.interpreter.FastSmoothGradInterpreter`."""
 
-    Args:
-        n_samples, noise_amount, aggregation, gradient_of: see :class:`.base.ExplainerEngine`.
-        batch_size: Noise samples per forward/backward, or ``'auto'`` (measured per model,
-            resolution and device, :mod:`.chunk_tuning`).
-        amp: ``'auto'`` (on for GPU, off for CPU), True or False.
-        amp_scale: Static scale of the target under AMP (divided out in float32).
-        noise_source: ``'device'`` (default: Paddle's generator on the device) or ``'numpy'``
-            (InterpretDL's host-side draws, identical to the ``interpretdl`` engine's).
-    """
-
-    name = "batched"
+    engine = "batched"
 
     def __init__(self, *, n_samples: int = ENGINE_DEFAULTS.n_samples,
                  noise_amount: float = ENGINE_DEFAULTS.noise_amount,
@@ -78,9 +58,7 @@ class BatchedSmoothGradEngine(ExplainerEngine):
         """The InterpretDL interpreter that explains with this engine's settings. InterpretDL
         only knows 'cpu' and 'gpu' device names; our inner loop runs on Paddle's current
         device whatever it is, so other devices are named 'cpu' to InterpretDL."""
-        import paddle
-
-        from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
+        from paddleseg_pssl.consensus.explain.interpreter import FastSmoothGradInterpreter
 
         device = paddle.get_device()
         return FastSmoothGradInterpreter(

@@ -1,36 +1,12 @@
 """Our fast SmoothGrad as an InterpretDL interpreter (PSSL, arXiv 2207.03335, Section 3.2).
 
-:class:`FastSmoothGradInterpreter` subclasses InterpretDL's ``SmoothGradInterpreter``: same
-constructor (``model, device``), same ``interpret(inputs, labels, noise_amount, n_samples,
-gradient_of, resize_to, crop_to, visual, save_path)`` and same result, the (N, 3, H, W) mean of
-the noisy input gradients, so it also runs inside InterpretDL's ``ConsensusInterpreter``. The
-inner loop is ours (:meth:`gradient_moments`, which the generator's ``batched`` engine calls):
-
-- the classifier's parameters are frozen for the call and only the input gradient is asked
-  for (``paddle.grad``), so no parameter gradient is computed or accumulated;
-- the noisy copies are stacked into chunks of ``batch_size`` samples, measured per model,
-  resolution and device when ``'auto'`` (:mod:`.chunk_tuning`); the per-sample gradients are
-  added one by one in sample order, so the result is the same for every chunk size;
-- the noise is InterpretDL's own draws from the global ``np.random`` (``noise_source='numpy'``,
-  the default here, so ``np.random.seed(k)`` before either interpreter gives the same result to
-  float tolerance) or Paddle's generator on the device, seeded with ``seed``
-  (``noise_source='device'``, what the generator uses);
-- on GPU, the forward/backward runs under AMP (float16) with a static loss scale; a chunk whose
-  gradient is not finite is recomputed in float32;
-- ``aggregation`` chooses what is averaged over the samples (see :mod:`.base`): the signed
-  gradient (``abs_of_mean``, InterpretDL's), ``|g|`` (``mean_of_abs``), ``g^2`` (``squared``) or
-  the signed gradient times the input (``grad_x_input``); ``np.abs(result).sum(1)`` is then the
-  map of every aggregation but ``grad_x_input`` (whose map is ``np.abs(result.sum(1))``).
-
-Example (plain InterpretDL code)::
-
-    import interpretdl as it
-    from paddleseg_pssl.consensus.engines.interpreter import FastSmoothGradInterpreter
-
-    sg = FastSmoothGradInterpreter(model, device="gpu:0", aggregation="mean_of_abs")
-    grads = sg.interpret("cat.jpg", labels=[281], n_samples=20, visual=False)
-    consensus = it.ConsensusInterpreter(FastSmoothGradInterpreter, models, device="gpu:0")
-    grads = consensus.interpret("cat.jpg", n_samples=20, visual=False)   # (M, 3, H, W)
+:class:`FastSmoothGradInterpreter` subclasses InterpretDL's ``SmoothGradInterpreter`` (same
+constructor, ``interpret`` and result, so it also runs inside ``ConsensusInterpreter``; example
+in docs/generation.md). Its inner loop (:meth:`gradient_moments`, the ``batched`` engine's):
+parameters frozen and only input gradients taken; noisy copies stacked into chunks of
+``batch_size`` (:mod:`.chunk_tuning`) but summed one by one in sample order, so the result does
+not depend on the chunk size; noise from InterpretDL's own ``np.random`` draws or Paddle's
+device generator (``noise_source``); AMP on GPU, a non-finite chunk redone in float32.
 """
 from __future__ import annotations
 
@@ -38,16 +14,19 @@ import contextlib
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
+import paddle
+from paddle.base import core
 
-from paddleseg_pssl.consensus.engines import chunk_tuning
-from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MAX_SEED,
-                                                    GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
-                                                    MOMENTS, GradientMoments, check_checkpoints,
-                                                    check_choice_setting, check_inputs,
-                                                    check_label, check_seed, import_interpretdl,
-                                                    moments_needed, NOISE_SOURCES,
-                                                    check_throughput_settings, device_kind,
-                                                    noise_sigma, resolve_amp, resolve_batch_size)
+from paddleseg_pssl.consensus.explain import chunk_tuning
+from paddleseg_pssl.consensus.explain.engine_base import (ENGINE_DEFAULTS, MAX_SEED,
+                                                          GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
+                                                          MOMENTS, GradientMoments,
+                                                          check_checkpoints, check_choice_setting,
+                                                          check_inputs, check_label, check_seed,
+                                                          import_interpretdl, moments_needed,
+                                                          NOISE_SOURCES, check_throughput_settings,
+                                                          device_kind, noise_sigma, resolve_amp,
+                                                          resolve_batch_size)
 
 import_interpretdl()  # first, so that its import-time notice is dropped
 from interpretdl.data_processor.readers import (  # noqa: E402
@@ -79,9 +58,6 @@ def frozen_parameters(model) -> Iterator[None]:
 @contextlib.contextmanager
 def seeded_generator(seed: int) -> Iterator[None]:
     """Seed the current device's default Paddle generator, restoring its state afterwards."""
-    import paddle
-    from paddle.base import core
-
     device = paddle.get_device()
     if device.startswith("gpu"):
         dev_id = int(device.split(":")[1]) if ":" in device else 0
@@ -109,21 +85,9 @@ def global_numpy_noise(data: np.ndarray, n_samples: int, noise_amount: float) ->
 
 class FastSmoothGradInterpreter(SmoothGradInterpreter):
     """InterpretDL's SmoothGrad interpreter with frozen parameters, input-only gradients,
-    chunked noise, device noise and the aggregation options (module docstring).
-
-    Args:
-        model: A classifier ``paddle.nn.Layer`` returning (N, C) logits, in eval mode.
-        device: ``'cpu'``, ``'gpu:0'``, ... as InterpretDL.
-        aggregation: What is averaged over the noise samples (:data:`.base.AGGREGATIONS`).
-        batch_size: Noise samples per forward/backward, or ``'auto'`` (measured per model,
-            resolution and device on the first input, :mod:`.chunk_tuning`).
-        amp: ``'auto'`` (on for GPU, off for CPU), True or False.
-        amp_scale: Static scale of the target under AMP (divided out in float32).
-        noise_source: ``'numpy'`` (InterpretDL's global draws) or ``'device'``.
-        seed: Seed of the device noise of :meth:`interpret` (``noise_source='device'``).
-        chunk_cache: Where ``'auto'`` chunk sizes are kept (default: one per process,
-            :data:`.chunk_tuning.SHARED_CACHE`).
-    """
+    chunked noise, device noise and the aggregation options (module docstring). Beyond
+    InterpretDL's arguments: ``seed`` seeds the device noise of :meth:`interpret`, and
+    ``chunk_cache`` keeps ``'auto'`` chunk sizes (default: one per process)."""
 
     def __init__(self, model, device: str = "gpu:0", *,
                  aggregation: str = ENGINE_DEFAULTS.aggregation,
@@ -150,8 +114,6 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
                             use_amp: bool) -> int:
         """The chunk size for this input: the fixed one, or ``'auto'``'s measured choice for
         (model, resolution, device), measured now on ``base + noise_t`` when not yet known."""
-        import paddle
-
         n_samples = int(noise_t.shape[0])
         if self.batch_size != "auto":
             return resolve_batch_size(self.batch_size, n_samples)
@@ -179,8 +141,6 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
     # -- the inner loop -------------------------------------------------------------------------
     @staticmethod
     def _target(logits, label: int, gradient_of: str):
-        import paddle
-
         logits = logits.astype("float32")
         if not label < logits.shape[-1]:
             raise ValueError(f"label {label} is outside the model's {logits.shape[-1]} classes")
@@ -192,8 +152,6 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
 
     def _chunk_gradient(self, chunk, label: int, gradient_of: str, use_amp: bool):
         """d target / d input for every noise sample of the chunk, (B, 3, H, W) float32."""
-        import paddle
-
         chunk.stop_gradient = False
         if use_amp:
             with paddle.amp.auto_cast(level="O1", dtype="float16"):
@@ -238,8 +196,6 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         """Per-sample gradient sums of one image (see :meth:`.base.ExplainerEngine.
         gradient_moments`): ``inputs`` (1, 3, H, W) float32, ``noise`` (n_samples, 3, H, W)
         absolute noise or None (then drawn on the device from ``seed``)."""
-        import paddle
-
         inputs = check_inputs(inputs)
         label = check_label(label)
         check_choice_setting("gradient_of", gradient_of, GRADIENT_TARGETS)
@@ -277,8 +233,6 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
     # -- InterpretDL's interface ------------------------------------------------------------------
     def _predict(self, data: np.ndarray):
         """(predicted labels, probabilities) of a batch, as InterpretDL records them."""
-        import paddle
-
         with paddle.no_grad():
             logits = self.model(paddle.to_tensor(data))
             probs = paddle.nn.functional.softmax(logits.astype("float32"), axis=-1).numpy()
@@ -294,8 +248,6 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         (N, 3, H, W) mean over the noise samples of the aggregated quantity out (module
         docstring). ``gradient_of='loss'`` is not offered (PSSL explains the image's class).
         With device noise, image j of a batch uses the seed ``seed + j``."""
-        import paddle
-
         imgs, data = images_transform_pipeline(inputs, resize_to, crop_to)
         data = np.ascontiguousarray(data, dtype=np.float32)
         self._env_setup()

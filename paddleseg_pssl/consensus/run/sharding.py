@@ -1,10 +1,8 @@
 """Sharding and seeding of PSSL generation across processes (arXiv 2207.03335, Section 3).
 
-Under ``python -m paddle.distributed.launch`` (one process per GPU, one or many nodes, or CPU
-processes) every rank takes a disjoint, deterministic slice of the globally sorted image list:
-image ``i`` belongs to rank ``i % world_size``. The noise of every image is seeded from the
-global seed and the image's relative path only, so a label does not depend on the number of
-processes, on which rank made it, or on restarts.
+Under ``paddle.distributed.launch`` rank r takes images r, r + world_size, ... of the globally
+sorted list; each image's noise is seeded from the global seed and its relative path only, so a
+label depends neither on the process count, nor on the rank that made it, nor on restarts.
 """
 import hashlib
 import os
@@ -66,19 +64,11 @@ def check_rank_and_world(rank: int, world_size: int) -> Tuple[int, int]:
     return int(rank), int(world_size)
 
 
-def shard_indices(count: int, rank: int, world_size: int) -> List[int]:
-    """Indices of the ``count`` globally ordered items that rank ``rank`` processes.
-
-    Disjoint across ranks, their union is everything, and neighbouring items go to different
-    ranks (so classes, usually contiguous, spread evenly).
-    """
-    check_rank_and_world(rank, world_size)
-    return list(range(rank, count, world_size))
-
-
 def shard(items: Sequence[T], rank: int, world_size: int) -> List[T]:
-    """The items of ``items`` (globally ordered) that rank ``rank`` processes."""
-    return [items[i] for i in shard_indices(len(items), rank, world_size)]
+    """The items (globally ordered) rank ``rank`` processes: disjoint across ranks, together
+    everything, neighbours on different ranks (so contiguous classes spread evenly)."""
+    check_rank_and_world(rank, world_size)
+    return list(items[rank::world_size])
 
 
 def image_seed(global_seed: int, image_relpath: str, salt: str = "") -> int:

@@ -1,52 +1,41 @@
 """The PSSL store: the only writer of PSSL labels (arXiv 2207.03335, Section 3).
 
-It writes the layout of :mod:`paddleseg_pssl.pssl_format`, safely under many processes and
-restarts::
-
-    pssl_root/
-    |-- train/<class>/<image>.png      uint8 deciles 0..9 (Eq. 2)
-    |-- train/<class>/<image>.npy      float16 consensus S (Eq. 1), only with keep_float
-    |-- model_maps/<class>/<image>.npz raw per-model maps (float32, keyed by model name),
-    |                                  only with keep_model_maps (for evaluation)
-    |-- train.txt  synsets.txt  manifest.json  failures.txt      written by merge() on rank 0
-    |-- pssl_settings.json             settings fingerprint, written before the first label
-    `-- .pssl_work/                    in-flight state, removed by a successful merge()
-        |-- settings.json              the settings digest every rank checks at start-up
-        |-- train.rank<r>.settings.json    the same, beside rank r's done-list (fingerprint.py)
-        |-- train.rank<r>.txt          labels rank r finished (appended, flushed, fsynced)
-        |-- failures.rank<r>.txt       "<image relpath>\\t<reason>" lines of rank r
-        `-- rank<r>.done.json          rank r finished its slice (with its counts)
-
-Safety rules:
-
-* every file is written to a hidden temporary name in its final folder, then ``os.replace``d,
-  so a killed run never leaves a truncated label; the temporary files a kill leaves are removed
-  by the merge (everywhere) and at rank 0's start (at the top of the root);
-* a label is appended to its rank's done-list only after its files are in place; a label counts
-  as done (and is skipped on resume) when it is listed *and* its PNG exists;
-* ``merge`` unions ``train.txt`` with every rank's list, keeps labels whose PNG exists,
-  unions ``failures.txt`` with every rank's failures minus images labelled since, and
-  writes ``train.txt`` and ``failures.txt`` sorted, so the result depends neither on the number
-  of processes nor on restarts;
-* a run into an output made with other settings (models, weights, explainer, seed, resolution)
-  is refused (:class:`StoreSettingsError`) instead of mixing labels, before it makes anything.
+Writes the layout of :mod:`paddleseg_pssl.pssl_format` (docs/generation.md) plus the in-flight
+state under ``.pssl_work/`` (per-rank done-lists, failures and completion markers), safely under
+many processes and restarts (docs/generation_safety.md): every file is written to a temporary
+name and ``os.replace``d; a label is listed as done only once its files are in place, and counts
+as done when listed *and* its PNG exists; :meth:`PSSLStore.merge` writes ``train.txt`` and
+``failures.txt`` sorted, so the result depends neither on the process count nor on restarts.
 """
+import dataclasses
 import glob
 import json
 import os
 import time
-from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 
 import numpy as np
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus.atomic_files import (TMP_MARK, AppendLog, atomic_write_bytes,
-                                                   atomic_write_text, clean_field, encode_npy,
-                                                   encode_npz, read_lines)
+from paddleseg_pssl.consensus.store.atomic_files import (TMP_MARK, AppendLog, atomic_write_bytes,
+                                                         atomic_write_text, clean_field, encode_npy,
+                                                         encode_npz, read_lines)
 from paddleseg_pssl.errors import NamesRunOptions, literal
 
 WORK_DIR = ".pssl_work"
 SETTINGS_FILE = "settings.json"
+#: The largest zlib level of a PNG.
+MAX_PNG_COMPRESSION: int = 9
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreConfig:
+    """``store:``: what the PSSL store writes beside each label, and how safely."""
+
+    keep_float: bool = False
+    keep_model_maps: bool = False
+    png_compression: int = MAX_PNG_COMPRESSION
+    fsync: bool = True
 
 
 class StoreSettingsError(NamesRunOptions, RuntimeError):
@@ -57,26 +46,14 @@ class RanksTimeoutError(NamesRunOptions, TimeoutError):
     """Rank 0 waited longer than ``merge_timeout_s`` for the other ranks."""
 
 
-# ---------------------------------------------------------------------------------------------
-# The store
-# ---------------------------------------------------------------------------------------------
-
 class PSSLStore:
-    """Writes the labels of one rank, and (on rank 0) merges every rank's lists.
-
-    Args:
-        root: The PSSL root (output folder).
-        rank: This process's rank.
-        world_size: Number of processes writing into ``root``.
-        keep_float: Also write the float16 consensus beside each label.
-        keep_model_maps: Also write the raw per-model maps (``model_maps/``).
-        png_compression: zlib level of the label PNGs (0..9).
-        fsync: fsync every done-list line (and label file) so a power loss cannot lose them.
-    """
+    """Writes the labels of one rank, and (on rank 0) merges every rank's lists."""
 
     def __init__(self, root: str, *, rank: int = 0, world_size: int = 1,
-                 keep_float: bool = False, keep_model_maps: bool = False,
-                 png_compression: int = 9, fsync: bool = True):
+                 keep_float: bool = StoreConfig.keep_float,
+                 keep_model_maps: bool = StoreConfig.keep_model_maps,
+                 png_compression: int = StoreConfig.png_compression,
+                 fsync: bool = StoreConfig.fsync):
         self.root = os.path.abspath(root)
         self.rank = int(rank)
         self.world_size = int(world_size)
@@ -89,13 +66,8 @@ class PSSLStore:
         self._list_log = AppendLog(self.rank_list_path(self.rank), fsync=self.fsync)
         self._fail_log = AppendLog(self.rank_failures_path(self.rank), fsync=self.fsync)
 
-    # ---- paths ------------------------------------------------------------------------------
-
     def path(self, rel: str) -> str:
         return pssl_format.join_relpath(self.root, rel)
-
-    def label_path(self, label_rel: str) -> str:
-        return self.path(label_rel)
 
     def rank_list_path(self, rank: int) -> str:
         return os.path.join(self.work_dir, f"train.rank{rank}.txt")
@@ -105,8 +77,6 @@ class PSSLStore:
 
     def rank_marker_path(self, rank: int) -> str:
         return os.path.join(self.work_dir, f"rank{rank}.done.json")
-
-    # ---- resume -----------------------------------------------------------------------------
 
     def _listed_labels(self) -> Dict[str, str]:
         """label relpath -> image relpath for every label of train.txt and every rank list."""
@@ -151,20 +121,10 @@ class PSSLStore:
             self.load_done()
         return label_rel in self._done
 
-    # ---- writing ----------------------------------------------------------------------------
-
     def write(self, label_rel: str, image_rel: str, deciles: np.ndarray, *,
               consensus: Optional[np.ndarray] = None,
               model_maps: Optional[Mapping[str, np.ndarray]] = None) -> None:
-        """Write one label (and its optional extras), then list it as done.
-
-        Args:
-            label_rel: ``train/<class>/<image>.png``.
-            image_rel: The image path relative to the image root.
-            deciles: HxW uint8 in 0..9.
-            consensus: HxW float consensus, written as float16 when ``keep_float``.
-            model_maps: name -> raw map, written when ``keep_model_maps``.
-        """
+        """Write one label (and its optional extras), then list it as done."""
         try:
             png = pssl_format.encode_decile_png(np.asarray(deciles), self.png_compression)
         except ValueError as exc:
@@ -176,7 +136,7 @@ class PSSLStore:
             atomic_write_bytes(self.path(pssl_format.model_maps_relpath(label_rel)),
                                encode_npz({k: np.asarray(v, dtype=np.float32)
                                            for k, v in model_maps.items()}))
-        atomic_write_bytes(self.label_path(label_rel), png, fsync=self.fsync)
+        atomic_write_bytes(self.path(label_rel), png, fsync=self.fsync)
         self._list_log.append(pssl_format.format_list_line(label_rel, image_rel))
         if self._done is not None:
             self._done.add(label_rel)
@@ -189,8 +149,6 @@ class PSSLStore:
     def close(self) -> None:
         self._list_log.close()
         self._fail_log.close()
-
-    # ---- rank completion --------------------------------------------------------------------
 
     def clear_rank_marker(self) -> None:
         try:
@@ -218,13 +176,6 @@ class PSSLStore:
                        on_wait: Optional[Callable[[List[int]], None]] = None,
                        report_every_s: float = 60.0) -> Dict[int, dict]:
         """Wait until every rank of ``expected`` wrote a marker matching its expected fields.
-
-        Args:
-            expected: rank -> fields its marker must hold (world size, settings and slice
-                digests), so a marker left by another run or another sharding never counts.
-            timeout_s: Give up after this many seconds (None: wait for ever; the launcher
-                stops every rank when one crashes).
-            on_wait: Called with the ranks still missing, every ``report_every_s`` seconds.
 
         Returns:
             rank -> marker.
@@ -255,13 +206,7 @@ class PSSLStore:
                 last_report = now
             time.sleep(poll_s)
 
-    # ---- merge (rank 0) ---------------------------------------------------------------------
-
     def recorded_failures(self) -> Dict[str, str]:
-        """image relpath -> reason of every failure recorded so far (published or in flight)."""
-        return self._read_failures()
-
-    def _read_failures(self) -> Dict[str, str]:
         """image relpath -> reason: the published failures.txt, updated by every rank's list."""
         failures: Dict[str, str] = {}
         for line in self._published_and_rank_lines(pssl_format.FAILURES_FILE, "failures"):
@@ -291,11 +236,6 @@ class PSSLStore:
 
         Call once, on one process, after every rank finished. Clears the in-flight state.
 
-        Args:
-            classes: The class list, in class-id order.
-            manifest: Everything to record; ``counts.labels`` and ``counts.failures`` are
-                filled in here.
-
         Returns:
             {"labels": n, "failures": n}.
         """
@@ -303,7 +243,7 @@ class PSSLStore:
         entries = self._listed_labels()
         labels = sorted(set(entries).intersection(self.existing_labels()))
         done_images = {entries[k] for k in labels}
-        failures = {k: v for k, v in self._read_failures().items() if k not in done_images}
+        failures = {k: v for k, v in self.recorded_failures().items() if k not in done_images}
         atomic_write_text(os.path.join(self.root, pssl_format.TRAIN_LIST_FILE),
                           pssl_format.format_train_list((k, entries[k]) for k in labels),
                           fsync=True)
@@ -329,11 +269,3 @@ class PSSLStore:
             pass
         return counts
 
-
-def read_failures(root: str) -> List[Tuple[str, str]]:
-    """(image relpath, reason) pairs of a merged ``failures.txt``."""
-    out = []
-    for line in read_lines(os.path.join(root, pssl_format.FAILURES_FILE)):
-        image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
-        out.append((image_rel, reason))
-    return out

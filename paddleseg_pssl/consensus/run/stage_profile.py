@@ -1,6 +1,6 @@
 """Where a generation run's time goes, per stage and image (``--profile``; manifest ``run.ranks``).
 
-Stages of :func:`paddleseg_pssl.consensus.image_loop.process_slice`: ``decode`` (prefetch threads),
+Stages of :func:`.image_loop.process_slice`: ``decode`` (prefetch threads),
 ``explain`` (the classifiers, main thread), ``label_maths`` and ``write`` (the writer thread), and
 the main thread's stalls: ``wait_decode`` (no decoded image ready) and ``wait_writer`` (the
 writer's queue full). Stages on other threads overlap the explanations; only the ``wait_``

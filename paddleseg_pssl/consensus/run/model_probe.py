@@ -8,9 +8,11 @@ slice that decodes is explained with every model; a model whose scores (logits) 
 from typing import Optional
 
 import numpy as np
+import paddle
 
-from paddleseg_pssl.consensus import image_loop, preprocess, sharding
-from paddleseg_pssl.consensus.generate_config import ConfigError
+from paddleseg_pssl.consensus.run import image_loop, sharding
+from paddleseg_pssl.consensus.explain import preprocess
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
 
 #: How many images of the slice to try when the first ones do not decode.
 PROBE_CANDIDATES: int = 5
@@ -41,8 +43,6 @@ def _first_decodable(ctx):
 
 
 def _scores_finite(model, inputs: np.ndarray) -> bool:
-    import paddle
-
     with paddle.no_grad():
         logits = model(paddle.to_tensor(inputs))
     return bool(np.all(np.isfinite(np.asarray(logits.numpy(), dtype=np.float64))))

@@ -16,8 +16,8 @@ import socket
 import tempfile
 from typing import List, Optional
 
-from paddleseg_pssl.consensus.generate_config import ConfigError
-from paddleseg_pssl.consensus.manifest import timestamp
+from paddleseg_pssl.consensus.run.generate_config import ConfigError
+from paddleseg_pssl.consensus.store.manifest import timestamp
 from paddleseg_pssl.errors import PSSLConfigError
 
 LOCK_NAME = "rank{rank}.lock"
@@ -73,13 +73,7 @@ def _holder_text(fd: int) -> str:
 
 
 class RankLock:
-    """Exclusive advisory lock of one rank of one output folder, held until :meth:`release`.
-
-    Args:
-        work_dir: The output's ``.pssl_work`` folder.
-        rank: The rank this process runs.
-        world_size: How many ranks the run has; a live run with another world size refuses this one.
-    """
+    """Exclusive advisory lock of one rank of one output folder, held until :meth:`release`."""
 
     def __init__(self, work_dir: str, rank: int, world_size: int = 1):
         self.work_dir = work_dir

@@ -1,26 +1,11 @@
-"""The ensemble of classifiers whose explanations PSSL averages (arXiv 2207.03335, Section 3.1).
+"""The ensemble of classifiers whose explanations PSSL averages (arXiv 2207.03335, Section 3.1;
+M = 15 in the paper, after Consensus, arXiv 2109.00707).
 
-PSSL explains every training image with M trained classifiers (the paper uses M = 15, following
-Consensus, arXiv 2109.00707, which finds that more than 15 models align well with segmentation).
-This module turns the ``ensemble:`` list of a generation config into validated
-:class:`ClassifierSpec` objects; :mod:`.classifier_loading` builds each one into a frozen
-``paddle.nn.Layer``.
-
-A config entry::
-
-    ensemble:
-      - arch: resnet50                 # a paddle.vision.models function ...
-        weights: /data/ResNet50.pdparams
-      - name: my_net
-        arch: my_pkg.nets:build        # ... or 'module:factory' for any paddle.nn.Layer
-        weights: /data/my_net.pdparams
-        input_size: 299                # used with resize: square
-        resize: square                 # nets that only take one size; the map is resized back
-        mean: [0.5, 0.5, 0.5]          # on the 0..1 scale
-        std: [0.5, 0.5, 0.5]
-        kwargs: {width: 2}             # extra factory arguments
-
-Only the class count is shared by all entries: it comes from the dataset's class list.
+:func:`parse_ensemble` turns the ``ensemble:`` list (entries ``{arch, weights | pretrained,
+name, input_size, resize, mean, std, kwargs}``, or just an arch name; commented example in
+configs/pssl/generate/imagenet_15_models.yml) into :class:`ClassifierSpec` objects;
+:mod:`.classifier_loading` builds each into a frozen ``paddle.nn.Layer``. Only the class count,
+from the dataset's class list, is shared by all entries (:func:`with_classes`).
 """
 from __future__ import annotations
 
@@ -61,32 +46,17 @@ def _config_error(key: str, message: str) -> EnsembleConfigError:
 
 @dataclasses.dataclass(frozen=True)
 class ClassifierSpec:
-    """One classifier of the ensemble.
+    """One classifier of the ensemble (one ``ensemble:`` entry, every key checked)."""
 
-    Attributes:
-        name: Unique name, used in the manifest and for per-model maps (default: ``arch``).
-        arch: A ``paddle.vision.models`` function name (``'resnet50'``) or ``'module:factory'``
-            for any callable returning a ``paddle.nn.Layer`` (``'ppcls.arch:ResNet50'``).
-        weights: Path of a ``.pdparams`` state dict, or None.
-        pretrained: Let the factory download its own weights (paddle.vision, needs internet).
-        num_classes: Number of classes the model must output (the dataset's class count).
-        input_size: Square side used when ``resize == 'square'``.
-        mean: Per-channel RGB mean on the 0..1 scale.
-        std: Per-channel RGB standard deviation on the 0..1 scale.
-        resize: ``'keep_aspect'`` feeds the explanation-resolution image as is; ``'square'``
-            resizes it to ``input_size`` x ``input_size`` (the map is resized back).
-        kwargs: Extra keyword arguments of the factory.
-    """
-
-    name: str
-    arch: str
-    weights: Optional[str] = None
-    pretrained: bool = False
-    num_classes: int = IMAGENET_NUM_CLASSES
-    input_size: int = IMAGENET_INPUT_SIZE
-    mean: Tuple[float, float, float] = IMAGENET_MEAN
+    name: str                         # unique; manifest and per-model maps (default: arch)
+    arch: str                         # paddle.vision.models function, or 'module:factory'
+    weights: Optional[str] = None     # a .pdparams state dict
+    pretrained: bool = False          # the factory downloads its own weights (internet)
+    num_classes: int = IMAGENET_NUM_CLASSES  # the dataset's class count
+    input_size: int = IMAGENET_INPUT_SIZE    # square side, with resize: square
+    mean: Tuple[float, float, float] = IMAGENET_MEAN  # RGB, on the 0..1 scale
     std: Tuple[float, float, float] = IMAGENET_STD
-    resize: str = "keep_aspect"
+    resize: str = "keep_aspect"       # or square: input_size x input_size, map resized back
     kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -97,10 +67,6 @@ class ClassifierSpec:
         return out
 
 
-# --------------------------------------------------------------------------------------------
-# Architecture resolution
-# --------------------------------------------------------------------------------------------
-
 def paddle_vision_archs() -> List[str]:
     """Names of the model functions ``paddle.vision.models`` exports (lower-case entries)."""
     import paddle.vision.models as models
@@ -110,9 +76,6 @@ def paddle_vision_archs() -> List[str]:
 
 def resolve_factory(arch: str) -> Callable[..., Any]:
     """Return the callable that builds ``arch``.
-
-    Args:
-        arch: ``'resnet50'`` (paddle.vision.models) or ``'package.module:factory'``.
 
     Raises:
         EnsembleConfigError: unknown paddle.vision name (with close matches), a module that does
@@ -129,10 +92,6 @@ def resolve_factory(arch: str) -> Callable[..., Any]:
     except model_factory.FactoryError as exc:
         raise EnsembleConfigError(str(exc)) from exc
 
-
-# --------------------------------------------------------------------------------------------
-# Parsing
-# --------------------------------------------------------------------------------------------
 
 #: The smallest square input side an ``ensemble:`` entry may ask for.
 MIN_INPUT_SIZE: int = 16
@@ -256,30 +215,28 @@ def _entry_inputs(entry: Dict[str, Any], where: str) -> Dict[str, Any]:
             "kwargs": dict(kwargs)}
 
 
-def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
-                   require_weights: bool = False,
+def with_classes(specs: Sequence[ClassifierSpec], num_classes: int) -> List[ClassifierSpec]:
+    """``specs`` for a dataset of ``num_classes`` classes (every model outputs that many).
+
+    Raises:
+        EnsembleConfigError: ``num_classes`` is not an integer >= 2.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise _config_error("ensemble", f"num_classes must be an integer >= 2, "
+                                        f"got {num_classes!r}")
+    return [dataclasses.replace(spec, num_classes=num_classes) for spec in specs]
+
+
+def parse_ensemble(cfg_list: Sequence[Dict[str, Any]],
+                   num_classes: int = IMAGENET_NUM_CLASSES, *, require_weights: bool = False,
                    weights_dir: Optional[str] = None) -> List[ClassifierSpec]:
-    """Validate the ``ensemble:`` list of a generation config.
-
-    Args:
-        cfg_list: One dict per classifier (keys: :data:`SPEC_KEYS`; ``arch`` is required).
-        num_classes: The dataset's class count; every model must output this many scores.
-        require_weights: Reject entries with neither ``weights`` nor ``pretrained: true``
-            (a randomly initialised classifier explains nothing; tests build such ensembles).
-        weights_dir: Offline machines: a folder of ``<name>.pdparams`` files. Entries without
-            ``weights`` take ``<weights_dir>/<name>.pdparams`` instead of ``pretrained: true``
-            (paddle.vision's download), so a shipped ensemble runs without editing each entry.
-
-    Returns:
-        One :class:`ClassifierSpec` per entry, in order.
+    """Validate the ``ensemble:`` list of a generation config, one :class:`ClassifierSpec` per
+    entry in order (keys: :data:`SPEC_KEYS`; ``arch`` is required).
 
     Raises:
         EnsembleConfigError: naming the entry (``ensemble[i]``), the key, the value and the fix;
             its ``key`` is that config key.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise _config_error("ensemble", f"num_classes must be an integer >= 2, "
-                                        f"got {num_classes!r}")
     if isinstance(cfg_list, dict) or not isinstance(cfg_list, (list, tuple)) or not cfg_list:
         raise _config_error("ensemble", f"ensemble must be a non-empty list of classifiers "
                                         f"(- arch: resnet50 ...), got {type(cfg_list).__name__}: "
@@ -293,6 +250,5 @@ def parse_ensemble(cfg_list: Sequence[Dict[str, Any]], num_classes: int, *,
         weights, pretrained = _entry_weights(entry, name, where, require_weights=require_weights,
                                              weights_dir=weights_dir)
         specs.append(ClassifierSpec(name=name, arch=entry["arch"], weights=weights,
-                                    pretrained=pretrained, num_classes=num_classes,
-                                    **_entry_inputs(entry, where)))
-    return specs
+                                    pretrained=pretrained, **_entry_inputs(entry, where)))
+    return with_classes(specs, num_classes)

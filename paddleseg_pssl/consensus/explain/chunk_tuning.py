@@ -166,11 +166,6 @@ class ChunkSizeCache:
         return [dict(model=names.get(k.model_id, str(k.model_id)), device=k.device,
                      resolution_bucket=k.resolution, **c.to_dict()) for k, c in items]
 
-    def tuning_seconds(self) -> float:
-        """Total time spent measuring in this run."""
-        with self._lock:
-            return sum(c.tuning_seconds for c in self._choices.values())
-
 
 #: The cache of interpreters built without one (e.g. one per call by InterpretDL's
 #: ``ConsensusInterpreter``), so that they measure once per process, not once per call.

@@ -1,7 +1,7 @@
 """The ``manifest.json`` of a PSSL folder: settings, models, versions, counts (arXiv 2207.03335).
 
 Everything needed to reproduce and audit the labels; written by rank 0 after the merge
-(:func:`paddleseg_pssl.consensus.runner.run`).
+(:func:`paddleseg_pssl.consensus.run.runner.run`).
 """
 import datetime
 import os

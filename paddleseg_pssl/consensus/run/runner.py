@@ -1,42 +1,24 @@
 """A PSSL generation run (arXiv 2207.03335, Section 3; Consensus, arXiv 2109.00707).
 
-:func:`run` resolves the config (:mod:`.startup`), guards the output folder, labels this rank's
-slice (:mod:`.image_loop`) and, on rank 0, merges every rank's results into the PSSL root.
-
-Start-up checks everything that would fail every image (config, class list, models, weights,
-output size, output folder made with other settings) and stops with a :class:`ConfigError`
-naming the key. Problems of single images (unreadable, truncated, class not in the class list,
-an explainer error) are recorded in ``failures.txt`` and counted; the run goes on.
-
-Distributed runs (``python -m paddle.distributed.launch``) need no collective communication:
-each rank processes ``items[rank::world_size]``, appends to its own done-list and writes a
-completion marker; rank 0 then waits for every rank's marker (matching this run's settings
-and slice, so a stale marker never counts) and merges. The output must be on a filesystem all
-ranks share (or merge later with a merge-only run after gathering ``.pssl_work/``).
-
-The outcome is a :class:`RunResult`: ``too_many_failures`` when the failed fraction of images
-exceeds ``max_failure_fraction`` (rank 0 only decides; other ranks report none, so a launcher
-does not stop rank 0 before it merges). A run stopped early raises PSSLRunStopped
-(:mod:`.fail_fast`); the command line turns all of these into exit statuses.
-
-Guards of a long run: the output folder is made and proven writable first
-(:mod:`.output_lock`), the settings fingerprint is checked before anything is written there (a
-refused run leaves nothing), each rank holds a lock of it, the fingerprint is checked again and
-recorded (:mod:`.fingerprint`), rank 0 removes temporary files a kill left at its top, and every
-model is probed on one image (:mod:`.model_probe`).
+:func:`run` resolves the config (:mod:`.startup`: everything that would fail every image stops
+there with a :class:`ConfigError` naming the key), guards the output folder (lock, settings
+fingerprint, model probe), labels this rank's slice (:mod:`.image_loop`; single-image problems
+go to ``failures.txt``) and, on rank 0, waits for every rank's completion marker of this run and
+merges. Ranks share nothing but the output folder (docs/generation.md, "N GPUs on one node").
 """
 import dataclasses
 import logging
 import time
 from typing import Dict, Optional
 
-from paddleseg_pssl.consensus import fail_fast, fingerprint, model_probe
-from paddleseg_pssl.consensus.generate_config import ConfigError, GenerateConfig
-from paddleseg_pssl.consensus.image_loop import process_slice
-from paddleseg_pssl.consensus.manifest import build_manifest, timestamp
-from paddleseg_pssl.consensus.output_lock import RankLock, ensure_output_dir
-from paddleseg_pssl.consensus.startup import Context, prepare, slice_digest
-from paddleseg_pssl.consensus.store import PSSLStore, StoreSettingsError
+from paddleseg_pssl.consensus.run import fail_fast, model_probe
+from paddleseg_pssl.consensus.store import fingerprint
+from paddleseg_pssl.consensus.run.generate_config import ConfigError, GenerateConfig
+from paddleseg_pssl.consensus.run.image_loop import process_slice
+from paddleseg_pssl.consensus.store.manifest import build_manifest, timestamp
+from paddleseg_pssl.consensus.store.output_lock import RankLock, ensure_output_dir
+from paddleseg_pssl.consensus.run.startup import Context, prepare, slice_digest
+from paddleseg_pssl.consensus.store.pssl_store import PSSLStore, StoreSettingsError
 
 logger = logging.getLogger("paddleseg_pssl.generate")
 
@@ -69,11 +51,6 @@ def _summary(ctx: Context, result: RunResult) -> str:
 def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional[int] = None,
         merge_only: bool = False, adopt_existing: bool = False) -> RunResult:
     """Generate PSSL for the validated config ``cfg`` (:func:`config.load_config`).
-
-    Args:
-        merge_only: Only merge the finished per-rank lists (rank 0; other ranks do nothing).
-        adopt_existing: Keep labels found without any readable settings fingerprint as made
-            with these settings (otherwise such an output is refused).
 
     Returns:
         What this rank did. Start-up problems raise ConfigError; a run stopped early raises

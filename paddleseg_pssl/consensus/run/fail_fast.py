@@ -1,15 +1,9 @@
-"""Stop a long PSSL generation run early when going on would only waste it (arXiv 2207.03335).
-
-Two kinds of stop, both raising :class:`~paddleseg_pssl.errors.PSSLRunStopped` (exit status 3
-of ``tools/generate_pssl.py``); what was finished stays, so a rerun resumes:
-
-* a machine error while writing (disk full, read-only file system, permission, quota): every
-  further image would fail the same way, so the run stops at once;
-* images failing for one reason: the first ``fail_fast.first`` images of a run all fail for the
-  same reason, or ``fail_fast.in_a_row`` images in a row do (0 turns a rule off). A "reason" is
-  the failure message with quoted names and numbers blanked, so "model 'a' failed on 12x9"
-  and "model 'a' failed on 30x7" are one reason. Failures already recorded by an earlier run
-  (known bad images retried on resume) do not count.
+"""Stop a long PSSL generation run early when going on would only waste it (arXiv 2207.03335):
+a machine error while writing (disk full, read-only, permission), or images failing for one
+reason (the first ``fail_fast.first`` of a run, or ``fail_fast.in_a_row`` in a row; a reason is
+the message with quoted names and numbers blanked; failures known from an earlier run do not
+count). Both raise :class:`~paddleseg_pssl.errors.PSSLRunStopped` (exit status 3); what was
+finished stays, so a rerun resumes (docs/generation_safety.md).
 """
 import dataclasses
 import errno
@@ -46,13 +40,7 @@ def reason_class(reason: str) -> str:
 
 @dataclasses.dataclass
 class FailFast:
-    """Watches one rank's results and raises when images keep failing for one reason.
-
-    Args:
-        first: Stop when this many first images of the run all fail for one reason (0: off).
-        in_a_row: Stop when this many images in a row fail for one reason (0: off).
-        known_failures: Images whose failure an earlier run recorded; they do not count.
-    """
+    """Watches one rank's results and raises when images keep failing for one reason."""
 
     first: int
     in_a_row: int

@@ -1,28 +1,13 @@
-"""The ``interpretdl`` engine: InterpretDL's own interpreters, the reference (arXiv 2207.03335).
+"""The ``interpretdl`` engine: InterpretDL's own interpreters as is, the reference
+(arXiv 2207.03335; Consensus, arXiv 2109.00707, whose code is InterpretDL's).
 
-The paper names SmoothGrad and the Consensus study (arXiv 2109.00707) whose code is InterpretDL's
-``SmoothGradInterpreter`` and ``ConsensusInterpreter``. This engine calls the former as is on the already-normalised input (a float array is
-neither resized nor re-normalised by InterpretDL) and reduces its output, the signed gradients
-averaged over the noise samples, to ``|.|`` summed over channels. ``IntGradCVInterpreter`` is
-selectable with ``name: integrated_gradients``.
-
-How InterpretDL 0.8 is driven on Paddle 3.3 (nothing in site-packages is modified):
-
-- ``device`` is passed explicitly as ``paddle.get_device()``: InterpretDL calls
-  ``paddle.set_device(device)`` globally, with ``'gpu:0'`` as its default;
-- the seed: InterpretDL draws its noise from the global ``np.random``; the engine seeds it with
-  the per-image seed and restores the caller's numpy RNG state afterwards;
-- given ``noise``: the ``np`` name seen by InterpretDL's ``smooth_grad`` module is swapped, for
-  the call only, for a proxy whose ``random.normal`` hands out the given samples in order;
-- its tqdm progress bar (one per call) is silenced the same way unless ``show_progress``;
-- ``abs_of_mean`` and ``grad_x_input`` need only InterpretDL's own output (the mean of the
-  signed gradients); the other aggregations (``mean_of_abs``, ``squared``) and sample-count
-  checkpoints are not something InterpretDL computes: the engine then calls it once per sample
-  (``n_samples=1``, same noise sequence) and accumulates the sums itself (slower, which is fine
-  for a reference);
-- InterpretDL calls ``loss.backward()``, which also accumulates parameter gradients on models
-  whose parameters are trainable and never clears them; models from ``build_classifier`` are
-  frozen, so nothing accumulates.
+``SmoothGradInterpreter`` (or ``IntGradCVInterpreter``, ``name: integrated_gradients``) runs on
+the already-normalised input; nothing in site-packages is modified. For the call only: the
+device is passed explicitly (InterpretDL sets it globally), the global ``np.random`` is seeded
+per image and restored, given noise is replayed through a stand-in for the ``np`` its
+``smooth_grad`` module sees, and its tqdm bar is silenced. Aggregations other than
+``abs_of_mean``/``grad_x_input``, and sample checkpoints, call it once per sample and sum here.
+Models from ``build_classifier`` are frozen, so its ``loss.backward()`` accumulates nothing.
 """
 from __future__ import annotations
 
@@ -31,13 +16,15 @@ import types
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
+import paddle
+from tqdm import tqdm
 
-from paddleseg_pssl.consensus.engines.base import (ENGINE_DEFAULTS, MOMENTS, EngineConfigError,
-                                                    ExplainerEngine, GradientMoments,
-                                                    check_checkpoints, check_choice_setting,
-                                                    check_inputs, check_label,
-                                                    check_positive_int_setting, check_seed,
-                                                    import_interpretdl)
+from paddleseg_pssl.consensus.explain.engine_base import (ENGINE_DEFAULTS, MOMENTS,
+                                                          EngineConfigError, ExplainerEngine,
+                                                          GradientMoments, check_checkpoints,
+                                                          check_choice_setting, check_inputs,
+                                                          check_label, check_positive_int_setting,
+                                                          check_seed, import_interpretdl)
 
 #: Explainer names accepted in ``explainer.name`` and the InterpretDL class each one runs.
 METHODS: Dict[str, str] = {
@@ -95,28 +82,16 @@ def _numpy_seed(seed: int) -> Iterator[None]:
 
 
 def _quiet_tqdm(*args, **kwargs):
-    from tqdm import tqdm
-
     kwargs["disable"] = True
     return tqdm(*args, **kwargs)
 
 
 class InterpretDLEngine(ExplainerEngine):
-    """Runs an InterpretDL interpreter per call; the reference for the ``batched`` engine.
+    """Runs an InterpretDL interpreter per call; the reference for the ``batched`` engine."""
 
-    Args:
-        method: ``'smoothgrad'`` (default) or ``'integrated_gradients'``.
-        n_samples, noise_amount, aggregation, gradient_of: see :class:`.base.ExplainerEngine`
-            (SmoothGrad only, except ``gradient_of``).
-        steps: Integrated-gradients interpolation steps.
-        baselines: Integrated-gradients baseline: None (zeros) or ``'random'``.
-        num_random_trials: Random baselines averaged when ``baselines == 'random'``.
-        show_progress: Keep InterpretDL's tqdm bar.
-    """
+    engine = "interpretdl"
 
-    name = "interpretdl"
-
-    def __init__(self, *, method: str = ENGINE_DEFAULTS.method,
+    def __init__(self, *, name: str = ENGINE_DEFAULTS.name,
                  n_samples: int = ENGINE_DEFAULTS.n_samples,
                  noise_amount: float = ENGINE_DEFAULTS.noise_amount,
                  aggregation: str = ENGINE_DEFAULTS.aggregation,
@@ -127,8 +102,8 @@ class InterpretDLEngine(ExplainerEngine):
                  show_progress: bool = False):
         super().__init__(n_samples=n_samples, noise_amount=noise_amount,
                          aggregation=aggregation, gradient_of=gradient_of)
-        check_choice_setting("name", method, METHODS)
-        if method == "integrated_gradients" and aggregation != "abs_of_mean":
+        check_choice_setting("name", name, METHODS)
+        if name == "integrated_gradients" and aggregation != "abs_of_mean":
             raise EngineConfigError(
                 "explainer.aggregation: integrated_gradients averages its gradients itself; "
                 "use aggregation: abs_of_mean")
@@ -137,7 +112,7 @@ class InterpretDLEngine(ExplainerEngine):
                                     f"got {baselines!r}")
         check_positive_int_setting("steps", steps)
         check_positive_int_setting("num_random_trials", num_random_trials)
-        self.method = method
+        self.name = name
         self.steps = steps
         self.baselines = baselines
         self.num_random_trials = num_random_trials
@@ -145,8 +120,8 @@ class InterpretDLEngine(ExplainerEngine):
 
     def config(self) -> Dict[str, Any]:
         cfg = super().config()
-        cfg["name"] = self.method
-        if self.method == "integrated_gradients":
+        cfg["name"] = self.name
+        if self.name == "integrated_gradients":
             for key in ("n_samples", "noise_amount", "aggregation"):
                 cfg.pop(key)
             cfg.update(steps=self.steps, baselines=self.baselines,
@@ -154,18 +129,16 @@ class InterpretDLEngine(ExplainerEngine):
         return cfg
 
     def _interpreter(self, model):
-        import paddle
-
         interpretdl = import_interpretdl()
         device = paddle.get_device()
         if device[:3] not in ("cpu", "gpu"):
             raise RuntimeError(f"InterpretDL runs on cpu or gpu only, the current device is "
                                f"{device!r}; use engine: batched")
-        return getattr(interpretdl, METHODS[self.method])(model, device=device)
+        return getattr(interpretdl, METHODS[self.name])(model, device=device)
 
     def explain(self, model, inputs: np.ndarray, label: int, seed: int,
                 noise: Optional[np.ndarray] = None) -> np.ndarray:
-        if self.method == "smoothgrad":
+        if self.name == "smoothgrad":
             return super().explain(model, inputs, label, seed, noise)
         import_interpretdl()
         import interpretdl.interpreter.integrated_gradients as ig_module
@@ -189,9 +162,9 @@ class InterpretDLEngine(ExplainerEngine):
         import_interpretdl()
         import interpretdl.interpreter.smooth_grad as sg_module
 
-        if self.method != "smoothgrad":
+        if self.name != "smoothgrad":
             raise ValueError(f"gradient moments are SmoothGrad's; explainer.name is "
-                             f"{self.method!r}")
+                             f"{self.name!r}")
         inputs = check_inputs(inputs)
         label = check_label(label)
         seed = check_seed(seed)

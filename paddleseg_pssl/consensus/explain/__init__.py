@@ -1,0 +1,1 @@
+"""Explaining: the classifier ensemble, its loading and input, and the saliency engines."""

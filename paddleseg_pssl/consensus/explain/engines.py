@@ -1,0 +1,78 @@
+"""Explainer engines for PSSL generation (arXiv 2207.03335, Section 3.2), behind one interface
+(:meth:`ExplainerEngine.explain`): ``batched`` (default; our InterpretDL interpreter, noise
+samples batched, input-only gradients, AMP on GPU) and ``interpretdl`` (InterpretDL's
+``SmoothGradInterpreter`` or ``IntGradCVInterpreter`` as is, the reference). Settings:
+:class:`~.engine_base.ExplainerConfig`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+from typing import Any, Dict, Mapping, Type, Union
+
+from paddleseg_pssl.consensus.explain.batched_engine import BatchedSmoothGradEngine
+from paddleseg_pssl.consensus.explain.engine_base import (AGGREGATIONS, ENGINE_DEFAULTS, MOMENTS,
+                                                          EngineConfigError, ExplainerConfig,
+                                                          ExplainerEngine, GradientMoments,
+                                                          moments_needed, numpy_smoothgrad_noise,
+                                                          reduce_moments)
+from paddleseg_pssl.consensus.explain.interpretdl_engine import METHODS, InterpretDLEngine
+
+#: Engine name -> class.
+ENGINES: Dict[str, Type[ExplainerEngine]] = {
+    BatchedSmoothGradEngine.engine: BatchedSmoothGradEngine,
+    InterpretDLEngine.engine: InterpretDLEngine,
+}
+
+DEFAULT_ENGINE: str = ENGINE_DEFAULTS.engine
+
+__all__ = ["AGGREGATIONS", "DEFAULT_ENGINE", "ENGINES", "METHODS", "MOMENTS",
+           "BatchedSmoothGradEngine", "EngineConfigError", "ExplainerConfig", "ExplainerEngine",
+           "GradientMoments", "InterpretDLEngine", "build_engine", "engine_from_config",
+           "moments_needed", "numpy_smoothgrad_noise", "reduce_moments"]
+
+
+def _accepted(cls: Type[ExplainerEngine]) -> list:
+    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+
+def build_engine(engine: str = DEFAULT_ENGINE, **settings: Any) -> ExplainerEngine:
+    """The engine named ``engine`` with ``settings`` (keys of :class:`ExplainerConfig`).
+
+    Raises:
+        EngineConfigError: unknown engine or setting, naming it and the accepted ones.
+    """
+    if engine not in ENGINES:
+        close = difflib.get_close_matches(str(engine), ENGINES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise EngineConfigError(f"explainer.engine {engine!r} is unknown{hint}; choose one of "
+                                f"{list(ENGINES)}")
+    cls = ENGINES[engine]
+    if cls is BatchedSmoothGradEngine:
+        name = settings.pop("name", ENGINE_DEFAULTS.name)
+        if name != "smoothgrad":
+            raise EngineConfigError(
+                f"explainer.name {name!r} needs engine: interpretdl (the batched engine "
+                f"implements smoothgrad only)")
+    accepted = _accepted(cls)
+    for key in settings:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise EngineConfigError(f"explainer.{key} is not a setting of engine {engine!r}; "
+                                    f"{hint}accepted: {accepted}")
+    return cls(**settings)
+
+
+def engine_from_config(
+        explainer: Union[ExplainerConfig, Mapping[str, Any], None]) -> ExplainerEngine:
+    """The engine of an ``explainer:`` section (None or a partial mapping: the defaults fill
+    in). The other engine's settings must keep their defaults."""
+    if isinstance(explainer, ExplainerConfig):
+        settings = {k: v for k, v in dataclasses.asdict(explainer).items()
+                    if k in _accepted(ENGINES.get(explainer.engine, ExplainerEngine))
+                    or k == "name" or v != getattr(ENGINE_DEFAULTS, k)}
+    else:
+        settings = dict(explainer or {})
+    return build_engine(settings.pop("engine", DEFAULT_ENGINE), **settings)

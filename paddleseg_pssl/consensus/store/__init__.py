@@ -1,0 +1,1 @@
+"""The PSSL store: labels, done-lists, settings fingerprint, locks, atomic files, manifest."""
