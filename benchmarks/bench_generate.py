@@ -51,7 +51,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from paddleseg_pssl.consensus.engines.base import DEFAULT_N_SAMPLES  # noqa: E402
+from paddleseg_pssl.consensus.explain.engine_base import DEFAULT_N_SAMPLES  # noqa: E402
 from paddleseg_pssl.constants import IMAGENET_NUM_CLASSES, IMAGENET_TRAIN_IMAGES  # noqa: E402
 from worker_processes import run_side_by_side  # noqa: E402
 
@@ -76,10 +76,10 @@ def _worker(args) -> Dict[str, Dict[str, float]]:
 
     core.set_num_threads(args.threads)
     paddle.set_device("cpu")
-    from paddleseg_pssl.consensus.engines import build_engine
-    from paddleseg_pssl.consensus.classifier_loading import build_classifier
-    from paddleseg_pssl.consensus.ensemble import parse_ensemble
-    from paddleseg_pssl.consensus.preprocess import load_rgb, resize_short_side, to_model_input
+    from paddleseg_pssl.consensus.explain.engines import build_engine
+    from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
+    from paddleseg_pssl.consensus.explain.ensemble import parse_ensemble
+    from paddleseg_pssl.consensus.explain.preprocess import load_rgb, resize_short_side, to_model_input
 
     paths: List[str] = args.paths
     labels = [i * 37 % NUM_CLASSES for i in range(len(paths))]

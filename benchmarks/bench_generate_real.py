@@ -86,8 +86,8 @@ class _Phases:
     seconds per model and (ours only) the label's SHA-256."""
 
     def __init__(self, n: int, warm_n: int) -> None:
-        from paddleseg_pssl.consensus.classifier_loading import build_classifier
-        from paddleseg_pssl.consensus.ensemble import parse_ensemble
+        from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
+        from paddleseg_pssl.consensus.explain.ensemble import parse_ensemble
 
         self.n, self.warm_n = n, warm_n
         self.specs = parse_ensemble([{"arch": f"imagenet_mobilenets:{m}",
@@ -110,7 +110,7 @@ class _Phases:
         """InterpretDL's ConsensusInterpreter over trainable models, timed per model."""
         from interpretdl import ConsensusInterpreter, SmoothGradInterpreter
 
-        from paddleseg_pssl.consensus.classifier_loading import build_classifier
+        from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
 
         per_model: List[float] = []
 
@@ -138,10 +138,10 @@ class _Phases:
     def ours(self, batch_size):
         """The generator's batched engine, label maths and PNG encoding."""
         from paddleseg_pssl.consensus import label_maths
-        from paddleseg_pssl.consensus.engines import build_engine
-        from paddleseg_pssl.consensus.preprocess import to_model_input
-        from paddleseg_pssl.consensus.image_loop import decode
-        from paddleseg_pssl.consensus.sharding import image_seed
+        from paddleseg_pssl.consensus.explain.engines import build_engine
+        from paddleseg_pssl.consensus.explain.preprocess import to_model_input
+        from paddleseg_pssl.consensus.run.image_loop import decode
+        from paddleseg_pssl.consensus.run.sharding import image_seed
         from paddleseg_pssl.pssl_format import encode_decile_png
 
         engines = {m: build_engine("batched", n_samples=m, batch_size=batch_size)
@@ -167,8 +167,8 @@ class _Phases:
         """Only the models' forward + input-backward on ready tensors, ``step`` samples each."""
         import paddle
 
-        from paddleseg_pssl.consensus.preprocess import to_model_input
-        from paddleseg_pssl.consensus.image_loop import decode
+        from paddleseg_pssl.consensus.explain.preprocess import to_model_input
+        from paddleseg_pssl.consensus.run.image_loop import decode
 
         def run(path, cls, n_samples):
             if path not in self.tensors:

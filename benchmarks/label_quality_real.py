@@ -84,8 +84,8 @@ def worker_main(args) -> None:
     import paddle
 
     from paddleseg_pssl.analysis.explanation_study import ExplanationPass, compute_pass
-    from paddleseg_pssl.consensus import config as config_mod
-    from paddleseg_pssl.consensus import startup
+    from paddleseg_pssl.consensus.run import config as config_mod
+    from paddleseg_pssl.consensus.run import startup
 
     noise, short_side, target, largest = STUDY_PASSES[args.worker_pass]
     explanation = ExplanationPass(args.worker_pass, noise, short_side, target,
@@ -129,7 +129,7 @@ def study_variants():
     sample counts without and with the default smoothing; and InterpretDL's documented
     consensus (raw abs_of_mean maps averaged, at n >= 10)."""
     from paddleseg_pssl.analysis.explanation_study import NO_NORMALISATION, Variant
-    from paddleseg_pssl.consensus.engines import AGGREGATIONS
+    from paddleseg_pssl.consensus.explain.engines import AGGREGATIONS
     from paddleseg_pssl.consensus.label_maths import DEFAULT_SMOOTHING as REFERENCE_SMOOTHING
 
     grid = [("base", agg, n, sm, "minmax") for agg in AGGREGATIONS
@@ -204,8 +204,8 @@ def study(args, rows_by_subset, env) -> None:
 
 def shipped_defaults() -> Dict[str, object]:
     """The explanation and consensus defaults a generation config gets (code constants)."""
-    from paddleseg_pssl.consensus.engines import base
-    from paddleseg_pssl.consensus.generate_config import GenerateConfig
+    from paddleseg_pssl.consensus.explain import engine_base as base
+    from paddleseg_pssl.consensus.run.generate_config import GenerateConfig
 
     defaults = GenerateConfig()
     return {"aggregation": base.DEFAULT_AGGREGATION, "n_samples": base.DEFAULT_N_SAMPLES,
@@ -226,7 +226,7 @@ def one_factor_rows(by_name, defaults) -> List[Tuple[str, str, object, bool]]:
     """(factor, value, scores, is_default) rows: each factor varied alone from the defaults.
     Factors that need another pass are compared at that pass's sample count, with the base
     pass at the same count as their reference row."""
-    from paddleseg_pssl.consensus.engines import AGGREGATIONS
+    from paddleseg_pssl.consensus.explain.engines import AGGREGATIONS
 
     d = dict(defaults)
     base_pass = _pass_of(d["noise_amount"], d["short_side"], d["gradient_of"])

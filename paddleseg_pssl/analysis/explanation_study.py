@@ -129,8 +129,9 @@ def compute_pass(ctx, explanation: ExplanationPass, cache_dir: str,
                  progress: Optional[Callable[[Iterable], Iterable]] = None) -> int:
     """Explain this rank's images of ``ctx`` (a :func:`startup.prepare` context built with the
     pass's settings) and cache every aggregation at every checkpoint; returns images computed."""
-    from paddleseg_pssl.consensus import image_loop, preprocess, sharding
-    from paddleseg_pssl.consensus.engines import AGGREGATIONS, MOMENTS, reduce_moments
+    from paddleseg_pssl.consensus.explain import preprocess
+    from paddleseg_pssl.consensus.run import image_loop, sharding
+    from paddleseg_pssl.consensus.explain.engines import AGGREGATIONS, MOMENTS, reduce_moments
 
     check_pass_settings(ctx, explanation, cache_dir)
     mine = [it for it in sharding.shard(ctx.items, ctx.rank, ctx.world_size)
