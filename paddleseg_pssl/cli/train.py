@@ -114,7 +114,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/train.py`` and ``pssl-train``; 0 ok, 2 bad input, 4 a training
     sample that cannot be loaded (see ``common.run_guarded``)."""
     return common.run_command(PROG, build_parser, run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
