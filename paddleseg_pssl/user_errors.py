@@ -37,7 +37,8 @@ def as_flags(text: str, options: Iterable[str]) -> str:
 
 def report_error(prog: str, error: Exception) -> int:
     """Write ``<prog>: error: <message>`` (options as flags) for an error the user can fix;
-    returns :data:`EXIT_BAD_SAMPLE` for a sample that stopped training, else :data:`EXIT_BAD_INPUT`."""
+    returns :data:`EXIT_BAD_SAMPLE` for a sample found bad in training, else
+    :data:`EXIT_BAD_INPUT`."""
     message = " ".join(as_flags(str(error), getattr(error, "options", ())).split())
     sys.stderr.write(f"{prog}: error: {message}\n")
     return EXIT_BAD_SAMPLE if isinstance(error, (PSSLSampleError, SampleLoadError)) \

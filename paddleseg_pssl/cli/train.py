@@ -88,26 +88,13 @@ def run(args: argparse.Namespace) -> None:
         optimizer = builder.optimizer
     with explain_build_errors(cfg, "loss"):
         losses = builder.loss
-    train(model,
-          train_dataset,
-          val_dataset=val_dataset,
-          optimizer=optimizer,
-          save_dir=args.save_dir,
-          iters=cfg.iters,
-          batch_size=cfg.batch_size,
-          resume_model=resume_model,
-          save_interval=args.save_interval,
-          log_iters=args.log_iters,
-          num_workers=args.num_workers,
-          use_vdl=args.use_vdl,
-          use_ema=args.use_ema,
-          losses=losses,
-          keep_checkpoint_max=args.keep_checkpoint_max,
-          test_config=cfg.test_config,
-          precision=args.precision,
-          amp_level=args.amp_level,
-          profiler_options=args.profiler_options,
-          to_static_training=cfg.to_static_training)
+    train(model, train_dataset, val_dataset=val_dataset, optimizer=optimizer,
+          save_dir=args.save_dir, iters=cfg.iters, batch_size=cfg.batch_size,
+          resume_model=resume_model, save_interval=args.save_interval, log_iters=args.log_iters,
+          num_workers=args.num_workers, use_vdl=args.use_vdl, use_ema=args.use_ema, losses=losses,
+          keep_checkpoint_max=args.keep_checkpoint_max, test_config=cfg.test_config,
+          precision=args.precision, amp_level=args.amp_level,
+          profiler_options=args.profiler_options, to_static_training=cfg.to_static_training)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -153,7 +153,7 @@ def explain_build_errors(cfg: Config, section: str) -> Iterator[None]:
         if isinstance(cause, PSSLConfigError):
             # A component of ours refused its arguments; SegBuilder wrapped that message.
             raise PSSLConfigError(f"config {_source(cfg)}: building {section} failed: "
-                                  f"{' '.join(str(cause).split())}") from exc
+                                  f"{' '.join(str(cause).split())}", cause.options) from exc
         if isinstance(cause, TypeError) and "argument" in str(cause):
             raise PSSLConfigError(
                 f"config {_source(cfg)}: building {section} failed: "
