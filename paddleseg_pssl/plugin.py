@@ -15,10 +15,8 @@ import sys
 from typing import Callable, Optional, Tuple
 
 from paddleseg_pssl import compat
-from paddleseg_pssl.user_errors import report_error
 from paddleseg_pssl.training import builder, config_opts, output_layer
-from paddleseg_pssl.errors import PSSLConfigError
-from paddleseg_pssl.training.sample_guard import SampleLoadError
+from paddleseg_pssl.user_errors import USER_ERRORS, report_error
 
 #: Prefix of the import-time log line.
 LOG_PREFIX = "paddleseg_pssl: "
@@ -77,11 +75,11 @@ def log_once(log: Callable[[str], None], debug: Callable[[str], None]) -> bool:
 
 
 def user_error_in(exc: BaseException) -> Optional[Exception]:
-    """The error for the user ``exc`` is or wraps (PaddleSeg's builder wraps them): a
-    :class:`PSSLConfigError`, or a :class:`SampleLoadError` that stopped training."""
+    """The error for the user (``user_errors.USER_ERRORS``) ``exc`` is or wraps (PaddleSeg's
+    builder wraps them)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, (PSSLConfigError, SampleLoadError)):
+        if isinstance(exc, USER_ERRORS):
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__

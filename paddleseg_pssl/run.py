@@ -1,10 +1,8 @@
 """Run one of PaddleSeg's own scripts (``tools/train.py``...) with paddleseg-pssl loaded.
 
-The explicit alternative to the start-up hook (``paddleseg_pssl_autoload``): it imports
-``paddleseg_pssl`` (compat fixes, PSSL components, the label-space builder) and then runs the
-script as ``python <script>`` would, arguments unchanged. A config mistake the package
-detects ends the run with one line on stderr and exit status 2; a training sample that cannot
-be loaded, with one line and status 4::
+The explicit alternative to the start-up hook: imports ``paddleseg_pssl``, then runs the script
+as ``python <script>`` would. An error for the user ends it in one stderr line and the status
+our tools give it (``user_errors.report_error``: 2 for bad input, 4 for a bad sample)::
 
     python -m paddleseg_pssl.run PaddleSeg/tools/train.py --config configs/pssl/pspnet_r50.yml
     python -m paddle.distributed.launch --nproc_per_node 2 tools/paddleseg_run.py \\

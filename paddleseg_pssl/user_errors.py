@@ -1,30 +1,45 @@
 """How an error the user can fix ends a run: one stderr line and an exit status.
 
-Shared by the command lines (:mod:`paddleseg_pssl.cli`) and by PaddleSeg's own scripts under
-the plugin (the start-up hook's ``sys.excepthook`` in :mod:`paddleseg_pssl.plugin`, and
-:mod:`paddleseg_pssl.run`), so a config error reads and exits the same whichever started it.
+Shared by the command lines (:mod:`paddleseg_pssl.cli`) and PaddleSeg's own scripts under the
+plugin (:mod:`paddleseg_pssl.plugin`, :mod:`paddleseg_pssl.run`), so an error reads and exits
+the same whichever started it. The one place where run options become command-line flags.
 """
+import re
 import sys
-from typing import Mapping
+from typing import Iterable
 
-from paddleseg_pssl.errors import (EXIT_BAD_INPUT, EXIT_BAD_SAMPLE, NamesRunOptions,
-                                   OptionNames, spell_options)
+from paddleseg_pssl.errors import (EXIT_BAD_INPUT, EXIT_BAD_SAMPLE, PSSLConfigError,
+                                   PSSLSampleError)
 from paddleseg_pssl.training.sample_guard import SampleLoadError
 
-#: How the command lines spell the run options library errors name: ``--<option>``.
-FLAG_NAMES = OptionNames({}, prefix="--")
+#: The errors that end a command in one line; the others keep their traceback.
+USER_ERRORS = (PSSLConfigError, PSSLSampleError, SampleLoadError)
+
+#: Run options (and config keys a flag sets) whose flag is not ``--<option>``.
+FLAGS = {"paths": "--images", "processes": "--nproc_per_node / --gpus",
+         "learning_rates": "--lrs", "adopt_existing=True": "--adopt_existing",
+         "merge_only=True": "--merge_only", "rank/world_size": "--rank/--world-size"}
 
 
-def print_error(prog: str, message: str) -> None:
-    """The one stderr line a command ends with: ``<prog>: error: <message>``."""
+def flag(option: str) -> str:
+    """The command-line flag of a run option."""
+    return FLAGS.get(option, f"--{option}")
+
+
+def as_flags(text: str, options: Iterable[str]) -> str:
+    """``text`` with each of ``options`` (a whole word, not inside a path or a quoted value)
+    written as its command-line flag."""
+    for option in options:
+        text = re.sub(rf"(?<![\w'\"/.-]){re.escape(option)}(?![\w'\"/-]|\.\w)",
+                      flag(option).replace("\\", r"\\"), text)
+    return text
+
+
+def report_error(prog: str, error: Exception) -> int:
+    """Write ``<prog>: error: <message>`` (options as flags) for an error the user can fix;
+    returns :data:`EXIT_BAD_SAMPLE` for a sample found bad in training, else
+    :data:`EXIT_BAD_INPUT`."""
+    message = " ".join(as_flags(str(error), getattr(error, "options", ())).split())
     sys.stderr.write(f"{prog}: error: {message}\n")
-
-
-def report_error(prog: str, error: Exception, flag_names: Mapping[str, str] = FLAG_NAMES
-                 ) -> int:
-    """Write the one line for an error the user can fix; returns its exit status
-    (:data:`EXIT_BAD_SAMPLE` for a sample that stopped training, else :data:`EXIT_BAD_INPUT`)."""
-    message = spell_options(error.template, flag_names) if isinstance(error, NamesRunOptions) \
-        else str(error)
-    print_error(prog, " ".join(message.split()))
-    return EXIT_BAD_SAMPLE if isinstance(error, SampleLoadError) else EXIT_BAD_INPUT
+    return EXIT_BAD_SAMPLE if isinstance(error, (PSSLSampleError, SampleLoadError)) \
+        else EXIT_BAD_INPUT

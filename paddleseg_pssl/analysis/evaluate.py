@@ -18,7 +18,7 @@ import csv
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -29,8 +29,7 @@ from paddleseg_pssl.analysis.label_quality import (
     centred_prior_deciles, score_to_deciles, top_k_to_threshold)
 from paddleseg_pssl.analysis.masks import (DEFAULT_MASK_EXTENSION, MaskSpec, find_mask,
                                            load_mask)
-from paddleseg_pssl.errors import (LIBRARY_OPTION_NAMES, OptionError, PSSLConfigError, literal,
-                                   spell_options)
+from paddleseg_pssl.errors import PSSLConfigError
 
 CONSENSUS_SOURCE = "consensus"
 PRIOR_SOURCE = "centred prior"
@@ -137,9 +136,9 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
 def _refuse_no_model_maps(pssl_root: str) -> None:
     """Per-model scores were asked for, but the generator kept no per-model map."""
     maps_dir = os.path.join(pssl_root, fmt.MODEL_MAPS_DIR)
-    raise OptionError(literal(f"per-model scores requested but {maps_dir!r} holds no "
-                              f"per-model maps;")
-                      + " generate with store.keep_model_maps: true, or drop {per_model}")
+    raise PSSLConfigError(f"per-model scores requested but {maps_dir!r} holds no per-model "
+                          f"maps; generate with store.keep_model_maps: true, or drop per_model",
+                          ["per_model"])
 
 
 def _read_listed_label(pssl_root: str, label_rel: str) -> np.ndarray:
@@ -170,13 +169,11 @@ def _top_label(k: int) -> str:
 
 
 def report_markdown(report: EvaluationReport, top_ks: Sequence[int] = DEFAULT_TOP_KS,
-                    per_decile_sources: Optional[Sequence[str]] = None,
-                    names: Mapping[str, str] = LIBRARY_OPTION_NAMES) -> str:
+                    per_decile_sources: Optional[Sequence[str]] = None) -> str:
     """The report as markdown: a summary by source, then per-decile tables.
 
     Args:
         per_decile_sources: sources given a per-decile table (default: every source).
-        names: How the advice names run options (``errors.spell_options``).
     """
     lines = ["# PSSL label quality", "",
              f"- PSSL folder: `{report.pssl_root}`",
@@ -192,8 +189,8 @@ def report_markdown(report: EvaluationReport, top_ks: Sequence[int] = DEFAULT_TO
     lines += ["- micro = summed pixel counts over all images; mean = per-image average "
               "(images where a ratio is 0/0 left out)", ""]
     if report.n_evaluated == 0:
-        lines += [spell_options("No sample had a mask: nothing was scored. Check {mask_root}, "
-                                "{mask_ext} and {mask_suffix}.", names), ""]
+        lines += ["No sample had a mask: nothing was scored. Check mask_root, mask_ext and "
+                  "mask_suffix.", ""]
         return "\n".join(lines)
 
     head = ["source", "images"]
@@ -258,10 +255,8 @@ def _json_num(x):
 
 
 def write_report(report: EvaluationReport, output_dir: str,
-                 top_ks: Sequence[int] = DEFAULT_TOP_KS,
-                 names: Mapping[str, str] = LIBRARY_OPTION_NAMES) -> Dict[str, str]:
-    """Write ``label_quality.{md,csv,json,png}`` (+ the missing-mask list) to ``output_dir``;
-    ``names`` spells the run options the markdown's advice names.
+                 top_ks: Sequence[int] = DEFAULT_TOP_KS) -> Dict[str, str]:
+    """Write ``label_quality.{md,csv,json,png}`` (+ the missing-mask list) to ``output_dir``.
 
     Returns:
         kind -> path of each file written.
@@ -272,7 +267,7 @@ def write_report(report: EvaluationReport, output_dir: str,
     base = os.path.join(output_dir, REPORT_BASENAME)
     paths = {"markdown": base + ".md", "csv": base + ".csv", "json": base + ".json"}
     with open(paths["markdown"], "w", encoding="utf-8") as f:
-        f.write(report_markdown(report, top_ks, names=names))
+        f.write(report_markdown(report, top_ks))
     rows = [row for res in report.results for row in res.rows()]
     with open(paths["csv"], "w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))

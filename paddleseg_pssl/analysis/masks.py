@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from paddleseg_pssl.constants import IGNORE_INDEX
-from paddleseg_pssl.errors import OptionError, PSSLConfigError, literal
+from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.pssl_format import join_relpath
 
 MASK_FORMATS: Tuple[str, ...] = ("binary", "class_index", "imagenet_s")
@@ -60,9 +60,12 @@ MASK_WHITE: int = 255
 DEFAULT_MASK_EXTENSION = ".png"
 
 
-class MaskFormatError(OptionError):
-    """A mask file does not hold what its declared format expects; the message's fix names the
-    ``mask_format`` option as an ``{mask_format}`` field (see ``errors.NamesRunOptions``)."""
+class MaskFormatError(PSSLConfigError):
+    """A mask file does not hold what its declared format expects; the fix names the
+    ``mask_format`` option."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ["mask_format"])
 
 
 @dataclass
@@ -132,7 +135,7 @@ def _single_channel(arr: np.ndarray, what: str) -> np.ndarray:
             return rgb[..., 0]
         raise MaskFormatError(f"{what} masks must be single-channel (or grey RGB), got a colour "
                               f"image of shape {arr.shape}; ImageNet-S masks need "
-                              "{mask_format} imagenet_s")
+                              "mask_format imagenet_s")
     raise MaskFormatError(f"{what} masks must be HxW, got shape {arr.shape}")
 
 
@@ -159,7 +162,7 @@ def decode_binary(arr: np.ndarray, ignore: Optional[int] = None
     shown = sorted(values)[:8]
     raise MaskFormatError(f"binary masks hold 0/1 or 0/255 (or 0/1 with 255 = ignore), got "
                           f"values {shown}{'...' if len(values) > 8 else ''}; "
-                          "class-id masks need {mask_format} class_index")
+                          "class-id masks need mask_format class_index")
 
 
 def decode_class_index(arr: np.ndarray, class_id: int,
@@ -178,7 +181,7 @@ def imagenet_s_ids(arr: np.ndarray) -> np.ndarray:
     arr = np.asarray(arr)
     if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise MaskFormatError(f"ImageNet-S masks are RGB PNGs (class id = R + 256*G), got shape "
-                              f"{arr.shape}; single-channel masks need {{mask_format}} binary "
+                              f"{arr.shape}; single-channel masks need mask_format binary "
                               "or class_index")
     return arr[..., 0].astype(np.int32) + IMAGENET_S_G_FACTOR * arr[..., 1].astype(np.int32)
 
@@ -243,14 +246,12 @@ def load_mask(path: str, spec: MaskSpec, class_name: str,
         with Image.open(path) as img:
             arr = np.asarray(img)  # palette PNGs stay indices, RGB stays RGB
     except (OSError, ValueError) as exc:
-        raise MaskFormatError(literal(f"cannot read mask {path!r}: {exc}")) from exc
+        raise MaskFormatError(f"cannot read mask {path!r}: {exc}") from exc
     try:
         fg, valid = decode_mask(arr, spec, class_name)
     except (MaskFormatError, KeyError) as exc:
-        detail = exc.template if isinstance(exc, MaskFormatError) \
-            else literal(exc.args[0] if exc.args else exc)
-        raise MaskFormatError(literal(f"mask {path!r} ({spec.mask_format} format): ")
-                              + detail) from exc
+        detail = exc.args[0] if exc.args else exc
+        raise MaskFormatError(f"mask {path!r} ({spec.mask_format} format): {detail}") from exc
     if out_hw is not None:
         fg, valid = resize_nearest(fg, out_hw), resize_nearest(valid, out_hw)
     return fg, valid

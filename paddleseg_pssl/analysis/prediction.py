@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_pssl.constants import IMAGE_EXTENSIONS
-from paddleseg_pssl.errors import OptionError, PSSLConfigError, literal
+from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.training.builder import PSSLSegBuilder, output_class_count
 from paddleseg_pssl.training.config_checks import validate_components
 from paddleseg_pssl.training.config_loading import check_checkpoint_file, load_config
@@ -165,8 +165,8 @@ def list_images(paths: Sequence[str]) -> List[str]:
     """Image files from a mix of files and folders (folders: sorted, non-recursive).
 
     Raises:
-        OptionError: A path is neither a file nor a folder, or none holds an image; the
-            message names the option as ``{paths}``.
+        PSSLConfigError: A path is neither a file nor a folder, or none holds an image; the
+            message names the ``paths`` option.
     """
     out: List[str] = []
     for p in paths:
@@ -176,11 +176,11 @@ def list_images(paths: Sequence[str]) -> List[str]:
         elif os.path.isfile(p):
             out.append(p)
         else:
-            raise OptionError("{paths} " + literal(f"{p!r} is neither an image file nor a "
-                                                   f"directory"))
+            raise PSSLConfigError(f"paths {p!r} is neither an image file nor a directory",
+                                  ["paths"])
     if not out:
-        raise OptionError("{paths} " + literal(f"{list(paths)!r} holds no image "
-                                               f"({', '.join(IMAGE_EXTENSIONS)})"))
+        raise PSSLConfigError(f"paths {list(paths)!r} holds no image "
+                              f"({', '.join(IMAGE_EXTENSIONS)})", ["paths"])
     return out
 
 
@@ -200,9 +200,9 @@ def list_classification_images(image_root: str, class_ids: Sequence[str], split:
     root = os.path.join(image_root, split) if split else image_root
     if not os.path.isdir(root):
         layout = os.path.join(image_root, split or '', '<class>')
-        raise OptionError(literal(f"image_root split folder {root!r} is not a directory; "
-                                  f"expected ImageNet layout {layout}/*.JPEG")
-                          + " (set {split} '' when the class folders are in image_root)")
+        raise PSSLConfigError(f"image_root/split folder {root!r} is not a directory; expected "
+                              f"ImageNet layout {layout}/*.JPEG (set split '' when the class "
+                              f"folders are in image_root)", ["image_root", "split"])
     index = {c: i for i, c in enumerate(class_ids)}
     samples: List[Tuple[str, int]] = []
     unknown: List[str] = []

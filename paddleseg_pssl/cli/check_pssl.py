@@ -53,7 +53,3 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/check_pssl.py``; exit status as above."""
     return common.run_command(PROG, build_parser, run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,27 +1,18 @@
 """Argument helpers shared by the paddleseg-pssl command lines (PSSL, arXiv 2207.03335).
 
-The flags keep the names and meanings of PaddleSeg 2.8's ``tools/train.py`` and
-``tools/val.py``, so a PaddleSeg command line works unchanged with ours; the differences are
-that ``--device`` defaults to the device Paddle was built for and that bad input ends in one
-line on stderr with exit status 2 (see :func:`run_guarded`).
+The flags keep the names and meanings of PaddleSeg 2.8's ``tools/train.py`` and ``tools/val.py``,
+except that ``--device`` defaults to the device Paddle was built for and that bad input ends in
+one stderr line and a documented exit status (:func:`run_guarded`).
 """
 import argparse
 import inspect
 import sys
-from typing import Any, Callable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import paddle
 
-from paddleseg_pssl.errors import EXIT_INTERRUPTED, OptionNames, PSSLConfigError
-from paddleseg_pssl.training.sample_guard import SampleLoadError
-from paddleseg_pssl.user_errors import FLAG_NAMES, print_error, report_error  # noqa: F401
-
-
-
-def flag_names(spellings: Mapping[str, str]) -> OptionNames:
-    """:data:`FLAG_NAMES` with a command line's own ``{option: flag}`` spellings added."""
-    return OptionNames({**FLAG_NAMES, **spellings}, prefix=FLAG_NAMES.prefix)
-
+from paddleseg_pssl.errors import EXIT_INTERRUPTED, PSSLConfigError
+from paddleseg_pssl.user_errors import USER_ERRORS, report_error
 
 #: Devices ``paddleseg.utils.utils.set_device`` knows (it falls back to CPU for the rest).
 DEVICES: Sequence[str] = ("cpu", "gpu", "xpu", "npu", "mlu")
@@ -29,7 +20,7 @@ DEVICES: Sequence[str] = ("cpu", "gpu", "xpu", "npu", "mlu")
 #: Mixed-precision levels of ``paddle.amp`` that PaddleSeg passes through.
 AMP_LEVELS: Sequence[str] = ("O1", "O2")
 
-#: Precisions offered on the command line; see :func:`engine_precisions` for what runs.
+#: Precisions offered on the command line; see :func:`check_precision` for what runs.
 PRECISIONS: Sequence[str] = ("fp32", "fp16", "bf16")
 
 
@@ -38,48 +29,32 @@ def default_device() -> str:
     return "gpu" if paddle.is_compiled_with_cuda() else "cpu"
 
 
-def _parse_number(text: str, convert: Callable[[str], Any], kind: str, example: str) -> Any:
-    """``convert(text)``, or an argparse error naming the text, ``kind`` and an example."""
-    try:
-        return convert(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}; expected e.g. {example}")
+def _number_type(convert: Callable[[str], Any], kind: str, example: str, strict: bool
+                 ) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)``, > 0 (``strict``) or >= 0, else an error naming it."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {kind}; expected e.g. {example}") from None
+        if value < 0 or (strict and not value > 0):
+            raise argparse.ArgumentTypeError(
+                f"{value} is {'not positive' if strict else 'negative'}; expected {kind} "
+                f"{'>' if strict else '>='} 0")
+        return value
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer > 0."""
-    value = _parse_number(text, int, "an integer", "1000")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not positive; expected an integer > 0")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    value = _parse_number(text, int, "an integer", "0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; expected an integer >= 0")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a float > 0."""
-    value = _parse_number(text, float, "a number", "0.01")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} is not positive; expected a number > 0")
-    return value
+positive_int: Callable[[str], int] = _number_type(int, "an integer", "1000", strict=True)
+non_negative_int: Callable[[str], int] = _number_type(int, "an integer", "0", strict=False)
+positive_float: Callable[[str], float] = _number_type(float, "a number", "0.01", strict=True)
 
 
 def parser_from_docstring(prog: str, doc: str, *, examples: bool = True
                           ) -> argparse.ArgumentParser:
-    """A parser described by a tool module's docstring.
-
-    Args:
-        prog: Program name (``tools/predict.py``).
-        doc: The module docstring: a summary paragraph, then usage examples and notes.
-        examples: Show everything after the summary as the help's epilog, line breaks kept;
-            False: the summary only.
-    """
+    """A parser described by a tool's docstring: its first paragraph, and (``examples``) the
+    rest as the help's epilog, line breaks kept."""
     summary, _, rest = doc.partition("\n\n")
     if not examples:
         return argparse.ArgumentParser(prog=prog, description=summary)
@@ -127,26 +102,18 @@ def add_precision_args(parser: argparse.ArgumentParser) -> None:
                              "O2 casts the whole model except batch norm.")
 
 
-def engine_precisions(engine: Callable) -> List[str]:
-    """The precisions a ``paddleseg.core`` function implements, read from its source.
-
-    PaddleSeg 2.8's ``train``/``evaluate`` only test ``precision == 'fp16'`` and treat any
-    other value as fp32; this finds out whether the installed engine also knows ``bf16``.
-    """
-    try:
-        source = inspect.getsource(engine)
-    except (OSError, TypeError):
-        return ["fp32", "fp16"]
-    return ["fp32", "fp16"] + (["bf16"] if "bf16" in source else [])
-
-
 def check_precision(precision: str, engine: Callable) -> None:
-    """Refuse a precision the engine would silently run as fp32.
+    """Refuse a precision the ``paddleseg.core`` function ``engine`` would silently run as fp32
+    (PaddleSeg 2.8 tests only ``precision == 'fp16'``; a newer engine may know bf16).
 
     Raises:
         PSSLConfigError: ``precision`` is not implemented by ``engine``.
     """
-    supported = engine_precisions(engine)
+    try:
+        source = inspect.getsource(engine)
+    except (OSError, TypeError):
+        source = ""
+    supported = ["fp32", "fp16"] + (["bf16"] if "bf16" in source else [])
     if precision not in supported:
         raise PSSLConfigError(
             f"--precision {precision}: the installed PaddleSeg {engine.__module__}."
@@ -154,25 +121,13 @@ def check_precision(precision: str, engine: Callable) -> None:
             f"{precision} as fp32; use --precision fp16 (AMP) or fp32")
 
 
-def run_guarded(prog: str, body: Callable[[], Optional[int]],
-                flag_names: Mapping[str, str] = FLAG_NAMES) -> int:
-    """Run ``body``; a :class:`PSSLConfigError`, a training sample that cannot be loaded
-    (:class:`SampleLoadError`) or Ctrl-C becomes one stderr line and a status.
-
-    Args:
-        prog: Program name for the message (``tools/train.py``).
-        body: The command; returns an exit status or None for success.
-        flag_names: The flags of the run options an error names (an
-            :class:`~paddleseg_pssl.errors.NamesRunOptions` template's fields).
-
-    Returns:
-        The exit status: ``body``'s, 0, :data:`EXIT_BAD_INPUT`, :data:`EXIT_BAD_SAMPLE` or
-        :data:`EXIT_INTERRUPTED`.
-    """
+def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
+    """Run ``body``; an error for the user (``user_errors.USER_ERRORS``) or Ctrl-C becomes one
+    stderr line. Returns ``body``'s status (None: 0), the error's, or :data:`EXIT_INTERRUPTED`."""
     try:
         status = body()
-    except (PSSLConfigError, SampleLoadError) as exc:
-        return report_error(prog, exc, flag_names)
+    except USER_ERRORS as exc:
+        return report_error(prog, exc)
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted (Ctrl-C)\n")
         return EXIT_INTERRUPTED
@@ -181,20 +136,8 @@ def run_guarded(prog: str, body: Callable[[], Optional[int]],
 
 def run_command(prog: str, build_parser: Callable[[], argparse.ArgumentParser],
                 run: Callable[[argparse.Namespace], Optional[int]],
-                argv: Optional[Sequence[str]] = None,
-                flag_names: Mapping[str, str] = FLAG_NAMES) -> int:
-    """The ``main`` of a tool: parse ``argv``, then ``run`` the arguments under :func:`run_guarded`.
-
-    Args:
-        prog: Program name for error messages (``tools/train.py``).
-        build_parser: Makes the tool's parser.
-        run: The command; returns an exit status or None for success.
-        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
-        flag_names: The flags of the run options library errors name (see :func:`run_guarded`).
-
-    Returns:
-        0 on success, ``run``'s status, or 2 for bad input (one line on stderr); argparse
-        itself exits with 2 on unknown or malformed flags.
-    """
+                argv: Optional[Sequence[str]] = None) -> int:
+    """A tool's ``main``: parse ``argv`` (``sys.argv[1:]`` when None; argparse exits 2 on bad
+    flags), then ``run`` the arguments under :func:`run_guarded`."""
     args = build_parser().parse_args(argv)
-    return run_guarded(prog, lambda: run(args), flag_names)
+    return run_guarded(prog, lambda: run(args))

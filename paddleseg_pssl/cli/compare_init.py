@@ -34,11 +34,9 @@ from paddleseg_pssl.cli import common
 from paddleseg_pssl.cli.scripts import pssl_train
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.training.schedule import BatchPlan, plan_batch
+from paddleseg_pssl.user_errors import as_flags
 
 PROG = "tools/compare_init.py"
-#: The run options library messages name, as this command line spells them.
-FLAG_NAMES = common.flag_names({"processes": "--nproc_per_node / --gpus",
-                                "learning_rates": "--lrs"})
 #: The training command line as a file (``paddle.distributed.launch`` runs files).
 TRAIN_SCRIPT = pathlib.Path(pssl_train.__file__).resolve()
 #: Exit status when a fine-tune failed (the finished runs are kept).
@@ -273,8 +271,8 @@ def _plan(args: argparse.Namespace) -> Tuple[List[float], BatchPlan, List[str]]:
     if any(lr <= 0 for lr in rates):
         raise PSSLConfigError(f"--lrs {rates}: learning rates must be positive")
     plan, warnings = plan_batch(args.config, cfg, process_count(args), args.batch_size,
-                                args.iters, names=FLAG_NAMES)
-    return rates, plan, warnings
+                                args.iters)
+    return rates, plan, [as_flags(warning, ["iters"]) for warning in warnings]
 
 
 def _check_inputs(args: argparse.Namespace) -> None:
@@ -294,7 +292,7 @@ def _write_tables(args: argparse.Namespace, output: pathlib.Path, rates: List[fl
     cells = grid(results, args.inits, rates)
     tables = markdown_table(choose_rates(cells, args.inits, rates), title)
     if len(rates) > 1:
-        tables += "\n" + markdown_grid(cells, args.inits, rates, FLAG_NAMES)
+        tables += "\n" + as_flags(markdown_grid(cells, args.inits, rates), ["learning_rates"])
     (output / "comparison.md").write_text(tables)
     (output / "comparison.csv").write_text(csv_table(results))
     print(tables)
@@ -341,7 +339,4 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/compare_init.py`` and ``pssl-compare-init``: 0 ok, 1 a run
     failed, 2 bad input, 130 Ctrl-C."""
-    return common.run_command(PROG, build_parser, run, argv, FLAG_NAMES)
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return common.run_command(PROG, build_parser, run, argv)

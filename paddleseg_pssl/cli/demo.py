@@ -423,6 +423,3 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/demo.py``: 0 ok, 1 a step failed, 2 bad input, 130 Ctrl-C."""
     return common.run_command(PROG, build_parser, run, argv)
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -77,10 +77,9 @@ def run(args: argparse.Namespace) -> int:
                                 prior_sigma_fraction=args.prior_sigma, limit=args.limit,
                                 progress=progress)
     # The console gets the summary and the consensus's per-decile table; the file has all.
-    print(report_markdown(report, args.thresholds, per_decile_sources=[CONSENSUS_SOURCE],
-                          names=common.FLAG_NAMES))
+    print(report_markdown(report, args.thresholds, per_decile_sources=[CONSENSUS_SOURCE]))
     if args.output:
-        paths = write_report(report, args.output, args.thresholds, common.FLAG_NAMES)
+        paths = write_report(report, args.output, args.thresholds)
         for kind, path in paths.items():
             print(f"wrote {kind}: {path}")
     if report.n_evaluated == 0:
@@ -95,7 +94,3 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/evaluate_pssl.py`` and ``pssl-evaluate``; 0 ok, 2 bad input."""
     return common.run_command(PROG, build_parser, run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -32,8 +32,8 @@ from paddleseg_pssl.consensus.run import config as config_mod
 from paddleseg_pssl.consensus.run import lifecycle, runner, sharding
 from paddleseg_pssl.consensus.run.generate_config import ConfigError
 from paddleseg_pssl.consensus.store.pssl_store import RanksTimeoutError
-from paddleseg_pssl.errors import (EXIT_FAIL_FAST, EXIT_MERGE_TIMEOUT, PSSLRunStopped,
-                                   spell_options)
+from paddleseg_pssl.errors import EXIT_FAIL_FAST, EXIT_MERGE_TIMEOUT, PSSLRunStopped
+from paddleseg_pssl.user_errors import as_flags, flag
 
 PROG = "tools/generate_pssl.py"
 
@@ -41,9 +41,6 @@ PROG = "tools/generate_pssl.py"
 EXIT_OK: int = 0
 #: Exit status of a run where more images failed than ``max_failure_fraction`` allows.
 EXIT_TOO_MANY_FAILURES: int = 1
-
-#: Library keys that the command line sets with a flag, and that flag.
-FLAG_OF_KEY = {"rank/world_size": "--rank/--world-size", "config": "--config"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             result = runner.run(cfg, rank=args.rank, world_size=args.world_size,
                                 merge_only=args.merge_only, adopt_existing=args.adopt_existing)
     except RanksTimeoutError as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+        sys.stderr.write(f"{PROG}: {as_flags(str(exc), exc.options)}\n")
         return EXIT_MERGE_TIMEOUT
     except PSSLRunStopped as exc:
         sys.stderr.write(f"{PROG}: {exc}\n")
@@ -151,18 +148,13 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 @contextlib.contextmanager
 def _flags_named():
-    """Re-raise a config error of a key a flag sets under that flag, and say how to set a
-    required key from the command line."""
+    """Name a config error of a key a flag sets by that flag, and say how to set a required
+    key from the command line."""
     try:
         yield
-    except RanksTimeoutError as exc:
-        raise RanksTimeoutError(exc.template, common.FLAG_NAMES) from None
     except ConfigError as exc:
-        if exc.template is not None:
-            raise ConfigError(exc.key, spell_options(exc.template, common.FLAG_NAMES),
-                              template=exc.template) from None
-        if exc.key in FLAG_OF_KEY:
-            raise ConfigError(FLAG_OF_KEY[exc.key], exc.detail) from None
+        if exc.key in ("config", "rank/world_size"):  # set by --config, --rank/--world_size
+            raise ConfigError(flag(exc.key), exc.detail) from None
         if exc.required:
             raise ConfigError(exc.key, f"{exc.detail} or with --opts {exc.key}=<path>",
                               required=True) from None
@@ -172,7 +164,3 @@ def _flags_named():
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/generate_pssl.py`` and ``pssl-generate``; exit status as above."""
     return common.run_command(PROG, build_parser, run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

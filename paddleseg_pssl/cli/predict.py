@@ -44,8 +44,6 @@ from paddleseg_pssl.consensus.explain.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
 PROG = "tools/predict.py"
-#: The run options library messages name, as this command line spells them.
-FLAG_NAMES = common.flag_names({"paths": "--images"})
 
 #: --custom_color takes triples of 8-bit channel values.
 RGB = 3
@@ -235,8 +233,4 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/predict.py`` and ``pssl-predict``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv, FLAG_NAMES)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return common.run_command(PROG, build_parser, run, argv)

@@ -59,7 +59,3 @@ def run(args: argparse.Namespace) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/pssl_schedule.py`` and ``pssl-schedule``; 0 ok, 2 bad input."""
     return common.run_command(PROG, build_parser, run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -88,33 +88,16 @@ def run(args: argparse.Namespace) -> None:
         optimizer = builder.optimizer
     with explain_build_errors(cfg, "loss"):
         losses = builder.loss
-    train(model,
-          train_dataset,
-          val_dataset=val_dataset,
-          optimizer=optimizer,
-          save_dir=args.save_dir,
-          iters=cfg.iters,
-          batch_size=cfg.batch_size,
-          resume_model=resume_model,
-          save_interval=args.save_interval,
-          log_iters=args.log_iters,
-          num_workers=args.num_workers,
-          use_vdl=args.use_vdl,
-          use_ema=args.use_ema,
-          losses=losses,
-          keep_checkpoint_max=args.keep_checkpoint_max,
-          test_config=cfg.test_config,
-          precision=args.precision,
-          amp_level=args.amp_level,
-          profiler_options=args.profiler_options,
-          to_static_training=cfg.to_static_training)
+    train(model, train_dataset, val_dataset=val_dataset, optimizer=optimizer,
+          save_dir=args.save_dir, iters=cfg.iters, batch_size=cfg.batch_size,
+          resume_model=resume_model, save_interval=args.save_interval, log_iters=args.log_iters,
+          num_workers=args.num_workers, use_vdl=args.use_vdl, use_ema=args.use_ema, losses=losses,
+          keep_checkpoint_max=args.keep_checkpoint_max, test_config=cfg.test_config,
+          precision=args.precision, amp_level=args.amp_level,
+          profiler_options=args.profiler_options, to_static_training=cfg.to_static_training)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/train.py`` and ``pssl-train``; 0 ok, 2 bad input, 4 a training
     sample that cannot be loaded (see ``common.run_guarded``)."""
     return common.run_command(PROG, build_parser, run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -105,7 +105,3 @@ def run(args: argparse.Namespace) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/val.py`` and ``pssl-val``; 0 ok, 2 bad input."""
     return common.run_command(PROG, build_parser, run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -146,7 +146,3 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``tools/visualize_pssl.py`` and ``pssl-visualize``; 0 ok, 2 bad input."""
     return common.run_command(PROG, build_parser, run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

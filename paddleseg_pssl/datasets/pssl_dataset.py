@@ -26,17 +26,13 @@ from paddleseg_pssl import pssl_format, subsets
 from paddleseg_pssl.constants import (
     DECILE_COUNT, DEFAULT_FOREGROUND_DECILES, DEFAULT_IGNORE_DECILES, IGNORE_INDEX,
     IMAGENET_NUM_CLASSES, TOP_DECILE, UINT8_MAX, background_class_id, segmentation_num_classes)
-from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.errors import PSSLConfigError, PSSLSampleError
 
 #: How many offending paths, lines or names an error message lists before "...".
 MAX_LISTED = 5
 #: With ``skip_bad_samples``, how many samples in a row may be skipped before the data are
 #: taken as broken and training stops.
 MAX_SKIPPED_IN_A_ROW = 10
-
-
-class PSSLSampleError(PSSLConfigError):
-    """A sample that cannot be turned into a training pair; the message names its files."""
 
 
 def _listed(items: Sequence, limit: int = MAX_LISTED) -> str:

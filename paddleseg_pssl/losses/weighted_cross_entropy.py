@@ -4,6 +4,7 @@ Per pixel x with label T(x), l(x) = -w_{T(x)} log p_{T(x), x}, with w_B = ``back
 (0.1 in the paper, Table 1) for the background class B and 1 for every other class.
 The weight vector is built from the logits' channel count, so no config lists 1001 weights.
 """
+import numbers
 from typing import Optional
 
 import paddle
@@ -47,8 +48,9 @@ class WeightedCrossEntropyLoss(nn.Layer):
                  ignore_index: Optional[int] = None,
                  data_format: str = "NCHW") -> None:
         super().__init__()
-        if not background_weight >= 0:
-            raise PSSLConfigError(f"background_weight must be >= 0, got {background_weight!r}")
+        if not isinstance(background_weight, numbers.Real) or not background_weight >= 0:
+            raise PSSLConfigError(f"background_weight must be >= 0, got {background_weight!r}; "
+                                  f"expected a number such as {DEFAULT_BACKGROUND_WEIGHT}")
         if data_format not in ("NCHW", "NHWC"):
             raise PSSLConfigError(f"data_format must be 'NCHW' or 'NHWC', got {data_format!r}")
         if background_index is not None and background_index < 0:

@@ -10,9 +10,8 @@ import csv
 import io
 import statistics
 from dataclasses import asdict, dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from paddleseg_pssl.errors import LIBRARY_OPTION_NAMES, spell_options
 
 #: Initialisations a comparison can run, in table order.
 INIT_RANDOM = "random"
@@ -179,11 +178,10 @@ def markdown_table(summaries: Sequence[InitSummary], title: str) -> str:
 
 
 def markdown_grid(cells: Dict[Tuple[str, float], InitSummary], inits: Sequence[str],
-                  learning_rates: Sequence[float],
-                  names: Mapping[str, str] = LIBRARY_OPTION_NAMES) -> str:
+                  learning_rates: Sequence[float]) -> str:
     """The whole learning-rate search: mIoU (%) mean +- std per init and rate, the chosen rate
     in bold, and a warning for a rate chosen at the edge of the grid (naming the
-    ``learning_rates`` option as ``names`` spells it, see ``errors.spell_options``)."""
+    ``learning_rates`` option)."""
     chosen = {s.init: s.learning_rate for s in choose_rates(cells, inits, learning_rates)}
     lines = ["Learning-rate search (validation mIoU %, mean +- std over seeds; bold: chosen)", "",
              "| init | " + " | ".join(f"lr {lr:g}" for lr in learning_rates) + " |",
@@ -199,8 +197,7 @@ def markdown_grid(cells: Dict[Tuple[str, float], InitSummary], inits: Sequence[s
         cells[(init, chosen[init])], learning_rates)]
     if edges:
         lines += ["", f"Best rate at the edge of the grid for {', '.join(edges)}: no peak found; "
-                      + spell_options("extend {learning_rates} past it (the paper searches "
-                                      "until a clear peak).", names)]
+                      "extend learning_rates past it (the paper searches until a clear peak)."]
     return "\n".join(lines) + "\n"
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import paddle
 from paddleseg.cvlibs import Config, manager
 
-from paddleseg_pssl.errors import OptionError, PSSLConfigError, literal
+from paddleseg_pssl.errors import PSSLConfigError
 
 KeyPath = Tuple[Union[str, int], ...]
 
@@ -121,10 +121,10 @@ def validate_paths(cfg: Config, datasets: Sequence[str] = ("train_dataset",)) ->
         if isinstance(value, str) and value and not urlparse(value).netloc \
                 and not os.path.isfile(value):
             key = _format_key(key_path)
-            raise OptionError(
-                literal(f"config {source}: {key} {value!r} is not a file (relative to "
-                        f"{os.getcwd()}); expected a local .pdparams file or a URL.")
-                + f" Fix the path, or set {{opts}} {literal(key)}=None to start from scratch")
+            raise PSSLConfigError(
+                f"config {source}: {key} {value!r} is not a file (relative to {os.getcwd()}); "
+                f"expected a local .pdparams file or a URL. Fix the path, or set opts "
+                f"{key}=None to start from scratch", ["opts"])
 
 
 @contextlib.contextmanager
@@ -153,7 +153,7 @@ def explain_build_errors(cfg: Config, section: str) -> Iterator[None]:
         if isinstance(cause, PSSLConfigError):
             # A component of ours refused its arguments; SegBuilder wrapped that message.
             raise PSSLConfigError(f"config {_source(cfg)}: building {section} failed: "
-                                  f"{' '.join(str(cause).split())}") from exc
+                                  f"{' '.join(str(cause).split())}", cause.options) from exc
         if isinstance(cause, TypeError) and "argument" in str(cause):
             raise PSSLConfigError(
                 f"config {_source(cfg)}: building {section} failed: "
@@ -321,23 +321,20 @@ def _check_dataset_paths(node: Dict[str, Any], section: str, source: str) -> Non
         if os.path.isdir(value) or (downloads_itself and key == "dataset_root"):
             continue
         state = "is a file" if os.path.exists(value) else "does not exist"
-        raise OptionError(
-            literal(f"config {source}: {section}.{key} {value!r} {state} (relative to "
-                    f"{os.getcwd()}); expected the dataset's root directory.")
-            + f" Fix the path, or override it with {{opts}} {literal(section)}.{literal(key)}"
-              f"=<dir>")
+        raise PSSLConfigError(
+            f"config {source}: {section}.{key} {value!r} {state} (relative to {os.getcwd()}); "
+            f"expected the dataset's root directory. Fix the path, or override it with opts "
+            f"{section}.{key}=<dir>", ["opts"])
     mode = node.get("mode")
     list_key = f"{mode}_path"
     list_file = node.get(list_key) if isinstance(mode, str) else None
     if not isinstance(list_file, str):
         return
     if not os.path.isfile(list_file):
-        raise OptionError(
-            literal(f"config {source}: {section}.{list_key} {list_file!r} is not a file "
-                    f"(relative to {os.getcwd()}); expected the {mode} list, one 'image label' "
-                    f"pair per line.")
-            + f" Fix the path, or override it with {{opts}} {literal(section)}."
-              f"{literal(list_key)}=<file>")
+        raise PSSLConfigError(
+            f"config {source}: {section}.{list_key} {list_file!r} is not a file (relative to "
+            f"{os.getcwd()}); expected the {mode} list, one 'image label' pair per line. Fix "
+            f"the path, or override it with opts {section}.{list_key}=<file>", ["opts"])
     if mode == "train":
         with open(list_file, "r", encoding="utf-8") as handle:
             if not any(line.strip() for line in handle):

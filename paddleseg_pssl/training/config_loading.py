@@ -24,7 +24,7 @@ from paddleseg.cvlibs import Config
 from paddleseg.cvlibs import config_checker
 
 from paddleseg_pssl import yaml_tree
-from paddleseg_pssl.errors import OptionError, PSSLConfigError, literal
+from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.training import config_opts
 from paddleseg_pssl.training.config_checks import close_matches
 
@@ -113,15 +113,15 @@ def check_checkpoint_file(path: PathLike, argument: str = "model_path") -> pathl
         The ``.pdparams`` file.
 
     Raises:
-        OptionError: Neither exists.
+        PSSLConfigError: Neither exists.
     """
     candidate = pathlib.Path(path)
     if candidate.is_dir():
         candidate = candidate / "model.pdparams"
     if not candidate.is_file():
-        raise OptionError(
-            f"{{{argument}}} {literal(repr(str(path)))} does not exist; expected a .pdparams file such as "
-            f"output/iter_1000/model.pdparams (or the iter_* directory holding it)")
+        raise PSSLConfigError(
+            f"{argument} {str(path)!r} does not exist; expected a .pdparams file such as "
+            f"output/iter_1000/model.pdparams (or the iter_* directory holding it)", [argument])
     return candidate
 
 
@@ -135,20 +135,21 @@ def check_resume_dir(path: PathLike) -> pathlib.Path:
         The directory.
 
     Raises:
-        OptionError: It is missing, misnamed (PaddleSeg reads N from the name) or
+        PSSLConfigError: It is missing, misnamed (PaddleSeg reads N from the name) or
             incomplete.
     """
     directory = pathlib.Path(path)
-    named = f"{{resume_model}} {literal(repr(str(path)))}"
+    named = f"resume_model {str(path)!r}"
     expected = ("expected a checkpoint directory written by training, such as "
                 "output/iter_1000, holding model.pdparams and model.pdopt")
     if not directory.is_dir():
-        raise OptionError(f"{named} is not a directory; {expected}")
+        raise PSSLConfigError(f"{named} is not a directory; {expected}", ["resume_model"])
     if not directory.name.rsplit("_", 1)[-1].isdigit():
-        raise OptionError(f"{named} does not end in _<iteration>; {expected}")
+        raise PSSLConfigError(f"{named} does not end in _<iteration>; {expected}",
+                              ["resume_model"])
     for name in ("model.pdparams", "model.pdopt"):
         if not (directory / name).is_file():
-            raise OptionError(f"{named} has no {name}; {expected}")
+            raise PSSLConfigError(f"{named} has no {name}; {expected}", ["resume_model"])
     return directory
 
 
@@ -163,11 +164,12 @@ def _check_numeric_overrides(values: Dict[str, Any], path: pathlib.Path) -> None
 
 
 def _check_opts(opts: Sequence[str], merged: Dict[str, Any], path: pathlib.Path) -> None:
-    example = "e.g. {opts} batch_size=2 model.pretrained=output/iter_10/model.pdparams"
+    example = "e.g. opts batch_size=2 model.pretrained=output/iter_10/model.pdparams"
     for item in opts:
-        named = f"{{opts}} item {literal(repr(item))}"
+        named = f"opts item {item!r}"
         if not isinstance(item, str) or item.count("=") != 1 or item.startswith("="):
-            raise OptionError(f"{named}: expected key=value with exactly one '=' ({example})")
+            raise PSSLConfigError(f"{named}: expected key=value with exactly one '=' ({example})",
+                                  ["opts"])
         keys = item.split("=", 1)[0].split(".")
         node: Any = merged
         for depth, key in enumerate(keys[:-1]):
@@ -176,13 +178,12 @@ def _check_opts(opts: Sequence[str], merged: Dict[str, Any], path: pathlib.Path)
                 options = sorted(node) if isinstance(node, dict) else []
                 hint = close_matches(key, options)
                 suggestion = f" (close matches: {', '.join(hint)})" if hint else ""
-                raise OptionError(
-                    f"{named}: config {literal(repr(str(path)))} has no key "
-                    f"{literal(repr(key))} under {literal(parent + suggestion)}; expected an "
-                    f"existing mapping to update")
+                raise PSSLConfigError(
+                    f"{named}: config {str(path)!r} has no key {key!r} under "
+                    f"{parent}{suggestion}; expected an existing mapping to update", ["opts"])
             node = node[key]
         if not isinstance(node, dict):
-            raise OptionError(f"{named}: {literal('.'.join(keys[:-1]))} in config "
-                              f"{literal(repr(str(path)))} is not a mapping; expected a dotted "
-                              f"path of mapping keys")
+            raise PSSLConfigError(f"{named}: {'.'.join(keys[:-1])} in config {str(path)!r} is "
+                                  f"not a mapping; expected a dotted path of mapping keys",
+                                  ["opts"])
 

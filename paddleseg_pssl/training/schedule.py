@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from paddleseg_pssl.constants import IMAGENET_TRAIN_IMAGES
-from paddleseg_pssl.errors import LIBRARY_OPTION_NAMES, OptionError, literal, spell_options
+from paddleseg_pssl.errors import PSSLConfigError
 
 #: Paper Section 5.2: 30 pre-training epochs, lr drop at epoch 20, total batch 64.
 PRETRAIN_EPOCHS = 30
@@ -55,7 +55,7 @@ def pretrain_schedule(cards: int, batch_size_per_card: int,
 TOTAL_BATCH_KEY = "total_batch_size"
 
 
-class BatchMismatchError(OptionError):
+class BatchMismatchError(PSSLConfigError):
     """A run's total batch differs from the one its config's iterations are computed for."""
 
 
@@ -87,8 +87,7 @@ class BatchPlan:
 
 
 def plan_batch(config: str, cfg: Mapping[str, Any], processes: int,
-               batch_size: Optional[int] = None, iters: Optional[int] = None,
-               names: Mapping[str, str] = LIBRARY_OPTION_NAMES
+               batch_size: Optional[int] = None, iters: Optional[int] = None
                ) -> Tuple[BatchPlan, List[str]]:
     """The batch and iterations of a run, and the warnings to show, from a merged config.
 
@@ -96,7 +95,6 @@ def plan_batch(config: str, cfg: Mapping[str, Any], processes: int,
     states ``total_batch_size`` and the run's differs: without an explicit ``batch_size`` it is
     an error (the config's iterations would silently cover other epochs); with one, the
     iterations are rescaled to the same epochs unless ``iters`` is given explicitly.
-    The warnings name the run options as ``names`` spells them (see ``errors.spell_options``).
 
     Raises:
         BatchMismatchError: the mismatch without an explicit ``batch_size``; names the fix.
@@ -117,17 +115,17 @@ def plan_batch(config: str, cfg: Mapping[str, Any], processes: int,
     if batch_size is None:
         per_card_needed = intended / processes
         raise BatchMismatchError(
-            f"config {literal(repr(config))} is meant for total batch {intended} "
+            f"config {config!r} is meant for total batch {intended} "
             f"({TOTAL_BATCH_KEY}) but this run would use {per_card} x {processes} process(es) = "
             f"{total}, a {total / intended:.2g}x change of its epochs; run "
-            f"{intended // per_card} processes ({{processes}}), or pass {{batch_size}}"
+            f"{intended // per_card} processes (processes), or pass batch_size"
             f"{f' {per_card_needed:g}' if per_card_needed.is_integer() else ''} to accept it "
-            f"(iterations are then rescaled to the same epochs)")
+            f"(iterations are then rescaled to the same epochs)", ["processes", "batch_size"])
     if iters is not None:
-        warnings.append(spell_options(
-            f"WARNING: total batch {total} instead of the config's {intended}, and {{iters}} "
+        warnings.append(
+            f"WARNING: total batch {total} instead of the config's {intended}, and iters "
             f"{iters} given: the epochs differ from the config's by "
-            f"{iters * total / (config_iters * intended):.2f}x", names))
+            f"{iters * total / (config_iters * intended):.2f}x")
         return BatchPlan(per_card, processes, iters, intended), warnings
     rescaled = rescale_iters(config_iters, intended, total)
     warnings.append(f"WARNING: total batch {total} instead of the config's {intended}: "

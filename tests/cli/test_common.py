@@ -4,7 +4,8 @@ import argparse
 import pytest
 
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PSSLConfigError
+from paddleseg_pssl.errors import (EXIT_BAD_INPUT, EXIT_BAD_SAMPLE, EXIT_INTERRUPTED,
+                                   PSSLConfigError, PSSLSampleError)
 
 
 def _raise(exc: BaseException):
@@ -16,6 +17,13 @@ def _raise(exc: BaseException):
 def test_config_error_is_one_line_and_status_2(capsys):
     assert common.run_guarded("tools/x.py", _raise(PSSLConfigError("key 'a': bad"))) == EXIT_BAD_INPUT
     assert capsys.readouterr().err == "tools/x.py: error: key 'a': bad\n"
+
+
+def test_a_bad_sample_met_during_training_has_its_own_status(capsys):
+    """Status 2 is for input found bad before training; a sample is found bad during it."""
+    error = PSSLSampleError("label 'a.png' holds values [12]; expected deciles 0..9")
+    assert common.run_guarded("tools/train.py", _raise(error)) == EXIT_BAD_SAMPLE == 4
+    assert capsys.readouterr().err == f"tools/train.py: error: {error}\n"
 
 
 def test_ctrl_c_is_one_line_and_status_130(capsys):
@@ -38,12 +46,11 @@ def test_required_args_are_added_in_order_and_required():
 
 
 def test_library_error_names_the_argument_and_the_cli_the_flag(tmp_path, capsys):
-    """One OptionError: a Python caller reads ``resume_model``/``opts``, a command line the flag."""
-    from paddleseg_pssl.errors import OptionError
+    """One error: a Python caller reads ``resume_model``/``opts``, a command line the flag."""
     from paddleseg_pssl.training.config_loading import check_resume_dir
 
     missing = tmp_path / "iter_9"
-    with pytest.raises(OptionError, match=r"^resume_model '.*iter_9' is not a directory"):
+    with pytest.raises(PSSLConfigError, match=r"^resume_model '.*iter_9' is not a directory"):
         check_resume_dir(missing)
     assert common.run_guarded("tools/train.py", lambda: check_resume_dir(missing)) == 2
     assert capsys.readouterr().err.startswith(
@@ -65,12 +72,9 @@ def test_opts_item_is_named_as_opts_by_the_library_and_as_the_flag_by_the_cli(tm
     assert err.startswith("t: error: --opts item 'model.x=1'") and "c{1}.yml" in err
 
 
-def test_a_command_line_can_spell_an_option_its_own_way(capsys):
-    from paddleseg_pssl.errors import OptionError
-
-    flags = common.flag_names({"processes": "--nproc_per_node / --gpus"})
-    error = OptionError("run 4 ({processes}), or pass {batch_size} 16")
-    assert str(error) == "run 4 (processes), or pass batch_size 16"
-    assert common.run_guarded("t", _raise(error), flags) == 2
+def test_a_command_line_names_options_by_their_flags_only_outside_paths_and_values(capsys):
+    error = PSSLConfigError("run 4 (processes), or pass batch_size 16 for 'batch_size' in "
+                            "out/batch_size.yml or processes.yml", ["processes", "batch_size"])
+    assert common.run_guarded("t", _raise(error)) == 2
     assert capsys.readouterr().err == "t: error: run 4 (--nproc_per_node / --gpus), or pass " \
-                                      "--batch_size 16\n"
+        "--batch_size 16 for 'batch_size' in out/batch_size.yml or processes.yml\n"

@@ -142,19 +142,22 @@ def test_jobs_share_the_cpu_cores_and_refuse_shared_gpus(tmp_path, monkeypatch, 
     assert status == 2 and "share those GPUs" in capsys.readouterr().err
 
 
-def test_warnings_and_grid_advice_name_the_argument_or_this_command_lines_flag():
-    """plan_batch and markdown_grid spell options as told: a library caller's default names
-    the argument, compare_init passes its flags."""
+def test_warnings_and_grid_advice_name_the_argument_or_this_command_lines_flag(tmp_path, capsys):
+    """plan_batch and markdown_grid name the argument; compare_init shows its flags."""
     from paddleseg_pssl.training.comparison import RunResult, grid, markdown_grid
     from paddleseg_pssl.training.schedule import plan_batch
 
     cfg = {"batch_size": 4, "iters": 689, "total_batch_size": 16}
     _, warnings = plan_batch("c.yml", cfg, processes=1, batch_size=4, iters=5)
     assert "and iters 5 given" in warnings[0]
-    _, warnings = plan_batch("c.yml", cfg, 1, 4, 5, names=compare_init.FLAG_NAMES)
-    assert "and --iters 5 given" in warnings[0]
     rates = [0.02, 0.01]
-    cells = grid([RunResult("pssl", 0, 0.6, 0.9, 1, 1.0, 0.02),
-                  RunResult("pssl", 0, 0.5, 0.9, 1, 1.0, 0.01)], ["pssl"], rates)
-    assert "extend learning_rates past it" in markdown_grid(cells, ["pssl"], rates)
-    assert "extend --lrs past it" in markdown_grid(cells, ["pssl"], rates, compare_init.FLAG_NAMES)
+    results = [RunResult("pssl", 0, 0.6, 0.9, 1, 1.0, 0.02),
+               RunResult("pssl", 0, 0.5, 0.9, 1, 1.0, 0.01)]
+    assert "extend learning_rates past it" in markdown_grid(grid(results, ["pssl"], rates),
+                                                            ["pssl"], rates)
+    args = compare_init.build_parser().parse_args(
+        ["--config", str(PAPER_CAMVID), "--output", str(tmp_path), "--inits", "pssl",
+         "--batch_size", "4", "--iters", "5", "--lrs", "0.02", "0.01", "--device", "cpu"])
+    assert "and --iters 5 given" in compare_init._plan(args)[2][0]
+    compare_init._write_tables(args, tmp_path, rates, results)
+    assert "extend --lrs past it" in capsys.readouterr().out

@@ -111,7 +111,7 @@ def test_missing_images_name_paths_in_the_library_and_images_on_the_command_line
     gone = str(tmp_path / "gone.jpg")
     with pytest.raises(PSSLConfigError, match=r"^paths '.*gone\.jpg' is neither"):
         list_images([gone])
-    assert common.run_guarded("t", lambda: list_images([gone]), predict_cli.FLAG_NAMES) == 2
+    assert common.run_guarded("t", lambda: list_images([gone])) == 2
     assert capsys.readouterr().err.startswith(f"t: error: --images {gone!r} is neither")
 
 

@@ -121,7 +121,8 @@ def test_bad_input_is_one_line_and_exit_2(tool, case, expected, tmp_path, capsys
 
 @pytest.mark.parametrize("argument, value, expected", [
     ("background_weight", -1, "background_weight must be >= 0"),
-    ("data_format", "NCWH", "data_format must be 'NCHW' or 'NHWC'")])
+    ("data_format", "NCWH", "data_format must be 'NCHW' or 'NHWC'"),
+    ("background_weight", "heavy", "background_weight must be >= 0, got 'heavy'")])
 def test_a_bad_loss_value_is_one_line_and_exit_2(argument, value, expected, tmp_path, capsys):
     loss = {"types": [{"type": "WeightedCrossEntropyLoss", argument: value}], "coef": [1]}
     config = write_config(tmp_path, len(CLASSES), loss=loss)

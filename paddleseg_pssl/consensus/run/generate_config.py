@@ -25,12 +25,11 @@ class ConfigError(PSSLConfigError):
     """A generation setting is invalid. ``key`` is the dotted key; the message says the fix."""
 
     def __init__(self, key: str, message: str, *, required: bool = False,
-                 template: Optional[str] = None):
-        super().__init__(f"config key {key!r}: {message}")
+                 options: Iterable[str] = ()):
+        super().__init__(f"config key {key!r}: {message}", options)
         self.key = key
         self.detail = message
         self.required = required  # the key has no value and no default
-        self.template = template  # ``message`` with run options as fields (errors.spell_options)
 
 
 #: The smallest explanation resolution (short side, pixels).

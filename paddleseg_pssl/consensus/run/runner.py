@@ -90,7 +90,7 @@ def _check_settings(ctx: Context, store: PSSLStore, adopt_existing: bool,
     try:
         check(store, ctx.settings_digest, ctx.settings, adopt_existing=adopt_existing)
     except StoreSettingsError as exc:
-        raise ConfigError("output", str(exc), template=exc.template) from None
+        raise ConfigError("output", str(exc), options=exc.options) from None
 
 
 def _label_slice(ctx: Context, store: PSSLStore) -> Dict[int, dict]:

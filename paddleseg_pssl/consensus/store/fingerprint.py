@@ -28,7 +28,6 @@ from paddleseg_pssl.consensus.store.atomic_files import atomic_write_text
 from paddleseg_pssl.consensus.store.manifest import ADOPTED_KEY, timestamp
 from paddleseg_pssl.consensus.store.pssl_store import SETTINGS_FILE, PSSLStore, StoreSettingsError
 from paddleseg_pssl.constants import DECILE_COUNT
-from paddleseg_pssl.errors import literal
 
 #: The persistent fingerprint at the PSSL root (survives the merge, unlike ``.pssl_work``).
 FINGERPRINT_FILE = "pssl_settings.json"
@@ -156,19 +155,18 @@ def refuse_other_settings(store: PSSLStore, digest: str, settings: Mapping, *,
     if other is not None:
         path, record = other
         changed = _changed_keys(record.get("settings") or {}, settings)
-        raise StoreSettingsError(literal(
+        raise StoreSettingsError(
             f"output {store.root!r} holds labels made with other settings ({path}: "
             f"changed {changed or 'model weights'}); write to a new output folder, or "
-            f"delete that one to start over"))
+            f"delete that one to start over")
     unrecorded = not readable and _labels_present(store)
     if unrecorded and not adopt_existing:
         raise StoreSettingsError(
-            literal(f"output {store.root!r} holds labels but no readable settings "
-                    f"fingerprint ({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and "
-                    ".pssl_work/ records are missing or unreadable), so they may come from "
-                    "other settings; pass ")
-            + "{adopt_existing} to keep them as made with these settings, or write to a "
-              "new output folder")
+            f"output {store.root!r} holds labels but no readable settings fingerprint "
+            f"({pssl_format.MANIFEST_FILE}, {FINGERPRINT_FILE} and .pssl_work/ records are "
+            "missing or unreadable), so they may come from other settings; pass "
+            "adopt_existing=True to keep them as made with these settings, or write to a new "
+            "output folder", ["adopt_existing=True"])
     return unrecorded
 
 

@@ -20,7 +20,7 @@ from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus.store.atomic_files import (TMP_MARK, AppendLog, atomic_write_bytes,
                                                          atomic_write_text, clean_field, encode_npy,
                                                          encode_npz, read_lines)
-from paddleseg_pssl.errors import NamesRunOptions, literal
+from paddleseg_pssl.errors import UserError
 
 WORK_DIR = ".pssl_work"
 SETTINGS_FILE = "settings.json"
@@ -38,11 +38,11 @@ class StoreConfig:
     fsync: bool = True
 
 
-class StoreSettingsError(NamesRunOptions, RuntimeError):
+class StoreSettingsError(UserError, RuntimeError):
     """The output folder holds labels made with different settings."""
 
 
-class RanksTimeoutError(NamesRunOptions, TimeoutError):
+class RanksTimeoutError(UserError, TimeoutError):
     """Rank 0 waited longer than ``merge_timeout_s`` for the other ranks."""
 
 
@@ -198,9 +198,9 @@ class PSSLStore:
             if timeout_s is not None and now - start > timeout_s:
                 raise RanksTimeoutError(
                     f"ranks {missing} did not finish within {timeout_s:.0f} s (no matching "
-                    f"marker in {literal(self.work_dir)}); the labels are kept: once those "
-                    f"ranks have finished, rerun with {{merge_only}} to merge (or rerun them "
-                    f"to resume)")
+                    f"marker in {self.work_dir}); the labels are kept: once those ranks have "
+                    f"finished, rerun with merge_only=True to merge (or rerun them to resume)",
+                    ["merge_only=True"])
             if on_wait is not None and now - last_report >= report_every_s:
                 on_wait(missing)
                 last_report = now
