@@ -232,7 +232,3 @@ def centred_prior_deciles(shape: Tuple[int, int],
     """Decile map (Eq. 2) of :func:`centred_prior`: the prior as if it were a PSSL label."""
     return deciles(centred_prior(shape, sigma_fraction))
 
-
-def score_to_deciles(score: np.ndarray) -> np.ndarray:
-    """Eq. 2 deciles of a float score map (a kept per-model or consensus map)."""
-    return deciles(np.asarray(score, dtype=np.float32))
