@@ -4,27 +4,25 @@ PaddleClas's ResNeSt classifiers (``ResNeSt50_pretrained.pdparams``) name their 
 after ``ppcls/arch/backbone/model_zoo/resnest.py``; :func:`convert_paddleclas_resnest_state_dict`
 renames them to :mod:`paddleseg_pssl.models.backbones.resnest`'s names (its docstring holds
 the whole mapping), and :func:`load_resnest_pretrained` loads any of the accepted files into a
-backbone, reporting what did not fit.
+backbone through :mod:`paddleseg_pssl.weights`, reporting what did not fit.
 """
 from __future__ import annotations
 
-import dataclasses
-import os
 import re
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlparse
 
-import paddle
 import paddle.nn as nn
 from paddleseg.utils import logger
+from paddleseg.utils.utils import download_pretrained_model
+
+from paddleseg_pssl.weights import WeightsFit, load_weights
 
 #: Key prefixes of a whole segmentation model's state dict (PaddleSeg's attribute names).
 BACKBONE_PREFIX = "backbone."
 HEAD_PREFIX = "head."
 
 __all__ = [
-    "LoadReport",
     "convert_paddleclas_resnest_state_dict",
     "is_paddleclas_resnest_state_dict",
     "load_resnest_pretrained",
@@ -164,114 +162,31 @@ def convert_paddleclas_resnest_state_dict(state_dict: Mapping[str, Any]) -> Dict
     return converted
 
 
-@dataclass
-class LoadReport:
-    """What :func:`load_resnest_pretrained` did.
-
-    Attributes:
-        loaded: Our keys that received a tensor.
-        missing: Our keys absent from the file (left at their initialisation).
-        unexpected: File keys (after renaming) that are not ours.
-        mismatched: Keys present in both with different shapes (skipped), with the
-            ``(file shape, model shape)``.
-        converted_from_paddleclas: Whether PaddleClas names were renamed.
-    """
-
-    loaded: List[str] = dataclasses.field(default_factory=list)
-    missing: List[str] = dataclasses.field(default_factory=list)
-    unexpected: List[str] = dataclasses.field(default_factory=list)
-    mismatched: Dict[str, Tuple[List[int], List[int]]] = dataclasses.field(default_factory=dict)
-    converted_from_paddleclas: bool = False
-
-
-def _preview(keys: Sequence[str], limit: int = 5) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
-
-
-def _read_state_dict(path: str) -> Tuple[str, Dict[str, Any]]:
-    """The local file (downloaded first when ``path`` is a URL) and its state dict, with a
-    segmentation model's ``backbone.`` prefix removed."""
-    if urlparse(path).netloc:
-        from paddleseg.utils.utils import download_pretrained_model
-        path = download_pretrained_model(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"pretrained {path!r} is not a file; expected a .pdparams "
-                                "state dict (e.g. PaddleClas's ResNeSt50_pretrained.pdparams)")
-    state_dict = paddle.load(path)
-    if not isinstance(state_dict, dict):
-        raise ValueError(f"pretrained {path!r} holds a {type(state_dict).__name__}, "
-                         "expected a state dict")
+def _backbone_names(state_dict: Dict[str, Any]) -> Dict[str, Any]:
+    """A segmentation model's ``backbone.`` keys without the prefix; PaddleClas names renamed."""
     if state_dict and all(k.startswith(BACKBONE_PREFIX) for k in state_dict
                           if not k.startswith(HEAD_PREFIX)):
         state_dict = {k[len(BACKBONE_PREFIX):]: v for k, v in state_dict.items()
                       if k.startswith(BACKBONE_PREFIX)}
-    return path, state_dict
+    if is_paddleclas_resnest_state_dict(state_dict):
+        state_dict = convert_paddleclas_resnest_state_dict(state_dict)
+    return state_dict
 
 
-def _match(own: Mapping[str, Any], state_dict: Mapping[str, Any], report: LoadReport
-           ) -> Dict[str, Any]:
-    """The tensors of ``state_dict`` that fit ``own``; fills ``report``'s key lists."""
-    to_load = {}
-    for key, target in own.items():
-        if key not in state_dict:
-            report.missing.append(key)
-            continue
-        shape = list(state_dict[key].shape)
-        if shape != list(target.shape):
-            report.mismatched[key] = (shape, list(target.shape))
-            continue
-        to_load[key] = state_dict[key]
-        report.loaded.append(key)
-    report.unexpected = [k for k in state_dict if k not in own]
-    return to_load
-
-
-def _log_report(report: LoadReport, name: str, total: int, path: str) -> None:
-    """One info line for what loaded, one warning per kind of key that did not."""
-    source = " (PaddleClas names converted)" if report.converted_from_paddleclas else ""
-    logger.info(f"Loaded {len(report.loaded)}/{total} tensors into {name} from {path}{source}")
-    if report.missing:
-        logger.warning(f"{len(report.missing)} {name} tensors not in {path}, left at their "
-                       f"initialisation: {_preview(report.missing)}")
-    if report.unexpected:
-        logger.warning(f"{len(report.unexpected)} tensors in {path} are not in {name} and "
-                       f"were ignored: {_preview(report.unexpected)}")
-    for key, (got, expected) in report.mismatched.items():
-        logger.warning(f"skipped {key}: shape {got} in {path}, {expected} in {name}")
-
-
-def load_resnest_pretrained(model: nn.Layer, path: str) -> LoadReport:
-    """Load a classification (or segmentation) state dict into a ResNeSt backbone.
-
-    Accepts our own names, PaddleClas's (converted with
-    :func:`convert_paddleclas_resnest_state_dict`) and a whole segmentation model's
-    state dict (keys under ``backbone.``). Missing, unexpected and shape-mismatched
-    keys are logged with their counts and first names; tensors that fit are loaded.
-
-    Args:
-        model: The backbone.
-        path: A ``.pdparams`` file, or a URL PaddleSeg downloads it from.
-
-    Returns:
-        A :class:`LoadReport`.
+def load_resnest_pretrained(model: nn.Layer, path: str) -> WeightsFit:
+    """Load our names, PaddleClas's or a segmentation model's ``backbone.`` keys into a ResNeSt
+    backbone (``path`` a ``.pdparams`` file or a URL); what fits is loaded, the rest logged.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: No key of the file matches the model (wrong file).
+        PSSLConfigError: The file cannot be read or no key of it fits (file named).
     """
-    path, state_dict = _read_state_dict(path)
-    report = LoadReport(converted_from_paddleclas=is_paddleclas_resnest_state_dict(state_dict))
-    if report.converted_from_paddleclas:
-        state_dict = convert_paddleclas_resnest_state_dict(state_dict)
-    own = model.state_dict()
-    to_load = _match(own, state_dict, report)
+    if urlparse(path).netloc:
+        path = download_pretrained_model(path)
+    fit = load_weights(model, path, partial=True, convert=_backbone_names,
+                       fix="expected our names or PaddleClas's ResNeSt names")
     name = type(model).__name__
-    if not report.loaded:
-        raise ValueError(
-            f"pretrained {path!r}: none of its {len(state_dict)} keys match {name} "
-            f"(first: {_preview(list(state_dict), 3)}; expected e.g. "
-            f"{_preview(list(own), 3)}). Expected our names or PaddleClas's ResNeSt names.")
-    model.set_state_dict(to_load)
-    _log_report(report, name, len(own), path)
-    return report
+    logger.info(f"Loaded {len(fit.loaded)} tensors into {name} from {path}")
+    if fit.describe():
+        logger.warning(f"{name} from {path}, left at their initialisation or ignored: "
+                       f"{fit.describe()}")
+    return fit
