@@ -144,13 +144,11 @@ def ohem_forward(self, logit: paddle.Tensor, label: paddle.Tensor) -> paddle.Ten
 
 
 CE_FIX = Fix(name="losses.CrossEntropyLoss._post_process_loss:type-promotion",
-             target=CE_POST_PROCESS,
              upstream="PaddleSeg #3603 (upstream PR #3731)",
              is_needed=lambda: probe_ce_post_process(original(CE_POST_PROCESS)),
-             replacement=ce_post_process_loss)
+             patches={CE_POST_PROCESS: ce_post_process_loss})
 
 OHEM_FIX = Fix(name="losses.OhemCrossEntropyLoss.forward:type-promotion",
-               target=OHEM_FORWARD,
                upstream="PaddleSeg #3603 (upstream PR #3731)",
                is_needed=lambda: probe_ohem_forward(original(OHEM_FORWARD)),
-               replacement=ohem_forward)
+               patches={OHEM_FORWARD: ohem_forward})

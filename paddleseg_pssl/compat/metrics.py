@@ -71,8 +71,7 @@ def calculate_area(pred: paddle.Tensor,
 
 
 FIX = Fix(name="metrics.calculate_area:vectorised",
-          target=CALCULATE_AREA,
           upstream="PaddleSeg #3373, #3408, #3556 (0-D concat; upstream PR #3256/#3356); "
           "replaced always for speed at 1001 classes",
           is_needed=lambda: not is_patched(CALCULATE_AREA),
-          replacement=calculate_area)
+          patches={CALCULATE_AREA: calculate_area})

@@ -64,7 +64,6 @@ def loss_computation_1d(logits_list: List[paddle.Tensor], labels: paddle.Tensor,
 
 
 FIX = Fix(name="core.train.loss_computation:0d-losses",
-          target=LOSS_COMPUTATION,
           upstream="PaddleSeg #3373, #3520, #3616",
           is_needed=lambda: probe_loss_logging(original(LOSS_COMPUTATION), original(TRAIN)),
-          replacement=loss_computation_1d)
+          patches={LOSS_COMPUTATION: loss_computation_1d})

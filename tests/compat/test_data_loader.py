@@ -56,5 +56,5 @@ def test_a_raising_sample_ends_the_loop_with_its_error(num_workers):
 def test_probe_detects_the_stock_loader_and_passes_the_fixed_one():
     assert data_loader.probe_reader_error(compat.original(compat.SINGLE_PROCESS_ITER))
     assert not data_loader.probe_reader_error(
-        data_loader.SINGLE_PROCESS_FIX.replacement)
+        compat.patching.current(compat.SINGLE_PROCESS_ITER))
 
