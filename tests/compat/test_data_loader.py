@@ -43,6 +43,7 @@ except Exception as error:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_a_raising_sample_ends_the_loop_with_its_error(num_workers):
     proc = subprocess.run([sys.executable, "-c", _LOOP, str(num_workers)], cwd=REPO_ROOT,
