@@ -2,7 +2,7 @@
 
 PaddleClas's ResNeSt classifiers (``ResNeSt50_pretrained.pdparams``) name their parameters
 after ``ppcls/arch/backbone/model_zoo/resnest.py``; :func:`convert_paddleclas_resnest_state_dict`
-renames them to :mod:`paddleseg_pssl.models.backbones.resnest`'s names (its docstring holds
+renames them to :mod:`paddleseg_pssl.models.backbones.resnest`'s names (the rules below hold
 the whole mapping), and :func:`load_resnest_pretrained` loads any of the accepted files into a
 backbone through :mod:`paddleseg_pssl.weights`, reporting what did not fit.
 """
@@ -22,11 +22,8 @@ from paddleseg_pssl.weights import WeightsFit, load_weights
 BACKBONE_PREFIX = "backbone."
 HEAD_PREFIX = "head."
 
-__all__ = [
-    "convert_paddleclas_resnest_state_dict",
-    "is_paddleclas_resnest_state_dict",
-    "load_resnest_pretrained",
-]
+__all__ = ["convert_paddleclas_resnest_state_dict", "is_paddleclas_resnest_state_dict",
+           "load_resnest_pretrained"]
 
 _SAME = {k: k for k in ("weight", "bias", "_mean", "_variance")}  # BN/conv tensor suffixes
 _BN_ATTR = {"scale": "weight", "offset": "bias", "mean": "_mean", "variance": "_variance"}
@@ -108,46 +105,14 @@ def _rename(key: str, rules: Sequence[_Rule]) -> Optional[str]:
 
 
 def convert_paddleclas_resnest_state_dict(state_dict: Mapping[str, Any]) -> Dict[str, Any]:
-    """Rename a PaddleClas ResNeSt classifier state dict to this module's names.
+    """Rename a PaddleClas ResNeSt classifier state dict (``ResNeSt50_pretrained.pdparams``,
+    either naming scheme) to our names; the classifier (``out.*``, ``fc_*``) is dropped.
 
-    PaddleClas's ``ResNeSt50_pretrained.pdparams`` (and 101) is ``model.state_dict()``
-    of ``ppcls/arch/backbone/model_zoo/resnest.py``; its keys are attribute paths. ``S``
-    is the stage (1-4), ``B`` the block in it, ``X`` a batch-norm tensor (``weight``,
-    ``bias``, ``_mean``, ``_variance``, the same in both)::
-
-        PaddleClas (structured name)                  ours
-        stem.conv{i}._conv.weight                     stem.conv{i}.weight       (i = 1..3)
-        stem.conv{i}._batch_norm.X                    stem.bn{i}.X
-        layerS.layerS_bottleneck_B.conv1._conv.weight layerS.B.conv1.weight
-        layerS.layerS_bottleneck_B.conv1._batch_norm.X layerS.B.bn1.X
-        ...B.conv2.conv1._conv.weight                 layerS.B.conv2.conv.weight (radix conv)
-        ...B.conv2.conv1._batch_norm.X                layerS.B.conv2.bn0.X
-        ...B.conv2.conv2._conv.weight                 layerS.B.conv2.fc1.weight  (attention)
-        ...B.conv2.conv2._batch_norm.X                layerS.B.conv2.bn1.X
-        ...B.conv2.conv3.weight                       layerS.B.conv2.fc2.weight  (attention)
-        ...B.conv2.conv3.bias (since Dec 2022)        layerS.B.conv2.fc2.bias
-        ...B.conv3._conv.weight                       layerS.B.conv3.weight
-        ...B.conv3._batch_norm.X                      layerS.B.bn3.X
-        ...B.conv4.weight                             layerS.B.downsample.conv.weight
-        ...B._batch_norm.X                            layerS.B.downsample.bn.X
-        out.weight, out.bias                          (dropped: the classifier)
-
-    Static-graph exports keyed by the ``ParamAttr`` names of the same source are also
-    accepted: ``conv{i}_weight`` / ``conv{i}_{scale,offset,mean,variance}`` (stem),
-    and with ``P = layerS_bottleneck_B``: ``P_conv1_weight``, ``P_splat_1_weights_weight``
-    (radix conv), ``P_splat_2_weights_weight`` (fc1), ``P_splat_weights`` (fc2),
-    ``P_conv3_weight``, ``P_weights`` (avg-down shortcut conv; ``P_shortcut_weights``
-    without avg-down), each BN as ``<conv name>_{scale,offset,mean,variance}`` and the
-    shortcut BN as ``P_shortcut_{...}``; ``fc_weights``/``fc_offset`` are dropped.
-
-    Keys that match no rule (nor the classifier) are kept unchanged, so the loader
-    reports them as unexpected rather than losing them silently.
-
-    Args:
-        state_dict: PaddleClas-named tensors or arrays.
-
-    Returns:
-        A new dict with our names; values are the same objects.
+    The rules above map ``layerS.layerS_bottleneck_B.`` to ``layerS.B.``, ``conv2.conv1`` to
+    the radix conv, ``conv2.conv2`` / ``conv3`` to the attention ``fc1`` / ``fc2``, ``conv4``
+    and the block's ``_batch_norm`` to the downsample shortcut; static-graph ``ParamAttr``
+    names (``..._splat_1_weights_weight``, ``..._shortcut_scale``) likewise. Keys that match no
+    rule are kept, so the loader reports them as unexpected rather than losing them.
     """
     converted: Dict[str, Any] = {}
     for key, value in state_dict.items():
