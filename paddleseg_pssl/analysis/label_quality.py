@@ -45,16 +45,8 @@ def top_k_to_threshold(top_k: int) -> int:
 
 def decile_histograms(decile_map: np.ndarray, foreground: np.ndarray,
                       valid: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-decile pixel counts of one image: (all valid pixels, valid foreground pixels).
-
-    Args:
-        decile_map: HxW integer map of values 0..9.
-        foreground: HxW boolean ground truth.
-        valid: HxW boolean map of annotated pixels (None = all).
-
-    Returns:
-        Two int64 arrays of length 10.
-    """
+    """Per-decile pixel counts (two int64 arrays of 10) of one HxW decile map: of all valid
+    pixels and of valid ``foreground`` pixels (``valid`` None: every pixel is annotated)."""
     d = np.asarray(decile_map)
     fg = np.asarray(foreground, dtype=bool)
     if d.shape != fg.shape:
@@ -105,15 +97,8 @@ def image_scores(decile_map: np.ndarray, foreground: np.ndarray,
 
 @dataclass
 class QualityAccumulator:
-    """Accumulates threshold counts of one source (consensus, one model, prior) over images.
-
-    Example::
-
-        acc = QualityAccumulator("consensus")
-        for d, fg, valid in samples:
-            acc.add(d, fg, valid)
-        result = acc.result()
-    """
+    """Accumulates threshold counts of one source (consensus, one model, prior) over images:
+    :meth:`add` per image, then :meth:`result`."""
     name: str
     tp: np.ndarray = field(default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))
     fp: np.ndarray = field(default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))

@@ -138,15 +138,10 @@ def stage_features(net: nn.Layer, x: paddle.Tensor) -> List[paddle.Tensor]:
 class MiniResNetBackbone(nn.Layer):
     """A small ResNet: a strided 3x3 stem, then one stage of basic blocks per width.
 
-    Args:
-        widths: output channels of each stage (also ``feat_channels``).
-        depths: basic blocks per stage.
-        strides: stride of each stage's first block (after the stem's stride 2).
-        in_channels: input channels.
-        downsample: ``"stride"`` (stride-2 convolutions), ``"blur"`` or ``"binomial"``
-            (stride-1 convolutions after a parameter-free blur of stride 2; same parameters).
-        pretrained: a ``.pdparams`` path (e.g. a MiniResNetClassifier's) loaded by name and
-            shape with ``paddleseg.utils.load_pretrained_model``.
+    ``widths`` are the stages' channels (``feat_channels``); ``strides`` their first blocks'
+    (after the stem's 2). ``downsample``: ``"stride"`` (stride-2 convolutions), ``"blur"`` or
+    ``"binomial"`` (a parameter-free blur of stride 2, then stride 1; same parameters).
+    ``pretrained``: a ``.pdparams`` (e.g. a MiniResNetClassifier's) loaded by name and shape.
     """
 
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128),
