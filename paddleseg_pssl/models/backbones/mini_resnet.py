@@ -1,25 +1,16 @@
 """MiniResNet: a small residual backbone for PaddleSeg, and the trunk of a miniature classifier.
 
-The demo of paddleseg-pssl (PSSL, arXiv 2207.03335) compares three initialisations of a
-segmentation model; "classification-pretrained backbone only" (the conventional way) needs a
-backbone whose weights come from a classifier of the ensemble. ``MiniResNetClassifier`` in
-``paddleseg_pssl.miniature.nets`` *is* this trunk plus global average pooling and a
-linear layer (``fc.*``), so its ``.pdparams`` file loads into the backbone by name through
-PaddleSeg's ``pretrained`` key: every trunk parameter matches by name and shape, ``fc.*`` is
-simply not asked for.
-
-In timm's shape: blocks, a generic network, variants as data, one registered entry point per
-variant, and PaddleSeg's contract (``feat_channels``; ``forward`` returns a list of features,
-one per stage, at strides 2, 4, 8 and 16 of the input by default)::
+The demo's conventional initialisation ("classification-pretrained backbone only") needs a
+backbone whose weights come from a classifier of the ensemble: ``MiniResNetClassifier``
+(:mod:`paddleseg_pssl.miniature.nets`) *is* this trunk plus pooling and ``fc.*``, so its
+``.pdparams`` loads into the backbone by name through PaddleSeg's ``pretrained`` key. ``forward``
+returns one feature per stage (strides 2, 4, 8 and 16 by default)::
 
     model:
       type: FCN            # or DeepLabV3 / PSPNet ... with backbone_indices
       backbone:
         type: MiniResNet
         pretrained: <classifier out>/mini_resnet_a.pdparams
-
-Registration happens on import of this module (``import paddleseg_pssl`` imports it through
-``paddleseg_pssl.models``), so configs may name ``type: MiniResNet`` with any training script.
 """
 from typing import List, Optional, Sequence
 
