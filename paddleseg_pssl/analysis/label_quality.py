@@ -193,15 +193,8 @@ class QualityResult:
 
 def centred_prior(shape: Tuple[int, int],
                   sigma_fraction: float = DEFAULT_PRIOR_SIGMA_FRACTION) -> np.ndarray:
-    """A Gaussian score map centred in the image: the "object is in the middle" baseline.
-
-    Args:
-        shape: (height, width).
-        sigma_fraction: sigma along each axis as a fraction of that side.
-
-    Returns:
-        HxW float32 map in (0, 1], 1 at the centre; use :func:`centred_prior_deciles` for D.
-    """
+    """A Gaussian score map centred in the image, the "object is in the middle" baseline:
+    HxW float32 in (0, 1], sigma along each axis ``sigma_fraction`` of that side."""
     h, w = int(shape[0]), int(shape[1])
     if h <= 0 or w <= 0:
         raise ValueError(f"shape must be two positive sizes, got {tuple(shape)}")
