@@ -6,7 +6,7 @@ STAMP := $(VENV)/.pssl-installed
 DEMO_OUT ?= demo_output
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench clean-venv
+.PHONY: install test test-fast demo bench clean-venv
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt setup.py padd
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+# The inner loop: every test but those marked slow (they start training, generation or tools
+# in subprocesses; `make test` and CI run them).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
 
 demo: $(STAMP)
 	$(PY) tools/demo.py --output $(DEMO_OUT)

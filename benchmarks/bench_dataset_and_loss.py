@@ -35,7 +35,8 @@ import paddleseg.transforms as T
 from paddleseg.models.losses import CrossEntropyLoss
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.constants import (DECILE_COUNT, DEFAULT_BACKGROUND_WEIGHT,
+from paddleseg_pssl.consensus import label_maths
+from paddleseg_pssl.constants import (DEFAULT_BACKGROUND_WEIGHT,
                                       IMAGENET_NUM_CLASSES, TOP_DECILE,
                                       segmentation_num_classes)
 from paddleseg_pssl.datasets import PSSLDataset
@@ -62,13 +63,6 @@ def consensus_like(rng, shape):
     return (score + 0.05 * rng.random(shape)).astype(np.float32)
 
 
-def deciles_of(score):
-    """Eq. 2: floor(#(strictly lower) / N * 10), ties sharing a decile."""
-    flat = score.ravel()
-    lower = np.searchsorted(np.sort(flat), flat, side="left")
-    return (lower * DECILE_COUNT // flat.size).astype(np.uint8).reshape(score.shape)
-
-
 def build_trees(root, count, seed=0):
     """One image set, three label sets: decile PNG, release npz, float16 npy."""
     rng = np.random.default_rng(seed)
@@ -86,7 +80,7 @@ def build_trees(root, count, seed=0):
         cv2.imwrite(os.path.join(imagenet, image_rel), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
 
         score = consensus_like(rng, LABEL_SIZE)
-        deciles = deciles_of(score)
+        deciles = label_maths.deciles(score)
         full_res = cv2.resize(deciles, IMAGE_SIZE[::-1], interpolation=cv2.INTER_NEAREST)
         outputs = {
             "png": (pssl_format.label_relpath(class_name, image_name),

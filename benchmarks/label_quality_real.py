@@ -299,7 +299,7 @@ def low_n_table(rows) -> List[str]:
 
 
 def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
-    from paddleseg_pssl.analysis import study_report
+    import study_report
 
     by_name = {s.variant.name: s for s in scores}
     defaults = shipped_defaults()

@@ -1,11 +1,12 @@
 """Everything ``import paddleseg_pssl`` does to PaddleSeg, and the one log line saying so.
 
-Applies the Paddle 3.x compatibility fixes (:mod:`paddleseg_pssl.compat`), teaches PaddleSeg's
-``SegBuilder`` to read class counts from the data (:mod:`paddleseg_pssl.training.builder`), keeps
-a ``model.pretrained`` checkpoint's output layer out of the model it initialises
-(:mod:`paddleseg_pssl.training.output_layer`) and makes
-null words in ``--opts`` mean None (:mod:`paddleseg_pssl.training.config_opts`). The same happens under
-PaddleSeg's own ``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
+:data:`FIXES` is the one registry, installed by :func:`activate`: the Paddle 3.x compatibility
+fixes (:mod:`paddleseg_pssl.compat`), ``SegBuilder`` reading class counts from the data and
+``core.train`` checking what it is given (:mod:`paddleseg_pssl.training.builder`), a
+``model.pretrained`` checkpoint's output layer kept out of the model it initialises
+(:mod:`paddleseg_pssl.training.output_layer`) and null words in ``--opts`` meaning None
+(:mod:`paddleseg_pssl.training.config_opts`). The same happens under PaddleSeg's own
+``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
 The log line counts the fixes; the list of them is logged at PaddleSeg's debug level, or in
 place of the count when ``PADDLESEG_PSSL_REPORT=full``.
 """
@@ -15,6 +16,7 @@ import sys
 from typing import Callable, Optional, Tuple
 
 from paddleseg_pssl import compat
+from paddleseg_pssl.compat import patching
 from paddleseg_pssl.training import builder, config_opts, output_layer
 from paddleseg_pssl.user_errors import USER_ERRORS, report_error
 
@@ -24,24 +26,21 @@ LOG_PREFIX = "paddleseg_pssl: "
 REPORT_ENV = "PADDLESEG_PSSL_REPORT"
 FULL_REPORT = "full"
 
+#: Every change made to PaddleSeg and Paddle, in the order :func:`activate` installs them.
+FIXES: Tuple[patching.Fix, ...] = (*compat.FIXES, builder.FIX, builder.TRAIN_FIX,
+                                   output_layer.FIX, config_opts.FIX)
+
 _LOGGED = []
 
 
 def activate() -> Tuple[str, ...]:
-    """Apply every fix (idempotent); returns the names of all fixes in place."""
-    compat.apply()
-    builder.install()
-    config_opts.install()
-    return applied_fixes()
+    """Install every fix its probe asks for (idempotent); returns :func:`applied_fixes`."""
+    return patching.apply(FIXES)
 
 
 def applied_fixes() -> Tuple[str, ...]:
-    """Names of the fixes in place: compat's probed ones, then the plugin's own."""
-    own = tuple(name for name, on in ((builder.FIX_NAME, builder.is_installed()),
-                                      (output_layer.FIX_NAME, output_layer.is_installed()),
-                                      (config_opts.FIX_NAME, config_opts.is_installed()))
-                if on)
-    return compat.applied_fixes() + own
+    """Names of the fixes in place, in installation order."""
+    return patching.applied()
 
 
 def describe() -> str:

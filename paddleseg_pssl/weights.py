@@ -1,11 +1,11 @@
-"""Weights files: the one strict loader of a ``.pdparams`` state dict into a model.
+"""Weights files: the one reader of ``.pdparams`` state dicts and strict loader into a model.
 
 :func:`load_weights` reports, with the file name, every key it cannot load (missing,
 unexpected, wrong shape), where PaddleSeg's ``load_entire_model`` warns and goes on with random
 weights. A caller that loads part of a model on purpose says so with ``partial=True``.
 """
 import dataclasses
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -87,8 +87,9 @@ def fit_state_dict(model: Any, state: Dict[str, Any]) -> WeightsFit:
     return fit
 
 
-def load_weights(model: Any, path: str, *, partial: bool = False,
-                 fix: str = DEFAULT_FIX) -> WeightsFit:
+def load_weights(model: Any, path: str, *, partial: bool = False, fix: str = DEFAULT_FIX,
+                 convert: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
+                 ) -> WeightsFit:
     """Load the ``.pdparams`` at ``path`` into ``model``; returns how the keys fit.
 
     Args:
@@ -99,15 +100,18 @@ def load_weights(model: Any, path: str, *, partial: bool = False,
             True: load what fits and leave the rest at its initialisation, for callers that
             load part of a model on purpose; it is still an error when nothing fits.
         fix: The end of the error message: what the user should do.
+        convert: Renames the file's keys to the model's before they are compared.
 
     Raises:
         PSSLConfigError: Unreadable file, or weights that do not fit as ``partial`` requires,
             naming the file and the keys.
     """
     state = read_state_dict(path)
+    if convert is not None:
+        state = convert(state)
     fit = fit_state_dict(model, state)
     if (fit.missing or fit.mismatched) and not (partial and fit.loaded):
-        raise PSSLConfigError(f"weights {path!r} do not fit the config's model: "
+        raise PSSLConfigError(f"weights {path!r} do not fit the model ({type(model).__name__}): "
                               f"{fit.describe()}; {fix}")
     model.set_state_dict({key: state[key] for key in fit.loaded})
     return fit

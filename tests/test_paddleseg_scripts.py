@@ -195,6 +195,7 @@ def test_stock_style_script_under_distributed_launch(stock_train, tmp_path):
     assert output_classes(out / "iter_1" / "model.pdparams") == 11
 
 
+@pytest.mark.slow
 def test_runner_without_arguments_prints_usage_without_loading_paddle(tmp_path):
     proc = run([sys.executable, "-X", "importtime", "-m", "paddleseg_pssl.run"],
                dict(os.environ, PYTHONPATH=str(REPO_ROOT), PADDLESEG_PSSL_AUTOLOAD="0"), tmp_path)

@@ -3,6 +3,8 @@ import configparser
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 #: The environment variables tests/conftest.py locates the optional real data by, per marker.
@@ -17,6 +19,7 @@ def test_data_markers_name_the_variable_locating_the_data_not_a_path():
         assert variable in markers[marker] and "../" not in markers[marker], marker
 
 
+@pytest.mark.slow
 def test_setup_py_leaves_no_file_open():
     proc = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "setup.py",
                            "--version"], cwd=REPO_ROOT, capture_output=True, text=True)

@@ -143,15 +143,8 @@ def check_pssl_root(pssl_root: str, imagenet_root: str, *, workers: int = DEFAUL
                     progress: bool = True) -> CheckReport:
     """Check every sample of a PSSL root against its images; see the module docstring.
 
-    Args:
-        pssl_root: Holds ``train.txt``, a synsets file and the labels.
-        imagenet_root: The image root the list's image paths are relative to.
-        workers: Checking processes (0: in this process).
-        progress: Show a progress bar on stderr.
-
-    Raises:
-        PSSLConfigError: a root is not a folder, or ``train.txt`` or the synsets file is
-            missing or unusable, or ``train.txt`` lists nothing (nothing can be checked then).
+    ``workers``: checking processes (0: this one). Raises ``PSSLConfigError`` when a root is
+    not a folder, ``train.txt`` or the synsets file is missing or unusable, or the list is empty.
     """
     start = time.monotonic()
     pssl_io.require_dir(pssl_root, "pssl_root")

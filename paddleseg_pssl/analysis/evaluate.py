@@ -26,7 +26,7 @@ from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.label_quality import (
     DEFAULT_PRIOR_SIGMA_FRACTION, METRICS, QualityAccumulator, QualityResult,
-    centred_prior_deciles, score_to_deciles, top_k_to_threshold)
+    centred_prior_deciles, deciles, top_k_to_threshold)
 from paddleseg_pssl.analysis.masks import (DEFAULT_MASK_EXTENSION, MaskSpec, find_mask,
                                            load_mask)
 from paddleseg_pssl.errors import PSSLConfigError
@@ -157,7 +157,7 @@ def _add_model_scores(accumulators: Dict[str, QualityAccumulator], missing: Dict
         if kept is None or name not in kept:
             missing[name] += 1
             continue
-        accumulator.add(score_to_deciles(kept[name]), fg, valid)
+        accumulator.add(deciles(kept[name]), fg, valid)
 
 
 def _fmt(x: float) -> str:

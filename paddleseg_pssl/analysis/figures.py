@@ -38,16 +38,9 @@ COLOR_MAX = 255
 
 def plot_threshold_curves(results: Sequence[QualityResult], path: str,
                           average: str = "micro", title: Optional[str] = None) -> str:
-    """Precision, recall and IoU against the number of top deciles kept, one line per source.
-
-    Args:
-        results: one :class:`QualityResult` per source; the first is drawn boldest.
-        path: output PNG path.
-        average: 'micro' (summed counts) or 'mean' (per-image mean).
-
-    Returns:
-        ``path``.
-    """
+    """Precision, recall and IoU against the number of top deciles kept, one line per source
+    (the first boldest), ``average`` 'micro' (summed counts) or 'mean' (per image); returns
+    ``path``, the PNG written."""
     if average not in ("micro", "mean"):
         raise ValueError(f"average must be 'micro' or 'mean', got {average!r}")
     top_k = np.arange(1, DECILE_COUNT + 1)

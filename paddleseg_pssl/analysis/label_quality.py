@@ -45,16 +45,8 @@ def top_k_to_threshold(top_k: int) -> int:
 
 def decile_histograms(decile_map: np.ndarray, foreground: np.ndarray,
                       valid: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-decile pixel counts of one image: (all valid pixels, valid foreground pixels).
-
-    Args:
-        decile_map: HxW integer map of values 0..9.
-        foreground: HxW boolean ground truth.
-        valid: HxW boolean map of annotated pixels (None = all).
-
-    Returns:
-        Two int64 arrays of length 10.
-    """
+    """Per-decile pixel counts (two int64 arrays of 10) of one HxW decile map: of all valid
+    pixels and of valid ``foreground`` pixels (``valid`` None: every pixel is annotated)."""
     d = np.asarray(decile_map)
     fg = np.asarray(foreground, dtype=bool)
     if d.shape != fg.shape:
@@ -105,15 +97,8 @@ def image_scores(decile_map: np.ndarray, foreground: np.ndarray,
 
 @dataclass
 class QualityAccumulator:
-    """Accumulates threshold counts of one source (consensus, one model, prior) over images.
-
-    Example::
-
-        acc = QualityAccumulator("consensus")
-        for d, fg, valid in samples:
-            acc.add(d, fg, valid)
-        result = acc.result()
-    """
+    """Accumulates threshold counts of one source (consensus, one model, prior) over images:
+    :meth:`add` per image, then :meth:`result`."""
     name: str
     tp: np.ndarray = field(default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))
     fp: np.ndarray = field(default_factory=lambda: np.zeros(DECILE_COUNT, np.int64))
@@ -208,15 +193,8 @@ class QualityResult:
 
 def centred_prior(shape: Tuple[int, int],
                   sigma_fraction: float = DEFAULT_PRIOR_SIGMA_FRACTION) -> np.ndarray:
-    """A Gaussian score map centred in the image: the "object is in the middle" baseline.
-
-    Args:
-        shape: (height, width).
-        sigma_fraction: sigma along each axis as a fraction of that side.
-
-    Returns:
-        HxW float32 map in (0, 1], 1 at the centre; use :func:`centred_prior_deciles` for D.
-    """
+    """A Gaussian score map centred in the image, the "object is in the middle" baseline:
+    HxW float32 in (0, 1], sigma along each axis ``sigma_fraction`` of that side."""
     h, w = int(shape[0]), int(shape[1])
     if h <= 0 or w <= 0:
         raise ValueError(f"shape must be two positive sizes, got {tuple(shape)}")
@@ -232,7 +210,3 @@ def centred_prior_deciles(shape: Tuple[int, int],
     """Decile map (Eq. 2) of :func:`centred_prior`: the prior as if it were a PSSL label."""
     return deciles(centred_prior(shape, sigma_fraction))
 
-
-def score_to_deciles(score: np.ndarray) -> np.ndarray:
-    """Eq. 2 deciles of a float score map (a kept per-model or consensus map)."""
-    return deciles(np.asarray(score, dtype=np.float32))

@@ -128,17 +128,10 @@ def consensus_settings(pssl_root: str) -> Dict[str, object]:
 def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int],
                     normalisation: Optional[str] = None, smoothing: Optional[float] = None
                     ) -> Optional[Dict[str, np.ndarray]]:
-    """Each kept model's map for one label, as the generator used it, or None when not kept.
-
-    The stored maps are raw (before smoothing and normalisation, at each model's input
-    resolution); they are prepared (``normalisation``, ``smoothing``; None: as recorded for
-    the folder, :func:`consensus_settings`) and resized to the label
-    size ``out_hw`` exactly as the generator's label maths does before Eq. 1, so their deciles
-    are what that model alone would give.
-
-    Returns:
-        model name -> HxW float32 map in [0, 1], or None when the file does not exist.
-    """
+    """Model name -> each kept model's HxW map for one label, as the generator used it (None
+    when not kept): the raw stored maps prepared (``normalisation``, ``smoothing``; None: as
+    recorded, :func:`consensus_settings`) and resized to ``out_hw`` as the label maths does
+    before Eq. 1, so their deciles are what that model alone would give."""
     if normalisation is None or smoothing is None:
         recorded = consensus_settings(pssl_root)
         normalisation = recorded["normalisation"] if normalisation is None else normalisation

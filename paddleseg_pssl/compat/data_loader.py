@@ -107,11 +107,11 @@ def _reader_error_lost() -> bool:
     return probe_reader_error(original(SINGLE_PROCESS_ITER))
 
 
-SINGLE_PROCESS_FIX = Fix(name="io.DataLoader:reader-error-ends-loop(workers=0)",
-                         target=SINGLE_PROCESS_ITER, upstream=UPSTREAM,
-                         is_needed=_reader_error_lost,
-                         replacement=_reporting(dataloader_iter._DataLoaderIterSingleProcess))
-MULTI_PROCESS_FIX = Fix(name="io.DataLoader:reader-error-ends-loop(workers>0)",
-                        target=MULTI_PROCESS_ITER, upstream=UPSTREAM,
-                        is_needed=_reader_error_lost,
-                        replacement=_reporting(dataloader_iter._DataLoaderIterMultiProcess))
+SINGLE_PROCESS_FIX = Fix(
+    name="io.DataLoader:reader-error-ends-loop(workers=0)", upstream=UPSTREAM,
+    is_needed=_reader_error_lost,
+    patches={SINGLE_PROCESS_ITER: _reporting(dataloader_iter._DataLoaderIterSingleProcess)})
+MULTI_PROCESS_FIX = Fix(
+    name="io.DataLoader:reader-error-ends-loop(workers>0)", upstream=UPSTREAM,
+    is_needed=_reader_error_lost,
+    patches={MULTI_PROCESS_ITER: _reporting(dataloader_iter._DataLoaderIterMultiProcess)})

@@ -152,10 +152,12 @@ GRAPH_FIX_NAME = "deploy.DeployConfig.model:saved-graph-file"
 MEMORY_FIX_NAME = "inference.Config.enable_memory_optim:left-off"
 ONEDNN_FIX_NAME = "inference.Config:onednn-off-by-default"
 
-GRAPH_FIX = Fix(name=GRAPH_FIX_NAME, target=DEPLOY_MODEL, upstream="PaddleSeg #3909, #3932",
+GRAPH_FIX = Fix(name=GRAPH_FIX_NAME, upstream="PaddleSeg #3909, #3932",
                 is_needed=lambda: probe()[GRAPH_FIX_NAME],
-                replacement=_FixedProperty(_model_path))
-MEMORY_FIX = Fix(name=MEMORY_FIX_NAME, target=MEMORY_OPTIM, upstream="PaddleCustomDevice #1619",
-                 is_needed=lambda: probe()[MEMORY_FIX_NAME], replacement=enable_memory_optim)
-ONEDNN_FIX = Fix(name=ONEDNN_FIX_NAME, target=CONFIG_INIT, upstream="Paddle #79749",
-                 is_needed=lambda: probe()[ONEDNN_FIX_NAME], replacement=config_init)
+                patches={DEPLOY_MODEL: _FixedProperty(_model_path)})
+MEMORY_FIX = Fix(name=MEMORY_FIX_NAME, upstream="PaddleCustomDevice #1619",
+                 is_needed=lambda: probe()[MEMORY_FIX_NAME],
+                 patches={MEMORY_OPTIM: enable_memory_optim})
+ONEDNN_FIX = Fix(name=ONEDNN_FIX_NAME, upstream="Paddle #79749",
+                 is_needed=lambda: probe()[ONEDNN_FIX_NAME],
+                 patches={CONFIG_INIT: config_init})

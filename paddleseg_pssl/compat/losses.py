@@ -51,14 +51,8 @@ def ce_post_process_loss(self, logit: paddle.Tensor, label: paddle.Tensor,
     losses count. When ``avg_non_ignore`` is False, ignored pixels count with weight 1 (the
     stock code would one-hot the out-of-range ignore label).
 
-    Args:
-        logit: Logits, channels last, shape (N, H, W, C).
-        label: Class ids, int64, shape (N, H, W).
-        semantic_weights: Optional per-pixel weights, shape (N, H, W).
-        loss: Per-pixel cross entropy, shape (N, H, W) or (N, H, W, 1).
-
-    Returns:
-        0-D float32 loss.
+    ``logit`` (N, H, W, C), ``label`` int64 (N, H, W), optional per-pixel ``semantic_weights``
+    (N, H, W), per-pixel ``loss`` (N, H, W[, 1]); returns a 0-D float32 loss.
     """
     valid = label != self.ignore_index
     if self.avg_non_ignore:
@@ -113,12 +107,7 @@ def ohem_forward(self, logit: paddle.Tensor, label: paddle.Tensor) -> paddle.Ten
     ``max(thresh, p_k)``, ``p_k`` being the ``min_kept``-th smallest such probability; the
     cross entropy is averaged over the kept pixels.
 
-    Args:
-        logit: Logits, shape (N, C, H, W).
-        label: Class ids, shape (N, H, W) or (N, 1, H, W).
-
-    Returns:
-        0-D float32 loss.
+    ``logit`` (N, C, H, W), ``label`` (N[, 1], H, W); returns a 0-D float32 loss.
     """
     n, c, h, w = logit.shape
     label = label.reshape([-1]).astype("int64")
@@ -144,13 +133,11 @@ def ohem_forward(self, logit: paddle.Tensor, label: paddle.Tensor) -> paddle.Ten
 
 
 CE_FIX = Fix(name="losses.CrossEntropyLoss._post_process_loss:type-promotion",
-             target=CE_POST_PROCESS,
              upstream="PaddleSeg #3603 (upstream PR #3731)",
              is_needed=lambda: probe_ce_post_process(original(CE_POST_PROCESS)),
-             replacement=ce_post_process_loss)
+             patches={CE_POST_PROCESS: ce_post_process_loss})
 
 OHEM_FIX = Fix(name="losses.OhemCrossEntropyLoss.forward:type-promotion",
-               target=OHEM_FORWARD,
                upstream="PaddleSeg #3603 (upstream PR #3731)",
                is_needed=lambda: probe_ohem_forward(original(OHEM_FORWARD)),
-               replacement=ohem_forward)
+               patches={OHEM_FORWARD: ohem_forward})

@@ -28,18 +28,8 @@ def calculate_area(pred: paddle.Tensor,
     O(pixels) instead of the stock O(pixels x classes) loop, and it never concatenates 0-D
     tensors (the stock failure on Paddle >= 2.5, PaddleSeg #3408, #3556, #3373).
 
-    Args:
-        pred: Predicted class ids, integer, shape (N, H, W) or (N, 1, H, W).
-        label: Ground-truth class ids, integer, same shape as ``pred``.
-        num_classes: Number of classes C.
-        ignore_index: Label value to ignore.
-
-    Returns:
-        (intersect_area, pred_area, label_area): int64 tensors of shape [C].
-
-    Raises:
-        ValueError: If ``num_classes`` is not positive, or ``pred`` and ``label`` differ in
-            shape after dropping a channel axis.
+    ``pred`` and ``label``: integer class ids of one shape, (N[, 1], H, W). Returns
+    (intersect_area, pred_area, label_area), int64 tensors of shape [num_classes].
     """
     if num_classes <= 0:
         raise ValueError(f"calculate_area: num_classes must be positive, got {num_classes}")
@@ -71,8 +61,7 @@ def calculate_area(pred: paddle.Tensor,
 
 
 FIX = Fix(name="metrics.calculate_area:vectorised",
-          target=CALCULATE_AREA,
           upstream="PaddleSeg #3373, #3408, #3556 (0-D concat; upstream PR #3256/#3356); "
           "replaced always for speed at 1001 classes",
           is_needed=lambda: not is_patched(CALCULATE_AREA),
-          replacement=calculate_area)
+          patches={CALCULATE_AREA: calculate_area})

@@ -1,12 +1,14 @@
-"""How a compatibility fix replaces a PaddleSeg object, and how probes test the stock one.
+"""The one mechanism by which ``import paddleseg_pssl`` changes PaddleSeg and Paddle.
 
-A target is named by a key, ``"module:attribute"`` or ``"module:Class.method"``; the stock
-object is kept so that probes and replacements can still call it (:func:`original`).
+A :class:`Fix` names the objects it replaces by key, ``"module:attribute"`` or
+``"module:Class.method"``; :func:`apply` installs every fix of a registry whose probe asks for it
+(``paddleseg_pssl.plugin.FIXES`` is the registry) and keeps the stock objects for
+:func:`original`, so probes and replacements can still call them.
 """
 import dataclasses
 import sys
-import types
-from typing import Callable, Dict, Tuple
+import warnings
+from typing import Callable, Dict, List, Mapping, Sequence, Tuple
 
 import paddle
 
@@ -19,49 +21,42 @@ PROBE_CLASSES = 2
 
 #: Stock objects replaced by a fix, by key (see :func:`original`).
 _ORIGINALS: Dict[str, object] = {}
+#: Names of the fixes installed so far, in installation order.
+_APPLIED: List[str] = []
+
+
+def always() -> bool:
+    """The probe of a fix that is a feature of this package, not a repair: always needed."""
+    return True
 
 
 @dataclasses.dataclass(frozen=True)
 class Fix:
-    """One compatibility fix.
+    """One change to PaddleSeg or Paddle.
 
     Attributes:
-        name: Short identifier, logged by the CLI.
-        target: Key of the replaced object, ``"module:attribute"``.
-        upstream: PaddleSeg issues / pull requests that report or fix the failure.
-        is_needed: Probe; True when the stock object shows the failure.
-        replacement: The object installed at ``target``.
+        name: Short identifier, logged at start-up.
+        upstream: PaddleSeg / Paddle issues or pull requests reporting the failure ("" for a
+            feature of this package).
+        is_needed: Probe; True when the stock objects need the change.
+        patches: Key of each replaced object -> the object installed there.
     """
 
     name: str
-    target: str
     upstream: str
     is_needed: Callable[[], bool]
-    replacement: Callable
-
-
-def _module(name: str) -> types.ModuleType:
-    """Returns the module object ``name``, never a same-named re-exported function.
-
-    ``paddleseg.core.train`` is a module, but ``paddleseg.core`` re-exports the function
-    ``train`` under the same name, so attribute access on the package yields the function;
-    ``sys.modules`` holds the module.
-    """
-    __import__(name)
-    return sys.modules[name]
+    patches: Mapping[str, object]
 
 
 def _split(key: str) -> Tuple[object, str]:
-    """Resolves a key to (owner object, attribute name).
-
-    Raises:
-        ValueError: If ``key`` is not ``"module:attribute"`` or ``"module:Class.attribute"``.
-    """
+    """(owner object, attribute name) of a key; the module from ``sys.modules``, since a package
+    may re-export a function under its module's name (``paddleseg.core.train``)."""
     module_name, sep, path = key.partition(":")
     if not sep or not path:
         raise ValueError(f"key {key!r} must look like 'module:attribute' or "
                          "'module:Class.method', e.g. 'paddleseg.utils.metrics:calculate_area'")
-    owner: object = _module(module_name)
+    __import__(module_name)
+    owner: object = sys.modules[module_name]
     *parents, attr = path.split(".")
     for parent in parents:
         owner = getattr(owner, parent)
@@ -71,43 +66,54 @@ def _split(key: str) -> Tuple[object, str]:
 def current(key: str) -> object:
     """The object now at ``key`` (for a method, the function in the class dict)."""
     owner, attr = _split(key)
-    if isinstance(owner, type):
-        return owner.__dict__[attr]  # the function itself, also for methods
-    return getattr(owner, attr)
+    return owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
 
 
 def original(key: str) -> object:
-    """Returns the stock PaddleSeg object at ``key``, as it was before :func:`apply`.
-
-    Args:
-        key: ``"module:attribute"`` or ``"module:Class.method"``; the constants of
-            :mod:`paddleseg_pssl.compat` (``CALCULATE_AREA``...) name the replaced ones.
-
-    Returns:
-        The stock object; if no fix replaced it, the current object.
-
-    Raises:
-        ValueError: If ``key`` is malformed.
-    """
-    if key in _ORIGINALS:
-        return _ORIGINALS[key]
-    return current(key)
+    """The stock object at ``key`` before any fix replaced it (the current one if none did)."""
+    return _ORIGINALS[key] if key in _ORIGINALS else current(key)
 
 
 def is_patched(key: str) -> bool:
-    """True when the object at ``key`` is one of the compat replacements."""
+    """True when the object at ``key`` is one of the replacements."""
     return bool(getattr(current(key), MARKER, False))
 
 
-def install(key: str, new: Callable) -> None:
+def install(key: str, new: object) -> None:
     """Puts ``new`` at ``key``, keeping the stock object for :func:`original`."""
     if is_patched(key):
         return
-    old = current(key)
-    _ORIGINALS.setdefault(key, old)
+    _ORIGINALS.setdefault(key, current(key))
     setattr(new, MARKER, True)
     owner, attr = _split(key)
     setattr(owner, attr, new)
+
+
+def apply(fixes: Sequence[Fix]) -> Tuple[str, ...]:
+    """Install every fix whose probe asks for it, in order; safe to call repeatedly.
+
+    A probe that crashes (a future PaddleSeg renamed its target) skips its fix with a warning
+    instead of breaking ``import paddleseg_pssl``. Returns :func:`applied`.
+    """
+    for fix in fixes:
+        if fix.name in _APPLIED:
+            continue
+        try:
+            needed = fix.is_needed()
+        except Exception as error:  # noqa: BLE001 - report, do not break the import
+            warnings.warn(f"paddleseg_pssl: fix {fix.name!r} skipped, its probe of "
+                          f"{sorted(fix.patches)} failed: {error!r}")
+            continue
+        if needed:
+            for key, new in fix.patches.items():
+                install(key, new)
+            _APPLIED.append(fix.name)
+    return applied()
+
+
+def applied() -> Tuple[str, ...]:
+    """Names of the fixes :func:`apply` installed, in order."""
+    return tuple(_APPLIED)
 
 
 def fails(fn: Callable[[], object]) -> bool:

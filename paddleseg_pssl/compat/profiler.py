@@ -96,8 +96,7 @@ def stock_is_broken(stock_step) -> bool:
 
 
 FIX = Fix(name="utils.train_profiler.add_profiler_step:paddle.profiler",
-          target=PROFILER_STEP,
           upstream="PaddleSeg #3312 (develop moved it to paddle.profiler; 2.8.0 still calls the "
           "paddle.utils.profiler gone from Paddle 3.x)",
           is_needed=lambda: stock_is_broken(original(PROFILER_STEP)),
-          replacement=add_profiler_step)
+          patches={PROFILER_STEP: add_profiler_step})

@@ -48,15 +48,7 @@ def loss_computation_1d(logits_list: List[paddle.Tensor], labels: paddle.Tensor,
     Shape [1] keeps ``core.train.train``'s ``l[0]`` logging working (PaddleSeg #3373) as
     well as ``sum(loss_list)``, ``float(loss)``, ``loss.backward()`` and the AMP scaler.
     Models with their own ``loss_computation`` method (only MaskFormer in 2.8.0) bypass it.
-
-    Args:
-        logits_list: Model outputs, one per loss.
-        labels: Class ids, int64, shape (N, H, W).
-        edges: Edge labels for edge losses, or None.
-        losses: ``{"types": [loss layers], "coef": [floats]}``.
-
-    Returns:
-        One shape-[1] float tensor per (mixed) loss term.
+    Returns one shape-[1] float tensor per (mixed) loss term.
     """
     stock = original(LOSS_COMPUTATION)
     values = stock(logits_list, labels, edges, losses)
@@ -64,7 +56,6 @@ def loss_computation_1d(logits_list: List[paddle.Tensor], labels: paddle.Tensor,
 
 
 FIX = Fix(name="core.train.loss_computation:0d-losses",
-          target=LOSS_COMPUTATION,
           upstream="PaddleSeg #3373, #3520, #3616",
           is_needed=lambda: probe_loss_logging(original(LOSS_COMPUTATION), original(TRAIN)),
-          replacement=loss_computation_1d)
+          patches={LOSS_COMPUTATION: loss_computation_1d})

@@ -71,58 +71,27 @@ def replace_component(registry: manager.ComponentManager, component: type) -> ty
 class PSSLDataset(Dataset):
     """ImageNet training images paired with PSSL pseudo segmentation labels.
 
-    Two label formats are read, chosen per file by its suffix. The decile format of
-    ``paddleseg_pssl.pssl_format`` (written by ``tools/generate_pssl.py``)::
+    Two label formats are read, chosen per file by its suffix (``docs/generation.md`` shows
+    both trees): the decile PNGs of ``paddleseg_pssl.pssl_format`` (``train.txt`` lines
+    ``<label relpath>[\t<image relpath>]``, ``synsets.txt``, single-channel deciles 0..9 at any
+    resolution) and the official release (``*.JPEG_eiseg.npz``, key ``arr_0``, 1 = top decile,
+    ``imagenet_lsvrc_2015_synsets.txt``); images are under ``imagenet_root``. ``synsets.txt``
+    wins when both synsets files exist. A sample's class is its label's folder's position in
+    the synsets file; with K classes, background is K and the model has K + 1 outputs.
 
-        pssl_root/
-        |-- train.txt        "train/n01440764/n01440764_10026.JPEG.png" per line, or
-        |                    "<label relpath>\\t<image relpath>" when the image path differs
-        |-- synsets.txt      class folder names, one per line, in class-id order
-        |-- manifest.json    provenance (not read here)
-        `-- train/n01440764/n01440764_10026.JPEG.png
-                             single-channel uint8 PNG of deciles 0..9, any resolution
-
-    and the official release read by PaddleSeg's built-in class::
-
-        pssl_root/
-        |-- train.txt        "train/n01440764/n01440764_10026.JPEG_eiseg.npz" per line
-        |-- imagenet_lsvrc_2015_synsets.txt
-        `-- train/n01440764/n01440764_10026.JPEG_eiseg.npz
-                             key "arr_0": 0/1 map, 1 = top decile
-
-    with the images under ``imagenet_root``::
-
-        imagenet_root/
-        `-- train/n01440764/n01440764_10026.JPEG
-
-    ``synsets.txt`` wins when both synsets files exist. The class of a sample is its label's
-    folder name; its id is that name's position in the synsets file
-    (``pssl_format.read_class_list``). With K classes, background is K and the model has
-    K + 1 outputs (1001 for ImageNet-1k).
-
-    Label values: deciles in ``foreground_deciles`` take the image's class, deciles in
-    ``ignore_deciles`` take ``ignore_index``, all others the background. ``ignore_index`` is
-    ``pssl_format.ignore_index_for(K + 1)``: 255 while K + 1 <= 255, else K + 1 (1001 for
-    ImageNet-1k, as PaddleSeg's built-in class). Transforms that pad labels (crops, paddings,
-    rotations) and are still at PaddleSeg's default 255 are switched to it; the loss receives
-    it from the builder (``label_space_for_config``).
-
-    The label is resized to the image's size (nearest neighbour) before the transforms, since
-    labels are stored at explanation resolution; a label whose aspect differs from its image's
-    beyond rounding (``pssl_format.label_fits_image``) raises ``PSSLSampleError``. Labels are
-    uint8 when every value fits, else int32 (OpenCV-based transforms do not keep int64).
-
-    The class attributes ``NUM_CLASSES`` and ``IGNORE_INDEX`` are ImageNet-1k's (1001, 1001);
-    the builder (``paddleseg_pssl.training.builder``, installed into PaddleSeg's own ``SegBuilder`` by
-    ``import paddleseg_pssl``) asks ``label_space_for_config`` instead, which reads the synsets
-    file, so any class count works.
+    Deciles in ``foreground_deciles`` take the image's class, in ``ignore_deciles``
+    ``ignore_index`` (``pssl_format.ignore_index_for(K + 1)``: 255 while K + 1 <= 255, else
+    K + 1), all others the background. Padding transforms still at PaddleSeg's 255 are switched
+    to it; the builder gives it to the loss (``label_space_for_config``, which reads the synsets
+    file, so any K works; the class attributes are ImageNet-1k's). The label is resized to the
+    image (nearest) before the transforms; one of another aspect (``pssl_format.label_fits_image``)
+    raises ``PSSLSampleError``. Labels are uint8 when every value fits, else int32.
 
     Construction validates the list: malformed lines (with line numbers), classes absent from
-    the synsets (by name), and missing images or labels (count and first paths) raise
-    ``ValueError``; with ``skip_missing`` the samples with missing files are dropped instead,
-    with one warning. A bad sample at ``__getitem__`` (unreadable image, label that is not
-    single-channel, values outside 0..9 or 0/1) raises ``PSSLSampleError`` naming the files,
-    which stops training; with ``skip_bad_samples`` it is logged and replaced instead.
+    the synsets (by name), missing images or labels (count and first paths) raise
+    ``ValueError``, or with ``skip_missing`` are dropped with one warning. A bad sample at
+    ``__getitem__`` raises ``PSSLSampleError`` naming its files, which stops training; with
+    ``skip_bad_samples`` it is logged and replaced.
 
     Args:
         transforms (list): PaddleSeg transforms applied to the image and the label.
@@ -134,18 +103,15 @@ class PSSLDataset(Dataset):
             Default: ``[9]`` (the paper).
         ignore_deciles (list[int], optional): Deciles labelled ``ignore_index``. Default: ``[]``;
             the paper's ablation ignores ``[8]``.
-        skip_missing (bool, optional): Drop samples whose image or label is missing instead of
-            raising. Default: False.
-        verify_files (bool, optional): Check that every listed file exists at construction
-            (one ``stat`` per file). Default: True.
+        skip_missing (bool, optional): Drop samples with a missing file. Default: False.
+        verify_files (bool, optional): Check that every listed file exists. Default: True.
         subset (int | float, optional): Train on a class-balanced subset: a sample count
             (e.g. 50000 for the paper's PSSL-50K) or a fraction in (0, 1], the same share
             of every class (``paddleseg_pssl.subsets``). Default: None (every sample).
         subset_seed (int, optional): Seed of the subset's choice within each class. Default: 0.
-        skip_bad_samples (bool, optional): A sample that cannot be loaded (``PSSLSampleError``)
-            is logged in one line naming its file and the reason, and the next sample is
-            returned in its place; more than ``MAX_SKIPPED_IN_A_ROW`` in a row still stop
-            training. Default: False (a bad sample stops training, exit status 4).
+        skip_bad_samples (bool, optional): Log a sample that cannot be loaded in one line and
+            return the next; more than ``MAX_SKIPPED_IN_A_ROW`` in a row still stop training.
+            Default: False (a bad sample stops training, exit status 4).
     """
     NUM_CLASSES = segmentation_num_classes(IMAGENET_NUM_CLASSES)
     IGNORE_INDEX = pssl_format.ignore_index_for(NUM_CLASSES)

@@ -186,22 +186,10 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
                             image_size: ImageSize = DEFAULT_IMAGE_SIZES,
                             area_range: Tuple[float, float] = DEFAULT_AREA_RANGE,
                             progress: bool = True) -> Dict[str, Any]:
-    """Write (or reuse) the miniature classification set in ImageNet layout (see module doc).
-
-    Args:
-        root: output folder; created atomically, reused when complete with the same settings.
-        num_classes: number of shape-family classes (2..12; the demo uses >= 10).
-        images_per_class: training images per class (`train/`).
-        val_per_class: held-out images per class (`val/`); 0 writes no val split.
-        seed: everything is drawn from it; each image from (seed, split, class, index) alone.
-        image_size: an int, (h, w) or a list of (h, w) picked at random per image.
-        area_range: visible area of the object, as fractions of the image.
-        progress: show a tqdm bar.
-
-    Returns:
-        A summary: root, class_names, num_classes, counts per split, image sizes, the area
-        fraction statistics of the true masks, the mask encoding, the settings and seconds.
-    """
+    """Write (or reuse, when complete with the same settings) the miniature classification
+    set in ImageNet layout at ``root`` (see module doc): ``num_classes`` shape families (2..12),
+    each image drawn from (seed, split, class, index) alone; ``val_per_class`` 0 writes no val
+    split. Returns a summary (classes, counts, sizes, true-mask area statistics, settings)."""
     if images_per_class < 1 or val_per_class < 0:
         raise ValueError(f"images_per_class {images_per_class} / val_per_class {val_per_class}:"
                          " expected >= 1 / >= 0")

@@ -1,18 +1,9 @@
 """Small classifiers of three architectures, built by name (PSSL's ensemble, arXiv 2207.03335).
 
-PSSL explains each image with an ensemble of M trained classifiers (the paper: M = 15 ImageNet
-models; Consensus, arXiv 2109.00707: diverse architectures help). The demo's are small ones of
-three families:
-
-* ``mini_vgg``: plain conv-BN-ReLU stages with max pooling;
-* ``mini_resnet``: residual basic blocks; its trunk is the ``MiniResNet`` PaddleSeg backbone
-  (:mod:`paddleseg_pssl.models.backbones.mini_resnet`), so its weights initialise a
-  segmentation backbone;
-* ``mini_mobilenet``: MobileNetV2-style inverted residuals with depthwise convolutions.
-
-Every net ends in global average pooling, so it takes any input size: PSSL explains images at
-their own resolution and aspect. Inputs are normalised RGB, NCHW float32
-(:func:`paddleseg_pssl.miniature.image_folder.to_tensor`).
+Diverse architectures help the consensus (arXiv 2109.00707): ``mini_vgg`` (conv-BN-ReLU with
+max pooling), ``mini_resnet`` (basic blocks; its trunk is the ``MiniResNet`` backbone, so its
+weights initialise a segmentation backbone) and ``mini_mobilenet`` (inverted residuals). Every
+net ends in global average pooling, so it takes images at their own size and aspect.
 """
 from typing import Callable, Dict, List, Sequence, Tuple
 

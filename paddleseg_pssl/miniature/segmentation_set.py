@@ -100,23 +100,11 @@ def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_im
                           objects_per_image: Tuple[int, int] = (2, 4),
                           object_area: Tuple[float, float] = DEFAULT_OBJECT_AREA,
                           progress: bool = True) -> Dict[str, Any]:
-    """Write (or reuse) the miniature downstream segmentation set (see module doc).
-
-    Args:
-        root: output folder; created atomically, reused when complete with the same settings.
-        seed: everything is drawn from it; each scene from (seed, split, index) alone.
-        train_images, val_images: number of scenes per split.
-        image_size: an int, (h, w) or a list of (h, w) picked at random per scene.
-        known_classes: shape families shared with the classification set.
-        new_classes: shape families the classifiers never saw.
-        objects_per_image: (min, max) objects per scene.
-        object_area: (min, max) area of each object before occlusion, fractions of the image.
-        progress: show a tqdm bar.
-
-    Returns:
-        A summary: root, num_classes (background included), class_names, known/new classes,
-        counts, pixel frequency of each class, settings and seconds.
-    """
+    """Write (or reuse, when complete with the same settings) the miniature downstream
+    segmentation set at ``root`` (see module doc); each scene is drawn from (seed, split, index)
+    alone. ``known_classes`` are shared with the classification set, ``new_classes`` never seen
+    by the classifiers; ``object_area`` is before occlusion. Returns a summary (classes with
+    background, counts, pixel frequency per class, settings, seconds)."""
     families = list(known_classes) + list(new_classes)
     unknown = [f for f in families if f not in outlines.FAMILIES]
     if unknown or len(set(families)) != len(families) or not families:

@@ -1,25 +1,12 @@
 """Drawing primitives of the miniature world: colours, textures, backgrounds, clutter.
 
-The demo of paddleseg-pssl (PSSL, arXiv 2207.03335) needs a small classification world whose
-classes are told apart by *shape* only, so that a classifier's explanation has to look at the
-object and a true object mask exists to score the pseudo labels against. Everything here is a
-pure function of a ``numpy.random.Generator``: the same seed draws the same pixels.
-
-Conventions:
-    * images are float32 ``(H, W, 3)`` RGB arrays in [0, 1] until they are written;
-    * a shape (:mod:`paddleseg_pssl.miniature.outlines`) is drawn as an anti-aliased coverage
-      map (``alpha``, float32 ``(H, W)`` in [0, 1]); its true mask is ``alpha >= 0.5``;
-    * shape outlines are polygons in unit coordinates (roughly inside the unit disc), with
-      optional holes, then jittered, rotated, scaled and placed.
-
-Colour and texture are drawn independently of the class (a star can be striped, dotted, a
-gradient or plain, in any colour), so only the outline identifies the class.
-
-Objects take vivid colours (a main colour patterned at lowered contrast), backgrounds muted ones
-(their patterns at 15 % contrast), as the main object of a photo usually stands out. Measured
-(mini_resnet, 60 images per class, 8 epochs): with backgrounds of any colour, even plain ones,
-the small classifiers stayed at chance (10-16 % val accuracy) within the demo's CPU budget; on a
-grey background 49 %; with the vivid/muted palettes and the full clutter 36 %.
+Classes are told apart by *shape* only (colour and texture are drawn independently of the
+class), so an explanation has to look at the object, whose true mask scores the pseudo labels.
+Everything is a pure function of a ``numpy.random.Generator``. Images are float32 (H, W, 3) RGB
+in [0, 1]; a shape (:mod:`.outlines`) is an anti-aliased coverage map ``alpha``, its true mask
+``alpha >= 0.5``. Objects take vivid colours, backgrounds muted ones (patterns at 15 % contrast),
+as in photos: with backgrounds of any colour the small classifiers stayed at chance within the
+demo's CPU budget.
 """
 import math
 from typing import Tuple

@@ -135,12 +135,9 @@ def generated_label_size(image_hw: Tuple[int, int], resolution: Optional[Mapping
 def ignore_index_for(num_classes: int) -> int:
     """The label value the loss and metrics skip, for a model with ``num_classes`` outputs.
 
-    ``IGNORE_INDEX`` (255, PaddleSeg's convention) while it is not a class id, i.e. for
-    ``num_classes <= 255``; otherwise ``num_classes`` itself, the first id no class uses.
-    For ImageNet-1k (classes 0..999, background 1000, 1001 outputs) that is 1001, the value
-    PaddleSeg's built-in ``PSSLDataset`` and its configs (``label_padding_value: 1001``) use.
-    Training labels are int64, so no uint8 limit applies; a fixed 255 would silently drop
-    ImageNet class 255 from training.
+    ``IGNORE_INDEX`` (255) while it is not a class id (``num_classes <= 255``), else
+    ``num_classes``: 1001 for ImageNet-1k, as PaddleSeg's built-in ``PSSLDataset`` uses; a fixed
+    255 would silently drop ImageNet class 255 from training.
     """
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")

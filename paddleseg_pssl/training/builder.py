@@ -14,18 +14,16 @@ the YAML already gives that disagrees (including a loss ``weight`` list of anoth
 the run with :class:`LabelSpaceMismatch`, one line naming the key and the fix. Other datasets
 build exactly as with stock ``SegBuilder``. No YAML needs to write 1001.
 
-:func:`install` teaches PaddleSeg's own ``SegBuilder`` class this (``import paddleseg_pssl``
-calls it), so PaddleSeg's ``tools/train.py`` builds the same model as ours;
-:class:`PSSLSegBuilder` is the name our tools use. Its model is built under
-:func:`paddleseg_pssl.training.output_layer.building`: ``model.pretrained`` never supplies the
-output layer.
+:data:`FIX` teaches PaddleSeg's own ``SegBuilder`` class this (``import paddleseg_pssl``
+installs it), so PaddleSeg's ``tools/train.py`` builds the same model as ours. The model is
+built under :func:`paddleseg_pssl.training.output_layer.building`: ``model.pretrained`` never
+supplies the output layer. :data:`TRAIN_FIX` checks what ``core.train`` is given.
 """
 import copy
 import dataclasses
 import functools
 import inspect
 import math
-import sys
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import paddle
@@ -33,6 +31,7 @@ from paddleseg.cvlibs.builder import SegBuilder
 from paddleseg.utils import utils as seg_utils
 from paddleseg.utils.utils import CachedProperty as cached_property
 
+from paddleseg_pssl.compat.patching import Fix, always, original
 from paddleseg_pssl.constants import IGNORE_INDEX
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.training import output_layer, sample_guard
@@ -43,23 +42,13 @@ LABEL_PADDING_KEY = "label_padding_value"
 BACKGROUND_KEY = "background_index"
 CLASS_WEIGHTS_KEY = "weight"
 
-#: Name of this fix in the import-time log (see ``paddleseg_pssl.plugin``).
-FIX_NAME = "cvlibs.SegBuilder:label-space-from-data"
+#: The replaced ``SegBuilder`` members, and ``core.train`` in its module and its package.
+INIT, MODEL, BUILD_LOSS = (f"paddleseg.cvlibs.builder:SegBuilder.{name}"
+                           for name in ("__init__", "model", "_build_loss"))
+TRAIN, PACKAGE_TRAIN = "paddleseg.core.train:train", "paddleseg.core:train"
 
-#: Where ``paddleseg.core.train`` lives: its module, and the package re-exporting it.
-TRAIN_MODULES = ("paddleseg.core.train", "paddleseg.core")
-
-#: Side (pixels) of the input :func:`probe_output_channels` feeds a model without
-#: ``num_classes``: a multiple of PaddleSeg's largest output stride (32).
-PROBE_SIZE = 64
 #: Image channels when the dataset does not say (RGB, as PaddleSeg's builder assumes).
 DEFAULT_IMG_CHANNELS = 3
-
-#: Attribute marking the installed replacements, so :func:`install` is idempotent.
-_MARKER = "__pssl_label_space__"
-
-#: Stock ``SegBuilder`` members replaced by :func:`install`, by name.
-_STOCK: Dict[str, Any] = {}
 
 
 class LabelSpaceMismatch(PSSLConfigError):
@@ -185,28 +174,29 @@ def _fill_loss(loss_cfg: Dict[str, Any], space: LabelSpace,
 
 
 def _init(self, config, comp_list=None) -> None:
-    _STOCK["__init__"](self, config, comp_list)
+    original(INIT)(self, config, comp_list)
     self.label_space = resolve_label_space(self)
     if self.label_space is not None:
-        apply_label_space(self.config.dic, self.label_space, self._load_or_none)
+        apply_label_space(self.config.dic, self.label_space,
+                          functools.partial(_load_or_none, self))
 
 
-def _load_or_none(self, class_type: str) -> Any:
+def _load_or_none(builder: SegBuilder, class_type: str) -> Any:
     try:
-        return self.load_component_class(class_type)
+        return builder.load_component_class(class_type)
     except RuntimeError:
         return None
 
 
 def _model(self) -> paddle.nn.Layer:
-    model_class = self._load_or_none(self.config.model_cfg.get("type", ""))
+    model_class = _load_or_none(self, self.config.model_cfg.get("type", ""))
     with output_layer.building(model_class, output_class_count(self)):
         return _build_model(self)
 
 
 def _build_model(self) -> paddle.nn.Layer:
     if getattr(self, "label_space", None) is None:
-        return _STOCK["model"].func(self)
+        return original(MODEL).func(self)
     model_cfg = copy.deepcopy(self.config.model_cfg)
     if seg_utils.get_in_channels(model_cfg) is None:
         in_channels = getattr(self.train_dataset_class, "IMG_CHANNELS", DEFAULT_IMG_CHANNELS)
@@ -220,43 +210,11 @@ _model.__name__ = "model"  # CachedProperty caches under the function's name
 
 def _build_loss(self, loss_name: str, loss_cfg: dict) -> dict:
     if getattr(self, "label_space", None) is None:
-        return _STOCK["_build_loss"](self, loss_name, loss_cfg)
+        return original(BUILD_LOSS)(self, loss_name, loss_cfg)
     # ignore_index and background_index were filled and validated by apply_label_space.
     self.show_msg(loss_name, loss_cfg)
     return {"coef": loss_cfg["coef"],
             "types": [self.build_component(item) for item in loss_cfg["types"]]}
-
-
-def install() -> bool:
-    """Teach PaddleSeg's ``SegBuilder`` class to read the label space from the data.
-
-    Also puts :func:`check_built` at the start of ``paddleseg.core.train``, for components
-    built without the builder, and makes a sample that cannot be loaded end training with
-    one line (:mod:`~paddleseg_pssl.training.sample_guard`). Idempotent. Returns True when
-    this call installed it.
-    """
-    _guard_train()
-    output_layer.install()
-    if getattr(SegBuilder.__dict__["__init__"], _MARKER, False):
-        return False
-    replacements = {"__init__": _init, "model": cached_property(_model),
-                    "_build_loss": _build_loss, "_load_or_none": _load_or_none}
-    for name, new in replacements.items():
-        if name in SegBuilder.__dict__:
-            _STOCK[name] = SegBuilder.__dict__[name]
-        setattr(SegBuilder, name, new)
-    setattr(_init, _MARKER, True)
-    return True
-
-
-def is_installed() -> bool:
-    """True when PaddleSeg's ``SegBuilder`` reads the label space from the data."""
-    return bool(getattr(SegBuilder.__dict__["__init__"], _MARKER, False))
-
-
-def stock_member(name: str) -> Any:
-    """The stock ``SegBuilder`` member ``name`` replaced by :func:`install` (for tests)."""
-    return _STOCK.get(name, SegBuilder.__dict__.get(name))
 
 
 def output_class_count(builder: SegBuilder) -> Optional[int]:
@@ -276,38 +234,11 @@ def output_class_count(builder: SegBuilder) -> Optional[int]:
     for dataset_cfg in (config.train_dataset_cfg, config.val_dataset_cfg):
         if isinstance(dataset_cfg.get("num_classes"), int):
             return dataset_cfg["num_classes"]
-        dataset_class = builder._load_or_none(dataset_cfg["type"]) if "type" in dataset_cfg \
+        dataset_class = _load_or_none(builder, dataset_cfg["type"]) if "type" in dataset_cfg \
             else None
         if isinstance(getattr(dataset_class, "NUM_CLASSES", None), int):
             return dataset_class.NUM_CLASSES
     return None
-
-
-def probe_output_channels(model: paddle.nn.Layer, in_channels: int) -> Optional[int]:
-    """Output channels of ``model``'s main logits, from one eval-mode forward of a tiny input.
-
-    Most PaddleSeg models keep no ``num_classes`` attribute. The forward runs under no_grad
-    in eval mode (batch-norm statistics untouched) and the training mode is restored. None
-    when the model cannot run the probe input (a fixed input size, another layout): the
-    check is then skipped rather than blocking a run it cannot judge.
-    """
-    was_training = model.training
-    layout = getattr(model, "data_format", "NCHW")
-    shape = [1, in_channels, PROBE_SIZE, PROBE_SIZE] if layout == "NCHW" \
-        else [1, PROBE_SIZE, PROBE_SIZE, in_channels]
-    model.eval()
-    try:
-        with paddle.no_grad():
-            outputs = model(paddle.zeros(shape, dtype="float32"))
-    except Exception:  # noqa: BLE001 - a model the probe cannot run is not judged
-        return None
-    finally:
-        if was_training:
-            model.train()
-    logits = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-    if not isinstance(logits, paddle.Tensor) or logits.ndim != len(shape):
-        return None
-    return int(logits.shape[1] if layout == "NCHW" else logits.shape[-1])
 
 
 def _loss_layers(losses: Optional[dict]) -> Iterator[Any]:
@@ -319,8 +250,7 @@ def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dic
     """Refuse a model or losses built elsewhere that disagree with the train data.
 
     For components built without the builder (a script's own code): checked are the
-    model's ``num_classes`` (kept by the model, else seen in one forward pass, see
-    :func:`probe_output_channels`), and every loss's ``ignore_index``,
+    model's ``num_classes`` attribute (when it keeps one) and every loss's ``ignore_index``,
     ``background_index`` and class ``weight`` count. Datasets without the label-space
     hook are not checked.
 
@@ -331,9 +261,6 @@ def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dic
         return
     space = LabelSpace(train_dataset.num_classes, train_dataset.ignore_index)
     given = getattr(model, "num_classes", None)
-    if not isinstance(given, int):
-        given = probe_output_channels(model, getattr(train_dataset, "IMG_CHANNELS",
-                                                     DEFAULT_IMG_CHANNELS))
     _refuse_mismatch(given if isinstance(given, int) else None, space.num_classes, space,
                      "the model has {given} outputs",
                      f"build it with num_classes {space.num_classes}")
@@ -369,45 +296,26 @@ def check_enough_samples(train_dataset: Any, batch_size: int, processes: int) ->
             "training would never start; lower batch_size or train on more samples")
 
 
-def _guarded(train: Callable) -> Callable:
+def guarded_train(*args, **kwargs):
+    """PaddleSeg's ``core.train`` after :func:`check_built` and :func:`check_enough_samples`,
+    reading the train dataset through :func:`sample_guard.guarded`."""
+    train = original(TRAIN)
     signature = inspect.signature(train)
-
-    @functools.wraps(train)
-    def guarded_train(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
-        arguments = bound.arguments
-        check_built(arguments.get("model"), arguments.get("train_dataset"),
-                    arguments.get("losses"))
-        if arguments.get("train_dataset") is not None:
-            batch_size = arguments.get("batch_size", signature.parameters["batch_size"].default)
-            check_enough_samples(arguments["train_dataset"], batch_size,
-                                 paddle.distributed.get_world_size())
-        if "train_dataset" in arguments:
-            arguments["train_dataset"] = sample_guard.guarded(arguments["train_dataset"])
-        return train(*bound.args, **bound.kwargs)
-
-    setattr(guarded_train, _MARKER, True)
-    return guarded_train
+    bound = signature.bind(*args, **kwargs)
+    arguments = bound.arguments
+    check_built(arguments.get("model"), arguments.get("train_dataset"), arguments.get("losses"))
+    if arguments.get("train_dataset") is not None:
+        batch_size = arguments.get("batch_size", signature.parameters["batch_size"].default)
+        check_enough_samples(arguments["train_dataset"], batch_size,
+                             paddle.distributed.get_world_size())
+        arguments["train_dataset"] = sample_guard.guarded(arguments["train_dataset"])
+    return train(*bound.args, **bound.kwargs)
 
 
-def _guard_train() -> None:
-    """Put :func:`check_built` in front of ``paddleseg.core.train`` (module and package), and
-    have it read the train dataset through :func:`sample_guard.guarded`."""
-    module_name, package_name = TRAIN_MODULES
-    for name in TRAIN_MODULES:
-        __import__(name)
-    module, package = sys.modules[module_name], sys.modules[package_name]
-    if not getattr(module.train, _MARKER, False):
-        module.train = _guarded(module.train)
-    package.train = module.train
+FIX = Fix(name="cvlibs.SegBuilder:label-space-from-data", upstream="", is_needed=always,
+          patches={INIT: _init, MODEL: cached_property(_model), BUILD_LOSS: _build_loss})
+TRAIN_FIX = Fix(name="core.train:checked-components", upstream="", is_needed=always,
+                patches={TRAIN: guarded_train, PACKAGE_TRAIN: guarded_train})
 
-
-class PSSLSegBuilder(SegBuilder):
-    """SegBuilder that takes ``num_classes`` / ``ignore_index`` from the data when it can.
-
-    Works whether or not :func:`install` has patched ``SegBuilder`` (it installs it).
-    """
-
-    def __init__(self, config, comp_list: Optional[list] = None) -> None:
-        install()
-        super().__init__(config, comp_list)
+#: The name our tools use; ``import paddleseg_pssl`` installs :data:`FIX` on the class itself.
+PSSLSegBuilder = SegBuilder

@@ -13,18 +13,18 @@ import contextlib
 import contextvars
 import dataclasses
 import os
-from typing import Callable, Dict, Iterator, Optional
+from typing import Dict, Iterator, Optional
 
 import paddle
 from paddleseg.utils import logger
-from paddleseg.utils import utils as seg_utils
+
+from paddleseg_pssl.compat.patching import Fix, always, original
 
 #: Set to 1 / true / yes / on to load the output layer from ``model.pretrained`` as PaddleSeg does.
 KEEP_ENV = "PADDLESEG_PSSL_KEEP_OUTPUT_LAYER"
 _TRUE_WORDS = ("1", "true", "yes", "on")
 
-#: Name of this fix in the import-time log (see ``paddleseg_pssl.plugin``).
-FIX_NAME = "utils.load_pretrained_model:output-layer-not-transferred"
+STOCK = "paddleseg.utils.utils:load_pretrained_model"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,6 @@ class _Building:
 
 _BUILDING: contextvars.ContextVar[Optional[_Building]] = contextvars.ContextVar(
     "pssl_model_being_built", default=None)
-_STOCK: Dict[str, Callable] = {}
 
 
 def output_layers(model: paddle.nn.Layer, num_classes: int) -> Dict[str, paddle.nn.Conv2D]:
@@ -65,27 +64,17 @@ def _load_pretrained_model(model: paddle.nn.Layer, pretrained_model: Optional[st
     target = _BUILDING.get()
     if (pretrained_model is None or target is None or keep_requested()
             or not isinstance(model, target.model_class)):
-        _STOCK["load"](model, pretrained_model)
+        original(STOCK)(model, pretrained_model)
         return
     layers = output_layers(model, target.num_classes)
     initial = {f"{name}.{key}": value.clone() for name, layer in layers.items()
                for key, value in layer.state_dict().items()}
-    _STOCK["load"](model, pretrained_model)
+    original(STOCK)(model, pretrained_model)
     model.set_state_dict(initial)
     logger.info(f"paddleseg_pssl: output layers of {type(model).__name__} kept at their "
                 f"initialisation, not loaded from {pretrained_model}: {sorted(layers)} "
                 f"({KEEP_ENV}=1 loads them)")
 
 
-def install() -> bool:
-    """Route PaddleSeg's whole-model loads through the output-layer guard (idempotent)."""
-    if "load" in _STOCK:
-        return False
-    _STOCK["load"] = seg_utils.load_pretrained_model
-    seg_utils.load_pretrained_model = _load_pretrained_model
-    return True
-
-
-def is_installed() -> bool:
-    """True when :func:`install` has routed PaddleSeg's loads through the guard."""
-    return seg_utils.load_pretrained_model is _load_pretrained_model
+FIX = Fix(name="utils.load_pretrained_model:output-layer-not-transferred", upstream="",
+          is_needed=always, patches={STOCK: _load_pretrained_model})

@@ -14,7 +14,6 @@ from paddleseg_pssl.errors import PSSLConfigError
 #: Paper Section 5.2: 30 pre-training epochs, lr drop at epoch 20, total batch 64.
 PRETRAIN_EPOCHS = 30
 PRETRAIN_LR_DROP_EPOCHS: Tuple[int, ...] = (20,)
-PRETRAIN_TOTAL_BATCH = 64
 
 
 def iterations_for_epochs(epochs: float, num_images: int, total_batch: int) -> int:

@@ -118,6 +118,7 @@ def test_an_empty_train_list_exits_2(tmp_path, capsys):
     assert "lists no samples" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_stdout_holds_the_problem_lines_alone(tmp_path):
     tree = _tree(tmp_path)
     proc = subprocess.run([sys.executable, "tools/check_pssl.py", "--pssl_root",

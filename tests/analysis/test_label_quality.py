@@ -122,8 +122,3 @@ def test_centred_prior_shape_and_deciles():
         lq.centred_prior((0, 4))
 
 
-def test_score_to_deciles_matches_the_generator_maths():
-    from paddleseg_pssl.consensus.label_maths import deciles
-
-    score = np.random.default_rng(1).random((7, 9)).astype(np.float16)
-    np.testing.assert_array_equal(lq.score_to_deciles(score), deciles(score.astype(np.float32)))

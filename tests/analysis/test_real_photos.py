@@ -13,6 +13,7 @@ from tests.conftest import REPO_ROOT
 REAL_DATA_SCRIPTS = ("label_quality_real.py", "make_figures.py")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", REAL_DATA_SCRIPTS)
 def test_script_skips_cleanly_without_real_data(script, tmp_path):
     completed = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / script),
@@ -24,6 +25,7 @@ def test_script_skips_cleanly_without_real_data(script, tmp_path):
     assert not (tmp_path / "w").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_real_ensemble_picks_a_candidate_class_for_real_photos(real_root, tmp_path):
     """Three real cow photos: the chosen class is one of MSRC's cow candidates (ox, water

@@ -242,6 +242,7 @@ def test_classify_eval_reports_accuracy(tiny_model, tmp_path, capsys):
     assert result["images"] == 3 and 0.0 <= result["top1"] <= result["top5"] == 1.0
 
 
+@pytest.mark.slow
 def test_launcher_runs_help():
     proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "evaluate_pssl.py"),
                            "--help"], capture_output=True, text=True, timeout=120)

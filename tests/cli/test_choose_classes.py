@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import paddle
+import pytest
 
 from paddleseg_pssl.analysis import class_choice
 from paddleseg_pssl.consensus.run import config as config_mod
@@ -25,6 +26,7 @@ def _world(tmp_path):
     return root, cfg, images
 
 
+@pytest.mark.slow
 def test_each_image_gets_the_candidate_the_ensemble_prefers(tmp_path):
     root, cfg_path, images = _world(tmp_path)
     candidates = tmp_path / "candidates.csv"
@@ -55,6 +57,7 @@ def test_each_image_gets_the_candidate_the_ensemble_prefers(tmp_path):
     assert {it.image_rel: it.class_id for it in source.items} == chosen_ids
 
 
+@pytest.mark.slow
 def test_bad_candidates_end_in_one_line_with_status_2(tmp_path):
     _, cfg_path, _ = _world(tmp_path)
     candidates = tmp_path / "c.csv"

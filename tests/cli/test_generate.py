@@ -116,6 +116,7 @@ def _screen(args, cwd: pathlib.Path) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_first_screen_is_the_tools_own_after_one_plugin_line(tmp_path):
     lines = _screen(["--help"], tmp_path).stdout.splitlines()
     usage = next(i for i, line in enumerate(lines) if line.startswith("usage: "))
@@ -128,6 +129,7 @@ def test_first_screen_is_the_tools_own_after_one_plugin_line(tmp_path):
     assert not any(plugin.LOG_PREFIX in line or "Warning" in line for line in lines[1:]), lines
 
 
+@pytest.mark.slow
 def test_launcher_script(world, tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "generate_pssl.py"), "--config",
                            world["cfg"], "--opts", "resolution.short_side=8"],

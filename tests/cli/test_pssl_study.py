@@ -66,6 +66,7 @@ def test_a_size_below_one_batch_is_refused_before_any_training(quick_world):
         in completed.stderr
 
 
+@pytest.mark.slow
 def test_a_folder_that_is_not_a_demo_world_is_refused_in_one_line(tmp_path):
     completed = _study(tmp_path)
     assert completed.returncode == 2

@@ -165,6 +165,7 @@ def test_unsupported_precision_is_refused(capsys):
     assert "would run bf16 as fp32" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bad_input_through_the_launcher(tmp_path):
     proc = run_tool([sys.executable, "tools/train.py", "--config",
                      write(tmp_path, f"_base_: {FAST_CONFIG}\nmodel:\n  type: PSPNett\n")],

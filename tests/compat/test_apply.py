@@ -2,35 +2,40 @@
 
 Every test calls PaddleSeg through its own public names (``paddleseg.utils.metrics``,
 ``sys.modules['paddleseg.core.train']``, ``paddleseg.models.losses``, ``paddleseg.core``), so
-that with ``compat.apply()`` a no-op each of them fails on this stack.
+that with the fixes not installed each of them fails on this stack.
 """
 import pytest
 
 import paddleseg_pssl  # noqa: F401  (applies the fixes)
-from paddleseg_pssl import compat
+from paddleseg_pssl import compat, plugin
 from paddleseg_pssl.compat import losses, patching, train_loop
 from tests.compat.stack import NEEDS_STOCK, ON_0D_PADDLE, STOCK_28
 
 
+def _objects():
+    return [patching.current(key) for fix in plugin.FIXES for key in fix.patches]
+
+
 def test_apply_is_idempotent():
-    before = compat.applied_fixes()
-    objects = [patching.current(fix.target) for fix in compat.available_fixes()]
-    assert compat.apply() == before
-    assert compat.apply() == before
-    assert [patching.current(fix.target) for fix in compat.available_fixes()] == objects
+    before, objects = plugin.applied_fixes(), _objects()
+    assert plugin.activate() == before
+    assert plugin.activate() == before
+    assert _objects() == objects
 
 
 def test_applied_fixes_are_installed_and_named():
-    applied = compat.applied_fixes()
+    applied = plugin.applied_fixes()
     assert len(set(applied)) == len(applied)
-    for fix in compat.available_fixes():
-        assert compat.is_patched(fix.target) == (fix.name in applied), fix.name
+    for fix in plugin.FIXES:
+        for key in fix.patches:
+            assert compat.is_patched(key) == (fix.name in applied), fix.name
+    for fix in compat.FIXES:
         assert fix.upstream and "#" in fix.upstream  # a PaddleSeg or Paddle issue
 
 
 @pytest.mark.skipif(not (ON_0D_PADDLE and STOCK_28), reason=NEEDS_STOCK)
 def test_every_fix_is_needed_on_this_stack():
-    assert set(compat.applied_fixes()) == {fix.name for fix in compat.available_fixes()}
+    assert set(plugin.applied_fixes()) == {fix.name for fix in plugin.FIXES}
 
 
 @pytest.mark.skipif(not (ON_0D_PADDLE and STOCK_28), reason=NEEDS_STOCK)
@@ -58,11 +63,11 @@ def test_apply_skips_a_crashing_probe_with_a_warning(monkeypatch):
     def crash():
         raise AttributeError("renamed upstream")
 
-    broken = compat.Fix(name="test:crashing-probe", target=compat.CALCULATE_AREA,
-                        upstream="none", is_needed=crash, replacement=compat.calculate_area)
-    monkeypatch.setattr(compat, "_FIXES", compat._FIXES + (broken, ))
+    broken = compat.Fix(name="test:crashing-probe", upstream="none", is_needed=crash,
+                        patches={compat.CALCULATE_AREA: compat.calculate_area})
+    monkeypatch.setattr(plugin, "FIXES", plugin.FIXES + (broken, ))
     with pytest.warns(UserWarning, match="crashing-probe"):
-        applied = compat.apply()
+        applied = plugin.activate()
     assert "test:crashing-probe" not in applied
 
 

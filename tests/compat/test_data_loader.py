@@ -43,6 +43,7 @@ except Exception as error:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_a_raising_sample_ends_the_loop_with_its_error(num_workers):
     proc = subprocess.run([sys.executable, "-c", _LOOP, str(num_workers)], cwd=REPO_ROOT,
@@ -56,5 +57,5 @@ def test_a_raising_sample_ends_the_loop_with_its_error(num_workers):
 def test_probe_detects_the_stock_loader_and_passes_the_fixed_one():
     assert data_loader.probe_reader_error(compat.original(compat.SINGLE_PROCESS_ITER))
     assert not data_loader.probe_reader_error(
-        data_loader.SINGLE_PROCESS_FIX.replacement)
+        compat.patching.current(compat.SINGLE_PROCESS_ITER))
 

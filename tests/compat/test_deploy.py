@@ -9,7 +9,7 @@ import paddleseg_pssl  # noqa: F401  (applies the fixes)
 from paddleseg.deploy.export import WrappedModel
 from paddleseg.deploy.infer import DeployConfig
 
-from paddleseg_pssl import compat
+from paddleseg_pssl import plugin
 from paddleseg_pssl.compat import deploy
 from tests.compat.stack import NEEDS_STOCK, ON_0D_PADDLE, STOCK_28
 
@@ -63,7 +63,7 @@ def test_probe_sees_the_three_failures_of_this_stack():
     assert deploy.probe() == {deploy.GRAPH_FIX_NAME: True, deploy.MEMORY_FIX_NAME: True,
                               deploy.ONEDNN_FIX_NAME: True}
     assert {deploy.GRAPH_FIX_NAME, deploy.MEMORY_FIX_NAME,
-            deploy.ONEDNN_FIX_NAME} <= set(compat.applied_fixes())
+            deploy.ONEDNN_FIX_NAME} <= set(plugin.applied_fixes())
 
 
 def test_deploy_config_names_the_graph_paddle_saved(stock_export):

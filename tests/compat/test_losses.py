@@ -2,7 +2,7 @@
 
 Every test calls PaddleSeg through its own public names (``paddleseg.utils.metrics``,
 ``sys.modules['paddleseg.core.train']``, ``paddleseg.models.losses``, ``paddleseg.core``), so
-that with ``compat.apply()`` a no-op each of them fails on this stack. Values are compared with Paddle's own cross entropy and numpy
+that with the fixes not installed each of them fails on this stack. Values are compared with Paddle's own cross entropy and numpy
 references of the stock semantics.
 """
 import numpy as np

@@ -14,7 +14,7 @@ import paddle
 
 from paddleseg_pssl.consensus.explain.ensemble import ClassifierSpec, resolve_factory
 from paddleseg_pssl.errors import PSSLConfigError
-from paddleseg_pssl.weights import fit_state_dict, read_state_dict
+from paddleseg_pssl import weights
 
 
 class ClassifierBuildError(RuntimeError):
@@ -72,19 +72,14 @@ def load_weights(model, spec: ClassifierSpec) -> None:
     """Load ``spec.weights`` into ``model``: every model key must be present with its shape
     (keys the model does not use are ignored with a warning)."""
     try:
-        state = read_state_dict(spec.weights)
+        fit = weights.load_weights(model, spec.weights, fix=f"use weights of arch {spec.arch!r} "
+                                   f"with {spec.num_classes} classes")
     except PSSLConfigError as exc:
         raise ClassifierBuildError(f"model {spec.name!r}: {exc}", about_weights=True) from exc
-    fit = fit_state_dict(model, state)
-    if fit.missing or fit.mismatched:
-        raise ClassifierBuildError(
-            f"model {spec.name!r}: weights {spec.weights!r} do not fit arch {spec.arch!r} with "
-            f"{spec.num_classes} classes: {fit.describe()}", about_weights=True)
     if fit.unexpected:
         warnings.warn(f"model {spec.name!r}: weights {spec.weights!r} have "
                       f"{len(fit.unexpected)} keys the model does not use (first: "
                       f"{fit.unexpected[:3]}); ignored", stacklevel=3)
-    model.set_state_dict({key: state[key] for key in fit.loaded})
 
 
 def weights_checksum(spec: ClassifierSpec) -> Optional[str]:

@@ -1,25 +1,16 @@
 """MiniResNet: a small residual backbone for PaddleSeg, and the trunk of a miniature classifier.
 
-The demo of paddleseg-pssl (PSSL, arXiv 2207.03335) compares three initialisations of a
-segmentation model; "classification-pretrained backbone only" (the conventional way) needs a
-backbone whose weights come from a classifier of the ensemble. ``MiniResNetClassifier`` in
-``paddleseg_pssl.miniature.nets`` *is* this trunk plus global average pooling and a
-linear layer (``fc.*``), so its ``.pdparams`` file loads into the backbone by name through
-PaddleSeg's ``pretrained`` key: every trunk parameter matches by name and shape, ``fc.*`` is
-simply not asked for.
-
-In timm's shape: blocks, a generic network, variants as data, one registered entry point per
-variant, and PaddleSeg's contract (``feat_channels``; ``forward`` returns a list of features,
-one per stage, at strides 2, 4, 8 and 16 of the input by default)::
+The demo's conventional initialisation ("classification-pretrained backbone only") needs a
+backbone whose weights come from a classifier of the ensemble: ``MiniResNetClassifier``
+(:mod:`paddleseg_pssl.miniature.nets`) *is* this trunk plus pooling and ``fc.*``, so its
+``.pdparams`` loads into the backbone by name through PaddleSeg's ``pretrained`` key. ``forward``
+returns one feature per stage (strides 2, 4, 8 and 16 by default)::
 
     model:
       type: FCN            # or DeepLabV3 / PSPNet ... with backbone_indices
       backbone:
         type: MiniResNet
         pretrained: <classifier out>/mini_resnet_a.pdparams
-
-Registration happens on import of this module (``import paddleseg_pssl`` imports it through
-``paddleseg_pssl.models``), so configs may name ``type: MiniResNet`` with any training script.
 """
 from typing import List, Optional, Sequence
 
@@ -138,15 +129,10 @@ def stage_features(net: nn.Layer, x: paddle.Tensor) -> List[paddle.Tensor]:
 class MiniResNetBackbone(nn.Layer):
     """A small ResNet: a strided 3x3 stem, then one stage of basic blocks per width.
 
-    Args:
-        widths: output channels of each stage (also ``feat_channels``).
-        depths: basic blocks per stage.
-        strides: stride of each stage's first block (after the stem's stride 2).
-        in_channels: input channels.
-        downsample: ``"stride"`` (stride-2 convolutions), ``"blur"`` or ``"binomial"``
-            (stride-1 convolutions after a parameter-free blur of stride 2; same parameters).
-        pretrained: a ``.pdparams`` path (e.g. a MiniResNetClassifier's) loaded by name and
-            shape with ``paddleseg.utils.load_pretrained_model``.
+    ``widths`` are the stages' channels (``feat_channels``); ``strides`` their first blocks'
+    (after the stem's 2). ``downsample``: ``"stride"`` (stride-2 convolutions), ``"blur"`` or
+    ``"binomial"`` (a parameter-free blur of stride 2, then stride 1; same parameters).
+    ``pretrained``: a ``.pdparams`` (e.g. a MiniResNetClassifier's) loaded by name and shape.
     """
 
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128),

@@ -7,9 +7,8 @@ stem and average-down shortcut and strides a block with an average pool ("avd").
 The PSSL paper (arXiv 2207.03335, Table 3) pre-trains DeepLabV3-ResNeSt50; it is built here
 as PaddleSeg builds DeepLabV3: backbone dilated to output stride 8, head on the last stage.
 
-Layout follows timm: blocks, one :class:`ResNeSt` builder, the family as data
-(``RESNEST_SPECS``) and one entry point per variant in ``manager.BACKBONES``; each returns the
-four stage outputs and exposes ``feat_channels``::
+The family is data (``RESNEST_SPECS``), one entry point per variant in ``manager.BACKBONES``;
+each returns the four stage outputs and exposes ``feat_channels``::
 
     model:
       type: DeepLabV3
@@ -64,19 +63,12 @@ STAGE_PLANES: Tuple[int, int, int, int] = (64, 128, 256, 512)
 class ResNeStSpec:
     """Architecture of one ResNeSt variant (Table 7 and the released models of the paper).
 
-    Attributes:
-        depths: Number of bottleneck blocks in each of the four stages.
-        stem_width: Width of the first two stem convolutions; the stem outputs
-            ``2 * stem_width`` channels.
-        radix: Number of split-attention groups per cardinal group (``R``).
-        cardinality: Number of cardinal groups (``K``).
-        bottleneck_width: Bottleneck width per cardinal group, relative to 64.
-        avd: Stride blocks with a 3x3 average pool instead of a strided conv.
-        avd_first: Put that pool before the split-attention conv (the "fast" variants)
-            rather than after it.
-        avg_down: Average-pool the shortcut before its 1x1 conv (ResNet-D).
-        published_params_m: Parameter count of the ImageNet classifier reported by the
-            authors, in millions (documentation only).
+    ``depths``: blocks per stage; ``stem_width``: width of the first two stem convolutions;
+    ``radix`` (R) split-attention groups per cardinal group, ``cardinality`` (K) groups;
+    ``bottleneck_width`` per cardinal group, relative to 64; ``avd``: stride blocks with a 3x3
+    average pool, before the split-attention conv when ``avd_first`` ("fast" variants);
+    ``avg_down``: average-pool the shortcut (ResNet-D); ``published_params_m``: the authors'
+    parameter count in millions (documentation only).
     """
 
     depths: Tuple[int, int, int, int]
@@ -123,21 +115,11 @@ def _norm(channels: int) -> nn.Layer:
 class SplitAttentionConv2D(nn.Layer):
     """Split-attention convolution (Fig. 2 right of the ResNeSt paper).
 
-    A grouped ``kernel_size`` convolution makes ``radix`` groups of ``out_channels``
-    maps; their sum is globally pooled and passed through ``fc1`` (+BN, ReLU) and
-    ``fc2`` to attention logits, normalised by a softmax across the radix groups
-    (sigmoid when ``radix == 1``); the output is the attention-weighted sum.
-
-    Args:
-        in_channels: Input channels.
-        out_channels: Output channels (``C``).
-        kernel_size: Kernel size of the grouped convolution.
-        stride: Stride of the grouped convolution.
-        dilation: Dilation of the grouped convolution.
-        cardinality: Cardinal groups (``K``).
-        radix: Split-attention groups per cardinal group (``R``), at least 1.
-        reduction_factor: Channel reduction of the attention branch.
-        min_inter_channels: Lower bound on the attention branch's width.
+    A grouped convolution makes ``radix`` groups of ``out_channels`` maps; their sum is
+    globally pooled and passed through ``fc1`` (+BN, ReLU) and ``fc2`` to attention logits,
+    normalised by a softmax across the radix groups (sigmoid when ``radix == 1``); the output
+    is the attention-weighted sum. The attention branch is ``in_channels * radix //
+    reduction_factor`` wide, at least ``min_inter_channels``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
@@ -157,14 +139,7 @@ class SplitAttentionConv2D(nn.Layer):
         self.fc2 = _conv(inter_channels, out_channels * radix, 1, groups=cardinality, bias=True)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        """Apply split attention.
-
-        Args:
-            x: float32 ``[N, in_channels, H, W]``.
-
-        Returns:
-            float32 ``[N, out_channels, H / stride, W / stride]``.
-        """
+        """``[N, in_channels, H, W]`` -> ``[N, out_channels, H / stride, W / stride]``."""
         x = F.relu(self.bn0(self.conv(x)))  # [N, R*C, H, W], radix-major channels
         splits = paddle.split(x, self.radix, axis=1) if self.radix > 1 else [x]
         gap = paddle.add_n(splits) if self.radix > 1 else x  # [N, C, H, W]
@@ -183,15 +158,8 @@ class SplitAttentionConv2D(nn.Layer):
 class ResNeStBottleneck(nn.Layer):
     """ResNeSt bottleneck: 1x1 conv, split-attention 3x3, (avd pool), 1x1 conv, shortcut.
 
-    Args:
-        in_channels: Input channels.
-        planes: Bottleneck base width; the block outputs ``4 * planes`` channels.
-        stride: Spatial stride of the block (1 or 2).
-        dilation: Dilation of the 3x3 convolution.
-        is_first: First block of a stage other than the first; with ``avd`` it gets the
-            average pool even at stride 1, as in the original.
-        radix, cardinality, bottleneck_width, avd, avd_first, avg_down: As the attributes
-            of :class:`ResNeStSpec`.
+    Outputs ``4 * planes`` channels. ``is_first`` (first block of a later stage) gets the avd
+    pool even at stride 1, as in the original; the other options are :class:`ResNeStSpec`'s.
     """
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1, dilation: int = 1,
@@ -217,14 +185,7 @@ class ResNeStBottleneck(nn.Layer):
                            if stride != 1 or in_channels != out_channels else None)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        """Apply the block.
-
-        Args:
-            x: float32 ``[N, in_channels, H, W]``.
-
-        Returns:
-            float32 ``[N, 4 * planes, ceil(H / stride), ceil(W / stride)]``.
-        """
+        """``[N, in_channels, H, W]`` -> ``[N, 4 * planes, ceil(H / stride), ceil(W / stride)]``."""
         out = F.relu(self.bn1(self.conv1(x)))
         if self.avd_first is not None:
             out = self.avd_first(out)
@@ -237,14 +198,8 @@ class ResNeStBottleneck(nn.Layer):
 
 
 class AverageDownShortcut(nn.Layer):
-    """Projection shortcut: (average pool with the block's stride,) 1x1 conv, BN.
-
-    Args:
-        in_channels: Input channels.
-        out_channels: Output channels.
-        stride: Stride of the block.
-        avg_down: Pool then convolve at stride 1 (ResNet-D); otherwise a strided conv.
-    """
+    """Projection shortcut: average pool with the block's stride then a 1x1 conv (ResNet-D's
+    ``avg_down``; otherwise a strided 1x1 conv), then BN."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int,
                  avg_down: bool = True) -> None:
@@ -288,21 +243,12 @@ def _stage(in_channels: int, planes: int, depth: int, stride: int, dilation: int
 
 
 class ResNeSt(nn.Layer):
-    """ResNeSt backbone returning the outputs of its four stages.
+    """ResNeSt backbone returning the outputs of its four stages (``feat_channels``
+    ``[256, 512, 1024, 2048]``); the architecture arguments are :class:`ResNeStSpec`'s.
 
-    Args:
-        depths, stem_width, radix, cardinality, bottleneck_width, avd, avd_first, avg_down:
-            The architecture, as the attributes of :class:`ResNeStSpec`.
-        output_stride: 8, 16 or 32; stages 3 and 4 are dilated instead of strided to
-            reach it (PaddleSeg's ``ResNet50_vd`` argument of the same name).
-        in_channels: Channels of the input image.
-        pretrained: Path or URL of a ``.pdparams`` state dict to load: ours, a
-            PaddleClas ResNeSt classifier's (renamed automatically), or a segmentation
-            model's (its ``backbone.`` prefix is stripped). See
-            :func:`.resnest_weights.load_resnest_pretrained`.
-
-    Attributes:
-        feat_channels: Channels of the four returned features, ``[256, 512, 1024, 2048]``.
+    ``output_stride`` 8, 16 or 32: stages 3 and 4 are dilated instead of strided to reach it
+    (as PaddleSeg's ``ResNet50_vd``). ``pretrained``: path or URL of a ``.pdparams`` state dict,
+    ours, PaddleClas's or a segmentation model's (:func:`.resnest_weights.load_resnest_pretrained`).
     """
 
     def __init__(self, depths: Sequence[int], stem_width: int = 64, radix: int = 2,
@@ -340,16 +286,9 @@ class ResNeSt(nn.Layer):
             load_resnest_pretrained(self, pretrained)
 
     def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
-        """Compute the four stage outputs.
-
-        Args:
-            x: float32 image batch ``[N, in_channels, H, W]``.
-
-        Returns:
-            Four float32 feature maps; with ``s = output_stride`` and sizes rounded up:
-            ``[N, 256, H/4, W/4]``, ``[N, 512, H/8, W/8]``,
-            ``[N, 1024, H/min(16, s), W/min(16, s)]``, ``[N, 2048, H/s, W/s]``.
-        """
+        """The four stage outputs of ``[N, in_channels, H, W]``, with ``s = output_stride``
+        (sizes rounded up): ``[N, 256, H/4, W/4]``, ``[N, 512, H/8, W/8]``,
+        ``[N, 1024, H/min(16, s), W/min(16, s)]``, ``[N, 2048, H/s, W/s]``."""
         x = self.maxpool(self.stem(x))
         features = []
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
@@ -369,13 +308,8 @@ def _build(variant: str, **kwargs: Any) -> ResNeSt:
 @manager.BACKBONES.add_component
 def ResNeSt50(output_stride: int = 8, pretrained: Optional[str] = None,
               **kwargs: Any) -> ResNeSt:
-    """ResNeSt-50 (2s1x64d, stem width 32), the PSSL paper's DeepLabV3 backbone.
-
-    Args:
-        output_stride: 8, 16 or 32.
-        pretrained: Path or URL of a ``.pdparams`` state dict (ours or PaddleClas's).
-        **kwargs: Further :class:`ResNeSt` arguments (``in_channels``).
-    """
+    """ResNeSt-50 (2s1x64d, stem width 32), the PSSL paper's DeepLabV3 backbone; arguments
+    as :class:`ResNeSt` (``in_channels`` among ``kwargs``)."""
     return _build("ResNeSt50", output_stride=output_stride, pretrained=pretrained, **kwargs)
 
 

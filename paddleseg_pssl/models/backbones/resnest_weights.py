@@ -2,33 +2,28 @@
 
 PaddleClas's ResNeSt classifiers (``ResNeSt50_pretrained.pdparams``) name their parameters
 after ``ppcls/arch/backbone/model_zoo/resnest.py``; :func:`convert_paddleclas_resnest_state_dict`
-renames them to :mod:`paddleseg_pssl.models.backbones.resnest`'s names (its docstring holds
+renames them to :mod:`paddleseg_pssl.models.backbones.resnest`'s names (the rules below hold
 the whole mapping), and :func:`load_resnest_pretrained` loads any of the accepted files into a
-backbone, reporting what did not fit.
+backbone through :mod:`paddleseg_pssl.weights`, reporting what did not fit.
 """
 from __future__ import annotations
 
-import dataclasses
-import os
 import re
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlparse
 
-import paddle
 import paddle.nn as nn
 from paddleseg.utils import logger
+from paddleseg.utils.utils import download_pretrained_model
+
+from paddleseg_pssl.weights import WeightsFit, load_weights
 
 #: Key prefixes of a whole segmentation model's state dict (PaddleSeg's attribute names).
 BACKBONE_PREFIX = "backbone."
 HEAD_PREFIX = "head."
 
-__all__ = [
-    "LoadReport",
-    "convert_paddleclas_resnest_state_dict",
-    "is_paddleclas_resnest_state_dict",
-    "load_resnest_pretrained",
-]
+__all__ = ["convert_paddleclas_resnest_state_dict", "is_paddleclas_resnest_state_dict",
+           "load_resnest_pretrained"]
 
 _SAME = {k: k for k in ("weight", "bias", "_mean", "_variance")}  # BN/conv tensor suffixes
 _BN_ATTR = {"scale": "weight", "offset": "bias", "mean": "_mean", "variance": "_variance"}
@@ -110,46 +105,14 @@ def _rename(key: str, rules: Sequence[_Rule]) -> Optional[str]:
 
 
 def convert_paddleclas_resnest_state_dict(state_dict: Mapping[str, Any]) -> Dict[str, Any]:
-    """Rename a PaddleClas ResNeSt classifier state dict to this module's names.
+    """Rename a PaddleClas ResNeSt classifier state dict (``ResNeSt50_pretrained.pdparams``,
+    either naming scheme) to our names; the classifier (``out.*``, ``fc_*``) is dropped.
 
-    PaddleClas's ``ResNeSt50_pretrained.pdparams`` (and 101) is ``model.state_dict()``
-    of ``ppcls/arch/backbone/model_zoo/resnest.py``; its keys are attribute paths. ``S``
-    is the stage (1-4), ``B`` the block in it, ``X`` a batch-norm tensor (``weight``,
-    ``bias``, ``_mean``, ``_variance``, the same in both)::
-
-        PaddleClas (structured name)                  ours
-        stem.conv{i}._conv.weight                     stem.conv{i}.weight       (i = 1..3)
-        stem.conv{i}._batch_norm.X                    stem.bn{i}.X
-        layerS.layerS_bottleneck_B.conv1._conv.weight layerS.B.conv1.weight
-        layerS.layerS_bottleneck_B.conv1._batch_norm.X layerS.B.bn1.X
-        ...B.conv2.conv1._conv.weight                 layerS.B.conv2.conv.weight (radix conv)
-        ...B.conv2.conv1._batch_norm.X                layerS.B.conv2.bn0.X
-        ...B.conv2.conv2._conv.weight                 layerS.B.conv2.fc1.weight  (attention)
-        ...B.conv2.conv2._batch_norm.X                layerS.B.conv2.bn1.X
-        ...B.conv2.conv3.weight                       layerS.B.conv2.fc2.weight  (attention)
-        ...B.conv2.conv3.bias (since Dec 2022)        layerS.B.conv2.fc2.bias
-        ...B.conv3._conv.weight                       layerS.B.conv3.weight
-        ...B.conv3._batch_norm.X                      layerS.B.bn3.X
-        ...B.conv4.weight                             layerS.B.downsample.conv.weight
-        ...B._batch_norm.X                            layerS.B.downsample.bn.X
-        out.weight, out.bias                          (dropped: the classifier)
-
-    Static-graph exports keyed by the ``ParamAttr`` names of the same source are also
-    accepted: ``conv{i}_weight`` / ``conv{i}_{scale,offset,mean,variance}`` (stem),
-    and with ``P = layerS_bottleneck_B``: ``P_conv1_weight``, ``P_splat_1_weights_weight``
-    (radix conv), ``P_splat_2_weights_weight`` (fc1), ``P_splat_weights`` (fc2),
-    ``P_conv3_weight``, ``P_weights`` (avg-down shortcut conv; ``P_shortcut_weights``
-    without avg-down), each BN as ``<conv name>_{scale,offset,mean,variance}`` and the
-    shortcut BN as ``P_shortcut_{...}``; ``fc_weights``/``fc_offset`` are dropped.
-
-    Keys that match no rule (nor the classifier) are kept unchanged, so the loader
-    reports them as unexpected rather than losing them silently.
-
-    Args:
-        state_dict: PaddleClas-named tensors or arrays.
-
-    Returns:
-        A new dict with our names; values are the same objects.
+    The rules above map ``layerS.layerS_bottleneck_B.`` to ``layerS.B.``, ``conv2.conv1`` to
+    the radix conv, ``conv2.conv2`` / ``conv3`` to the attention ``fc1`` / ``fc2``, ``conv4``
+    and the block's ``_batch_norm`` to the downsample shortcut; static-graph ``ParamAttr``
+    names (``..._splat_1_weights_weight``, ``..._shortcut_scale``) likewise. Keys that match no
+    rule are kept, so the loader reports them as unexpected rather than losing them.
     """
     converted: Dict[str, Any] = {}
     for key, value in state_dict.items():
@@ -164,114 +127,31 @@ def convert_paddleclas_resnest_state_dict(state_dict: Mapping[str, Any]) -> Dict
     return converted
 
 
-@dataclass
-class LoadReport:
-    """What :func:`load_resnest_pretrained` did.
-
-    Attributes:
-        loaded: Our keys that received a tensor.
-        missing: Our keys absent from the file (left at their initialisation).
-        unexpected: File keys (after renaming) that are not ours.
-        mismatched: Keys present in both with different shapes (skipped), with the
-            ``(file shape, model shape)``.
-        converted_from_paddleclas: Whether PaddleClas names were renamed.
-    """
-
-    loaded: List[str] = dataclasses.field(default_factory=list)
-    missing: List[str] = dataclasses.field(default_factory=list)
-    unexpected: List[str] = dataclasses.field(default_factory=list)
-    mismatched: Dict[str, Tuple[List[int], List[int]]] = dataclasses.field(default_factory=dict)
-    converted_from_paddleclas: bool = False
-
-
-def _preview(keys: Sequence[str], limit: int = 5) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
-
-
-def _read_state_dict(path: str) -> Tuple[str, Dict[str, Any]]:
-    """The local file (downloaded first when ``path`` is a URL) and its state dict, with a
-    segmentation model's ``backbone.`` prefix removed."""
-    if urlparse(path).netloc:
-        from paddleseg.utils.utils import download_pretrained_model
-        path = download_pretrained_model(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"pretrained {path!r} is not a file; expected a .pdparams "
-                                "state dict (e.g. PaddleClas's ResNeSt50_pretrained.pdparams)")
-    state_dict = paddle.load(path)
-    if not isinstance(state_dict, dict):
-        raise ValueError(f"pretrained {path!r} holds a {type(state_dict).__name__}, "
-                         "expected a state dict")
+def _backbone_names(state_dict: Dict[str, Any]) -> Dict[str, Any]:
+    """A segmentation model's ``backbone.`` keys without the prefix; PaddleClas names renamed."""
     if state_dict and all(k.startswith(BACKBONE_PREFIX) for k in state_dict
                           if not k.startswith(HEAD_PREFIX)):
         state_dict = {k[len(BACKBONE_PREFIX):]: v for k, v in state_dict.items()
                       if k.startswith(BACKBONE_PREFIX)}
-    return path, state_dict
+    if is_paddleclas_resnest_state_dict(state_dict):
+        state_dict = convert_paddleclas_resnest_state_dict(state_dict)
+    return state_dict
 
 
-def _match(own: Mapping[str, Any], state_dict: Mapping[str, Any], report: LoadReport
-           ) -> Dict[str, Any]:
-    """The tensors of ``state_dict`` that fit ``own``; fills ``report``'s key lists."""
-    to_load = {}
-    for key, target in own.items():
-        if key not in state_dict:
-            report.missing.append(key)
-            continue
-        shape = list(state_dict[key].shape)
-        if shape != list(target.shape):
-            report.mismatched[key] = (shape, list(target.shape))
-            continue
-        to_load[key] = state_dict[key]
-        report.loaded.append(key)
-    report.unexpected = [k for k in state_dict if k not in own]
-    return to_load
-
-
-def _log_report(report: LoadReport, name: str, total: int, path: str) -> None:
-    """One info line for what loaded, one warning per kind of key that did not."""
-    source = " (PaddleClas names converted)" if report.converted_from_paddleclas else ""
-    logger.info(f"Loaded {len(report.loaded)}/{total} tensors into {name} from {path}{source}")
-    if report.missing:
-        logger.warning(f"{len(report.missing)} {name} tensors not in {path}, left at their "
-                       f"initialisation: {_preview(report.missing)}")
-    if report.unexpected:
-        logger.warning(f"{len(report.unexpected)} tensors in {path} are not in {name} and "
-                       f"were ignored: {_preview(report.unexpected)}")
-    for key, (got, expected) in report.mismatched.items():
-        logger.warning(f"skipped {key}: shape {got} in {path}, {expected} in {name}")
-
-
-def load_resnest_pretrained(model: nn.Layer, path: str) -> LoadReport:
-    """Load a classification (or segmentation) state dict into a ResNeSt backbone.
-
-    Accepts our own names, PaddleClas's (converted with
-    :func:`convert_paddleclas_resnest_state_dict`) and a whole segmentation model's
-    state dict (keys under ``backbone.``). Missing, unexpected and shape-mismatched
-    keys are logged with their counts and first names; tensors that fit are loaded.
-
-    Args:
-        model: The backbone.
-        path: A ``.pdparams`` file, or a URL PaddleSeg downloads it from.
-
-    Returns:
-        A :class:`LoadReport`.
+def load_resnest_pretrained(model: nn.Layer, path: str) -> WeightsFit:
+    """Load our names, PaddleClas's or a segmentation model's ``backbone.`` keys into a ResNeSt
+    backbone (``path`` a ``.pdparams`` file or a URL); what fits is loaded, the rest logged.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: No key of the file matches the model (wrong file).
+        PSSLConfigError: The file cannot be read or no key of it fits (file named).
     """
-    path, state_dict = _read_state_dict(path)
-    report = LoadReport(converted_from_paddleclas=is_paddleclas_resnest_state_dict(state_dict))
-    if report.converted_from_paddleclas:
-        state_dict = convert_paddleclas_resnest_state_dict(state_dict)
-    own = model.state_dict()
-    to_load = _match(own, state_dict, report)
+    if urlparse(path).netloc:
+        path = download_pretrained_model(path)
+    fit = load_weights(model, path, partial=True, convert=_backbone_names,
+                       fix="expected our names or PaddleClas's ResNeSt names")
     name = type(model).__name__
-    if not report.loaded:
-        raise ValueError(
-            f"pretrained {path!r}: none of its {len(state_dict)} keys match {name} "
-            f"(first: {_preview(list(state_dict), 3)}; expected e.g. "
-            f"{_preview(list(own), 3)}). Expected our names or PaddleClas's ResNeSt names.")
-    model.set_state_dict(to_load)
-    _log_report(report, name, len(own), path)
-    return report
+    logger.info(f"Loaded {len(fit.loaded)} tensors into {name} from {path}")
+    if fit.describe():
+        logger.warning(f"{name} from {path}, left at their initialisation or ignored: "
+                       f"{fit.describe()}")
+    return fit

@@ -1,8 +1,13 @@
-"""Markdown tables of label-quality scores."""
+"""Markdown tables of label-quality scores (benchmarks/study_report.py)."""
+import sys
+
 import numpy as np
 
-from paddleseg_pssl.analysis import study_report
 from paddleseg_pssl.analysis.label_quality import QualityAccumulator
+from tests.conftest import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+import study_report  # noqa: E402
 
 
 def _result(name, hit):

@@ -1,4 +1,4 @@
-"""Markdown tables of label-quality scores (the explanation study and the benchmarks using it).
+"""Markdown tables of label-quality scores (benchmarks/label_quality_real.py).
 
 A row is one source (a variant's consensus, a single model, the centred prior) with its D9
 precision, D9 IoU, D>=8 IoU (micro-averaged over pixels) and seconds per image.
