@@ -13,7 +13,7 @@ picked by a hash of the file name, not by MSRC's order):
 
 * ``study``: the ablation. Each *pass* (noise level, resolution, differentiated output) runs the
   explanations once, keeping every aggregation at n = 1 / 2 / 3 / 5 / 10 / 20 samples
-  (:mod:`paddleseg_pssl.analysis.explanation_study`); normalisation and the number of models are
+  (``benchmarks/explanation_study.py``); normalisation and the number of models are
   label maths on the cached maps. Two 1-thread processes under ``paddle.distributed.launch``.
 * ``holdout``: the check that the chosen defaults hold on photos they were not chosen on, made
   with the real ``tools/generate_pssl.py`` (list-file input, ``paddle.distributed.launch``) and
@@ -28,7 +28,7 @@ Outputs under ``--work`` (default ``output/label_quality_real``): ``study.md`` /
 ``holdout.md`` / ``.json``, the generation configs, list files, PSSL folders and caches (a rerun
 resumes). A user's own images, masks and ensemble work the same way through the generic pieces:
 ``tools/choose_classes.py``, ``tools/generate_pssl.py``, ``tools/evaluate_pssl.py`` and
-:mod:`paddleseg_pssl.analysis.explanation_study`.
+``benchmarks/explanation_study.py``.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def worker_main(args) -> None:
     """One rank of a study pass (run under paddle.distributed.launch)."""
     import paddle
 
-    from paddleseg_pssl.analysis.explanation_study import ExplanationPass, compute_pass
+    from explanation_study import ExplanationPass, compute_pass
     from paddleseg_pssl.consensus.run import config as config_mod
     from paddleseg_pssl.consensus.run import startup
 
@@ -128,7 +128,7 @@ def study_variants():
     passes, and with the percentile clip (at n >= 10), every aggregation at each of their
     sample counts without and with the default smoothing; and InterpretDL's documented
     consensus (raw abs_of_mean maps averaged, at n >= 10)."""
-    from paddleseg_pssl.analysis.explanation_study import NO_NORMALISATION, Variant
+    from explanation_study import NO_NORMALISATION, Variant
     from paddleseg_pssl.consensus.explain.engines import AGGREGATIONS
     from paddleseg_pssl.consensus.label_maths import DEFAULT_SMOOTHING as REFERENCE_SMOOTHING
 
@@ -170,7 +170,7 @@ def read_samples(list_file: str, objects: Dict[str, Dict[str, str]], synsets: Li
 
 
 def study(args, rows_by_subset, env) -> None:
-    from paddleseg_pssl.analysis.explanation_study import score_variants
+    from explanation_study import score_variants
     from paddleseg_pssl.analysis.masks import MaskSpec
 
     subset = rows_by_subset["study"]

@@ -1,18 +1,23 @@
-"""The ablation study's cached maps and scores are the generator's and the evaluator's own."""
+"""The ablation study's cached maps and scores are the generator's and the evaluator's own
+(benchmarks/explanation_study.py)."""
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from paddleseg_pssl import pssl_format as fmt
-from paddleseg_pssl.analysis import explanation_study as study
 from paddleseg_pssl.analysis.evaluate import evaluate_pssl_root
 from paddleseg_pssl.analysis.masks import MaskSpec
 from paddleseg_pssl.consensus.run import config as config_mod
 from paddleseg_pssl.consensus.run import runner, startup
 from paddleseg_pssl.consensus.explain.engines import AGGREGATIONS
+from tests.conftest import REPO_ROOT
 from tests.consensus import generate_fixtures as gf
+
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+import explanation_study as study  # noqa: E402
 
 N_SAMPLES = 3
 
