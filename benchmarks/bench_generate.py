@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="10; --real and --arch-costs: the generator's default (20)")
     ap.add_argument("--interpretdl-n-samples", type=int, default=None,
                     help="--real: InterpretDL's sample count (its default, 50)")
+    ap.add_argument("--own-sizes-n-samples", type=int, default=None,
+                    help="--real: also ours with every model at its own input size, at this n")
     ap.add_argument("--height", type=int, default=SHORT_SIDE)
     ap.add_argument("--width", type=int, default=300)
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=None,

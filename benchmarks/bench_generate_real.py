@@ -52,6 +52,11 @@ NUM_CLASSES = 1000
 LAYOUTS = {"1x2": (1, 2), "2x1": (2, 1)}
 #: InterpretDL's SmoothGradInterpreter default sample count.
 INTERPRETDL_N_SAMPLES = 50
+#: Our engine with every model explained at its own input size (``resize: square``), at
+#: ``--own-sizes-n-samples`` (label_quality_real.py's holdout: n = 2 keeps n = 20's quality).
+OWN_SIZES_PHASE = "ours:own"
+#: The phases whose chunk size is measured (``auto``) on the first image, as in a real run.
+TUNED = ("ours:auto", OWN_SIZES_PHASE)
 
 
 def available() -> bool:
@@ -85,23 +90,29 @@ class _Phases:
     """The runners of the phases on the real ensemble: each runs one image and returns the
     seconds per model and (ours only) the label's SHA-256."""
 
-    def __init__(self, n: int, warm_n: int) -> None:
+    def __init__(self, n: int, warm_n: int, own_n: int) -> None:
         from paddleseg_pssl.consensus.explain.classifier_loading import build_classifier
         from paddleseg_pssl.consensus.explain.ensemble import parse_ensemble
 
-        self.n, self.warm_n = n, warm_n
-        self.specs = parse_ensemble([{"arch": f"imagenet_mobilenets:{m}",
-                                      "weights": os.path.join(CLASSIFIERS_DIR, f"{m}.pdparams")}
-                                     for m in MODEL_NAMES], num_classes=NUM_CLASSES)
+        self.n, self.warm_n, self.own_n = n, warm_n, own_n
+        entries = [{"arch": f"imagenet_mobilenets:{m}",
+                    "weights": os.path.join(CLASSIFIERS_DIR, f"{m}.pdparams")} for m in MODEL_NAMES]
+        self.specs = parse_ensemble(entries, num_classes=NUM_CLASSES)
+        # each model on a square of the size it was trained at (the last part of its name)
+        self.own_specs = parse_ensemble(
+            [dict(e, resize="square", input_size=int(m.rsplit("_", 1)[1]))
+             for e, m in zip(entries, MODEL_NAMES)], num_classes=NUM_CLASSES)
         self.models = [build_classifier(s) for s in self.specs]
         self.names = [s.name for s in self.specs]
         self.tensors: Dict[str, list] = {}
 
     def runner(self, phase: str):
-        """The runner of ``interpretdl:auto``, ``ours:<batch>`` or ``limit:<step>``."""
+        """The runner of ``interpretdl``, ``ours:<batch>``, ``ours:own`` or ``limit:<step>``."""
         kind, _, bs = phase.partition(":")
         if kind == "interpretdl":
             return self.interpretdl()
+        if phase == OWN_SIZES_PHASE:
+            return self.ours("auto", own_sizes=True)
         if kind == "ours":
             return self.ours(bs if bs == "auto" else int(bs))
         return self.limit(int(bs))
@@ -135,8 +146,9 @@ class _Phases:
             return list(per_model), None
         return run
 
-    def ours(self, batch_size):
-        """The generator's batched engine, label maths and PNG encoding."""
+    def ours(self, batch_size, own_sizes: bool = False):
+        """The generator's batched engine, label maths and PNG encoding (``own_sizes``: each
+        model at its own input size)."""
         from paddleseg_pssl.consensus import label_maths
         from paddleseg_pssl.consensus.explain.engines import build_engine
         from paddleseg_pssl.consensus.explain.preprocess import to_model_input
@@ -145,13 +157,14 @@ class _Phases:
         from paddleseg_pssl.pssl_format import encode_decile_png
 
         engines = {m: build_engine("batched", n_samples=m, batch_size=batch_size)
-                   for m in {self.n, self.warm_n}}
+                   for m in {self.n, self.warm_n, self.own_n}}
+        specs = self.own_specs if own_sizes else self.specs
 
         def run(path, cls, n_samples):
             engine = engines[n_samples]
             img = decode(path, SHORT_SIDE, None)
             maps, per_model = [], []
-            for spec, model in zip(self.specs, self.models):
+            for spec, model in zip(specs, self.models):
                 t0 = time.perf_counter()
                 seed = image_seed(0, os.path.basename(path), salt=spec.name)
                 maps.append(engine.explain(model, to_model_input(img, spec), cls, seed))
@@ -160,7 +173,7 @@ class _Phases:
                                                        label_maths.DEFAULT_NORMALISATION,
                                                        label_maths.DEFAULT_SMOOTHING)
             return per_model, hashlib.sha256(encode_decile_png(deciles)).hexdigest()
-        run.engine = engines[self.n]
+        run.engine = engines[self.own_n if own_sizes else self.n]
         return run
 
     def limit(self, step):
@@ -218,33 +231,30 @@ def _worker(args) -> Dict[str, object]:
     sys.path.insert(0, CLASSIFIERS_DIR)
 
     n = args.n_samples
+    n_of = {p: {"interpretdl": args.interpretdl_n_samples,
+                OWN_SIZES_PHASE: args.own_sizes_n_samples}.get(p, n) for p in args.phases}
     images = [(p, int(c)) for p, c in zip(args.paths, args.classes)]
     warm_n = min(n, max(int(p.partition(":")[2]) for p in args.phases if p[-1].isdigit()))
-    phases = _Phases(n, warm_n)
+    phases = _Phases(n, warm_n, args.own_sizes_n_samples)
     runners = {}
     warm_path, warm_cls = images[0]
     for phase in args.phases:
         runners[phase] = phases.runner(phase)
         # warm-up on the first image (allocations, kernel caches; 'auto' measures here, on
         # the run's first input, as in a real run: the other phases need only their chunk)
-        t0 = time.perf_counter()
-        runners[phase](warm_path, warm_cls, n if phase == "ours:auto" else warm_n)
-        if phase == "ours:auto":
-            warm_auto = time.perf_counter() - t0
-    n_of = {p: args.interpretdl_n_samples if p == "interpretdl" else n for p in args.phases}
+        runners[phase](warm_path, warm_cls, n_of[phase] if phase in TUNED else warm_n)
     out: Dict[str, object] = {"models": phases.names,
                               **_measure(runners, args.phases, images, n_of)}
-    if "ours:auto" in runners:
-        engine = runners["ours:auto"].engine
-        out["chunk_choices"] = engine.chunk_choices(
-            {id(m): nm for m, nm in zip(phases.models, phases.names)})
-        out["warmup_auto_s"] = warm_auto
+    for phase in TUNED:
+        if phase in runners:
+            out[f"chunk_choices {phase}"] = runners[phase].engine.chunk_choices(
+                {id(m): nm for m, nm in zip(phases.models, phases.names)})
     return out
 
 
 # ---- driver side ------------------------------------------------------------------------------
 
-def run_layout(layout: str, phases: List[str], images: List[tuple], n: int, idl_n: int
+def run_layout(layout: str, phases: List[str], images: List[tuple], n_of: Dict[str, int]
                ) -> List[dict]:
     """Start the workers of ``layout`` at once; their results, in rank order."""
     procs_n, threads = LAYOUTS[layout]
@@ -252,15 +262,19 @@ def run_layout(layout: str, phases: List[str], images: List[tuple], n: int, idl_
     for rank in range(procs_n):
         mine = images[rank::procs_n]
         commands.append([sys.executable, os.path.abspath(__file__), "--worker", "--threads",
-                         str(threads), "--n-samples", str(n), "--interpretdl-n-samples",
-                         str(idl_n), "--phases", *phases,
+                         str(threads), "--n-samples", str(n_of["ours:auto"]),
+                         "--interpretdl-n-samples", str(n_of["interpretdl"]),
+                         "--own-sizes-n-samples", str(n_of.get(OWN_SIZES_PHASE, 1)),
+                         "--phases", *phases,
                          "--paths", *[p for p, _ in mine], "--classes", *[str(c) for _, c in mine]])
     return run_side_by_side(commands, threads, layout)
 
 
-def summarise(layout: str, results: List[dict], phases: List[str], n: int, idl_n: int
+def summarise(layout: str, results: List[dict], phases: List[str], n_of: Dict[str, int]
               ) -> Dict[str, object]:
-    """Medians per phase: s per image per process (ensemble), ms per noise sample per model."""
+    """Medians per phase: s per image per process (ensemble), ms per noise sample per model;
+    the tuned phases also with their start-up (the chunk-size measurement) spread over the
+    images."""
     names = results[0]["models"]
     table: Dict[str, Dict[str, float]] = {}
     for phase in phases:
@@ -268,51 +282,50 @@ def summarise(layout: str, results: List[dict], phases: List[str], n: int, idl_n
         per_model = np.array([m for r in results for m in r["runs"][phase]])  # runs x models
         row = {"s_per_image": float(np.median(totals))}
         for j, name in enumerate(names):
-            row[name] = float(np.median(per_model[:, j])) * 1000.0 / (
-                idl_n if phase == "interpretdl" else n)
+            row[name] = float(np.median(per_model[:, j])) * 1000.0 / n_of[phase]
         table[phase] = row
     limit_phases = [p for p in phases if p.startswith("limit:")]
     best = {name: min(table[p][name] for p in limit_phases) for name in names}
     # the limit of the ensemble: each model at its own best batch, nothing but the model
-    table["limit:best"] = dict(best, s_per_image=sum(best.values()) * n / 1000.0)
+    table["limit:best"] = dict(best, s_per_image=sum(best.values()) * n_of["ours:auto"] / 1000.0)
     hashes = {p: [h for r in results for h in r["hashes"][p]] for p in phases
-              if p.startswith("ours:")}
-    same = len({tuple(v) for v in hashes.values()}) == 1
-    ours_default = table["ours:auto"]["s_per_image"]
-    tuning = [sum(c["tuning_s"] for c in r.get("chunk_choices", [])) for r in results]
-    images = sum(len(r["totals"]["ours:auto"]) for r in results)
-    with_startup = ours_default + sum(tuning) / max(1, images)
-    summary = {
-        "layout": layout, "table": table, "n_samples": n, "interpretdl_n_samples": idl_n,
-        "speedup_ours_auto_vs_interpretdl": table["interpretdl"]["s_per_image"] / ours_default,
-        "ours_auto_s_per_image_with_startup": with_startup,
-        "speedup_with_startup": table["interpretdl"]["s_per_image"] / with_startup,
-        "ours_auto_fraction_of_limit": table["limit:best"]["s_per_image"] / ours_default,
-        "labels_identical_across_chunk_sizes": same,
-        "chunk_choices": [c for r in results for c in r.get("chunk_choices", [])],
-        "tuning_s_per_process": tuning,
-    }
+              if p.startswith("ours:") and p != OWN_SIZES_PHASE}
+    idl = table["interpretdl"]["s_per_image"]
+    summary = {"layout": layout, "table": table, "n_of": n_of,
+               "ours_auto_fraction_of_limit": table["limit:best"]["s_per_image"]
+               / table["ours:auto"]["s_per_image"],
+               "labels_identical_across_chunk_sizes": len({tuple(v) for v in hashes.values()}) == 1}
+    for phase in (p for p in TUNED if p in phases):
+        choices = [c for r in results for c in r.get(f"chunk_choices {phase}", [])]
+        tuning = sum(c["tuning_s"] for c in choices) / len(results)
+        per_process = sum(len(r["totals"][phase]) for r in results) / len(results)
+        with_startup = table[phase]["s_per_image"] + tuning / max(1.0, per_process)
+        summary[phase] = {"speedup_vs_interpretdl": idl / table[phase]["s_per_image"],
+                          "s_per_image_with_startup": with_startup,
+                          "speedup_with_startup": idl / with_startup,
+                          "tuning_s_per_process": tuning,
+                          "chosen": sorted({(c["model"], c["batch_size"]) for c in choices})}
     return summary
 
 
-def print_summary(s: Dict[str, object], n: int) -> None:
+def print_summary(s: Dict[str, object]) -> None:
     table = s["table"]
     names = list(next(iter(table.values())))[1:]
-    print(f"\nlayout {s['layout']} (n_samples: ours {n}, InterpretDL "
-          f"{s['interpretdl_n_samples']}); s/image = seconds per image per process "
-          f"(5 models); per model: ms per noise sample; medians over images")
+    print(f"\nlayout {s['layout']} (n_samples per variant: {s['n_of']}); s/image = seconds per "
+          f"image per process (5 models); per model: ms per noise sample; medians over images")
     print(f"  {'variant':<12} {'s/image':>8} " + " ".join(f"{nm[:14]:>14}" for nm in names))
     for phase, row in table.items():
         print(f"  {phase:<12} {row['s_per_image']:8.2f} "
               + " ".join(f"{row[nm]:14.1f}" for nm in names))
-    print(f"  ours auto vs InterpretDL: {s['speedup_ours_auto_vs_interpretdl']:.2f}x per label; "
-          f"{s['speedup_with_startup']:.2f}x with our start-up spread over these images "
-          f"({s['ours_auto_s_per_image_with_startup']:.2f} s/image); "
-          f"fraction of the limit: {s['ours_auto_fraction_of_limit']:.2f}; labels identical "
-          f"for every chunk size: {s['labels_identical_across_chunk_sizes']}")
-    picks = sorted({(c['model'], c['batch_size']) for c in s['chunk_choices']})
-    print(f"  auto chose: {picks}; tuning seconds per process: "
-          f"{[round(t, 2) for t in s['tuning_s_per_process']]}")
+    for phase in TUNED:
+        if phase in s:
+            t = s[phase]
+            print(f"  {phase} vs InterpretDL: {t['speedup_vs_interpretdl']:.2f}x per label; "
+                  f"{t['speedup_with_startup']:.2f}x with its start-up spread over these images "
+                  f"({t['s_per_image_with_startup']:.2f} s/image; chunk measurement "
+                  f"{t['tuning_s_per_process']:.1f} s per process; chose {t['chosen']})")
+    print(f"  ours:auto fraction of the limit: {s['ours_auto_fraction_of_limit']:.2f}; labels "
+          f"identical for every chunk size: {s['labels_identical_across_chunk_sizes']}")
 
 
 def main(args) -> int:
@@ -321,24 +334,25 @@ def main(args) -> int:
         print(f"real classifiers/photos not found under {REAL_ROOT}; skipped")
         return 0
     n = args.n_samples
-    idl_n = args.interpretdl_n_samples or INTERPRETDL_N_SAMPLES
     chunks = [b for b in args.batch_sizes if b <= n]
-    phases = (["interpretdl", "ours:auto"] + [f"ours:{b}" for b in chunks]
-              + [f"limit:{b}" for b in chunks])
+    n_of = {"interpretdl": args.interpretdl_n_samples or INTERPRETDL_N_SAMPLES,
+            "ours:auto": n, **{f"ours:{b}": n for b in chunks}, **{f"limit:{b}": n for b in chunks}}
+    if args.own_sizes_n_samples:
+        n_of[OWN_SIZES_PHASE] = args.own_sizes_n_samples
+    phases = list(n_of)
     images = pick_images(args.images)
     print(f"real: {len(images)} ImageNet photos at {IMAGE_HW[0]}x{IMAGE_HW[1]}, 5 real "
-          f"classifiers, n_samples {n} (InterpretDL {idl_n}), chunks {chunks}; 2 cores shared",
-          flush=True)
+          f"classifiers, n_samples {n_of}; 2 cores shared", flush=True)
     started = time.perf_counter()
     summaries = []
     for layout in args.layouts:
-        results = run_layout(layout, phases, images, n, idl_n)
-        summaries.append(summarise(layout, results, phases, n, idl_n))
-        print_summary(summaries[-1], n)
+        results = run_layout(layout, phases, images, n_of)
+        summaries.append(summarise(layout, results, phases, n_of))
+        print_summary(summaries[-1])
     print(f"\ntotal benchmark time {time.perf_counter() - started:.0f} s")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"n_samples": n, "images": [p for p, _ in images],
+            json.dump({"n_samples": n_of, "images": [p for p, _ in images],
                        "summaries": summaries}, f, indent=2)
     return 0
 
@@ -351,6 +365,7 @@ def worker_main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n-samples", type=int, required=True)
     ap.add_argument("--interpretdl-n-samples", type=int, required=True)
+    ap.add_argument("--own-sizes-n-samples", type=int, required=True)
     ap.add_argument("--phases", nargs="+", required=True)
     ap.add_argument("--paths", nargs="+", required=True)
     ap.add_argument("--classes", nargs="+", required=True)
