@@ -358,19 +358,18 @@ OWN_SIZES = "own input sizes"
 
 
 def holdout_settings(sample_counts: Sequence[int], noise: Optional[float],
-                     own_sizes_n: Optional[int], unsmoothed: bool) -> Dict[str, List[str]]:
+                     own_sizes_n: Sequence[int], unsmoothed: bool) -> Dict[str, List[str]]:
     """Label -> generation overrides: each sample count (at ``noise``, None: the default), the
-    reference count without smoothing (``unsmoothed``), and ``own_sizes_n`` samples with every model at its own
-    input size (:data:`OWN_SIZES`; None: not run)."""
+    reference count without smoothing (``unsmoothed``), and each of ``own_sizes_n`` with every
+    model at its own input size (:data:`OWN_SIZES`)."""
     noise_opts = [] if noise is None else [f"explainer.noise_amount={noise}"]
     settings = {f"n = {n}" + ("" if noise is None else f", noise {noise:g}"):
                 [f"explainer.n_samples={n}"] + noise_opts for n in sample_counts}
     if unsmoothed:
         settings[f"n = {REFERENCE_N}, without smoothing"] = [f"explainer.n_samples={REFERENCE_N}"] \
             + [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]
-    if own_sizes_n is not None:
-        settings[f"n = {own_sizes_n}, {OWN_SIZES}"] = [f"explainer.n_samples={own_sizes_n}"] \
-            + noise_opts
+    for n in own_sizes_n:
+        settings[f"n = {n}, {OWN_SIZES}"] = [f"explainer.n_samples={n}"] + noise_opts
     return settings
 
 
@@ -380,8 +379,8 @@ def holdout(args, rows_by_subset, env) -> None:
 
     from paddleseg_pssl.analysis.masks import MaskSpec
 
-    list_file = choose_classes(args.real_root, rows_by_subset["holdout"], args.work, "holdout",
-                               env)
+    subset = args.check_subset
+    list_file = choose_classes(args.real_root, rows_by_subset[subset], args.work, subset, env)
     mask_root = os.path.join(args.real_root, "msrc_objects", "masks")
     settings = holdout_settings(args.holdout_n, args.holdout_noise, args.holdout_own_sizes,
                                 args.holdout_unsmoothed)
@@ -420,9 +419,10 @@ def holdout(args, rows_by_subset, env) -> None:
             "reference": reference,
             "d9_precision": interval_text(paired_difference(ref, cand, 1, "precision")),
             "d8_iou": interval_text(paired_difference(ref, cand, 2, "iou"))}
-    with open(os.path.join(args.work, "holdout.json"), "w", encoding="utf-8") as f:
+    report = "holdout" if subset == "holdout" else f"{subset}_through_the_tools"
+    with open(os.path.join(args.work, f"{report}.json"), "w", encoding="utf-8") as f:
         json.dump(summaries, f, indent=1)
-    write_holdout_report(args.work, summaries)
+    write_holdout_report(args.work, summaries, report)
 
 
 def main(argv=None) -> int:
@@ -441,9 +441,12 @@ def main(argv=None) -> int:
                         help="noise level of the holdout runs (default: the shipped one)")
     parser.add_argument("--holdout_unsmoothed", action="store_true",
                         help=f"also label the holdout without smoothing (n = {REFERENCE_N})")
-    parser.add_argument("--holdout_own_sizes", type=int, default=None, metavar="N",
+    parser.add_argument("--holdout_own_sizes", type=int, nargs="*", default=[], metavar="N",
                         help="also label the holdout with N samples, each model explained at "
                              "its own input size")
+    parser.add_argument("--check_subset", choices=["holdout", "study"], default="holdout",
+                        help="the photos the holdout step labels through the real tools (study: "
+                             "to check a holdout finding on the photos the study chose by)")
     parser.add_argument("--worker_pass", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--list_file", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--cache", default=None, help=argparse.SUPPRESS)
