@@ -353,15 +353,19 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
 
 # ---- the holdout check through the real tools -------------------------------------------
 
-#: The holdout setting whose models are explained at their own input sizes.
+#: The holdout settings whose models are explained on squares: at their own input sizes, or
+#: all at one size (to tell the size from the square).
 OWN_SIZES = "own input sizes"
+SQUARE = "square"
 
 
 def holdout_settings(sample_counts: Sequence[int], noise: Optional[float],
-                     own_sizes_n: Sequence[int], unsmoothed: bool) -> Dict[str, List[str]]:
+                     own_sizes_n: Sequence[int], unsmoothed: bool,
+                     square: Optional[Tuple[int, int]] = None) -> Dict[str, List[str]]:
     """Label -> generation overrides: each sample count (at ``noise``, None: the default), the
     reference count without smoothing (``unsmoothed``), and each of ``own_sizes_n`` with every
-    model at its own input size (:data:`OWN_SIZES`)."""
+    model at its own input size (:data:`OWN_SIZES`); ``square``: (n, side) with every model on
+    a side x side square."""
     noise_opts = [] if noise is None else [f"explainer.noise_amount={noise}"]
     settings = {f"n = {n}" + ("" if noise is None else f", noise {noise:g}"):
                 [f"explainer.n_samples={n}"] + noise_opts for n in sample_counts}
@@ -370,7 +374,19 @@ def holdout_settings(sample_counts: Sequence[int], noise: Optional[float],
             + [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]
     for n in own_sizes_n:
         settings[f"n = {n}, {OWN_SIZES}"] = [f"explainer.n_samples={n}"] + noise_opts
+    if square:
+        settings[f"n = {square[0]}, {SQUARE} {square[1]}"] = [
+            f"explainer.n_samples={square[0]}"] + noise_opts
     return settings
+
+
+def square_of(label: str) -> Optional[int]:
+    """The square side of a holdout setting (0: each model's own size; None: no square)."""
+    if OWN_SIZES in label:
+        return 0
+    if f", {SQUARE} " in label:
+        return int(label.rsplit(" ", 1)[1])
+    return None
 
 
 def holdout(args, rows_by_subset, env) -> None:
@@ -383,7 +399,7 @@ def holdout(args, rows_by_subset, env) -> None:
     list_file = choose_classes(args.real_root, rows_by_subset[subset], args.work, subset, env)
     mask_root = os.path.join(args.real_root, "msrc_objects", "masks")
     settings = holdout_settings(args.holdout_n, args.holdout_noise, args.holdout_own_sizes,
-                                args.holdout_unsmoothed)
+                                args.holdout_unsmoothed, args.holdout_square)
     summaries, histograms = {}, {}
     for label, extra in settings.items():
         # one folder per list and settings: a change of the defaults makes a new folder
@@ -391,11 +407,12 @@ def holdout(args, rows_by_subset, env) -> None:
         overridden = {opt.split("=")[0].rsplit(".", 1)[-1] for opt in extra}
         defaults = {k: v for k, v in shipped_defaults().items() if k not in overridden}
         key = json.dumps([os.path.basename(list_file), defaults, extra]
-                         + ([OWN_SIZES] if OWN_SIZES in label else []))
+                         + ([OWN_SIZES] if OWN_SIZES in label else [])
+                         + ([label] if square_of(label) else []))
         out = os.path.join(args.work, f"holdout_{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         launch([os.path.join(REPO, "tools", "generate_pssl.py"), "--config", GENERATE_BASE,
                 "--output", out, "--quiet", "--device", "cpu", "--opts"]
-               + base_opts(args.real_root, list_file, own_sizes=OWN_SIZES in label)
+               + base_opts(args.real_root, list_file, square_of(label))
                + ["store.keep_model_maps=true"] + extra,
                env, os.path.join(args.work, "logs", os.path.basename(out)))
         report = os.path.join(out, "evaluation")
@@ -444,6 +461,9 @@ def main(argv=None) -> int:
     parser.add_argument("--holdout_own_sizes", type=int, nargs="*", default=[], metavar="N",
                         help="also label the holdout with N samples, each model explained at "
                              "its own input size")
+    parser.add_argument("--holdout_square", type=int, nargs=2, default=None,
+                        metavar=("N", "SIDE"), help="also label the holdout with N samples, "
+                        "every model on a SIDE x SIDE square")
     parser.add_argument("--check_subset", choices=["holdout", "study"], default="holdout",
                         help="the photos the holdout step labels through the real tools (study: "
                              "to check a holdout finding on the photos the study chose by)")
