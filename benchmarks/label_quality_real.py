@@ -17,12 +17,16 @@ picked by a hash of the file name, not by MSRC's order):
   label maths on the cached maps. Two 1-thread processes under ``paddle.distributed.launch``.
 * ``holdout``: the check that the chosen defaults hold on photos they were not chosen on, made
   with the real ``tools/generate_pssl.py`` (list-file input, ``paddle.distributed.launch``) and
-  scored with the real ``tools/evaluate_pssl.py --per_model``, for the shipped defaults and for
-  the same without smoothing (abs_of_mean, min-max, no spatial prior, at the shipped n).
+  scored with the real ``tools/evaluate_pssl.py --per_model``: n = 20 (the reference), cheaper
+  sample counts, each model at its own input size, all models on one square, and (optionally)
+  the reference without smoothing; each compared with the reference on the same photos by a
+  paired bootstrap over photos (``photo_bootstrap.py``). ``--check_subset study`` runs the same
+  through the tools on the study photos.
 
     python benchmarks/label_quality_real.py                 # study + holdout, writes the tables
     python benchmarks/label_quality_real.py --steps study   # only the ablation
-    python benchmarks/label_quality_real.py --steps holdout --per_category 8
+    python benchmarks/label_quality_real.py --steps holdout --check_subset study \
+        --holdout_n 2 --holdout_own_sizes 2 --holdout_square 0 0   # a holdout finding on the study
 
 Outputs under ``--work`` (default ``output/label_quality_real``): ``study.md`` / ``.json``,
 ``holdout.md`` / ``.json``, the generation configs, list files, PSSL folders and caches (a rerun
@@ -374,7 +378,7 @@ def holdout_settings(sample_counts: Sequence[int], noise: Optional[float],
             + [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]
     for n in own_sizes_n:
         settings[f"n = {n}, {OWN_SIZES}"] = [f"explainer.n_samples={n}"] + noise_opts
-    if square:
+    if square and square[0]:
         settings[f"n = {square[0]}, {SQUARE} {square[1]}"] = [
             f"explainer.n_samples={square[0]}"] + noise_opts
     return settings
@@ -451,19 +455,19 @@ def main(argv=None) -> int:
     parser.add_argument("--passes", nargs="+", default=list(DEFAULT_PASSES),
                         choices=list(STUDY_PASSES))
     parser.add_argument("--per_category", type=int, default=PER_CATEGORY_DEFAULT)
-    parser.add_argument("--holdout_n", type=int, nargs="+", default=[REFERENCE_N, 5, 2, 1],
+    parser.add_argument("--holdout_n", type=int, nargs="+", default=[REFERENCE_N, 10, 5, 2, 1],
                         help="sample counts labelled on the holdout (the first is the "
                              "reference the others are compared with)")
     parser.add_argument("--holdout_noise", type=float, default=None,
                         help="noise level of the holdout runs (default: the shipped one)")
     parser.add_argument("--holdout_unsmoothed", action="store_true",
                         help=f"also label the holdout without smoothing (n = {REFERENCE_N})")
-    parser.add_argument("--holdout_own_sizes", type=int, nargs="*", default=[], metavar="N",
+    parser.add_argument("--holdout_own_sizes", type=int, nargs="*", default=[1, 2, 5], metavar="N",
                         help="also label the holdout with N samples, each model explained at "
                              "its own input size")
-    parser.add_argument("--holdout_square", type=int, nargs=2, default=None,
+    parser.add_argument("--holdout_square", type=int, nargs=2, default=(2, 224),
                         metavar=("N", "SIDE"), help="also label the holdout with N samples, "
-                        "every model on a SIDE x SIDE square")
+                        "every model on a SIDE x SIDE square (N = 0: not run)")
     parser.add_argument("--check_subset", choices=["holdout", "study"], default="holdout",
                         help="the photos the holdout step labels through the real tools (study: "
                              "to check a holdout finding on the photos the study chose by)")
