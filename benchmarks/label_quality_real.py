@@ -17,12 +17,16 @@ picked by a hash of the file name, not by MSRC's order):
   label maths on the cached maps. Two 1-thread processes under ``paddle.distributed.launch``.
 * ``holdout``: the check that the chosen defaults hold on photos they were not chosen on, made
   with the real ``tools/generate_pssl.py`` (list-file input, ``paddle.distributed.launch``) and
-  scored with the real ``tools/evaluate_pssl.py --per_model``, for the shipped defaults and for
-  the same without smoothing (abs_of_mean, min-max, no spatial prior, at the shipped n).
+  scored with the real ``tools/evaluate_pssl.py --per_model``: n = 20 (the reference), cheaper
+  sample counts, each model at its own input size, all models on one square, and (optionally)
+  the reference without smoothing; each compared with the reference on the same photos by a
+  paired bootstrap over photos (``photo_bootstrap.py``). ``--check_subset study`` runs the same
+  through the tools on the study photos.
 
     python benchmarks/label_quality_real.py                 # study + holdout, writes the tables
     python benchmarks/label_quality_real.py --steps study   # only the ablation
-    python benchmarks/label_quality_real.py --steps holdout --per_category 8
+    python benchmarks/label_quality_real.py --steps holdout --check_subset study \
+        --holdout_n 2 --holdout_own_sizes 2 --holdout_square 0 0   # a holdout finding on the study
 
 Outputs under ``--work`` (default ``output/label_quality_real``): ``study.md`` / ``.json``,
 ``holdout.md`` / ``.json``, the generation configs, list files, PSSL folders and caches (a rerun
@@ -353,25 +357,43 @@ def write_study_report(work, scores, counts, prior, prior_cats, best) -> None:
 
 # ---- the holdout check through the real tools -------------------------------------------
 
-#: The holdout setting whose models are explained at their own input sizes.
+#: The holdout settings whose models are explained on squares: at their own input sizes, or
+#: all at one size (to tell the size from the square).
 OWN_SIZES = "own input sizes"
+SQUARE = "square"
 
 
 def holdout_settings(sample_counts: Sequence[int], noise: Optional[float],
-                     own_sizes_n: Optional[int], unsmoothed: bool) -> Dict[str, List[str]]:
-    """Label -> generation overrides: each sample count (at ``noise``, None: the default), the
-    reference count without smoothing (``unsmoothed``), and ``own_sizes_n`` samples with every model at its own
-    input size (:data:`OWN_SIZES`; None: not run)."""
+                     own_sizes_n: Sequence[int], unsmoothed: bool,
+                     square: Optional[Tuple[int, int]] = None) -> Dict[str, List[str]]:
+    """Label -> generation overrides: the reference (the first sample count, default noise), the
+    other sample counts (at ``noise``, None: the default), the
+    reference count without smoothing (``unsmoothed``), and each of ``own_sizes_n`` with every
+    model at its own input size (:data:`OWN_SIZES`); ``square``: (n, side) with every model on
+    a side x side square."""
     noise_opts = [] if noise is None else [f"explainer.noise_amount={noise}"]
-    settings = {f"n = {n}" + ("" if noise is None else f", noise {noise:g}"):
-                [f"explainer.n_samples={n}"] + noise_opts for n in sample_counts}
+    reference, *cheaper = sample_counts
+    settings = {f"n = {reference}": [f"explainer.n_samples={reference}"]}   # default noise
+    settings.update({f"n = {n}" + ("" if noise is None else f", noise {noise:g}"):
+                     [f"explainer.n_samples={n}"] + noise_opts for n in cheaper})
     if unsmoothed:
         settings[f"n = {REFERENCE_N}, without smoothing"] = [f"explainer.n_samples={REFERENCE_N}"] \
             + [f"{k}={v}" for k, v in WITHOUT_SMOOTHING.items()]
-    if own_sizes_n is not None:
-        settings[f"n = {own_sizes_n}, {OWN_SIZES}"] = [f"explainer.n_samples={own_sizes_n}"] \
-            + noise_opts
+    for n in own_sizes_n:
+        settings[f"n = {n}, {OWN_SIZES}"] = [f"explainer.n_samples={n}"] + noise_opts
+    if square and square[0]:
+        settings[f"n = {square[0]}, {SQUARE} {square[1]}"] = [
+            f"explainer.n_samples={square[0]}"] + noise_opts
     return settings
+
+
+def square_of(label: str) -> Optional[int]:
+    """The square side of a holdout setting (0: each model's own size; None: no square)."""
+    if OWN_SIZES in label:
+        return 0
+    if f", {SQUARE} " in label:
+        return int(label.rsplit(" ", 1)[1])
+    return None
 
 
 def holdout(args, rows_by_subset, env) -> None:
@@ -380,11 +402,11 @@ def holdout(args, rows_by_subset, env) -> None:
 
     from paddleseg_pssl.analysis.masks import MaskSpec
 
-    list_file = choose_classes(args.real_root, rows_by_subset["holdout"], args.work, "holdout",
-                               env)
+    subset = args.check_subset
+    list_file = choose_classes(args.real_root, rows_by_subset[subset], args.work, subset, env)
     mask_root = os.path.join(args.real_root, "msrc_objects", "masks")
     settings = holdout_settings(args.holdout_n, args.holdout_noise, args.holdout_own_sizes,
-                                args.holdout_unsmoothed)
+                                args.holdout_unsmoothed, args.holdout_square)
     summaries, histograms = {}, {}
     for label, extra in settings.items():
         # one folder per list and settings: a change of the defaults makes a new folder
@@ -392,11 +414,12 @@ def holdout(args, rows_by_subset, env) -> None:
         overridden = {opt.split("=")[0].rsplit(".", 1)[-1] for opt in extra}
         defaults = {k: v for k, v in shipped_defaults().items() if k not in overridden}
         key = json.dumps([os.path.basename(list_file), defaults, extra]
-                         + ([OWN_SIZES] if OWN_SIZES in label else []))
+                         + ([OWN_SIZES] if OWN_SIZES in label else [])
+                         + ([label] if square_of(label) else []))
         out = os.path.join(args.work, f"holdout_{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         launch([os.path.join(REPO, "tools", "generate_pssl.py"), "--config", GENERATE_BASE,
                 "--output", out, "--quiet", "--device", "cpu", "--opts"]
-               + base_opts(args.real_root, list_file, own_sizes=OWN_SIZES in label)
+               + base_opts(args.real_root, list_file, square_of(label))
                + ["store.keep_model_maps=true"] + extra,
                env, os.path.join(args.work, "logs", os.path.basename(out)))
         report = os.path.join(out, "evaluation")
@@ -420,9 +443,11 @@ def holdout(args, rows_by_subset, env) -> None:
             "reference": reference,
             "d9_precision": interval_text(paired_difference(ref, cand, 1, "precision")),
             "d8_iou": interval_text(paired_difference(ref, cand, 2, "iou"))}
-    with open(os.path.join(args.work, "holdout.json"), "w", encoding="utf-8") as f:
+    report = ("holdout" if subset == "holdout" else f"{subset}_through_the_tools") + (
+        "" if args.holdout_noise is None else f"_noise_{args.holdout_noise:g}")
+    with open(os.path.join(args.work, f"{report}.json"), "w", encoding="utf-8") as f:
         json.dump(summaries, f, indent=1)
-    write_holdout_report(args.work, summaries)
+    write_holdout_report(args.work, summaries, report)
 
 
 def main(argv=None) -> int:
@@ -434,16 +459,23 @@ def main(argv=None) -> int:
     parser.add_argument("--passes", nargs="+", default=list(DEFAULT_PASSES),
                         choices=list(STUDY_PASSES))
     parser.add_argument("--per_category", type=int, default=PER_CATEGORY_DEFAULT)
-    parser.add_argument("--holdout_n", type=int, nargs="+", default=[REFERENCE_N, 5, 2, 1],
+    parser.add_argument("--holdout_n", type=int, nargs="+", default=[REFERENCE_N, 10, 5, 2, 1],
                         help="sample counts labelled on the holdout (the first is the "
                              "reference the others are compared with)")
     parser.add_argument("--holdout_noise", type=float, default=None,
-                        help="noise level of the holdout runs (default: the shipped one)")
+                        help="noise level of the holdout runs but the reference (default: the "
+                             "shipped one); reported in holdout_noise_<level>.md")
     parser.add_argument("--holdout_unsmoothed", action="store_true",
                         help=f"also label the holdout without smoothing (n = {REFERENCE_N})")
-    parser.add_argument("--holdout_own_sizes", type=int, default=None, metavar="N",
+    parser.add_argument("--holdout_own_sizes", type=int, nargs="*", default=[1, 2, 5], metavar="N",
                         help="also label the holdout with N samples, each model explained at "
                              "its own input size")
+    parser.add_argument("--holdout_square", type=int, nargs=2, default=(2, 224),
+                        metavar=("N", "SIDE"), help="also label the holdout with N samples, "
+                        "every model on a SIDE x SIDE square (N = 0: not run)")
+    parser.add_argument("--check_subset", choices=["holdout", "study"], default="holdout",
+                        help="the photos the holdout step labels through the real tools (study: "
+                             "to check a holdout finding on the photos the study chose by)")
     parser.add_argument("--worker_pass", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--list_file", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--cache", default=None, help=argparse.SUPPRESS)

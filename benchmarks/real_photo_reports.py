@@ -45,8 +45,8 @@ def _metrics(source: Dict) -> Tuple[float, float, float]:
     return top["1"]["micro_precision"], top["1"]["micro_iou"], top["2"]["micro_iou"]
 
 
-def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
-    lines = ["# PSSL label quality on real photos: holdout (tools/generate_pssl.py + "
+def write_holdout_report(work: str, summaries: Dict[str, Dict], name: str = "holdout") -> None:
+    lines = [f"# PSSL label quality on real photos: {name} (tools/generate_pssl.py + "
              "tools/evaluate_pssl.py)", "",
              "| settings | source | images | D9 precision | D9 IoU | D>=8 IoU | s / image | "
              "D9 precision vs reference [95 %] | D>=8 IoU vs reference [95 %] |",
@@ -79,7 +79,7 @@ def write_holdout_report(work: str, summaries: Dict[str, Dict]) -> None:
               "95 % interval over photo resamples (photo_bootstrap.py)."]
     lines += ["", "## Where a run's time goes (ms per image, mean over the ranks; the generator's "
               "own profile, manifest run.ranks)", ""] + stage_table(summaries)
-    with open(os.path.join(work, "holdout.md"), "w", encoding="utf-8") as f:
+    with open(os.path.join(work, f"{name}.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -68,24 +68,27 @@ def native_size(model: str) -> int:
     return int(model.rsplit("_", 1)[1])
 
 
-def ensemble_opts(real_root: str, own_sizes: bool = False) -> List[str]:
-    """The ``ensemble`` override; ``own_sizes``: each model explained on a square of the size it
-    was trained at (``resize: square``) instead of the shared explanation resolution."""
+def ensemble_opts(real_root: str, square: Optional[int] = None) -> List[str]:
+    """The ``ensemble`` override; ``square``: each model explained on a square (``resize:
+    square``) of this size, or of the size it was trained at when 0, instead of the shared
+    explanation resolution."""
     weights = os.path.join(real_root, "imagenet_classifiers")
     entries = []
     for m in MODELS:
-        sized = f", resize: square, input_size: {native_size(m)}" if own_sizes else ""
+        side = square or native_size(m)
+        sized = "" if square is None else f", resize: square, input_size: {side}"
         entries.append(f"{{arch: '{FACTORY_MODULE}:{m}', "
                        f"weights: '{os.path.join(weights, m)}.pdparams'{sized}}}")
     return [f"ensemble=[{', '.join(entries)}]"]
 
 
-def base_opts(real_root: str, list_file: Optional[str], own_sizes: bool = False) -> List[str]:
+def base_opts(real_root: str, list_file: Optional[str], square: Optional[int] = None
+              ) -> List[str]:
     images = os.path.join(real_root, "msrc_objects", "images")
     synsets = os.path.join(real_root, "imagenet_classes", "synsets.txt")
     listed = [f"images.list={list_file}"] if list_file else []
     return [f"images.root={images}", f"images.synsets={synsets}", "num_workers=1"] + listed \
-        + ensemble_opts(real_root, own_sizes)
+        + ensemble_opts(real_root, square)
 
 
 def subprocess_env(real_root: str) -> Dict[str, str]:
