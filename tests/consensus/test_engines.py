@@ -71,7 +71,7 @@ def test_engines_agree_given_the_same_noise(tiny_model, image, aggregation):
 def test_numpy_noise_reproduces_interpretdl_seeding(tiny_model, image):
     """InterpretDL seeded as is (np.random.seed) == batched engine given numpy_smoothgrad_noise."""
     ref = build_engine("interpretdl", n_samples=N_SAMPLES).explain(tiny_model, image, 1, seed=5)
-    noise = numpy_smoothgrad_noise(image, N_SAMPLES, 0.1, seed=5)
+    noise = numpy_smoothgrad_noise(image, N_SAMPLES, DEFAULT_NOISE_AMOUNT, seed=5)
     ours = build_engine("batched", n_samples=N_SAMPLES).explain(tiny_model, image, 1, 0, noise)
     assert _rel_err(ours, ref) < 1e-4
 
@@ -91,7 +91,8 @@ def test_chunk_size_does_not_change_the_map(tiny_model, image):
 
 
 def test_seeding_is_deterministic_and_leaves_global_rngs_alone(tiny_model, image):
-    engine = build_engine("batched", n_samples=N_SAMPLES)
+    # noise 0.1: at larger noise the tiny random model's probability saturates (zero maps)
+    engine = build_engine("batched", n_samples=N_SAMPLES, noise_amount=0.1)
     np.random.seed(123)
     paddle.seed(123)
     a = engine.explain(tiny_model, image, 2, seed=9)

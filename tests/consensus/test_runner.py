@@ -168,6 +168,21 @@ def test_settings_digest_covers_resolved_defaults(world):
     assert set(manifest["settings"]["consensus"]) == {"normalisation", "smoothing"}
 
 
+def test_labels_made_under_the_earlier_noise_default_are_refused_on_resume(world, tmp_path):
+    """The reference was made at noise 0.1, the default before the label-cost study; resumed
+    under today's default noise it is refused, naming the changed section."""
+    from paddleseg_pssl.consensus.explain.engine_base import DEFAULT_NOISE_AMOUNT
+
+    manifest = json.loads((world["ref"] / "manifest.json").read_text())
+    assert manifest["settings"]["explainer"]["noise_amount"] == 0.1 != DEFAULT_NOISE_AMOUNT
+    out = _copy_of_reference(world, tmp_path)
+    cfg = config_mod.load_config(str(world["cfg"]),
+                                 [f"explainer.noise_amount={DEFAULT_NOISE_AMOUNT}"],
+                                 overrides={"output": str(out)})
+    with pytest.raises(ConfigError, match=r"other settings.*changed \[.explainer.\]"):
+        runner.run(cfg)
+
+
 def test_other_consensus_settings_into_same_output_are_refused(world, tmp_path):
     out = _copy_of_reference(world, tmp_path)
     cfg = config_mod.load_config(str(world["cfg"]), ["consensus.smoothing=0.3"],

@@ -37,8 +37,8 @@ class ExplainerConfig:
 
     engine: str = "batched"          # batched | interpretdl
     name: str = "smoothgrad"         # interpretdl engine: or integrated_gradients
-    n_samples: int = 20
-    noise_amount: float = 0.1
+    n_samples: int = 3
+    noise_amount: float = 0.2
     gradient_of: str = "probability"
     aggregation: str = "abs_of_mean"
     batch_size: Any = "auto"         # batched only (speed only)
