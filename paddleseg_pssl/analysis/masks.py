@@ -18,9 +18,8 @@ are annotated at all). Three on-disk encodings are read:
     category list every annotated object (id not 0, not 1000) is foreground; with one
     (``imagenet_s_class_ids``) only the image's own class is.
 
-Masks of another size than the label are resized with nearest-neighbour to the label size.
-
-Masks are matched to labels by the image path (:func:`mask_relpath_candidates`).
+Masks are matched to labels by the image path (:func:`mask_relpath_candidates`) and resized
+with nearest-neighbour to the label size.
 """
 import os
 import pathlib
@@ -53,8 +52,7 @@ IMAGENET_S_919_MERGES: Dict[str, str] = {
 #: Default ignore value of class-index masks (PaddleSeg's convention).
 DEFAULT_CLASS_INDEX_IGNORE: int = IGNORE_INDEX
 
-#: A uint8 mask's white: the object in 0/255 binary masks, the ignored pixels in VOC-style
-#: 0/1/255 ones.
+#: A uint8 mask's white: the object in 0/255 binary masks, ignored in VOC-style 0/1/255 ones.
 MASK_WHITE: int = 255
 
 DEFAULT_MASK_EXTENSION = ".png"
@@ -70,17 +68,12 @@ class MaskFormatError(PSSLConfigError):
 
 @dataclass
 class MaskSpec:
-    """How to read ground-truth masks.
+    """How to read ground-truth masks (formats: module docstring).
 
-    Attributes:
-        mask_format: one of :data:`MASK_FORMATS`.
-        class_ids: class name -> pixel value of that class (``class_index`` format) or its
-            ImageNet-S id (``imagenet_s`` format, optional). Use :func:`class_index_ids` or
-            :func:`imagenet_s_class_ids` to build it.
-        ignore_value: class-index value that marks unannotated pixels (``class_index`` only).
-        binary_ignore: ``binary`` only: this value always marks unannotated pixels and any
-            other non-zero value is foreground (None: the value-set rule of the module
-            docstring, under which a 0/255 mask is foreground 255).
+    ``class_ids``: class name -> its pixel value (``class_index``, :func:`class_index_ids`) or
+    its ImageNet-S id (optional, :func:`imagenet_s_class_ids`); ``ignore_value``: the
+    ``class_index`` value of unannotated pixels; ``binary_ignore``: a ``binary`` value always
+    unannotated, every other non-zero one object (None: the module docstring's value-set rule).
     """
     mask_format: str
     class_ids: Optional[Mapping[str, int]] = None
@@ -96,10 +89,8 @@ class MaskSpec:
 
 
 def class_index_ids(class_names: List[str], offset: int = 0) -> Dict[str, int]:
-    """Class name -> pixel value for class-index masks: position in ``class_names`` + ``offset``.
-
-    Use ``offset=1`` for masks whose value 0 is background and classes start at 1.
-    """
+    """Class name -> pixel value for class-index masks: position in ``class_names`` + ``offset``
+    (1 for masks whose value 0 is background)."""
     return {name: i + offset for i, name in enumerate(class_names)}
 
 
@@ -118,7 +109,7 @@ def imagenet_s_class_ids(categories_file: str) -> Dict[str, int]:
         wnids = [line.split()[0] for line in f if line.strip()]
     if not wnids:
         raise PSSLConfigError(f"ImageNet-S category list {str(path)!r} is empty; expected one "
-                         "WordNet id per line")
+                              "WordNet id per line")
     ids = {wnid: i + 1 for i, wnid in enumerate(sorted(set(wnids)))}
     for merged, into in IMAGENET_S_919_MERGES.items():
         if into in ids and merged not in ids:
@@ -188,18 +179,11 @@ def imagenet_s_ids(arr: np.ndarray) -> np.ndarray:
 
 def decode_imagenet_s(arr: np.ndarray, class_id: Optional[int] = None
                       ) -> Tuple[np.ndarray, np.ndarray]:
-    """(foreground, valid) of an ImageNet-S mask.
-
-    Args:
-        arr: HxWx3 RGB array.
-        class_id: the image's ImageNet-S id; None = every annotated object is foreground.
-    """
+    """(foreground, valid) of an HxWx3 ImageNet-S mask; ``class_id``: the image's ImageNet-S id
+    (None: every annotated object is foreground)."""
     ids = imagenet_s_ids(arr)
     valid = ids != IMAGENET_S_IGNORE_ID
-    if class_id is None:
-        fg = (ids != IMAGENET_S_BACKGROUND_ID) & valid
-    else:
-        fg = ids == class_id
+    fg = (ids != IMAGENET_S_BACKGROUND_ID) & valid if class_id is None else ids == class_id
     return fg, valid
 
 
@@ -233,15 +217,8 @@ def resize_nearest(mask: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
 
 def load_mask(path: str, spec: MaskSpec, class_name: str,
               out_hw: Optional[Tuple[int, int]] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Read, decode and (optionally) resize one mask file to ``out_hw``.
-
-    Returns:
-        (foreground, valid): boolean HxW maps.
-
-    Raises:
-        MaskFormatError: the file cannot be read or does not match ``spec.mask_format``;
-            the message names the file.
-    """
+    """(foreground, valid) boolean HxW maps of one mask file, resized to ``out_hw`` if given;
+    MaskFormatError naming the file when it is unreadable or not ``spec.mask_format``."""
     try:
         with Image.open(path) as img:
             arr = np.asarray(img)  # palette PNGs stay indices, RGB stays RGB

@@ -62,11 +62,7 @@ def bucket_size(height: int, width: int, input_size: int,
 def load_image_folder(data_root: Union[str, os.PathLike], split: str,
                       class_names: Sequence[str], input_size: int = DEFAULT_INPUT_SIZE
                       ) -> Buckets:
-    """Decode every image of ``<root>/<split>/<class>/`` into aspect buckets.
-
-    Returns:
-        {(h, w): (uint8 RGB images (N, h, w, 3), int64 class ids (N,))}, in a stable order.
-    """
+    """Decode every image of ``<root>/<split>/<class>/`` into aspect buckets, sorted by size."""
     split_dir = pathlib.Path(data_root) / split
     if not split_dir.is_dir():
         raise ValueError(f"split folder {str(split_dir)!r} does not exist; expected "
