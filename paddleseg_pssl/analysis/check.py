@@ -21,7 +21,6 @@ from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.errors import PSSLConfigError
 
-#: Default number of checking processes.
 DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
 #: Samples per task of the process pool (few tasks even for a million labels).
 CHUNK = 256

@@ -63,9 +63,8 @@ class EvaluationReport:
 
 def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
                        per_model: bool = False, mask_ext: str = DEFAULT_MASK_EXTENSION,
-                       mask_suffix: str = "",
+                       mask_suffix: str = "", limit: Optional[int] = None,
                        prior_sigma_fraction: float = DEFAULT_PRIOR_SIGMA_FRACTION,
-                       limit: Optional[int] = None,
                        progress: Optional[callable] = None) -> EvaluationReport:
     """Score every label of ``pssl_root`` with a mask under ``mask_root``.
 

@@ -28,6 +28,13 @@ BACKGROUND_DIM = 0.35
 OVERLAY_ALPHA = 0.55
 
 
+def _save(fig, path: str, dpi: int = 120, **layout) -> str:
+    fig.tight_layout(**layout)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def plot_threshold_curves(results: Sequence[QualityResult], path: str,
                           average: str = "micro", title: Optional[str] = None) -> str:
     """Precision, recall and IoU against the number of top deciles kept, one line per source
@@ -57,10 +64,7 @@ def plot_threshold_curves(results: Sequence[QualityResult], path: str,
         ax.grid(alpha=0.3)
     axes[-1].legend(fontsize=7, loc="best")
     fig.suptitle(title or f"PSSL label quality against masks ({average})", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 @dataclass
@@ -88,10 +92,9 @@ def tint(image: np.ndarray, where: np.ndarray, colour: np.ndarray) -> np.ndarray
     return np.clip(out, 0, UINT8_MAX).astype(np.uint8)
 
 
-def label_overlay(image: np.ndarray, deciles: np.ndarray,
-                  foreground_deciles: Sequence[int] = (TOP_DECILE,)) -> np.ndarray:
-    """The PSSL label drawn on the image: class pixels tinted, background dimmed (uint8)."""
-    return tint(image, np.isin(deciles, list(foreground_deciles)), LABEL_COLOUR)
+def label_overlay(image: np.ndarray, deciles: np.ndarray) -> np.ndarray:
+    """The PSSL label drawn on the image: class pixels (D9) tinted, the rest dimmed (uint8)."""
+    return tint(image, np.asarray(deciles) == TOP_DECILE, LABEL_COLOUR)
 
 
 def mask_overlay(image: np.ndarray, mask: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -108,7 +111,7 @@ def mask_title(panel: PanelSet) -> str:
     return f"true mask (D9 prec {scores['precision']:.2f}, IoU {scores['iou']:.2f})"
 
 
-def _draw_row(axes, panel: PanelSet, show_titles: bool = True) -> None:
+def _draw_row(axes, panel: PanelSet) -> None:
     items = [("image", panel.image, None)]
     items += [(name, m, SCORE_CMAP) for name, m in panel.model_maps]
     if panel.consensus is not None:
@@ -128,10 +131,8 @@ def _draw_row(axes, panel: PanelSet, show_titles: bool = True) -> None:
             ax.imshow(arr, cmap=cmap, norm=norm, interpolation="nearest")
         else:
             ax.imshow(arr, cmap=cmap, vmin=0.0, vmax=float(max(1e-6, np.max(arr))))
-        if show_titles:
-            ax.set_title(name, fontsize=7)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_title(name, fontsize=7)
+        ax.set(xticks=[], yticks=[])
     axes[0].set_ylabel(panel.title, fontsize=6)
 
 
@@ -140,10 +141,7 @@ def save_panels(panel: PanelSet, path: str) -> str:
     n = panel.n_panels()
     fig, axes = plt.subplots(1, n, figsize=(2.0 * n, 2.4), squeeze=False)
     _draw_row(axes[0], panel)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def save_panel_grid(panels: Sequence[PanelSet], path: str) -> str:
@@ -154,13 +152,10 @@ def save_panel_grid(panels: Sequence[PanelSet], path: str) -> str:
     fig, axes = plt.subplots(len(panels), n, figsize=(2.0 * n, 2.1 * len(panels) + 0.3),
                              squeeze=False)
     for r, panel in enumerate(panels):
-        _draw_row(axes[r], panel, show_titles=True)
+        _draw_row(axes[r], panel)
         for ax in axes[r][panel.n_panels():]:
             ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)
 
 
 def class_palette(num_classes: int, background_index: Optional[int] = None,
@@ -194,14 +189,10 @@ def save_prediction_figure(image: np.ndarray, pred: np.ndarray, palette: np.ndar
                                                                "overlay")):
         ax.imshow(arr, interpolation="nearest")
         ax.set_title(name, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(xticks=[], yticks=[])
     handles = [Patch(facecolor=palette[cid] / float(UINT8_MAX), edgecolor="grey",
                      label=f"{name} ({share * 100:.1f}%)") for cid, name, share in legend]
     fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 0.8, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path, rect=(0, 0, 0.8, 1))

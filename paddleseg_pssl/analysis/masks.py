@@ -1,8 +1,7 @@
 """Ground-truth masks for scoring PSSL labels (Li et al., arXiv 2207.03335).
 
-A PSSL label says which pixels of an image show the image's own class. To score it we need,
-for the same image, a foreground mask (pixels of that class) and a validity mask (pixels that
-are annotated at all). Three on-disk encodings are read:
+Scoring a label needs, for its image, a foreground mask (pixels of the image's class) and a
+validity mask (annotated pixels). Three on-disk encodings are read:
 
 ``binary``
     single-channel PNG, 0 = background and either 1 or 255 = foreground. A mask holding
@@ -42,12 +41,8 @@ IMAGENET_S_G_FACTOR: int = 256
 
 #: ImageNet-S-919 merges these ImageNet classes into another one (key merged into value).
 IMAGENET_S_919_MERGES: Dict[str, str] = {
-    "n04356056": "n04355933",
-    "n04493381": "n02808440",
-    "n03642806": "n03832673",
-    "n04008634": "n03773504",
-    "n03887697": "n15075141",
-}
+    "n04356056": "n04355933", "n04493381": "n02808440", "n03642806": "n03832673",
+    "n04008634": "n03773504", "n03887697": "n15075141"}
 
 #: Default ignore value of class-index masks (PaddleSeg's convention).
 DEFAULT_CLASS_INDEX_IGNORE: int = IGNORE_INDEX
@@ -95,12 +90,9 @@ def class_index_ids(class_names: List[str], offset: int = 0) -> Dict[str, int]:
 
 
 def imagenet_s_class_ids(categories_file: str) -> Dict[str, int]:
-    """WordNet id -> ImageNet-S class id, from an ImageNet-S category list.
-
-    The ImageNet-S id of a category is its 1-based position in the *sorted* list of WordNet
-    ids (``ImageNetS_categories_im{50,300,919}.txt``, one id per line, any order). The five
-    ImageNet classes that ImageNet-S-919 merges into another one map to that one's id.
-    """
+    """WordNet id -> ImageNet-S id: its 1-based position in the *sorted* ids of a category list
+    (``ImageNetS_categories_im{50,300,919}.txt``); classes ImageNet-S-919 merges take the id of
+    the class they are merged into."""
     path = pathlib.Path(categories_file)
     if not path.is_file():
         raise PSSLConfigError(f"ImageNet-S category list {str(path)!r} is not a file; expected "
@@ -236,18 +228,10 @@ def load_mask(path: str, spec: MaskSpec, class_name: str,
 
 def mask_relpath_candidates(image_rel: str, mask_ext: str = DEFAULT_MASK_EXTENSION,
                             mask_suffix: str = "", split_dir: str = "train") -> List[str]:
-    """Relative mask paths tried, in order, for the image at ``image_rel``.
-
-    For ``image_rel = train/<class>/<stem>.JPEG`` with the defaults:
-
-    1. ``train/<class>/<stem>.png``        (image extension replaced)
-    2. ``train/<class>/<stem>.JPEG.png``   (extension appended, as the labels do)
-    3. ``<class>/<stem>.png``              (no split folder, e.g. ImageNet-S's
-                                            ``train-semi-segmentation/<class>/<stem>.png``)
-    4. ``<class>/<stem>.JPEG.png``
-
-    ``mask_suffix`` goes between the stem and ``mask_ext`` (``_mask`` finds
-    ``<stem>_mask.png``).
+    """Relative mask paths tried, in order, for the image at ``image_rel``: for
+    ``train/<class>/<stem>.JPEG``, ``train/<class>/<stem>.png``, ``train/<class>/<stem>.JPEG.png``
+    (as the labels), then both without the split folder (ImageNet-S's layout), ``<class>/...``.
+    ``mask_suffix`` goes before ``mask_ext`` (``_mask`` finds ``<stem>_mask.png``).
     """
     posix = pathlib.PurePosixPath(image_rel)
     bases = [str(posix)]

@@ -73,15 +73,7 @@ def image_class_scores(probs: np.ndarray, background_index: Optional[int] = -1) 
 def top_k_classes(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` highest scores, best first (ties: lower index first)."""
     scores = np.asarray(scores)
-    k = min(int(k), scores.size)
-    order = np.lexsort((np.arange(scores.size), -scores))
-    return order[:k]
-
-
-def pixel_shares(pred: np.ndarray, num_channels: int) -> np.ndarray:
-    """Share of the image's pixels predicted as each channel, (num_channels,) summing to 1."""
-    counts = np.bincount(np.asarray(pred, dtype=np.int64).ravel(), minlength=num_channels)
-    return counts / max(1, counts.sum())
+    return np.lexsort((np.arange(scores.size), -scores))[:int(k)]
 
 
 def legend_entries(pred: np.ndarray, names: Sequence[str],
@@ -92,7 +84,8 @@ def legend_entries(pred: np.ndarray, names: Sequence[str],
     num_channels = len(names) + (0 if background_index is None else 1)
     b = None if background_index is None else \
         resolve_background_index(num_channels, background_index)
-    shares = pixel_shares(pred, num_channels)
+    counts = np.bincount(np.asarray(pred, dtype=np.int64).ravel(), minlength=num_channels)
+    shares = counts / max(1, counts.sum())
     obj = object_channels(num_channels, b)
     order = top_k_classes(shares[obj], top_k)
     entries = [(int(obj[i]), names[i], float(shares[obj[i]])) for i in order

@@ -192,14 +192,14 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
 
     def build(tmp: pathlib.Path) -> Dict[str, Any]:
         pssl_format.write_class_list(tmp / pssl_format.SYNSETS_FILE, names)
-        areas: Dict[str, List[float]] = {"train": [], "val": []}
+        areas: List[float] = []
         total = num_classes * (images_per_class + val_per_class)
-        bar = tqdm(total=total, desc="classification set", disable=not progress, leave=False)
-        for split, count in counts.items():
-            if count:
-                areas[split] = _write_split(tmp, split, count, names, seed, sizes, (lo, hi), bar)
-        bar.close()
-        all_areas = np.float64(areas["train"] + areas["val"])
+        with tqdm(total=total, desc="classification set", disable=not progress,
+                  leave=False) as bar:
+            for split, count in counts.items():
+                if count:
+                    areas += _write_split(tmp, split, count, names, seed, sizes, (lo, hi), bar)
+        all_areas = np.float64(areas)
         return {
             "kind": "classification", "class_names": names, "num_classes": num_classes,
             "counts": {s: c * num_classes for s, c in counts.items()},

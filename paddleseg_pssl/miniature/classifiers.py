@@ -64,17 +64,15 @@ BACKBONE_NAME: str = "MiniResNet"
 
 @paddle.no_grad()
 def classifier_accuracy(model: nn.Layer, buckets: Buckets,
-                        batch_size: int = EVAL_BATCH_SIZE) -> Dict[str, float]:
-    """Top-1 accuracy and mean cross entropy of `model` (eval mode) on bucketed images."""
+                        batch_size: int = EVAL_BATCH_SIZE) -> float:
+    """Top-1 accuracy of `model` (eval mode) on bucketed images."""
     model.eval()
-    correct, total, loss_sum = 0, 0, 0.0
+    correct, total = 0, 0
     for images, labels in batches(np.random.default_rng(0), buckets, batch_size, False):
         logits = model(to_tensor(images))
-        target = paddle.to_tensor(labels)
-        loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
-        correct += int((logits.argmax(axis=1) == target).astype("int64").sum())
+        correct += int((logits.argmax(axis=1) == paddle.to_tensor(labels)).astype("int64").sum())
         total += len(labels)
-    return {"accuracy": correct / total, "loss": loss_sum / total, "images": total}
+    return correct / total
 
 
 def _load_splits(data_root: Union[str, os.PathLike], class_names: Sequence[str],
@@ -130,29 +128,6 @@ def _fit(model: nn.Layer, optimizer: paddle.optimizer.Optimizer, rng: np.random.
     return epoch_losses
 
 
-def _save_weights(model: nn.Layer, out_path: pathlib.Path) -> None:
-    """Write the state dict atomically (a killed run leaves no half-written weights)."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    paddle.save(model.state_dict(), str(tmp))
-    os.replace(tmp, out_path)
-
-
-def _metrics(model: nn.Layer, train_buckets: Buckets, val_buckets: Optional[Buckets],
-             epoch_losses: List[float], seconds: float, num_classes: int) -> Dict[str, Any]:
-    """What train_classifier reports of a trained model (without its settings)."""
-    return {
-        "val_accuracy": classifier_accuracy(model, val_buckets)["accuracy"]
-        if val_buckets else None,
-        "train_accuracy": classifier_accuracy(model, train_buckets)["accuracy"],
-        "first_epoch_loss": epoch_losses[0] if epoch_losses else None,
-        "last_epoch_loss": epoch_losses[-1] if epoch_losses else None,
-        "epoch_losses": epoch_losses, "seconds": round(seconds, 2),
-        "parameters": int(sum(int(np.prod(p.shape)) for p in model.parameters())),
-        "num_classes": num_classes, "chance": 1.0 / num_classes,
-    }
-
-
 def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
                      data_root: Union[str, os.PathLike], out_path: Union[str, os.PathLike],
                      epochs: int = DEFAULT_EPOCHS, seed: int = 0,
@@ -161,8 +136,8 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
                      weight_decay: float = 1e-4, input_size: int = DEFAULT_INPUT_SIZE,
                      train_split: str = "train", val_split: Optional[str] = "val",
                      max_images: Optional[int] = None, optimizer_name: str = "adamw",
-                     progress: bool = True,
-                     desc: Optional[str] = None, _data=None) -> Dict[str, Any]:
+                     progress: bool = True, desc: Optional[str] = None,
+                     _data=None) -> Dict[str, Any]:
     """Train one classifier on ``<data_root>/<split>/<class>/<image>`` and save its weights to
     ``out_path`` (``.pdparams``), the returned metrics beside it (``.json``).
 
@@ -187,12 +162,23 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
                         batch_size, learning_rate, progress, desc or "train")
     seconds = time.perf_counter() - start
     out_path = pathlib.Path(out_path)
-    _save_weights(model, out_path)
-    metrics = _metrics(model, train_buckets, val_buckets, epoch_losses, seconds,
-                       len(class_names))
-    metrics["settings"] = {"epochs": epochs, "seed": seed, "batch_size": batch_size,
-                           "learning_rate": learning_rate, "weight_decay": weight_decay,
-                           "input_size": input_size, "kwargs": kwargs, "max_images": max_images}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".tmp")  # a killed run leaves no half-written weights
+    paddle.save(model.state_dict(), str(tmp))
+    os.replace(tmp, out_path)
+    num_classes = len(class_names)
+    metrics = {
+        "val_accuracy": classifier_accuracy(model, val_buckets) if val_buckets else None,
+        "train_accuracy": classifier_accuracy(model, train_buckets),
+        "first_epoch_loss": epoch_losses[0] if epoch_losses else None,
+        "last_epoch_loss": epoch_losses[-1] if epoch_losses else None,
+        "epoch_losses": epoch_losses, "seconds": round(seconds, 2),
+        "parameters": int(sum(int(np.prod(p.shape)) for p in model.parameters())),
+        "num_classes": num_classes, "chance": 1.0 / num_classes,
+        "settings": {"epochs": epochs, "seed": seed, "batch_size": batch_size,
+                     "learning_rate": learning_rate, "weight_decay": weight_decay,
+                     "input_size": input_size, "kwargs": kwargs, "max_images": max_images},
+    }
     with open(out_path.with_suffix(".json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=1)
     return metrics

@@ -1,9 +1,7 @@
-"""Small classifiers of three architectures, built by name (PSSL's ensemble, arXiv 2207.03335).
-
-Diverse architectures help the consensus (arXiv 2109.00707): ``mini_vgg`` (conv-BN-ReLU with
-max pooling), ``mini_resnet`` (basic blocks; its trunk is the ``MiniResNet`` backbone, so its
-weights initialise a segmentation backbone) and ``mini_mobilenet`` (inverted residuals). Every
-net ends in global average pooling, so it takes images at their own size and aspect.
+"""Small classifiers of three architectures, built by name (PSSL's ensemble, arXiv 2207.03335):
+diverse architectures help the consensus (arXiv 2109.00707). ``mini_resnet``'s trunk is the
+``MiniResNet`` backbone, so its weights initialise a segmentation backbone. Every net ends in
+global average pooling, so it takes images at their own size and aspect.
 """
 from typing import Callable, Dict, List, Sequence, Tuple
 

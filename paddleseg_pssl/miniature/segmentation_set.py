@@ -119,12 +119,11 @@ def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_im
         with open(tmp / "labels.txt", "w", encoding="utf-8") as f:
             f.write("".join(f"{n}\n" for n in names))
         pixels = np.zeros(len(names), np.int64)
-        bar = tqdm(total=train_images + val_images, desc="segmentation set",
-                   disable=not progress, leave=False)
-        for split, count in (("train", train_images), ("val", val_images)):
-            pixels += _write_split(tmp, split, count, families, seed, sizes,
-                                   tuple(objects_per_image), tuple(object_area), bar)
-        bar.close()
+        with tqdm(total=train_images + val_images, desc="segmentation set",
+                  disable=not progress, leave=False) as bar:
+            for split, count in (("train", train_images), ("val", val_images)):
+                pixels += _write_split(tmp, split, count, families, seed, sizes,
+                                       tuple(objects_per_image), tuple(object_area), bar)
         return {
             "kind": "segmentation", "num_classes": len(names), "class_names": names,
             "known_classes": list(known_classes), "new_classes": list(new_classes),
