@@ -2,10 +2,10 @@
 
 :func:`check_pssl_root` reads every line of ``train.txt`` and reports every problem at once,
 each naming its file: the line parses and its class is in the synsets file; the image decodes
-with the reader ``PSSLDataset`` trains with (:func:`~paddleseg_pssl.pssl_format.
-read_training_image`, so a GIF is a problem); the label is a uint8 decile map (or a 0/1 release
-map); the label has exactly the generator's size for its image when ``manifest.json`` records the
-``resolution``, else the image's aspect up to rounding (the rule ``PSSLDataset`` enforces).
+with ``PSSLDataset``'s reader (``pssl_format.read_training_image``, so a GIF is a problem); the
+label is a uint8 decile map (or a 0/1 release map) of exactly the generator's size for its image
+when ``manifest.json`` records the ``resolution``, else of the image's aspect up to rounding (the
+rule ``PSSLDataset`` enforces).
 """
 import concurrent.futures
 import dataclasses

@@ -1,12 +1,9 @@
 """Drawing primitives of the miniature world: colours, textures, backgrounds, clutter.
 
-Classes are told apart by *shape* only (colour and texture are drawn independently of the
-class), so an explanation has to look at the object, whose true mask scores the pseudo labels.
-Everything is a pure function of a ``numpy.random.Generator``. Images are float32 (H, W, 3) RGB
-in [0, 1]; a shape (:mod:`.outlines`) is an anti-aliased coverage map ``alpha``, its true mask
-``alpha >= 0.5``. Objects take vivid colours, backgrounds muted ones (patterns at 15 % contrast),
-as in photos: with backgrounds of any colour the small classifiers stayed at chance within the
-demo's CPU budget.
+Classes differ by *shape* only (colour and texture are class-independent), so an explanation has
+to look at the object. Pure functions of a ``numpy.random.Generator``; images are float32 (H, W,
+3) RGB in [0, 1]. Objects take vivid colours, backgrounds muted ones, as in photos: with
+backgrounds of any colour the small classifiers stayed at chance within the demo's CPU budget.
 """
 import math
 from typing import Tuple
