@@ -1,20 +1,11 @@
-"""Check a whole PSSL root before a long training (arXiv 2207.03335 labels, any producer).
+"""Check a whole PSSL root before a long training, where a bad label shows only when sampled.
 
-A corrupt or mismatched label otherwise shows up only when training samples it, perhaps days
-in. :func:`check_pssl_root` reads every line of ``train.txt`` and reports every problem at
-once, each naming its file:
-
-* the line parses and the label's class folder is in the synsets file;
-* the image exists and decodes with the reader ``PSSLDataset`` trains with
-  (:func:`paddleseg_pssl.pssl_format.read_training_image`: OpenCV, EXIF orientation applied),
-  so a format training cannot read (a GIF) is a problem here;
-* the label decodes as a single-channel uint8 map of deciles 0..9 (or a 0/1 release map);
-* the label fits its image: exactly the generator's size for it when ``manifest.json`` records
-  the ``resolution`` (:func:`paddleseg_pssl.pssl_format.generated_label_size`), so a label made
-  at another resolution is found; otherwise the same aspect up to rounding
-  (:func:`paddleseg_pssl.pssl_format.label_fits_image`, the rule ``PSSLDataset`` enforces).
-
-Samples are checked in chunks by a pool of worker processes, with a progress bar.
+:func:`check_pssl_root` reads every line of ``train.txt`` and reports every problem at once,
+each naming its file: the line parses and its class is in the synsets file; the image decodes
+with ``PSSLDataset``'s reader (``pssl_format.read_training_image``, so a GIF is a problem); the
+label is a uint8 decile map (or a 0/1 release map) of exactly the generator's size for its image
+when ``manifest.json`` records the ``resolution``, else of the image's aspect up to rounding (the
+rule ``PSSLDataset`` enforces).
 """
 import concurrent.futures
 import dataclasses
@@ -24,11 +15,12 @@ import sys
 import time
 from typing import Any, List, Mapping, Optional, Tuple
 
+from tqdm import tqdm
+
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.errors import PSSLConfigError
 
-#: Default number of checking processes.
 DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
 #: Samples per task of the process pool (few tasks even for a million labels).
 CHUNK = 256
@@ -128,17 +120,6 @@ def _list_samples(pssl_root: str, imagenet_root: str
     return samples, problems
 
 
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="check PSSL", unit="label", file=sys.stderr,
-                dynamic_ncols=True, mininterval=0.5)
-
-
 def check_pssl_root(pssl_root: str, imagenet_root: str, *, workers: int = DEFAULT_WORKERS,
                     progress: bool = True) -> CheckReport:
     """Check every sample of a PSSL root against its images; see the module docstring.
@@ -151,24 +132,17 @@ def check_pssl_root(pssl_root: str, imagenet_root: str, *, workers: int = DEFAUL
     pssl_io.require_dir(imagenet_root, "imagenet_root")
     samples, problems = _list_samples(pssl_root, imagenet_root)
     resolution = fmt.read_label_resolution(pssl_root)
-    bar = _progress(len(samples), progress)
     chunks = [samples[i:i + CHUNK] for i in range(0, len(samples), CHUNK)]
     task = functools.partial(_check_chunk, resolution=resolution)
-    try:
-        if workers:
-            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-                results = pool.map(task, chunks)
-                for chunk, chunk_problems in zip(chunks, results):
-                    problems.extend(chunk_problems)
-                    if bar is not None:
-                        bar.update(len(chunk))
-        else:
-            for chunk in chunks:
-                problems.extend(task(chunk))
-                if bar is not None:
-                    bar.update(len(chunk))
-    finally:
-        if bar is not None:
-            bar.close()
+    pool = concurrent.futures.ProcessPoolExecutor(workers) if workers else None
+    with tqdm(total=len(samples), desc="check PSSL", unit="label", file=sys.stderr,
+              dynamic_ncols=True, mininterval=0.5, disable=not progress) as bar:
+        try:
+            for chunk, found in zip(chunks, pool.map(task, chunks) if pool else map(task, chunks)):
+                problems.extend(found)
+                bar.update(len(chunk))
+        finally:
+            if pool is not None:
+                pool.shutdown()
     return CheckReport(samples=len(samples), problems=problems,
                        seconds=time.monotonic() - start)

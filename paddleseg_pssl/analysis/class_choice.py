@@ -1,9 +1,8 @@
 """Pick each image's class among candidates by the ensemble's own belief (PSSL benchmarks).
 
-Datasets with masks rarely use ImageNet's classes: an MSRC "cow" may be ImageNet's ox, water
-buffalo or bison. PSSL explains an image's own class, so a fair label-quality benchmark explains,
-for each image, the candidate class the ensemble finds most probable: the mean over the models of
-their softmax probabilities on the image at the explanation resolution.
+Datasets with masks rarely use ImageNet's classes (an MSRC "cow" may be ImageNet's ox, water
+buffalo or bison), so a fair label-quality benchmark explains, for each image, the candidate the
+ensemble finds most probable: the models' mean softmax at the explanation resolution.
 
 The candidates file is a CSV with a header and the columns ``image`` (path relative to the image
 root) and ``candidates`` (class ids into the class list, separated by spaces). The result is a
@@ -15,7 +14,9 @@ from dataclasses import dataclass
 from typing import Dict, List, Sequence
 
 import numpy as np
+import paddle
 
+from paddleseg_pssl.consensus.explain.preprocess import to_model_input
 from paddleseg_pssl.errors import PSSLConfigError
 
 IMAGE_COLUMN = "image"
@@ -63,13 +64,8 @@ def read_candidates(path: str, num_classes: int) -> List[CandidateRow]:
 
 
 def ensemble_probabilities(models: Sequence, specs: Sequence, image: np.ndarray) -> np.ndarray:
-    """Mean over the models of the softmax class probabilities of one (H, W, 3) uint8 image,
-    each model fed as the generator feeds it (:func:`~paddleseg_pssl.consensus.explain.preprocess.
-    to_model_input`). Returns a (C,) float64 vector."""
-    import paddle
-
-    from paddleseg_pssl.consensus.explain.preprocess import to_model_input
-
+    """(C,) float64 mean over the models of the softmax class probabilities of one (H, W, 3)
+    uint8 image, each model fed as the generator feeds it (``to_model_input``)."""
     total = None
     with paddle.no_grad():
         for model, spec in zip(models, specs):

@@ -1,17 +1,15 @@
 """Score a PSSL folder against ground-truth masks (Li et al., arXiv 2207.03335).
 
-For every sample of ``<pssl_root>/train.txt`` the matching mask is looked up under the mask
-root (:func:`paddleseg_pssl.analysis.masks.mask_relpath_candidates`), decoded, resized with
-nearest-neighbour to the label size, and the label's decile map is scored at every threshold
-(:mod:`paddleseg_pssl.analysis.label_quality`). Sources scored on the same images:
+Each sample of ``<pssl_root>/train.txt`` is scored at every decile threshold
+(:mod:`.label_quality`) against its mask (:func:`.masks.mask_relpath_candidates`), resized with
+nearest-neighbour to the label. Sources scored on the same images:
 
 - ``consensus``: the decile labels themselves (what PSSL trains on);
-- one per kept model (``model_maps/<class>/<image>.npz``, written with ``keep_model_maps``):
-  that model's map alone, min-max normalised, resized to the label and binned with the same
-  Eq. 2 -- the label a single classifier's explanation would have given;
+- one per kept model (``model_maps/``, ``keep_model_maps``): that model's map alone, prepared
+  as the generator did and binned with Eq. 2 -- the label its explanation alone would give;
 - ``centred prior``: a centred Gaussian binned with Eq. 2 -- "the object is in the middle".
 
-Samples without a mask are counted and listed, never fatal. A model's missing map only drops
+Samples without a mask are counted and listed, never fatal; a model's missing map only drops
 that model for that image.
 """
 import csv
@@ -24,6 +22,7 @@ import numpy as np
 
 from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
+from paddleseg_pssl.analysis.figures import plot_threshold_curves
 from paddleseg_pssl.analysis.label_quality import (
     DEFAULT_PRIOR_SIGMA_FRACTION, METRICS, QualityAccumulator, QualityResult,
     centred_prior_deciles, deciles, top_k_to_threshold)
@@ -40,17 +39,10 @@ REPORT_BASENAME = "label_quality"
 
 @dataclass
 class EvaluationReport:
-    """What :func:`evaluate_pssl_root` measured.
-
-    Attributes:
-        results: consensus first, then each kept model (sorted by name), then the prior.
-        n_samples: samples listed in train.txt (after ``limit``).
-        n_evaluated: samples with a mask, scored.
-        missing_masks: image relpaths without a mask.
-        missing_maps: model name -> number of scored samples without that model's map.
-        pssl_root, mask_root, mask_format: the inputs, for the report header.
-        release_labels: the labels were the binary release format (only D9 is meaningful).
-    """
+    """What :func:`evaluate_pssl_root` measured: ``results`` of the consensus, then each kept
+    model, then the prior; ``n_samples`` listed (after ``limit``), ``n_evaluated`` with a mask;
+    ``missing_maps``: model -> scored samples without its map; ``release_labels``: binary
+    release labels (only D9 means anything)."""
     results: List[QualityResult]
     n_samples: int
     n_evaluated: int
@@ -71,25 +63,13 @@ class EvaluationReport:
 
 def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
                        per_model: bool = False, mask_ext: str = DEFAULT_MASK_EXTENSION,
-                       mask_suffix: str = "",
+                       mask_suffix: str = "", limit: Optional[int] = None,
                        prior_sigma_fraction: float = DEFAULT_PRIOR_SIGMA_FRACTION,
-                       limit: Optional[int] = None,
                        progress: Optional[callable] = None) -> EvaluationReport:
     """Score every label of ``pssl_root`` with a mask under ``mask_root``.
 
-    Args:
-        pssl_root: a PSSL folder (:mod:`paddleseg_pssl.pssl_format`).
-        mask_root: folder of ground-truth masks.
-        spec: how masks are encoded.
-        per_model: also score each kept per-model map (``model_maps/``); raises when none
-            were kept.
-        mask_ext, mask_suffix: see :func:`~paddleseg_pssl.analysis.masks.mask_relpath_candidates`.
-        prior_sigma_fraction: spread of the centred prior.
-        limit: score only the first ``limit`` samples.
-        progress: optional wrapper of an iterable (e.g. ``tqdm.tqdm``).
-
-    Returns:
-        An :class:`EvaluationReport`.
+    ``per_model``: also score each kept per-model map (an error when none were kept);
+    ``limit``: only the first samples; ``progress``: a wrapper of an iterable (``tqdm.tqdm``).
     """
     pssl_io.require_dir(mask_root, "mask_root")
     samples = pssl_io.read_sample_list(pssl_root)
@@ -98,7 +78,10 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
     models = pssl_io.kept_model_names(pssl_root, samples) if per_model else []
     preparation = pssl_io.consensus_settings(pssl_root)
     if per_model and not models:
-        _refuse_no_model_maps(pssl_root)
+        maps_dir = os.path.join(pssl_root, fmt.MODEL_MAPS_DIR)
+        raise PSSLConfigError(f"per-model scores requested but {maps_dir!r} holds no per-model "
+                              "maps; generate with store.keep_model_maps: true, or drop "
+                              "per_model", ["per_model"])
     consensus = QualityAccumulator(CONSENSUS_SOURCE)
     model_accs = {name: QualityAccumulator(name) for name in models}
     prior = QualityAccumulator(PRIOR_SOURCE)
@@ -118,8 +101,12 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
         fg, valid = load_mask(mask_path, spec, fmt.class_name_of_label(label_rel), dec.shape)
         consensus.add(dec, fg, valid)
         if models:
-            kept = pssl_io.load_model_maps(pssl_root, label_rel, dec.shape, **preparation)
-            _add_model_scores(model_accs, missing_maps, kept, fg, valid)
+            kept = pssl_io.load_model_maps(pssl_root, label_rel, dec.shape, **preparation) or {}
+            for name, accumulator in model_accs.items():
+                if name in kept:
+                    accumulator.add(deciles(kept[name]), fg, valid)
+                else:
+                    missing_maps[name] += 1
         if dec.shape not in prior_cache:
             prior_cache[dec.shape] = centred_prior_deciles(dec.shape, prior_sigma_fraction)
         prior.add(prior_cache[dec.shape], fg, valid)
@@ -133,31 +120,12 @@ def evaluate_pssl_root(pssl_root: str, mask_root: str, spec: MaskSpec, *,
                             extra={"prior_sigma_fraction": prior_sigma_fraction})
 
 
-def _refuse_no_model_maps(pssl_root: str) -> None:
-    """Per-model scores were asked for, but the generator kept no per-model map."""
-    maps_dir = os.path.join(pssl_root, fmt.MODEL_MAPS_DIR)
-    raise PSSLConfigError(f"per-model scores requested but {maps_dir!r} holds no per-model "
-                          f"maps; generate with store.keep_model_maps: true, or drop per_model",
-                          ["per_model"])
-
-
 def _read_listed_label(pssl_root: str, label_rel: str) -> np.ndarray:
     """The decile map of a train.txt entry; a listed label that is absent is an error."""
     label_path = fmt.join_relpath(pssl_root, label_rel)
     if not os.path.isfile(label_path):
         raise PSSLConfigError(f"label {label_path!r} is listed in train.txt but missing")
     return pssl_io.read_decile_label(label_path)
-
-
-def _add_model_scores(accumulators: Dict[str, QualityAccumulator], missing: Dict[str, int],
-                      kept: Optional[Dict[str, np.ndarray]], fg: np.ndarray,
-                      valid: np.ndarray) -> None:
-    """Score each model's kept map of one image; count the models whose map is absent."""
-    for name, accumulator in accumulators.items():
-        if kept is None or name not in kept:
-            missing[name] += 1
-            continue
-        accumulator.add(deciles(kept[name]), fg, valid)
 
 
 def _fmt(x: float) -> str:
@@ -170,11 +138,8 @@ def _top_label(k: int) -> str:
 
 def report_markdown(report: EvaluationReport, top_ks: Sequence[int] = DEFAULT_TOP_KS,
                     per_decile_sources: Optional[Sequence[str]] = None) -> str:
-    """The report as markdown: a summary by source, then per-decile tables.
-
-    Args:
-        per_decile_sources: sources given a per-decile table (default: every source).
-    """
+    """The report as markdown: a summary by source, then per-decile tables (of
+    ``per_decile_sources``, default every source)."""
     lines = ["# PSSL label quality", "",
              f"- PSSL folder: `{report.pssl_root}`",
              f"- masks: `{report.mask_root}` ({report.mask_format})",
@@ -256,13 +221,8 @@ def _json_num(x):
 
 def write_report(report: EvaluationReport, output_dir: str,
                  top_ks: Sequence[int] = DEFAULT_TOP_KS) -> Dict[str, str]:
-    """Write ``label_quality.{md,csv,json,png}`` (+ the missing-mask list) to ``output_dir``.
-
-    Returns:
-        kind -> path of each file written.
-    """
-    from paddleseg_pssl.analysis.figures import plot_threshold_curves  # matplotlib: lazy
-
+    """Write ``label_quality.{md,csv,json,png}`` (+ the missing-mask list) to ``output_dir``;
+    returns kind -> path of each file written."""
     os.makedirs(output_dir, exist_ok=True)
     base = os.path.join(output_dir, REPORT_BASENAME)
     paths = {"markdown": base + ".md", "csv": base + ".csv", "json": base + ".json"}

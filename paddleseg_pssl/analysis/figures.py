@@ -1,12 +1,6 @@
-"""Figures of the PSSL analyses (Li et al., arXiv 2207.03335), drawn with matplotlib's Agg.
-
-- :func:`plot_threshold_curves`: precision / recall / IoU of "top k deciles" for each source
-  (consensus, single models, centred prior).
-- :func:`save_panels` / :func:`save_panel_grid`: Figure 2-style rows: image, each model's
-  explanation, consensus, decile map, resulting label and, when given, the true mask with the
-  label's D9 precision and IoU against it.
-- :func:`save_prediction_figure`: Figure 3-style overlay of a 1000-class + background
-  segmentation with a legend of the top classes by name.
+"""Figures of the PSSL analyses (Li et al., arXiv 2207.03335), drawn with matplotlib's Agg:
+threshold curves of label quality, Figure 2-style rows (image, each model's explanation,
+consensus, deciles, label, true mask) and Figure 3-style segmentations with a class legend.
 """
 import colorsys
 from dataclasses import dataclass, field
@@ -22,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from paddleseg_pssl.analysis.label_quality import (METRICS, QualityResult,  # noqa: E402
                                                    image_scores)
-from paddleseg_pssl.constants import DECILE_COUNT, TOP_DECILE  # noqa: E402
+from paddleseg_pssl.constants import DECILE_COUNT, TOP_DECILE, UINT8_MAX  # noqa: E402
 
 SCORE_CMAP = "inferno"
 DECILE_CMAP = ListedColormap(plt.get_cmap("viridis")(np.linspace(0, 1, DECILE_COUNT)))
@@ -32,8 +26,13 @@ MASK_COLOUR = np.array([42, 157, 143], dtype=np.float32)
 IGNORED_GREY = 128
 BACKGROUND_DIM = 0.35
 OVERLAY_ALPHA = 0.55
-#: Largest value of a uint8 colour channel.
-COLOR_MAX = 255
+
+
+def _save(fig, path: str, dpi: int = 120, **layout) -> str:
+    fig.tight_layout(**layout)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def plot_threshold_curves(results: Sequence[QualityResult], path: str,
@@ -65,25 +64,14 @@ def plot_threshold_curves(results: Sequence[QualityResult], path: str,
         ax.grid(alpha=0.3)
     axes[-1].legend(fontsize=7, loc="best")
     fig.suptitle(title or f"PSSL label quality against masks ({average})", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 @dataclass
 class PanelSet:
-    """Everything drawn for one image in a Figure 2-style row.
-
-    Attributes:
-        title: row title (the image's relative path).
-        image: HxWx3 uint8 image at label resolution.
-        deciles: HxW uint8 decile map (Eq. 2).
-        class_name: the image's class (shown on the label panel).
-        model_maps: (model name, HxW float map in [0, 1]) per kept model.
-        consensus: HxW float consensus (Eq. 1) when kept, else None.
-        mask: (object, annotated) HxW boolean maps of the true mask, or None.
-    """
+    """Everything drawn for one image in a Figure 2-style row, all HxW at label resolution:
+    the uint8 RGB image, decile map (Eq. 2), (name, map in [0, 1]) per kept model, the float
+    consensus (Eq. 1) when kept, the true mask as (object, annotated) boolean maps, or None."""
     title: str
     image: np.ndarray
     deciles: np.ndarray
@@ -101,13 +89,12 @@ def tint(image: np.ndarray, where: np.ndarray, colour: np.ndarray) -> np.ndarray
     img = np.asarray(image, dtype=np.float32)
     out = img * BACKGROUND_DIM
     out[where] = img[where] * (1 - OVERLAY_ALPHA) + colour * OVERLAY_ALPHA
-    return np.clip(out, 0, COLOR_MAX).astype(np.uint8)
+    return np.clip(out, 0, UINT8_MAX).astype(np.uint8)
 
 
-def label_overlay(image: np.ndarray, deciles: np.ndarray,
-                  foreground_deciles: Sequence[int] = (TOP_DECILE,)) -> np.ndarray:
-    """The PSSL label drawn on the image: class pixels tinted, background dimmed (uint8)."""
-    return tint(image, np.isin(deciles, list(foreground_deciles)), LABEL_COLOUR)
+def label_overlay(image: np.ndarray, deciles: np.ndarray) -> np.ndarray:
+    """The PSSL label drawn on the image: class pixels (D9) tinted, the rest dimmed (uint8)."""
+    return tint(image, np.asarray(deciles) == TOP_DECILE, LABEL_COLOUR)
 
 
 def mask_overlay(image: np.ndarray, mask: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -124,7 +111,7 @@ def mask_title(panel: PanelSet) -> str:
     return f"true mask (D9 prec {scores['precision']:.2f}, IoU {scores['iou']:.2f})"
 
 
-def _draw_row(axes, panel: PanelSet, show_titles: bool = True) -> None:
+def _draw_row(axes, panel: PanelSet) -> None:
     items = [("image", panel.image, None)]
     items += [(name, m, SCORE_CMAP) for name, m in panel.model_maps]
     if panel.consensus is not None:
@@ -144,10 +131,8 @@ def _draw_row(axes, panel: PanelSet, show_titles: bool = True) -> None:
             ax.imshow(arr, cmap=cmap, norm=norm, interpolation="nearest")
         else:
             ax.imshow(arr, cmap=cmap, vmin=0.0, vmax=float(max(1e-6, np.max(arr))))
-        if show_titles:
-            ax.set_title(name, fontsize=7)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_title(name, fontsize=7)
+        ax.set(xticks=[], yticks=[])
     axes[0].set_ylabel(panel.title, fontsize=6)
 
 
@@ -156,10 +141,7 @@ def save_panels(panel: PanelSet, path: str) -> str:
     n = panel.n_panels()
     fig, axes = plt.subplots(1, n, figsize=(2.0 * n, 2.4), squeeze=False)
     _draw_row(axes[0], panel)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def save_panel_grid(panels: Sequence[PanelSet], path: str) -> str:
@@ -170,13 +152,10 @@ def save_panel_grid(panels: Sequence[PanelSet], path: str) -> str:
     fig, axes = plt.subplots(len(panels), n, figsize=(2.0 * n, 2.1 * len(panels) + 0.3),
                              squeeze=False)
     for r, panel in enumerate(panels):
-        _draw_row(axes[r], panel, show_titles=True)
+        _draw_row(axes[r], panel)
         for ax in axes[r][panel.n_panels():]:
             ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)
 
 
 def class_palette(num_classes: int, background_index: Optional[int] = None,
@@ -192,22 +171,17 @@ def class_palette(num_classes: int, background_index: Optional[int] = None,
     for i in range(num_classes):
         s, v = levels[i % len(levels)]
         r, g, b = colorsys.hsv_to_rgb((seed_hue + i * golden) % 1.0, s, v)
-        pal[i] = (int(r * COLOR_MAX), int(g * COLOR_MAX), int(b * COLOR_MAX))
+        pal[i] = (int(r * UINT8_MAX), int(g * UINT8_MAX), int(b * UINT8_MAX))
     if background_index is not None:
         pal[background_index] = (0, 0, 0)
     return pal
-
-
-def colourise(pred: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """HxW class ids -> HxWx3 uint8 colours."""
-    return palette[np.asarray(pred, dtype=np.int64)]
 
 
 def save_prediction_figure(image: np.ndarray, pred: np.ndarray, palette: np.ndarray,
                            legend: Sequence[Tuple[int, str, float]], path: str,
                            title: str = "") -> str:
     """Image | colour map | overlay, with a legend of ``(class id, name, pixel share)``."""
-    colours = colourise(pred, palette)
+    colours = palette[np.asarray(pred, dtype=np.int64)]
     overlay = (np.asarray(image, np.float32) * (1 - OVERLAY_ALPHA)
                + colours.astype(np.float32) * OVERLAY_ALPHA).astype(np.uint8)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
@@ -215,14 +189,10 @@ def save_prediction_figure(image: np.ndarray, pred: np.ndarray, palette: np.ndar
                                                                "overlay")):
         ax.imshow(arr, interpolation="nearest")
         ax.set_title(name, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    handles = [Patch(facecolor=palette[cid] / float(COLOR_MAX), edgecolor="grey",
+        ax.set(xticks=[], yticks=[])
+    handles = [Patch(facecolor=palette[cid] / float(UINT8_MAX), edgecolor="grey",
                      label=f"{name} ({share * 100:.1f}%)") for cid, name, share in legend]
     fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 0.8, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path, rect=(0, 0, 0.8, 1))

@@ -1,25 +1,17 @@
 """Quality of PSSL decile maps against ground-truth masks (Li et al., arXiv 2207.03335).
 
-A PSSL label keeps the whole decile map D (Eq. 2), so any threshold can be scored:
-"decile >= d" marks the top ``10 - d`` deciles as the object. The paper uses d = 9 (the top
-decile, ~10% of the pixels) as the label. For every threshold d = 0..9 we count, over the
-annotated pixels of each image,
+A PSSL label keeps the whole decile map D (Eq. 2), so every threshold d = 0..9 can be scored:
+"D >= d" marks the top ``10 - d`` deciles as the object (the paper's label is d = 9). Over the
+annotated pixels of each image, TP = D >= d inside the mask, FP = D >= d outside, FN = D < d
+inside, giving precision, recall and IoU two ways:
 
-    TP = pixels with D >= d inside the mask,  FP = D >= d outside,  FN = D < d inside,
+- **micro**: counts summed over all images, then one ratio (large objects weigh more; never
+  undefined). The headline numbers.
+- **per-image mean**: the mean of each image's ratio; an image where it is 0/0 is left out of
+  that mean (``n_defined`` counts the rest).
 
-and report precision TP/(TP+FP), recall TP/(TP+FN) and IoU TP/(TP+FP+FN) two ways:
-
-- **micro** (summed counts): counts summed over all images, then one ratio. Large images and
-  large objects weigh more; no image is ever undefined. The headline numbers.
-- **per-image mean**: the ratio per image, then the mean over images. Every image weighs the
-  same. An image where a ratio is undefined (0/0: no D >= d pixel for precision, an empty
-  mask for recall, both for IoU) is left out of that mean, and ``n_images`` counts only
-  defined images per threshold.
-
-Everything here is pure numpy on in-memory arrays; reading files is
-:mod:`paddleseg_pssl.analysis.evaluate`'s job. Decile maps of float scores are computed with
-the label maths of the generator (:func:`paddleseg_pssl.consensus.label_maths.deciles`), so a
-per-model map and the centred prior are binned exactly as the consensus was.
+Pure numpy on in-memory arrays. Float maps are binned with the generator's own
+:func:`paddleseg_pssl.consensus.label_maths.deciles`, exactly as the consensus was.
 """
 import warnings
 from dataclasses import dataclass, field
@@ -147,17 +139,9 @@ class QualityAccumulator:
 
 @dataclass
 class QualityResult:
-    """Scores of one source at every threshold d = 0..9 (index d = "decile >= d").
-
-    Attributes:
-        name: the source ("consensus", a model name, "centred prior").
-        n_images: images added.
-        micro: metric -> (10,) ratios of summed counts.
-        mean: metric -> (10,) per-image means (undefined images left out).
-        n_defined: metric -> (10,) number of images in each mean.
-        decile_object_share: (10,) share of mask pixels among the pixels of decile d exactly.
-        tp, fp, fn: (10,) summed counts.
-    """
+    """Scores of one source at every threshold d = 0..9 (index d = "decile >= d"): per metric
+    (10,) ``micro`` ratios, per-image ``mean``s and the images in each (``n_defined``);
+    ``decile_object_share``: share of mask pixels among the pixels of decile d exactly."""
     name: str
     n_images: int
     micro: Dict[str, np.ndarray]

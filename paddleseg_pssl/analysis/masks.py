@@ -1,8 +1,7 @@
 """Ground-truth masks for scoring PSSL labels (Li et al., arXiv 2207.03335).
 
-A PSSL label says which pixels of an image show the image's own class. To score it we need,
-for the same image, a foreground mask (pixels of that class) and a validity mask (pixels that
-are annotated at all). Three on-disk encodings are read:
+Scoring a label needs, for its image, a foreground mask (pixels of the image's class) and a
+validity mask (annotated pixels). Three on-disk encodings are read:
 
 ``binary``
     single-channel PNG, 0 = background and either 1 or 255 = foreground. A mask holding
@@ -18,9 +17,8 @@ are annotated at all). Three on-disk encodings are read:
     category list every annotated object (id not 0, not 1000) is foreground; with one
     (``imagenet_s_class_ids``) only the image's own class is.
 
-Masks of another size than the label are resized with nearest-neighbour to the label size.
-
-Masks are matched to labels by the image path (:func:`mask_relpath_candidates`).
+Masks are matched to labels by the image path (:func:`mask_relpath_candidates`) and resized
+with nearest-neighbour to the label size.
 """
 import os
 import pathlib
@@ -43,18 +41,13 @@ IMAGENET_S_G_FACTOR: int = 256
 
 #: ImageNet-S-919 merges these ImageNet classes into another one (key merged into value).
 IMAGENET_S_919_MERGES: Dict[str, str] = {
-    "n04356056": "n04355933",
-    "n04493381": "n02808440",
-    "n03642806": "n03832673",
-    "n04008634": "n03773504",
-    "n03887697": "n15075141",
-}
+    "n04356056": "n04355933", "n04493381": "n02808440", "n03642806": "n03832673",
+    "n04008634": "n03773504", "n03887697": "n15075141"}
 
 #: Default ignore value of class-index masks (PaddleSeg's convention).
 DEFAULT_CLASS_INDEX_IGNORE: int = IGNORE_INDEX
 
-#: A uint8 mask's white: the object in 0/255 binary masks, the ignored pixels in VOC-style
-#: 0/1/255 ones.
+#: A uint8 mask's white: the object in 0/255 binary masks, ignored in VOC-style 0/1/255 ones.
 MASK_WHITE: int = 255
 
 DEFAULT_MASK_EXTENSION = ".png"
@@ -70,17 +63,12 @@ class MaskFormatError(PSSLConfigError):
 
 @dataclass
 class MaskSpec:
-    """How to read ground-truth masks.
+    """How to read ground-truth masks (formats: module docstring).
 
-    Attributes:
-        mask_format: one of :data:`MASK_FORMATS`.
-        class_ids: class name -> pixel value of that class (``class_index`` format) or its
-            ImageNet-S id (``imagenet_s`` format, optional). Use :func:`class_index_ids` or
-            :func:`imagenet_s_class_ids` to build it.
-        ignore_value: class-index value that marks unannotated pixels (``class_index`` only).
-        binary_ignore: ``binary`` only: this value always marks unannotated pixels and any
-            other non-zero value is foreground (None: the value-set rule of the module
-            docstring, under which a 0/255 mask is foreground 255).
+    ``class_ids``: class name -> its pixel value (``class_index``, :func:`class_index_ids`) or
+    its ImageNet-S id (optional, :func:`imagenet_s_class_ids`); ``ignore_value``: the
+    ``class_index`` value of unannotated pixels; ``binary_ignore``: a ``binary`` value always
+    unannotated, every other non-zero one object (None: the module docstring's value-set rule).
     """
     mask_format: str
     class_ids: Optional[Mapping[str, int]] = None
@@ -96,20 +84,15 @@ class MaskSpec:
 
 
 def class_index_ids(class_names: List[str], offset: int = 0) -> Dict[str, int]:
-    """Class name -> pixel value for class-index masks: position in ``class_names`` + ``offset``.
-
-    Use ``offset=1`` for masks whose value 0 is background and classes start at 1.
-    """
+    """Class name -> pixel value for class-index masks: position in ``class_names`` + ``offset``
+    (1 for masks whose value 0 is background)."""
     return {name: i + offset for i, name in enumerate(class_names)}
 
 
 def imagenet_s_class_ids(categories_file: str) -> Dict[str, int]:
-    """WordNet id -> ImageNet-S class id, from an ImageNet-S category list.
-
-    The ImageNet-S id of a category is its 1-based position in the *sorted* list of WordNet
-    ids (``ImageNetS_categories_im{50,300,919}.txt``, one id per line, any order). The five
-    ImageNet classes that ImageNet-S-919 merges into another one map to that one's id.
-    """
+    """WordNet id -> ImageNet-S id: its 1-based position in the *sorted* ids of a category list
+    (``ImageNetS_categories_im{50,300,919}.txt``); classes ImageNet-S-919 merges take the id of
+    the class they are merged into."""
     path = pathlib.Path(categories_file)
     if not path.is_file():
         raise PSSLConfigError(f"ImageNet-S category list {str(path)!r} is not a file; expected "
@@ -118,7 +101,7 @@ def imagenet_s_class_ids(categories_file: str) -> Dict[str, int]:
         wnids = [line.split()[0] for line in f if line.strip()]
     if not wnids:
         raise PSSLConfigError(f"ImageNet-S category list {str(path)!r} is empty; expected one "
-                         "WordNet id per line")
+                              "WordNet id per line")
     ids = {wnid: i + 1 for i, wnid in enumerate(sorted(set(wnids)))}
     for merged, into in IMAGENET_S_919_MERGES.items():
         if into in ids and merged not in ids:
@@ -188,18 +171,11 @@ def imagenet_s_ids(arr: np.ndarray) -> np.ndarray:
 
 def decode_imagenet_s(arr: np.ndarray, class_id: Optional[int] = None
                       ) -> Tuple[np.ndarray, np.ndarray]:
-    """(foreground, valid) of an ImageNet-S mask.
-
-    Args:
-        arr: HxWx3 RGB array.
-        class_id: the image's ImageNet-S id; None = every annotated object is foreground.
-    """
+    """(foreground, valid) of an HxWx3 ImageNet-S mask; ``class_id``: the image's ImageNet-S id
+    (None: every annotated object is foreground)."""
     ids = imagenet_s_ids(arr)
     valid = ids != IMAGENET_S_IGNORE_ID
-    if class_id is None:
-        fg = (ids != IMAGENET_S_BACKGROUND_ID) & valid
-    else:
-        fg = ids == class_id
+    fg = (ids != IMAGENET_S_BACKGROUND_ID) & valid if class_id is None else ids == class_id
     return fg, valid
 
 
@@ -233,15 +209,8 @@ def resize_nearest(mask: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
 
 def load_mask(path: str, spec: MaskSpec, class_name: str,
               out_hw: Optional[Tuple[int, int]] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Read, decode and (optionally) resize one mask file to ``out_hw``.
-
-    Returns:
-        (foreground, valid): boolean HxW maps.
-
-    Raises:
-        MaskFormatError: the file cannot be read or does not match ``spec.mask_format``;
-            the message names the file.
-    """
+    """(foreground, valid) boolean HxW maps of one mask file, resized to ``out_hw`` if given;
+    MaskFormatError naming the file when it is unreadable or not ``spec.mask_format``."""
     try:
         with Image.open(path) as img:
             arr = np.asarray(img)  # palette PNGs stay indices, RGB stays RGB
@@ -259,18 +228,10 @@ def load_mask(path: str, spec: MaskSpec, class_name: str,
 
 def mask_relpath_candidates(image_rel: str, mask_ext: str = DEFAULT_MASK_EXTENSION,
                             mask_suffix: str = "", split_dir: str = "train") -> List[str]:
-    """Relative mask paths tried, in order, for the image at ``image_rel``.
-
-    For ``image_rel = train/<class>/<stem>.JPEG`` with the defaults:
-
-    1. ``train/<class>/<stem>.png``        (image extension replaced)
-    2. ``train/<class>/<stem>.JPEG.png``   (extension appended, as the labels do)
-    3. ``<class>/<stem>.png``              (no split folder, e.g. ImageNet-S's
-                                            ``train-semi-segmentation/<class>/<stem>.png``)
-    4. ``<class>/<stem>.JPEG.png``
-
-    ``mask_suffix`` goes between the stem and ``mask_ext`` (``_mask`` finds
-    ``<stem>_mask.png``).
+    """Relative mask paths tried, in order, for the image at ``image_rel``: for
+    ``train/<class>/<stem>.JPEG``, ``train/<class>/<stem>.png``, ``train/<class>/<stem>.JPEG.png``
+    (as the labels), then both without the split folder (ImageNet-S's layout), ``<class>/...``.
+    ``mask_suffix`` goes before ``mask_ext`` (``_mask`` finds ``<stem>_mask.png``).
     """
     posix = pathlib.PurePosixPath(image_rel)
     bases = [str(posix)]

@@ -1,10 +1,7 @@
-"""Oracle PSSL: a PSSL folder whose labels are the true masks instead of explanations.
-
-Pre-training on it beside the generated PSSL tells what better labels would give (the
-miniature's Table 2 has one curve of each). Each label of the source folder is replaced by its
-mask at the label's own size: the top decile (the image's class) where the object is, decile 0
-(background) elsewhere; unannotated pixels are background too. The sample list, class list and
-manifest are copied, so ``PSSLDataset`` reads both folders alike.
+"""Oracle PSSL: a PSSL folder whose labels are the true masks, to tell by pre-training on it
+what better labels would give (the miniature's Table 2). Each label becomes its mask at the
+label's size: the top decile where the object is, decile 0 elsewhere (unannotated pixels too);
+the sample list, class list and manifest are copied, so ``PSSLDataset`` reads both alike.
 """
 import os
 import pathlib
@@ -26,11 +23,8 @@ COPIED_FILES = (fmt.TRAIN_LIST_FILE, fmt.MANIFEST_FILE)
 
 def write_oracle_labels(pssl_root: Union[str, os.PathLike], mask_root: Union[str, os.PathLike],
                         output: Union[str, os.PathLike], mask_spec: MaskSpec) -> int:
-    """Write the oracle twin of ``pssl_root`` to ``output``; returns the labels written.
-
-    Raises:
-        PSSLConfigError: an image of the sample list has no mask under ``mask_root``.
-    """
+    """Write the oracle twin of ``pssl_root`` to ``output``; returns the labels written. Every
+    listed image needs a mask under ``mask_root``."""
     pssl_root, mask_root, output = str(pssl_root), str(mask_root), pathlib.Path(output)
     samples = read_sample_list(pssl_root)
     for label_rel, image_rel in samples:

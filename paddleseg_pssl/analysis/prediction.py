@@ -1,24 +1,19 @@
 """A PSSL-pretrained model as a 1000-class segmenter and as a classifier (arXiv 2207.03335).
 
-Section 6.2 / Figure 3: the pretrained model segments any image into all pre-training
-classes + background. Section 6.1: the same model is a classifier when its pixel
-probabilities are averaged over the image: the softmax over all outputs is taken per pixel,
-averaged over pixels, the background output dropped, and the top-scoring class is the
-prediction (77.6% ImageNet top-1 after 30 epochs in the paper).
-
-Channel layout: a PSSL model has ``C + 1`` outputs, the C object classes in ``synsets.txt``
-order and background at ``background_index`` (by default the last channel, C, as PSSL's
-labels do: background 1000 for ImageNet-1k). Another background position is supported: the
-object classes then fill the other channels in order.
-
-The pure functions here take numpy arrays; :func:`load_segmentation_model` and
-:func:`predict_probabilities` are the only ones that touch Paddle.
+Section 6.2 / Figure 3: the model segments any image into all pre-training classes +
+background. Section 6.1: it classifies by the per-pixel softmax averaged over the image,
+background dropped (77.6% ImageNet top-1 after 30 epochs in the paper). A PSSL model has C + 1
+outputs: the C object classes in ``synsets.txt`` order, background at ``background_index``
+(default the last, as PSSL's labels have it), the object classes filling the other channels.
 """
 import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import paddle
+from paddleseg.core import infer
+from paddleseg.transforms import Compose, Resize
 
 from paddleseg_pssl.constants import IMAGE_EXTENSIONS
 from paddleseg_pssl.errors import PSSLConfigError
@@ -30,8 +25,6 @@ from paddleseg_pssl.weights import load_weights
 BACKGROUND_NAME = "background"
 
 
-# ----------------------------------------------------------------------------- pure maths
-
 def resolve_background_index(num_channels: int, background_index: int = -1) -> int:
     """The background channel as a non-negative index (-1 = the last channel)."""
     b = background_index + num_channels if background_index < 0 else background_index
@@ -42,10 +35,8 @@ def resolve_background_index(num_channels: int, background_index: int = -1) -> i
 
 
 def object_channels(num_channels: int, background_index: Optional[int] = -1) -> np.ndarray:
-    """Channel of each object class, in class order: every channel but the background.
-
-    ``background_index`` None: the model has no background channel (a fine-tuned model).
-    """
+    """Channel of each object class, in class order: every channel but the background (None:
+    the model has none, as a fine-tuned one)."""
     if background_index is None:
         return np.arange(num_channels, dtype=np.int64)
     b = resolve_background_index(num_channels, background_index)
@@ -70,15 +61,8 @@ def softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def image_class_scores(probs: np.ndarray, background_index: Optional[int] = -1) -> np.ndarray:
-    """Section 6.1: the mean pixel probability of every object class (background dropped).
-
-    Args:
-        probs: (C+1)xHxW per-pixel softmax probabilities.
-        background_index: the background channel (-1 = last; None = no background).
-
-    Returns:
-        (C,) float32 scores in object-class order; argmax is the top-1 class.
-    """
+    """Section 6.1: (C,) float32 mean pixel probability of every object class of (C+1)xHxW
+    per-pixel softmax ``probs``, in class order; argmax is the top-1 class."""
     probs = np.asarray(probs)
     if probs.ndim != 3:
         raise ValueError(f"probs must be (channels, H, W), got shape {probs.shape}")
@@ -89,30 +73,19 @@ def image_class_scores(probs: np.ndarray, background_index: Optional[int] = -1) 
 def top_k_classes(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` highest scores, best first (ties: lower index first)."""
     scores = np.asarray(scores)
-    k = min(int(k), scores.size)
-    order = np.lexsort((np.arange(scores.size), -scores))
-    return order[:k]
-
-
-def pixel_shares(pred: np.ndarray, num_channels: int) -> np.ndarray:
-    """Share of the image's pixels predicted as each channel, (num_channels,) summing to 1."""
-    counts = np.bincount(np.asarray(pred, dtype=np.int64).ravel(), minlength=num_channels)
-    return counts / max(1, counts.sum())
+    return np.lexsort((np.arange(scores.size), -scores))[:int(k)]
 
 
 def legend_entries(pred: np.ndarray, names: Sequence[str],
                    background_index: Optional[int] = -1,
                    top_k: int = 8) -> List[Tuple[int, str, float]]:
-    """(channel, name, pixel share) of the ``top_k`` object classes covering most pixels.
-
-    Background (unless ``background_index`` is None), when present in ``pred``, is appended
-    last. Classes with no pixel are left out. ``names`` are the object-class names in class
-    order.
-    """
+    """(channel, name, pixel share) of the ``top_k`` object classes (``names``, in class
+    order) covering most pixels, none without a pixel; background, when present, last."""
     num_channels = len(names) + (0 if background_index is None else 1)
     b = None if background_index is None else \
         resolve_background_index(num_channels, background_index)
-    shares = pixel_shares(pred, num_channels)
+    counts = np.bincount(np.asarray(pred, dtype=np.int64).ravel(), minlength=num_channels)
+    shares = counts / max(1, counts.sum())
     obj = object_channels(num_channels, b)
     order = top_k_classes(shares[obj], top_k)
     entries = [(int(obj[i]), names[i], float(shares[obj[i]])) for i in order
@@ -159,15 +132,8 @@ class AccuracyCounter:
         }
 
 
-# ----------------------------------------------------------------------------- files
-
 def list_images(paths: Sequence[str]) -> List[str]:
-    """Image files from a mix of files and folders (folders: sorted, non-recursive).
-
-    Raises:
-        PSSLConfigError: A path is neither a file nor a folder, or none holds an image; the
-            message names the ``paths`` option.
-    """
+    """Image files from a mix of files and folders (folders: sorted, non-recursive)."""
     out: List[str] = []
     for p in paths:
         if os.path.isdir(p):
@@ -187,16 +153,9 @@ def list_images(paths: Sequence[str]) -> List[str]:
 def list_classification_images(image_root: str, class_ids: Sequence[str], split: str = "val",
                                limit_per_class: Optional[int] = None
                                ) -> Tuple[List[Tuple[str, int]], List[str]]:
-    """(image path, class index) of ``<image_root>/<split>/<class>/*`` in ImageNet layout.
-
-    Args:
-        image_root: dataset root; ``split`` may be '' when the class folders are directly in it.
-        class_ids: class folder names in class-index order (the synsets).
-        limit_per_class: take at most this many images of each class (sorted by name).
-
-    Returns:
-        (samples, class folders found on disk but not in ``class_ids``: skipped).
-    """
+    """((image path, class index) of ``<image_root>/<split>/<class>/*``, class folders not in
+    ``class_ids`` (skipped)); ``split`` '' when the class folders are in ``image_root``;
+    at most ``limit_per_class`` images of each class, by name."""
     root = os.path.join(image_root, split) if split else image_root
     if not os.path.isdir(root):
         layout = os.path.join(image_root, split or '', '<class>')
@@ -223,13 +182,9 @@ def list_classification_images(image_root: str, class_ids: Sequence[str], split:
     return samples, unknown
 
 
-# ----------------------------------------------------------------------------- Paddle
-
 def inference_transform_cfgs(cfg) -> List[Dict]:
-    """The config's inference transforms: ``val_dataset``'s, else the train normalisation.
-
-    Pre-training configs often have no ``val_dataset``; their inputs are only normalised.
-    """
+    """The config's inference transforms: ``val_dataset``'s, else (pre-training configs often
+    have none) the train normalisation."""
     if cfg.val_dataset_cfg.get("transforms"):
         return [dict(t) for t in cfg.val_dataset_cfg["transforms"]]
     return [dict(t) for t in cfg.train_dataset_cfg.get("transforms", [])
@@ -237,8 +192,6 @@ def inference_transform_cfgs(cfg) -> List[Dict]:
 
 
 def _inference_transforms(cfg, builder, target_size: Optional[Tuple[int, int]]):
-    from paddleseg.transforms import Compose, Resize
-
     ops = [builder.build_component(t) for t in inference_transform_cfgs(cfg)]
     if target_size is not None:
         ops = [op for op in ops if not isinstance(op, Resize)]
@@ -248,14 +201,8 @@ def _inference_transforms(cfg, builder, target_size: Optional[Tuple[int, int]]):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model ready to predict, and what its outputs mean.
-
-    Attributes:
-        model: The model in eval mode, weights loaded.
-        transforms: ``paddleseg.transforms.Compose`` of the inference transforms.
-        num_classes: Outputs the config gives the model (None when it does not say).
-        is_pssl: True when the train data is a PSSL folder: the last output is background.
-    """
+    """A model in eval mode with its weights, its inference ``Compose``, the outputs the config
+    gives it (None: unsaid), and whether it trained on PSSL (the last output is background)."""
 
     model: object
     transforms: object
@@ -265,15 +212,9 @@ class LoadedModel:
 
 def load_predictor(config: str, model_path: str, opts: Optional[Sequence[str]] = None,
                    target_size: Optional[Tuple[int, int]] = None) -> LoadedModel:
-    """Build a PaddleSeg model from a config (after ``import paddleseg_pssl``) and load weights.
-
-    Args:
-        config: PaddleSeg YAML config (the one the model was trained with).
-        model_path: a ``.pdparams`` file or the ``iter_<N>`` folder holding ``model.pdparams``.
-        opts: ``key=value`` config overrides.
-        target_size: (width, height) to resize every image to; default: the config's
-            ``val_dataset`` transforms (or just its normalisation).
-    """
+    """Build the model of a PaddleSeg config and load ``model_path`` (a ``.pdparams`` or the
+    ``iter_<N>`` folder holding one); ``opts``: ``key=value`` overrides; ``target_size``:
+    (width, height) every image is resized to (default: :func:`inference_transform_cfgs`)."""
     weights = str(check_checkpoint_file(model_path))
     cfg = load_config(config, opts)
     validate_components(cfg, sections=("model",))
@@ -307,17 +248,11 @@ class InferenceOptions:
 
 def predict_probabilities(model, image_path: str, transforms,
                           options: Optional[InferenceOptions] = None) -> np.ndarray:
-    """Per-pixel softmax probabilities, (channels)xHxW float32 at the image's own size.
-
-    ``options``: sliding-window and multi-scale / flip inference, as PaddleSeg's predict.
-    """
-    import paddle
-    from paddleseg.core import infer
-
+    """Per-pixel softmax probabilities, (channels)xHxW float32 at the image's own size;
+    ``options``: sliding-window and multi-scale / flip inference, as PaddleSeg's predict."""
     options = options or InferenceOptions()
     window = {"is_slide": options.is_slide, "crop_size": options.crop_size,
               "stride": options.stride}
-
     try:
         data = transforms({"img": image_path})
     except (ValueError, TypeError, AttributeError) as exc:

@@ -1,7 +1,5 @@
-"""Read-only access to a PSSL folder for the analysis tools (arXiv 2207.03335).
-
-The layout is :mod:`paddleseg_pssl.pssl_format`'s; this module only reads it: labels, the
-sample list, class names, and the optional extras the generator writes on request
+"""Read-only access to a PSSL folder (:mod:`paddleseg_pssl.pssl_format`) for the analyses:
+labels, the sample list, class names, and the extras the generator keeps on request
 (``keep_float``: ``train/<class>/<image>.npy`` float16 consensus; ``keep_model_maps``:
 ``model_maps/<class>/<image>.npz`` raw per-model maps keyed by model name).
 """
@@ -40,13 +38,9 @@ def read_sample_list(pssl_root: str) -> List[Tuple[str, str]]:
 
 def read_class_names(synsets_file: str, names_file: Optional[str] = None
                      ) -> Tuple[List[str], List[str]]:
-    """(ids, display names) from a synsets file: one class a line, ``<id> [<name words>]``.
-
-    A plain list of folder names (PSSL ``synsets.txt``) gives names equal to the ids; an
-    ImageNet ``LOC_synset_mapping.txt``-style line ``n01440764 tench, Tinca tinca`` gives
-    the display name ``tench`` (the first comma-separated synonym). ``names_file`` overrides
-    the names (:func:`paddleseg_pssl.pssl_format.read_names`).
-    """
+    """(ids, display names) from a synsets file, one ``<id> [<name words>]`` a line: names are
+    the ids, or the first comma-separated synonym (``n01440764 tench, Tinca tinca`` -> tench);
+    ``names_file`` overrides them (:func:`paddleseg_pssl.pssl_format.read_names`)."""
     classes = fmt.read_class_list(synsets_file)
     names = fmt.read_names(names_file, classes.ids) if names_file else classes.names
     return classes.ids, names
@@ -59,12 +53,8 @@ def read_synsets(pssl_root: str) -> List[str]:
 
 
 def read_decile_label(path: str) -> np.ndarray:
-    """An HxW uint8 decile map (values 0..9) from a label file.
-
-    A PSSL ``.png`` is returned as stored. A release ``*_eiseg.npz`` is binary (1 = the top
-    decile): it is returned as 9 for foreground and 0 elsewhere, so only the top-decile
-    threshold is meaningful for it.
-    """
+    """An HxW uint8 decile map (values 0..9) from a label file: a PSSL ``.png`` as stored, a
+    binary release ``*_eiseg.npz`` as 9 (object) and 0, only its top decile meaningful."""
     if fmt.is_release_label(path):
         return np.where(fmt.read_release_npz(path) == 1, TOP_DECILE, 0).astype(np.uint8)
     return fmt.read_decile_png(path)
@@ -76,30 +66,32 @@ def _model_maps_path(pssl_root: str, label_rel: str) -> Optional[str]:
     return fmt.join_relpath(pssl_root, fmt.model_maps_relpath(label_rel))
 
 
-def kept_model_names(pssl_root: str, samples: Sequence[Tuple[str, str]]) -> List[str]:
-    """Names of the models whose raw maps were kept (``keep_model_maps``), in stored order.
+def _read_model_maps(path: str) -> Dict[str, np.ndarray]:
+    """Model name -> float32 raw map of a kept ``.npz``."""
+    try:
+        with np.load(path) as npz:
+            return {name: np.asarray(npz[name], dtype=np.float32) for name in npz.files}
+    except (OSError, ValueError) as exc:
+        raise PSSLConfigError(f"cannot read per-model maps {path!r} (expected an npz of "
+                              f"float maps keyed by model name): {exc}") from exc
 
-    Read from the first sample that has a ``model_maps/<class>/<image>.npz``; [] when the
-    generator did not keep them.
-    """
+
+def kept_model_names(pssl_root: str, samples: Sequence[Tuple[str, str]]) -> List[str]:
+    """Names of the models whose raw maps were kept (``keep_model_maps``), in stored order,
+    from the first sample that has them; [] when the generator did not keep them."""
     if not (pathlib.Path(pssl_root) / fmt.MODEL_MAPS_DIR).is_dir():
         return []
     for label_rel, _ in samples:
         path = _model_maps_path(pssl_root, label_rel)
         if path is not None and os.path.isfile(path):
-            try:
-                with np.load(path) as npz:
-                    return list(npz.files)
-            except (OSError, ValueError) as exc:
-                raise PSSLConfigError(f"cannot read per-model maps {path!r} (expected an npz "
-                                      f"of float maps keyed by model name): {exc}") from exc
+            return list(_read_model_maps(path))
     return []
 
 
 def consensus_settings(pssl_root: str) -> Dict[str, object]:
     """How the labels of ``pssl_root`` prepared each model's map before Eq. 1: its manifest's
-    ``settings.consensus`` (``normalisation``, ``smoothing``), with the defaults of label maths
-    for what it does not record (folders made before these settings, releases)."""
+    ``settings.consensus`` (``normalisation``, ``smoothing``), label maths' defaults for what
+    it does not record (releases, older folders)."""
     defaults = {"normalisation": label_maths.DEFAULT_NORMALISATION,
                 "smoothing": label_maths.NO_SMOOTHING}
     path = os.path.join(pssl_root, fmt.MANIFEST_FILE)
@@ -139,14 +131,8 @@ def load_model_maps(pssl_root: str, label_rel: str, out_hw: Tuple[int, int],
     path = _model_maps_path(pssl_root, label_rel)
     if path is None or not os.path.isfile(path):
         return None
-    try:
-        with np.load(path) as npz:
-            raw = {name: np.asarray(npz[name], dtype=np.float32) for name in npz.files}
-    except (OSError, ValueError) as exc:
-        raise PSSLConfigError(f"cannot read per-model maps {path!r} (expected an npz of "
-                              f"float maps keyed by model name): {exc}") from exc
     out = {}
-    for name, arr in raw.items():
+    for name, arr in _read_model_maps(path).items():
         if arr.ndim != 2:
             raise PSSLConfigError(f"per-model map {name!r} in {path!r} must be HxW, got shape "
                                   f"{arr.shape}")

@@ -1,25 +1,17 @@
 """The miniature classification set: ImageNet's folder layout, shapes as classes, true masks aside.
 
-PSSL (arXiv 2207.03335) explains each ImageNet training image's own class with an ensemble of
-classifiers. The demo needs a classification set that real tools read as they read ImageNet,
-and that, unlike ImageNet, has a true object mask for every image, so the pseudo labels can be
-scored. Each image holds one main object of a shape family (the class) drawn at a random scale
-(10-60 % of the image area), position, rotation (any angle), aspect, colour and texture over a
-cluttered background (muted patterns, gradients, shading, noise) with class-independent
-distractors (blobs, random polygons, lines); see ``shapes`` for the drawing.
-
-Layout (everything deterministic from ``seed``; the same seed writes the same bytes)::
+Unlike ImageNet, every image has a true object mask, so the pseudo labels can be scored. Each
+image holds one object of a shape family (the class) at a random scale (10-60 % of the image
+area), position, rotation, aspect, colour and texture over a cluttered background with
+class-independent distractors (``shapes``). The same seed writes the same bytes::
 
     root/
-    |-- synsets.txt                 class folder names, one per line; line i = class id i
-    |                               (sorted, so it also equals the sorted-folder convention)
+    |-- synsets.txt                 class folder names, sorted; line i = class id i
     |-- train_list.txt, val_list.txt   "<split>/<class>/<name>.jpg <class id>" (PaddleClas style)
     |-- summary.json                written last: settings, counts, area statistics
     |-- train/<class>/<class>_<index:04d>.jpg     RGB JPEG, quality 95
     |-- val/<class>/<class>_<index:04d>.jpg       held-out images, for classifier accuracy
-    `-- masks/
-        |-- train/<class>/<class>_<index:04d>.png  single-channel uint8, 0 = background,
-        `-- val/<class>/<class>_<index:04d>.png    255 = object (read foreground as value > 127)
+    `-- masks/{train,val}/<class>/<class>_<index:04d>.png   uint8, 0 = background, 255 = object
 
 The masks are for evaluation only: nothing in the PSSL pipeline may read them.
 """
@@ -32,6 +24,7 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.constants import UINT8_MAX
@@ -79,33 +72,28 @@ def draw_classification_image(rng: np.random.Generator, family: str, height: int
     image = shapes.background(rng, height, width)
     image = shapes.add_distractors(rng, image, int(rng.integers(1, 4)), max_area_fraction=0.02)
     image = shapes.random_lines(rng, image, int(rng.integers(1, 4)))
-    alpha, fraction, _ = outlines.place_object(rng, family, height, width, area_range)
+    alpha, fraction = outlines.place_object(rng, family, height, width, area_range)
     layer = shapes.object_layer(rng, height, width, image, alpha)
     image = shapes.composite(image, layer, alpha)
     return shapes.finish(rng, image), alpha >= 0.5, fraction
 
 
-def write_rgb(path: pathlib.Path, rgb: np.ndarray) -> None:
-    """Write an RGB uint8 array as JPEG (quality 95) or PNG, by the file's suffix."""
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if path.suffix.lower() in (".jpg", ".jpeg") \
-        else []
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params):
-        raise OSError(f"could not write image {str(path)!r}")
-
-
-def write_gray(path: pathlib.Path, gray: np.ndarray) -> None:
-    """Write a single-channel uint8 PNG."""
-    if not cv2.imwrite(str(path), gray.astype(np.uint8)):
+def write_image(path: pathlib.Path, image: np.ndarray) -> None:
+    """Write uint8 RGB (H, W, 3) or single-channel (H, W) as JPEG (quality 95) or PNG, by suffix."""
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    jpeg = path.suffix.lower() in (".jpg", ".jpeg")
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if jpeg else []
+    if not cv2.imwrite(str(path), image.astype(np.uint8), params):
         raise OSError(f"could not write image {str(path)!r}")
 
 
 def build_atomically(root: Union[str, os.PathLike], settings: Dict[str, Any],
                      build: Callable[[pathlib.Path], Dict[str, Any]]) -> Dict[str, Any]:
-    """Build a data folder once: reuse a complete one with the same settings, else build it.
+    """Build a data folder once, or reuse a complete one with the same settings.
 
-    `build` fills a temporary sibling folder and returns the summary; the summary (with
-    `settings`) is written last and the folder renamed to `root`, so `root` only ever exists
-    complete. A complete folder built with other settings is an error, never overwritten.
+    `build` fills a temporary sibling folder and returns the summary, written last before the
+    rename to `root`, so `root` only ever exists complete. Other settings are an error.
     """
     root = pathlib.Path(root)
     summary_path = root / SUMMARY_FILE
@@ -170,9 +158,9 @@ def _write_split(tmp: pathlib.Path, split: str, count: int, names: Sequence[str]
             h, w = sizes[int(rng.integers(len(sizes)))]
             rgb, mask, fraction = draw_classification_image(rng, name, h, w, area_range)
             stem = f"{name}_{index:04d}"
-            write_rgb(tmp / split / name / f"{stem}.jpg", rgb)
-            write_gray(tmp / MASK_DIR / split / name / f"{stem}.png",
-                       mask.astype(np.uint8) * MASK_FOREGROUND)
+            write_image(tmp / split / name / f"{stem}.jpg", rgb)
+            write_image(tmp / MASK_DIR / split / name / f"{stem}.png",
+                        mask.astype(np.uint8) * MASK_FOREGROUND)
             lines.append(f"{split}/{name}/{stem}.jpg {class_id}\n")
             areas.append(fraction)
             bar.update()
@@ -186,10 +174,9 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
                             image_size: ImageSize = DEFAULT_IMAGE_SIZES,
                             area_range: Tuple[float, float] = DEFAULT_AREA_RANGE,
                             progress: bool = True) -> Dict[str, Any]:
-    """Write (or reuse, when complete with the same settings) the miniature classification
-    set in ImageNet layout at ``root`` (see module doc): ``num_classes`` shape families (2..12),
-    each image drawn from (seed, split, class, index) alone; ``val_per_class`` 0 writes no val
-    split. Returns a summary (classes, counts, sizes, true-mask area statistics, settings)."""
+    """Write (or reuse) the classification set at ``root`` (module doc): ``num_classes`` shape
+    families (2..12), each image drawn from (seed, split, class, index) alone; no val split
+    when ``val_per_class`` is 0. Returns the summary."""
     if images_per_class < 1 or val_per_class < 0:
         raise ValueError(f"images_per_class {images_per_class} / val_per_class {val_per_class}:"
                          " expected >= 1 / >= 0")
@@ -204,17 +191,15 @@ def make_classification_set(root: Union[str, os.PathLike], num_classes: int = 10
     counts = {"train": images_per_class, "val": val_per_class}
 
     def build(tmp: pathlib.Path) -> Dict[str, Any]:
-        from tqdm import tqdm
-
         pssl_format.write_class_list(tmp / pssl_format.SYNSETS_FILE, names)
-        areas: Dict[str, List[float]] = {"train": [], "val": []}
+        areas: List[float] = []
         total = num_classes * (images_per_class + val_per_class)
-        bar = tqdm(total=total, desc="classification set", disable=not progress, leave=False)
-        for split, count in counts.items():
-            if count:
-                areas[split] = _write_split(tmp, split, count, names, seed, sizes, (lo, hi), bar)
-        bar.close()
-        all_areas = np.float64(areas["train"] + areas["val"])
+        with tqdm(total=total, desc="classification set", disable=not progress,
+                  leave=False) as bar:
+            for split, count in counts.items():
+                if count:
+                    areas += _write_split(tmp, split, count, names, seed, sizes, (lo, hi), bar)
+        all_areas = np.float64(areas)
         return {
             "kind": "classification", "class_names": names, "num_classes": num_classes,
             "counts": {s: c * num_classes for s, c in counts.items()},

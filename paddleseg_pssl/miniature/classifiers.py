@@ -1,10 +1,8 @@
 """Training of the miniature classifiers, one or the demo's whole ensemble (PSSL, arXiv 2207.03335).
 
-The demo trains M >= 5 small classifiers of three families (:mod:`paddleseg_pssl.miniature.nets`)
-on the miniature classification set in a few CPU minutes, from any ImageNet-layout folder
-(:mod:`paddleseg_pssl.miniature.image_folder`), and writes the ``ensemble:`` items the generator
-reads. Those items name each factory as ``'paddleseg_pssl.miniature.classifiers:<factory>'``
-(``MODULE``), so the factories are importable from here too.
+Trains small classifiers (:mod:`.nets`) on any ImageNet-layout folder (:mod:`.image_folder`) in a
+few CPU minutes and writes the ``ensemble:`` items the generator reads; they name each factory
+``'paddleseg_pssl.miniature.classifiers:<factory>'`` (``MODULE``), so they are importable here.
 """
 import json
 import math
@@ -19,6 +17,7 @@ import numpy as np
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
+from tqdm import tqdm
 
 from paddleseg_pssl.miniature.image_folder import (
     DEFAULT_INPUT_SIZE, MEAN, STD, Buckets, augment, batches, folder_class_names,
@@ -65,17 +64,15 @@ BACKBONE_NAME: str = "MiniResNet"
 
 @paddle.no_grad()
 def classifier_accuracy(model: nn.Layer, buckets: Buckets,
-                        batch_size: int = EVAL_BATCH_SIZE) -> Dict[str, float]:
-    """Top-1 accuracy and mean cross entropy of `model` (eval mode) on bucketed images."""
+                        batch_size: int = EVAL_BATCH_SIZE) -> float:
+    """Top-1 accuracy of `model` (eval mode) on bucketed images."""
     model.eval()
-    correct, total, loss_sum = 0, 0, 0.0
+    correct, total = 0, 0
     for images, labels in batches(np.random.default_rng(0), buckets, batch_size, False):
         logits = model(to_tensor(images))
-        target = paddle.to_tensor(labels)
-        loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
-        correct += int((logits.argmax(axis=1) == target).astype("int64").sum())
+        correct += int((logits.argmax(axis=1) == paddle.to_tensor(labels)).astype("int64").sum())
         total += len(labels)
-    return {"accuracy": correct / total, "loss": loss_sum / total, "images": total}
+    return correct / total
 
 
 def _load_splits(data_root: Union[str, os.PathLike], class_names: Sequence[str],
@@ -106,8 +103,6 @@ def _fit(model: nn.Layer, optimizer: paddle.optimizer.Optimizer, rng: np.random.
          progress: bool, desc: str) -> List[float]:
     """Train `model` in place: linear warm-up (first epoch) then cosine decay, cross entropy,
     the augmentation of `augment`. Returns the mean loss of every epoch."""
-    from tqdm import tqdm
-
     steps_per_epoch = len(batches(np.random.default_rng(0), train_buckets, batch_size, True))
     total_steps = max(1, epochs * steps_per_epoch)
     warmup = max(1, min(steps_per_epoch, total_steps // WARMUP_DIVISOR))
@@ -133,29 +128,6 @@ def _fit(model: nn.Layer, optimizer: paddle.optimizer.Optimizer, rng: np.random.
     return epoch_losses
 
 
-def _save_weights(model: nn.Layer, out_path: pathlib.Path) -> None:
-    """Write the state dict atomically (a killed run leaves no half-written weights)."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    paddle.save(model.state_dict(), str(tmp))
-    os.replace(tmp, out_path)
-
-
-def _metrics(model: nn.Layer, train_buckets: Buckets, val_buckets: Optional[Buckets],
-             epoch_losses: List[float], seconds: float, num_classes: int) -> Dict[str, Any]:
-    """What train_classifier reports of a trained model (without its settings)."""
-    return {
-        "val_accuracy": classifier_accuracy(model, val_buckets)["accuracy"]
-        if val_buckets else None,
-        "train_accuracy": classifier_accuracy(model, train_buckets)["accuracy"],
-        "first_epoch_loss": epoch_losses[0] if epoch_losses else None,
-        "last_epoch_loss": epoch_losses[-1] if epoch_losses else None,
-        "epoch_losses": epoch_losses, "seconds": round(seconds, 2),
-        "parameters": int(sum(int(np.prod(p.shape)) for p in model.parameters())),
-        "num_classes": num_classes, "chance": 1.0 / num_classes,
-    }
-
-
 def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
                      data_root: Union[str, os.PathLike], out_path: Union[str, os.PathLike],
                      epochs: int = DEFAULT_EPOCHS, seed: int = 0,
@@ -164,17 +136,13 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
                      weight_decay: float = 1e-4, input_size: int = DEFAULT_INPUT_SIZE,
                      train_split: str = "train", val_split: Optional[str] = "val",
                      max_images: Optional[int] = None, optimizer_name: str = "adamw",
-                     progress: bool = True,
-                     desc: Optional[str] = None, _data=None) -> Dict[str, Any]:
-    """Train one classifier on an ImageNet-layout folder and save its weights.
+                     progress: bool = True, desc: Optional[str] = None,
+                     _data=None) -> Dict[str, Any]:
+    """Train one classifier on ``<data_root>/<split>/<class>/<image>`` and save its weights to
+    ``out_path`` (``.pdparams``), the returned metrics beside it (``.json``).
 
-    AdamW with a linear warm-up (first epoch) then cosine decay; cross entropy; the augmentation
-    of `augment`. Deterministic given `seed` (paddle.seed for the initialisation, a numpy
-    generator for the order and the augmentation) up to CPU kernel threading.
-
-    ``arch_factory``: a callable taking ``num_classes=`` plus ``kwargs``, or a FACTORIES name;
-    ``data_root``: ``<root>/<split>/<class>/<image>``; ``out_path``: the ``.pdparams`` to write,
-    with a ``.json`` of the returned metrics beside it (val accuracy, None without a val split);
+    Deterministic given `seed` (initialisation, order, augmentation) up to CPU kernel threading.
+    ``arch_factory``: a FACTORIES name or a callable taking ``num_classes=`` plus ``kwargs``;
     ``max_images``: keep only the first images of the shuffled training set (tests).
     """
     kwargs = dict(kwargs or {})
@@ -194,12 +162,23 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
                         batch_size, learning_rate, progress, desc or "train")
     seconds = time.perf_counter() - start
     out_path = pathlib.Path(out_path)
-    _save_weights(model, out_path)
-    metrics = _metrics(model, train_buckets, val_buckets, epoch_losses, seconds,
-                       len(class_names))
-    metrics["settings"] = {"epochs": epochs, "seed": seed, "batch_size": batch_size,
-                           "learning_rate": learning_rate, "weight_decay": weight_decay,
-                           "input_size": input_size, "kwargs": kwargs, "max_images": max_images}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".tmp")  # a killed run leaves no half-written weights
+    paddle.save(model.state_dict(), str(tmp))
+    os.replace(tmp, out_path)
+    num_classes = len(class_names)
+    metrics = {
+        "val_accuracy": classifier_accuracy(model, val_buckets) if val_buckets else None,
+        "train_accuracy": classifier_accuracy(model, train_buckets),
+        "first_epoch_loss": epoch_losses[0] if epoch_losses else None,
+        "last_epoch_loss": epoch_losses[-1] if epoch_losses else None,
+        "epoch_losses": epoch_losses, "seconds": round(seconds, 2),
+        "parameters": int(sum(int(np.prod(p.shape)) for p in model.parameters())),
+        "num_classes": num_classes, "chance": 1.0 / num_classes,
+        "settings": {"epochs": epochs, "seed": seed, "batch_size": batch_size,
+                     "learning_rate": learning_rate, "weight_decay": weight_decay,
+                     "input_size": input_size, "kwargs": kwargs, "max_images": max_images},
+    }
     with open(out_path.with_suffix(".json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=1)
     return metrics
@@ -207,12 +186,9 @@ def train_classifier(arch_factory: Union[str, Callable[..., nn.Layer]],
 
 def ensemble_entry(member: Dict[str, Any], weights: Union[str, os.PathLike],
                    input_size: int = DEFAULT_INPUT_SIZE) -> Dict[str, Any]:
-    """One item of the generator's ``ensemble:`` list (``consensus.explain.ensemble``).
-
-    No ``num_classes``: the generator takes the class count from the dataset's class list and
-    rejects the key. ``mean``/``std`` are on the 0..1 scale, RGB; ``input_size`` is the short
-    side the classifier was trained at (with ``resize: keep_aspect`` the generator feeds the
-    explanation-resolution image as is, so explain at short side ``input_size``).
+    """One item of the generator's ``ensemble:`` list (``consensus.explain.ensemble``); no
+    ``num_classes``, which the generator takes from the class list. ``input_size`` is the short
+    side trained at: explain at that short side (``keep_aspect`` feeds the image as is).
     """
     return {"name": member["name"], "arch": f"{MODULE}:{member['factory']}",
             "weights": str(weights), "input_size": input_size, "mean": list(MEAN),
@@ -228,8 +204,6 @@ def default_workers() -> int:
     """Parallel member trainings: one per core, at most 2. On CPU, Paddle trains these small
     nets on one core (measured: 100 % of one core of two), so two processes halve the time."""
     return max(1, min(2, os.cpu_count() or 1))
-
-
 
 
 def _member_job(member: Dict[str, Any], data_root: Union[str, os.PathLike],
@@ -254,20 +228,13 @@ def _member_job(member: Dict[str, Any], data_root: Union[str, os.PathLike],
     return job, None
 
 
-def _read_metrics(job: Dict[str, Any]) -> Dict[str, Any]:
-    with open(pathlib.Path(job["out_path"]).with_suffix(".json"), encoding="utf-8") as f:
-        return json.load(f)
-
-
 def _train_in_processes(jobs: Dict[str, Dict[str, Any]], workers: int,
                         progress: bool) -> Dict[str, Dict[str, Any]]:
     """Train each job in a fresh interpreter, `workers` at a time; name -> metrics.
 
-    Fresh interpreters (not multiprocessing): no fork of an initialised Paddle, and no
-    re-import of the caller's main module, so scripts need no __main__ guard.
+    Not multiprocessing: no fork of an initialised Paddle, and no re-import of the caller's
+    main module, so scripts need no __main__ guard.
     """
-    from tqdm import tqdm
-
     code = (f"import json, sys; from {MODULE} import _train_member_job; "
             "_train_member_job(json.loads(sys.argv[1]))")
     names, running, metrics = list(jobs), [], {}
@@ -290,7 +257,9 @@ def _train_in_processes(jobs: Dict[str, Dict[str, Any]], workers: int,
                 other.kill()
             raise RuntimeError(f"training {name} failed (exit {proc.returncode}): "
                                f"{err.decode(errors='replace')[-STDERR_TAIL:]}")
-        metrics[name] = _read_metrics(jobs[name])
+        with open(pathlib.Path(jobs[name]["out_path"]).with_suffix(".json"),
+                  encoding="utf-8") as f:
+            metrics[name] = json.load(f)
         bar.update()
     bar.close()
     return metrics
@@ -299,8 +268,6 @@ def _train_in_processes(jobs: Dict[str, Dict[str, Any]], workers: int,
 def _train_in_process(jobs: Dict[str, Dict[str, Any]], data_root: Union[str, os.PathLike],
                       input_size: int, progress: bool) -> Dict[str, Dict[str, Any]]:
     """Train each job here, one after the other, on one in-memory copy of the data."""
-    from tqdm import tqdm
-
     data = _load_splits(data_root, folder_class_names(data_root), "train", "val", input_size)
     return {name: train_classifier(**jobs[name], progress=progress, _data=data)
             for name in tqdm(list(jobs), desc="classifiers", disable=not progress)}
@@ -311,20 +278,14 @@ def train_ensemble(data_root: Union[str, os.PathLike], out_dir: Union[str, os.Pa
                    epochs: int = DEFAULT_EPOCHS, input_size: int = DEFAULT_INPUT_SIZE,
                    progress: bool = True, workers: Optional[int] = None,
                    **train_kwargs) -> List[Dict[str, Any]]:
-    """Train every member (or reuse its weights when trained with the same settings).
+    """Train every member (or reuse its weights when trained with the same settings); returns
+    the ensemble items in member order.
 
-    Members are dicts: name, factory (a FACTORIES name), kwargs, seed_offset, and optionally
-    ``train`` (overrides of train_classifier's keyword arguments, e.g. learning_rate).
-    Writes ``<out_dir>/<name>.pdparams`` and ``<name>.json`` (metrics) per member, then
-    ``<out_dir>/ensemble.json``: the list of ensemble items (``ensemble_entry``), each with
-    absolute weight paths, plus its metrics under ``metrics.json``.
-
-    ``workers``: members trained at once, each in its own (spawned) process; None =
-    ``default_workers()``, 1 = in this process. The weights do not depend on it (each member
-    is seeded by itself), up to CPU kernel threading.
-
-    Returns:
-        The ensemble items, in member order.
+    Members are dicts as in DEFAULT_MEMBERS (``train``: overrides of train_classifier's keyword
+    arguments). Writes ``<out_dir>/<name>.pdparams`` and ``<name>.json`` per member, then
+    ``ensemble.json`` (the items, absolute weight paths) and ``metrics.json``.
+    ``workers``: members trained at once, each in its own process (None: default_workers(),
+    1: in this process); each member is seeded by itself, so the weights do not depend on it.
     """
     out_dir = pathlib.Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)

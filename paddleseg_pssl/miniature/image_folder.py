@@ -1,10 +1,9 @@
 """Any ImageNet-layout folder as in-memory, aspect-bucketed training batches (miniature demo).
 
-``<root>/<split>/<class>/<image>``, class ids from ``<root>/synsets.txt`` or else the sorted
-folder names. Each image is resized so its short side is ``input_size`` keeping its aspect
-(long side rounded to a multiple of 16), and images of the same size are batched together
-(aspect buckets), so nothing is cropped or squashed. Tensors are RGB scaled to [0, 1], then
-normalised with ``MEAN`` / ``STD`` (0.5 each, PaddleSeg's default ``Normalize``), NCHW float32.
+Class ids come from ``<root>/synsets.txt``, else the sorted folder names. Each image is resized
+to short side ``input_size`` keeping its aspect, and images of one size are batched together,
+so nothing is cropped or squashed. Tensors are NCHW float32 RGB in [0, 1] normalised with
+``MEAN`` / ``STD`` (PaddleSeg's default ``Normalize``).
 """
 import os
 import pathlib
@@ -62,11 +61,7 @@ def bucket_size(height: int, width: int, input_size: int,
 def load_image_folder(data_root: Union[str, os.PathLike], split: str,
                       class_names: Sequence[str], input_size: int = DEFAULT_INPUT_SIZE
                       ) -> Buckets:
-    """Decode every image of ``<root>/<split>/<class>/`` into aspect buckets.
-
-    Returns:
-        {(h, w): (uint8 RGB images (N, h, w, 3), int64 class ids (N,))}, in a stable order.
-    """
+    """Decode every image of ``<root>/<split>/<class>/`` into aspect buckets, sorted by size."""
     split_dir = pathlib.Path(data_root) / split
     if not split_dir.is_dir():
         raise ValueError(f"split folder {str(split_dir)!r} does not exist; expected "

@@ -1,9 +1,7 @@
-"""Small classifiers of three architectures, built by name (PSSL's ensemble, arXiv 2207.03335).
-
-Diverse architectures help the consensus (arXiv 2109.00707): ``mini_vgg`` (conv-BN-ReLU with
-max pooling), ``mini_resnet`` (basic blocks; its trunk is the ``MiniResNet`` backbone, so its
-weights initialise a segmentation backbone) and ``mini_mobilenet`` (inverted residuals). Every
-net ends in global average pooling, so it takes images at their own size and aspect.
+"""Small classifiers of three architectures, built by name (PSSL's ensemble, arXiv 2207.03335):
+diverse architectures help the consensus (arXiv 2109.00707). ``mini_resnet``'s trunk is the
+``MiniResNet`` backbone, so its weights initialise a segmentation backbone. Every net ends in
+global average pooling, so it takes images at their own size and aspect.
 """
 from typing import Callable, Dict, List, Sequence, Tuple
 
@@ -23,12 +21,7 @@ MOBILENET_WIDTHS: Tuple[int, ...] = (16, 24, 32, 64)
 
 
 class _ClassifierHead(nn.Layer):
-    """Shared tail: global average pooling of the last feature map, then a linear layer."""
-
-    fc: nn.Linear
-
-    def forward_features(self, x: paddle.Tensor) -> List[paddle.Tensor]:
-        raise NotImplementedError
+    """Shared tail: global average pooling of the last map of ``forward_features``, then ``fc``."""
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         """float32 (N, 3, H, W), normalised RGB -> float32 logits (N, num_classes)."""
@@ -138,10 +131,8 @@ def mini_resnet(num_classes: int, width: int = 16,
                 depths: Sequence[int] = MINI_RESNET_VARIANTS["MiniResNet"]["depths"],
                 downsample: str = MINI_RESNET_VARIANTS["MiniResNet"]["downsample"]
                 ) -> MiniResNetClassifier:
-    """Factory: MiniResNet trunk (widths width * (1, 2, 4, 8)) + classifier head.
-
-    With the defaults its trunk is exactly the registered ``MiniResNet`` backbone.
-    """
+    """Factory: MiniResNet trunk (widths width * (1, 2, 4, 8)) + classifier head; with the
+    defaults the trunk is exactly the registered ``MiniResNet`` backbone."""
     return MiniResNetClassifier(num_classes, widths=_scaled(RESNET_WIDTHS, width),
                                 depths=tuple(depths), downsample=downsample)
 

@@ -1,11 +1,8 @@
-"""Shape outlines of the miniature world: the families (the classes), their geometry, rendering
-and placement (PSSL demo, arXiv 2207.03335).
+"""Shape outlines of the miniature world: the families (the classes), rendering and placement.
 
-A shape is drawn as an anti-aliased coverage map (``alpha``, float32 ``(H, W)`` in [0, 1],
-rendered at ``SUPERSAMPLE`` times the resolution); its true mask is ``alpha >= 0.5``. Outlines
-are polygons in unit coordinates (roughly inside the unit disc), with optional holes, then
-jittered, rotated, scaled and placed. Everything is a pure function of a
-``numpy.random.Generator``: the same seed draws the same pixels.
+An outline is polygons in unit coordinates (roughly inside the unit disc) with optional holes,
+drawn as an anti-aliased coverage map ``alpha`` (float32 (H, W) in [0, 1]); the true mask is
+``alpha >= 0.5``. Everything is a pure function of a ``numpy.random.Generator``.
 """
 import math
 from typing import Callable, Dict, List, Sequence, Tuple
@@ -21,10 +18,6 @@ SUPERSAMPLE: int = 4
 Polygon = np.ndarray  # (N, 2) float32, x then y, unit coordinates
 Outline = Tuple[List[Polygon], List[Polygon]]  # (filled polygons, hole polygons)
 
-
-# --------------------------------------------------------------------------------------------
-# Shape families: each returns (fills, holes) in unit coordinates with a little random variation.
-# --------------------------------------------------------------------------------------------
 
 def _regular(n: int, radius: float = 1.0, phase: float = 0.0, samples: int = 0) -> Polygon:
     """A regular n-gon (or, with samples > n, a circle approximated by `samples` points)."""
@@ -46,10 +39,6 @@ def _star(rng: np.random.Generator) -> Outline:
 
 def _ring(rng: np.random.Generator) -> Outline:
     return [_circle(1.0)], [_circle(rng.uniform(0.45, 0.62))]
-
-
-def _triangle(rng: np.random.Generator) -> Outline:
-    return [_regular(3, 1.0, -math.pi / 2)], []
 
 
 def _cross(rng: np.random.Generator) -> Outline:
@@ -78,10 +67,6 @@ def _arrow(rng: np.random.Generator) -> Outline:
     b = rng.uniform(0.05, 0.3)    # where the head starts
     pts = [(-1, -s), (b, -s), (b, -h), (1, 0), (b, h), (b, s), (-1, s)]
     return [np.float32(pts)], []
-
-
-def _hexagon(rng: np.random.Generator) -> Outline:
-    return [_regular(6, 1.0)], []
 
 
 def _ellipse(rng: np.random.Generator) -> Outline:
@@ -127,11 +112,13 @@ def _bolt(rng: np.random.Generator) -> Outline:
     return [np.float32(pts)], []
 
 
-#: Every shape family, by name. The classification set draws its classes from
-#: CLASSIFICATION_FAMILIES; NEW_FAMILIES only appear in the downstream segmentation set.
+#: Every shape family, by name: rng -> (fills, holes), with a little random variation. The
+#: classification set's classes are CLASSIFICATION_FAMILIES; NEW_FAMILIES only appear in the
+#: downstream segmentation set.
 FAMILIES: Dict[str, Callable[[np.random.Generator], Outline]] = {
-    "star": _star, "ring": _ring, "triangle": _triangle, "cross": _cross,
-    "crescent": _crescent, "heart": _heart, "arrow": _arrow, "hexagon": _hexagon,
+    "star": _star, "ring": _ring, "triangle": lambda rng: ([_regular(3, 1.0, -math.pi / 2)], []),
+    "cross": _cross, "crescent": _crescent, "heart": _heart, "arrow": _arrow,
+    "hexagon": lambda rng: ([_regular(6, 1.0)], []),
     "ellipse": _ellipse, "chevron": _chevron, "tshape": _tshape, "lshape": _lshape,
     "semicircle": _semicircle, "trapezoid": _trapezoid, "bolt": _bolt,
 }
@@ -141,9 +128,6 @@ CLASSIFICATION_FAMILIES: Tuple[str, ...] = (
 NEW_FAMILIES: Tuple[str, ...] = ("semicircle", "trapezoid", "bolt")
 
 
-# --------------------------------------------------------------------------------------------
-# Geometry and rendering
-# --------------------------------------------------------------------------------------------
 
 def transform_outline(outline: Outline, scale_xy: Tuple[float, float], angle: float,
                       center: Tuple[float, float]) -> Outline:
@@ -193,16 +177,10 @@ def unit_area(outline: Outline) -> float:
 
 def place_object(rng: np.random.Generator, family: str, height: int, width: int,
                  area_range: Tuple[float, float], max_tries: int = 50
-                 ) -> Tuple[np.ndarray, float, Dict[str, float]]:
-    """Draw an object of `family` whose visible area is within `area_range` (image fractions).
-
-    Returns:
-        (alpha, area_fraction, params): the coverage map (float32 (H, W)), the visible area
-        fraction of its true mask (alpha >= 0.5), and the drawn parameters.
-
-    The object is placed anywhere its bounding box fits (so usually not centred); when it is
-    larger than the image in some direction it is centred along that direction and clipped.
-    """
+                 ) -> Tuple[np.ndarray, float]:
+    """(alpha, visible area fraction of its true mask) of an object of `family` whose visible
+    area is within `area_range`, placed anywhere its bounding box fits (centred and clipped
+    along a direction in which it is larger than the image)."""
     lo, hi = area_range
     for _ in range(max_tries):
         outline = FAMILIES[family](rng)
@@ -219,6 +197,6 @@ def place_object(rng: np.random.Generator, family: str, height: int, width: int,
         alpha = render_alpha(placed, height, width)
         fraction = float((alpha >= 0.5).mean())
         if lo <= fraction <= hi:
-            return alpha, fraction, {"scale": scale, "angle": angle, "cx": cx, "cy": cy}
+            return alpha, fraction
     raise RuntimeError(f"could not place a {family!r} with area in {area_range} on a "
                        f"{height}x{width} image in {max_tries} tries")

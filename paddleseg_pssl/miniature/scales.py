@@ -1,21 +1,17 @@
 """How big ``tools/demo.py``'s miniature world is: its scales, by name."""
 import dataclasses
-from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class DemoScale:
-    """How big the miniature is; ``full`` is ``make demo``, ``quick`` the end-to-end test,
-    ``study`` the world of ``tools/pssl_study.py`` (every classification image labelled),
-    ``large`` the five-classifier world of earlier studies
-    (docs/results.md).
+    """How big the miniature is: ``full`` is ``make demo``, ``quick`` the end-to-end test,
+    ``study`` the world of ``tools/pssl_study.py``, ``large`` five classifiers (docs/results.md).
 
-    ``ensemble_members`` is how many of the demo ensemble's members (``DEFAULT_MEMBERS``, in
-    order; None = all) are trained and explain; ``pretrain_processes`` how many processes the
-    pre-training's batch is split over (None = one per CPU process). ``finetune_lrs`` are the
-    initial learning rates searched per init. ``pretrain_iters``: shorter pre-training loses to the conventional init
-    (docs/results.md, "When PSSL pre-training pays off").
+    ``ensemble_members``: how many of ``DEFAULT_MEMBERS`` (in order; None = all) explain;
+    ``pretrain_processes``: processes the pre-training batch is split over (None = one per
+    CPU); ``finetune_lrs``: initial learning rates searched per init. Shorter pre-training than
+    ``pretrain_iters`` loses to the conventional init (docs/results.md).
     """
     num_classes: int
     images_per_class: int
@@ -50,9 +46,7 @@ _FULL = dataclasses.replace(_LARGE, labelled_per_class=40, classifier_epochs=10,
                             finetune_iters=100, finetune_lrs=(0.2, 0.1))
 SCALES: Dict[str, DemoScale] = {
     "full": _FULL,
-    # Every classification image labelled, three members trained 12 epochs, 5 noise samples,
-    # pre-training on one process, fine-tunes of 120 iterations at three rates: the world of
-    # tools/pssl_study.py's tables (docs/results.md).
+    # every classification image labelled: the world of tools/pssl_study.py's tables
     "study": dataclasses.replace(_FULL, labelled_per_class=_FULL.images_per_class,
                                  classifier_epochs=None, ensemble_members=3,
                                  pretrain_processes=1, finetune_iters=120,

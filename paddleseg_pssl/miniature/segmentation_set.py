@@ -1,36 +1,32 @@
 """The miniature downstream segmentation set, in PaddleSeg's generic ``Dataset`` format.
 
-The paper (arXiv 2207.03335, Table 3) fine-tunes PSSL-pretrained models on small downstream sets
-whose classes only partly overlap ImageNet's (CamVid: 367 training images). This set plays that
-part in the demo: scenes with several objects (some of shape families the classifiers were
-trained on, some new), occluding each other, over the same kind of cluttered backgrounds, and
-few training images.
-
-Layout (PaddleSeg ``type: Dataset`` with ``dataset_root: root``, ``train_path: root/train.txt``,
-``val_path: root/val.txt``, ``num_classes: summary['num_classes']``)::
+It plays the part of the paper's small downstream sets (arXiv 2207.03335, Table 3; CamVid has
+367 training images) whose classes only partly overlap ImageNet's: few scenes of several
+occluding objects, of shape families the classifiers know and new ones, over the same cluttered
+backgrounds. PaddleSeg reads it as ``type: Dataset``, ``dataset_root: root``, ``train_path:
+root/train.txt``, ``val_path: root/val.txt``, ``num_classes: summary['num_classes']``::
 
     root/
     |-- train.txt, val.txt   "images/<name>.jpg labels/<name>.png", one sample per line
     |-- labels.txt           class names in class-index order ("background" first)
     |-- summary.json         written last: settings, class names, counts, pixel frequencies
     |-- images/<split>_<index:04d>.jpg   RGB JPEG, quality 95
-    `-- labels/<split>_<index:04d>.png   single-channel uint8 class index, 0 = background;
-                                         no ignore pixels (255 would be ignore) are written
+    `-- labels/<split>_<index:04d>.png   uint8 class index, 0 = background, no ignore pixels
 
-Objects are drawn back to front; a pixel's label is the class of the front-most object whose
-true mask (coverage >= 0.5) covers it. Every object keeps at least half of its own area visible.
+A pixel's label is the class of the front-most object whose true mask (coverage >= 0.5) covers
+it; every object keeps at least half of its own area visible.
 """
 import os
 import pathlib
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
+from tqdm import tqdm
 
 from paddleseg_pssl.constants import IGNORE_INDEX
 from paddleseg_pssl.miniature import outlines, shapes
 from paddleseg_pssl.miniature.classification_set import (
-    FORMAT_VERSION, ImageSize, build_atomically, image_rng, normalise_sizes, write_gray,
-    write_rgb)
+    FORMAT_VERSION, ImageSize, build_atomically, image_rng, normalise_sizes, write_image)
 
 #: Classes of the downstream set: five the classifiers know, three they never saw.
 DEFAULT_KNOWN_CLASSES: Tuple[str, ...] = ("star", "ring", "triangle", "cross", "heart")
@@ -55,7 +51,7 @@ def draw_scene(rng: np.random.Generator, families: Sequence[str], height: int, w
     for _ in range(count):
         class_index = int(rng.integers(len(families)))
         for _attempt in range(20):
-            alpha, _, _ = outlines.place_object(rng, families[class_index], height, width,
+            alpha, _ = outlines.place_object(rng, families[class_index], height, width,
                                               object_area)
             mask = alpha >= 0.5
             # the new object may not hide more than half of an earlier one
@@ -83,8 +79,8 @@ def _write_split(tmp: pathlib.Path, split: str, count: int, families: Sequence[s
         h, w = sizes[int(rng.integers(len(sizes)))]
         rgb, label = draw_scene(rng, families, h, w, objects, area)
         stem = f"{split}_{index:04d}"
-        write_rgb(tmp / "images" / f"{stem}.jpg", rgb)
-        write_gray(tmp / "labels" / f"{stem}.png", label)
+        write_image(tmp / "images" / f"{stem}.jpg", rgb)
+        write_image(tmp / "labels" / f"{stem}.png", label)
         lines.append(f"images/{stem}.jpg labels/{stem}.png\n")
         pixels += np.bincount(label.ravel(), minlength=len(pixels))[:len(pixels)]
         bar.update()
@@ -100,11 +96,9 @@ def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_im
                           objects_per_image: Tuple[int, int] = (2, 4),
                           object_area: Tuple[float, float] = DEFAULT_OBJECT_AREA,
                           progress: bool = True) -> Dict[str, Any]:
-    """Write (or reuse, when complete with the same settings) the miniature downstream
-    segmentation set at ``root`` (see module doc); each scene is drawn from (seed, split, index)
-    alone. ``known_classes`` are shared with the classification set, ``new_classes`` never seen
-    by the classifiers; ``object_area`` is before occlusion. Returns a summary (classes with
-    background, counts, pixel frequency per class, settings, seconds)."""
+    """Write (or reuse) the segmentation set at ``root`` (module doc), each scene drawn from
+    (seed, split, index) alone. ``new_classes`` are never seen by the classifiers;
+    ``object_area`` is before occlusion. Returns the summary."""
     families = list(known_classes) + list(new_classes)
     unknown = [f for f in families if f not in outlines.FAMILIES]
     if unknown or len(set(families)) != len(families) or not families:
@@ -120,19 +114,16 @@ def make_segmentation_set(root: Union[str, os.PathLike], seed: int = 0, train_im
                 "object_area": list(object_area)}
 
     def build(tmp: pathlib.Path) -> Dict[str, Any]:
-        from tqdm import tqdm
-
         (tmp / "images").mkdir()
         (tmp / "labels").mkdir()
         with open(tmp / "labels.txt", "w", encoding="utf-8") as f:
             f.write("".join(f"{n}\n" for n in names))
         pixels = np.zeros(len(names), np.int64)
-        bar = tqdm(total=train_images + val_images, desc="segmentation set",
-                   disable=not progress, leave=False)
-        for split, count in (("train", train_images), ("val", val_images)):
-            pixels += _write_split(tmp, split, count, families, seed, sizes,
-                                   tuple(objects_per_image), tuple(object_area), bar)
-        bar.close()
+        with tqdm(total=train_images + val_images, desc="segmentation set",
+                  disable=not progress, leave=False) as bar:
+            for split, count in (("train", train_images), ("val", val_images)):
+                pixels += _write_split(tmp, split, count, families, seed, sizes,
+                                       tuple(objects_per_image), tuple(object_area), bar)
         return {
             "kind": "segmentation", "num_classes": len(names), "class_names": names,
             "known_classes": list(known_classes), "new_classes": list(new_classes),

@@ -1,12 +1,9 @@
 """Drawing primitives of the miniature world: colours, textures, backgrounds, clutter.
 
-Classes are told apart by *shape* only (colour and texture are drawn independently of the
-class), so an explanation has to look at the object, whose true mask scores the pseudo labels.
-Everything is a pure function of a ``numpy.random.Generator``. Images are float32 (H, W, 3) RGB
-in [0, 1]; a shape (:mod:`.outlines`) is an anti-aliased coverage map ``alpha``, its true mask
-``alpha >= 0.5``. Objects take vivid colours, backgrounds muted ones (patterns at 15 % contrast),
-as in photos: with backgrounds of any colour the small classifiers stayed at chance within the
-demo's CPU budget.
+Classes differ by *shape* only (colour and texture are class-independent), so an explanation has
+to look at the object. Pure functions of a ``numpy.random.Generator``; images are float32 (H, W,
+3) RGB in [0, 1]. Objects take vivid colours, backgrounds muted ones, as in photos: with
+backgrounds of any colour the small classifiers stayed at chance within the demo's CPU budget.
 """
 import math
 from typing import Tuple
@@ -17,13 +14,7 @@ import numpy as np
 from paddleseg_pssl.constants import UINT8_MAX
 from paddleseg_pssl.miniature.outlines import Outline, render_alpha, transform_outline
 
-
-# --------------------------------------------------------------------------------------------
-# Colours and textures (class-independent)
-# --------------------------------------------------------------------------------------------
-
-#: (saturation range, value range) of the two palettes: objects are vivid, backgrounds muted,
-#: as the main object of a photo usually stands out from its surroundings.
+#: (saturation range, value range) of the palettes: vivid objects, muted backgrounds.
 VIVID: Tuple[Tuple[float, float], Tuple[float, float]] = ((0.55, 1.0), (0.55, 1.0))
 MUTED: Tuple[Tuple[float, float], Tuple[float, float]] = ((0.0, 0.35), (0.25, 0.75))
 ANY: Tuple[Tuple[float, float], Tuple[float, float]] = ((0.0, 1.0), (0.2, 1.0))
@@ -94,8 +85,8 @@ def texture(rng: np.random.Generator, height: int, width: int, kind: str,
 
 def random_texture(rng: np.random.Generator, height: int, width: int,
                    contrast: Tuple[float, float] = (1.0, 1.0), palette=ANY) -> np.ndarray:
-    """A random texture of a random kind: a main colour c1 patterned with a second colour
-    c1 + t * (c2 - c1), with t (the pattern's contrast) drawn from the range `contrast`."""
+    """A texture of a random kind: colour c1 patterned with c1 + t * (c2 - c1), t (the
+    pattern's contrast) drawn from `contrast`."""
     kind = TEXTURES[rng.integers(len(TEXTURES))]
     c1, c2 = random_color(rng, palette), random_color(rng)
     t = rng.uniform(*contrast)
@@ -107,10 +98,6 @@ def composite(image: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.nda
     a = alpha[..., None]
     return image * (1.0 - a) + layer * a
 
-
-# --------------------------------------------------------------------------------------------
-# Backgrounds and distractors (never shapes of a class family)
-# --------------------------------------------------------------------------------------------
 
 #: Contrast of the background's pattern relative to a full two-colour texture (0..1).
 BACKGROUND_PATTERN_CONTRAST: float = 0.15
