@@ -1,17 +1,11 @@
-"""Compatibility fixes that let PaddleSeg 2.8.0's stock engine and deploy path run on Paddle 3.x.
+"""Fixes that let PaddleSeg 2.8.0's stock engine and deploy path run on Paddle 3.x.
 
-PSSL (arXiv 2207.03335) trains with PaddleSeg's own ``core.train`` and ``core.evaluate``;
-PaddleSeg 2.8.0, the newest release, predates Paddle changes that break them: 0-D tensors from
-full reductions (:mod:`.train_loop`, :mod:`.metrics`), type promotion between integer and float
-tensors (:mod:`.losses`), ``paddle.utils.profiler`` gone (:mod:`.profiler`), a raising sample
-hanging the ``DataLoader`` (:mod:`.data_loader`) and the deployment path on Paddle 3.3's graph
-files and Paddle Inference (:mod:`.deploy`). Each module names the upstream reports.
-
-Every fix is written for this project (no PaddleSeg code is copied), feature-detected (a probe
-runs the *stock* code on a tiny input and the fix is installed only when it fails, so a fixed
-PaddleSeg is left alone) and installed by :func:`.patching.apply` with the plugin's own changes
-(``paddleseg_pssl.plugin.FIXES``). The exception is ``calculate_area``, replaced always: the
-stock per-class loop is slow at PSSL's 1001 classes (``benchmarks/bench_calculate_area.py``).
+0-D reductions (:mod:`.train_loop`, :mod:`.metrics`), integer/float type promotion
+(:mod:`.losses`), ``paddle.utils.profiler`` gone (:mod:`.profiler`), a raising sample hanging
+the ``DataLoader`` (:mod:`.data_loader`), Paddle 3.3's graph files and Inference (:mod:`.deploy`).
+Each fix is our own code, installed by :func:`.patching.apply` only when a probe of the *stock*
+code on a tiny input fails (a fixed PaddleSeg is left alone); ``calculate_area`` is replaced
+always, for speed at 1001 classes.
 """
 from typing import Tuple
 

@@ -1,16 +1,10 @@
 """Fix for ``paddle.io.DataLoader``: a sample that raises hangs or hides in the loader.
 
-Paddle 3.3's loader reads batches in a thread that feeds a C++ blocking queue. Two failures:
-
-* **Hang** (``num_workers=0``): an exception from the dataset ends that thread without closing
-  the queue, so the training loop waits for the next batch forever (a bad sample made
-  PaddleSeg's ``core.train`` hang, issue 23 of this project).
-* **Lost error** (any ``num_workers``): once the thread kills the queue, the loop gets
-  ``SystemError: Blocking queue is killed because the data reader raises an exception``; the
-  dataset's error is only printed by the dying thread (Paddle #31371, #32104).
-
-The replacements subclass Paddle's two iterator classes: the reader thread keeps its error and
-kills the queue, and ``__next__`` raises that error in the consumer's thread.
+Paddle 3.3's reader thread feeds a C++ blocking queue. With ``num_workers=0`` a dataset error
+ends the thread without closing the queue (the loop waits forever); with any ``num_workers``
+the loop gets ``SystemError: Blocking queue is killed ...`` and the error is only printed
+(Paddle #31371, #32104). The replacement iterators keep the reader's error, kill the queue and
+raise that error from ``__next__``.
 """
 import threading
 from typing import Optional
@@ -74,12 +68,8 @@ class _FailingDataset(paddle.io.Dataset):
 
 
 def probe_reader_error(iterator_class: type) -> bool:
-    """True when a dataset error hangs or hides in a ``num_workers=0`` loader of this class.
-
-    The reader thread of a stock iterator dies at once on the error; hung when it left the
-    queue open (the probe does not wait on it then), hidden when the loop then raises
-    anything but the dataset's error. The thread's own traceback print is silenced.
-    """
+    """True when a dataset error hangs (queue left open) or hides (the loop raises anything
+    else) in a ``num_workers=0`` loader of this class; the thread's traceback print is silenced."""
     loader = paddle.io.DataLoader(_FailingDataset(), batch_size=1, num_workers=0)
     previous_hook = threading.excepthook
     threading.excepthook = lambda hook_args: None if hook_args.exc_type is ProbeSampleError \
@@ -102,8 +92,7 @@ def probe_reader_error(iterator_class: type) -> bool:
 
 
 def _reader_error_lost() -> bool:
-    """The probe on the stock single-process class; the multi-process one reads batches
-    through the same blocking queue, which reports a kill the same way."""
+    """The probe on the stock single-process class (the multi-process one shares its queue)."""
     return probe_reader_error(original(SINGLE_PROCESS_ITER))
 
 

@@ -1,23 +1,14 @@
-"""Fixes for the deployment path: PaddleSeg 2.8's ``deploy.yaml`` and Paddle Inference 3.3.
+"""Fixes for the deployment path (``tools/export.py``, ``deploy/python/infer.py``) on Paddle 3.3.
 
-PaddleSeg's ``tools/export.py`` then ``deploy/python/infer.py`` fail on Paddle 3.3 in three
-places, all reached from the plugin because ``infer.py`` reads ``deploy.yaml`` through
-``paddleseg.deploy.infer.DeployConfig`` and builds ``paddle.inference.Config`` objects (one
-class, patched in place, so names bound before the plugin loaded see the fix too):
+* Graph file (PaddleSeg #3909, #3932): ``deploy.yaml`` names ``model.pdmodel`` but PIR saves
+  ``model.json``; ``DeployConfig.model`` names the graph file saved next to it.
+* Memory optimisation (PaddleCustomDevice #1619): ``Config.enable_memory_optim()`` makes
+  ``create_predictor`` fail; the call is logged and ignored.
+* oneDNN on CPU (Paddle #79749): ``predictor.run()`` fails on bilinear interpolation, which
+  every PaddleSeg model ends with; a new ``Config`` starts with oneDNN off (``enable_mkldnn()``
+  still switches it on).
 
-* **Graph file** (PaddleSeg #3909, #3932). ``export.py`` writes ``model: model.pdmodel``
-  literally, while ``paddle.jit.save`` under PIR writes ``model.json``; ``DeployConfig.model``
-  then names a missing file. Fixed: it names the graph file saved next to it.
-* **Memory optimisation** (PaddleCustomDevice #1619). ``Config.enable_memory_optim()`` makes
-  ``create_predictor`` fail (``Not find predictor_id 0 and pass_name
-  memory_optimize_pass``). Fixed: the call is logged and ignored.
-* **oneDNN on CPU** (Paddle #79749). With oneDNN on, the CPU default, ``predictor.run()``
-  fails on bilinear interpolation (``ConvertPirAttribute2RuntimeAttribute not support
-  [pir::ArrayAttribute<pir::DoubleAttribute>]``), which every PaddleSeg model ends with.
-  Fixed: a new ``Config`` starts with oneDNN off; ``enable_mkldnn()`` still switches it on.
-
-One probe saves a one-convolution, bilinear-upsampling model in a temporary folder and tries
-the three on it (about 0.1 s).
+One probe (about 0.1 s) saves a tiny conv + bilinear-upsampling model and tries the three.
 """
 import functools
 import os
@@ -26,6 +17,8 @@ from typing import Dict, Optional
 
 import numpy as np
 import paddle
+from paddleseg.deploy.infer import DeployConfig
+from paddleseg.utils import logger
 
 from paddleseg_pssl.compat.patching import Fix, original
 
@@ -92,8 +85,6 @@ def _predictor_fails(graph: str, params: str, *, memory_optim: bool, onednn: boo
 
 def _stock_model_path(folder: str) -> str:
     """What the stock ``DeployConfig.model`` returns for the ``deploy.yaml`` PaddleSeg writes."""
-    from paddleseg.deploy.infer import DeployConfig
-
     config = DeployConfig.__new__(DeployConfig)
     config.dic, config._dir = {"Deploy": {"model": STOCK_GRAPH_FILE}}, folder
     return original(DEPLOY_MODEL).fget(config)
@@ -135,8 +126,6 @@ class _FixedProperty(property):
 def enable_memory_optim(self, x: bool = True) -> None:
     """Stock ``Config.enable_memory_optim`` left undone: on this Paddle it breaks the predictor."""
     if x:
-        from paddleseg.utils import logger
-
         logger.warning("paddleseg_pssl: Config.enable_memory_optim() ignored: on this Paddle "
                        "it makes create_predictor fail (memory_optimize_pass)")
 

@@ -1,14 +1,13 @@
 """Fixes for PaddleSeg 2.8.0's cross-entropy losses under Paddle's type promotion.
 
-Paddle 2.6+/3.x (Paddle PR #63842) rejects binary ops between integer and floating tensors
-(``TypeError: (InvalidType) Type promotion only support calculations between floating-point
-numbers``); ``CrossEntropyLoss`` and ``OhemCrossEntropyLoss`` mix int64 masks or labels with
-float32 values (PaddleSeg #3603; upstream PR #3731).
+Paddle 2.6+ (PR #63842) rejects binary ops between integer and floating tensors, which
+``CrossEntropyLoss`` and ``OhemCrossEntropyLoss`` mix (PaddleSeg #3603; upstream PR #3731).
 """
 from typing import Callable, List, Optional
 
 import paddle
 import paddle.nn.functional as F
+from paddleseg.models.losses import CrossEntropyLoss, OhemCrossEntropyLoss
 
 from paddleseg_pssl.compat.patching import (PROBE_CLASSES, Fix, fails, original, probe_labels,
                                             probe_logits)
@@ -25,8 +24,6 @@ _OHEM_IGNORED_PROB = 2.0
 
 def probe_ce_post_process(post_process: Callable) -> bool:
     """True when ``post_process`` (a ``_post_process_loss``) fails with or without weight."""
-    from paddleseg.models.losses import CrossEntropyLoss
-
     def run(weight: Optional[List[float]]) -> None:
         loss_fn = CrossEntropyLoss(weight=weight)
         logit = paddle.transpose(probe_logits(), [0, 2, 3, 1])
@@ -40,19 +37,10 @@ def probe_ce_post_process(post_process: Callable) -> bool:
 def ce_post_process_loss(self, logit: paddle.Tensor, label: paddle.Tensor,
                           semantic_weights: Optional[paddle.Tensor],
                           loss: paddle.Tensor) -> paddle.Tensor:
-    """Weighted mean of a per-pixel cross entropy, every operand in float32.
-
-    Replaces ``CrossEntropyLoss._post_process_loss`` (also inherited by
-    ``DistillCrossEntropyLoss``). The stock one multiplies the int64 label by a float32 mask
-    (with ``weight``) and a float32 mask by ``ones_like(label)`` (int64, without), which
-    Paddle type promotion rejects (PaddleSeg #3603; upstream PR #3731). Same value: the sum
-    of ``loss * mask * semantic_weights`` over pixels divided by the sum of ``mask *
-    class_weight[label]``; with ``top_k_percent_pixels < 1`` only the largest per-pixel
-    losses count. When ``avg_non_ignore`` is False, ignored pixels count with weight 1 (the
-    stock code would one-hot the out-of-range ignore label).
-
-    ``logit`` (N, H, W, C), ``label`` int64 (N, H, W), optional per-pixel ``semantic_weights``
-    (N, H, W), per-pixel ``loss`` (N, H, W[, 1]); returns a 0-D float32 loss.
+    """Stock ``CrossEntropyLoss._post_process_loss`` (also ``DistillCrossEntropyLoss``'s) with
+    every operand in float32: sum of ``loss * mask * semantic_weights`` over sum of ``mask *
+    class_weight[label]`` (top ``top_k_percent_pixels`` losses only). Without
+    ``avg_non_ignore`` ignored pixels count with weight 1 (stock would one-hot the ignore label).
     """
     valid = label != self.ignore_index
     if self.avg_non_ignore:
@@ -84,31 +72,17 @@ def ce_post_process_loss(self, logit: paddle.Tensor, label: paddle.Tensor,
     return loss.mean() / (coef.mean() + self.EPS)
 
 
-# ---------------------- fix 4: OhemCrossEntropyLoss mixes int64 masks and float probabilities
-
-
 def probe_ohem_forward(forward: Callable) -> bool:
-    """True when ``forward`` fails on a tiny input that takes the hard-mining branch.
-
-    Mining runs only when ``min_kept`` is below the number of valid pixels.
-    """
-    from paddleseg.models.losses import OhemCrossEntropyLoss
+    """True when ``forward`` fails on a tiny input that takes the hard-mining branch
+    (``min_kept`` below the valid pixel count)."""
     loss_fn = OhemCrossEntropyLoss(min_kept=1)
     return fails(lambda: forward(loss_fn, probe_logits(), probe_labels()))
 
 
 def ohem_forward(self, logit: paddle.Tensor, label: paddle.Tensor) -> paddle.Tensor:
-    """Online hard example mining cross entropy, with boolean masks.
-
-    Replaces ``OhemCrossEntropyLoss.forward``: the stock one adds an int64 mask to float
-    probabilities (``prob + (1 - valid_mask)``), which Paddle type promotion rejects
-    (PaddleSeg #3603; upstream PR #3731). Same rule: when more than ``min_kept`` (> 0)
-    pixels are valid, keep only those whose true-class probability is below
-    ``max(thresh, p_k)``, ``p_k`` being the ``min_kept``-th smallest such probability; the
-    cross entropy is averaged over the kept pixels.
-
-    ``logit`` (N, C, H, W), ``label`` (N[, 1], H, W); returns a 0-D float32 loss.
-    """
+    """Stock ``OhemCrossEntropyLoss.forward`` with boolean masks (stock adds an int64 mask to
+    float probabilities): with more than ``min_kept`` valid pixels, keep those whose true-class
+    probability is below ``max(thresh, p_k)`` (``p_k`` the ``min_kept``-th smallest)."""
     n, c, h, w = logit.shape
     label = label.reshape([-1]).astype("int64")
     valid = label != self.ignore_index

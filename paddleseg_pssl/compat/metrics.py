@@ -1,9 +1,5 @@
-"""Fix for ``paddleseg.utils.metrics.calculate_area``: a vectorised (bincount) version.
-
-Replaced always, because the stock per-class loop is slow at the 1001 classes of PSSL
-pre-training (``benchmarks/bench_calculate_area.py``); it keeps the stock return contract and
-also removes the stock 0-D concatenation failure on Paddle >= 2.5.
-"""
+"""``paddleseg.utils.metrics.calculate_area`` as three bincounts: replaced always, as the stock
+per-class loop is slow at 1001 classes (``benchmarks/bench_calculate_area.py``)."""
 from typing import Tuple
 
 import paddle
@@ -20,17 +16,10 @@ def calculate_area(pred: paddle.Tensor,
                    num_classes: int,
                    ignore_index: int = IGNORE_INDEX
                    ) -> Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor]:
-    """Per-class intersection, prediction and label pixel counts, in three bincounts.
-
-    Same contract as ``paddleseg.utils.metrics.calculate_area`` (2.8.0): a predicted pixel
-    counts only where the label is not ``ignore_index``; the label area counts every label
-    pixel whose value is a class id; values outside ``[0, num_classes)`` count nowhere.
-    O(pixels) instead of the stock O(pixels x classes) loop, and it never concatenates 0-D
-    tensors (the stock failure on Paddle >= 2.5, PaddleSeg #3408, #3556, #3373).
-
-    ``pred`` and ``label``: integer class ids of one shape, (N[, 1], H, W). Returns
-    (intersect_area, pred_area, label_area), int64 tensors of shape [num_classes].
-    """
+    """Per-class (intersect_area, pred_area, label_area), int64 [num_classes], of integer
+    ``pred`` and ``label`` (N[, 1], H, W), as the stock 2.8.0 contract: a prediction counts only
+    where the label is not ``ignore_index``; values outside ``[0, num_classes)`` count nowhere.
+    Unlike stock, it never concatenates 0-D tensors (PaddleSeg #3373, #3408, #3556)."""
     if num_classes <= 0:
         raise ValueError(f"calculate_area: num_classes must be positive, got {num_classes}")
     if pred.ndim == 4:

@@ -1,9 +1,8 @@
 """The one mechanism by which ``import paddleseg_pssl`` changes PaddleSeg and Paddle.
 
-A :class:`Fix` names the objects it replaces by key, ``"module:attribute"`` or
-``"module:Class.method"``; :func:`apply` installs every fix of a registry whose probe asks for it
-(``paddleseg_pssl.plugin.FIXES`` is the registry) and keeps the stock objects for
-:func:`original`, so probes and replacements can still call them.
+A :class:`Fix` names what it replaces by key (``"module:attribute"``, ``"module:Class.method"``);
+:func:`apply` installs the fixes whose probe asks for it, keeping the stock objects for
+:func:`original`.
 """
 import dataclasses
 import sys
@@ -32,15 +31,8 @@ def always() -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Fix:
-    """One change to PaddleSeg or Paddle.
-
-    Attributes:
-        name: Short identifier, logged at start-up.
-        upstream: PaddleSeg / Paddle issues or pull requests reporting the failure ("" for a
-            feature of this package).
-        is_needed: Probe; True when the stock objects need the change.
-        patches: Key of each replaced object -> the object installed there.
-    """
+    """One change to PaddleSeg or Paddle: its logged name, the upstream reports ("" for a
+    feature of this package), the probe, and key -> replacement."""
 
     name: str
     upstream: str
@@ -90,11 +82,8 @@ def install(key: str, new: object) -> None:
 
 
 def apply(fixes: Sequence[Fix]) -> Tuple[str, ...]:
-    """Install every fix whose probe asks for it, in order; safe to call repeatedly.
-
-    A probe that crashes (a future PaddleSeg renamed its target) skips its fix with a warning
-    instead of breaking ``import paddleseg_pssl``. Returns :func:`applied`.
-    """
+    """Install every fix whose probe asks for it, in order; safe to call repeatedly. A probe
+    that crashes skips its fix with a warning, not breaking the import. Returns :func:`applied`."""
     for fix in fixes:
         if fix.name in _APPLIED:
             continue

@@ -1,15 +1,9 @@
 """Fix for ``--profiler_options``: PaddleSeg's profiler step ported to ``paddle.profiler``.
 
-PaddleSeg 2.8.0's ``paddleseg.utils.train_profiler.add_profiler_step`` calls
-``paddle.utils.profiler.start_profiler``/``stop_profiler``, gone from Paddle 3.x, so
-``--profiler_options`` crashes with ``AttributeError`` under PaddleSeg's own ``train.py`` too.
-:func:`add_profiler_step` keeps its contract: one call per training iteration; the options
-string (parsed by PaddleSeg's own ``ProfilerOptions``) gives ``batch_range=[start,end]``
-(profile calls start..end-1), ``state`` (CPU, GPU or All), ``sorted_key`` (calls, total, max,
-min, ave: the summary order; ``paddle.profiler`` cannot sort by calls, so calls sorts by
-total), ``profile_path`` (the Chrome-tracing JSON written at the end) and ``exit_on_finished``
-(end the process once written). ``tracer_option`` has no ``paddle.profiler`` counterpart: the
-new profiler always records operator detail.
+PaddleSeg 2.8.0's ``add_profiler_step`` calls ``paddle.utils.profiler``, gone from Paddle 3.x.
+The port keeps its options (``batch_range``, ``state``, ``sorted_key``, ``profile_path``,
+``exit_on_finished``); ``sorted_key`` calls sorts by total (``paddle.profiler`` cannot sort by
+calls) and ``tracer_option`` has no counterpart (operator detail is always recorded).
 """
 import inspect
 import os
@@ -18,6 +12,7 @@ from typing import Dict, Optional
 
 import paddle
 import paddle.profiler as profiler
+from paddleseg.utils.train_profiler import ProfilerOptions
 
 from paddleseg_pssl.compat.patching import Fix, original
 
@@ -50,8 +45,6 @@ def add_profiler_step(options_str: Optional[str] = None) -> None:
     """Count one training step; start, step or stop ``paddle.profiler`` as the options say."""
     if options_str is None:
         return
-    from paddleseg.utils.train_profiler import ProfilerOptions
-
     if _STATE["options"] is None:
         _STATE["options"] = ProfilerOptions(options_str)
     options = _STATE["options"]

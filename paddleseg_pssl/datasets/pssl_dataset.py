@@ -1,14 +1,9 @@
-"""``PSSLDataset``: ImageNet images with PSSL pseudo labels, as PaddleSeg training samples.
+"""``PSSLDataset``: ImageNet images with PSSL pseudo labels (arXiv 2207.03335: an image's top
+decile of the consensus explanation takes its class, other pixels the background class).
 
-PSSL (Li et al., "Distilling Ensemble of Explanations for Weakly-Supervised Pre-Training of
-Image Segmentation Models", arXiv 2207.03335) labels the pixels of each image's top decile
-(Eq. 2) of the consensus explanation (arXiv 2109.00707) with the image's class and every other
-pixel with a background class B.
-
-This class replaces PaddleSeg's built-in ``PSSLDataset`` in ``manager.DATASETS``: it keeps the
-built-in's config keys (``transforms``, ``imagenet_root``, ``pssl_root``, ``mode``, ``edge``)
-and its release format, and adds the decile PNG format of ``paddleseg_pssl.pssl_format``,
-configurable decile->label mapping, resizing of labels to the image, and validation.
+It replaces PaddleSeg's built-in ``PSSLDataset`` in ``manager.DATASETS``, keeping its config keys
+and release format, and adds the decile PNGs of :mod:`paddleseg_pssl.pssl_format`, configurable
+decile->label mapping, labels resized to the image, and validation.
 """
 import os
 import warnings
@@ -51,11 +46,8 @@ def _decile_set(name: str, values: Optional[Iterable[int]]) -> Tuple[int, ...]:
 
 
 def replace_component(registry: manager.ComponentManager, component: type) -> type:
-    """Register ``component`` in ``registry``, replacing any entry of its name with one debug line.
-
-    PaddleSeg's own ``add_component`` would replace it too, but with a generic warning; this
-    says which class replaced which, at PaddleSeg's debug level (``logger.log_level = 3``).
-    """
+    """Register ``component`` in ``registry``, replacing any entry of its name with one debug line
+    saying which class replaced which (PaddleSeg's own would warn generically)."""
     name = component.__name__
     previous = registry.components_dict.get(name)
     with warnings.catch_warnings():
@@ -71,67 +63,33 @@ def replace_component(registry: manager.ComponentManager, component: type) -> ty
 class PSSLDataset(Dataset):
     """ImageNet training images paired with PSSL pseudo segmentation labels.
 
-    Two label formats are read, chosen per file by its suffix (``docs/generation.md`` shows
-    both trees): the decile PNGs of ``paddleseg_pssl.pssl_format`` (``train.txt`` lines
-    ``<label relpath>[\t<image relpath>]``, ``synsets.txt``, single-channel deciles 0..9 at any
-    resolution) and the official release (``*.JPEG_eiseg.npz``, key ``arr_0``, 1 = top decile,
-    ``imagenet_lsvrc_2015_synsets.txt``); images are under ``imagenet_root``. ``synsets.txt``
-    wins when both synsets files exist. A sample's class is its label's folder's position in
-    the synsets file; with K classes, background is K and the model has K + 1 outputs.
-
-    Deciles in ``foreground_deciles`` take the image's class, in ``ignore_deciles``
-    ``ignore_index`` (``pssl_format.ignore_index_for(K + 1)``: 255 while K + 1 <= 255, else
-    K + 1), all others the background. Padding transforms still at PaddleSeg's 255 are switched
-    to it; the builder gives it to the loss (``label_space_for_config``, which reads the synsets
-    file, so any K works; the class attributes are ImageNet-1k's). The label is resized to the
-    image (nearest) before the transforms; one of another aspect (``pssl_format.label_fits_image``)
-    raises ``PSSLSampleError``. Labels are uint8 when every value fits, else int32.
-
-    Construction validates the list: malformed lines (with line numbers), classes absent from
-    the synsets (by name), missing images or labels (count and first paths) raise
-    ``ValueError``, or with ``skip_missing`` are dropped with one warning. A bad sample at
-    ``__getitem__`` raises ``PSSLSampleError`` naming its files, which stops training; with
-    ``skip_bad_samples`` it is logged and replaced.
-
-    Args:
-        transforms (list): PaddleSeg transforms applied to the image and the label.
-        imagenet_root (str): Root of the images (holds ``train/<class>/...``).
-        pssl_root (str): Root of the labels (holds ``train.txt`` and a synsets file).
-        mode (str, optional): Only ``'train'`` exists. Default: ``'train'``.
-        edge (bool, optional): Also return ``'edge'``, the binary class-edge map. Default: False.
-        foreground_deciles (list[int], optional): Deciles labelled with the image's class.
-            Default: ``[9]`` (the paper).
-        ignore_deciles (list[int], optional): Deciles labelled ``ignore_index``. Default: ``[]``;
-            the paper's ablation ignores ``[8]``.
-        skip_missing (bool, optional): Drop samples with a missing file. Default: False.
-        verify_files (bool, optional): Check that every listed file exists. Default: True.
-        subset (int | float, optional): Train on a class-balanced subset: a sample count
-            (e.g. 50000 for the paper's PSSL-50K) or a fraction in (0, 1], the same share
-            of every class (``paddleseg_pssl.subsets``). Default: None (every sample).
-        subset_seed (int, optional): Seed of the subset's choice within each class. Default: 0.
-        skip_bad_samples (bool, optional): Log a sample that cannot be loaded in one line and
-            return the next; more than ``MAX_SKIPPED_IN_A_ROW`` in a row still stop training.
-            Default: False (a bad sample stops training, exit status 4).
+    Labels are decile PNGs (``train.txt``, ``synsets.txt``) or the official release
+    (``*.JPEG_eiseg.npz``, ``imagenet_lsvrc_2015_synsets.txt``), chosen per file by suffix;
+    ``synsets.txt`` wins when both synsets files exist. With K classes in the synsets file,
+    background is K and the model has K + 1 outputs (the class attributes are ImageNet-1k's;
+    ``label_space_for_config`` reads the data). ``foreground_deciles`` (default [9]) take the
+    image's class, ``ignore_deciles`` (the paper's ablation: [8]) ``ignore_index``, the rest the
+    background. Labels are resized (nearest) to their image. A sample that cannot be loaded (a
+    label of another aspect, for one) raises ``PSSLSampleError``, which stops training unless
+    ``skip_bad_samples`` (logged and replaced; ``MAX_SKIPPED_IN_A_ROW`` + 1 in a row still stop). Construction refuses
+    malformed lines, unknown classes and missing files (dropped with ``skip_missing``).
+    ``subset``: a class-balanced sample count or fraction (``paddleseg_pssl.subsets``), chosen
+    by ``subset_seed``. ``mode`` is only ``'train'``; ``edge`` adds the class-edge map;
+    ``verify_files`` checks every listed file exists.
     """
     NUM_CLASSES = segmentation_num_classes(IMAGENET_NUM_CLASSES)
     IGNORE_INDEX = pssl_format.ignore_index_for(NUM_CLASSES)
     IMG_CHANNELS = 3
     ignore_index = IGNORE_INDEX
 
-    def __init__(self,
-                 transforms: list,
-                 imagenet_root: str,
-                 pssl_root: str,
-                 mode: str = "train",
+    def __init__(self, transforms: list, imagenet_root: str, pssl_root: str, mode: str = "train",
                  edge: bool = False,
                  foreground_deciles: Iterable[int] = DEFAULT_FOREGROUND_DECILES,
                  ignore_deciles: Iterable[int] = DEFAULT_IGNORE_DECILES,
-                 skip_missing: bool = False,
-                 verify_files: bool = True,
-                 subset: Optional[subsets.SubsetSize] = None,
-                 subset_seed: int = 0,
+                 skip_missing: bool = False, verify_files: bool = True,
+                 subset: Optional[subsets.SubsetSize] = None, subset_seed: int = 0,
                  skip_bad_samples: bool = False) -> None:
-        # Dataset.__init__ is not called: it reads a two-column list under one root.
+        # Not Dataset.__init__: it reads a two-column list under one root.
         if str(mode).lower() != "train":
             raise PSSLConfigError(f"mode must be 'train' (PSSL labels exist for training images "
                                   f"only), got {mode!r}")
@@ -152,7 +110,7 @@ class PSSLDataset(Dataset):
         self._set_deciles(foreground_deciles, ignore_deciles)
         self._set_label_space(pssl_root)
         self._align_label_padding()
-        # The generator's resolution, so its capped labels of extreme-aspect strips still fit.
+        # The generator's resolution, so its capped labels of extreme-aspect strips fit.
         self.label_resolution = pssl_format.read_label_resolution(pssl_root)
 
         self.file_list: List[List[str]] = []
@@ -205,12 +163,8 @@ class PSSLDataset(Dataset):
 
     @classmethod
     def label_space_for_config(cls, dataset_cfg: dict) -> Tuple[int, int]:
-        """(num_classes, ignore_index) of the data a ``train_dataset`` config points at.
-
-        The hook ``paddleseg_pssl.training.builder`` calls before building anything, so
-        the model and the losses are sized from ``synsets.txt`` rather than from the class
-        attributes: (1001, 1001) for ImageNet-1k, (4, 255) for 3 classes.
-        """
+        """(num_classes, ignore_index) of the data a ``train_dataset`` config points at: the hook
+        the builder sizes the model and losses by ((1001, 1001) for ImageNet-1k)."""
         pssl_root = dataset_cfg.get("pssl_root")
         if pssl_root is None or not os.path.isdir(pssl_root):
             raise PSSLConfigError(f"train_dataset.pssl_root {pssl_root!r} is not a directory")
@@ -219,14 +173,8 @@ class PSSLDataset(Dataset):
         return num_classes, pssl_format.ignore_index_for(num_classes)
 
     def _align_label_padding(self) -> None:
-        """Make every transform pad labels with ``ignore_index``.
-
-        PaddleSeg's crops, paddings and rotations pad labels with 255 unless told otherwise,
-        which is a class id once there are more than 255 classes (ImageNet class 255 for
-        PSSL): a transform still at 255 is switched to ``ignore_index`` (one log line), and
-        any other value that is not ``ignore_index`` is an error. ``RandomPaddingCrop``'s
-        ``ignore_index`` (used only by ``category_max_ratio``) follows silently.
-        """
+        """Make every transform pad labels with ``ignore_index``: PaddleSeg's default 255 is a
+        class id past 255 classes, so it is switched (logged); any other value is an error."""
         for op in self.transforms.transforms:
             changed = []
             for attr in ("label_padding_value", "ignore_index"):
@@ -310,12 +258,7 @@ class PSSLDataset(Dataset):
                     f"{min(counts)}-{max(counts)} per class")
 
     def read_label(self, label_path: str, class_id: int) -> np.ndarray:
-        """The label of one file at its stored resolution: (H, W) of ``label_dtype``.
-
-        Raises:
-            PSSLSampleError: the file is unreadable, not single-channel, or holds values other
-                than deciles 0..9 (PNG) or 0/1 (release npz); the message names the file.
-        """
+        """The label of one file at its stored resolution: (H, W) of ``label_dtype``."""
         try:
             if pssl_format.is_release_label(label_path):
                 values = pssl_format.read_release_npz(label_path)
@@ -330,13 +273,7 @@ class PSSLDataset(Dataset):
 
     def __getitem__(self, idx: int) -> dict:
         """One training sample, as ``paddleseg.datasets.Dataset`` returns it (with
-        ``skip_bad_samples``, the first of it and the next ones that loads).
-
-        Returns:
-            dict: ``'img'`` float32 (3, H, W) after the transforms; ``'label'`` (H, W) uint8 or
-            int32 with class ids, ``background_id`` and ``ignore_index``; ``'gt_fields'``,
-            ``'trans_info'``; ``'edge'`` uint8 (1, H, W) when ``edge`` is set.
-        """
+        ``skip_bad_samples``, the first of it and the next ones that loads)."""
         if not self.skip_bad_samples:
             return self.load_sample(idx)
         for skipped in range(MAX_SKIPPED_IN_A_ROW + 1):
@@ -350,11 +287,7 @@ class PSSLDataset(Dataset):
                               "tools/check_pssl.py lists every bad sample")
 
     def load_sample(self, idx: int) -> dict:
-        """Sample ``idx`` (see :meth:`__getitem__`).
-
-        Raises:
-            PSSLSampleError: it cannot be loaded; the message names its files and the reason.
-        """
+        """Sample ``idx``; :class:`PSSLSampleError` names its files when it cannot be loaded."""
         image_path, label_path = self.file_list[idx]
         try:
             image = pssl_format.read_training_image(image_path)

@@ -1,8 +1,7 @@
 """``WeightedCrossEntropyLoss``: Eq. 3 of PSSL (arXiv 2207.03335).
 
-Per pixel x with label T(x), l(x) = -w_{T(x)} log p_{T(x), x}, with w_B = ``background_weight``
-(0.1 in the paper, Table 1) for the background class B and 1 for every other class.
-The weight vector is built from the logits' channel count, so no config lists 1001 weights.
+Per pixel, l(x) = -w_{T(x)} log p_{T(x), x}, with w_B = ``background_weight`` (0.1, Table 1)
+for the background class B and 1 elsewhere, sized from the logits (no config lists 1001 weights).
 """
 import numbers
 from typing import Optional
@@ -20,32 +19,17 @@ from paddleseg_pssl.errors import PSSLConfigError
 
 @manager.LOSSES.add_component
 class WeightedCrossEntropyLoss(nn.Layer):
-    """Cross entropy with background weight ``background_weight`` and weight 1 elsewhere.
+    """Cross entropy with weight ``background_weight`` on the background class, 1 elsewhere.
 
-    Reduction: the weighted mean over non-ignored pixels,
-    ``sum_x w_{T(x)} l_x / sum_x w_{T(x)}``, where ``l_x = -log p_{T(x), x}``. This is the
-    convention of ``paddle.nn.functional.cross_entropy(weight=..., reduction='mean')`` and of
-    PaddleSeg's ``CrossEntropyLoss(weight=...)`` (the latter adds 1e-8 to the mean weight; so
-    does this loss), so the value equals PaddleSeg's with the 1001-number weight list of its
-    PSSL configs. The paper's Eq. 3 is per pixel and leaves the reduction open. Unlike
-    PaddleSeg's, this loss builds no one-hot tensor of the labels.
-
-    Args:
-        background_weight (float, optional): w_B. Default: 0.1 (the paper).
-        background_index (int, optional): B. Default: None, meaning the last class
-            (``C - 1`` for logits of C channels: 1000 for ImageNet-1k).
-        ignore_index (int, optional): Label value that contributes nothing. Default: None,
-            meaning ``pssl_format.ignore_index_for(C)``: 255 for C <= 255, else C (1001 for
-            ImageNet-1k), the same rule as ``PSSLDataset.ignore_index``. PaddleSeg's builder
-            fills it from the dataset class's ``IGNORE_INDEX`` when a config omits it.
-        data_format (str, optional): ``'NCHW'`` or ``'NHWC'``. Default: ``'NCHW'``.
+    Reduction: ``mean_x w_{T(x)} l_x / (mean_x w_{T(x)} + 1e-8)``, ignored pixels weighing 0, as
+    PaddleSeg's ``CrossEntropyLoss(weight=...)`` with its PSSL configs' 1001-number weight list
+    (Eq. 3 leaves the reduction open), without a one-hot tensor. ``background_index`` None: the
+    last class; ``ignore_index`` None: ``pssl_format.ignore_index_for(C)``, as ``PSSLDataset``.
     """
     EPS = 1e-8
 
-    def __init__(self,
-                 background_weight: float = DEFAULT_BACKGROUND_WEIGHT,
-                 background_index: Optional[int] = None,
-                 ignore_index: Optional[int] = None,
+    def __init__(self, background_weight: float = DEFAULT_BACKGROUND_WEIGHT,
+                 background_index: Optional[int] = None, ignore_index: Optional[int] = None,
                  data_format: str = "NCHW") -> None:
         super().__init__()
         if not isinstance(background_weight, numbers.Real) or not background_weight >= 0:
@@ -85,22 +69,10 @@ class WeightedCrossEntropyLoss(nn.Layer):
         weights[background] = self.background_weight
         return weights
 
-    def forward(self,
-                logit: paddle.Tensor,
-                label: paddle.Tensor,
+    def forward(self, logit: paddle.Tensor, label: paddle.Tensor,
                 semantic_weights: Optional[paddle.Tensor] = None) -> paddle.Tensor:
-        """Weighted mean cross entropy.
-
-        Args:
-            logit (Tensor): float32/float16 (N, C, H, W) (or (N, H, W, C) with ``'NHWC'``).
-            label (Tensor): integer (N, H, W) or (N, 1, H, W): class ids 0..C-1 or
-                ``ignore_index``.
-            semantic_weights (Tensor, optional): float (N, H, W) per-pixel factors on the
-                numerator, as PaddleSeg's CrossEntropyLoss applies them. Default: None.
-
-        Returns:
-            Tensor: float32 scalar.
-        """
+        """Weighted mean cross entropy (float32 scalar) of (N, C, H, W) logits (or NHWC) and
+        (N[, 1], H, W) labels; ``semantic_weights`` (N, H, W) scale the numerator."""
         axis = 1 if self.data_format == "NCHW" else -1
         num_classes = logit.shape[axis]
         background, ignore = self.resolve(num_classes)

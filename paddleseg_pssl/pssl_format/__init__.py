@@ -14,26 +14,14 @@ Layout written by ``tools/generate_pssl.py`` and read by ``PSSLDataset``::
     `-- model_maps/<class>/<image file name>.npz
                            optional (keep_model_maps): raw per-model maps, float32, by model name
 
-The label path mirrors the image path under the image root with ``.png`` appended
-(``train/n01440764/n01440764_10026.JPEG.png`` labels
-``<image_root>/train/n01440764/n01440764_10026.JPEG``), as PaddleSeg's built-in
-``*.JPEG_eiseg.npz`` release does, so the image path is derived from the label path.
-When images do not live under ``<image_root>/train/<class>/`` (a list-file input), the
-image path relative to the image root is given as a second, tab-separated column.
-The class of a sample is always the name of its label's parent folder.
+The label path is the image path under the image root with ``.png`` appended (as the
+``*.JPEG_eiseg.npz`` release does), so the image path derives from it; images elsewhere (a
+list-file input) get their path as a second, tab-separated column, as do paths holding spaces.
+A sample's class is its label's parent folder. File names may hold no tab, newline or carriage
+return; class names no whitespace (class lists are whitespace-tokenised).
 
-Names: a file name may hold any character but a tab, a newline or a carriage return (the
-list files are line- and tab-separated); a class name may hold no whitespace at all (class
-lists are whitespace-tokenised, as ImageNet's ``LOC_synset_mapping.txt``). A line whose
-paths hold spaces always has both columns, tab-separated, so it reads back unambiguously;
-lines without a tab are read as before (one label path, or PaddleSeg-style
-"<label> <image>" columns separated by whitespace).
-
-This package is the one reader and writer of that contract: :mod:`.layout` (file names,
-relative paths), :mod:`.class_list` (synsets files), :mod:`.train_list` (``train.txt``),
-:mod:`.labels` (decile PNGs, release npz labels, the label-to-image rules), :mod:`.label_size`
-(a label's size for an image), :mod:`.images` (the training images). Every reader
-raises :class:`PSSLFormatError` naming the file.
+This package is the one reader and writer of that contract; every reader raises
+:class:`PSSLFormatError` naming the file.
 """
 from paddleseg_pssl.pssl_format.class_list import (  # noqa: F401
     ClassList, find_class_list, format_class_list, read_class_list, read_names,

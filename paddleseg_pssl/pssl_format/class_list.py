@@ -1,9 +1,7 @@
 """The class list (synsets file): class id = position among the listed classes.
 
-One class a line: its name (a folder name, no whitespace) first, optionally followed by a
-readable name, as ImageNet's ``LOC_synset_mapping.txt`` (``n01440764 tench, Tinca tinca``).
-Blank lines and lines starting with ``#`` are skipped. PSSL's own ``synsets.txt`` holds the
-names only. A names file (:func:`read_names`) gives readable names to such a list.
+One class a line, its folder name optionally followed by a readable name, as ImageNet's
+``LOC_synset_mapping.txt`` (``n01440764 tench, Tinca tinca``); blank and ``#`` lines skipped.
 """
 import dataclasses
 import os
@@ -61,11 +59,7 @@ def _check_unique(path: str, ids: List[str], linenos: List[int]) -> None:
 
 
 def read_class_list(path: Union[str, os.PathLike]) -> ClassList:
-    """The classes of a synsets file, in id order.
-
-    Raises:
-        PSSLFormatError: the file is missing, lists no class, or repeats a class name.
-    """
+    """The classes of a synsets file, in id order."""
     path = str(path)
     if not os.path.isfile(path):
         raise PSSLFormatError(f"class list {path!r} is not a file; expected one class name per "
@@ -84,13 +78,8 @@ def read_class_list(path: Union[str, os.PathLike]) -> ClassList:
 
 
 def read_names(path: Union[str, os.PathLike], ids: List[str]) -> List[str]:
-    """Readable names of the classes ``ids`` from a names file: ``<id> <name>`` lines (ImageNet's
-    ``LOC_synset_mapping.txt``) or one name a line in the order of ``ids`` (a ``names.txt``
-    beside its ``synsets.txt``); a name is its first comma-separated synonym.
-
-    Raises:
-        PSSLFormatError: the file is missing or names neither every id nor every class in order.
-    """
+    """Readable names of the classes ``ids`` from a names file: ``<id> <name>`` lines or one name
+    a line in the order of ``ids``; a name is its first comma-separated synonym."""
     path = str(path)
     if not os.path.isfile(path):
         raise PSSLFormatError(f"names file {path!r} is not a file; expected '<id> <name>' lines "
@@ -108,11 +97,7 @@ def read_names(path: Union[str, os.PathLike], ids: List[str]) -> List[str]:
 
 
 def find_class_list(pssl_root: Union[str, os.PathLike]) -> str:
-    """The synsets file of a PSSL folder: ``synsets.txt``, else the release's file.
-
-    Raises:
-        PSSLFormatError: the folder holds neither.
-    """
+    """The synsets file of a PSSL folder: ``synsets.txt``, else the release's file."""
     for name in (SYNSETS_FILE, RELEASE_SYNSETS_FILE):
         path = os.path.join(pssl_root, name)
         if os.path.isfile(path):
@@ -122,11 +107,8 @@ def find_class_list(pssl_root: Union[str, os.PathLike]) -> str:
 
 
 def format_class_list(class_ids: Iterable[str]) -> str:
-    """The text of a synsets file listing ``class_ids`` in id order, one a line.
-
-    Raises:
-        ValueError: a name holds whitespace (it would not read back as one class).
-    """
+    """The text of a synsets file listing ``class_ids`` in id order, one a line (ValueError for
+    a name holding whitespace)."""
     lines = []
     for name in class_ids:
         problem = class_name_problem(name)

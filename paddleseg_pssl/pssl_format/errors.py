@@ -5,11 +5,8 @@ from paddleseg_pssl.errors import PSSLConfigError
 
 
 class PSSLFormatError(PSSLConfigError):
-    """A PSSL file (class list, train list, label) that does not follow the format.
-
-    Attributes:
-        path: The file at fault (also named in the message), or None.
-    """
+    """A PSSL file (class list, train list, label) that does not follow the format; ``path``
+    is the file at fault (also named in the message), or None."""
 
     def __init__(self, message: str, path: Optional[str] = None):
         super().__init__(message)

@@ -1,9 +1,6 @@
-"""Label files: the decile PNG (encode, decode), the release ``*_eiseg.npz`` (decode), and the
-rules tying a label to its image and to the loss.
-
-A decile label is a single-channel uint8 PNG of deciles 0..9 (Eq. 2 of arXiv 2207.03335); a
-release label is an npz whose ``arr_0`` is a 0/1 map (1 = the top decile).
-"""
+"""Label files, and the rules tying a label to its image and to the loss: the decile PNG
+(single-channel uint8, deciles 0..9, Eq. 2 of arXiv 2207.03335) and the release
+``*_eiseg.npz`` (``arr_0`` a 0/1 map, 1 = the top decile)."""
 import json
 import os
 from typing import Any, Dict, Mapping, Optional, Tuple
@@ -29,11 +26,7 @@ MAX_QUOTED_VALUES = 10
 
 def encode_decile_png(deciles: np.ndarray,
                         compression: int = DEFAULT_PNG_COMPRESSION) -> bytes:
-    """PNG bytes of an (H, W) uint8 map of deciles 0..9.
-
-    Raises:
-        ValueError: not a 2-D uint8 map of values 0..9.
-    """
+    """PNG bytes of an (H, W) uint8 map of deciles 0..9 (ValueError otherwise)."""
     arr = np.ascontiguousarray(deciles)
     if arr.dtype != np.uint8 or arr.ndim != 2 or (arr.size and arr.max() > TOP_DECILE):
         raise ValueError(f"a decile label must be a 2-D uint8 map in 0..{TOP_DECILE}, got "
@@ -45,8 +38,7 @@ def encode_decile_png(deciles: np.ndarray,
 
 
 def _checked(values: np.ndarray, top: int, path: str) -> np.ndarray:
-    """``values`` as uint8 when it is an (H, W) integer map of 0..top; else the error naming
-    ``path``."""
+    """``values`` as uint8 when it is an (H, W) integer map of 0..top."""
     if values.ndim != 2 or values.size == 0:
         raise PSSLFormatError(f"label {path}: shape {values.shape}; expected a single-channel "
                               "(H, W) map", path)
@@ -63,11 +55,7 @@ def _checked(values: np.ndarray, top: int, path: str) -> np.ndarray:
 
 
 def read_decile_png(path: str) -> np.ndarray:
-    """The (H, W) uint8 deciles 0..9 of a PSSL label PNG.
-
-    Raises:
-        PSSLFormatError: unreadable, not single-channel, or values outside 0..9 (file named).
-    """
+    """The (H, W) uint8 deciles 0..9 of a PSSL label PNG."""
     values = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if values is None:
         raise PSSLFormatError(f"label {path}: cannot be read as an image; expected a "
@@ -76,11 +64,7 @@ def read_decile_png(path: str) -> np.ndarray:
 
 
 def read_release_npz(path: str) -> np.ndarray:
-    """The (H, W) uint8 0/1 map of an official release label (``*_eiseg.npz``).
-
-    Raises:
-        PSSLFormatError: not an npz with ``arr_0``, or not a 0/1 map (file named).
-    """
+    """The (H, W) uint8 0/1 map of an official release label (``*_eiseg.npz``)."""
     try:
         with np.load(path) as npz:
             values = npz[RELEASE_LABEL_KEY]
@@ -113,8 +97,7 @@ def read_label_resolution(pssl_root: str) -> Optional[Dict[str, Any]]:
 def label_fits_image(label_hw: Tuple[int, int], image_hw: Tuple[int, int],
                      resolution: Optional[Mapping[str, Any]] = None) -> bool:
     """Whether a label of size ``label_hw`` belongs to an image of size ``image_hw``: same aspect
-    up to rounding, or exactly the generator's size for that image under ``resolution`` (its
-    extreme-aspect cap compresses the aspect of very long strips)."""
+    up to rounding, or exactly the generator's (capped) size for it under ``resolution``."""
     return aspect_matches(label_hw, image_hw) or \
         tuple(label_hw) == generated_label_size(image_hw, resolution)
 
@@ -133,12 +116,8 @@ def generated_label_size(image_hw: Tuple[int, int], resolution: Optional[Mapping
 
 
 def ignore_index_for(num_classes: int) -> int:
-    """The label value the loss and metrics skip, for a model with ``num_classes`` outputs.
-
-    ``IGNORE_INDEX`` (255) while it is not a class id (``num_classes <= 255``), else
-    ``num_classes``: 1001 for ImageNet-1k, as PaddleSeg's built-in ``PSSLDataset`` uses; a fixed
-    255 would silently drop ImageNet class 255 from training.
-    """
+    """The label value the loss and metrics skip for ``num_classes`` outputs: 255 while it is
+    not a class id, else ``num_classes`` (1001 for ImageNet-1k, as PaddleSeg's ``PSSLDataset``)."""
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     return IGNORE_INDEX if num_classes <= IGNORE_INDEX else num_classes

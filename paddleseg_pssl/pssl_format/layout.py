@@ -1,8 +1,5 @@
-"""File names, suffixes and relative paths of a PSSL folder (see :mod:`paddleseg_pssl.pssl_format`).
-
-Relative paths inside the lists are '/'-separated on every system; :func:`join_relpath` is
-the one place that turns them into on-disk paths.
-"""
+"""File names, suffixes and relative paths of a PSSL folder; list paths are '/'-separated on
+every system, and :func:`join_relpath` alone turns them into on-disk paths."""
 import os
 import pathlib
 from typing import Optional, Union
@@ -35,8 +32,7 @@ def join_relpath(root: Union[str, os.PathLike], rel: str) -> str:
 
 
 def label_relpath(class_name: str, image_name: str) -> str:
-    """Label path (relative to pssl_root, '/'-separated) of image ``image_name`` of
-    ``class_name``."""
+    """Label path (relative to pssl_root) of image ``image_name`` of ``class_name``."""
     return f"{LABEL_SPLIT_DIR}/{class_name}/{image_name}{LABEL_SUFFIX}"
 
 
@@ -93,8 +89,7 @@ def consensus_relpath(label_rel: str) -> str:
 
 
 def model_maps_relpath(label_rel: str) -> str:
-    """Path (relative to pssl_root) of the per-model maps of ``label_rel``:
-    ``model_maps/<class>/<image file name>.npz``."""
+    """Path (relative to pssl_root) of the per-model maps of ``label_rel``."""
     stem = _label_stem(label_rel)
     prefix = LABEL_SPLIT_DIR + "/"
     if stem.startswith(prefix):

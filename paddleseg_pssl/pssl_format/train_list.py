@@ -1,8 +1,5 @@
-"""The train list (``train.txt``): one sample a line, ``<label relpath>[<tab><image relpath>]``.
-
-Lines without a tab are read as written by older tools too: one label path (the image path
-follows from the naming rule), or PaddleSeg-style ``<label> <image>`` columns.
-"""
+"""The train list (``train.txt``): one sample a line, ``<label relpath>[<tab><image relpath>]``;
+also read: PaddleSeg-style ``<label> <image>`` columns."""
 import os
 from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
@@ -19,12 +16,8 @@ def _has_space(text: str) -> bool:
 
 
 def format_list_line(label_rel: str, image_rel: Optional[str] = None) -> str:
-    """One train.txt line; the image column is written only when the naming rule cannot derive
-    it or a path holds whitespace (then both columns, tab-separated, read back unambiguously).
-
-    Raises:
-        ValueError: a path holds a tab, newline or carriage return.
-    """
+    """One train.txt line; the image column only when the naming rule cannot derive it or a
+    path holds whitespace. ValueError for a tab, newline or carriage return in a path."""
     for path in (label_rel, image_rel or ""):
         problem = file_name_problem(path)
         if problem:
@@ -72,12 +65,8 @@ def write_train_list(path: Union[str, os.PathLike],
 
 def iter_train_list(path: Union[str, os.PathLike], errors: str = "strict"
                     ) -> Iterator[Tuple[int, Union[ListEntry, ValueError]]]:
-    """(line number, entry or the ValueError saying why the line is malformed) of every
-    non-blank line, for readers that report every bad line at once.
-
-    Raises:
-        PSSLFormatError: the file does not exist.
-    """
+    """(line number, entry or the ValueError saying why it is malformed) of every non-blank
+    line, for readers that report every bad line at once."""
     if not os.path.isfile(path):
         raise PSSLFormatError(f"train list {str(path)!r} is not a file", str(path))
     with open(path, encoding="utf-8", errors=errors) as f:
@@ -91,11 +80,7 @@ def iter_train_list(path: Union[str, os.PathLike], errors: str = "strict"
 
 
 def read_train_list(path: Union[str, os.PathLike]) -> List[ListEntry]:
-    """Every (label relpath, image relpath) of a train list.
-
-    Raises:
-        PSSLFormatError: the file is missing, or a line is malformed (file and line named).
-    """
+    """Every (label relpath, image relpath) of a train list."""
     entries = []
     for lineno, entry in iter_train_list(path):
         if isinstance(entry, ValueError):

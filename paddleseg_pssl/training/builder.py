@@ -1,23 +1,13 @@
 """PaddleSeg's SegBuilder, taught that a dataset's class count can live in its data.
 
-Stock ``SegBuilder`` sizes the model (``num_classes``) and the losses' ``ignore_index`` from
-the dataset *class* attributes ``NUM_CLASSES`` / ``IGNORE_INDEX``. PSSL's class count is a
-property of the data (the lines of ``synsets.txt``: 1000 + background for ImageNet-1k, 10 + 1
-for the miniature), so a class attribute cannot be right for every PSSL folder.
-
-A dataset class may define ``label_space_for_config(dataset_cfg) -> (num_classes,
-ignore_index)``; its background class is the last one (``num_classes - 1``). When the train
-dataset's class does, the builder fills in, before anything is built: ``model.num_classes``,
-every loss's ``ignore_index`` and ``background_index`` (MixedLoss members too) and every train
-transform's ``label_padding_value`` (so crops and rotations pad with the ignore index). A value
-the YAML already gives that disagrees (including a loss ``weight`` list of another length) stops
-the run with :class:`LabelSpaceMismatch`, one line naming the key and the fix. Other datasets
-build exactly as with stock ``SegBuilder``. No YAML needs to write 1001.
-
-:data:`FIX` teaches PaddleSeg's own ``SegBuilder`` class this (``import paddleseg_pssl``
-installs it), so PaddleSeg's ``tools/train.py`` builds the same model as ours. The model is
-built under :func:`paddleseg_pssl.training.output_layer.building`: ``model.pretrained`` never
-supplies the output layer. :data:`TRAIN_FIX` checks what ``core.train`` is given.
+PSSL's class count is the lines of ``synsets.txt`` (1000 + background for ImageNet-1k), so a
+class attribute ``NUM_CLASSES`` cannot fit every folder. A dataset class with
+``label_space_for_config(dataset_cfg) -> (num_classes, ignore_index)`` (background last) has the
+builder fill ``model.num_classes``, every loss's ``ignore_index`` / ``background_index`` (MixedLoss
+members too) and every train transform's ``label_padding_value``; a YAML value that disagrees
+stops the run with :class:`LabelSpaceMismatch`. :data:`FIX` installs this on PaddleSeg's own
+class; the model is built under :func:`output_layer.building`. :data:`TRAIN_FIX` checks what
+``core.train`` is given.
 """
 import copy
 import dataclasses
@@ -84,11 +74,8 @@ def resolve_label_space(builder: SegBuilder) -> Optional[LabelSpace]:
     dataset_cfg = builder.config.train_dataset_cfg
     if not dataset_cfg or "type" not in dataset_cfg:
         return None
-    try:
-        dataset_class = builder.load_component_class(dataset_cfg["type"])
-    except RuntimeError:
-        return None  # unknown type: the stock builder reports it when the dataset is built
-    hook = getattr(dataset_class, LABEL_SPACE_HOOK, None)
+    # An unknown type is reported by the stock builder when the dataset is built.
+    hook = getattr(_load_or_none(builder, dataset_cfg["type"]), LABEL_SPACE_HOOK, None)
     if hook is None:
         return None
     # The hook reads the data's folders: misspelt keys and missing folders are named first.
@@ -113,11 +100,8 @@ def _data_says(space: LabelSpace) -> str:
 
 def _refuse_mismatch(given: Any, expected: int, space: LabelSpace, found: str, fix: str,
                      also_accepted: Tuple[int, ...] = ()) -> None:
-    """Raise when ``given`` (None meaning unset) disagrees with the data's value.
-
-    ``found`` says where ``given`` was found, with a ``{given}`` field (``"model.num_classes
-    is {given}"``); ``fix`` says what to change. Used for config keys and built components.
-    """
+    """Raise when ``given`` (None: unset) disagrees with the data; ``found`` has a ``{given}``
+    field, ``fix`` says what to change."""
     if given is not None and given != expected and given not in also_accepted:
         raise LabelSpaceMismatch(f"{found.replace('{given}', str(given))} but "
                                  f"{_data_says(space)}; {fix}")
@@ -125,19 +109,15 @@ def _refuse_mismatch(given: Any, expected: int, space: LabelSpace, found: str, f
 
 def _check_or_fill(cfg: Dict[str, Any], key: str, expected: int, space: LabelSpace,
                    found: str, fix: str, also_accepted: Tuple[int, ...] = ()) -> None:
-    """Refuse a ``cfg[key]`` that disagrees with the data (:func:`_refuse_mismatch`), then
-    set it to ``expected``."""
+    """Refuse a ``cfg[key]`` that disagrees with the data, then set it to ``expected``."""
     _refuse_mismatch(cfg.get(key), expected, space, found, fix, also_accepted)
     cfg[key] = expected
 
 
 def apply_label_space(dic: Dict[str, Any], space: LabelSpace,
                       load_class: Callable[[str], Any]) -> None:
-    """Fill the model, loss and train-transform keys of a config dict from ``space``.
-
-    Raises:
-        LabelSpaceMismatch: A value the config gives disagrees with the data.
-    """
+    """Fill the model, loss and train-transform keys of a config dict from ``space``
+    (:class:`LabelSpaceMismatch` when the config disagrees)."""
     model_cfg = dic.setdefault("model", {})
     _check_or_fill(model_cfg, "num_classes", space.num_classes, space,
                    "model.num_classes is {given}",
@@ -218,12 +198,8 @@ def _build_loss(self, loss_name: str, loss_cfg: dict) -> dict:
 
 
 def output_class_count(builder: SegBuilder) -> Optional[int]:
-    """Outputs of the config's model: ``model.num_classes``, else the data's class count.
-
-    In the order the builders use: the model section, the label space the train data implies,
-    then the train and val datasets' ``num_classes`` key or ``NUM_CLASSES`` class attribute.
-    None when nothing in the config says.
-    """
+    """Outputs of the config's model, in the builders' order: ``model.num_classes``, the data's
+    label space, the train then val dataset's ``num_classes`` or ``NUM_CLASSES``; else None."""
     config = builder.config
     given = config.dic.get("model", {}).get("num_classes")
     if isinstance(given, int):
@@ -247,16 +223,8 @@ def _loss_layers(losses: Optional[dict]) -> Iterator[Any]:
 
 
 def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dict]) -> None:
-    """Refuse a model or losses built elsewhere that disagree with the train data.
-
-    For components built without the builder (a script's own code): checked are the
-    model's ``num_classes`` attribute (when it keeps one) and every loss's ``ignore_index``,
-    ``background_index`` and class ``weight`` count. Datasets without the label-space
-    hook are not checked.
-
-    Raises:
-        LabelSpaceMismatch: Naming the component, the value and the data's.
-    """
+    """Refuse a model or losses built without the builder that disagree with the train data
+    (model ``num_classes``; each loss's indices and weight count): :class:`LabelSpaceMismatch`."""
     if not hasattr(type(train_dataset), LABEL_SPACE_HOOK):
         return
     space = LabelSpace(train_dataset.num_classes, train_dataset.ignore_index)
@@ -279,11 +247,7 @@ def check_built(model: paddle.nn.Layer, train_dataset: Any, losses: Optional[dic
 
 def check_enough_samples(train_dataset: Any, batch_size: int, processes: int) -> None:
     """Refuse a train dataset too small for one batch per process: PaddleSeg drops the last
-    incomplete batch, so its training loop would wait for a first batch for ever.
-
-    Raises:
-        PSSLConfigError: Naming the sample count, ``batch_size`` and the process count.
-    """
+    incomplete batch, so its training loop would wait for a first batch for ever."""
     try:
         samples = len(train_dataset)
     except TypeError:

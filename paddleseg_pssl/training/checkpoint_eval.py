@@ -1,7 +1,4 @@
-"""Evaluate a saved segmentation checkpoint with PaddleSeg's own ``core.evaluate``.
-
-Shared by ``tools/compare_init.py`` and the demo, which need the numbers back (not a log).
-"""
+"""Evaluate a saved checkpoint with PaddleSeg's ``core.evaluate``, returning the numbers."""
 from typing import Dict, Optional, Sequence
 
 import paddle
@@ -14,11 +11,8 @@ from paddleseg_pssl.weights import load_weights
 
 def evaluate_checkpoint(config_path: str, model_path: str, opts: Optional[Sequence[str]] = None,
                         use_test_config: bool = True, num_workers: int = 0) -> Dict[str, object]:
-    """mIoU, pixel accuracy, kappa and per-class IoU of ``model_path`` on the config's val set.
-
-    ``use_test_config`` applies the config's ``test_config`` (multi-scale / flip evaluation);
-    the model is built with ``PSSLSegBuilder`` after registering this package's components.
-    """
+    """mIoU, pixel accuracy, kappa and per-class IoU of ``model_path`` on the config's val set;
+    ``use_test_config`` applies its ``test_config`` (multi-scale / flip evaluation)."""
     config = load_config(config_path, list(opts or []))
     builder = PSSLSegBuilder(config)
     model = builder.model

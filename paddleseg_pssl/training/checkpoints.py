@@ -1,10 +1,8 @@
-"""A PSSL checkpoint's backbone as a weights file of its own.
-
-A PSSL checkpoint (arXiv 2207.03335) pre-trains the backbone and the head together; writing
-its backbone alone lets a fine-tune start from the PSSL backbone with a random head, which
-separates what the pre-trained head adds from what the pre-trained backbone adds.
-"""
+"""A PSSL checkpoint's backbone as a weights file of its own, so a fine-tune can start from the
+PSSL backbone with a random head (separating what the pre-trained head adds)."""
 import os
+
+import paddle
 
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.weights import read_state_dict
@@ -15,13 +13,7 @@ BACKBONE_PREFIX = "backbone."
 
 def write_backbone_weights(checkpoint: str, output: str) -> int:
     """Save the ``backbone.*`` weights of ``checkpoint`` (prefix removed) to ``output``, the
-    layout ``model.backbone.pretrained`` loads; returns how many tensors were written.
-
-    Raises:
-        PSSLConfigError: the checkpoint is missing or holds no ``backbone.*`` weights.
-    """
-    import paddle
-
+    layout ``model.backbone.pretrained`` loads; returns how many tensors were written."""
     if not os.path.isfile(checkpoint):
         raise PSSLConfigError(f"checkpoint {checkpoint!r} does not exist")
     state = read_state_dict(checkpoint)

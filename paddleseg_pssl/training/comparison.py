@@ -1,10 +1,8 @@
 """Conventional vs PSSL initialisation, side by side (the paper's Table 3, arXiv 2207.03335).
 
-Pure bookkeeping, no training: which config overrides make each initialisation, which initial
-learning rate each initialisation gets (the paper searches it separately for ImageNet and
-PSSL init, Section 5.4 and Appendix B: the rate with the best validation mIoU), and how
-per-seed mIoU results become tables (markdown and CSV). ``tools/compare_init.py`` runs the
-fine-tunes and calls these.
+Bookkeeping only: each initialisation's config overrides, its learning rate (searched per init
+on validation mIoU, as Section 5.4 and Appendix B do) and the tables; ``tools/compare_init.py``
+runs the fine-tunes.
 """
 import csv
 import io
@@ -33,11 +31,9 @@ def init_overrides(init: str, pssl_checkpoint: Optional[str] = None,
                    pssl_backbone: Optional[str] = None) -> List[str]:
     """``opts`` items that turn a fine-tuning config into initialisation ``init``.
 
-    ``backbone`` (the conventional init) keeps the config's backbone weights unless ``backbone_pretrained`` replaces
-    them; ``pssl`` loads a whole PSSL checkpoint (never its pre-training output layer:
-    ``training.output_layer``) and no separate backbone weights; ``pssl_backbone`` loads only the backbone part of
-    it (``pssl_backbone``: the file ``checkpoints.write_backbone_weights`` wrote), the head
-    stays random; ``random`` loads nothing.
+    ``backbone`` keeps the config's backbone weights unless ``backbone_pretrained`` replaces
+    them; ``pssl`` loads a whole PSSL checkpoint (not its output layer); ``pssl_backbone`` loads
+    the backbone file ``checkpoints.write_backbone_weights`` wrote; ``random`` loads nothing.
     """
     if init not in KNOWN_INITS:
         raise ValueError(f"unknown init {init!r}; expected one of {KNOWN_INITS}")
@@ -131,14 +127,19 @@ def _percent(value: float) -> str:
     return f"{100.0 * value:.1f}"
 
 
-def _mean_std(summary: InitSummary) -> str:
+def mean_std(summary: InitSummary) -> str:
+    """mIoU mean +- std in percent."""
     return f"{_percent(summary.miou_mean)} +- {_percent(summary.miou_std)}"
 
 
+def per_seed(summary: InitSummary) -> str:
+    """mIoU of each seed in percent, comma-separated."""
+    return ", ".join(_percent(v) for v in summary.miou_per_seed)
+
+
 def verdict(summaries: Sequence[InitSummary]) -> Optional[str]:
-    """One line on PSSL init against the conventional init: the gain in mIoU points and
-    whether it is beyond the seed spread (larger than both inits' standard deviations over
-    seeds). None unless both inits are in ``summaries``."""
+    """One line on PSSL init against the conventional init: the gain in mIoU points and whether
+    it beats both inits' seed std. None unless both inits are in ``summaries``."""
     by_init = {s.init: s for s in summaries}
     if INIT_PSSL not in by_init or INIT_BACKBONE not in by_init:
         return None
@@ -155,8 +156,8 @@ def verdict(summaries: Sequence[InitSummary]) -> Optional[str]:
 
 
 def markdown_table(summaries: Sequence[InitSummary], title: str) -> str:
-    """Table-3-style markdown: mIoU (%) mean +- std per init (at its chosen learning rate when
-    one was searched), the gain over the first row, and the :func:`verdict`."""
+    """Table-3-style markdown: mIoU (%) per init (and its chosen learning rate when searched),
+    the gain over the first row, and the :func:`verdict`."""
     with_rates = any(s.learning_rate is not None for s in summaries)
     note = "; learning rate chosen per init on the validation split" if with_rates else ""
     rate_head, rate_rule = ("lr | ", "---|") if with_rates else ("", "")
@@ -166,11 +167,10 @@ def markdown_table(summaries: Sequence[InitSummary], title: str) -> str:
     baseline = summaries[0].miou_mean if summaries else 0.0
     for index, summary in enumerate(summaries):
         gain = "" if index == 0 else f"{100.0 * (summary.miou_mean - baseline):+.1f}"
-        per_seed = ", ".join(_percent(v) for v in summary.miou_per_seed)
         rate = f"{summary.learning_rate:g} | " if with_rates else ""
         lines.append(
             f"| {summary.init} | {INIT_DESCRIPTIONS.get(summary.init, '')} | {rate}"
-            f"{summary.runs} | {_mean_std(summary)} | {per_seed} | {gain} |")
+            f"{summary.runs} | {mean_std(summary)} | {per_seed(summary)} | {gain} |")
     judged = verdict(summaries)
     if judged:
         lines += ["", judged]
@@ -179,9 +179,8 @@ def markdown_table(summaries: Sequence[InitSummary], title: str) -> str:
 
 def markdown_grid(cells: Dict[Tuple[str, float], InitSummary], inits: Sequence[str],
                   learning_rates: Sequence[float]) -> str:
-    """The whole learning-rate search: mIoU (%) mean +- std per init and rate, the chosen rate
-    in bold, and a warning for a rate chosen at the edge of the grid (naming the
-    ``learning_rates`` option)."""
+    """The whole learning-rate search: mIoU (%) per init and rate, the chosen rate in bold, and
+    a warning for a rate chosen at the edge of the grid."""
     chosen = {s.init: s.learning_rate for s in choose_rates(cells, inits, learning_rates)}
     lines = ["Learning-rate search (validation mIoU %, mean +- std over seeds; bold: chosen)", "",
              "| init | " + " | ".join(f"lr {lr:g}" for lr in learning_rates) + " |",
@@ -190,7 +189,7 @@ def markdown_grid(cells: Dict[Tuple[str, float], InitSummary], inits: Sequence[s
         row = []
         for lr in learning_rates:
             cell = cells.get((init, lr))
-            text = "" if cell is None else f"{_mean_std(cell)} ({cell.runs})"
+            text = "" if cell is None else f"{mean_std(cell)} ({cell.runs})"
             row.append(f"**{text}**" if cell is not None and chosen.get(init) == lr else text)
         lines.append(f"| {init} | " + " | ".join(row) + " |")
     edges = [init for init in inits if init in chosen and rate_at_grid_edge(

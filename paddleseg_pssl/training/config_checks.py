@@ -1,14 +1,8 @@
 """Check what a loaded PaddleSeg config names, before anything is built.
 
-PaddleSeg's ``SegBuilder`` reports an unknown component or a bad argument from deep inside the
-build; these checks raise :class:`~paddleseg_pssl.errors.PSSLConfigError` first, with one line
-naming the key, the value and what was expected:
-
-* :func:`validate_components`: every ``type:`` is registered (close matches from the registry
-  via :mod:`difflib` otherwise) and every other key is an argument the component accepts.
-* :func:`validate_paths`: dataset roots are directories, the split's file list exists and is
-  not empty, local ``pretrained`` weights exist.
-* :func:`explain_build_errors`: the argument errors only the build can see, as one line.
+``SegBuilder`` reports an unknown component or a bad argument from deep inside the build; these
+checks raise :class:`~paddleseg_pssl.errors.PSSLConfigError` first, in one line naming the key,
+the value and what was expected (with close matches of a misspelt name).
 """
 import contextlib
 import difflib
@@ -34,15 +28,8 @@ _LR_WARMUP_KEYS: Tuple[str, ...] = ("warmup_iters", "warmup_start_lr")
 
 #: The registry a key's components come from, for suggestions (``*dataset`` -> DATASETS).
 _KEY_TO_MANAGER: Dict[str, str] = {
-    "model": "MODELS",
-    "backbone": "BACKBONES",
-    "transforms": "TRANSFORMS",
-    "loss": "LOSSES",
-    "distill_loss": "LOSSES",
-    "types": "LOSSES",
-    "losses": "LOSSES",
-    "optimizer": "OPTIMIZERS",
-}
+    "model": "MODELS", "backbone": "BACKBONES", "transforms": "TRANSFORMS", "loss": "LOSSES",
+    "distill_loss": "LOSSES", "types": "LOSSES", "losses": "LOSSES", "optimizer": "OPTIMIZERS"}
 
 #: The managers ``SegBuilder`` searches, in its order.
 _MANAGER_NAMES: Tuple[str, ...] = (
@@ -54,16 +41,8 @@ def validate_components(cfg: Config,
                         ) -> None:
     """Check every ``type:`` in ``sections`` is registered and takes the keys given to it.
 
-    Mirrors what ``SegBuilder.build_component`` will build: a section's own ``type``, nested
-    ``{type: ...}`` values and lists of them; ``loss``/``distill_loss`` through ``types``;
-    ``lr_scheduler`` against ``paddle.optimizer.lr``. Absent sections are skipped.
-
-    Args:
-        cfg: A loaded config (a :class:`PSSLConfig` names its file in messages).
-        sections: The top-level sections to check.
-
-    Raises:
-        PSSLConfigError: On the first unknown type or unknown argument, with close matches.
+    Mirrors ``SegBuilder.build_component``: a section's ``type``, nested ``{type: ...}`` values
+    and lists of them, losses through ``types``, ``lr_scheduler`` against ``paddle.optimizer.lr``.
     """
     source = _source(cfg)
     for section in sections:
@@ -97,18 +76,10 @@ def validate_components(cfg: Config,
 def validate_paths(cfg: Config, datasets: Sequence[str] = ("train_dataset",)) -> None:
     """Check the files and folders the run will read exist, before Paddle is started.
 
-    For each dataset section in ``datasets`` (which must be present): every ``*_root`` key is
-    an existing directory (PaddleSeg datasets that download themselves, i.e. whose module has
-    a ``URL``, may name a ``dataset_root`` that does not exist yet), and the list file of the
-    section's ``mode`` (``train_path``/``val_path``/``test_path``) exists and, for training,
-    is not empty. Every local ``pretrained`` file under ``model`` exists.
-
-    Args:
-        cfg: A loaded config.
-        datasets: Dataset sections that will be built.
-
-    Raises:
-        PSSLConfigError: Naming the key, the path and what was expected.
+    In each of ``datasets`` (which must be present): every ``*_root`` is a directory (a
+    ``dataset_root`` may be absent for a dataset whose module has a download ``URL``), the
+    ``mode``'s list file exists and, for training, is not empty. Local ``model`` ``pretrained``
+    files exist.
     """
     source = _source(cfg)
     for section in datasets:
@@ -131,27 +102,15 @@ def validate_paths(cfg: Config, datasets: Sequence[str] = ("train_dataset",)) ->
 def explain_build_errors(cfg: Config, section: str) -> Iterator[None]:
     """Turn ``SegBuilder``'s wrapped argument errors into a one-line :class:`PSSLConfigError`.
 
-    :func:`validate_components` cannot see the arguments of factories that take ``**kwargs``
-    (PaddleSeg's backbones are functions such as ``ResNet50_vd(**args)``); when building one
-    fails with a ``TypeError`` about its arguments, the config is at fault, so say which
-    section. A :class:`PSSLConfigError` raised by a component's constructor (the PSSL
-    dataset checks its own arguments) is unwrapped the same way. Any other failure
-    propagates unchanged.
-
-    Args:
-        cfg: The config being built.
-        section: The section built inside the block (``"model"``...).
-
-    Raises:
-        PSSLConfigError: Building failed on an argument the component does not take or
-            lacks, or the component raised :class:`PSSLConfigError` itself.
+    :func:`validate_components` cannot see the arguments of ``**kwargs`` factories (PaddleSeg's
+    backbones); a ``TypeError`` about arguments, or a component's own :class:`PSSLConfigError`,
+    building ``section`` is unwrapped into one line. Other failures propagate unchanged.
     """
     try:
         yield
     except RuntimeError as exc:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, PSSLConfigError):
-            # A component of ours refused its arguments; SegBuilder wrapped that message.
             raise PSSLConfigError(f"config {_source(cfg)}: building {section} failed: "
                                   f"{' '.join(str(cause).split())}", cause.options) from exc
         if isinstance(cause, TypeError) and "argument" in str(cause):
@@ -177,8 +136,6 @@ def close_matches(name: str, candidates: Sequence[str], limit: int = 3) -> List[
     hits = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.6)
     return [lowered[hit] for hit in hits]
 
-
-# --------------------------------------------------------------------------- components
 
 def _source(cfg: Config) -> str:
     return repr(getattr(cfg, "path", "<config>"))

@@ -1,20 +1,9 @@
 """Load a PaddleSeg YAML config, failing early with one clear line.
 
-PSSL (arXiv 2207.03335) pre-trains with PaddleSeg's stock engine, so every ``tools/`` script
-reads the same YAML that ``paddleseg.cvlibs.Config`` reads. PaddleSeg reports a bad config with
-an ``assert`` or a traceback from deep inside Paddle; :func:`load_config` finds the common
-mistakes first and raises :class:`~paddleseg_pssl.errors.PSSLConfigError` with one line that
-names the file or key, the value and what was expected: the file exists and is YAML, every
-``_base_`` file exists and parses (cycles included, :mod:`paddleseg_pssl.yaml_tree`),
-``opts`` items are ``key=value`` with an existing parent key, and PaddleSeg's own sanity
-rules pass. Checking what the config names (components, paths) is
-:mod:`paddleseg_pssl.training.config_checks`.
-
-Typical use (what ``tools/train.py`` does, with the checks of ``config_checks``)::
-
-    cfg = load_config("configs/pssl/pspnet_r50.yml", ["batch_size=4"], iters=100)
-    validate_components(cfg)
-    validate_paths(cfg, datasets=("train_dataset",))
+PaddleSeg reports a bad config with an ``assert`` or a deep traceback; :func:`load_config`
+finds the common mistakes first (missing or broken file or ``_base_``, malformed ``opts``,
+PaddleSeg's own sanity rules) and raises :class:`~paddleseg_pssl.errors.PSSLConfigError` naming
+the file or key. What the config names is checked by :mod:`.config_checks`.
 """
 import os
 import pathlib
@@ -35,12 +24,7 @@ _NUMERIC_OVERRIDES = (("learning_rate", (int, float)), ("batch_size", int), ("it
 
 
 class PSSLConfig(Config):
-    """PaddleSeg's ``Config`` that remembers which file it was read from.
-
-    Args:
-        path: The YAML file.
-        **kwargs: Passed to ``paddleseg.cvlibs.Config`` (``opts``, ``iters``, ``checker``...).
-    """
+    """PaddleSeg's ``Config`` that remembers which file it was read from."""
 
     def __init__(self, path: PathLike, **kwargs: Any) -> None:
         self.path = str(path)
@@ -65,29 +49,11 @@ class _UserFacingChecker(config_checker.ConfigChecker):
                 f"{message}") from exc
 
 
-def load_config(path: PathLike,
-                opts: Optional[Sequence[str]] = None,
-                *,
-                learning_rate: Optional[float] = None,
-                batch_size: Optional[int] = None,
+def load_config(path: PathLike, opts: Optional[Sequence[str]] = None, *,
+                learning_rate: Optional[float] = None, batch_size: Optional[int] = None,
                 iters: Optional[int] = None) -> PSSLConfig:
-    """Read a PaddleSeg YAML config, with overrides, failing early with a clear message.
-
-    Args:
-        path: The YAML config (``_base_`` files are resolved relative to it, as PaddleSeg does).
-        opts: ``key=value`` overrides (PaddleSeg's ``--opts``); ``value`` goes through
-            ``ast.literal_eval``, nested keys use dots (``model.pretrained=...``).
-        learning_rate: Overrides ``lr_scheduler.learning_rate`` when given.
-        batch_size: Overrides ``batch_size`` (per device) when given.
-        iters: Overrides ``iters`` when given.
-
-    Returns:
-        The config, after PaddleSeg's own sanity rules.
-
-    Raises:
-        PSSLConfigError: The file is missing or not YAML, a ``_base_`` is missing, broken or
-            circular, an override is malformed, or PaddleSeg's rules reject the result.
-    """
+    """Read a PaddleSeg YAML config with ``opts`` (``key.sub=value``, PaddleSeg's ``--opts``)
+    and direct overrides, after PaddleSeg's own sanity rules."""
     config_path = yaml_tree.check_config_file(path, "config")
     merged = yaml_tree.read_yaml_tree(config_path)
     _check_numeric_overrides({"learning_rate": learning_rate, "batch_size": batch_size,
@@ -103,18 +69,8 @@ def load_config(path: PathLike,
 
 
 def check_checkpoint_file(path: PathLike, argument: str = "model_path") -> pathlib.Path:
-    """Resolve a weights argument: a ``.pdparams`` file, or a checkpoint dir holding one.
-
-    Args:
-        path: ``output/iter_2/model.pdparams`` or ``output/iter_2``.
-        argument: The run option ``path`` came from, named in the message.
-
-    Returns:
-        The ``.pdparams`` file.
-
-    Raises:
-        PSSLConfigError: Neither exists.
-    """
+    """The ``.pdparams`` file ``path`` names, or holds when a checkpoint directory; ``argument``
+    (the run option) is named in the error."""
     candidate = pathlib.Path(path)
     if candidate.is_dir():
         candidate = candidate / "model.pdparams"
@@ -126,18 +82,8 @@ def check_checkpoint_file(path: PathLike, argument: str = "model_path") -> pathl
 
 
 def check_resume_dir(path: PathLike) -> pathlib.Path:
-    """Check the ``resume_model`` option: an ``iter_<N>`` directory with model and optimizer state.
-
-    Args:
-        path: The checkpoint directory written by ``paddleseg.core.train``.
-
-    Returns:
-        The directory.
-
-    Raises:
-        PSSLConfigError: It is missing, misnamed (PaddleSeg reads N from the name) or
-            incomplete.
-    """
+    """Check the ``resume_model`` option: an ``iter_<N>`` directory (PaddleSeg reads N from the
+    name) holding model and optimizer state."""
     directory = pathlib.Path(path)
     named = f"resume_model {str(path)!r}"
     expected = ("expected a checkpoint directory written by training, such as "
@@ -151,7 +97,6 @@ def check_resume_dir(path: PathLike) -> pathlib.Path:
         if not (directory / name).is_file():
             raise PSSLConfigError(f"{named} has no {name}; {expected}", ["resume_model"])
     return directory
-
 
 
 def _check_numeric_overrides(values: Dict[str, Any], path: pathlib.Path) -> None:
@@ -186,4 +131,3 @@ def _check_opts(opts: Sequence[str], merged: Dict[str, Any], path: pathlib.Path)
             raise PSSLConfigError(f"{named}: {'.'.join(keys[:-1])} in config {str(path)!r} is "
                                   f"not a mapping; expected a dotted path of mapping keys",
                                   ["opts"])
-

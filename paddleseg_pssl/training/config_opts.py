@@ -1,10 +1,8 @@
 """``--opts key=value`` overrides where YAML's null words mean None, in ours and PaddleSeg's.
 
-PaddleSeg 2.8 turns an override's value into Python with ``ast.literal_eval``, so
-``model.pretrained=None`` clears a key but ``model.pretrained=null`` (the YAML spelling) or
-``~`` leaves the *string* ``"null"``, which later fails as a missing file. :func:`normalise`
-rewrites those values to ``None``; :data:`FIX` makes PaddleSeg's own ``Config`` (used by its
-``tools/*.py``) do the same.
+PaddleSeg 2.8 reads a value with ``ast.literal_eval``, so ``model.pretrained=null`` (or ``~``)
+leaves the *string* ``"null"``, which later fails as a missing file. :data:`FIX` makes
+PaddleSeg's own ``Config`` rewrite them too.
 """
 from typing import Any, List, Optional, Sequence
 
@@ -12,9 +10,6 @@ from paddleseg_pssl.compat.patching import Fix, always, original
 
 #: Values of an override that mean None (YAML's null spellings and Python's).
 NULL_WORDS = ("null", "Null", "NULL", "~", "None")
-
-#: The replacement ``ast.literal_eval`` turns into None.
-_PYTHON_NONE = "None"
 
 STOCK = "paddleseg.cvlibs.config:update_config_dict"
 
@@ -28,7 +23,7 @@ def normalise(opts: Optional[Sequence[Any]]) -> Optional[List[Any]]:
         if isinstance(item, str) and item.count("=") == 1:
             key, value = item.split("=")
             if value.strip() in NULL_WORDS:
-                item = f"{key}={_PYTHON_NONE}"
+                item = f"{key}=None"
         result.append(item)
     return result
 

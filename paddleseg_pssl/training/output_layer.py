@@ -1,13 +1,10 @@
 """A model built from a config never takes its output layer from ``model.pretrained``.
 
-``model.pretrained`` names a whole-model checkpoint, such as a PSSL pre-training (arXiv
-2207.03335): its backbone and head transfer, but its output layer predicts the pre-training
-classes (ImageNet's 1000 + background), which mean nothing downstream even when the two class
-counts happen to agree (PaddleSeg's loader skips it only when the shapes differ). While the
-builder builds the config's model, every ``Conv2D`` of that model with ``num_classes`` output
-channels (the main and auxiliary classifiers) keeps its initialisation, and a log line names it.
-``PADDLESEG_PSSL_KEEP_OUTPUT_LAYER=1`` keeps PaddleSeg's behaviour, for a checkpoint trained on
-the same classes. Evaluation and export load ``--model_path`` after the build, in full.
+A whole-model checkpoint (a PSSL pre-training) transfers backbone and head, but its output layer
+predicts the pre-training classes, meaningless downstream even when the counts agree (PaddleSeg
+skips it only when shapes differ). While the builder builds the config's model, every ``Conv2D``
+with ``num_classes`` outputs keeps its initialisation (logged). ``--model_path`` of evaluation
+and export loads in full, after the build.
 """
 import contextlib
 import contextvars
@@ -50,8 +47,8 @@ def keep_requested() -> bool:
 
 @contextlib.contextmanager
 def building(model_class: Optional[type], num_classes: Optional[int]) -> Iterator[None]:
-    """While the config's model (of ``model_class``) is built, its pretrained load leaves out
-    the output layers (nothing is left out when the class or ``num_classes`` is unknown)."""
+    """While the config's model is built, its pretrained load leaves out the output layers
+    (unless the class or ``num_classes`` is unknown)."""
     known = isinstance(model_class, type) and bool(num_classes)
     token = _BUILDING.set(_Building(model_class, num_classes) if known else None)
     try:

@@ -1,11 +1,7 @@
 """A training sample that cannot be loaded ends training with one line naming its files.
 
-``paddleseg.core.train`` reads its dataset through ``paddle.io.DataLoader``, in a thread
-(``num_workers=0``) or in worker processes. :class:`GuardedSamples` wraps the train dataset so
-that any exception of a sample becomes a :class:`SampleLoadError` whose one-line message names
-the sample's files and the reason; the loader fix (:mod:`paddleseg_pssl.compat.data_loader`)
-raises it in the training loop. From a worker process Paddle re-creates the error from its
-formatted traceback; :class:`SampleLoadError` takes its own line back from that text.
+:class:`GuardedSamples` turns any exception of a sample into a :class:`SampleLoadError`; the
+loader fix (:mod:`paddleseg_pssl.compat.data_loader`) raises it in the training loop.
 """
 from typing import Any, List, Sequence
 
@@ -24,8 +20,8 @@ def _one_line(text: str) -> str:
 class SampleLoadError(PSSLRunStopped):
     """A training sample could not be loaded; the message names its files and the reason.
 
-    Built from one message only, so that Paddle can re-create it from a worker process
-    (``exc_type(report)``, where the report is the worker's formatted traceback).
+    One argument only: Paddle re-creates it from a worker's formatted traceback, from which
+    :meth:`_own_line` takes the message back.
     """
 
     def __init__(self, message: str) -> None:
@@ -62,10 +58,8 @@ def describe_failure(dataset: Any, index: int, error: BaseException) -> str:
 
 
 class GuardedSamples(paddle.io.Dataset):
-    """The train dataset, with any exception of a sample raised as :class:`SampleLoadError`.
-
-    Other attributes are the wrapped dataset's.
-    """
+    """The train dataset, with any exception of a sample raised as :class:`SampleLoadError`;
+    other attributes are the wrapped dataset's."""
 
     def __init__(self, dataset: paddle.io.Dataset) -> None:
         super().__init__()

@@ -1,9 +1,5 @@
-"""Epoch-based schedules (the paper's) written as PaddleSeg iteration counts.
-
-PaddleSeg counts iterations; the paper (arXiv 2207.03335, Sections 5.2 and 5.4) counts
-epochs at a total batch size. One rounding rule, used by every config comment and by
-``tools/pssl_schedule.py``: an epoch count becomes ``ceil(epochs * images / total_batch)``.
-"""
+"""The paper's epoch schedules (arXiv 2207.03335, Sections 5.2, 5.4) as PaddleSeg iterations:
+one rounding rule everywhere, ``ceil(epochs * images / total_batch)``."""
 import math
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
@@ -69,11 +65,8 @@ def rescale_iters(iters: int, from_total_batch: int, to_total_batch: int) -> int
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """What a fine-tune runs with: per-card batch, processes and iterations.
-
-    ``intended_total`` is the config's ``total_batch_size`` (None: not stated);
-    ``rescaled_from`` the config's iterations when they were rescaled to keep its epochs.
-    """
+    """What a fine-tune runs with; ``intended_total`` is the config's ``total_batch_size``
+    (None: not stated), ``rescaled_from`` its iterations when rescaled to keep its epochs."""
     batch_size_per_card: int
     processes: int
     iters: int
@@ -90,13 +83,9 @@ def plan_batch(config: str, cfg: Mapping[str, Any], processes: int,
                ) -> Tuple[BatchPlan, List[str]]:
     """The batch and iterations of a run, and the warnings to show, from a merged config.
 
-    The total batch is ``batch_size`` (default: the config's) x ``processes``. When the config
-    states ``total_batch_size`` and the run's differs: without an explicit ``batch_size`` it is
-    an error (the config's iterations would silently cover other epochs); with one, the
-    iterations are rescaled to the same epochs unless ``iters`` is given explicitly.
-
-    Raises:
-        BatchMismatchError: the mismatch without an explicit ``batch_size``; names the fix.
+    When the run's total batch differs from the config's ``total_batch_size``: an error without
+    an explicit ``batch_size`` (the iterations would silently cover other epochs); with one, the
+    iterations are rescaled to the same epochs unless ``iters`` is given.
     """
     per_card = batch_size or int(cfg["batch_size"])
     config_iters = int(cfg["iters"])

@@ -1,9 +1,5 @@
 """The paper's Tables 1 and 2 in miniature: fine-tuned mIoU against the PSSL pre-training's
-size, length, label source and label rule (arXiv 2207.03335: PSSL init overtakes ImageNet init
-only past about 500K of ImageNet's 1.28M images; background weight 0.1 is best).
-
-Bookkeeping only: a pre-training point, how finished fine-tunes become table rows (each point
-at its own best learning rate, as ``compare_init`` chooses) and the plot.
+size, length, label source and label rule (arXiv 2207.03335). Bookkeeping and the plot only;
 ``tools/pssl_study.py`` runs the points.
 """
 import math
@@ -11,8 +7,13 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
-from paddleseg_pssl.constants import TOP_DECILE
-from paddleseg_pssl.training.comparison import InitSummary
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from paddleseg_pssl.constants import TOP_DECILE  # noqa: E402
+from paddleseg_pssl.training.comparison import InitSummary, mean_std, per_seed  # noqa: E402
 
 #: Label sources a point can pre-train on.
 LABELS_PSSL = "pssl"
@@ -95,35 +96,28 @@ class StudyRow:
     result: InitSummary
 
 
-def _pct(value: float) -> str:
-    return f"{100.0 * value:.1f}"
-
-
 def markdown(rows: Sequence[StudyRow], baseline: InitSummary, total: int,
              batch_size: int) -> str:
-    """The table: one row per point (label source, images, iterations, epochs), its chosen
-    learning rate, mIoU mean +- std over seeds and the gain over the conventional init."""
+    """The table: one row per point, its chosen learning rate, mIoU mean +- std over seeds and
+    the gain over the conventional init."""
     header = "| pre-trained on | images | iters | epochs | lr | mIoU | per seed | vs conventional |"
     lines = [header, "|---|---|---|---|---|---|---|---|",
              f"| nothing: conventional init | - | - | - | {baseline.learning_rate:g} | "
-             f"{_pct(baseline.miou_mean)} +- {_pct(baseline.miou_std)} | "
-             f"{', '.join(_pct(v) for v in baseline.miou_per_seed)} | |"]
+             f"{mean_std(baseline)} | {per_seed(baseline)} | |"]
     for row in sorted(rows, key=lambda r: (r.point.rule != RULE_PAPER, r.point.labels,
                                            r.point.rule, r.point.iters, r.point.fraction)):
         p, r = row.point, row.result
         gain = 100.0 * (r.miou_mean - baseline.miou_mean)
         lines.append(f"| {p.source} | {p.images(total)} | {p.iters} | "
                      f"{p.epochs(total, batch_size):.1f} | {r.learning_rate:g} | "
-                     f"{_pct(r.miou_mean)} +- {_pct(r.miou_std)} | "
-                     f"{', '.join(_pct(v) for v in r.miou_per_seed)} | {gain:+.1f} |")
+                     f"{mean_std(r)} | {per_seed(r)} | {gain:+.1f} |")
     return "\n".join(lines) + "\n"
 
 
 def _curves(rows: Sequence[StudyRow], total: int, batch_size: int
             ) -> Dict[str, Dict[str, List[Tuple[float, StudyRow]]]]:
-    """Lines of the two panels, by label: ``size`` lines vary the images at fixed iterations
-    or fixed epochs, ``length`` lines vary the iterations at a fixed share; (x, row) points,
-    lines of one point left out."""
+    """Lines of the two panels, by label, as (x, row) points: ``size`` varies the images at fixed
+    iterations or epochs, ``length`` the iterations at a fixed share; one-point lines left out."""
     panels: Dict[str, Dict[str, List[Tuple[float, StudyRow]]]] = {"size": {}, "length": {}}
     for row in rows:
         p = row.point
@@ -140,13 +134,8 @@ def _curves(rows: Sequence[StudyRow], total: int, batch_size: int
 
 def plot(rows: Sequence[StudyRow], baseline: InitSummary, total: int, batch_size: int,
          path: str) -> str:
-    """mIoU against pre-training images (lines at fixed iterations or fixed epochs) and
-    against pre-training iterations (lines at a fixed share of the images), seed std as error
-    bars, the conventional init as a band; written to ``path`` (PNG)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """mIoU against pre-training images and against iterations (seed std as error bars, the
+    conventional init as a band), written to ``path`` (PNG)."""
     curves = _curves(rows, total, batch_size)
     axis_names = {"size": "pre-training images", "length": "pre-training iterations"}
     fig, axes = plt.subplots(1, len(axis_names), figsize=(11, 4.2), squeeze=False)

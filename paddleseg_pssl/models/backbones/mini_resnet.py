@@ -1,16 +1,8 @@
 """MiniResNet: a small residual backbone for PaddleSeg, and the trunk of a miniature classifier.
 
-The demo's conventional initialisation ("classification-pretrained backbone only") needs a
-backbone whose weights come from a classifier of the ensemble: ``MiniResNetClassifier``
-(:mod:`paddleseg_pssl.miniature.nets`) *is* this trunk plus pooling and ``fc.*``, so its
-``.pdparams`` loads into the backbone by name through PaddleSeg's ``pretrained`` key. ``forward``
-returns one feature per stage (strides 2, 4, 8 and 16 by default)::
-
-    model:
-      type: FCN            # or DeepLabV3 / PSPNet ... with backbone_indices
-      backbone:
-        type: MiniResNet
-        pretrained: <classifier out>/mini_resnet_a.pdparams
+``MiniResNetClassifier`` (:mod:`paddleseg_pssl.miniature.nets`) *is* this trunk plus pooling and
+``fc.*``, so a classifier's ``.pdparams`` loads into the backbone by name (``pretrained``): the
+demo's conventional initialisation.
 """
 from typing import List, Optional, Sequence
 
@@ -20,17 +12,10 @@ import paddle.nn.functional as F
 from paddleseg.cvlibs import manager
 from paddleseg.utils import utils
 
-#: How a stage halves the resolution (``downsample`` of the nets below):
-#: ``"stride"``: stride-2 convolutions (3x3 in the main path, 1x1 in the shortcut), as in ResNet;
-#: ``"blur"``: a 3x3 average pooling of stride 2 (overlapping: every input pixel feeds the
-#: output), then stride-1 convolutions;
-#: ``"binomial"``: as ``"blur"`` with a binomial [1, 2, 1] filter (``BlurPool``), which also
-#: gives every pixel the same gradient share (the 3x3 box weights pixels 1 : 2 : 4 by parity).
-#: Stride-2 convolutions, 1x1 stride-2 shortcuts and max pooling send input gradients to a
-#: sub-grid of pixels, so gradient explanations come out checkerboarded. On the demo's set
-#: (SmoothGrad consensus of 5 nets, 300 images, n = 50) the top-decile precision against the
-#: true masks was 0.53 with "stride", 0.62 with "blur" and 0.62 with "binomial"; "binomial"
-#: trains about 35 % slower on CPU, so the demo uses "blur".
+#: How a stage halves the resolution: stride-2 convolutions (as ResNet), or a stride-2 3x3 box
+#: ("blur") or binomial ("binomial", :class:`BlurPool`) filter then stride 1. Strided
+#: convolutions checkerboard gradient explanations: on the demo's set (consensus of 5 nets, 300
+#: images, n = 50) top-decile precision was 0.53 / 0.62 / 0.62; "binomial" trains ~35 % slower.
 DOWNSAMPLE_MODES = ("stride", "blur", "binomial")
 
 #: Variants as data: name -> keyword arguments of MiniResNetBackbone.
@@ -40,11 +25,9 @@ MINI_RESNET_VARIANTS = {
 
 
 class BlurPool(nn.Layer):
-    """Anti-aliased downsampling (Zhang 2019): a fixed binomial [1, 2, 1] x [1, 2, 1] / 16 filter
-    per channel, stride 2, reflect padding. Every input pixel gets the same total weight
-    (1/4), so input gradients have no stride pattern; a 3x3 box of stride 2 would weight
-    pixels 1 : 2 : 4 by their parity. No parameters (the kernel is a non-persistable buffer, so
-    state dicts are the same as with strided convolutions)."""
+    """Anti-aliased downsampling (Zhang 2019): a fixed binomial [1, 2, 1]^2 / 16 filter per channel,
+    stride 2, reflect padding; every input pixel gets the same total weight (a 3x3 box weights
+    them 1 : 2 : 4 by parity). The kernel is a non-persistable buffer: no state dict entries."""
 
     def __init__(self):
         super().__init__()
@@ -85,11 +68,8 @@ class ConvBNReLU(nn.Sequential):
 
 
 class BasicBlock(nn.Layer):
-    """ResNet basic block: two 3x3 conv-BN, identity or 1x1 projection shortcut, ReLU.
-
-    With ``downsample="blur"`` a stride-2 block first blur-pools its input (``blur_pool``) and
-    then runs stride 1; the parameters (names and shapes) are the same in both modes.
-    """
+    """ResNet basic block: two 3x3 conv-BN, identity or 1x1 projection shortcut, ReLU; a blurring
+    stride-2 block pools first, then runs stride 1 (same parameters in every mode)."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
                  downsample: str = "stride"):
@@ -112,10 +92,8 @@ class BasicBlock(nn.Layer):
 
 
 def stage_features(net: nn.Layer, x: paddle.Tensor) -> List[paddle.Tensor]:
-    """Run ``net.stem``, its optional ``net.stem_pool``, then ``net.stages``; one output per stage.
-
-    Shared by the backbone and the miniature classifiers, which are built the same way.
-    """
+    """Run ``net.stem``, its optional ``net.stem_pool``, then ``net.stages``; one output per stage
+    (shared with the miniature classifiers)."""
     x = net.stem(x)
     if net.stem_pool is not None:
         x = net.stem_pool(x)
@@ -127,13 +105,8 @@ def stage_features(net: nn.Layer, x: paddle.Tensor) -> List[paddle.Tensor]:
 
 
 class MiniResNetBackbone(nn.Layer):
-    """A small ResNet: a strided 3x3 stem, then one stage of basic blocks per width.
-
-    ``widths`` are the stages' channels (``feat_channels``); ``strides`` their first blocks'
-    (after the stem's 2). ``downsample``: ``"stride"`` (stride-2 convolutions), ``"blur"`` or
-    ``"binomial"`` (a parameter-free blur of stride 2, then stride 1; same parameters).
-    ``pretrained``: a ``.pdparams`` (e.g. a MiniResNetClassifier's) loaded by name and shape.
-    """
+    """A small ResNet: a strided 3x3 stem, then one stage of basic blocks per width (``strides``:
+    the stages' first blocks', after the stem's 2); ``pretrained`` loads by name and shape."""
 
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128),
                  depths: Sequence[int] = (1, 1, 1, 1), strides: Sequence[int] = (1, 2, 2, 2),
@@ -159,13 +132,11 @@ class MiniResNetBackbone(nn.Layer):
         self.pretrained = pretrained
         self.init_weight()
 
-    def forward_features(self, x: paddle.Tensor) -> List[paddle.Tensor]:
+    def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
         """float32 (N, C_in, H, W) -> one (N, feat_channels[i], H / s_i, W / s_i) per stage."""
         return stage_features(self, x)
 
-    def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
-        """float32 (N, C_in, H, W) -> list of stage features (PaddleSeg's backbone contract)."""
-        return self.forward_features(x)
+    forward_features = forward
 
     def init_weight(self) -> None:
         if self.pretrained is not None:

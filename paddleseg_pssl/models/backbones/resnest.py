@@ -1,35 +1,14 @@
-"""ResNeSt backbones for PaddleSeg (the PSSL paper's DeepLabV3 backbone).
+"""ResNeSt backbones for PaddleSeg (the PSSL paper's DeepLabV3-ResNeSt50, Table 3).
 
-ResNeSt (Zhang et al., arXiv 2004.08955) is a ResNet-D whose bottleneck 3x3 convolution is
-a *split-attention* block: ``radix`` feature-map groups, weighted per channel by a softmax
-across the groups of a squeeze-and-excitation branch, then summed. It keeps ResNet-D's deep
-stem and average-down shortcut and strides a block with an average pool ("avd").
-The PSSL paper (arXiv 2207.03335, Table 3) pre-trains DeepLabV3-ResNeSt50; it is built here
-as PaddleSeg builds DeepLabV3: backbone dilated to output stride 8, head on the last stage.
+ResNeSt (Zhang et al., arXiv 2004.08955) is a ResNet-D whose bottleneck 3x3 convolution is a
+*split-attention* block. The family is data (``RESNEST_SPECS``), one ``manager.BACKBONES`` entry
+per variant. Parameter names follow the original implementation; PaddleClas's weights are
+renamed on load (:mod:`.resnest_weights`). Differences from the original:
 
-The family is data (``RESNEST_SPECS``), one entry point per variant in ``manager.BACKBONES``;
-each returns the four stage outputs and exposes ``feat_channels``::
-
-    model:
-      type: DeepLabV3
-      backbone: {type: ResNeSt50, output_stride: 8,
-                 pretrained: pretrained/ResNeSt50_pretrained.pdparams}
-      backbone_indices: [3]
-
-Parameter names follow the original ResNeSt implementation (``stem.conv1``,
-``layer1.0.conv2.fc1``, ``layer2.0.downsample.conv``, ...); PaddleClas's classification
-weights use other names and are renamed on load (:mod:`.resnest_weights`).
-
-Differences from the original:
-
-* The attention branch's ``fc1`` has no bias (batch norm follows it), as in PaddleClas;
-  ``fc2`` has one, as in the original and in PaddleClas checkpoints from December 2022 on.
-  Older PaddleClas checkpoints lack it: it stays at its zero initialisation, which
-  reproduces them.
-* Dilation follows the original ResNeSt (and PyTorch-Encoding's DeepLabV3-ResNeSt):
-  in a dilated stage the first block uses half the stage's dilation (1 for a
-  dilation-2 stage, 2 for a dilation-4 stage) and the other blocks the full one.
-  PaddleSeg's ResNet_vd dilates every block of the stage instead.
+* ``fc1`` has no bias (batch norm follows), as in PaddleClas; ``fc2`` has one, which older
+  PaddleClas checkpoints lack: its zero initialisation reproduces them.
+* As the original (not PaddleSeg's ResNet_vd), a dilated stage's first block uses half the
+  stage's dilation.
 """
 from __future__ import annotations
 
@@ -61,15 +40,10 @@ STAGE_PLANES: Tuple[int, int, int, int] = (64, 128, 256, 512)
 
 @dataclass(frozen=True)
 class ResNeStSpec:
-    """Architecture of one ResNeSt variant (Table 7 and the released models of the paper).
-
-    ``depths``: blocks per stage; ``stem_width``: width of the first two stem convolutions;
-    ``radix`` (R) split-attention groups per cardinal group, ``cardinality`` (K) groups;
-    ``bottleneck_width`` per cardinal group, relative to 64; ``avd``: stride blocks with a 3x3
-    average pool, before the split-attention conv when ``avd_first`` ("fast" variants);
-    ``avg_down``: average-pool the shortcut (ResNet-D); ``published_params_m``: the authors'
-    parameter count in millions (documentation only).
-    """
+    """Architecture of one ResNeSt variant (the paper's Table 7): ``radix`` (R) split-attention
+    groups per cardinal group, ``cardinality`` (K) groups; ``avd``: stride blocks with a 3x3
+    average pool (before the split-attention conv when ``avd_first``); ``avg_down``: ResNet-D's
+    average-pooled shortcut."""
 
     depths: Tuple[int, int, int, int]
     stem_width: int
@@ -79,21 +53,14 @@ class ResNeStSpec:
     avd: bool = True
     avd_first: bool = False
     avg_down: bool = True
-    published_params_m: float = 0.0
-
-    def architecture(self) -> Dict[str, Any]:
-        """Keyword arguments of :class:`ResNeSt` that this spec fixes."""
-        kwargs = dataclasses.asdict(self)
-        kwargs.pop("published_params_m")
-        return kwargs
 
 
-#: The ResNeSt family as data; one registered entry point per key.
+#: The ResNeSt family (the authors' parameter counts: 27.5M, 48.3M, 70.2M, 110.9M).
 RESNEST_SPECS: Dict[str, ResNeStSpec] = {
-    "ResNeSt50": ResNeStSpec(depths=(3, 4, 6, 3), stem_width=32, published_params_m=27.5),
-    "ResNeSt101": ResNeStSpec(depths=(3, 4, 23, 3), stem_width=64, published_params_m=48.3),
-    "ResNeSt200": ResNeStSpec(depths=(3, 24, 36, 3), stem_width=64, published_params_m=70.2),
-    "ResNeSt269": ResNeStSpec(depths=(3, 30, 48, 8), stem_width=64, published_params_m=110.9),
+    "ResNeSt50": ResNeStSpec(depths=(3, 4, 6, 3), stem_width=32),
+    "ResNeSt101": ResNeStSpec(depths=(3, 4, 23, 3), stem_width=64),
+    "ResNeSt200": ResNeStSpec(depths=(3, 24, 36, 3), stem_width=64),
+    "ResNeSt269": ResNeStSpec(depths=(3, 30, 48, 8), stem_width=64),
 }
 
 
@@ -113,14 +80,9 @@ def _norm(channels: int) -> nn.Layer:
 
 
 class SplitAttentionConv2D(nn.Layer):
-    """Split-attention convolution (Fig. 2 right of the ResNeSt paper).
-
-    A grouped convolution makes ``radix`` groups of ``out_channels`` maps; their sum is
-    globally pooled and passed through ``fc1`` (+BN, ReLU) and ``fc2`` to attention logits,
-    normalised by a softmax across the radix groups (sigmoid when ``radix == 1``); the output
-    is the attention-weighted sum. The attention branch is ``in_channels * radix //
-    reduction_factor`` wide, at least ``min_inter_channels``.
-    """
+    """Split-attention convolution (Fig. 2 right of the ResNeSt paper): ``radix`` groups of maps,
+    summed, pooled, through ``fc1`` (+BN, ReLU) and ``fc2`` to attention logits, softmax across
+    the groups (sigmoid when ``radix == 1``); the output is the attention-weighted sum."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
                  stride: int = 1, dilation: int = 1, cardinality: int = 1, radix: int = 2,
@@ -156,11 +118,8 @@ class SplitAttentionConv2D(nn.Layer):
 
 
 class ResNeStBottleneck(nn.Layer):
-    """ResNeSt bottleneck: 1x1 conv, split-attention 3x3, (avd pool), 1x1 conv, shortcut.
-
-    Outputs ``4 * planes`` channels. ``is_first`` (first block of a later stage) gets the avd
-    pool even at stride 1, as in the original; the other options are :class:`ResNeStSpec`'s.
-    """
+    """ResNeSt bottleneck: 1x1 conv, split-attention 3x3, (avd pool), 1x1 conv, shortcut, to
+    ``4 * planes`` channels; ``is_first`` (a later stage's first block) always gets the avd pool."""
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1, dilation: int = 1,
                  is_first: bool = False, radix: int = 2, cardinality: int = 1,
@@ -229,11 +188,8 @@ def _deep_stem(in_channels: int, stem_width: int) -> nn.Sequential:
 
 def _stage(in_channels: int, planes: int, depth: int, stride: int, dilation: int,
            later_stage: bool, block_kwargs: Dict[str, Any]) -> nn.Sequential:
-    """One stage of ``depth`` bottlenecks; the first one strides and changes the width.
-
-    As in the original, a dilated stage's first block uses half its dilation (the dilation
-    the previous stage ended with).
-    """
+    """One stage of ``depth`` bottlenecks; the first strides, changes the width and uses half
+    the stage's dilation (as the original)."""
     blocks = [ResNeStBottleneck(in_channels, planes, stride=stride,
                                 dilation=max(dilation // 2, 1), is_first=later_stage,
                                 **block_kwargs)]
@@ -243,13 +199,9 @@ def _stage(in_channels: int, planes: int, depth: int, stride: int, dilation: int
 
 
 class ResNeSt(nn.Layer):
-    """ResNeSt backbone returning the outputs of its four stages (``feat_channels``
-    ``[256, 512, 1024, 2048]``); the architecture arguments are :class:`ResNeStSpec`'s.
-
-    ``output_stride`` 8, 16 or 32: stages 3 and 4 are dilated instead of strided to reach it
-    (as PaddleSeg's ``ResNet50_vd``). ``pretrained``: path or URL of a ``.pdparams`` state dict,
-    ours, PaddleClas's or a segmentation model's (:func:`.resnest_weights.load_resnest_pretrained`).
-    """
+    """ResNeSt backbone returning its four stages' outputs (``feat_channels`` 256 to 2048);
+    stages 3 and 4 are dilated instead of strided to reach ``output_stride`` 8, 16 or 32.
+    ``pretrained``: see :func:`.resnest_weights.load_resnest_pretrained`."""
 
     def __init__(self, depths: Sequence[int], stem_width: int = 64, radix: int = 2,
                  cardinality: int = 1, bottleneck_width: int = 64, avd: bool = True,
@@ -286,9 +238,8 @@ class ResNeSt(nn.Layer):
             load_resnest_pretrained(self, pretrained)
 
     def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
-        """The four stage outputs of ``[N, in_channels, H, W]``, with ``s = output_stride``
-        (sizes rounded up): ``[N, 256, H/4, W/4]``, ``[N, 512, H/8, W/8]``,
-        ``[N, 1024, H/min(16, s), W/min(16, s)]``, ``[N, 2048, H/s, W/s]``."""
+        """The four stage outputs of ``[N, in_channels, H, W]``, at strides 4, 8, min(16, s)
+        and s (``s = output_stride``, sizes rounded up)."""
         x = self.maxpool(self.stem(x))
         features = []
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
@@ -298,18 +249,18 @@ class ResNeSt(nn.Layer):
 
 
 def _build(variant: str, **kwargs: Any) -> ResNeSt:
-    spec = RESNEST_SPECS[variant]
-    clash = sorted(set(kwargs) & set(spec.architecture()))
+    architecture = dataclasses.asdict(RESNEST_SPECS[variant])
+    clash = sorted(set(kwargs) & set(architecture))
     if clash:
         raise TypeError(f"{variant} fixes {clash}; build ResNeSt(...) directly to change them")
-    return ResNeSt(**spec.architecture(), **kwargs)
+    return ResNeSt(**architecture, **kwargs)
 
 
 @manager.BACKBONES.add_component
 def ResNeSt50(output_stride: int = 8, pretrained: Optional[str] = None,
               **kwargs: Any) -> ResNeSt:
-    """ResNeSt-50 (2s1x64d, stem width 32), the PSSL paper's DeepLabV3 backbone; arguments
-    as :class:`ResNeSt` (``in_channels`` among ``kwargs``)."""
+    """ResNeSt-50 (2s1x64d, stem width 32), the PSSL paper's backbone; arguments as
+    :class:`ResNeSt`."""
     return _build("ResNeSt50", output_stride=output_stride, pretrained=pretrained, **kwargs)
 
 

@@ -1,11 +1,5 @@
-"""Pretrained weights for the ResNeSt backbones: PaddleClas name conversion and loading.
-
-PaddleClas's ResNeSt classifiers (``ResNeSt50_pretrained.pdparams``) name their parameters
-after ``ppcls/arch/backbone/model_zoo/resnest.py``; :func:`convert_paddleclas_resnest_state_dict`
-renames them to :mod:`paddleseg_pssl.models.backbones.resnest`'s names (the rules below hold
-the whole mapping), and :func:`load_resnest_pretrained` loads any of the accepted files into a
-backbone through :mod:`paddleseg_pssl.weights`, reporting what did not fit.
-"""
+"""Pretrained weights for the ResNeSt backbones: PaddleClas's names (after
+``ppcls/arch/backbone/model_zoo/resnest.py``) renamed to ours by the rules below, and loading."""
 from __future__ import annotations
 
 import re
@@ -46,10 +40,8 @@ def _conv_bn_param_attr(name: str, conv: str, bn: str) -> List[_Rule]:
             (name + "_(?P<p>scale|offset|mean|variance)", bn + ".{p}", _BN_ATTR)]
 
 
-# PaddleClas dygraph checkpoints (ResNeSt50_pretrained.pdparams, saved with
-# ``model.state_dict()``): the attribute paths of ppcls/arch/backbone/model_zoo/resnest.py.
-# The block prefix ``layerS.layerS_bottleneck_B.`` becomes ``layerS.B.``. ``out.*`` (the
-# classifier) is dropped.
+# PaddleClas dygraph checkpoints (ResNeSt50_pretrained.pdparams): attribute paths; the block
+# prefix ``layerS.layerS_bottleneck_B.`` becomes ``layerS.B.``.
 _STRUCTURED_BLOCK = rf"layer[1-4]\.{_BLOCK}"
 _PADDLECLAS_STRUCTURED_RULES: List[_Rule] = [
     *_conv_bn_structured(r"stem\.conv(?P<i>[123])", "stem.conv{i}", "stem.bn{i}"),
@@ -105,15 +97,8 @@ def _rename(key: str, rules: Sequence[_Rule]) -> Optional[str]:
 
 
 def convert_paddleclas_resnest_state_dict(state_dict: Mapping[str, Any]) -> Dict[str, Any]:
-    """Rename a PaddleClas ResNeSt classifier state dict (``ResNeSt50_pretrained.pdparams``,
-    either naming scheme) to our names; the classifier (``out.*``, ``fc_*``) is dropped.
-
-    The rules above map ``layerS.layerS_bottleneck_B.`` to ``layerS.B.``, ``conv2.conv1`` to
-    the radix conv, ``conv2.conv2`` / ``conv3`` to the attention ``fc1`` / ``fc2``, ``conv4``
-    and the block's ``_batch_norm`` to the downsample shortcut; static-graph ``ParamAttr``
-    names (``..._splat_1_weights_weight``, ``..._shortcut_scale``) likewise. Keys that match no
-    rule are kept, so the loader reports them as unexpected rather than losing them.
-    """
+    """Rename a PaddleClas ResNeSt classifier state dict (either naming scheme) to our names,
+    dropping the classifier; keys no rule matches are kept, for the loader to report."""
     converted: Dict[str, Any] = {}
     for key, value in state_dict.items():
         if _PADDLECLAS_HEAD.fullmatch(key):
@@ -140,11 +125,7 @@ def _backbone_names(state_dict: Dict[str, Any]) -> Dict[str, Any]:
 
 def load_resnest_pretrained(model: nn.Layer, path: str) -> WeightsFit:
     """Load our names, PaddleClas's or a segmentation model's ``backbone.`` keys into a ResNeSt
-    backbone (``path`` a ``.pdparams`` file or a URL); what fits is loaded, the rest logged.
-
-    Raises:
-        PSSLConfigError: The file cannot be read or no key of it fits (file named).
-    """
+    backbone (``path`` a ``.pdparams`` file or a URL); what fits is loaded, the rest logged."""
     if urlparse(path).netloc:
         path = download_pretrained_model(path)
     fit = load_weights(model, path, partial=True, convert=_backbone_names,
