@@ -73,9 +73,9 @@ class PSSLDataset(Dataset):
     label of another aspect, for one) raises ``PSSLSampleError``, which stops training unless
     ``skip_bad_samples`` (logged and replaced; ``MAX_SKIPPED_IN_A_ROW`` + 1 in a row still
     stop). Construction refuses malformed lines, unknown classes and missing files (dropped
-    with ``skip_missing``). ``subset``: a class-balanced sample count or fraction (``paddleseg_pssl.subsets``), chosen
-    by ``subset_seed``. ``mode`` is only ``'train'``; ``edge`` adds the class-edge map;
-    ``verify_files`` checks every listed file exists.
+    with ``skip_missing``). ``subset``: a class-balanced sample count or fraction
+    (``paddleseg_pssl.subsets``), chosen by ``subset_seed``. ``mode`` is only ``'train'``;
+    ``edge`` adds the class-edge map; ``verify_files`` checks every listed file exists.
     """
     NUM_CLASSES = segmentation_num_classes(IMAGENET_NUM_CLASSES)
     IGNORE_INDEX = pssl_format.ignore_index_for(NUM_CLASSES)
