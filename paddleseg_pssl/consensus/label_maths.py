@@ -35,15 +35,8 @@ def _as_2d_float(score: np.ndarray, name: str = "score") -> np.ndarray:
 
 
 def minmax_normalise(score: np.ndarray) -> np.ndarray:
-    """Rescale a score map to [0, 1] by min-max over the image (per model, before Eq. 1).
-
-    Returns:
-        HxW float32 map, min 0 and max 1; a constant map (no information) gives all zeros,
-        never NaN.
-
-    Raises:
-        ValueError: the map is not 2-D, is empty, or holds NaN / inf.
-    """
+    """Rescale a score map to [0, 1] by min-max over the image (per model, before Eq. 1): HxW
+    float32; a constant map (no information) gives all zeros, never NaN."""
     arr = _as_2d_float(score)
     lo, hi = float(arr.min()), float(arr.max())
     span = hi - lo
@@ -55,17 +48,14 @@ def minmax_normalise(score: np.ndarray) -> np.ndarray:
 
 #: Per-model normalisations: name -> upper percentile clipped before min-max (None: no clip).
 NORMALISATIONS: Dict[str, Optional[float]] = {"minmax": None, "clip_p99": 99.0}
-
 #: The per-model normalisation of the paper (Section 3: min-max over the image).
 DEFAULT_NORMALISATION: str = "minmax"
 
 
 def normalise(score: np.ndarray, method: str = DEFAULT_NORMALISATION) -> np.ndarray:
-    """Per-model normalisation to [0, 1] by ``method`` (:data:`NORMALISATIONS`).
-
-    ``clip_p99`` first clips the map at its 99th percentile, so a few extreme pixels do not
-    squash the rest of the map towards 0 (and thereby its weight in the consensus).
-    """
+    """Per-model normalisation to [0, 1] by ``method`` (:data:`NORMALISATIONS`). ``clip_p99``
+    clips at the 99th percentile first, so a few extreme pixels do not squash the rest of the
+    map towards 0 (and thereby its weight in the consensus)."""
     if method not in NORMALISATIONS:
         raise ValueError(f"normalisation must be one of {list(NORMALISATIONS)}, got {method!r}")
     percentile = NORMALISATIONS[method]
@@ -77,10 +67,8 @@ def normalise(score: np.ndarray, method: str = DEFAULT_NORMALISATION) -> np.ndar
 
 #: No smoothing of the per-model maps (the paper states none).
 NO_SMOOTHING: float = 0.0
-
-#: The generator's per-model smoothing (``consensus.smoothing``), chosen on real photos by
-#: ``benchmarks/label_quality_real.py`` (README, "Label quality on real photos").
-#: Every smoothing from 0.02 to 0.08 scored alike there, far above none; 0.04 is the middle.
+#: The generator's ``consensus.smoothing``, from ``benchmarks/label_quality_real.py`` (README,
+#: "Label quality on real photos"): 0.02 to 0.08 scored alike, far above none; 0.04 is the middle.
 DEFAULT_SMOOTHING: float = 0.04
 
 
@@ -95,8 +83,7 @@ def smooth_map(score: np.ndarray, sigma_fraction: float = NO_SMOOTHING) -> np.nd
     if sigma_fraction == 0:
         return arr
     sigma = float(sigma_fraction) * min(arr.shape)
-    return cv2.GaussianBlur(arr, (0, 0), sigmaX=sigma, sigmaY=sigma,
-                            borderType=cv2.BORDER_REFLECT)
+    return cv2.GaussianBlur(arr, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def prepare_model_map(score: np.ndarray, normalisation: str = DEFAULT_NORMALISATION,
@@ -106,14 +93,8 @@ def prepare_model_map(score: np.ndarray, normalisation: str = DEFAULT_NORMALISAT
 
 
 def consensus(maps: Sequence[np.ndarray]) -> np.ndarray:
-    """Eq. 1: the pixel-wise mean S(x) = 1/M sum_i S_i(x) of M same-sized normalised maps.
-
-    Returns:
-        HxW float32 map (accumulated in float64, in the order given).
-
-    Raises:
-        ValueError: no maps, or maps of different shapes.
-    """
+    """Eq. 1: the pixel-wise mean S(x) = 1/M sum_i S_i(x) of M same-sized normalised maps, HxW
+    float32 (accumulated in float64, in the order given)."""
     if len(maps) == 0:
         raise ValueError("consensus needs at least one map, got 0")
     arrays = [_as_2d_float(m, f"maps[{i}]") for i, m in enumerate(maps)]
@@ -130,15 +111,9 @@ def consensus(maps: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def deciles(score: np.ndarray) -> np.ndarray:
-    """Eq. 2: D(x) = floor(Z(x) / N * 10), Z(x) = number of pixels with a strictly lower score.
-
-    Ties share a decile (they share Z). One sort, O(N log N): in sorted order, Z of a value is
-    the position of the first occurrence of that value. Integer arithmetic (Z * 10 // N)
-    avoids float rounding at bin edges.
-
-    Returns:
-        HxW uint8 map of values 0..9. The lowest score always gets 0; a constant map is all 0.
-    """
+    """Eq. 2: D(x) = floor(Z(x) / N * 10), Z(x) = number of pixels with a strictly lower score;
+    HxW uint8 in 0..9 (ties share Z, so a constant map is all 0). One sort: in sorted order,
+    Z of a value is the position of its first occurrence; Z * 10 // N avoids float rounding."""
     arr = _as_2d_float(score)
     flat = arr.ravel()
     n = flat.size
@@ -155,10 +130,7 @@ def deciles(score: np.ndarray) -> np.ndarray:
 
 
 def resize_map(score: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of an HxW map to ``out_hw`` = (height, width); float32 out.
-
-    A map already of that size is returned unchanged (as float32).
-    """
+    """Bilinear resize of an HxW map to ``out_hw`` = (height, width), as float32."""
     arr = np.asarray(score, dtype=np.float32)
     if arr.ndim != 2:
         raise ValueError(f"score must be a 2-D HxW map, got shape {arr.shape}")
@@ -173,12 +145,8 @@ def resize_map(score: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
 def consensus_deciles(per_model_maps: Sequence[np.ndarray], out_hw: Tuple[int, int],
                       normalisation: str = DEFAULT_NORMALISATION,
                       smoothing: float = NO_SMOOTHING) -> Tuple[np.ndarray, np.ndarray]:
-    """The label pipeline: per-model smoothing and normalisation, resize to ``out_hw``,
-    mean (Eq. 1), deciles (Eq. 2).
-
-    Returns:
-        (deciles, consensus): HxW uint8 in 0..9 and the HxW float32 consensus in [0, 1].
-    """
+    """The label pipeline: per-model smoothing and normalisation, resize to ``out_hw``, mean
+    (Eq. 1), deciles (Eq. 2). Returns the HxW uint8 deciles and float32 consensus in [0, 1]."""
     if len(per_model_maps) == 0:
         raise ValueError("consensus_deciles needs at least one per-model map, got 0")
     normalised = [resize_map(prepare_model_map(m, normalisation, smoothing), out_hw)

@@ -294,11 +294,11 @@ def test_engine_signatures_take_their_defaults_from_engine_defaults():
     import dataclasses
     import inspect
 
-    from paddleseg_pssl.consensus.explain.engines import ENGINES
+    from paddleseg_pssl.consensus.explain.engines import ENGINES, ExplainerEngine
     from paddleseg_pssl.consensus.explain.engine_base import ENGINE_DEFAULTS
 
     declared = dataclasses.asdict(ENGINE_DEFAULTS)
-    for cls in ENGINES.values():
+    for cls in (ExplainerEngine, *ENGINES.values()):
         params = inspect.signature(cls.__init__).parameters
         shared = [name for name in params if name in declared]
         assert shared, cls

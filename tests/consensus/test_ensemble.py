@@ -9,7 +9,8 @@ import yaml
 
 from paddleseg_pssl.consensus.explain.classifier_loading import (ClassifierBuildError,
                                                                  build_classifier, weights_checksum)
-from paddleseg_pssl.consensus.explain.ensemble import ClassifierSpec, EnsembleConfigError, parse_ensemble
+from paddleseg_pssl.consensus.explain.ensemble import (ClassifierSpec, EnsembleConfigError,
+                                                       parse_ensemble)
 
 CONFIG_15 = (pathlib.Path(__file__).resolve().parents[2]
              / "configs" / "pssl" / "generate" / "imagenet_15_models.yml")

@@ -1,16 +1,9 @@
-"""The chunk size of ``explainer.batch_size: auto``, measured per model (arXiv 2207.03335, Sec. 3.2).
+"""The chunk size of ``explainer.batch_size: auto``, measured per model (arXiv 2207.03335, 3.2).
 
 How many noise samples one forward + input-backward should carry depends on the architecture,
-the resolution and the device (on a CPU small chunks win, on a GPU large ones), so ``auto`` times
-it instead of guessing: on the first input of a (model, resolution, device), each candidate
-chunk size (1, 2, 4, ... up to ``n_samples`` and :data:`MAX_CHUNK_INPUT_BYTES`) runs once to warm
-up, then it and the best size so far are timed in turn, :data:`TIMING_REPS` times each (so load
-from other processes affects both alike); a candidate wins only when faster per noise sample by
-:data:`MIN_GAIN`, and the search stops at the first one that does not win. A CPU where batch 1
-wins thus pays about a dozen noise samples per model and resolution, once per run.
-
-The choice changes speed only: every chunking adds the same per-sample gradients in the same
-order (see :mod:`.interpreter`), so the labels do not depend on it.
+the resolution and the device, so ``auto`` times it (:func:`tune_chunk_size`) on the first
+input of each (model, resolution, device). The choice changes speed only: every chunking adds
+the same per-sample gradients in the same order (:mod:`.interpreter`), so labels do not.
 """
 from __future__ import annotations
 
@@ -23,8 +16,6 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 logger = logging.getLogger("paddleseg_pssl.generate")
 
-#: Candidate chunk sizes grow by this factor from 1.
-CANDIDATE_GROWTH: int = 2
 #: Timed repetitions per candidate after one warm-up call; the fastest counts (least disturbed).
 TIMING_REPS: int = 3
 #: Relative gain per noise sample a larger chunk needs to be chosen (timing noise of a shared
@@ -78,28 +69,20 @@ def candidate_sizes(n_samples: int, sample_bytes: int,
     sizes, size = [], 1
     while size <= limit:
         sizes.append(size)
-        size *= CANDIDATE_GROWTH
+        size *= 2
     if sizes[-1] != limit and limit == n_samples:
         sizes.append(limit)
     return sizes
 
 
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` reports exhausted memory (the candidate is beyond what the device holds)."""
-    return isinstance(exc, MemoryError) or any(m in str(exc) for m in OUT_OF_MEMORY_MARKERS)
-
-
 def tune_chunk_size(run_chunk: Callable[[int], None], candidates: List[int],
                     input_hw: Tuple[int, int], reps: int = TIMING_REPS,
                     clock: Callable[[], float] = time.perf_counter) -> ChunkChoice:
-    """Time ``run_chunk(size)`` (one forward + input-backward of ``size`` noise samples, finished
-    when it returns) for the candidates in increasing order and keep the fastest per sample.
-
-    Each candidate is timed in turn with the best size so far; it replaces it when faster per
-    sample by :data:`MIN_GAIN`. Stops at the first candidate that does not, or that runs out of
-    memory (the first candidate must fit). A single candidate (e.g. ``n_samples: 1``) has nothing
-    to choose between, so nothing runs: at low n the timing would cost more than an image.
-    """
+    """Time ``run_chunk(size)`` (one forward + input-backward of ``size`` noise samples) for the
+    candidates in increasing order, each after one warm-up run and in turn with the best size
+    so far (so load from other processes affects both alike); it replaces the best when faster
+    per sample by :data:`MIN_GAIN`. Stops at the first candidate that does not, or that runs out
+    of memory. A single candidate runs nothing: at low n timing costs more than an image."""
     if len(candidates) == 1:
         return ChunkChoice(batch_size=candidates[0], seconds_per_sample={}, tuning_seconds=0.0,
                            input_hw=tuple(input_hw))
@@ -121,7 +104,8 @@ def tune_chunk_size(run_chunk: Callable[[int], None], candidates: List[int],
                 timed(best)
                 timed(size)
         except Exception as exc:  # noqa: BLE001 - only memory exhaustion ends the search quietly
-            if not is_out_of_memory(exc):
+            if not (isinstance(exc, MemoryError)
+                    or any(m in str(exc) for m in OUT_OF_MEMORY_MARKERS)):
                 raise
             break
         if per_sample[size] > per_sample[best] * (1.0 - MIN_GAIN):

@@ -1,9 +1,5 @@
-"""Building one classifier of the PSSL ensemble (arXiv 2207.03335) from its ``ClassifierSpec``.
-
-Calling a classifier factory with the dataset's class count, loading a weights file strictly
-(:mod:`paddleseg_pssl.weights`: every model key present with its shape), keeping only the main
-output of networks with auxiliary heads, and the weights file's checksum recorded in the manifest.
-"""
+"""Building one classifier of the PSSL ensemble (arXiv 2207.03335) from its ``ClassifierSpec``,
+and the checksum of its weights file (recorded in the manifest)."""
 import hashlib
 import inspect
 import os
@@ -19,9 +15,7 @@ from paddleseg_pssl import weights
 
 class ClassifierBuildError(RuntimeError):
     """A classifier could not be built, loaded or checked; the message names the model.
-
-    ``about_weights`` is True when the weights file (missing, unreadable, ill-fitting) is at fault.
-    """
+    ``about_weights``: the weights file (missing, unreadable, ill-fitting) is at fault."""
 
     def __init__(self, message: str, *, about_weights: bool = False):
         super().__init__(message)
@@ -86,27 +80,14 @@ def weights_checksum(spec: ClassifierSpec) -> Optional[str]:
     """SHA-256 hex digest of ``spec.weights`` (for the manifest), or None without a file."""
     if spec.weights is None:
         return None
-    digest = hashlib.sha256()
     with open(spec.weights, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
-    """Build, load, freeze and check one classifier.
-
-    The returned layer is in eval mode with every parameter frozen (``stop_gradient=True``), so
-    explainers compute input gradients only. Networks returning several outputs (GoogLeNet's
-    auxiliary heads) are wrapped to return the main logits.
-
-    Returns:
-        A ``paddle.nn.Layer`` mapping (N, 3, H, W) float32 to (N, num_classes) logits.
-
-    Raises:
-        ClassifierBuildError: factory failure, unreadable or ill-fitting weights, or an output
-            size different from ``spec.num_classes`` (naming the model and both sizes).
-    """
+    """Build, load, freeze (eval mode, every parameter ``stop_gradient``: explainers take
+    input gradients only) and check one classifier: a ``paddle.nn.Layer`` mapping (N, 3, H, W)
+    float32 to (N, num_classes) logits, raising :class:`ClassifierBuildError`."""
     if spec.weights is not None and not os.path.isfile(spec.weights):
         raise ClassifierBuildError(
             f"model {spec.name!r}: weights file {spec.weights!r} does not exist",

@@ -2,16 +2,16 @@
 
 An engine turns one classifier, one normalised image and its class into a per-pixel map:
 SmoothGrad (arXiv 1706.03825) as InterpretDL 0.8 computes it (``n_samples`` draws of
-N(0, sigma^2), ``sigma = noise_amount * (max(x) - min(x))``, from the global ``np.random``, one
-sample after the other: :func:`numpy_smoothgrad_noise`; the gradient of the label's probability,
-or logit), then one aggregation of the noisy gradients g_s, summed over colour channels (the
-paper states none; the default is measured, see _base_/generate.yml):
+N(0, sigma^2), ``sigma = noise_amount * (max(x) - min(x))``, one sample after the other from
+the global ``np.random``; the gradient of the label's probability, or logit), then one
+aggregation of the noisy gradients g_s, summed over colour channels (the paper states none;
+the default is measured, see _base_/generate.yml):
 
 - ``abs_of_mean``: ``|mean_s g_s|``; ``mean_of_abs``: ``mean_s |g_s|``;
 - ``squared``: ``mean_s g_s^2`` (arXiv 1806.10758);
 - ``grad_x_input``: ``|sum_c x_c mean_s g_s,c|``.
 
-Engines accumulate the per-sample sums (:class:`GradientMoments`), so one pass gives every
+Engines accumulate per-sample sums (:class:`GradientMoments`), so one pass gives every
 aggregation and every prefix of the samples. Normalisation, Eq. 1 and Eq. 2: :mod:`.label_maths`.
 """
 from __future__ import annotations
@@ -50,34 +50,25 @@ class ExplainerConfig:
     num_random_trials: int = 10
 
 
-#: The explainer defaults.
 ENGINE_DEFAULTS = ExplainerConfig()
-# Names of the defaults the rest of the package reads.
 DEFAULT_N_SAMPLES: int = ENGINE_DEFAULTS.n_samples
 DEFAULT_NOISE_AMOUNT: float = ENGINE_DEFAULTS.noise_amount
 DEFAULT_AGGREGATION: str = ENGINE_DEFAULTS.aggregation
 DEFAULT_GRADIENT_OF: str = ENGINE_DEFAULTS.gradient_of
-DEFAULT_AMP_SCALE: float = ENGINE_DEFAULTS.amp_scale
 
 #: Where the noise is drawn: Paddle's generator on the device, or InterpretDL's numpy draws.
 NOISE_SOURCES: Tuple[str, ...] = ("device", "numpy")
-
-#: Aggregation modes of the noisy gradients (see the module docstring).
 AGGREGATIONS: Tuple[str, ...] = ("abs_of_mean", "mean_of_abs", "squared", "grad_x_input")
-
 #: The per-sample sum each aggregation reads (see :class:`GradientMoments`).
 MOMENT_OF_AGGREGATION: Dict[str, str] = {"abs_of_mean": "sum", "mean_of_abs": "sum_abs",
                                          "squared": "sum_sq", "grad_x_input": "sum"}
-
-#: Every per-sample sum an engine can accumulate.
 MOMENTS: Tuple[str, ...] = ("sum", "sum_abs", "sum_sq")
-
+#: Each moment's term of one sample's gradient (numpy arrays and Paddle tensors alike).
+MOMENT_TERMS = {"sum": lambda g: g, "sum_abs": abs, "sum_sq": lambda g: g * g}
 #: What is differentiated, as InterpretDL names it.
 GRADIENT_TARGETS: Tuple[str, ...] = ("probability", "logit")
-
 #: Seeds must fit numpy's legacy RNG (``np.random.seed``), which InterpretDL uses.
 MAX_SEED: int = NUMPY_LEGACY_SEED_LIMIT
-
 
 #: What InterpretDL 0.8 prints when imported on Paddle 3, where its optional interpreters miss
 #: ``paddle.fluid``; Paddle itself is installed, so the line tells the user nothing.
@@ -85,14 +76,13 @@ INTERPRETDL_IMPORT_NOTICE = "Warning: Paddle should be installed before using so
 
 
 def import_interpretdl() -> types.ModuleType:
-    """``interpretdl``, imported after Paddle without its misleading import-time notice (any other
-    output of the import is kept)."""
+    """``interpretdl``, imported without its misleading import-time notice (other output kept)."""
     imported = sys.modules.get("interpretdl")
     if imported is not None:  # None: the import is blocked, and raises below
         return imported
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        import interpretdl
+        import interpretdl  # optional: requirements-nodeps.txt
     sys.stdout.write("".join(line for line in printed.getvalue().splitlines(keepends=True)
                              if line.strip() != INTERPRETDL_IMPORT_NOTICE))
     return interpretdl
@@ -107,48 +97,46 @@ def device_kind() -> str:
     return "gpu" if paddle.get_device().startswith("gpu") else "cpu"
 
 
-def resolve_batch_size(batch_size: int, n_samples: int) -> int:
-    """Noise samples per forward/backward of a fixed ``batch_size``: never more than
-    ``n_samples`` (``'auto'`` is measured per model, see :mod:`.chunk_tuning`)."""
-    return max(1, min(int(batch_size), int(n_samples)))
-
-
-def resolve_amp(amp: Any) -> bool:
-    """Whether to autocast to float16: ``'auto'`` = on GPU only; never on CPU (Paddle's CPU AMP
-    is bfloat16 and slower than float32 on most CPUs)."""
-    if amp == "auto" or amp:
-        return device_kind() == "gpu"
-    return False
-
-
-def check_throughput_settings(batch_size: Any, amp: Any, amp_scale: Any) -> None:
-    """Raise :class:`EngineConfigError` naming ``explainer.<key>`` for a bad chunk/AMP setting."""
-    if batch_size != "auto" and not is_positive_int(batch_size):
-        raise EngineConfigError(f"explainer.batch_size must be a positive integer or 'auto', "
-                                f"got {batch_size!r}")
-    if amp not in ("auto", True, False):
-        raise EngineConfigError(f"explainer.amp must be 'auto', true or false, got {amp!r}")
-    if isinstance(amp_scale, bool) or not isinstance(amp_scale, (int, float)) or amp_scale <= 0:
-        raise EngineConfigError(f"explainer.amp_scale must be a positive number, "
-                                f"got {amp_scale!r}")
-
-
 def is_positive_int(value: Any) -> bool:
     """Whether ``value`` is an ``int`` >= 1 (``True`` does not count)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def check_positive_int_setting(key: str, value: Any) -> None:
-    """Raise :class:`EngineConfigError` unless ``explainer.<key>`` is a positive integer."""
     if not is_positive_int(value):
         raise EngineConfigError(f"explainer.{key} must be a positive integer, got {value!r}")
 
 
 def check_choice_setting(key: str, value: Any, choices: Sequence[Any]) -> None:
-    """Raise :class:`EngineConfigError` unless ``explainer.<key>`` is one of ``choices``."""
     if not isinstance(value, (str, bool, int, float, type(None))) or value not in choices:
         raise EngineConfigError(f"explainer.{key} must be one of {list(choices)}, "
                                 f"got {value!r}")
+
+
+class ThroughputSettings:
+    """``batch_size``, ``amp``, ``amp_scale`` and ``noise_source`` of the batched engine and of
+    its interpreter, checked here for both."""
+
+    def set_throughput(self, batch_size: Any, amp: Any, amp_scale: Any, noise_source: str) -> None:
+        if batch_size != "auto" and not is_positive_int(batch_size):
+            raise EngineConfigError(f"explainer.batch_size must be a positive integer or "
+                                    f"'auto', got {batch_size!r}")
+        if amp not in ("auto", True, False):
+            raise EngineConfigError(f"explainer.amp must be 'auto', true or false, got {amp!r}")
+        if (isinstance(amp_scale, bool) or not isinstance(amp_scale, (int, float))
+                or amp_scale <= 0):
+            raise EngineConfigError(f"explainer.amp_scale must be a positive number, "
+                                    f"got {amp_scale!r}")
+        check_choice_setting("noise_source", noise_source, NOISE_SOURCES)
+        self.batch_size = batch_size
+        self.amp = amp
+        self.amp_scale = float(amp_scale)
+        self.noise_source = noise_source
+
+    def resolved_amp(self) -> bool:
+        """Whether to autocast to float16: ``'auto'`` = on GPU only; never on CPU (Paddle's CPU
+        AMP is bfloat16 and slower than float32 on most CPUs)."""
+        return bool(self.amp == "auto" or self.amp) and device_kind() == "gpu"
 
 
 def check_inputs(inputs: np.ndarray) -> np.ndarray:
@@ -174,6 +162,28 @@ def check_seed(seed: int) -> int:
     return int(seed)
 
 
+def check_noise(noise: Optional[np.ndarray], n_samples: int,
+                inputs: np.ndarray) -> Optional[np.ndarray]:
+    """Given noise as a contiguous (n_samples, 3, H, W) float32 array (None stays None)."""
+    if noise is None:
+        return None
+    noise = np.asarray(noise, dtype=np.float32)
+    expected = (n_samples,) + tuple(inputs.shape[1:])
+    if noise.shape != expected:
+        raise ValueError(f"noise must have shape (n_samples, 3, H, W) = {expected}, "
+                         f"got {noise.shape}")
+    return np.ascontiguousarray(noise)
+
+
+def check_checkpoints(checkpoints: Optional[Sequence[int]], n_samples: int) -> List[int]:
+    """Sorted distinct sample counts in 1..n_samples, always ending with ``n_samples``."""
+    counts = set(int(c) for c in (checkpoints or ()))
+    if any(not 1 <= c <= n_samples for c in counts):
+        raise ValueError(f"checkpoints must be sample counts in 1..{n_samples}, "
+                         f"got {sorted(counts)}")
+    return sorted(counts | {n_samples})
+
+
 def noise_sigma(inputs: np.ndarray, noise_amount: float) -> float:
     """InterpretDL's noise standard deviation: ``noise_amount * (max - min)`` of the input."""
     return float(noise_amount * (np.max(inputs) - np.min(inputs)))
@@ -181,20 +191,13 @@ def noise_sigma(inputs: np.ndarray, noise_amount: float) -> float:
 
 def numpy_smoothgrad_noise(inputs: np.ndarray, n_samples: int, noise_amount: float,
                            seed: int) -> np.ndarray:
-    """The noise InterpretDL's SmoothGrad draws after ``np.random.seed(seed)``, without touching
-    the global numpy RNG.
-
-    Returns:
-        (n_samples, 3, H, W) float32 absolute noise (already scaled by sigma), to be added to
-        ``inputs``.
-    """
+    """The (n_samples, 3, H, W) float32 noise, already scaled by sigma, that InterpretDL's
+    SmoothGrad draws after ``np.random.seed(seed)``, without touching the global numpy RNG."""
     inputs = check_inputs(inputs)
     rng = np.random.RandomState(check_seed(seed))
-    # InterpretDL: stds = noise_amount * (max - min) over axes (1, 2, 3), one per image.
-    axes = tuple(range(1, inputs.ndim))
-    sigma = noise_amount * (np.max(inputs, axis=axes) - np.min(inputs, axis=axes))[0]
-    shape = (1,) + tuple(inputs.shape[1:])
-    return np.concatenate([np.float32(rng.normal(0.0, sigma, shape)) for _ in range(n_samples)])
+    sigma = noise_sigma(inputs, noise_amount)
+    return np.concatenate([np.float32(rng.normal(0.0, sigma, inputs.shape))
+                           for _ in range(n_samples)])
 
 
 @dataclass
@@ -223,12 +226,15 @@ def moments_needed(aggregations: Sequence[str]) -> Tuple[str, ...]:
     return tuple(m for m in MOMENTS if m in wanted)
 
 
+def check_moments(moments: Sequence[str]) -> None:
+    for moment in moments:
+        check_choice_setting("moment", moment, MOMENTS)
+
+
 def reduce_moments(moments: GradientMoments, aggregation: str,
                    inputs: Optional[np.ndarray] = None) -> np.ndarray:
-    """The (H, W) float32 score map of ``aggregation`` (module docstring) from the sums.
-
-    ``inputs`` is the (1, 3, H, W) un-noised model input, needed by ``grad_x_input`` only.
-    """
+    """The (H, W) float32 score map of ``aggregation`` (module docstring) from the sums;
+    ``grad_x_input`` needs the (1, 3, H, W) un-noised model ``inputs``."""
     check_choice_setting("aggregation", aggregation, AGGREGATIONS)
     mean = moments.get(MOMENT_OF_AGGREGATION[aggregation]) / np.float32(moments.n)
     if aggregation == "abs_of_mean":
@@ -240,20 +246,11 @@ def reduce_moments(moments: GradientMoments, aggregation: str,
     return mean.sum(axis=0).astype(np.float32)
 
 
-def check_checkpoints(checkpoints: Optional[Sequence[int]], n_samples: int) -> List[int]:
-    """Sorted distinct sample counts in 1..n_samples, always ending with ``n_samples``."""
-    counts = set(int(c) for c in (checkpoints or ()))
-    if any(not 1 <= c <= n_samples for c in counts):
-        raise ValueError(f"checkpoints must be sample counts in 1..{n_samples}, "
-                         f"got {sorted(counts)}")
-    return sorted(counts | {n_samples})
-
-
 class ExplainerEngine(abc.ABC):
-    """Computes one classifier's per-pixel score map for one image."""
+    """Computes one classifier's per-pixel score map for one image. Subclasses take their own
+    settings as keyword arguments and pass the rest (``**common``) on to this class."""
 
-    #: Registry name of the engine (``explainer.engine``).
-    engine: ClassVar[str] = ""
+    engine: ClassVar[str] = ""  # its explainer.engine name
 
     def __init__(self, *, n_samples: int = ENGINE_DEFAULTS.n_samples,
                  noise_amount: float = ENGINE_DEFAULTS.noise_amount,
@@ -273,27 +270,31 @@ class ExplainerEngine(abc.ABC):
 
     def explain(self, model, inputs: np.ndarray, label: int, seed: int,
                 noise: Optional[np.ndarray] = None) -> np.ndarray:
-        """Score map of ``model`` for class ``label`` on one image.
-
-        Returns:
-            (H, W) float32 map: the aggregated gradients (module docstring), not normalised.
-        """
-        inputs = check_inputs(inputs)
+        """The (H, W) float32 score map of ``model`` for class ``label`` on one image: the
+        aggregated gradients (module docstring), not normalised."""
         (moments,) = self.gradient_moments(model, inputs, label, seed, noise,
                                            moments=moments_needed([self.aggregation]))
         return reduce_moments(moments, self.aggregation, inputs)
 
-    @abc.abstractmethod
     def gradient_moments(self, model, inputs: np.ndarray, label: int, seed: int,
                          noise: Optional[np.ndarray] = None, *,
                          moments: Sequence[str] = MOMENTS,
                          checkpoints: Optional[Sequence[int]] = None) -> List[GradientMoments]:
-        """The per-sample gradient sums of :meth:`explain`, after each of ``checkpoints``
-        samples (prefixes of the same noise; ``n_samples`` is always the last).
+        """The per-sample gradient sums of :meth:`explain` after each of ``checkpoints``
+        samples (prefixes of the same noise; ``n_samples`` is always the last), one
+        :class:`GradientMoments` per checkpoint in increasing order."""
+        inputs = check_inputs(inputs)
+        label = check_label(label)
+        noise = check_noise(noise, self.n_samples, inputs)
+        check_moments(moments)
+        counts = check_checkpoints(checkpoints, self.n_samples)
+        return self._gradient_moments(model, inputs, label, seed, noise, moments, counts)
 
-        Returns:
-            One :class:`GradientMoments` per checkpoint, in increasing order.
-        """
+    @abc.abstractmethod
+    def _gradient_moments(self, model, inputs: np.ndarray, label: int, seed: int,
+                          noise: Optional[np.ndarray], moments: Sequence[str],
+                          counts: List[int]) -> List[GradientMoments]:
+        """:meth:`gradient_moments` on checked arguments (``counts``: the checkpoints)."""
 
     def check_ready(self) -> None:
         """Raise :class:`EngineConfigError` when the engine cannot run here (a missing package,
@@ -304,16 +305,6 @@ class ExplainerEngine(abc.ABC):
         return {"engine": self.engine, "name": "smoothgrad", "n_samples": self.n_samples,
                 "noise_amount": self.noise_amount, "aggregation": self.aggregation,
                 "gradient_of": self.gradient_of}
-
-    def _check_noise(self, noise: Optional[np.ndarray], inputs: np.ndarray) -> Optional[np.ndarray]:
-        if noise is None:
-            return None
-        noise = np.asarray(noise, dtype=np.float32)
-        expected = (self.n_samples,) + tuple(inputs.shape[1:])
-        if noise.shape != expected:
-            raise ValueError(f"noise must have shape (n_samples, 3, H, W) = {expected}, "
-                             f"got {noise.shape}")
-        return np.ascontiguousarray(noise)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "engine")

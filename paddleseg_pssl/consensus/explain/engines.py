@@ -1,15 +1,11 @@
-"""Explainer engines for PSSL generation (arXiv 2207.03335, Section 3.2), behind one interface
-(:meth:`ExplainerEngine.explain`): ``batched`` (default; our InterpretDL interpreter, noise
-samples batched, input-only gradients, AMP on GPU) and ``interpretdl`` (InterpretDL's
-``SmoothGradInterpreter`` or ``IntGradCVInterpreter`` as is, the reference). Settings:
-:class:`~.engine_base.ExplainerConfig`.
-"""
+"""Explainer engines of PSSL generation (arXiv 2207.03335, Section 3.2) by name: ``batched`` (the
+default, our interpreter) and ``interpretdl`` (InterpretDL's own interpreters, the reference)."""
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import inspect
-from typing import Any, Dict, Mapping, Type, Union
+from typing import Any, Dict, List, Mapping, Type, Union
 
 from paddleseg_pssl.consensus.explain.batched_engine import BatchedSmoothGradEngine
 from paddleseg_pssl.consensus.explain.engine_base import (AGGREGATIONS, ENGINE_DEFAULTS, MOMENTS,
@@ -19,30 +15,27 @@ from paddleseg_pssl.consensus.explain.engine_base import (AGGREGATIONS, ENGINE_D
                                                           reduce_moments)
 from paddleseg_pssl.consensus.explain.interpretdl_engine import METHODS, InterpretDLEngine
 
-#: Engine name -> class.
 ENGINES: Dict[str, Type[ExplainerEngine]] = {
     BatchedSmoothGradEngine.engine: BatchedSmoothGradEngine,
     InterpretDLEngine.engine: InterpretDLEngine,
 }
 
-DEFAULT_ENGINE: str = ENGINE_DEFAULTS.engine
-
-__all__ = ["AGGREGATIONS", "DEFAULT_ENGINE", "ENGINES", "METHODS", "MOMENTS",
-           "BatchedSmoothGradEngine", "EngineConfigError", "ExplainerConfig", "ExplainerEngine",
-           "GradientMoments", "InterpretDLEngine", "build_engine", "engine_from_config",
-           "moments_needed", "numpy_smoothgrad_noise", "reduce_moments"]
+__all__ = ["AGGREGATIONS", "ENGINES", "METHODS", "MOMENTS", "BatchedSmoothGradEngine",
+           "EngineConfigError", "ExplainerConfig", "ExplainerEngine", "GradientMoments",
+           "InterpretDLEngine", "build_engine", "engine_from_config", "moments_needed",
+           "numpy_smoothgrad_noise", "reduce_moments"]
 
 
-def _accepted(cls: Type[ExplainerEngine]) -> list:
-    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+def _accepted(cls: Type[ExplainerEngine]) -> List[str]:
+    """The settings ``cls`` takes: the shared ones of :class:`ExplainerEngine`, then its own."""
+    return [name for c in (ExplainerEngine, cls)
+            for name, p in inspect.signature(c.__init__).parameters.items()
+            if p.kind == p.KEYWORD_ONLY]
 
 
-def build_engine(engine: str = DEFAULT_ENGINE, **settings: Any) -> ExplainerEngine:
-    """The engine named ``engine`` with ``settings`` (keys of :class:`ExplainerConfig`).
-
-    Raises:
-        EngineConfigError: unknown engine or setting, naming it and the accepted ones.
-    """
+def build_engine(engine: str = ENGINE_DEFAULTS.engine, **settings: Any) -> ExplainerEngine:
+    """The engine named ``engine`` with ``settings`` (keys of :class:`ExplainerConfig`); an
+    unknown engine or setting raises EngineConfigError naming it and the accepted ones."""
     if engine not in ENGINES:
         close = difflib.get_close_matches(str(engine), ENGINES, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -75,4 +68,4 @@ def engine_from_config(
                     or k == "name" or v != getattr(ENGINE_DEFAULTS, k)}
     else:
         settings = dict(explainer or {})
-    return build_engine(settings.pop("engine", DEFAULT_ENGINE), **settings)
+    return build_engine(settings.pop("engine", ENGINE_DEFAULTS.engine), **settings)

@@ -1,12 +1,10 @@
 """Our fast SmoothGrad as an InterpretDL interpreter (PSSL, arXiv 2207.03335, Section 3.2).
 
-:class:`FastSmoothGradInterpreter` subclasses InterpretDL's ``SmoothGradInterpreter`` (same
-constructor, ``interpret`` and result, so it also runs inside ``ConsensusInterpreter``; example
-in docs/generation.md). Its inner loop (:meth:`gradient_moments`, the ``batched`` engine's):
-parameters frozen and only input gradients taken; noisy copies stacked into chunks of
-``batch_size`` (:mod:`.chunk_tuning`) but summed one by one in sample order, so the result does
-not depend on the chunk size; noise from InterpretDL's own ``np.random`` draws or Paddle's
-device generator (``noise_source``); AMP on GPU, a non-finite chunk redone in float32.
+:class:`FastSmoothGradInterpreter` subclasses InterpretDL's ``SmoothGradInterpreter`` (so it also
+runs inside ``ConsensusInterpreter``; example in docs/generation.md). Its inner loop takes input
+gradients only, stacks noisy copies into chunks of ``batch_size`` but sums them one by one in
+sample order (so the result does not depend on the chunk size), and redoes a non-finite AMP
+chunk in float32.
 """
 from __future__ import annotations
 
@@ -18,15 +16,15 @@ import paddle
 from paddle.base import core
 
 from paddleseg_pssl.consensus.explain import chunk_tuning
-from paddleseg_pssl.consensus.explain.engine_base import (ENGINE_DEFAULTS, MAX_SEED,
-                                                          GRADIENT_TARGETS, MOMENT_OF_AGGREGATION,
-                                                          MOMENTS, GradientMoments,
-                                                          check_checkpoints, check_choice_setting,
-                                                          check_inputs, check_label, check_seed,
+from paddleseg_pssl.consensus.explain.engine_base import (ENGINE_DEFAULTS, GRADIENT_TARGETS,
+                                                          MAX_SEED, MOMENT_OF_AGGREGATION,
+                                                          MOMENT_TERMS, MOMENTS, GradientMoments,
+                                                          ThroughputSettings, check_checkpoints,
+                                                          check_choice_setting, check_inputs,
+                                                          check_label, check_moments,
+                                                          check_noise, check_seed, device_kind,
                                                           import_interpretdl, moments_needed,
-                                                          NOISE_SOURCES, check_throughput_settings,
-                                                          device_kind, noise_sigma, resolve_amp,
-                                                          resolve_batch_size)
+                                                          noise_sigma)
 
 import_interpretdl()  # first, so that its import-time notice is dropped
 from interpretdl.data_processor.readers import (  # noqa: E402
@@ -35,12 +33,6 @@ from interpretdl.data_processor.visualizer import (  # noqa: E402
     explanation_to_vis, save_image, show_vis_explanation)
 from interpretdl.interpreter.smooth_grad import SmoothGradInterpreter  # noqa: E402
 
-#: ``SmoothGradInterpreter.interpret``'s own defaults, kept by our ``interpret`` so that the
-#: subclass is a drop-in replacement (the generator passes its settings explicitly).
-INTERPRETDL_N_SAMPLES: int = 50
-INTERPRETDL_NOISE_AMOUNT: float = 0.1
-INTERPRETDL_GRADIENT_OF: str = "probability"
-INTERPRETDL_RESIZE_TO: int = 224
 
 @contextlib.contextmanager
 def frozen_parameters(model) -> Iterator[None]:
@@ -83,11 +75,10 @@ def global_numpy_noise(data: np.ndarray, n_samples: int, noise_amount: float) ->
                      for _ in range(n_samples)])
 
 
-class FastSmoothGradInterpreter(SmoothGradInterpreter):
-    """InterpretDL's SmoothGrad interpreter with frozen parameters, input-only gradients,
-    chunked noise, device noise and the aggregation options (module docstring). Beyond
-    InterpretDL's arguments: ``seed`` seeds the device noise of :meth:`interpret`, and
-    ``chunk_cache`` keeps ``'auto'`` chunk sizes (default: one per process)."""
+class FastSmoothGradInterpreter(ThroughputSettings, SmoothGradInterpreter):
+    """InterpretDL's SmoothGrad interpreter with our inner loop and the aggregation options;
+    ``seed`` seeds the device noise of :meth:`interpret`, ``chunk_cache`` keeps ``'auto'``
+    chunk sizes (default: one per process)."""
 
     def __init__(self, model, device: str = "gpu:0", *,
                  aggregation: str = ENGINE_DEFAULTS.aggregation,
@@ -98,25 +89,18 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
                  **kwargs: Any):
         super().__init__(model, device, **kwargs)
         check_choice_setting("aggregation", aggregation, tuple(MOMENT_OF_AGGREGATION))
-        check_throughput_settings(batch_size, amp, amp_scale)
-        check_choice_setting("noise_source", noise_source, NOISE_SOURCES)
+        self.set_throughput(batch_size, amp, amp_scale, noise_source)
         self.aggregation = aggregation
-        self.batch_size = batch_size
-        self.amp = amp
-        self.amp_scale = float(amp_scale)
-        self.noise_source = noise_source
         self.seed = check_seed(seed)
-        self.chunk_cache = (chunk_cache if chunk_cache is not None
-                            else chunk_tuning.SHARED_CACHE)
+        self.chunk_cache = chunk_cache if chunk_cache is not None else chunk_tuning.SHARED_CACHE
 
-    # -- settings resolved on the current device ----------------------------------------------
     def resolved_batch_size(self, base, noise_t, label: int, gradient_of: str,
                             use_amp: bool) -> int:
         """The chunk size for this input: the fixed one, or ``'auto'``'s measured choice for
         (model, resolution, device), measured now on ``base + noise_t`` when not yet known."""
         n_samples = int(noise_t.shape[0])
         if self.batch_size != "auto":
-            return resolve_batch_size(self.batch_size, n_samples)
+            return max(1, min(int(self.batch_size), n_samples))
         height, width = (int(d) for d in base.shape[2:])
         key = chunk_tuning.ChunkKey(id(self.model), chunk_tuning.resolution_bucket(height, width),
                                     paddle.get_device())
@@ -135,19 +119,13 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
             self.chunk_cache.put(key, choice, type(self.model).__name__)
         return min(choice.batch_size, n_samples)
 
-    def resolved_amp(self) -> bool:
-        return resolve_amp(self.amp)
-
-    # -- the inner loop -------------------------------------------------------------------------
     @staticmethod
     def _target(logits, label: int, gradient_of: str):
         logits = logits.astype("float32")
         if not label < logits.shape[-1]:
             raise ValueError(f"label {label} is outside the model's {logits.shape[-1]} classes")
-        if gradient_of == "probability":
-            scores = paddle.nn.functional.softmax(logits, axis=-1)
-        else:
-            scores = logits
+        scores = (paddle.nn.functional.softmax(logits, axis=-1)
+                  if gradient_of == "probability" else logits)
         return scores[:, label].sum()
 
     def _chunk_gradient(self, chunk, label: int, gradient_of: str, use_amp: bool):
@@ -170,9 +148,8 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
     def _accumulate(totals: Dict[str, Any], grad, moments: Sequence[str]) -> None:
         """Add each asked moment of the chunk's samples to ``totals``, one sample after the
         other in sample order, so that the sums do not depend on how samples are chunked."""
-        terms = {"sum": lambda g: g, "sum_abs": lambda g: g.abs(), "sum_sq": lambda g: g * g}
         for key in moments:
-            per_sample = terms[key](grad)
+            per_sample = MOMENT_TERMS[key](grad)
             for k in range(int(per_sample.shape[0])):
                 totals[key] = per_sample[k] if key not in totals else totals[key] + per_sample[k]
 
@@ -199,28 +176,24 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
         inputs = check_inputs(inputs)
         label = check_label(label)
         check_choice_setting("gradient_of", gradient_of, GRADIENT_TARGETS)
-        for moment in moments:
-            check_choice_setting("moment", moment, MOMENTS)
+        check_moments(moments)
         counts = check_checkpoints(checkpoints, n_samples)
         use_amp = self.resolved_amp()
         results: List[GradientMoments] = []
         with frozen_parameters(self.model):
             base = paddle.to_tensor(inputs)
-            if noise is not None and np.shape(noise) != (n_samples,) + inputs.shape[1:]:
-                raise ValueError(f"noise must have shape (n_samples, 3, H, W) = "
-                                 f"{(n_samples,) + inputs.shape[1:]}, got {np.shape(noise)}")
+            noise = check_noise(noise, n_samples, inputs)
             if noise is None:
                 sigma = noise_sigma(inputs, noise_amount)
                 with seeded_generator(check_seed(seed)):
                     noise_t = paddle.randn([n_samples] + list(inputs.shape[1:]), dtype="float32")
                 noise_t = noise_t * sigma
             else:
-                noise_t = paddle.to_tensor(np.ascontiguousarray(noise, dtype=np.float32))
+                noise_t = paddle.to_tensor(noise)
             totals: Dict[str, Any] = {}
             bs = self.resolved_batch_size(base, noise_t, label, gradient_of, use_amp)
             for start, stop in self._chunks(bs, counts):
-                grad = self._chunk_gradient(base + noise_t[start:stop], label, gradient_of,
-                                            use_amp)
+                grad = self._chunk_gradient(base + noise_t[start:stop], label, gradient_of, use_amp)
                 if use_amp and not bool(paddle.isfinite(grad).all()):
                     grad = self._chunk_gradient(base + noise_t[start:stop], label, gradient_of,
                                                 use_amp=False)
@@ -230,7 +203,6 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
                         n=stop, **{k: v.numpy().astype(np.float32) for k, v in totals.items()}))
         return results
 
-    # -- InterpretDL's interface ------------------------------------------------------------------
     def _predict(self, data: np.ndarray):
         """(predicted labels, probabilities) of a batch, as InterpretDL records them."""
         with paddle.no_grad():
@@ -238,16 +210,14 @@ class FastSmoothGradInterpreter(SmoothGradInterpreter):
             probs = paddle.nn.functional.softmax(logits.astype("float32"), axis=-1).numpy()
         return np.argmax(probs, axis=1), probs
 
-    def interpret(self, inputs, labels=None, noise_amount: float = INTERPRETDL_NOISE_AMOUNT,
-                  n_samples: int = INTERPRETDL_N_SAMPLES,
-                  gradient_of: str = INTERPRETDL_GRADIENT_OF,
-                  resize_to: int = INTERPRETDL_RESIZE_TO, crop_to: Optional[int] = None,
-                  visual: bool = True, save_path=None) -> np.ndarray:
-        """InterpretDL's ``SmoothGradInterpreter.interpret`` (same defaults), with our inner
-        loop: image paths or arrays in (resized and normalised by InterpretDL's own pipeline),
-        (N, 3, H, W) mean over the noise samples of the aggregated quantity out (module
-        docstring). ``gradient_of='loss'`` is not offered (PSSL explains the image's class).
-        With device noise, image j of a batch uses the seed ``seed + j``."""
+    def interpret(self, inputs, labels=None, noise_amount: float = 0.1, n_samples: int = 50,
+                  gradient_of: str = "probability", resize_to: int = 224,
+                  crop_to: Optional[int] = None, visual: bool = True,
+                  save_path=None) -> np.ndarray:
+        """InterpretDL's ``SmoothGradInterpreter.interpret`` (same defaults) with our inner loop:
+        images in (InterpretDL's own pipeline), (N, 3, H, W) mean over the noise samples of the
+        aggregated quantity out; no ``gradient_of='loss'``; device noise seeds image j with
+        ``seed + j``."""
         imgs, data = images_transform_pipeline(inputs, resize_to, crop_to)
         data = np.ascontiguousarray(data, dtype=np.float32)
         self._env_setup()

@@ -1,9 +1,6 @@
-"""Image decoding and model inputs for PSSL generation (arXiv 2207.03335, Section 3):
-:func:`load_rgb` decodes to uint8 RGB with the EXIF orientation applied (as training reads the
-image), :func:`resize_short_side` brings it to the explanation resolution (aspect kept, the
-extreme-aspect policy of :mod:`paddleseg_pssl.pssl_format.label_size`), and
-:func:`to_model_input` normalises it for one classifier (square-resized for ``resize: square``).
-"""
+"""Image decoding and model inputs for PSSL generation (arXiv 2207.03335, Section 3), as
+training reads the image (EXIF orientation applied; explanation size of
+:mod:`paddleseg_pssl.pssl_format.label_size`)."""
 from __future__ import annotations
 
 import os
@@ -28,14 +25,9 @@ class ImageReadError(PSSLConfigError):
 
 
 def load_rgb(path: "str | os.PathLike") -> np.ndarray:
-    """Decode an image file into RGB as generation, training and the drawing tools see it.
-
-    Returns:
-        (H, W, 3) uint8 array, RGB order, EXIF orientation applied.
-
-    Raises:
-        ImageReadError: missing, zero-byte, truncated, non-image or over-large files.
-    """
+    """Decode an image file into (H, W, 3) uint8 RGB, EXIF orientation applied, as generation,
+    training and the drawing tools see it; :class:`ImageReadError` for a file that is missing,
+    empty, truncated, not an image or over-large."""
     path = os.fspath(path)
     try:
         size = os.path.getsize(path)
@@ -67,11 +59,7 @@ def load_rgb(path: "str | os.PathLike") -> np.ndarray:
 
 def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
                       max_long_side: Optional[int] = None) -> np.ndarray:
-    """Resize so the short side is ``short_side``, aspect kept, nothing cropped.
-
-    Returns:
-        (H', W', 3) uint8 image of :func:`explanation_size`.
-    """
+    """Resize to :func:`explanation_size` (short side ``short_side``, aspect kept, no crop)."""
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"img must be (H, W, 3), got shape {img.shape}")
     h, w = img.shape[:2]
@@ -84,12 +72,8 @@ def resize_short_side(img: np.ndarray, short_side: int = IMAGENET_INPUT_SIZE,
 
 
 def to_model_input(img_uint8: np.ndarray, spec) -> np.ndarray:
-    """Normalise an image for one classifier.
-
-    Returns:
-        (1, 3, H, W) float32, ``(x / 255 - mean) / std``; H = W = ``spec.input_size`` when
-        ``spec.resize == 'square'``.
-    """
+    """An (H, W, 3) uint8 image normalised for one classifier: (1, 3, H, W) float32,
+    ``(x / 255 - mean) / std``; H = W = ``spec.input_size`` when ``spec.resize == 'square'``."""
     if img_uint8.ndim != 3 or img_uint8.shape[2] != 3:
         raise ValueError(f"img_uint8 must be (H, W, 3), got shape {img_uint8.shape}")
     img = img_uint8

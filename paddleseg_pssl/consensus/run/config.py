@@ -1,7 +1,5 @@
-"""Reading the generation config of ``tools/generate_pssl.py``: a YAML file with PaddleSeg's
-``_base_`` inheritance, ``--opts dotted.key=value`` overrides (YAML values, integers index lists)
-and CLI overrides, then :func:`~.generate_config.validate` (where every default is declared).
-"""
+"""Reading the generation config: a YAML file with PaddleSeg's ``_base_`` inheritance,
+``--opts dotted.key=value`` and CLI overrides, then :func:`~.generate_config.validate`."""
 import copy
 from typing import Any, Dict, Iterable, Mapping, Optional
 
@@ -11,17 +9,13 @@ from paddleseg_pssl.consensus.run.generate_config import ConfigError, GenerateCo
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.yaml_tree import read_yaml_tree
 
-#: The key that errors about the config file itself (missing, not YAML, a bad ``_base_``) carry.
-CONFIG_FILE_KEY = "config"
-
 
 def load_yaml(path: str) -> Dict[str, Any]:
-    """The YAML config at ``path`` with its ``_base_`` chain merged in, as PaddleSeg merges
-    training configs (:func:`paddleseg_pssl.yaml_tree.read_yaml_tree`)."""
+    """The YAML config at ``path`` with its ``_base_`` chain merged in, as PaddleSeg merges it."""
     try:
         return read_yaml_tree(path)
     except PSSLConfigError as exc:
-        raise ConfigError(CONFIG_FILE_KEY, str(exc)) from None
+        raise ConfigError("config", str(exc)) from None  # the file itself: --config
 
 
 def _parse_value(text: str) -> Any:
@@ -32,11 +26,7 @@ def _parse_value(text: str) -> Any:
 
 
 def apply_opts(cfg: Dict[str, Any], opts: Iterable[str]) -> Dict[str, Any]:
-    """Apply ``key=value`` overrides; dotted keys go into mappings, integers index lists.
-
-    Raises:
-        ConfigError: an override without '=', or a key path through a non-container.
-    """
+    """Apply ``key=value`` overrides (YAML values); dotted keys index mappings, integers lists."""
     out = copy.deepcopy(cfg)
     for opt in opts or []:
         if "=" not in opt:
@@ -73,16 +63,12 @@ def apply_opts(cfg: Dict[str, Any], opts: Iterable[str]) -> Dict[str, Any]:
 
 def load_config(path: Optional[str], opts: Iterable[str] = (),
                 overrides: Optional[Mapping[str, Any]] = None) -> GenerateConfig:
-    """Load ``path`` (with its ``_base_`` chain), apply ``--opts`` and direct overrides, validate.
-    """
-    raw = load_yaml(path) if path else {}
-    raw = apply_opts(raw, opts)
-    if overrides:
-        raw = apply_opts(raw, [])  # copy
-        for dotted, value in overrides.items():
-            node = raw
-            parts = dotted.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = value
+    """Load ``path`` (with its ``_base_`` chain), apply ``--opts`` and ``overrides``, validate."""
+    raw = apply_opts(load_yaml(path) if path else {}, opts)
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
     return validate(raw)

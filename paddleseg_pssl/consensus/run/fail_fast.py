@@ -1,10 +1,7 @@
-"""Stop a long PSSL generation run early when going on would only waste it (arXiv 2207.03335):
-a machine error while writing (disk full, read-only, permission), or images failing for one
-reason (the first ``fail_fast.first`` of a run, or ``fail_fast.in_a_row`` in a row; a reason is
-the message with quoted names and numbers blanked; failures known from an earlier run do not
-count). Both raise :class:`~paddleseg_pssl.errors.PSSLRunStopped` (exit status 3); what was
-finished stays, so a rerun resumes (docs/generation_safety.md).
-"""
+"""Stop a PSSL generation run when going on would only waste it: a machine error while writing
+(disk full, read-only, permission), or images failing for one reason (the message with quoted
+names and numbers blanked), the first ``fail_fast.first`` or ``fail_fast.in_a_row`` in a row.
+Both raise :class:`~paddleseg_pssl.errors.PSSLRunStopped` (exit status 3); a rerun resumes."""
 import dataclasses
 import errno
 import re
@@ -55,11 +52,7 @@ class FailFast:
         self.streak, self.streak_reason = 0, None
 
     def failed(self, image_rel: str, reason: str) -> None:
-        """One image failed with ``reason``.
-
-        Raises:
-            PSSLRunStopped: one of the two rules fired.
-        """
+        """One image failed with ``reason``; raises PSSLRunStopped when a rule fires."""
         if image_rel in self.known_failures:
             return
         self.seen += 1

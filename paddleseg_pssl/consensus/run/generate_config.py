@@ -1,10 +1,6 @@
-"""The typed generation config (PSSL, arXiv 2207.03335, Section 3): one dataclass per section.
-
-Each default is declared once, on its dataclass field (the explainer's on
-:class:`~.engine_base.ExplainerConfig`); :func:`validate` fills them into a raw mapping
-(:func:`.config.load_config` reads the YAML) and checks every key before any image is listed,
-raising a :class:`ConfigError` whose ``key`` is the dotted config key.
-"""
+"""The typed generation config (PSSL, arXiv 2207.03335, Section 3): one dataclass per section,
+each default declared once on its field; :func:`validate` fills them in and checks every key
+before any image is listed, raising a :class:`ConfigError` naming the dotted key."""
 import dataclasses
 import difflib
 import os
@@ -13,9 +9,8 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 from paddleseg_pssl import subsets
 from paddleseg_pssl.consensus import label_maths
 from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
-from paddleseg_pssl.consensus.explain.engine_base import (EngineConfigError,
-                                                          ExplainerConfig)
-from paddleseg_pssl.consensus.explain.engines import engine_from_config
+from paddleseg_pssl.consensus.explain.engine_base import EngineConfigError, ExplainerConfig
+from paddleseg_pssl.consensus.explain.engines import ExplainerEngine, engine_from_config
 from paddleseg_pssl.consensus.store.pssl_store import MAX_PNG_COMPRESSION, StoreConfig
 from paddleseg_pssl.constants import IMAGENET_INPUT_SIZE
 from paddleseg_pssl.errors import PSSLConfigError
@@ -32,8 +27,7 @@ class ConfigError(PSSLConfigError):
         self.required = required  # the key has no value and no default
 
 
-#: The smallest explanation resolution (short side, pixels).
-MIN_SHORT_SIDE: int = 32
+MIN_SHORT_SIDE: int = 32  # pixels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,19 +88,14 @@ class GenerateConfig:
     progress: bool = True
     profile: bool = False
 
-    def to_dict(self) -> Dict[str, Any]:
-        """The config as the raw mapping a YAML file gives (sections as dicts)."""
-        return dataclasses.asdict(self)
 
-
-#: The section dataclasses, by top-level key.
 SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(GenerateConfig)
             if dataclasses.is_dataclass(f.default_factory)}
 
 
 def defaults() -> Dict[str, Any]:
     """Every key with its default, in the raw mapping shape (None: required, or no value)."""
-    return GenerateConfig().to_dict()
+    return dataclasses.asdict(GenerateConfig())
 
 
 def _unknown(key: str, known: Iterable[str], where: str) -> ConfigError:
@@ -230,13 +219,15 @@ def _consensus(cons: Dict[str, Any]) -> ConsensusConfig:
     return ConsensusConfig(normalisation=normalisation, smoothing=float(smoothing))
 
 
-def _explainer(section: Dict[str, Any]) -> ExplainerConfig:
-    explainer = ExplainerConfig(**section)
+def explainer_engine(explainer: ExplainerConfig, check_ready: bool = False) -> ExplainerEngine:
+    """The engine of ``explainer`` (and whether it can run here); errors name ``explainer``."""
     try:
-        engine_from_config(explainer)
+        engine = engine_from_config(explainer)
+        if check_ready:
+            engine.check_ready()
     except EngineConfigError as exc:
         raise ConfigError("explainer", str(exc)) from None
-    return explainer
+    return engine
 
 
 def _models(raw: Mapping[str, Any], base: GenerateConfig) -> Dict[str, Any]:
@@ -264,8 +255,7 @@ def _store(store: Dict[str, Any]) -> StoreConfig:
         _bool(f"store.{key}", store[key])
     level = _int("store.png_compression", store["png_compression"], minimum=0)
     if level > MAX_PNG_COMPRESSION:
-        raise ConfigError("store.png_compression",
-                          f"must be 0..{MAX_PNG_COMPRESSION}, got {level}")
+        raise ConfigError("store.png_compression", f"must be 0..{MAX_PNG_COMPRESSION}, got {level}")
     return StoreConfig(**store)
 
 
@@ -293,16 +283,10 @@ def _run_settings(raw: Mapping[str, Any], base: GenerateConfig) -> Dict[str, Any
 
 
 def validate(raw: Mapping[str, Any]) -> GenerateConfig:
-    """Fill defaults and check every key; returns the complete, typed config.
-
-    Top-level keys set to null take their defaults. Keys are checked in the order of the
-    dataclass fields, every section's own keys first.
-
-    Raises:
-        ConfigError: naming the first invalid key, its value and the fix.
-    """
+    """Fill defaults (also of top-level keys set to null) and check every key, in the order of
+    the dataclass fields; a ConfigError names the first invalid key, its value and the fix."""
     base = GenerateConfig()
-    known = base.to_dict()
+    known = defaults()
     for key in raw:
         if key not in known:
             raise _unknown(str(key), known, "")
@@ -313,7 +297,8 @@ def validate(raw: Mapping[str, Any]) -> GenerateConfig:
     seed = _int("seed", raw.get("seed", base.seed), minimum=0)
     resolution = _resolution(sections["resolution"])
     consensus = _consensus(sections["consensus"])
-    explainer = _explainer(sections["explainer"])
+    explainer = ExplainerConfig(**sections["explainer"])
+    explainer_engine(explainer)
     models = _models(raw, base)
     store = _store(sections["store"])
     failure_rules = _failure_rules(raw, sections["fail_fast"], base)

@@ -4,15 +4,12 @@ For every image of this rank's slice that no earlier run finished::
 
     load (RGB; refused unless the training reader reads it at the same size)
       -> resize to the explanation resolution (short side 224, aspect kept)
-      -> for each classifier: explain the image's own class (SmoothGrad, ``explainer:``)
+      -> for each classifier: explain the image's own class (``explainer:``)
       -> per-model smoothing and normalisation (``consensus:``) -> resize to the label size
-      -> mean (Eq. 1) -> deciles (Eq. 2)
-      -> PSSLStore: uint8 PNG (+ optional float16 consensus, per-model maps)
+      -> mean (Eq. 1) -> deciles (Eq. 2) -> PSSLStore
 
-Decoding runs in ``num_workers`` threads ahead of the explanations; label maths and writing run
-in one writer thread (:class:`.label_writer.LabelWriter`), the only code touching the store and
-the counts. Problems of single images are recorded in ``failures.txt`` and counted; machine
-errors and images failing alike stop the run (:mod:`.fail_fast`).
+Decoding runs in ``num_workers`` threads ahead; label maths and writing in one writer thread,
+the only code touching the store and the counts.
 """
 import collections
 import concurrent.futures
@@ -23,6 +20,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
+from tqdm import tqdm
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus import label_maths
@@ -112,20 +110,19 @@ def explain_models(ctx: Context, item: ImageItem, img: np.ndarray) -> Dict[str, 
     return maps
 
 
-def _progress(total: int, ctx: Context):
-    if not ctx.cfg.progress:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
+def _progress(total: int, ctx: Context) -> tqdm:
     tty = sys.stderr.isatty()
     return tqdm(total=total, desc=f"PSSL rank {ctx.rank}/{ctx.world_size}", unit="img",
                 dynamic_ncols=True, file=sys.stderr, smoothing=0.05,
-                mininterval=PROGRESS_INTERVAL_TTY_S if tty else PROGRESS_INTERVAL_LOG_S)
+                mininterval=PROGRESS_INTERVAL_TTY_S if tty else PROGRESS_INTERVAL_LOG_S,
+                disable=not ctx.cfg.progress)
 
 
-def _error_reason(exc: BaseException) -> str:
+def _failure_reason(item: ImageItem, exc: Exception) -> str:
+    """Why one image failed; a machine error is raised again (it stops the run)."""
+    if fail_fast.is_machine_error(exc):
+        raise exc
+    logger.debug("image %s failed", item.image_rel, exc_info=True)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -133,15 +130,14 @@ class _WriterJobs:
     """The writer thread's jobs: record a failure, or finish a label (maths, write, count)."""
 
     def __init__(self, ctx: Context, store: PSSLStore, counts: RankCounts, profile: StageProfile,
-                 watch: fail_fast.FailFast, bar, on_label: Optional[Callable[[str], None]]):
+                 watch: fail_fast.FailFast, bar: tqdm):
         self.ctx, self.store, self.counts, self.profile = ctx, store, counts, profile
-        self.watch, self.bar, self.on_label = watch, bar, on_label
+        self.watch, self.bar = watch, bar
 
     def _advance(self) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-            if self.counts.failed:
-                self.bar.set_postfix(failed=self.counts.failed, refresh=False)
+        self.bar.update(1)
+        if self.counts.failed:
+            self.bar.set_postfix(failed=self.counts.failed, refresh=False)
 
     def fail(self, item: ImageItem, reason: str) -> None:
         self.store.record_failure(item.image_rel, reason)
@@ -157,15 +153,10 @@ class _WriterJobs:
                 self.store.write(item.label_rel, item.image_rel, deciles, consensus=consensus,
                                  model_maps=maps)
         except Exception as exc:  # noqa: BLE001 - one image must not stop the run
-            if fail_fast.is_machine_error(exc):
-                raise
-            logger.debug("image %s failed", item.image_rel, exc_info=True)
-            self.fail(item, _error_reason(exc))
+            self.fail(item, _failure_reason(item, exc))
             return
         self.counts.labelled += 1
         self.watch.succeeded()
-        if self.on_label is not None:
-            self.on_label(item.label_rel)
         self._advance()
 
 
@@ -218,13 +209,8 @@ def _job_of(ctx: Context, jobs: _WriterJobs, item: ImageItem, future) -> Callabl
     except ImageFailure as exc:
         failure = exc.reason
         return lambda: jobs.fail(item, failure)
-    except (KeyboardInterrupt, SystemExit):
-        raise
     except Exception as exc:  # noqa: BLE001 - one image must not stop the run
-        if fail_fast.is_machine_error(exc):
-            raise
-        logger.debug("image %s failed", item.image_rel, exc_info=True)
-        reason = _error_reason(exc)
+        reason = _failure_reason(item, exc)
         return lambda: jobs.fail(item, reason)
     shape = img.shape[:2]
     return lambda: jobs.finish(item, shape, maps)
@@ -260,8 +246,7 @@ def _run_pipeline(ctx: Context, pending: List[ImageItem], jobs: _WriterJobs) -> 
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def process_slice(ctx: Context, store: PSSLStore,
-                  on_label: Optional[Callable[[str], None]] = None) -> RankCounts:
+def process_slice(ctx: Context, store: PSSLStore) -> RankCounts:
     """Label every unfinished image of this rank's slice; returns the counts."""
     start = time.monotonic()
     mine = sharding.shard(ctx.items, ctx.rank, ctx.world_size)
@@ -273,11 +258,9 @@ def process_slice(ctx: Context, store: PSSLStore,
     bar = _progress(len(pending), ctx)
     profile = StageProfile()
     try:
-        _run_pipeline(ctx, pending, _WriterJobs(ctx, store, counts, profile, watch, bar,
-                                                on_label))
+        _run_pipeline(ctx, pending, _WriterJobs(ctx, store, counts, profile, watch, bar))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     counts.seconds = time.monotonic() - start
     counts.stages = profile.report(counts.labelled + counts.failed, counts.seconds)
     chunk_choices = getattr(ctx.engine, "chunk_choices", None)

@@ -1,12 +1,7 @@
-"""The classification images PSSL labels, and the class list that fixes their class ids.
-
-The ``images:`` section names an ImageNet-style folder (``<root>/<split>/<class>/<image>``) or a
-list file of ``<path> <class>`` lines; the class list (``synsets``, one class per line) makes the
-i-th class class i, every classifier's output i; without it, the sorted class names. Items are
-sorted by image path, so every process sees the same order. A problem of one image is an item
-with an ``error`` (recorded as a failure); a problem of the whole input raises
-:class:`ImageSourceError`.
-"""
+"""The classification images PSSL labels, and the class list that fixes their class ids: an
+ImageNet-style folder (``<root>/<split>/<class>/<image>``) or a list file of ``<path> <class>``
+lines, sorted by image path; the class list (``synsets``) or else the sorted class names. A
+problem of one image is an item with an ``error``; of the whole input, an ImageSourceError."""
 import dataclasses
 import os
 from typing import Dict, List, Optional, Sequence
@@ -24,21 +19,13 @@ class ClassListError(ImageSourceError):
 
 @dataclasses.dataclass(frozen=True)
 class ImageItem:
-    """One image to label.
+    """One image to label."""
 
-    Attributes:
-        image_rel: Image path relative to the image root, '/'-separated.
-        class_name: Class (folder) name; the label's parent folder.
-        class_id: Index of ``class_name`` in the class list, -1 when unknown.
-        label_rel: Label path relative to the PSSL root (``train/<class>/<file>.png``).
-        error: Why this image cannot be labelled (recorded as a failure), or None.
-    """
-
-    image_rel: str
-    class_name: str
-    class_id: int
-    label_rel: str
-    error: Optional[str] = None
+    image_rel: str               # relative to the image root, '/'-separated
+    class_name: str              # the class (folder) name; the label's parent folder
+    class_id: int                # index in the class list, -1 when unknown
+    label_rel: str               # relative to the PSSL root (train/<class>/<file>.png)
+    error: Optional[str] = None  # why it cannot be labelled (recorded as a failure)
 
 
 @dataclasses.dataclass
@@ -60,34 +47,21 @@ class ImageSource:
 
 
 def _read_classes(path: str) -> List[str]:
-    """Class names of a synsets file (:func:`paddleseg_pssl.pssl_format.read_class_list`).
-
-    Raises:
-        ClassListError: missing/unreadable file, no classes, or a duplicated name.
-    """
+    """Class names of a synsets file (:func:`paddleseg_pssl.pssl_format.read_class_list`)."""
     try:
         return pssl_format.read_class_list(path).ids
     except pssl_format.PSSLFormatError as exc:
         raise ClassListError(str(exc)) from None
 
 
-def _is_visible(name: str) -> bool:
-    return not name.startswith(".")
-
-
 def _name_error(class_name: str, image_rel: str) -> Optional[str]:
     """Why the names of one image cannot go into the PSSL files, or None."""
-    return (pssl_format.class_name_problem(class_name)
-            or pssl_format.file_name_problem(image_rel))
+    return pssl_format.class_name_problem(class_name) or pssl_format.file_name_problem(image_rel)
 
 
 def _folder_classes(split_dir: str, folders: List[str]) -> List[str]:
-    """The class list made of the class folders themselves (no ``images.synsets``).
-
-    Raises:
-        ImageSourceError: no class folders, or one whose name cannot be a class: dropping it
-            would shift every later class id.
-    """
+    """The class list made of the class folders themselves (no ``images.synsets``); a folder
+    whose name cannot be a class is refused, as dropping it would shift every later class id."""
     if not folders:
         raise ImageSourceError(f"image folder {split_dir!r} has no class sub-folders")
     for folder in folders:
@@ -100,17 +74,14 @@ def _folder_classes(split_dir: str, folders: List[str]) -> List[str]:
 
 def from_folder(root: str, split: str = "train",
                 class_list_file: Optional[str] = None) -> ImageSource:
-    """Images of ``<root>/<split>/<class>/<file>``.
-
-    Every visible regular file of a class folder is an item (non-images fail at decoding and
-    are recorded); files directly under ``<split>/`` and deeper sub-folders are ignored.
-    """
+    """Images of ``<root>/<split>/<class>/<file>``: every visible regular file of a class folder
+    (non-images fail at decoding and are recorded); other files and sub-folders are ignored."""
     split_dir = os.path.join(root, split)
     if not os.path.isdir(split_dir):
         raise ImageSourceError(f"image folder {split_dir!r} is not a directory; expected "
                                f"<root>/{split}/<class>/<image> (ImageNet layout)")
     folders = sorted(d for d in os.listdir(split_dir)
-                     if _is_visible(d) and os.path.isdir(os.path.join(split_dir, d)))
+                     if not d.startswith(".") and os.path.isdir(os.path.join(split_dir, d)))
     classes = _read_classes(class_list_file) if class_list_file else _folder_classes(
         split_dir, folders)
     class_ids = {name: i for i, name in enumerate(classes)}
@@ -121,7 +92,7 @@ def from_folder(root: str, split: str = "train",
         error = None if class_id >= 0 else (
             f"class folder {folder!r} is not in the class list {class_list_file!r}")
         for name in sorted(os.listdir(folder_dir)):
-            if not _is_visible(name) or not os.path.isfile(os.path.join(folder_dir, name)):
+            if name.startswith(".") or not os.path.isfile(os.path.join(folder_dir, name)):
                 continue
             items.append(ImageItem(image_rel=f"{split}/{folder}/{name}", class_name=folder,
                                    class_id=class_id,
@@ -152,14 +123,10 @@ def _parse_list_lines(list_file: str) -> List[tuple]:
     return rows
 
 
-def from_list(root: str, list_file: str,
-              class_list_file: Optional[str] = None) -> ImageSource:
-    """Images listed as ``<path> <class>`` lines (path relative to ``root``).
-
-    The class is a class name, or an integer id into the class list (which then must be
-    given). Labels are ``train/<class>/<file name>.png``; an image whose label name collides
-    with an earlier one's (same class, same file name) is an item with an error.
-    """
+def from_list(root: str, list_file: str, class_list_file: Optional[str] = None) -> ImageSource:
+    """Images listed as ``<path> <class>`` lines (path relative to ``root``; the class a name or
+    an id into the given class list). An image whose label (``train/<class>/<file name>.png``)
+    collides with an earlier one's is an item with an error."""
     if not os.path.isdir(root):
         raise ImageSourceError(f"image root {root!r} is not a directory")
     rows = _parse_list_lines(list_file)

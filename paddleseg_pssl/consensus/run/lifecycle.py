@@ -1,10 +1,5 @@
-"""Workers that die with their launcher (PSSL generation under paddle.distributed.launch).
-
-When the launcher is killed (``kill -9``, a lost ssh session), its worker processes would go
-on labelling into a folder nobody merges. :func:`exit_with_parent` makes the kernel send
-SIGTERM to this process when its parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``), and falls
-back to a watchdog thread polling the parent pid elsewhere.
-"""
+"""Workers that die with their launcher (``kill -9``, a lost ssh session) instead of labelling on
+into a folder nobody merges: Linux ``prctl(PR_SET_PDEATHSIG)``, else a thread polling the parent."""
 import ctypes
 import ctypes.util
 import os

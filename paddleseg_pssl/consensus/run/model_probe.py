@@ -1,10 +1,7 @@
-"""Start-up check of every classifier on one real image (PSSL generation, arXiv 2207.03335).
-
-A model whose weights hold NaN or inf loads, builds and passes the output-size check, yet
-every explanation it gives is useless. Before the first label, the first image of the rank's
-slice that decodes is explained with every model; a model whose scores (logits) or gradients
-(explanation map) are not finite stops the run at start-up with a ConfigError naming it.
-"""
+"""Start-up check of every classifier on one real image: a model whose weights hold NaN or inf
+loads, builds and passes the output-size check, yet every explanation it gives is useless; a
+model with non-finite scores or gradients stops the run with a ConfigError naming it."""
+import contextlib
 from typing import Optional
 
 import numpy as np
@@ -28,17 +25,10 @@ NON_FINITE_CAUSES = {
 
 def _first_decodable(ctx):
     res = ctx.cfg.resolution
-    tried = 0
-    for item in sharding.shard(ctx.items, ctx.rank, ctx.world_size):
-        if item.error is not None:
-            continue
-        tried += 1
-        try:
-            return item, image_loop.decode(ctx.source.path(item), res.short_side,
-                                           res.max_long_side)
-        except image_loop.ImageFailure:
-            if tried >= PROBE_CANDIDATES:
-                return None
+    mine = [it for it in sharding.shard(ctx.items, ctx.rank, ctx.world_size) if it.error is None]
+    for item in mine[:PROBE_CANDIDATES]:
+        with contextlib.suppress(image_loop.ImageFailure):
+            return item, image_loop.decode(ctx.source.path(item), res.short_side, res.max_long_side)
     return None
 
 
@@ -50,11 +40,7 @@ def _scores_finite(model, inputs: np.ndarray) -> bool:
 
 def probe_models(ctx) -> Optional[str]:
     """Explain one image with every model of ``ctx``; returns the image probed (None: no image
-    decoded, left to fail-fast).
-
-    Raises:
-        ConfigError: ``ensemble[i]``: model i gives non-finite scores or gradients.
-    """
+    decoded, left to fail-fast). Raises ConfigError ``ensemble[i]`` naming the failing model."""
     found = _first_decodable(ctx)
     if found is None:
         return None

@@ -1,11 +1,7 @@
-"""A PSSL generation run (arXiv 2207.03335, Section 3; Consensus, arXiv 2109.00707).
-
-:func:`run` resolves the config (:mod:`.startup`: everything that would fail every image stops
-there with a :class:`ConfigError` naming the key), guards the output folder (lock, settings
-fingerprint, model probe), labels this rank's slice (:mod:`.image_loop`; single-image problems
-go to ``failures.txt``) and, on rank 0, waits for every rank's completion marker of this run and
-merges. Ranks share nothing but the output folder (docs/generation.md, "N GPUs on one node").
-"""
+"""A PSSL generation run (arXiv 2207.03335, Section 3): start-up (:mod:`.startup`), the output
+folder guarded (lock, settings fingerprint, model probe), this rank's slice labelled
+(:mod:`.image_loop`), and on rank 0 the wait for every rank's completion marker and the merge.
+Ranks share nothing but the output folder (docs/generation.md, "N GPUs on one node")."""
 import dataclasses
 import logging
 import time
@@ -50,12 +46,8 @@ def _summary(ctx: Context, result: RunResult) -> str:
 
 def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional[int] = None,
         merge_only: bool = False, adopt_existing: bool = False) -> RunResult:
-    """Generate PSSL for the validated config ``cfg`` (:func:`config.load_config`).
-
-    Returns:
-        What this rank did. Start-up problems raise ConfigError; a run stopped early raises
-        PSSLRunStopped.
-    """
+    """Generate PSSL for the validated config ``cfg`` (:func:`config.load_config`); returns
+    what this rank did. Start-up problems raise ConfigError, a run stopped early PSSLRunStopped."""
     started = timestamp()
     t0 = time.monotonic()
     ctx = prepare(cfg, rank=rank, world_size=world_size, build_models=not merge_only)
@@ -84,8 +76,7 @@ def run(cfg: GenerateConfig, *, rank: Optional[int] = None, world_size: Optional
 
 def _check_settings(ctx: Context, store: PSSLStore, adopt_existing: bool,
                     record: bool = True) -> None:
-    """Refuse an output made with other settings, and record ours unless ``record`` is False
-    (then only read); a refusal is blamed on the ``output`` key."""
+    """Refuse an output made with other settings (blamed on ``output``); record ours if asked."""
     check = fingerprint.guard if record else fingerprint.refuse_other_settings
     try:
         check(store, ctx.settings_digest, ctx.settings, adopt_existing=adopt_existing)
@@ -93,24 +84,24 @@ def _check_settings(ctx: Context, store: PSSLStore, adopt_existing: bool,
         raise ConfigError("output", str(exc), options=exc.options) from None
 
 
+def _marker(ctx: Context, rank: int) -> Dict[str, object]:
+    """What rank ``rank``'s completion marker of this run holds (besides its counts)."""
+    return {"world_size": ctx.world_size, "settings_digest": ctx.settings_digest,
+            "slice_digest": slice_digest(ctx.items, rank, ctx.world_size)}
+
+
 def _label_slice(ctx: Context, store: PSSLStore) -> Dict[int, dict]:
     """Label this rank's slice and mark it done; rank 0 then waits for every rank's marker."""
     store.clear_rank_marker()
     counts = process_slice(ctx, store)
-    store.mark_rank_done({
-        "world_size": ctx.world_size, "settings_digest": ctx.settings_digest,
-        "slice_digest": slice_digest(ctx.items, ctx.rank, ctx.world_size),
-        "counts": dataclasses.asdict(counts)})
+    store.mark_rank_done(dict(_marker(ctx, ctx.rank), counts=dataclasses.asdict(counts)))
     logger.info("rank %d/%d finished: %d labelled, %d skipped (done before), %d failed in "
                 "%.1f s", ctx.rank, ctx.world_size, counts.labelled, counts.skipped,
                 counts.failed, counts.seconds)
     if ctx.rank != 0:
         return {}
-    expected = {r: {"world_size": ctx.world_size, "settings_digest": ctx.settings_digest,
-                    "slice_digest": slice_digest(ctx.items, r, ctx.world_size)}
-                for r in range(ctx.world_size)}
     return store.wait_for_ranks(
-        expected, timeout_s=ctx.cfg.merge_timeout_s,
+        {r: _marker(ctx, r) for r in range(ctx.world_size)}, timeout_s=ctx.cfg.merge_timeout_s,
         on_wait=lambda missing: logger.info("rank 0 waits for ranks %s to finish", missing))
 
 

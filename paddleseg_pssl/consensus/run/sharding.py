@@ -1,12 +1,11 @@
-"""Sharding and seeding of PSSL generation across processes (arXiv 2207.03335, Section 3).
-
-Under ``paddle.distributed.launch`` rank r takes images r, r + world_size, ... of the globally
-sorted list; each image's noise is seeded from the global seed and its relative path only, so a
-label depends neither on the process count, nor on the rank that made it, nor on restarts.
-"""
+"""Sharding and seeding of PSSL generation across processes: rank r takes images r,
+r + world_size, ... of the sorted list, and each image's noise is seeded from the global seed and
+its path only, so a label depends neither on the process count, nor on the rank, nor on restarts."""
 import hashlib
 import os
 from typing import List, Sequence, Tuple, TypeVar
+
+from paddle.distributed import ParallelEnv
 
 from paddleseg_pssl.constants import SEED_LIMIT_ALL_RNGS
 
@@ -36,21 +35,15 @@ def launched_by_launcher() -> bool:
 
 
 def rank_and_world() -> Tuple[int, int]:
-    """(rank, world_size) of this process.
-
-    Read from ``PADDLE_TRAINER_ID`` / ``PADDLE_TRAINERS_NUM`` (set by
-    ``paddle.distributed.launch`` on every node), falling back to
-    ``paddle.distributed.ParallelEnv`` and finally to a single process (0, 1).
-    No collective communication is initialised.
-    """
+    """(rank, world_size) of this process, from ``PADDLE_TRAINER_ID`` / ``PADDLE_TRAINERS_NUM``
+    (set by ``paddle.distributed.launch`` on every node), else ``ParallelEnv``, else (0, 1);
+    no collective communication is initialised."""
     rank, world = _env_int(LAUNCHER_RANK_ENV), _env_int("PADDLE_TRAINERS_NUM")
     if rank is None or world is None:
         try:
-            from paddle.distributed import ParallelEnv
-
             env = ParallelEnv()
             rank, world = int(env.rank), int(env.world_size)
-        except Exception:  # noqa: BLE001 - no paddle or no launcher: one process
+        except Exception:  # noqa: BLE001 - no launcher: one process
             rank, world = 0, 1
     return check_rank_and_world(rank, world)
 
@@ -72,12 +65,9 @@ def shard(items: Sequence[T], rank: int, world_size: int) -> List[T]:
 
 
 def image_seed(global_seed: int, image_relpath: str, salt: str = "") -> int:
-    """A per-image seed in [0, 2**31): SHA-256 of the global seed and the image's relative path.
-
-    Stable across processes, machines and Python versions (unlike ``hash()``). ``salt``
-    derives independent streams for one image (e.g. one per model of the ensemble).
-    Path separators are normalised to '/' so Windows and POSIX runs agree.
-    """
+    """A per-image seed in [0, 2**31): SHA-256 of the global seed and the image's '/'-separated
+    relative path, stable across processes, machines and Python versions (unlike ``hash()``).
+    ``salt`` derives independent streams for one image (one per model of the ensemble)."""
     rel = str(image_relpath).replace(os.sep, "/")
     text = f"{int(global_seed)}\x00{rel}\x00{salt}".encode("utf-8")
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "little") % SEED_MODULUS

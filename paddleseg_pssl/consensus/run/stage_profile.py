@@ -1,11 +1,6 @@
-"""Where a generation run's time goes, per stage and image (``--profile``; manifest ``run.ranks``).
-
-Stages of :func:`.image_loop.process_slice`: ``decode`` (prefetch threads),
-``explain`` (the classifiers, main thread), ``label_maths`` and ``write`` (the writer thread), and
-the main thread's stalls: ``wait_decode`` (no decoded image ready) and ``wait_writer`` (the
-writer's queue full). Stages on other threads overlap the explanations; only the ``wait_``
-stages hold them up.
-"""
+"""Where a generation run's time goes, per stage and image (``--profile``; manifest ``run.ranks``):
+``decode`` (prefetch threads), ``explain`` (main thread), ``label_maths`` and ``write`` (writer
+thread), and the main thread's stalls ``wait_decode`` and ``wait_writer``."""
 from __future__ import annotations
 
 import collections
@@ -14,7 +9,6 @@ import threading
 import time
 from typing import Dict, Iterator, List
 
-#: Every stage, in pipeline order.
 STAGES = ("decode", "wait_decode", "explain", "label_maths", "write", "wait_writer")
 
 

@@ -1,26 +1,22 @@
 """Start-up of a PSSL generation run (arXiv 2207.03335, Section 3): config -> :class:`Context`.
 
 Everything that would fail every image (class list, models, weights, explainer settings, rank
-and world size) is checked here and raised as a :class:`ConfigError` naming the config key, so
-a run that starts labelling has nothing left to refuse. The settings and their digest (the
-fingerprint of :mod:`.fingerprint`) are resolved here too.
+and world size) raises a :class:`ConfigError` naming the config key here, so a run that starts
+labelling has nothing left to refuse; the settings and their digest are resolved here too.
 """
 import dataclasses
 from typing import Any, Dict, List, Optional, Sequence
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus.explain import engines as engines_mod
 from paddleseg_pssl.consensus.explain import ensemble as ensemble_mod
 from paddleseg_pssl.consensus.store import fingerprint
 from paddleseg_pssl.consensus.run import image_source as image_source_mod
 from paddleseg_pssl.consensus.run import sharding
 from paddleseg_pssl.consensus.explain.classifier_loading import (ClassifierBuildError,
                                                                  build_classifier, weights_checksum)
-from paddleseg_pssl.consensus.explain.engine_base import ExplainerConfig, device_kind
-from paddleseg_pssl.consensus.run.generate_config import ConfigError, GenerateConfig, subset_spec
-
-#: The key a rank or world size out of range is reported under (the CLI names its flags).
-SHARDING_KEY = "rank/world_size"
+from paddleseg_pssl.consensus.explain.engine_base import device_kind
+from paddleseg_pssl.consensus.run.generate_config import (ConfigError, GenerateConfig,
+                                                          explainer_engine, subset_spec)
 
 
 @dataclasses.dataclass
@@ -42,8 +38,7 @@ class Context:
 
 def slice_digest(items: Sequence[image_source_mod.ImageItem], rank: int, world_size: int) -> str:
     """Identity of one rank's slice (its image paths), checked in completion markers."""
-    return fingerprint.json_digest([it.image_rel
-                                    for it in sharding.shard(items, rank, world_size)])
+    return fingerprint.json_digest([it.image_rel for it in sharding.shard(items, rank, world_size)])
 
 
 def _build_source(cfg: GenerateConfig) -> image_source_mod.ImageSource:
@@ -74,7 +69,7 @@ def _rank_and_world(rank: Optional[int], world_size: Optional[int]):
     try:
         return sharding.check_rank_and_world(int(rank), int(world_size))
     except ValueError as exc:
-        raise ConfigError(SHARDING_KEY, str(exc)) from None
+        raise ConfigError("rank/world_size", str(exc)) from None  # the CLI names its flags
 
 
 def _device_settings(engine) -> Dict[str, Any]:
@@ -84,8 +79,7 @@ def _device_settings(engine) -> Dict[str, Any]:
 
 
 def _settings(cfg: GenerateConfig, source, engine, specs, checksums) -> Dict[str, Any]:
-    """The settings recorded in the manifest and the fingerprint files (the raw config's
-    mapping shape, as outputs of earlier runs recorded them)."""
+    """The settings recorded in the manifest and fingerprints, in the raw config's shape."""
     return {
         "images": dataclasses.asdict(cfg.images),
         "num_classes": source.num_classes,
@@ -103,15 +97,6 @@ def _settings(cfg: GenerateConfig, source, engine, specs, checksums) -> Dict[str
     }
 
 
-def _build_engine(explainer: ExplainerConfig) -> engines_mod.ExplainerEngine:
-    try:
-        engine = engines_mod.engine_from_config(explainer)
-        engine.check_ready()
-    except engines_mod.EngineConfigError as exc:
-        raise ConfigError("explainer", str(exc)) from None
-    return engine
-
-
 def _build_models(ctx: Context) -> None:
     for i, spec in enumerate(ctx.specs):
         try:
@@ -127,10 +112,9 @@ def prepare(cfg: GenerateConfig, *, rank: Optional[int] = None,
             world_size: Optional[int] = None, build_models: bool = True) -> Context:
     """Resolve the config into a :class:`Context`; every start-up error is a ConfigError."""
     rank, world_size = _rank_and_world(rank, world_size)
-    engine = _build_engine(cfg.explainer)  # before the image tree is listed
+    engine = explainer_engine(cfg.explainer, check_ready=True)  # before the images are listed
     source = _build_source(cfg)
-    items = image_source_mod.balanced_subset(source.items, subset_spec(cfg.images),
-                                             cfg.seed)
+    items = image_source_mod.balanced_subset(source.items, subset_spec(cfg.images), cfg.seed)
     items = items[: cfg.limit] if cfg.limit else items
     try:
         specs = ensemble_mod.with_classes(cfg.ensemble, source.num_classes)

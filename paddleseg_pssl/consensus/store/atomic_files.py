@@ -1,14 +1,13 @@
-"""Crash-safe files of the PSSL store (arXiv 2207.03335 generation output).
-
-Every file is written to a hidden temporary name in its final folder, then ``os.replace``d, so
-a killed run never leaves a truncated file; append-only logs flush (and fsync) every line, and
-their readers drop a last line cut by a kill. Encoders give byte-reproducible PNG, npy and npz.
-"""
+"""Crash-safe files of the PSSL store: every file is written to a hidden temporary name beside it
+and ``os.replace``d; append-only logs flush (and fsync) every line and their readers drop a last
+line cut by a kill; npy and npz encoders give reproducible bytes."""
+import contextlib
 import io
+import json
 import os
 import re
 import zipfile
-from typing import List, Mapping
+from typing import Any, List, Mapping
 
 import numpy as np
 
@@ -18,7 +17,6 @@ TMP_MARK = ".tmp."
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-
 def tmp_name(path: str) -> str:
     """The hidden temporary name of ``path`` in its own folder (one per process)."""
     folder, name = os.path.split(path)
@@ -26,10 +24,8 @@ def tmp_name(path: str) -> str:
 
 
 def atomic_write_bytes(path: str, data: bytes, *, fsync: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary name in the same folder and ``os.replace``.
-
-    Readers (and a later resume) see either the old file, or the complete new one.
-    """
+    """Write ``data`` to ``path`` through a temporary name in the same folder and
+    ``os.replace``, so readers (and a later resume) see the old file or the complete new one."""
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
@@ -42,10 +38,8 @@ def atomic_write_bytes(path: str, data: bytes, *, fsync: bool = False) -> None:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.remove(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -77,6 +71,15 @@ def encode_npz(arrays: Mapping[str, np.ndarray]) -> bytes:
 def clean_field(text: str) -> str:
     """One line, no tabs: reasons and paths go into tab-separated text files."""
     return re.sub(r"[\t\r\n]+", " ", str(text)).strip()
+
+
+def read_json(path: str) -> Any:
+    """The JSON value in ``path``, or None when the file is missing or unreadable."""
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
 
 def read_lines(path: str) -> List[str]:

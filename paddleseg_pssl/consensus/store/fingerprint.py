@@ -1,19 +1,16 @@
 """The settings fingerprint of a PSSL output folder: labels of one folder share one set of settings.
 
-The digest of everything that shapes a label (models and weights, explainer, device kind and
-precision, seed, resolution, consensus; see ``startup.prepare``) is recorded in several places,
-so losing or truncating one file does not lose it::
+The digest of everything that shapes a label (see ``startup.prepare``) is recorded in several
+places, so losing or truncating one file does not lose it::
 
     pssl_root/manifest.json                        written by the merge
     pssl_root/pssl_settings.json                   written before the first label, kept
     pssl_root/.pssl_work/settings.json             in-flight copy (read by the analysis tools)
     pssl_root/.pssl_work/train.rank<r>.settings.json   beside each rank's done-list
 
-:func:`guard` runs under an exclusive lock of the output folder, so two runs starting at once
-cannot both record their settings. A run is refused when any readable record names another
-digest, or when labels are present and no record is readable at all (they may come from other
-settings), unless the user adopts them explicitly (``adopt_existing``); an adoption (when, how
-many labels) is kept in the records and the manifest (``adopted_existing``).
+A run is refused when any readable record names another digest, or when labels are present and
+no record is readable (they may come from other settings) unless the user adopts them
+(``adopt_existing``, kept in the records and the manifest as ``adopted_existing``).
 """
 import contextlib
 import fcntl
@@ -24,7 +21,7 @@ import os
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from paddleseg_pssl import pssl_format
-from paddleseg_pssl.consensus.store.atomic_files import atomic_write_text
+from paddleseg_pssl.consensus.store.atomic_files import atomic_write_text, read_json
 from paddleseg_pssl.consensus.store.manifest import ADOPTED_KEY, timestamp
 from paddleseg_pssl.consensus.store.pssl_store import SETTINGS_FILE, PSSLStore, StoreSettingsError
 from paddleseg_pssl.constants import DECILE_COUNT
@@ -43,12 +40,8 @@ def json_digest(obj: Any) -> str:
 
 
 def label_settings(settings: Mapping) -> Dict[str, Any]:
-    """What of the recorded ``settings`` shapes a label, every explainer default resolved.
-
-    Moving the images or the weights, ``limit``, the store and failure settings and the
-    throughput-only explainer settings (:data:`THROUGHPUT_ONLY_KEYS`) are left out: a run
-    may change them.
-    """
+    """What of the recorded ``settings`` shapes a label, every explainer default resolved (image
+    and weights paths, ``limit``, store, failure and throughput settings may change)."""
     return {
         "classes_sha256": settings.get("classes_sha256"), "seed": settings.get("seed"),
         "resolution": settings.get("resolution"),
@@ -81,13 +74,8 @@ def record_paths(store: PSSLStore) -> List[str]:
 
 
 def read_record(path: str) -> Optional[dict]:
-    """A fingerprint record (``settings_digest`` and ``settings``), or None when the file is
-    missing, truncated or holds no digest."""
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
+    """A fingerprint record, or None when the file is missing, truncated or holds no digest."""
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("settings_digest"), str):
         return None
     return data
@@ -109,9 +97,8 @@ def _labels_present(store: PSSLStore) -> bool:
     for folder, _, files in os.walk(store.path(pssl_format.LABEL_SPLIT_DIR)):
         if any(n.endswith(pssl_format.LABEL_SUFFIX) and not n.startswith(".") for n in files):
             return True
-    lists = [os.path.join(store.root, pssl_format.TRAIN_LIST_FILE)]
-    lists += glob.glob(os.path.join(store.work_dir, "train.rank*.txt"))
-    return any(os.path.isfile(p) and os.path.getsize(p) > 0 for p in lists)
+    return any(os.path.isfile(p) and os.path.getsize(p) > 0
+               for p in store.list_files(pssl_format.TRAIN_LIST_FILE, "train"))
 
 
 def _changed_keys(old: Mapping, new: Mapping) -> List[str]:
@@ -145,12 +132,8 @@ def adoption(store: PSSLStore) -> Optional[dict]:
 
 def refuse_other_settings(store: PSSLStore, digest: str, settings: Mapping, *,
                           adopt_existing: bool = False) -> bool:
-    """Refuse an output made with other settings, reading only (a refused run makes nothing);
-    returns whether labels without any readable record are there to adopt.
-
-    Raises:
-        StoreSettingsError: as :func:`guard`.
-    """
+    """Refuse (:class:`StoreSettingsError`) an output made with other settings, reading only;
+    returns whether labels without any readable record are there to adopt."""
     readable, other = _conflict(store, digest)
     if other is not None:
         path, record = other
@@ -172,13 +155,8 @@ def refuse_other_settings(store: PSSLStore, digest: str, settings: Mapping, *,
 
 def guard(store: PSSLStore, digest: str, settings: Mapping, *,
           adopt_existing: bool = False) -> None:
-    """Refuse an output made with other settings (:func:`refuse_other_settings`), then record
-    ours in every place.
-
-    Raises:
-        StoreSettingsError: a record names another digest, or labels are present with no
-            readable record and ``adopt_existing`` is False.
-    """
+    """Under the folder lock (two runs starting at once cannot both record theirs), refuse an
+    output made with other settings (:func:`refuse_other_settings`), then record ours."""
     with folder_lock(store.root):
         adopted = refuse_other_settings(store, digest, settings, adopt_existing=adopt_existing)
         record = {"settings_digest": digest, "settings": settings}

@@ -1,12 +1,6 @@
-"""A background thread that finishes labels (label maths, PNG writing, failure records) so that
-they do not stall the explanations of the next image (PSSL generation, arXiv 2207.03335, Sec. 3).
-
-Jobs run one at a time in submission order, so the store is written by this thread only and
-the done-list order follows the image order. The queue is bounded: a slow disk makes the main
-thread wait instead of holding every explanation in memory. Labels are written atomically by
-the store as before; jobs still queued when a run is interrupted are dropped, and their images
-(not on the done-list) are labelled again on resume.
-"""
+"""A background thread that finishes labels (label maths, writing, failure records) while the next
+image is explained. Jobs run in submission order, so the done-list follows the image order; the
+bounded queue makes the main thread wait for a slow disk instead of holding every explanation."""
 from __future__ import annotations
 
 import queue
@@ -20,11 +14,9 @@ _STOP = object()
 
 
 class LabelWriter:
-    """Runs zero-argument jobs in one background thread, in order.
-
-    A job that raises stops the writer; the error is raised again in the submitting thread by
-    the next :meth:`put` or by :meth:`close`. Jobs handle per-image errors themselves.
-    """
+    """Runs zero-argument jobs in one background thread, in order. A job that raises stops the
+    writer; the error is raised again in the submitting thread by the next :meth:`put` or by
+    :meth:`close` (jobs handle per-image errors themselves)."""
 
     def __init__(self, depth: int = WRITER_QUEUE_DEPTH):
         self._queue: "queue.Queue" = queue.Queue(maxsize=max(1, int(depth)))

@@ -1,13 +1,13 @@
-"""The ``manifest.json`` of a PSSL folder: settings, models, versions, counts (arXiv 2207.03335).
-
-Everything needed to reproduce and audit the labels; written by rank 0 after the merge
-(:func:`paddleseg_pssl.consensus.run.runner.run`).
-"""
+"""The ``manifest.json`` of a PSSL folder: what reproduces and audits the labels (settings,
+models, versions, counts), written by rank 0 after the merge."""
 import datetime
 import os
 import platform
 import socket
+from importlib import metadata
 from typing import Any, Dict, Optional
+
+import paddle
 
 from paddleseg_pssl.constants import DECILE_COUNT, TOP_DECILE
 
@@ -15,7 +15,6 @@ MANIFEST_FORMAT = "pssl-labels"
 MANIFEST_FORMAT_VERSION = 1
 #: The record of labels kept without a settings fingerprint (``--adopt_existing``).
 ADOPTED_KEY = "adopted_existing"
-
 
 #: Manifest name -> the pip distributions that provide it (first installed wins).
 _DISTRIBUTIONS = {
@@ -37,8 +36,6 @@ def timestamp() -> str:
 def package_versions() -> Dict[str, Optional[str]]:
     """Versions of everything that shapes a label (recorded in the manifest), read from the
     installed distributions' metadata (no import side effects)."""
-    from importlib import metadata
-
     versions: Dict[str, Optional[str]] = {"python": platform.python_version()}
     for name, dists in _DISTRIBUTIONS.items():
         versions[name] = None
@@ -49,8 +46,6 @@ def package_versions() -> Dict[str, Optional[str]]:
             except metadata.PackageNotFoundError:
                 continue
     try:
-        import paddle
-
         versions["paddle_cuda"] = str(paddle.version.cuda())
     except Exception:  # noqa: BLE001 - CPU builds or odd installs
         versions["paddle_cuda"] = None
@@ -59,10 +54,8 @@ def package_versions() -> Dict[str, Optional[str]]:
 
 def build_manifest(ctx, *, rank_markers: Dict[int, dict], started: str, elapsed_s: float,
                    adopted: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Everything needed to reproduce and audit the labels. ``run`` holds what varies between
-    equivalent runs (output path, process count, time); everything else is reproducible.
-    ``adopted``: when and how many labels were kept without a fingerprint (``adopt_existing``).
-    """
+    """The manifest; ``run`` holds what varies between equivalent runs (output path, process
+    count, time). ``adopted``: labels kept without a fingerprint (``adopt_existing``)."""
     manifest = {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_FORMAT_VERSION,

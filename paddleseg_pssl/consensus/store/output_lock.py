@@ -1,12 +1,6 @@
-"""The output folder of a PSSL generation run: made writable up front, and locked per rank.
-
-Two runs into one folder would label everything twice; :class:`RankLock` holds an advisory
-``fcntl`` lock on ``.pssl_work/rank<r>.lock`` for the whole run, so a second process of the
-same rank is refused with a line naming the holder (pid, host, start time), and a shared lock
-on ``.pssl_work/world<w>.lock``, so a run sharded another way (``--world_size``) is refused too.
-The kernel drops the locks when their holder exits, even on ``kill -9``, so a stale lock never
-blocks a resume.
-"""
+"""The output folder of a PSSL generation run: made writable up front, and locked per rank
+(``fcntl`` on ``.pssl_work/rank<r>.lock``, plus a shared ``world<w>.lock`` refusing a run sharded
+another way). The kernel drops the locks when their holder exits, even on ``kill -9``."""
 import errno
 import fcntl
 import glob
@@ -35,39 +29,35 @@ _WHY = {errno.EACCES: "is not writable (permission denied)",
         errno.ENOSPC: "is on a full disk"}
 
 
-def ensure_output_dir(path: str, key: str = "output") -> None:
-    """Make ``path`` (and its parents) and prove it writable with a temporary file.
-
-    Raises:
-        ConfigError: naming ``key``, the path and why (not writable, under a file, ...).
-    """
+def ensure_output_dir(path: str) -> None:
+    """Make ``path`` (and its parents) and prove it writable with a temporary file, or raise a
+    ConfigError naming ``output``, the path and why (not writable, under a file, ...)."""
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:  # the first folder of the path that cannot be made
-        raise _unusable(key, exc.filename or path, exc) from None
+        raise _unusable(exc.filename or path, exc) from None
     try:
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:  # names the probe file: the folder is what the user can fix
-        raise _unusable(key, path, exc) from None
+        raise _unusable(path, exc) from None
 
 
-def _unusable(key: str, path: str, exc: OSError) -> ConfigError:
-    """The error naming ``key``, the folder ``path`` and why ``exc`` makes it unusable."""
+def _unusable(path: str, exc: OSError) -> ConfigError:
     why = _WHY.get(exc.errno, f"cannot be used ({exc.strerror or exc})")
-    return ConfigError(key, f"{path!r} {why}; choose another output folder or fix its "
-                            "permissions")
+    return ConfigError("output", f"{path!r} {why}; choose another output folder or fix its "
+                                 "permissions")
 
 
 class OutputBusyError(PSSLConfigError):
     """Another live process holds this rank's lock of the output folder."""
 
 
-def _holder_text(fd: int) -> str:
+def _holder_text(path: str) -> str:
     try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        info = json.loads(os.read(fd, 4096).decode("utf-8") or "{}")
-        return (f"pid {info.get('pid')} on {info.get('host')} since {info.get('started')}")
+        with open(path, encoding="utf-8") as f:
+            info = json.loads(f.read() or "{}")
+        return f"pid {info.get('pid')} on {info.get('host')} since {info.get('started')}"
     except (OSError, ValueError):
         return "an unknown process"
 
@@ -88,17 +78,12 @@ class RankLock:
             f"({what}: {holder}); wait for it or stop it, or write to another output folder")
 
     def acquire(self) -> "RankLock":
-        """Take the rank and world-size locks, or raise :class:`OutputBusyError` naming the
-        holder."""
+        """Take the rank and world-size locks; :class:`OutputBusyError` names a holder."""
         os.makedirs(self.work_dir, exist_ok=True)
         try:
             fd = self._lock(self.path, fcntl.LOCK_EX)
             if fd is None:
-                holder_fd = os.open(self.path, os.O_RDONLY)
-                try:
-                    raise self._busy(f"rank {self.rank}", _holder_text(holder_fd))
-                finally:
-                    os.close(holder_fd)
+                raise self._busy(f"rank {self.rank}", _holder_text(self.path))
             _write_holder(fd)
             self._lock_world_size()
         except BaseException:

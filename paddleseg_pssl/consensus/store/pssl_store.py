@@ -1,12 +1,8 @@
-"""The PSSL store: the only writer of PSSL labels (arXiv 2207.03335, Section 3).
-
-Writes the layout of :mod:`paddleseg_pssl.pssl_format` (docs/generation.md) plus the in-flight
-state under ``.pssl_work/`` (per-rank done-lists, failures and completion markers), safely under
-many processes and restarts (docs/generation_safety.md): every file is written to a temporary
-name and ``os.replace``d; a label is listed as done only once its files are in place, and counts
-as done when listed *and* its PNG exists; :meth:`PSSLStore.merge` writes ``train.txt`` and
-``failures.txt`` sorted, so the result depends neither on the process count nor on restarts.
-"""
+"""The PSSL store: the only writer of PSSL labels and of the in-flight state under ``.pssl_work/``
+(docs/generation_safety.md). A label counts as done when listed *and* its PNG exists;
+:meth:`PSSLStore.merge` writes the lists sorted, so the result depends neither on the process
+count nor on restarts."""
+import contextlib
 import dataclasses
 import glob
 import json
@@ -19,13 +15,12 @@ import numpy as np
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.consensus.store.atomic_files import (TMP_MARK, AppendLog, atomic_write_bytes,
                                                          atomic_write_text, clean_field, encode_npy,
-                                                         encode_npz, read_lines)
+                                                         encode_npz, read_json, read_lines)
 from paddleseg_pssl.errors import UserError
 
 WORK_DIR = ".pssl_work"
 SETTINGS_FILE = "settings.json"
-#: The largest zlib level of a PNG.
-MAX_PNG_COMPRESSION: int = 9
+MAX_PNG_COMPRESSION: int = 9  # zlib's largest level
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +59,8 @@ class PSSLStore:
         self.work_dir = os.path.join(self.root, WORK_DIR)
         self._done: Optional[set] = None
         self._list_log = AppendLog(self.rank_list_path(self.rank), fsync=self.fsync)
-        self._fail_log = AppendLog(self.rank_failures_path(self.rank), fsync=self.fsync)
+        self._fail_log = AppendLog(os.path.join(self.work_dir, f"failures.rank{self.rank}.txt"),
+                                   fsync=self.fsync)
 
     def path(self, rel: str) -> str:
         return pssl_format.join_relpath(self.root, rel)
@@ -72,29 +68,28 @@ class PSSLStore:
     def rank_list_path(self, rank: int) -> str:
         return os.path.join(self.work_dir, f"train.rank{rank}.txt")
 
-    def rank_failures_path(self, rank: int) -> str:
-        return os.path.join(self.work_dir, f"failures.rank{rank}.txt")
-
     def rank_marker_path(self, rank: int) -> str:
         return os.path.join(self.work_dir, f"rank{rank}.done.json")
+
+    def list_files(self, published_file: str, rank_prefix: str) -> List[str]:
+        """``<root>/<published_file>``, then each ``<work>/<rank_prefix>.rank*.txt``."""
+        return [os.path.join(self.root, published_file)] + sorted(
+            glob.glob(os.path.join(self.work_dir, f"{rank_prefix}.rank*.txt")))
+
+    def _lines(self, published_file: str, rank_prefix: str) -> Iterator[str]:
+        for path in self.list_files(published_file, rank_prefix):
+            yield from read_lines(path)
 
     def _listed_labels(self) -> Dict[str, str]:
         """label relpath -> image relpath for every label of train.txt and every rank list."""
         entries: Dict[str, str] = {}
-        for line in self._published_and_rank_lines(pssl_format.TRAIN_LIST_FILE, "train"):
+        for line in self._lines(pssl_format.TRAIN_LIST_FILE, "train"):
             try:
                 label_rel, image_rel = pssl_format.parse_list_line(line)
             except ValueError:
                 continue
             entries.setdefault(label_rel, image_rel)
         return entries
-
-    def _published_and_rank_lines(self, published_file: str, rank_prefix: str) -> Iterator[str]:
-        """Lines of ``<root>/<published_file>``, then of each ``<work>/<rank_prefix>.rank*.txt``."""
-        sources = [os.path.join(self.root, published_file)]
-        sources += sorted(glob.glob(os.path.join(self.work_dir, f"{rank_prefix}.rank*.txt")))
-        for path in sources:
-            yield from read_lines(path)
 
     def existing_labels(self) -> set:
         """Relpaths of every label PNG on disk, by one directory scan (no stat per label, which
@@ -151,10 +146,8 @@ class PSSLStore:
         self._fail_log.close()
 
     def clear_rank_marker(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(self.rank_marker_path(self.rank))
-        except FileNotFoundError:
-            pass
 
     def mark_rank_done(self, info: Mapping) -> None:
         """Tell rank 0 this rank finished its slice (``info``: world_size, digests, counts)."""
@@ -163,31 +156,17 @@ class PSSLStore:
                           json.dumps(dict(info, rank=self.rank), indent=2, sort_keys=True),
                           fsync=self.fsync)
 
-    def read_rank_marker(self, rank: int) -> Optional[dict]:
-        path = self.rank_marker_path(rank)
-        try:
-            with open(path, "r", encoding="utf-8") as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
-
     def wait_for_ranks(self, expected: Mapping[int, Mapping], *, poll_s: float = 2.0,
                        timeout_s: Optional[float] = None,
                        on_wait: Optional[Callable[[List[int]], None]] = None,
                        report_every_s: float = 60.0) -> Dict[int, dict]:
-        """Wait until every rank of ``expected`` wrote a marker matching its expected fields.
-
-        Returns:
-            rank -> marker.
-
-        Raises:
-            TimeoutError: naming the ranks that did not finish.
-        """
+        """Wait until every rank of ``expected`` wrote a marker matching its expected fields;
+        returns rank -> marker, or raises :class:`RanksTimeoutError` naming the missing ranks."""
         start = last_report = time.monotonic()
         while True:
             markers, missing = {}, []
             for rank, fields in sorted(expected.items()):
-                marker = self.read_rank_marker(rank)
+                marker = read_json(self.rank_marker_path(rank))
                 if marker is not None and all(marker.get(k) == v for k, v in fields.items()):
                     markers[rank] = marker
                 else:
@@ -209,36 +188,26 @@ class PSSLStore:
     def recorded_failures(self) -> Dict[str, str]:
         """image relpath -> reason: the published failures.txt, updated by every rank's list."""
         failures: Dict[str, str] = {}
-        for line in self._published_and_rank_lines(pssl_format.FAILURES_FILE, "failures"):
+        for line in self._lines(pssl_format.FAILURES_FILE, "failures"):
             image_rel, _, reason = line.partition(pssl_format.LIST_COLUMN_SEPARATOR)
             failures[image_rel] = reason
         return failures
 
     def remove_stale_tmp(self, *, top_only: bool = False) -> None:
-        """Remove the temporary files of writes a kill cut short (``.<name>.tmp.<pid>``).
-
-        Everywhere under the root once every rank has finished (the merge); with ``top_only``,
-        those at the top of the root, which only rank 0's merge and holders of the folder lock
-        (the fingerprint) write: rank 0 removes them at start-up, under that lock.
-        """
+        """Remove the temporary files of writes a kill cut short (``.<name>.tmp.<pid>``) under
+        the root; with ``top_only``, at its top only, which only rank 0's merge and holders of
+        the folder lock write (rank 0 removes them at start-up, under that lock)."""
         for folder, _, files in os.walk(self.root):
             for name in files:
                 if name.startswith(".") and TMP_MARK in name:
-                    try:
+                    with contextlib.suppress(OSError):
                         os.remove(os.path.join(folder, name))
-                    except OSError:
-                        pass
             if top_only:
                 return
 
     def merge(self, classes: Iterable[str], manifest: Mapping) -> Dict[str, int]:
-        """Publish the run: ``train.txt``, ``failures.txt``, ``synsets.txt``, ``manifest.json``.
-
-        Call once, on one process, after every rank finished. Clears the in-flight state.
-
-        Returns:
-            {"labels": n, "failures": n}.
-        """
+        """Publish the run (``train.txt``, ``failures.txt``, ``synsets.txt``, ``manifest.json``)
+        and clear the in-flight state, once, after every rank finished; returns the counts."""
         self.close()
         entries = self._listed_labels()
         labels = sorted(set(entries).intersection(self.existing_labels()))
@@ -256,16 +225,13 @@ class PSSLStore:
         full = dict(manifest)
         full["counts"] = dict(full.get("counts", {}), **counts)
         if full["counts"].get("images"):
-            full["counts"]["failure_fraction"] = round(
-                len(failures) / full["counts"]["images"], 6)
+            full["counts"]["failure_fraction"] = round(len(failures) / full["counts"]["images"], 6)
         atomic_write_text(os.path.join(self.root, pssl_format.MANIFEST_FILE),
                           json.dumps(full, indent=2, sort_keys=True) + "\n", fsync=True)
         self.remove_stale_tmp()
         for path in glob.glob(os.path.join(self.work_dir, "*")):
             os.remove(path)
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(self.work_dir)
-        except OSError:
-            pass
         return counts
 
