@@ -5,8 +5,8 @@
         --num_workers 8 --quiet
 
 Reads every line of train.txt: the class is in the synsets file, the image exists and decodes
-with the reader PSSLDataset trains with, the label decodes to deciles 0..9 (0/1 for the release *_eiseg.npz format), and
-its size keeps its image's aspect (see paddleseg_pssl/analysis/check.py). Every problem is
+with the reader PSSLDataset trains with, the label decodes to deciles 0..9 (0/1 for the
+release *_eiseg.npz format), and its size keeps its image's aspect. Every problem is
 printed on stdout, one "<file>: <reason>" line each, and nothing else (the start-up log and
 the summary go to stderr).
 
@@ -15,7 +15,6 @@ synsets file missing, or train.txt empty).
 """
 import argparse
 import sys
-from typing import Optional, Sequence
 
 from paddleseg_pssl.analysis import check
 from paddleseg_pssl.cli import common
@@ -50,6 +49,4 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report.ok else EXIT_PROBLEMS
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/check_pssl.py``; exit status as above."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 1 problems found, 2 bad input
