@@ -75,6 +75,11 @@ def select_samples(samples: List[Tuple[str, str]], count: Optional[int],
     return [samples[i] for i in idx]
 
 
+def class_names(pssl_root: str, names_file: Optional[str]) -> Mapping[str, str]:
+    """Class id -> the name the figures show (from ``names_file`` when given)."""
+    return dict(zip(*pssl_io.read_class_names(fmt.find_class_list(pssl_root), names_file)))
+
+
 def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
                models: Sequence[str], names: Optional[Mapping[str, str]] = None) -> PanelSet:
     """Everything one Figure 2 row shows for one sample but the mask, at label resolution;
@@ -114,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         raise PSSLConfigError(f"{os.path.join(args.pssl_root, fmt.TRAIN_LIST_FILE)!r} is empty")
     models = [] if args.no_models else pssl_io.kept_model_names(args.pssl_root, samples)
     chosen = select_samples(samples, args.images, args.list)
-    names = dict(zip(*pssl_io.read_class_names(fmt.find_class_list(args.pssl_root), args.names)))
+    names = class_names(args.pssl_root, args.names)
     spec = evaluate_pssl.mask_spec_from_args(args)
     os.makedirs(args.output, exist_ok=True)
     panels = []
