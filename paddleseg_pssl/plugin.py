@@ -75,8 +75,7 @@ def use_one_line_errors(prog: str) -> None:
     def excepthook(exc_type, exc, tb):
         error = user_error_in(exc)
         if error is None:
-            previous(exc_type, exc, tb)
-            return
+            return previous(exc_type, exc, tb)
         exit_now(report_error(prog, error))
 
     sys.excepthook = excepthook

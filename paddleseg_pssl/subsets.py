@@ -106,12 +106,8 @@ def balanced_indices(class_keys: Sequence[Hashable], spec: SubsetSpec, seed: int
     quotas = _quotas({c: len(v) for c, v in by_class.items()}, spec, key)
     chosen: List[int] = []
     for class_key, members in by_class.items():
-        keep = quotas[class_key]
-        if keep == len(members):
-            chosen.extend(members)
-            continue
         order = np.random.default_rng(_class_seed(seed, class_key)).permutation(len(members))
-        chosen.extend(members[i] for i in order[:keep])
+        chosen.extend(members[i] for i in order[:quotas[class_key]])
     return sorted(chosen)
 
 

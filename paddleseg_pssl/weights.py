@@ -51,8 +51,7 @@ def read_state_dict(path: str) -> Dict[str, Any]:
     except Exception as exc:  # paddle raises assorted types for a bad file
         raise PSSLConfigError(f"cannot read weights {path!r} (expected a .pdparams "
                               f"state dict): {exc}") from exc
-    if isinstance(state, dict) and len(state) == 1 and isinstance(
-            next(iter(state.values())), dict):  # {'state_dict': {...}} / {'model': {...}}
+    if isinstance(state, dict) and len(state) == 1 and isinstance(next(iter(state.values())), dict):
         state = next(iter(state.values()))
     if not isinstance(state, dict):
         raise PSSLConfigError(f"weights {path!r} hold a {type(state).__name__}; "

@@ -54,10 +54,8 @@ def merge_onto(base: Dict[str, Any], child: Dict[str, Any]) -> Dict[str, Any]:
         return {key: value for key, value in child.items() if key != INHERIT_KEY}
     merged = dict(base)
     for key, value in child.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_onto(merged[key], value)
-        else:
-            merged[key] = value
+        both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = merge_onto(merged[key], value) if both else value
     return merged
 
 

@@ -63,13 +63,12 @@ def run(args: argparse.Namespace) -> int:
         models = [classifier_loading.build_classifier(spec) for spec in specs]
     except (ensemble_mod.EnsembleConfigError, classifier_loading.ClassifierBuildError) as exc:
         raise config_mod.ConfigError("ensemble", str(exc)) from None
-    resolution = cfg.resolution
     choices = {}
     for row in tqdm(rows, desc="choosing classes", unit="img", file=sys.stderr,
                     disable=args.quiet):
         path = pssl_format.join_relpath(cfg.images.root, row.image_rel)
         try:
-            image = image_loop.decode(path, resolution.short_side, resolution.max_long_side)
+            image = image_loop.decode(path, cfg.resolution.short_side, cfg.resolution.max_long_side)
         except image_loop.ImageFailure as exc:
             raise PSSLConfigError(f"candidates file {args.candidates!r}: image {path!r}: "
                                   f"{exc.reason}") from None

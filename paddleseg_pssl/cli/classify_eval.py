@@ -7,9 +7,6 @@ read in ImageNet layout, ``<image_root>/<split>/<class>/*``, classes named as in
     python tools/classify_eval.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_60000/model.pdparams --image_root data/imagenet \\
         --synsets data/pssl/synsets.txt [--split val] [--limit_per_class 10]
-
-Background is the last output by default (PSSL's layout); ``--background_index`` selects
-another channel. Prints the accuracies; ``--output`` also writes them as JSON.
 """
 import argparse
 import json

@@ -133,17 +133,6 @@ def add_data_format_arg(parser: argparse.ArgumentParser) -> None:
                         help="Input layout; NHWC only for DeepLabV3P, as in PaddleSeg.")
 
 
-def add_train_args(parser: argparse.ArgumentParser) -> None:
-    """--data_format, --repeats and --profiler_options of PaddleSeg's ``tools/train.py``."""
-    add_data_format_arg(parser)
-    parser.add_argument("--repeats", type=positive_int, default=1,
-                        help="Repeat the training samples this many times per epoch.")
-    parser.add_argument("--profiler_options", type=str, default=None,
-                        help="Enable Paddle's profiler with these options, e.g. "
-                             "'batch_range=[10,20];profile_path=output/profile' "
-                             "(paddleseg.utils.train_profiler).")
-
-
 def add_test_time_args(parser: argparse.ArgumentParser, aug_flag: str, default_scales: Any) -> None:
     """``aug_flag`` and the scale, flip and sliding-window flags of PaddleSeg's val/predict."""
     parser.add_argument(aug_flag, action="store_true",
@@ -162,23 +151,15 @@ def add_test_time_args(parser: argparse.ArgumentParser, aug_flag: str, default_s
                         metavar=("W", "H"), help="Sliding-window stride, width then height.")
 
 
-def add_val_args(parser: argparse.ArgumentParser) -> None:
-    """--data_format and --auc_roc of PaddleSeg's ``tools/val.py``."""
-    add_data_format_arg(parser)
-    parser.add_argument("--auc_roc", type=boolean, nargs="?", const=True, default=False,
-                        help="Also report the AUC-ROC (alone or with true/false).")
-
-
 def apply_data_format(dic: Dict[str, Any], data_format: str) -> None:
     """Set ``data_format`` on the model, its backbone and the losses, as PaddleSeg does."""
     if data_format == DATA_FORMATS[0]:
         return
     model = dic.get("model", {})
     if model.get("type") not in NHWC_MODELS:
-        raise PSSLConfigError(
-            f"--data_format {data_format}: PaddleSeg 2.8 implements it only for "
-            f"{', '.join(NHWC_MODELS)}, this config's model is {model.get('type')!r}; "
-            f"drop --data_format")
+        raise PSSLConfigError(f"--data_format {data_format}: PaddleSeg 2.8 implements it only "
+                              f"for {', '.join(NHWC_MODELS)}, this config's model is "
+                              f"{model.get('type')!r}; drop --data_format")
     model["data_format"] = data_format
     if isinstance(model.get("backbone"), dict):
         model["backbone"]["data_format"] = data_format

@@ -140,10 +140,8 @@ def run_dir_of(output: pathlib.Path, init: str, learning_rate: float, seed: int)
 
 def cached_result(run_dir: pathlib.Path) -> Optional[RunResult]:
     """The result of a finished run, or None when it has not finished."""
-    result_path = run_dir / RESULT_FILE
-    if not result_path.is_file():
-        return None
-    return RunResult(**json.loads(result_path.read_text()))
+    path = run_dir / RESULT_FILE
+    return RunResult(**json.loads(path.read_text())) if path.is_file() else None
 
 
 def _init_opts(args: argparse.Namespace, init: str) -> List[str]:
@@ -174,10 +172,9 @@ def evaluate_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_
                  seed: int, checkpoint: pathlib.Path, seconds: float) -> RunResult:
     """Evaluate a trained run on the validation split and record its result on disk."""
     started = time.time()
-    metrics = evaluate_checkpoint(args.config, str(checkpoint), [*args.opts,
-                                                                 *_init_opts(args, init)],
-                                  use_test_config=not args.no_test_config,
-                                  num_workers=args.num_workers)
+    opts = [*args.opts, *_init_opts(args, init)]
+    metrics = evaluate_checkpoint(args.config, str(checkpoint), opts, num_workers=args.num_workers,
+                                  use_test_config=not args.no_test_config)
     iters = int(checkpoint.parent.name.split("_", 1)[1])
     result = RunResult(init=init, seed=seed, miou=metrics["miou"], accuracy=metrics["accuracy"],
                        iters=iters, seconds=round(seconds + time.time() - started, 1),
@@ -227,12 +224,8 @@ def run_all(args: argparse.Namespace, plan: BatchPlan, runs: Sequence[Run],
 def _plan(args: argparse.Namespace) -> Tuple[List[float], BatchPlan, List[str]]:
     """Learning rates, batch plan and warnings of the comparison; config errors raise."""
     cfg = load_config(args.config, args.opts).dic
-    if args.lrs:
-        rates = list(dict.fromkeys(args.lrs))
-    elif args.learning_rate:
-        rates = [args.learning_rate]
-    else:
-        rates = [float(cfg["lr_scheduler"]["learning_rate"])]
+    rates = list(dict.fromkeys(args.lrs or [args.learning_rate
+                                            or float(cfg["lr_scheduler"]["learning_rate"])]))
     if any(lr <= 0 for lr in rates):
         raise PSSLConfigError(f"--lrs {rates}: learning rates must be positive")
     plan, warnings = plan_batch(args.config, cfg, process_count(args), args.batch_size,

@@ -38,8 +38,6 @@ TOOLS = REPO_ROOT / "tools"
 MINIATURE_CONFIGS = REPO_ROOT / "configs" / "pssl" / "miniature"
 GENERATE_BASE = REPO_ROOT / "configs" / "pssl" / "generate" / "_base_" / "generate.yml"
 SUMMARY_FILE = "SUMMARY.md"
-#: The aggregation of the labels the demo pre-trains on (the generation default).
-TRAINING_AGGREGATION = DEFAULT_AGGREGATION
 #: Generation, pre-training and the fine-tunes run as this many 1-thread processes on CPU: on
 #: 2 cores two beat one 2-thread process (benchmarks/bench_generate.py, README: compare_init).
 CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
@@ -70,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and classifiers")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compare_aggregations", nargs="*", default=[],
-                        choices=[a for a in AGGREGATIONS if a != TRAINING_AGGREGATION],
+                        choices=[a for a in AGGREGATIONS if a != DEFAULT_AGGREGATION],
                         help="also generate and score PSSL with these SmoothGrad aggregations "
                              "(about 2 min each at full scale), e.g. mean_of_abs")
     return parser
@@ -158,8 +156,7 @@ class Demo:
             "images": {"root": str(self.classification_root), "split": "train",
                        "list": str(self.labelled_subset()),
                        "synsets": str(self.classification_root / "synsets.txt")},
-            "output": str(output),
-            "seed": self.seed,
+            "output": str(output), "seed": self.seed,
             "resolution": {"short_side": self.scale.explanation_short_side},
             "ensemble": ensemble,
             "explainer": {"engine": "batched", "name": "smoothgrad",
@@ -180,8 +177,7 @@ class Demo:
                       "--mask_root", str(self.classification_root / "masks"),
                       "--mask_format", "binary", "--per_model", "--thresholds", "1", "2", "3",
                       "--output", str(report_dir), "--quiet")
-        with open(report_dir / "label_quality.json", encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads((report_dir / "label_quality.json").read_text(encoding="utf-8"))
 
     def visualize(self) -> None:
         self.run_tool("visualize", "visualize_pssl.py", "--pssl_root", str(self.pssl_root),
@@ -241,22 +237,19 @@ class Demo:
 
     def analyses(self, pssl_checkpoint: pathlib.Path) -> dict:
         """Section 6: the PSSL model as a segmenter into all classes, and as a classifier."""
-        config = str(MINIATURE_CONFIGS / "pretrain.yml")
+        model = ["--config", str(MINIATURE_CONFIGS / "pretrain.yml"), "--model_path",
+                 str(pssl_checkpoint), "--synsets", str(self.classification_root / "synsets.txt")]
         opts = ["--opts", f"train_dataset.imagenet_root={self.classification_root}",
                 f"train_dataset.pssl_root={self.pssl_root}"]
-        synsets = str(self.classification_root / "synsets.txt")
         val_images = sorted((self.classification_root / "val").glob("*/*"))[::7][:6]
-        self.run_tool("predict", "predict.py", "--config", config, "--model_path",
-                      str(pssl_checkpoint), "--images", *[str(p) for p in val_images],
-                      "--synsets", synsets, "--output", str(self.out / "figures" / "predictions"),
-                      "--device", self.device, *opts)
+        self.run_tool("predict", "predict.py", *model, "--images", *[str(p) for p in val_images],
+                      "--output", str(self.out / "figures" / "predictions"), "--device",
+                      self.device, *opts)
         accuracy_path = self.out / "classify_eval.json"
-        self.run_tool("classify_eval", "classify_eval.py", "--config", config, "--model_path",
-                      str(pssl_checkpoint), "--image_root", str(self.classification_root),
-                      "--synsets", synsets, "--split", "val", "--output", str(accuracy_path),
-                      *opts)
-        with open(accuracy_path, encoding="utf-8") as f:
-            return json.load(f)
+        self.run_tool("classify_eval", "classify_eval.py", *model, "--image_root",
+                      str(self.classification_root), "--split", "val", "--output",
+                      str(accuracy_path), *opts)
+        return json.loads(accuracy_path.read_text(encoding="utf-8"))
 
 
 def _label_quality_table(reports: Dict[str, dict]) -> str:
@@ -281,8 +274,8 @@ def _run_steps(demo: Demo, compare_aggregations: Sequence[str]
         segmentation = demo.make_data()
     with demo.step("2. classifier ensemble"):
         ensemble = demo.train_classifiers()
-    aggregations = [TRAINING_AGGREGATION, *compare_aggregations]
-    roots = {a: demo.pssl_root if a == TRAINING_AGGREGATION else demo.out / f"pssl_{a}"
+    aggregations = [DEFAULT_AGGREGATION, *compare_aggregations]  # pre-training uses the first
+    roots = {a: demo.pssl_root if a == DEFAULT_AGGREGATION else demo.out / f"pssl_{a}"
              for a in aggregations}
     with demo.step(f"3. PSSL generation (SmoothGrad consensus, {', '.join(aggregations)})"):
         for aggregation, root in roots.items():
@@ -322,8 +315,7 @@ def pretrain_batch_size() -> int:
 def per_process_batch(batch_size: int, processes: int) -> int:
     """Each process's share of a ``batch_size`` split over ``processes``."""
     if batch_size % processes:
-        raise PSSLConfigError(f"batch_size {batch_size} does not split over {processes} "
-                              "processes")
+        raise PSSLConfigError(f"batch_size {batch_size} does not split over {processes} processes")
     return batch_size // processes
 
 

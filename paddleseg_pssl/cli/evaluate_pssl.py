@@ -1,9 +1,8 @@
 """Score a PSSL folder against ground-truth masks: per-decile precision / recall / IoU.
 
-PSSL (arXiv 2207.03335) labels the top decile D9 of the consensus explanation as the object.
-This tool measures how well each threshold "top k deciles" matches true object masks, for the
-consensus labels, for each single model when the generator kept the per-model maps
-(``--per_model``), and for a centred-Gaussian prior::
+How well each threshold "top k deciles" (PSSL labels D9 as the object) matches the true
+object masks, for the consensus labels, for each single model when the generator kept the
+per-model maps (``--per_model``), and for a centred-Gaussian prior::
 
     python tools/evaluate_pssl.py --pssl_root data/pssl --mask_root data/masks \\
         --mask_format binary --output out/label_quality
@@ -58,8 +57,7 @@ def add_mask_args(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--ignore_value", type=int, default=DEFAULT_CLASS_INDEX_IGNORE,
                         help="class_index: value of unannotated pixels (default %(default)s; "
                              "-1 for none).")
-    parser.add_argument("--binary_ignore", type=common.positive_int, default=None,
-                        metavar="VALUE",
+    parser.add_argument("--binary_ignore", type=common.positive_int, default=None, metavar="VALUE",
                         help="binary: pixels of this value are unannotated (e.g. 255) and "
                              "every other non-zero value is object (default: 0/1 or 0/255, "
                              "with 255 ignored only beside 1).")

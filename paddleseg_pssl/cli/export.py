@@ -1,16 +1,15 @@
 """Export a PSSL or fine-tuned checkpoint as a Paddle inference model, as PaddleSeg does.
 
 Same flags and output as PaddleSeg 2.8's ``tools/export.py`` (``model`` files, ``deploy.yaml``
-with the inference transforms), with the model sized from the data the config names, so a
-PSSL checkpoint of any class count exports with its own number of outputs::
+with the inference transforms), with the model sized from the config's data, so a checkpoint
+of any class count exports with its own number of outputs::
 
     python tools/export.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_600548/model.pdparams --save_dir output/inference_model
     python tools/export.py --config configs/pssl/finetune/camvid/pspnet_r50_pssl.yml \\
         --model_path output/camvid/best_model/model.pdparams --output_op softmax
 
-Pre-training configs have no ``val_dataset``: their inference transforms are the train
-normalisation alone.
+A pre-training config has no ``val_dataset``: its inference transforms are its normalisation.
 """
 import argparse
 import os

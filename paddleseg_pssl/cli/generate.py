@@ -17,9 +17,9 @@ one reason (fail_fast in the config); finished labels are kept, a rerun resumes;
 5 rank 0 stopped waiting for other ranks (merge_timeout_s): rerun with --merge_only once
 they have finished.
 
-An output folder holding labels but no readable settings fingerprint (manifest.json and
-pssl_settings.json lost) is refused unless --adopt_existing says they were made with these
-settings. A second run into a folder in use is refused, naming the holder.
+Labels found without a readable settings fingerprint (manifest.json and pssl_settings.json
+lost) are refused unless --adopt_existing; a run into a folder in use is refused, naming the
+holder.
 """
 import argparse
 import contextlib
@@ -113,9 +113,8 @@ def run(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     device = args.device or common.default_device()
     if device == "gpu" and not paddle.is_compiled_with_cuda():
-        raise ConfigError(
-            "--device", "gpu was asked but this Paddle is built without CUDA; use --device cpu "
-                        "or install paddlepaddle-gpu")
+        raise ConfigError("--device", "gpu was asked but this Paddle is built without CUDA; "
+                                      "use --device cpu or install paddlepaddle-gpu")
     paddle.set_device(device)
     try:
         with _flags_named():

@@ -67,9 +67,8 @@ def add_model_args(parser: argparse.ArgumentParser, synsets_required: bool = Tru
                                             "-1 for PSSL models, none for fine-tuned ones")
                              + ").")
     parser.add_argument("--target_size", nargs=2, type=common.positive_int, default=None,
-                        metavar=("W", "H"),
-                        help="Resize every image to W H first (default: the config's "
-                             "val_dataset transforms).")
+                        metavar=("W", "H"), help="Resize every image to W H first (default: "
+                                                 "the config's val_dataset transforms).")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,8 +112,7 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
                             stride=tuple(args.stride) if args.stride else None)
 
 
-def apply_custom_color(palette: np.ndarray, custom_color: Optional[Sequence[int]]
-                       ) -> np.ndarray:
+def apply_custom_color(palette: np.ndarray, custom_color: Optional[Sequence[int]]) -> np.ndarray:
     """``palette`` with its first rows replaced by --custom_color's triples (PaddleSeg's rule)."""
     if not custom_color:
         return palette

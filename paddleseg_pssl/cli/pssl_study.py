@@ -43,8 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the demo scale the world was made with (fine-tuning settings)")
     parser.add_argument("--labels", nargs="+", choices=study.LABEL_SOURCES,
                         default=[study.LABELS_PSSL], help="label sources to pre-train on")
-    parser.add_argument("--rules", nargs="+", choices=list(study.RULES),
-                        default=[study.RULE_PAPER],
+    parser.add_argument("--rules", nargs="+", choices=list(study.RULES), default=[study.RULE_PAPER],
                         help="label rules: the configs' (paper), Table 1's background weights "
                              "(bgW), D8 ignored, or everything below D9 ignored")
     parser.add_argument("--sizes", nargs="+", type=common.positive_float, default=[1.0],

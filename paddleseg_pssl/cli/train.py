@@ -45,7 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Log every this many iterations.")
     parser.add_argument("--keep_checkpoint_max", type=common.positive_int, default=5,
                         help="Checkpoints kept on disk.")
-    common.add_train_args(parser)
+    common.add_data_format_arg(parser)
+    parser.add_argument("--repeats", type=common.positive_int, default=1,
+                        help="Repeat the training samples this many times per epoch.")
+    parser.add_argument("--profiler_options", type=str, default=None,
+                        help="Enable Paddle's profiler with these options, e.g. "
+                             "'batch_range=[10,20];profile_path=output/profile' "
+                             "(paddleseg.utils.train_profiler).")
     return parser
 
 

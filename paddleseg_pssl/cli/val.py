@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "holding model.pdparams (default: the config's own weights).")
     common.add_test_time_args(parser, "--aug_eval", default_scales=1.0)
     common.add_precision_args(parser)
-    common.add_val_args(parser)
+    common.add_data_format_arg(parser)
+    parser.add_argument("--auc_roc", type=common.boolean, nargs="?", const=True, default=False,
+                        help="Also report the AUC-ROC (alone or with true/false).")
     return parser
 
 

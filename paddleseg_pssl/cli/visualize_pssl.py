@@ -10,7 +10,6 @@ decile map (Eq. 2) and the label (D9 -> the image's class, the rest -> backgroun
         --list train/n01440764/n01440764_10026.JPEG --output out/figure2 \\
         --names ../shared/data/real/imagenet_classes/names.txt
 
-Classes are named as the PSSL folder's class list or ``--names`` name them (``D9 = tench``).
 With ``--mask_root`` and ``--mask_format`` (as in ``tools/evaluate_pssl.py``) the true mask is
 drawn beside the label, titled with the label's D9 precision and IoU against it. Writes one
 ``<class>__<image file>.png`` per image and ``grid.png`` with all rows.
@@ -93,11 +92,10 @@ def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
     image = np.asarray(Image.fromarray(load_rgb(image_path)).resize((w, h), Image.BILINEAR))
     kept = pssl_io.load_model_maps(pssl_root, label_rel, (h, w)) if models else None
     model_maps = [(name, kept[name]) for name in models if kept and name in kept]
-    consensus = pssl_io.load_consensus_map(pssl_root, label_rel)
     class_id = fmt.class_name_of_label(label_rel)
     return PanelSet(title=image_rel, image=image, deciles=dec,
                     class_name=(names or {}).get(class_id, class_id), model_maps=model_maps,
-                    consensus=consensus)
+                    consensus=pssl_io.load_consensus_map(pssl_root, label_rel))
 
 
 def add_mask(panel: PanelSet, args: argparse.Namespace, spec: MaskSpec, label_rel: str,
