@@ -117,17 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     spec = mask_spec_from_args(args)
-    def progress(it):
-        return tqdm(it, desc="scoring labels", unit="img", file=sys.stderr, disable=args.quiet)
     report = evaluate_pssl_root(args.pssl_root, args.mask_root, spec, per_model=args.per_model,
                                 mask_ext=args.mask_ext, mask_suffix=args.mask_suffix,
                                 prior_sigma_fraction=args.prior_sigma, limit=args.limit,
-                                progress=progress)
+                                progress=lambda it: tqdm(it, desc="scoring labels", unit="img",
+                                                         file=sys.stderr, disable=args.quiet))
     # The console gets the summary and the consensus's per-decile table; the file has all.
     print(report_markdown(report, args.thresholds, per_decile_sources=[CONSENSUS_SOURCE]))
     if args.output:
-        paths = write_report(report, args.output, args.thresholds)
-        for kind, path in paths.items():
+        for kind, path in write_report(report, args.output, args.thresholds).items():
             print(f"wrote {kind}: {path}")
     if report.n_evaluated == 0:
         tried = mask_relpath_candidates(report.missing_masks[0], args.mask_ext,

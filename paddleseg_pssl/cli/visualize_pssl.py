@@ -126,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
         if spec is not None:
             panel = add_mask(panel, args, spec, label_rel, image_rel)
         name = f"{fmt.class_name_of_label(label_rel)}__{os.path.basename(image_rel)}.png"
-        path = save_panels(panel, os.path.join(args.output, name))
-        print(f"wrote {path}")
+        print(f"wrote {save_panels(panel, os.path.join(args.output, name))}")
         panels.append(panel)
     grid = save_panel_grid(panels, os.path.join(args.output, GRID_FILE))
     with_float = sum(p.consensus is not None for p in panels)

@@ -5,6 +5,5 @@ import sys
 if __name__ == "__main__":
     # The folder holding the package (site-packages, or a clone's root).
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3]))
-    from paddleseg_pssl.cli.train import main
-
+    from paddleseg_pssl.cli.train import main  # here: after the path is set
     raise SystemExit(main())
