@@ -1,8 +1,4 @@
-"""Named constants of the PSSL method (arXiv 2207.03335), defined once for the whole package.
-
-Nothing else in the project writes these numbers: the YAML configs, the label maths, the
-dataset and the loss all refer to these names.
-"""
+"""Named constants of the PSSL method (arXiv 2207.03335), defined once for the whole package."""
 
 #: Eq. 2 ranks every pixel's consensus score into this many equal-population bins.
 DECILE_COUNT: int = 10

@@ -1,9 +1,8 @@
 """Exceptions for problems the user can fix, and the exit statuses of the command lines.
 
-A :class:`PSSLConfigError` ends a ``tools/`` script in one stderr line and exit status 2
-(argparse's status for bad usage); anything else is a bug and keeps its traceback. Messages name
-run options by their argument (``resume_model``); ``options`` lists the ones a message names,
-which a command line shows as its flags (``--resume_model``, see ``user_errors.FLAGS``).
+A :class:`PSSLConfigError` or :class:`PSSLSampleError` ends a ``tools/`` script in one stderr
+line; anything else is a bug and keeps its traceback. Messages name run options by their
+argument (``resume_model``), which a command line shows as its flag (``--resume_model``).
 """
 from typing import Iterable
 

@@ -1,15 +1,10 @@
-"""Resolve an architecture string to the callable that builds it.
-
-Two spellings, one rule everywhere an architecture is named (the generator's ``ensemble:``
-entries, the miniature classifiers): a registered name (``resnet50``, ``mini_vgg``), or
-``'package.module:factory'`` for any importable function or class. Every error carries the
-string (``FactoryError.spec``) and says how to fix it.
-"""
+"""Resolve an architecture string to the callable that builds it: a registered name
+(``resnet50``, ``mini_vgg``) or ``'package.module:factory'`` for any importable function or
+class. Every error carries the string (``FactoryError.spec``) and says how to fix it."""
 import difflib
 import importlib
 from typing import Any, Callable, Mapping, Optional
 
-#: Separates the module from the factory in ``'module:factory'``.
 SPEC_SEPARATOR = ":"
 #: Close matches offered for a misspelt name at most.
 MAX_SUGGESTIONS = 5
@@ -20,11 +15,7 @@ Registry = Callable[[], Mapping[str, Callable[..., Any]]]
 
 
 class FactoryError(ValueError):
-    """An architecture string that resolves to no factory.
-
-    Attributes:
-        spec: The string as given.
-    """
+    """An architecture string (``spec``, as given) that resolves to no factory."""
 
     def __init__(self, message: str, spec: Any):
         super().__init__(message)
@@ -57,19 +48,8 @@ def _import_factory(spec: str) -> Callable[..., Any]:
 
 def resolve_factory(spec: str, registry: Optional[Registry] = None,
                     registry_name: str = "a registered name") -> Callable[..., Any]:
-    """The callable that builds ``spec``.
-
-    Args:
-        spec: A name of ``registry``, or ``'package.module:factory'``.
-        registry: Returns the registered names and their factories; called only for a name
-            without ``':'`` (so a ``'module:factory'`` spec imports nothing else).
-        registry_name: What a registered name is, for the error (``"a paddle.vision.models
-            function"``).
-
-    Raises:
-        FactoryError: an empty spec, an unknown name (with close matches), a module that does
-            not import, or a factory the module does not define.
-    """
+    """The callable that builds ``spec``: a name of ``registry`` (called only for a name
+    without ``':'``) or a ``'module:factory'``; ``registry_name`` is what a name is."""
     if not isinstance(spec, str) or not spec.strip():
         raise FactoryError(f"arch must be a non-empty string, got {spec!r}", spec)
     if SPEC_SEPARATOR in spec:

@@ -1,15 +1,6 @@
-"""Everything ``import paddleseg_pssl`` does to PaddleSeg, and the one log line saying so.
-
-:data:`FIXES` is the one registry, installed by :func:`activate`: the Paddle 3.x compatibility
-fixes (:mod:`paddleseg_pssl.compat`), ``SegBuilder`` reading class counts from the data and
-``core.train`` checking what it is given (:mod:`paddleseg_pssl.training.builder`), a
-``model.pretrained`` checkpoint's output layer kept out of the model it initialises
-(:mod:`paddleseg_pssl.training.output_layer`) and null words in ``--opts`` meaning None
-(:mod:`paddleseg_pssl.training.config_opts`). The same happens under PaddleSeg's own
-``tools/*.py`` once the package is imported (see ``docs/paddleseg_scripts.md``).
-The log line counts the fixes; the list of them is logged at PaddleSeg's debug level, or in
-place of the count when ``PADDLESEG_PSSL_REPORT=full``.
-"""
+"""Everything ``import paddleseg_pssl`` does to PaddleSeg (:data:`FIXES`), and the one log
+line saying so: the count of fixes, with the list at debug level (or in place of the count
+when ``PADDLESEG_PSSL_REPORT=full``)."""
 import atexit
 import os
 import sys
@@ -20,9 +11,7 @@ from paddleseg_pssl.compat import patching
 from paddleseg_pssl.training import builder, config_opts, output_layer
 from paddleseg_pssl.user_errors import USER_ERRORS, report_error
 
-#: Prefix of the import-time log line.
 LOG_PREFIX = "paddleseg_pssl: "
-#: Environment variable that asks for the list of fixes in place of their count.
 REPORT_ENV = "PADDLESEG_PSSL_REPORT"
 FULL_REPORT = "full"
 
@@ -38,9 +27,8 @@ def activate() -> Tuple[str, ...]:
     return patching.apply(FIXES)
 
 
-def applied_fixes() -> Tuple[str, ...]:
-    """Names of the fixes in place, in installation order."""
-    return patching.applied()
+#: Names of the fixes in place, in installation order.
+applied_fixes: Callable[[], Tuple[str, ...]] = patching.applied
 
 
 def describe() -> str:
@@ -54,22 +42,16 @@ def summary() -> str:
             f"({REPORT_ENV}={FULL_REPORT} lists them)")
 
 
-def full_report_asked() -> bool:
-    """True when ``PADDLESEG_PSSL_REPORT=full`` asks for the list of fixes."""
-    return os.environ.get(REPORT_ENV, "").strip().lower() == FULL_REPORT
-
-
 def log_once(log: Callable[[str], None], debug: Callable[[str], None]) -> bool:
     """The first time only, write one line through ``log`` (:func:`summary`, or :func:`describe`
     when asked for) and the list through ``debug``; True when it wrote."""
     if _LOGGED:
         return False
     _LOGGED.append(True)
-    if full_report_asked():
-        log(describe())
-        return True
-    log(summary())
-    debug(describe())
+    full = os.environ.get(REPORT_ENV, "").strip().lower() == FULL_REPORT
+    log(describe() if full else summary())
+    if not full:
+        debug(describe())
     return True
 
 
@@ -86,20 +68,14 @@ def user_error_in(exc: BaseException) -> Optional[Exception]:
 
 
 def use_one_line_errors(prog: str) -> None:
-    """Make an uncaught error for the user (:func:`user_error_in`) end the process with one
-    stderr line and the status our tools give it (2 for a config error, see
-    :func:`~paddleseg_pssl.user_errors.report_error`).
-
-    For scripts we do not own (PaddleSeg's ``tools/*.py``), which let errors propagate: any
-    other exception keeps its traceback and Python's status 1.
-    """
+    """For scripts we do not own (PaddleSeg's ``tools/*.py``): an uncaught error for the user
+    ends the process in one stderr line and our tools' status; others keep their traceback."""
     previous = sys.excepthook
 
     def excepthook(exc_type, exc, tb):
         error = user_error_in(exc)
         if error is None:
-            previous(exc_type, exc, tb)
-            return
+            return previous(exc_type, exc, tb)
         exit_now(report_error(prog, error))
 
     sys.excepthook = excepthook

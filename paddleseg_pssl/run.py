@@ -1,8 +1,7 @@
 """Run one of PaddleSeg's own scripts (``tools/train.py``...) with paddleseg-pssl loaded.
 
-The explicit alternative to the start-up hook: imports ``paddleseg_pssl``, then runs the script
-as ``python <script>`` would. An error for the user ends it in one stderr line and the status
-our tools give it (``user_errors.report_error``: 2 for bad input, 4 for a bad sample)::
+The explicit alternative to the start-up hook; an error for the user ends it in one stderr
+line and our tools' status (2 bad input, 4 a bad sample)::
 
     python -m paddleseg_pssl.run PaddleSeg/tools/train.py --config configs/pssl/pspnet_r50.yml
     python -m paddle.distributed.launch --nproc_per_node 2 tools/paddleseg_run.py \\
@@ -30,11 +29,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stderr.write(f"{PROG}: error: script {script!r} is not a file; expected a path to "
                          f"a Python script such as PaddleSeg/tools/train.py\n")
         return 2
-
-    import paddleseg_pssl  # noqa: F401  (fixes, components, one log line)
-    from paddleseg_pssl import plugin
-    from paddleseg_pssl.user_errors import report_error
-
+    from paddleseg_pssl import plugin  # here: the usage alone must not load Paddle
+    from paddleseg_pssl.user_errors import report_error  # here: it imports Paddle
     plugin.use_one_line_errors(script)
     sys.argv = [script, *argv[1:]]
     sys.path[0] = os.path.dirname(os.path.abspath(script))

@@ -1,8 +1,5 @@
-"""The runner's usage line, and how to tell a call that only asks for it.
-
-Kept apart from :mod:`paddleseg_pssl.run` so that ``import paddleseg_pssl`` can ask
-:func:`is_usage_only_call` before loading Paddle without importing the runner itself.
-"""
+"""The runner's usage line, and how to tell a call that only asks for it: apart from
+:mod:`paddleseg_pssl.run` so ``import paddleseg_pssl`` can ask before it loads Paddle."""
 import sys
 from typing import Optional, Sequence
 

@@ -1,23 +1,18 @@
 """Class-balanced, seeded subsets of a labelled image list (the paper's PSSL-50K/200K/500K/1M).
 
-PSSL's Table 2 (arXiv 2207.03335) pre-trains on 50K, 200K, 500K and 1M of the 1.28M
-pseudo-labelled ImageNet images. Taking the first N sorted paths would keep only the first
-classes; a subset here takes the same share of every class instead, so a 50K subset still
-covers all 1000 classes (about 39 images each).
+A subset takes the same share of every class (the first N sorted paths would keep only the
+first classes), so a 50K subset of ImageNet still covers all 1000 classes. The rules, used by
+``PSSLDataset(subset=...)`` and the generator's ``images.per_class`` / ``images.fraction``:
 
-Rules (one place, used by ``PSSLDataset(subset=...)`` and the generator's
-``images.per_class`` / ``images.fraction``):
-
-* a size is a sample count (an ``int`` >= 1), a fraction (a ``float`` in (0, 1]), or a fixed
-  count per class (``per_class``);
-* a count N of T samples is the fraction N / T; class c with n_c samples keeps
-  floor(n_c * N / T) samples, and the samples still missing to reach exactly N go to the
-  classes with the largest remainders (ties: class order);
-* within a class, the kept samples are the first ones of a permutation seeded by
-  (seed, class name), so a larger subset with the same seed extends a smaller one class by
-  class, and the choice does not depend on the other classes;
+* a size is a sample count (``int`` >= 1), a fraction (``float`` in (0, 1]) or a count per
+  class (``per_class``); a count N of T samples is the fraction N / T;
+* class c with n_c samples keeps floor(n_c * N / T), and the samples missing to reach N go to
+  the classes with the largest remainders (ties: class order);
+* within a class, the kept samples are the first of a permutation seeded by (seed, class
+  name): a larger subset with the same seed extends a smaller one, class by class;
 * the kept indices are returned in their original order.
 """
+import collections
 import hashlib
 import math
 from dataclasses import dataclass
@@ -52,11 +47,8 @@ class SubsetSpec:
 
 
 def parse_size(value: SubsetSize, key: str) -> SubsetSpec:
-    """A count (int >= 1) or a fraction (float in (0, 1]) as a :class:`SubsetSpec`.
-
-    Raises:
-        SubsetError: any other value; the message names ``key``.
-    """
+    """A count (int >= 1) or a fraction (float in (0, 1]) as a :class:`SubsetSpec`; any other
+    value is a :class:`SubsetError` naming ``key``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise SubsetError(f"{key}: {value!r} is not a subset size; give a sample count "
                           "(e.g. 50000) or a fraction in (0, 1] (e.g. 0.04)")
@@ -114,18 +106,11 @@ def balanced_indices(class_keys: Sequence[Hashable], spec: SubsetSpec, seed: int
     quotas = _quotas({c: len(v) for c, v in by_class.items()}, spec, key)
     chosen: List[int] = []
     for class_key, members in by_class.items():
-        keep = quotas[class_key]
-        if keep == len(members):
-            chosen.extend(members)
-            continue
         order = np.random.default_rng(_class_seed(seed, class_key)).permutation(len(members))
-        chosen.extend(members[i] for i in order[:keep])
+        chosen.extend(members[i] for i in order[:quotas[class_key]])
     return sorted(chosen)
 
 
 def per_class_counts(class_keys: Sequence[Hashable]) -> Dict[Hashable, int]:
-    """Samples per class (for logs and tests)."""
-    counts: Dict[Hashable, int] = {}
-    for class_key in class_keys:
-        counts[class_key] = counts.get(class_key, 0) + 1
-    return counts
+    """Samples per class, in order of first appearance (for logs)."""
+    return dict(collections.Counter(class_keys))

@@ -1,9 +1,5 @@
-"""How an error the user can fix ends a run: one stderr line and an exit status.
-
-Shared by the command lines (:mod:`paddleseg_pssl.cli`) and PaddleSeg's own scripts under the
-plugin (:mod:`paddleseg_pssl.plugin`, :mod:`paddleseg_pssl.run`), so an error reads and exits
-the same whichever started it. The one place where run options become command-line flags.
-"""
+"""How an error the user can fix ends a run, under our command lines and PaddleSeg's own
+scripts alike: one stderr line (run options written as their flags) and an exit status."""
 import re
 import sys
 from typing import Iterable
@@ -36,9 +32,8 @@ def as_flags(text: str, options: Iterable[str]) -> str:
 
 
 def report_error(prog: str, error: Exception) -> int:
-    """Write ``<prog>: error: <message>`` (options as flags) for an error the user can fix;
-    returns :data:`EXIT_BAD_SAMPLE` for a sample found bad in training, else
-    :data:`EXIT_BAD_INPUT`."""
+    """Write ``<prog>: error: <message>`` (options as flags); returns the exit status:
+    :data:`EXIT_BAD_SAMPLE` for a sample found bad in training, else :data:`EXIT_BAD_INPUT`."""
     message = " ".join(as_flags(str(error), getattr(error, "options", ())).split())
     sys.stderr.write(f"{prog}: error: {message}\n")
     return EXIT_BAD_SAMPLE if isinstance(error, (PSSLSampleError, SampleLoadError)) \

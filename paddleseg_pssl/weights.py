@@ -1,31 +1,26 @@
 """Weights files: the one reader of ``.pdparams`` state dicts and strict loader into a model.
 
-:func:`load_weights` reports, with the file name, every key it cannot load (missing,
-unexpected, wrong shape), where PaddleSeg's ``load_entire_model`` warns and goes on with random
-weights. A caller that loads part of a model on purpose says so with ``partial=True``.
+:func:`load_weights` names the file and every key it cannot load, where PaddleSeg's
+``load_entire_model`` warns and goes on with random weights.
 """
 import dataclasses
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import paddle
 
 from paddleseg_pssl.errors import PSSLConfigError
 
 #: How many key names a message quotes.
 _KEYS_QUOTED = 3
 
-#: What to do about weights that do not fit, unless the caller says otherwise.
 DEFAULT_FIX = "use the config the checkpoint was trained with"
 
 
 @dataclasses.dataclass
 class WeightsFit:
-    """How a state dict's keys fit a model's.
-
-    Attributes:
-        loaded: Model keys the file holds with the right shape.
-        missing: Model keys the file lacks.
-        unexpected: File keys the model lacks.
-        mismatched: Key -> (file shape, model shape), for keys of both with other shapes.
-    """
+    """How a state dict's keys fit a model's: ``loaded`` (right shape), ``missing`` (model keys
+    the file lacks), ``unexpected`` (file keys the model lacks), ``mismatched`` (key -> (file
+    shape, model shape))."""
 
     loaded: List[str] = dataclasses.field(default_factory=list)
     missing: List[str] = dataclasses.field(default_factory=list)
@@ -49,21 +44,14 @@ class WeightsFit:
 
 
 def read_state_dict(path: str) -> Dict[str, Any]:
-    """The state dict saved at ``path`` (``paddle.save(model.state_dict(), path)``), also
-    when it is wrapped in a one-key dict (``{'state_dict': ...}``, ``{'model': ...}``).
-
-    Raises:
-        PSSLConfigError: The file cannot be read or holds something else than a dict.
-    """
-    import paddle
-
+    """The state dict saved at ``path``, also when it is wrapped in a one-key dict
+    (``{'state_dict': ...}``, ``{'model': ...}``)."""
     try:
         state = paddle.load(path)
     except Exception as exc:  # paddle raises assorted types for a bad file
         raise PSSLConfigError(f"cannot read weights {path!r} (expected a .pdparams "
                               f"state dict): {exc}") from exc
-    if isinstance(state, dict) and len(state) == 1 and isinstance(
-            next(iter(state.values())), dict):  # {'state_dict': {...}} / {'model': {...}}
+    if isinstance(state, dict) and len(state) == 1 and isinstance(next(iter(state.values())), dict):
         state = next(iter(state.values()))
     if not isinstance(state, dict):
         raise PSSLConfigError(f"weights {path!r} hold a {type(state).__name__}; "
@@ -90,22 +78,9 @@ def fit_state_dict(model: Any, state: Dict[str, Any]) -> WeightsFit:
 def load_weights(model: Any, path: str, *, partial: bool = False, fix: str = DEFAULT_FIX,
                  convert: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
                  ) -> WeightsFit:
-    """Load the ``.pdparams`` at ``path`` into ``model``; returns how the keys fit.
-
-    Args:
-        model: A ``paddle.nn.Layer``.
-        path: The weights file.
-        partial: False: every model parameter must be in the file with the model's shape
-            (keys the model does not have are reported in the returned fit, not an error).
-            True: load what fits and leave the rest at its initialisation, for callers that
-            load part of a model on purpose; it is still an error when nothing fits.
-        fix: The end of the error message: what the user should do.
-        convert: Renames the file's keys to the model's before they are compared.
-
-    Raises:
-        PSSLConfigError: Unreadable file, or weights that do not fit as ``partial`` requires,
-            naming the file and the keys.
-    """
+    """Load the ``.pdparams`` at ``path`` into ``model``; returns how the keys fit. Every model
+    parameter must fit, unless ``partial`` (then only nothing fitting is an error); ``fix`` ends
+    the error message; ``convert`` renames the file's keys first."""
     state = read_state_dict(path)
     if convert is not None:
         state = convert(state)

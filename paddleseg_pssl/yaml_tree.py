@@ -1,10 +1,8 @@
 """Read a YAML config and its ``_base_`` files, merged the way PaddleSeg merges them.
 
-PaddleSeg's ``Config`` reads ``_base_`` files without checking them: a missing, broken or
-circular base ends in a traceback. :func:`read_yaml_tree` checks every file of the tree first
-and raises :class:`~paddleseg_pssl.errors.PSSLConfigError` naming the file (and the file that
-lists it), then merges with PaddleSeg's rules (:func:`merge_onto`), so the result equals
-``paddleseg.cvlibs.config.parse_from_yaml`` on any config that reads without error.
+Where PaddleSeg's ``Config`` ends a missing, broken or circular base in a traceback,
+:func:`read_yaml_tree` raises a ``PSSLConfigError`` naming the file (and the file listing it);
+on any other config it equals ``paddleseg.cvlibs.config.parse_from_yaml``.
 """
 import os
 import pathlib
@@ -22,23 +20,14 @@ CONFIG_SUFFIXES: Tuple[str, ...] = (".yml", ".yaml")
 #: PaddleSeg's key listing the files a config inherits from.
 BASE_KEY: str = "_base_"
 
-#: PaddleSeg's key that, set false in a mapping, replaces the base's mapping instead of
-#: merging into it.
+#: PaddleSeg's key that, set false in a mapping, replaces the base's mapping whole.
 INHERIT_KEY: str = "_inherited_"
 
 
 def check_config_file(path: PathLike, what: str = "config",
                       referenced_by: str = "") -> pathlib.Path:
-    """``path`` as a Path, once it is an existing file with a YAML suffix.
-
-    Args:
-        path: The file.
-        what: What the file is, for the message.
-        referenced_by: The file whose ``_base_`` lists ``path``, for the message.
-
-    Raises:
-        PSSLConfigError: Missing, not a file, or another suffix.
-    """
+    """``path`` as a Path, once it is an existing file with a YAML suffix; the error names
+    ``what`` it is and the file whose ``_base_`` lists it (``referenced_by``)."""
     config_path = pathlib.Path(path)
     where = f" (listed in {BASE_KEY} of {referenced_by!r})" if referenced_by else ""
     expected = f"expected a PaddleSeg YAML config file ({'/'.join(CONFIG_SUFFIXES)})"
@@ -53,33 +42,20 @@ def check_config_file(path: PathLike, what: str = "config",
 
 
 def read_yaml_tree(path: PathLike) -> Dict[str, Any]:
-    """The config at ``path`` with its ``_base_`` files merged in, as PaddleSeg merges them.
-
-    Base paths are relative to the file naming them; of several bases, an earlier one wins
-    over a later one, and the file itself wins over all (:func:`merge_onto`).
-
-    Raises:
-        PSSLConfigError: A file of the tree is missing, not UTF-8 YAML, not a mapping, has a
-            malformed ``_base_``, or the bases form a cycle.
-    """
+    """The config at ``path`` with its ``_base_`` files (relative to the file naming them)
+    merged in: an earlier base wins over a later one, and the file itself over all."""
     return _read_tree(check_config_file(path), chain=())
 
 
 def merge_onto(base: Dict[str, Any], child: Dict[str, Any]) -> Dict[str, Any]:
-    """``child`` merged onto ``base`` (neither is modified): PaddleSeg's recursive rule.
-
-    A mapping in both is merged key by key; anything else in ``child`` replaces ``base``'s
-    value. A ``child`` mapping with ``_inherited_: false`` replaces ``base`` whole (the key
-    itself is dropped).
-    """
+    """``child`` merged onto ``base`` (neither is modified) by PaddleSeg's recursive rule: a
+    mapping in both is merged key by key, unless the child's has ``_inherited_: false``."""
     if not child.get(INHERIT_KEY, True):
         return {key: value for key, value in child.items() if key != INHERIT_KEY}
     merged = dict(base)
     for key, value in child.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_onto(merged[key], value)
-        else:
-            merged[key] = value
+        both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = merge_onto(merged[key], value) if both else value
     return merged
 
 
@@ -118,8 +94,7 @@ def _read_mapping(path: pathlib.Path) -> Dict[str, Any]:
 
 
 def _base_paths(path: pathlib.Path, bases: Any) -> Iterator[pathlib.Path]:
-    """The files a ``_base_`` value names (one path or a list), in order, each checked as
-    it is reached."""
+    """The files a ``_base_`` value names (one path or a list), each checked as it is reached."""
     if bases is None:
         return
     if isinstance(bases, str):
@@ -128,6 +103,5 @@ def _base_paths(path: pathlib.Path, bases: Any) -> Iterator[pathlib.Path]:
         raise PSSLConfigError(f"config {str(path)!r}: {BASE_KEY} is {bases!r}; expected a "
                               f"file path or a list of file paths relative to this file")
     for base in bases:
-        # PaddleSeg joins a base path onto the directory of the file naming it.
         yield check_config_file(os.path.join(os.path.dirname(str(path)), base), "config",
                                 referenced_by=str(path))

@@ -1,21 +1,17 @@
 """Check a whole PSSL root before training: every label decodes and fits its image.
 
     python tools/check_pssl.py --pssl_root data/pssl_imagenet --imagenet_root data/ImageNet
-    python tools/check_pssl.py --pssl_root data/pssl --imagenet_root data/ImageNet \\
-        --num_workers 8 --quiet
 
 Reads every line of train.txt: the class is in the synsets file, the image exists and decodes
-with the reader PSSLDataset trains with, the label decodes to deciles 0..9 (0/1 for the release *_eiseg.npz format), and
-its size keeps its image's aspect (see paddleseg_pssl/analysis/check.py). Every problem is
-printed on stdout, one "<file>: <reason>" line each, and nothing else (the start-up log and
-the summary go to stderr).
+with PSSLDataset's reader, the label decodes to deciles 0..9 (0/1 for the release *_eiseg.npz
+format), and its size keeps its image's aspect. Every problem is printed on stdout, one
+"<file>: <reason>" line each, and nothing else (the start-up log and summary go to stderr).
 
 Exit status: 0 no problem; 1 problems found (listed); 2 bad input (a root or train.txt or the
 synsets file missing, or train.txt empty).
 """
 import argparse
 import sys
-from typing import Optional, Sequence
 
 from paddleseg_pssl.analysis import check
 from paddleseg_pssl.cli import common
@@ -42,14 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     report = check.check_pssl_root(args.pssl_root, args.imagenet_root,
                                    workers=args.num_workers, progress=not args.quiet)
-    for problem in report.problems:
-        sys.stdout.write(f"{problem}\n")
+    sys.stdout.write("".join(f"{problem}\n" for problem in report.problems))
     rate = report.samples / report.seconds if report.seconds > 0 else float("inf")
     sys.stderr.write(f"{PROG}: {report.samples} samples checked in {report.seconds:.1f} s "
                      f"({rate:.0f}/s): {len(report.problems)} problems\n")
     return 0 if report.ok else EXIT_PROBLEMS
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/check_pssl.py``; exit status as above."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 1 problems found, 2 bad input

@@ -12,7 +12,9 @@ ids separated by spaces). See paddleseg_pssl/analysis/class_choice.py.
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+
+import paddle
+from tqdm import tqdm
 
 from paddleseg_pssl import pssl_format
 from paddleseg_pssl.analysis import class_choice
@@ -40,8 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import paddle
-
     if not os.path.isfile(args.candidates):
         raise PSSLConfigError(f"--candidates {args.candidates!r} is not a file; write a CSV with "
                               "the columns 'image' and 'candidates'")
@@ -63,17 +63,12 @@ def run(args: argparse.Namespace) -> int:
         models = [classifier_loading.build_classifier(spec) for spec in specs]
     except (ensemble_mod.EnsembleConfigError, classifier_loading.ClassifierBuildError) as exc:
         raise config_mod.ConfigError("ensemble", str(exc)) from None
-    resolution = cfg.resolution
-    iterable = rows
-    if not args.quiet:
-        from tqdm import tqdm
-
-        iterable = tqdm(rows, desc="choosing classes", unit="img", file=sys.stderr)
     choices = {}
-    for row in iterable:
+    for row in tqdm(rows, desc="choosing classes", unit="img", file=sys.stderr,
+                    disable=args.quiet):
         path = pssl_format.join_relpath(cfg.images.root, row.image_rel)
         try:
-            image = image_loop.decode(path, resolution.short_side, resolution.max_long_side)
+            image = image_loop.decode(path, cfg.resolution.short_side, cfg.resolution.max_long_side)
         except image_loop.ImageFailure as exc:
             raise PSSLConfigError(f"candidates file {args.candidates!r}: image {path!r}: "
                                   f"{exc.reason}") from None
@@ -84,6 +79,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/choose_classes.py``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 2 bad input

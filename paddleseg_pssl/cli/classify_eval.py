@@ -1,22 +1,20 @@
 """Top-1 / top-5 accuracy of a segmentation model used as a classifier (PSSL paper, 6.1).
 
-PSSL (arXiv 2207.03335), Section 6.1: a PSSL-pretrained model classifies an image by
-averaging its per-pixel softmax probabilities over the image and taking the best
-non-background class (77.6% ImageNet top-1 after 30 epochs). Images are read in ImageNet
-layout, ``<image_root>/<split>/<class>/*``, with classes named as in ``--synsets``::
+A PSSL-pretrained model classifies an image by averaging its per-pixel softmax probabilities
+and taking the best non-background class (77.6% ImageNet top-1 after 30 epochs). Images are
+read in ImageNet layout, ``<image_root>/<split>/<class>/*``, classes named as in ``--synsets``::
 
     python tools/classify_eval.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_60000/model.pdparams --image_root data/imagenet \\
         --synsets data/pssl/synsets.txt [--split val] [--limit_per_class 10]
-
-Background is the last output by default (PSSL's layout); ``--background_index`` selects
-another channel. Prints the accuracies; ``--output`` also writes them as JSON.
 """
 import argparse
 import json
 import os
 import sys
-from typing import Optional, Sequence
+
+import paddle
+from tqdm import tqdm
 
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.prediction import (AccuracyCounter, check_class_count,
@@ -45,9 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import paddle
-    from tqdm import tqdm
-
     class_ids, _ = pssl_io.read_class_names(args.synsets)
     samples, unknown = list_classification_images(args.image_root, class_ids, args.split,
                                                   args.limit_per_class)
@@ -78,6 +73,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/classify_eval.py`` and ``pssl-classify-eval``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 2 bad input

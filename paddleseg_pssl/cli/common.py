@@ -1,13 +1,13 @@
-"""Argument helpers shared by the paddleseg-pssl command lines (PSSL, arXiv 2207.03335).
-
-The flags keep the names and meanings of PaddleSeg 2.8's ``tools/train.py`` and ``tools/val.py``,
-except that ``--device`` defaults to the device Paddle was built for and that bad input ends in
-one stderr line and a documented exit status (:func:`run_guarded`).
-"""
+"""Argument helpers shared by the command lines: PaddleSeg 2.8's flag names and meanings,
+except that ``--device`` defaults to the device Paddle was built for, and that bad input (also
+where PaddleSeg would fail late or silently) ends in one stderr line and a documented exit
+status (:func:`run_guarded`)."""
 import argparse
 import inspect
+import pathlib
+import subprocess
 import sys
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import paddle
 
@@ -16,10 +16,8 @@ from paddleseg_pssl.user_errors import USER_ERRORS, report_error
 
 #: Devices ``paddleseg.utils.utils.set_device`` knows (it falls back to CPU for the rest).
 DEVICES: Sequence[str] = ("cpu", "gpu", "xpu", "npu", "mlu")
-
 #: Mixed-precision levels of ``paddle.amp`` that PaddleSeg passes through.
 AMP_LEVELS: Sequence[str] = ("O1", "O2")
-
 #: Precisions offered on the command line; see :func:`check_precision` for what runs.
 PRECISIONS: Sequence[str] = ("fp32", "fp16", "bf16")
 
@@ -62,12 +60,6 @@ def parser_from_docstring(prog: str, doc: str, *, examples: bool = True
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def add_required_args(parser: argparse.ArgumentParser, helps: Mapping[str, str]) -> None:
-    """One required string flag ``--<name>`` per ``name: help`` entry, in order."""
-    for name, text in helps.items():
-        parser.add_argument(f"--{name}", required=True, help=text)
-
-
 def add_names_arg(parser: argparse.ArgumentParser) -> None:
     """--names: readable class names for figures whose class list holds ids (WordNet ids)."""
     parser.add_argument("--names", default=None, metavar="FILE",
@@ -104,11 +96,7 @@ def add_precision_args(parser: argparse.ArgumentParser) -> None:
 
 def check_precision(precision: str, engine: Callable) -> None:
     """Refuse a precision the ``paddleseg.core`` function ``engine`` would silently run as fp32
-    (PaddleSeg 2.8 tests only ``precision == 'fp16'``; a newer engine may know bf16).
-
-    Raises:
-        PSSLConfigError: ``precision`` is not implemented by ``engine``.
-    """
+    (PaddleSeg 2.8 tests only ``precision == 'fp16'``; a newer engine may know bf16)."""
     try:
         source = inspect.getsource(engine)
     except (OSError, TypeError):
@@ -119,6 +107,74 @@ def check_precision(precision: str, engine: Callable) -> None:
             f"--precision {precision}: the installed PaddleSeg {engine.__module__}."
             f"{engine.__name__} implements only {', '.join(supported)} and would run "
             f"{precision} as fp32; use --precision fp16 (AMP) or fp32")
+
+
+DATA_FORMATS = ("NCHW", "NHWC")
+#: The only model PaddleSeg 2.8 implements NHWC for.
+NHWC_MODELS = ("DeepLabV3P",)
+#: Words ``--auc_roc`` takes as true / false.
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def boolean(text: str) -> bool:
+    """argparse type: true/false, yes/no, on/off, 1/0 (PaddleSeg's reads 'False' as True)."""
+    lowered = text.strip().lower()
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not a boolean; expected true or false")
+
+
+def add_data_format_arg(parser: argparse.ArgumentParser) -> None:
+    """--data_format NCHW|NHWC."""
+    parser.add_argument("--data_format", choices=DATA_FORMATS, default="NCHW",
+                        help="Input layout; NHWC only for DeepLabV3P, as in PaddleSeg.")
+
+
+def add_test_time_args(parser: argparse.ArgumentParser, aug_flag: str, default_scales: Any) -> None:
+    """``aug_flag`` and the scale, flip and sliding-window flags of PaddleSeg's val/predict."""
+    parser.add_argument(aug_flag, action="store_true",
+                        help="Multi-scale and flip test-time augmentation.")
+    parser.add_argument("--scales", nargs="+", type=positive_float, default=default_scales,
+                        help=f"Scales for {aug_flag}, e.g. --scales 0.75 1.0 1.25.")
+    parser.add_argument("--flip_horizontal", action="store_true",
+                        help=f"Add horizontally flipped inputs (with {aug_flag}).")
+    parser.add_argument("--flip_vertical", action="store_true",
+                        help=f"Add vertically flipped inputs (with {aug_flag}).")
+    parser.add_argument("--is_slide", action="store_true",
+                        help="Sliding-window inference (needs --crop_size and --stride).")
+    parser.add_argument("--crop_size", nargs=2, type=positive_int, default=None,
+                        metavar=("W", "H"), help="Sliding-window size, width then height.")
+    parser.add_argument("--stride", nargs=2, type=positive_int, default=None,
+                        metavar=("W", "H"), help="Sliding-window stride, width then height.")
+
+
+def apply_data_format(dic: Dict[str, Any], data_format: str) -> None:
+    """Set ``data_format`` on the model, its backbone and the losses, as PaddleSeg does."""
+    if data_format == DATA_FORMATS[0]:
+        return
+    model = dic.get("model", {})
+    if model.get("type") not in NHWC_MODELS:
+        raise PSSLConfigError(f"--data_format {data_format}: PaddleSeg 2.8 implements it only "
+                              f"for {', '.join(NHWC_MODELS)}, this config's model is "
+                              f"{model.get('type')!r}; drop --data_format")
+    model["data_format"] = data_format
+    if isinstance(model.get("backbone"), dict):
+        model["backbone"]["data_format"] = data_format
+    for loss in dic.get("loss", {}).get("types", []) or []:
+        loss["data_format"] = data_format
+
+
+def repeat_samples(dataset: Any, repeats: int) -> None:
+    """Repeat a dataset's samples ``repeats`` times, as PaddleSeg's ``--repeats`` does."""
+    if repeats == 1:
+        return
+    if not isinstance(getattr(dataset, "file_list", None), list):
+        raise PSSLConfigError(f"--repeats {repeats}: {type(dataset).__name__} keeps no "
+                              f"file_list to repeat; drop --repeats")
+    dataset.file_list *= repeats
 
 
 def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
@@ -134,10 +190,25 @@ def run_guarded(prog: str, body: Callable[[], Optional[int]]) -> int:
     return 0 if status is None else int(status)
 
 
-def run_command(prog: str, build_parser: Callable[[], argparse.ArgumentParser],
-                run: Callable[[argparse.Namespace], Optional[int]],
-                argv: Optional[Sequence[str]] = None) -> int:
-    """A tool's ``main``: parse ``argv`` (``sys.argv[1:]`` when None; argparse exits 2 on bad
-    flags), then ``run`` the arguments under :func:`run_guarded`."""
-    args = build_parser().parse_args(argv)
-    return run_guarded(prog, lambda: run(args))
+def command(prog: str, build_parser: Callable[[], argparse.ArgumentParser],
+            run: Callable[[argparse.Namespace], Optional[int]]
+            ) -> Callable[[Optional[Sequence[str]]], int]:
+    """A tool's ``main(argv=None)``: parse ``argv`` (``sys.argv[1:]`` when None; argparse exits
+    2 on bad flags), then ``run`` the arguments under :func:`run_guarded`."""
+    def main(argv: Optional[Sequence[str]] = None) -> int:
+        args = build_parser().parse_args(argv)
+        return run_guarded(prog, lambda: run(args))
+    return main
+
+
+def run_logged(command: List[str], log_path: pathlib.Path, tail: int, cwd: Any = None,
+               env: Optional[Dict[str, str]] = None) -> Tuple[int, str]:
+    """Run ``command``, its output (after the command line) going to ``log_path``; returns its
+    exit status and, when not 0, the log's last ``tail`` lines."""
+    with open(log_path, "w") as log:
+        log.write(" ".join(command) + "\n\n")
+        log.flush()
+        status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+    if status == 0:
+        return status, ""
+    return status, "\n".join(log_path.read_text(errors="replace").splitlines()[-tail:])

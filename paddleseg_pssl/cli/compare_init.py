@@ -1,38 +1,31 @@
 """``tools/compare_init.py``: fine-tune one downstream config from several initialisations.
 
-For every initialisation, every initial learning rate of ``--lrs`` and every seed, one
-training process (``tools/train.py``'s command line, started from the package so that an
-installed ``pssl-compare-init`` works too; under ``paddle.distributed.launch`` with
-``--nproc_per_node`` or ``--gpus``), evaluated with PaddleSeg's own evaluation on the
-config's validation split. As in the paper (arXiv 2207.03335, Section 5.4 and Appendix B),
-each initialisation gets the rate with its best mean validation mIoU; the tables show the
-chosen rates and the whole grid (mean +- std over seeds), as markdown and CSV. A crash in one
-run does not lose the others, and finished runs are skipped on a rerun.
-
-``--jobs N`` trains N runs at once (one process each; on CPU the cores are shared out between
-them) and evaluates each in this process as it finishes.
-
-The total batch (per-card batch x processes) must be the config's ``total_batch_size``: a
-mismatch is refused unless ``--batch_size`` is given, and then the iterations are rescaled to
-the same epochs (``paddleseg_pssl.training.schedule.plan_batch``).
+One training process per initialisation, learning rate and seed (``--jobs N`` at once),
+evaluated here on the validation split; as in the paper (arXiv 2207.03335, Section 5.4 and
+Appendix B) each initialisation gets the rate with its best mean validation mIoU. Finished
+runs are skipped on a rerun, and a crash in one run does not lose the others.
 """
 import argparse
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from paddleseg_pssl.training.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
-                                       KNOWN_INITS, RunResult,
-                                       choose_rates, csv_table, grid, init_overrides,
-                                       markdown_grid, markdown_table)
+from tqdm import tqdm
+
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.cli.scripts import pssl_train
 from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.training.checkpoint_eval import evaluate_checkpoint
+from paddleseg_pssl.training.checkpoints import write_backbone_weights
+from paddleseg_pssl.training.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
+                                                KNOWN_INITS, RunResult, choose_rates,
+                                                csv_table, grid, init_overrides,
+                                                markdown_grid, markdown_table)
+from paddleseg_pssl.training.config_loading import load_config
 from paddleseg_pssl.training.schedule import BatchPlan, plan_batch
 from paddleseg_pssl.user_errors import as_flags
 
@@ -104,19 +97,10 @@ def process_count(args: argparse.Namespace) -> int:
     return count
 
 
-def _runs_on_cpu(device: Optional[str]) -> bool:
-    """Whether tools/train.py will train on the CPU (``--device`` default: gpu if compiled)."""
-    if device:
-        return device.startswith("cpu")
-    import paddle
-
-    return not paddle.device.is_compiled_with_cuda()
-
-
 def threads_per_process(args: argparse.Namespace, processes: int) -> Optional[int]:
     """OMP threads of each training process when several share the CPU, else None (default)."""
     sharing = args.jobs * processes
-    if sharing <= 1 or not _runs_on_cpu(args.device):
+    if sharing <= 1 or not (args.device or common.default_device()).startswith("cpu"):
         return None
     return max(1, (os.cpu_count() or 1) // sharing)
 
@@ -156,10 +140,8 @@ def run_dir_of(output: pathlib.Path, init: str, learning_rate: float, seed: int)
 
 def cached_result(run_dir: pathlib.Path) -> Optional[RunResult]:
     """The result of a finished run, or None when it has not finished."""
-    result_path = run_dir / RESULT_FILE
-    if not result_path.is_file():
-        return None
-    return RunResult(**json.loads(result_path.read_text()))
+    path = run_dir / RESULT_FILE
+    return RunResult(**json.loads(path.read_text())) if path.is_file() else None
 
 
 def _init_opts(args: argparse.Namespace, init: str) -> List[str]:
@@ -169,11 +151,8 @@ def _init_opts(args: argparse.Namespace, init: str) -> List[str]:
 
 def train_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
               seed: int) -> pathlib.Path:
-    """Train one run in its own process(es); returns its last checkpoint.
-
-    Raises:
-        RuntimeError: Training exited non-zero (the message holds the log's last lines).
-    """
+    """Train one run in its own process(es); returns its last checkpoint, or raises a
+    RuntimeError holding the log's last lines."""
     run_dir = run_dir_of(pathlib.Path(args.output), init, learning_rate, seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "train.log"
@@ -181,29 +160,21 @@ def train_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rat
     threads = threads_per_process(args, plan.processes)
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
-    with open(log_path, "w") as log:
-        command = train_command(args, plan, _init_opts(args, init), learning_rate, seed, run_dir)
-        log.write(" ".join(command) + "\n\n")
-        log.flush()
-        status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd(),
-                                 env=env)
+    command = train_command(args, plan, _init_opts(args, init), learning_rate, seed, run_dir)
+    status, tail = common.run_logged(command, log_path, 15, env=env)
     if status != 0:
-        tail = log_path.read_text(errors="replace").splitlines()[-15:]
         raise RuntimeError(f"training {init} lr {learning_rate:g} seed {seed} failed (exit "
-                           f"{status}); last lines of {log_path}:\n" + "\n".join(tail))
+                           f"{status}); last lines of {log_path}:\n{tail}")
     return _last_checkpoint(run_dir)
 
 
 def evaluate_run(args: argparse.Namespace, plan: BatchPlan, init: str, learning_rate: float,
                  seed: int, checkpoint: pathlib.Path, seconds: float) -> RunResult:
     """Evaluate a trained run on the validation split and record its result on disk."""
-    from paddleseg_pssl.training.checkpoint_eval import evaluate_checkpoint
-
     started = time.time()
-    metrics = evaluate_checkpoint(args.config, str(checkpoint), [*args.opts,
-                                                                 *_init_opts(args, init)],
-                                  use_test_config=not args.no_test_config,
-                                  num_workers=args.num_workers)
+    opts = [*args.opts, *_init_opts(args, init)]
+    metrics = evaluate_checkpoint(args.config, str(checkpoint), opts, num_workers=args.num_workers,
+                                  use_test_config=not args.no_test_config)
     iters = int(checkpoint.parent.name.split("_", 1)[1])
     result = RunResult(init=init, seed=seed, miou=metrics["miou"], accuracy=metrics["accuracy"],
                        iters=iters, seconds=round(seconds + time.time() - started, 1),
@@ -220,20 +191,13 @@ Run = Tuple[str, float, int]
 
 def run_all(args: argparse.Namespace, plan: BatchPlan, runs: Sequence[Run],
             on_result) -> Tuple[Dict[Run, RunResult], Optional[str]]:
-    """Every run, ``args.jobs`` trainings at once, each evaluated here as it finishes.
-
-    A failed run stops new ones from starting; the runs already training finish and are
-    recorded. Returns the results and the first error (None when all succeeded).
-    """
-    results: Dict[Run, RunResult] = {}
-    todo: List[Run] = []
-    for run in runs:
-        cached = cached_result(run_dir_of(pathlib.Path(args.output), *run))
-        if cached is None:
-            todo.append(run)
-        else:
-            results[run] = cached
-            on_result(run, cached)
+    """Every run, ``args.jobs`` trainings at once, each evaluated here as it finishes; returns
+    the results and the first error. A failure stops new runs; those training finish."""
+    cached = {run: cached_result(run_dir_of(pathlib.Path(args.output), *run)) for run in runs}
+    todo = [run for run, result in cached.items() if result is None]
+    results = {run: result for run, result in cached.items() if result is not None}
+    for run, result in results.items():
+        on_result(run, result)
     error: Optional[str] = None
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         running: Dict[Future, Tuple[Run, float]] = {}
@@ -259,15 +223,9 @@ def run_all(args: argparse.Namespace, plan: BatchPlan, runs: Sequence[Run],
 
 def _plan(args: argparse.Namespace) -> Tuple[List[float], BatchPlan, List[str]]:
     """Learning rates, batch plan and warnings of the comparison; config errors raise."""
-    from paddleseg_pssl.training.config_loading import load_config
-
     cfg = load_config(args.config, args.opts).dic
-    if args.lrs:
-        rates = list(dict.fromkeys(args.lrs))
-    elif args.learning_rate:
-        rates = [args.learning_rate]
-    else:
-        rates = [float(cfg["lr_scheduler"]["learning_rate"])]
+    rates = list(dict.fromkeys(args.lrs or [args.learning_rate
+                                            or float(cfg["lr_scheduler"]["learning_rate"])]))
     if any(lr <= 0 for lr in rates):
         raise PSSLConfigError(f"--lrs {rates}: learning rates must be positive")
     plan, warnings = plan_batch(args.config, cfg, process_count(args), args.batch_size,
@@ -300,21 +258,14 @@ def _write_tables(args: argparse.Namespace, output: pathlib.Path, rates: List[fl
 
 
 def run(args: argparse.Namespace) -> int:
-    """The comparison: plan, train and evaluate every run, write the tables.
-
-    Raises:
-        PSSLConfigError: For bad input found before any run starts.
-    """
+    """The comparison: plan, train and evaluate every run, write the tables."""
     _check_inputs(args)
     rates, plan, warnings = _plan(args)
     for warning in warnings:
         print(warning, file=sys.stderr)
-    from tqdm import tqdm
-
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     if INIT_PSSL_BACKBONE in args.inits:
-        from paddleseg_pssl.training.checkpoints import write_backbone_weights
         write_backbone_weights(args.pssl_checkpoint, str(output / PSSL_BACKBONE_FILE))
     (output / PLAN_FILE).write_text(json.dumps(
         {"config": args.config, "inits": args.inits, "learning_rates": rates,
@@ -336,7 +287,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/compare_init.py`` and ``pssl-compare-init``: 0 ok, 1 a run
-    failed, 2 bad input, 130 Ctrl-C."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 1 a run failed, 2 bad input, 130 Ctrl-C

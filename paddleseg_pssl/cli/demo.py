@@ -1,21 +1,11 @@
 """``tools/demo.py`` (``make demo``): the whole PSSL paper in miniature, on a CPU, no downloads.
 
-Every step runs the same tools a user runs at scale (arXiv 2207.03335), from the source
-checkout (its ``tools/`` and ``configs/pssl/miniature/``, which an installed package lacks);
-the miniature only picks small data and small models:
-
-1. make a shapes classification set (ImageNet layout, true masks aside) and a small
-   downstream segmentation set (PaddleSeg's generic format, some unseen classes);
-2. train an ensemble of small classifiers of three architectures;
-3. generate PSSL with ``tools/generate_pssl.py`` (SmoothGrad consensus, Eq. 1-2);
-4. score the labels against the true masks with ``tools/evaluate_pssl.py`` (single models,
-   consensus, centred prior) and draw Figure-2 panels with ``tools/visualize_pssl.py``;
-5. pre-train a DeepLabV3 on PSSL with ``tools/train.py`` (Weighted CE, w_B = 0.1);
-6. fine-tune on the downstream set from classification-backbone and PSSL init with
-   ``tools/compare_init.py`` (same seeds; each init's learning rate searched on the validation
-   split, as the paper does), and show Section 6's analyses (``tools/predict.py``,
-   ``tools/classify_eval.py``).
-Finished steps are reused on a rerun (each tool is resumable or skips complete outputs).
+Every step runs the tools a user runs at scale (arXiv 2207.03335), from the source checkout
+(its ``tools/`` and ``configs/pssl/miniature/``), on small data and small models: make a
+shapes classification set and a downstream segmentation set; train a classifier ensemble;
+generate PSSL; score it against the true masks and draw Figure-2 panels; pre-train a
+DeepLabV3 on it; fine-tune from classification-backbone and PSSL init (each init's learning
+rate searched on the validation split); Section 6's analyses. Finished steps are reused.
 """
 import argparse
 import contextlib
@@ -23,19 +13,21 @@ import json
 import os
 import pathlib
 import resource
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
 from paddleseg_pssl.analysis.pssl_io import read_sample_list
 from paddleseg_pssl.cli import common
-from paddleseg_pssl.miniature.scales import SCALES, DemoScale
 from paddleseg_pssl.consensus.explain.engine_base import AGGREGATIONS, DEFAULT_AGGREGATION
 from paddleseg_pssl.errors import PSSLConfigError
+from paddleseg_pssl.miniature.classification_set import make_classification_set
+from paddleseg_pssl.miniature.classifiers import (BACKBONE_MEMBER, DEFAULT_EPOCHS,
+                                                  DEFAULT_MEMBERS, train_ensemble)
+from paddleseg_pssl.miniature.scales import SCALES, DemoScale
+from paddleseg_pssl.miniature.segmentation_set import make_segmentation_set
 from paddleseg_pssl.yaml_tree import read_yaml_tree
 
 PROG = "tools/demo.py"
@@ -46,12 +38,8 @@ TOOLS = REPO_ROOT / "tools"
 MINIATURE_CONFIGS = REPO_ROOT / "configs" / "pssl" / "miniature"
 GENERATE_BASE = REPO_ROOT / "configs" / "pssl" / "generate" / "_base_" / "generate.yml"
 SUMMARY_FILE = "SUMMARY.md"
-#: The aggregation of the labels the demo pre-trains on (the generation default).
-TRAINING_AGGREGATION = DEFAULT_AGGREGATION
-#: Generation, pre-training and the fine-tunes run as this many 1-thread processes on CPU (two
-#: 1-thread processes beat one 2-thread process on a 2-core machine: benchmarks/bench_generate.py
-#: for generation, ``compare_init --jobs`` in the README for fine-tuning; pre-training on two
-#: processes of 8 images took 0.149 s an iteration against 0.243 s on one of 16).
+#: Generation, pre-training and the fine-tunes run as this many 1-thread processes on CPU: on
+#: 2 cores two beat one 2-thread process (benchmarks/bench_generate.py, README: compare_init).
 CPU_PROCESSES = max(1, min(2, os.cpu_count() or 1))
 #: Pre-training drops its learning rate 10x at this share of the iterations (the paper: epoch
 #: 20 of 30, Section 5.2; configs/pssl/miniature/pretrain.yml's 600 of 800).
@@ -59,8 +47,7 @@ LR_DROP_AT = 0.75
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and its finished children: a step's cost on a shared machine
-    (wall time there depends on the other load; CPU time / cores bounds it when alone)."""
+    """CPU time of this process and its finished children: a step's cost on a shared machine."""
     own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
                                                          resource.RUSAGE_CHILDREN))
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -68,14 +55,6 @@ def _cpu_seconds() -> float:
 
 class DemoStepFailed(RuntimeError):
     """A step's tool exited non-zero; the message names the step and its log."""
-
-
-@dataclass(frozen=True)
-class DemoResults:
-    """The report's inputs: label quality, fine-tuning table file, classifier accuracy."""
-    label_quality: Dict[str, dict]
-    comparison_path: pathlib.Path
-    accuracy: dict
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and classifiers")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compare_aggregations", nargs="*", default=[],
-                        choices=[a for a in AGGREGATIONS if a != TRAINING_AGGREGATION],
+                        choices=[a for a in AGGREGATIONS if a != DEFAULT_AGGREGATION],
                         help="also generate and score PSSL with these SmoothGrad aggregations "
                              "(about 2 min each at full scale), e.g. mean_of_abs")
     return parser
@@ -116,7 +95,6 @@ class Demo:
         self.configs = self.out / "configs"
         self.configs.mkdir(exist_ok=True)
 
-    # ---- plumbing ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Announce a step; record its wall and CPU time, and print them when it succeeds."""
@@ -131,11 +109,8 @@ class Demo:
               flush=True)
 
     def run_tool(self, log_name: str, tool: str, *args: str, processes: int = 1) -> None:
-        """Run ``tools/<tool>`` as a user would; its output goes to ``logs/<log_name>.log``.
-
-        ``processes > 1`` starts it under ``paddle.distributed.launch`` (one CPU process each,
-        the same command that shards generation over GPUs and nodes), one thread each.
-        """
+        """Run ``tools/<tool>`` as a user would, its output in ``logs/<log_name>.log``; with
+        ``processes > 1`` under ``paddle.distributed.launch``, one thread each."""
         log_path = self.logs / f"{log_name}.log"
         command = [sys.executable, str(TOOLS / tool), *args]
         if processes > 1:
@@ -143,35 +118,22 @@ class Demo:
                        str(processes), "--log_dir", str(self.logs / f"{log_name}_ranks"),
                        *command[1:]]
         env = dict(os.environ, OMP_NUM_THREADS="1") if processes > 1 else None
-        with open(log_path, "w") as log:
-            log.write(" ".join(command) + "\n\n")
-            log.flush()
-            status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=REPO_ROOT, env=env)
+        status, tail = common.run_logged(command, log_path, 20, cwd=REPO_ROOT, env=env)
         if status != 0:
-            tail = log_path.read_text(errors="replace").splitlines()[-20:]
-            raise DemoStepFailed(f"{tool} exited {status}; see {log_path}:\n" + "\n".join(tail))
+            raise DemoStepFailed(f"{tool} exited {status}; see {log_path}:\n{tail}")
 
-    # ---- steps ------------------------------------------------------------------------------
     def make_data(self) -> dict:
-        from paddleseg_pssl.miniature.classification_set import make_classification_set
-        from paddleseg_pssl.miniature.segmentation_set import make_segmentation_set
-
+        """Make both data sets; returns the segmentation set's summary."""
         s = self.scale
-        classification = make_classification_set(
-            self.classification_root, num_classes=s.num_classes,
-            images_per_class=s.images_per_class, val_per_class=s.val_per_class, seed=self.seed)
-        segmentation = make_segmentation_set(self.segmentation_root, seed=self.seed,
-                                             train_images=s.seg_train, val_images=s.seg_val)
-        return {"classification": classification, "segmentation": segmentation}
+        make_classification_set(self.classification_root, num_classes=s.num_classes,
+                                images_per_class=s.images_per_class,
+                                val_per_class=s.val_per_class, seed=self.seed)
+        return make_segmentation_set(self.segmentation_root, seed=self.seed,
+                                     train_images=s.seg_train, val_images=s.seg_val)
 
     def train_classifiers(self) -> List[dict]:
-        from paddleseg_pssl.miniature.classifiers import (DEFAULT_EPOCHS, DEFAULT_MEMBERS,
-                                                          train_ensemble)
-
         members = DEFAULT_MEMBERS[:self.scale.ensemble_members]
-        # On CPU every member trains at once in its own process: the cores stay shared to the
-        # end instead of the last member training alone.
+        # On CPU every member trains at once, so no member trains alone at the end.
         workers = len(members) if self.device == "cpu" else None
         return train_ensemble(self.classification_root, self.classifier_dir, seed=self.seed,
                               members=members, workers=workers,
@@ -179,14 +141,13 @@ class Demo:
 
     def labelled_subset(self) -> pathlib.Path:
         """A list file of the first images of each class: the images PSSL is generated for."""
-        per_class: Dict[str, List[str]] = {}
+        lines = []
         train_dir = self.classification_root / "train"
         for class_dir in sorted(p for p in train_dir.iterdir() if p.is_dir()):
             images = sorted(p.name for p in class_dir.iterdir())[:self.scale.labelled_per_class]
-            per_class[class_dir.name] = [f"train/{class_dir.name}/{name}" for name in images]
+            lines += [f"train/{class_dir.name}/{name} {class_dir.name}\n" for name in images]
         list_path = self.configs / "pssl_images.txt"
-        list_path.write_text("".join(f"{path} {cls}\n" for cls, paths in per_class.items()
-                                     for path in paths))
+        list_path.write_text("".join(lines))
         return list_path
 
     def generate(self, ensemble: List[dict], aggregation: str, output: pathlib.Path) -> None:
@@ -195,8 +156,7 @@ class Demo:
             "images": {"root": str(self.classification_root), "split": "train",
                        "list": str(self.labelled_subset()),
                        "synsets": str(self.classification_root / "synsets.txt")},
-            "output": str(output),
-            "seed": self.seed,
+            "output": str(output), "seed": self.seed,
             "resolution": {"short_side": self.scale.explanation_short_side},
             "ensemble": ensemble,
             "explainer": {"engine": "batched", "name": "smoothgrad",
@@ -217,8 +177,7 @@ class Demo:
                       "--mask_root", str(self.classification_root / "masks"),
                       "--mask_format", "binary", "--per_model", "--thresholds", "1", "2", "3",
                       "--output", str(report_dir), "--quiet")
-        with open(report_dir / "label_quality.json", encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads((report_dir / "label_quality.json").read_text(encoding="utf-8"))
 
     def visualize(self) -> None:
         self.run_tool("visualize", "visualize_pssl.py", "--pssl_root", str(self.pssl_root),
@@ -229,15 +188,9 @@ class Demo:
                  iters: Optional[int] = None, subset: Optional[float] = None,
                  name: str = "pretrain", opts: Sequence[str] = (),
                  processes: int = 1) -> pathlib.Path:
-        """PSSL pre-training of the whole model, its backbone starting from classification
-        weights as in the paper-scale configs (their backbones start from ImageNet weights).
-
-        ``pssl_root`` (default: the demo's labels), ``iters`` (default: the scale's),
-        ``subset`` (a share of every class, ``PSSLDataset(subset=...)``) and ``opts`` (more
-        ``--opts``, e.g. a label rule) vary it for a study; ``name`` is its folder under the
-        output and its log's name. ``processes`` share the batch (``paddle.distributed.launch``).
-        A finished run is reused.
-        """
+        """PSSL pre-training of the whole model from classification backbone weights, as the
+        paper-scale configs do; a study varies the labels, ``iters``, ``subset`` (a share of
+        every class) and ``opts``. ``name`` is its folder and log; a finished run is reused."""
         save_dir = self.out / name
         iters = iters or self.scale.pretrain_iters
         checkpoint = save_dir / f"iter_{iters}" / "model.pdparams"
@@ -259,11 +212,9 @@ class Demo:
 
     def compare(self, pssl_checkpoint: Optional[pathlib.Path], backbone_weights: pathlib.Path,
                 num_seg_classes: int, inits: Optional[Sequence[str]] = None,
-                name: str = "finetune", log_name: str = "compare_init",
-) -> pathlib.Path:
+                name: str = "finetune", log_name: str = "compare_init") -> pathlib.Path:
         """Fine-tune from each init (default: the scale's) with ``tools/compare_init.py`` into
-        ``<output>/<name>``, one run per CPU process at once; finished runs are reused.
-        Returns its comparison.md."""
+        ``<output>/<name>``; finished runs are reused. Returns its comparison.md."""
         output = self.out / name
         seg = self.segmentation_root
         checkpoint = ["--pssl_checkpoint", str(pssl_checkpoint)] if pssl_checkpoint else []
@@ -286,22 +237,19 @@ class Demo:
 
     def analyses(self, pssl_checkpoint: pathlib.Path) -> dict:
         """Section 6: the PSSL model as a segmenter into all classes, and as a classifier."""
-        config = str(MINIATURE_CONFIGS / "pretrain.yml")
+        model = ["--config", str(MINIATURE_CONFIGS / "pretrain.yml"), "--model_path",
+                 str(pssl_checkpoint), "--synsets", str(self.classification_root / "synsets.txt")]
         opts = ["--opts", f"train_dataset.imagenet_root={self.classification_root}",
                 f"train_dataset.pssl_root={self.pssl_root}"]
-        synsets = str(self.classification_root / "synsets.txt")
         val_images = sorted((self.classification_root / "val").glob("*/*"))[::7][:6]
-        self.run_tool("predict", "predict.py", "--config", config, "--model_path",
-                      str(pssl_checkpoint), "--images", *[str(p) for p in val_images],
-                      "--synsets", synsets, "--output", str(self.out / "figures" / "predictions"),
-                      "--device", self.device, *opts)
+        self.run_tool("predict", "predict.py", *model, "--images", *[str(p) for p in val_images],
+                      "--output", str(self.out / "figures" / "predictions"), "--device",
+                      self.device, *opts)
         accuracy_path = self.out / "classify_eval.json"
-        self.run_tool("classify_eval", "classify_eval.py", "--config", config, "--model_path",
-                      str(pssl_checkpoint), "--image_root", str(self.classification_root),
-                      "--synsets", synsets, "--split", "val", "--output", str(accuracy_path),
-                      *opts)
-        with open(accuracy_path, encoding="utf-8") as f:
-            return json.load(f)
+        self.run_tool("classify_eval", "classify_eval.py", *model, "--image_root",
+                      str(self.classification_root), "--split", "val", "--output",
+                      str(accuracy_path), *opts)
+        return json.loads(accuracy_path.read_text(encoding="utf-8"))
 
 
 def _label_quality_table(reports: Dict[str, dict]) -> str:
@@ -318,26 +266,25 @@ def _label_quality_table(reports: Dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_steps(demo: Demo, compare_aggregations: Sequence[str]) -> DemoResults:
-    """Steps 1-7 in order; a failing tool raises :class:`DemoStepFailed`."""
+def _run_steps(demo: Demo, compare_aggregations: Sequence[str]
+               ) -> Tuple[Dict[str, dict], pathlib.Path, dict]:
+    """Steps 1-7 in order: label quality per aggregation, the comparison table's path and the
+    classifier accuracy. A failing tool raises :class:`DemoStepFailed`."""
     with demo.step("1. data: shapes classification set + downstream segmentation set"):
-        data = demo.make_data()
+        segmentation = demo.make_data()
     with demo.step("2. classifier ensemble"):
         ensemble = demo.train_classifiers()
-    reports = {}
-    aggregations = [TRAINING_AGGREGATION, *compare_aggregations]
-    roots = {a: demo.pssl_root if a == TRAINING_AGGREGATION else demo.out / f"pssl_{a}"
+    aggregations = [DEFAULT_AGGREGATION, *compare_aggregations]  # pre-training uses the first
+    roots = {a: demo.pssl_root if a == DEFAULT_AGGREGATION else demo.out / f"pssl_{a}"
              for a in aggregations}
     with demo.step(f"3. PSSL generation (SmoothGrad consensus, {', '.join(aggregations)})"):
         for aggregation, root in roots.items():
             demo.generate(ensemble, aggregation, root)
     with demo.step("4. label quality against the true masks, Figure-2 panels"):
-        for aggregation, root in roots.items():
-            reports[aggregation] = demo.evaluate_labels(root, aggregation)
+        reports = {a: demo.evaluate_labels(root, a) for a, root in roots.items()}
         demo.visualize()
-    from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
     backbone_weights = demo.classifier_dir / f"{BACKBONE_MEMBER}.pdparams"
-    num_seg_classes = data["segmentation"]["num_classes"]
+    num_seg_classes = segmentation["num_classes"]
     with demo.step(f"5. PSSL pre-training (tools/train.py, Weighted CE, "
                    f"{demo.pretrain_processes} process(es))"):
         checkpoint = demo.pretrain(backbone_weights, processes=demo.pretrain_processes)
@@ -345,7 +292,7 @@ def _run_steps(demo: Demo, compare_aggregations: Sequence[str]) -> DemoResults:
         table_path = demo.compare(checkpoint, backbone_weights, num_seg_classes)
     with demo.step("7. Section 6 analyses: 10-class + background segmentation, classification"):
         accuracy = demo.analyses(checkpoint)
-    return DemoResults(label_quality=reports, comparison_path=table_path, accuracy=accuracy)
+    return reports, table_path, accuracy
 
 
 #: What the demo leaves under its output folder, printed at the end.
@@ -368,8 +315,7 @@ def pretrain_batch_size() -> int:
 def per_process_batch(batch_size: int, processes: int) -> int:
     """Each process's share of a ``batch_size`` split over ``processes``."""
     if batch_size % processes:
-        raise PSSLConfigError(f"batch_size {batch_size} does not split over {processes} "
-                              "processes")
+        raise PSSLConfigError(f"batch_size {batch_size} does not split over {processes} processes")
     return batch_size // processes
 
 
@@ -387,11 +333,12 @@ def _pretraining_regime(demo: Demo) -> str:
             "off\").\n")
 
 
-def _report(demo: Demo, results: DemoResults, scale: str, seconds: float) -> None:
+def _report(demo: Demo, label_quality: Dict[str, dict], comparison_path: pathlib.Path,
+            accuracy: dict, scale: str, seconds: float) -> None:
     """Write SUMMARY.md and print the tables and where everything is."""
-    quality = _label_quality_table(results.label_quality)
-    comparison = results.comparison_path.read_text() + "\n" + _pretraining_regime(demo)
-    top1 = results.accuracy.get("top1")
+    quality = _label_quality_table(label_quality)
+    comparison = comparison_path.read_text() + "\n" + _pretraining_regime(demo)
+    top1 = accuracy.get("top1")
     summary = (f"# PSSL in miniature ({scale} scale, {seconds:.0f} s)\n\n"
                f"## Label quality (top deciles vs the true masks; micro-averaged)\n\n{quality}\n"
                f"## Downstream fine-tuning\n\n{comparison}\n"
@@ -416,10 +363,8 @@ def run(args: argparse.Namespace) -> int:
     except DemoStepFailed as exc:
         print(f"\ndemo step failed: {exc}", file=sys.stderr)
         return EXIT_STEP_FAILED
-    _report(demo, results, args.scale, time.time() - started)
+    _report(demo, *results, args.scale, time.time() - started)
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/demo.py``: 0 ok, 1 a step failed, 2 bad input, 130 Ctrl-C."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 1 a step failed, 2 bad input, 130 Ctrl-C

@@ -1,21 +1,20 @@
 """Export a PSSL or fine-tuned checkpoint as a Paddle inference model, as PaddleSeg does.
 
 Same flags and output as PaddleSeg 2.8's ``tools/export.py`` (``model`` files, ``deploy.yaml``
-with the inference transforms), with the model sized from the data the config names, so a
-PSSL checkpoint of any class count exports with its own number of outputs::
+with the inference transforms), with the model sized from the config's data, so a checkpoint
+of any class count exports with its own number of outputs::
 
     python tools/export.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_600548/model.pdparams --save_dir output/inference_model
     python tools/export.py --config configs/pssl/finetune/camvid/pspnet_r50_pssl.yml \\
         --model_path output/camvid/best_model/model.pdparams --output_op softmax
 
-Pre-training configs have no ``val_dataset``: their inference transforms are the train
-normalisation alone.
+A pre-training config has no ``val_dataset``: its inference transforms are its normalisation.
 """
 import argparse
 import os
-from typing import Optional, Sequence
 
+import paddle
 import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
 import yaml
 from paddleseg.deploy.export import WrappedModel
@@ -36,20 +35,18 @@ PROG = "tools/export.py"
 OUTPUT_OPS = ("argmax", "softmax", "none")
 #: Image channels of every model here (RGB), first axis of the input after the batch.
 IMAGE_CHANNELS = 3
-#: ``--input_shape`` takes N C H W.
-INPUT_RANK = 4
 DEPLOY_FILE = "deploy.yaml"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The export command line (PaddleSeg 2.8 ``tools/export.py`` flags, plus --opts)."""
     parser = common.parser_from_docstring(PROG, __doc__)
-    common.add_required_args(parser, {
-        "config": "PaddleSeg YAML config of the model.",
-        "model_path": "model.pdparams, or the iter_<N> folder holding it."})
+    parser.add_argument("--config", required=True, help="PaddleSeg YAML config of the model.")
+    parser.add_argument("--model_path", required=True,
+                        help="model.pdparams, or the iter_<N> folder holding it.")
     parser.add_argument("--save_dir", default="./output/inference_model",
                         help="Where the inference model and deploy.yaml go.")
-    parser.add_argument("--input_shape", nargs=INPUT_RANK, type=common.positive_int,
+    parser.add_argument("--input_shape", nargs=4, type=common.positive_int,
                         default=None, metavar=("N", "C", "H", "W"),
                         help="Fix the input shape, e.g. 1 3 512 512 (default: any N, H, W).")
     parser.add_argument("--output_op", choices=OUTPUT_OPS, default="argmax",
@@ -60,13 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Build the model from the data, load the weights, save the inference model.
-
-    Raises:
-        PSSLConfigError: For bad input found before anything is written.
-    """
-    import paddle
-
+    """Build the model from the data, load the weights, save the inference model."""
     if args.input_shape is not None and args.input_shape[1] != IMAGE_CHANNELS:
         raise PSSLConfigError(f"--input_shape {' '.join(map(str, args.input_shape))}: C must "
                               f"be {IMAGE_CHANNELS}; expected e.g. 1 3 512 512")
@@ -101,6 +92,4 @@ def run(args: argparse.Namespace) -> None:
                 f"and {DEPLOY_FILE} saved in {args.save_dir}")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/export.py`` and ``pssl-export``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 2 bad input

@@ -17,15 +17,16 @@ one reason (fail_fast in the config); finished labels are kept, a rerun resumes;
 5 rank 0 stopped waiting for other ranks (merge_timeout_s): rerun with --merge_only once
 they have finished.
 
-An output folder holding labels but no readable settings fingerprint (manifest.json and
-pssl_settings.json lost) is refused unless --adopt_existing says they were made with these
-settings. A second run into a folder in use is refused, naming the holder.
+Labels found without a readable settings fingerprint (manifest.json and pssl_settings.json
+lost) are refused unless --adopt_existing; a run into a folder in use is refused, naming the
+holder.
 """
 import argparse
 import contextlib
 import logging
 import sys
-from typing import Optional, Sequence
+
+import paddle
 
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.consensus.run import config as config_mod
@@ -37,9 +38,8 @@ from paddleseg_pssl.user_errors import as_flags, flag
 
 PROG = "tools/generate_pssl.py"
 
-#: Exit status of a run that finished.
 EXIT_OK: int = 0
-#: Exit status of a run where more images failed than ``max_failure_fraction`` allows.
+#: More images failed than ``max_failure_fraction`` allows.
 EXIT_TOO_MANY_FAILURES: int = 1
 
 
@@ -105,8 +105,6 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import paddle
-
     if sharding.launched_by_launcher():
         lifecycle.exit_with_parent()
 
@@ -115,9 +113,8 @@ def run(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     device = args.device or common.default_device()
     if device == "gpu" and not paddle.is_compiled_with_cuda():
-        raise ConfigError(
-            "--device", "gpu was asked but this Paddle is built without CUDA; use --device cpu "
-                        "or install paddlepaddle-gpu")
+        raise ConfigError("--device", "gpu was asked but this Paddle is built without CUDA; "
+                                      "use --device cpu or install paddlepaddle-gpu")
     paddle.set_device(device)
     try:
         with _flags_named():
@@ -134,11 +131,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _overrides(args: argparse.Namespace) -> dict:
     """Config keys set by flags (dotted key -> value)."""
-    overrides = {}
-    if args.output is not None:
-        overrides["output"] = args.output
-    if args.limit is not None:
-        overrides["limit"] = args.limit
+    overrides = {key: value for key, value in (("output", args.output), ("limit", args.limit))
+                 if value is not None}
     if args.quiet:
         overrides["progress"] = False
     if args.profile:
@@ -161,6 +155,4 @@ def _flags_named():
         raise
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/generate_pssl.py`` and ``pssl-generate``; exit status as above."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # exit status: see the module docstring

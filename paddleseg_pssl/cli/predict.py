@@ -1,27 +1,23 @@
 """Segment images with a PSSL-pretrained or a fine-tuned model (PSSL paper, Figure 3 / 6.2).
 
-A PSSL-pretrained model (arXiv 2207.03335) predicts all classes of its pre-training set plus
-background (its last output). This draws its prediction as a colour map with a legend of the
-classes covering most pixels, named from the synsets file (``<id>`` or ``<id> <readable
-name>`` per line) or from ``--names`` (e.g. ImageNet's ``names.txt`` beside its ``synsets.txt``)::
+A PSSL-pretrained model predicts all classes of its pre-training set plus background (its last
+output), named from ``--synsets`` (``<id>`` or ``<id> <readable name>`` per line) or ``--names``::
 
     python tools/predict.py --config configs/pssl/pspnet_r50.yml \\
         --model_path output/iter_60000/model.pdparams --images demo/ photo.jpg \\
         --synsets data/pssl/synsets.txt --output out/predict --top_k 8
 
-A fine-tuned model (any other train dataset) has the dataset's classes and no background;
-``--synsets`` is optional (one name per line, in class order; default: the class ids)::
+A fine-tuned model has its dataset's classes and no background; ``--synsets`` is optional::
 
     python tools/predict.py --config configs/pssl/finetune/camvid/pspnet_r50_pssl.yml \\
         --model_path output/camvid/best_model/model.pdparams --image_path photo.png \\
         --save_dir out/camvid --aug_pred --flip_horizontal
 
-Per image it writes ``<stem>_prediction.png`` (image | colour map | overlay + legend) and
-``<stem>_classes.png`` (class ids; uint16 when there are more than 256 outputs), and
-``predictions.json`` with the legend and the Section 6.1 image-level top-5 of each image.
-PaddleSeg's ``--image_path``/``--save_dir`` are accepted for ``--images``/``--output``, and its
-``--aug_pred --scales --flip_horizontal --flip_vertical --is_slide --crop_size --stride
---custom_color`` mean what they mean in PaddleSeg's ``tools/predict.py``.
+Per image it writes ``<stem>_prediction.png`` (image | colour map | overlay + legend of the
+classes covering most pixels) and ``<stem>_classes.png`` (class ids; uint16 above 256 outputs),
+and ``predictions.json`` with the legend and the image-level top-5 (Section 6.1) of each image.
+PaddleSeg's own flags (``--image_path``, ``--save_dir``, ``--aug_pred``...) mean what they mean
+in PaddleSeg's ``tools/predict.py``.
 """
 import argparse
 import json
@@ -29,6 +25,7 @@ import os
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+import paddle
 from PIL import Image
 
 from paddleseg_pssl import pssl_format as fmt
@@ -39,7 +36,7 @@ from paddleseg_pssl.analysis.prediction import (BACKGROUND_NAME, InferenceOption
                                                 legend_entries, list_images, load_predictor,
                                                 predict_probabilities,
                                                 resolve_background_index, top_k_classes)
-from paddleseg_pssl.cli import common, parity
+from paddleseg_pssl.cli import common
 from paddleseg_pssl.consensus.explain.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -70,9 +67,8 @@ def add_model_args(parser: argparse.ArgumentParser, synsets_required: bool = Tru
                                             "-1 for PSSL models, none for fine-tuned ones")
                              + ").")
     parser.add_argument("--target_size", nargs=2, type=common.positive_int, default=None,
-                        metavar=("W", "H"),
-                        help="Resize every image to W H first (default: the config's "
-                             "val_dataset transforms).")
+                        metavar=("W", "H"), help="Resize every image to W H first (default: "
+                                                 "the config's val_dataset transforms).")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,23 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Output folder (--save_dir: PaddleSeg's name).")
     parser.add_argument("--top_k", type=common.positive_int, default=8,
                         help="Classes in the legend (default %(default)s).")
-    add_paddleseg_predict_args(parser)
+    common.add_test_time_args(parser, "--aug_pred", default_scales=None)
+    parser.add_argument("--custom_color", nargs="+", type=int, default=None,
+                        help="R G B of the first classes' colours, as in PaddleSeg.")
     return parser
 
 
-def add_paddleseg_predict_args(parser: argparse.ArgumentParser) -> None:
-    """The test-time flags of PaddleSeg 2.8's ``tools/predict.py``, same names and meaning."""
-    parity.add_test_time_args(parser, "--aug_pred", default_scales=None)
-    parser.add_argument("--custom_color", nargs="+", type=int, default=None,
-                        help="R G B of the first classes' colours, as in PaddleSeg.")
-
-
 def inference_options(args: argparse.Namespace) -> InferenceOptions:
-    """PaddleSeg's test-time flags as options; combinations PaddleSeg ignores are refused.
-
-    Raises:
-        PSSLConfigError: A flag that would have no effect, or a malformed --custom_color.
-    """
+    """PaddleSeg's test-time flags as options; flags that would have no effect and a malformed
+    --custom_color are refused."""
     if not args.aug_pred:
         for flag in ("scales", "flip_horizontal", "flip_vertical"):
             if getattr(args, flag):
@@ -124,8 +112,7 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
                             stride=tuple(args.stride) if args.stride else None)
 
 
-def apply_custom_color(palette: np.ndarray, custom_color: Optional[Sequence[int]]
-                       ) -> np.ndarray:
+def apply_custom_color(palette: np.ndarray, custom_color: Optional[Sequence[int]]) -> np.ndarray:
     """``palette`` with its first rows replaced by --custom_color's triples (PaddleSeg's rule)."""
     if not custom_color:
         return palette
@@ -137,11 +124,7 @@ def apply_custom_color(palette: np.ndarray, custom_color: Optional[Sequence[int]
 
 def class_names(args: argparse.Namespace, channels: int,
                 background: Optional[int]) -> Tuple[List[str], List[str]]:
-    """(class ids, names) of the object classes, in output order, without background.
-
-    Raises:
-        PSSLConfigError: --synsets lists another number of classes than the model has.
-    """
+    """(class ids, names) of the object classes, in output order, without background."""
     count = channels - (0 if background is None else 1)
     if args.synsets is None:
         ids = [str(i) for i in range(count)]
@@ -179,9 +162,6 @@ def _channel_class(channel: int, background: Optional[int], class_ids: List[str]
 
 
 def run(args: argparse.Namespace) -> int:
-    import paddle
-
-
     options = inference_options(args)
     images = list_images(args.images)
     paddle.set_device(args.device)
@@ -231,6 +211,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/predict.py`` and ``pssl-predict``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 2 bad input

@@ -9,7 +9,6 @@ A continuation (Table 4: 30 -> 60 epochs) also prints the checkpoint to resume f
         --save_dir output/pssl_pspnet_r50
 """
 import argparse
-from typing import Optional, Sequence
 
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.constants import IMAGENET_TRAIN_IMAGES
@@ -56,6 +55,4 @@ def run(args: argparse.Namespace) -> None:
               f"{schedule.iters}; the optimizer state, lr included, comes from the checkpoint)")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/pssl_schedule.py`` and ``pssl-schedule``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 2 bad input

@@ -1,11 +1,10 @@
 """``tools/pssl_study.py``: the paper's Tables 1 and 2 in miniature, on a ``tools/demo.py`` world.
 
 Pre-trains on shares of the world's labelled images (``--sizes``), for ``--iters`` iterations
-or ``--epochs`` passes, from its PSSL labels and/or oracle labels drawn from the true masks
-(``--labels``), with the configs' label rule or Table 1's variants (``--rules``), fine-tunes each checkpoint as the demo does (learning rate chosen per point on
-the validation split, several seeds) and writes ``<world>/study/study.md``, ``.csv`` and
-``.png`` with every finished point, beside the conventional init. Finished pre-trainings and
-fine-tunes are reused, so each curve is one more call into the same folder, e.g.::
+or ``--epochs`` passes, on its PSSL and/or oracle labels (``--labels``), with the configs' or
+Table 1's label rules (``--rules``); fine-tunes each checkpoint as the demo does and writes
+``<world>/study/study.md``, ``.csv`` and ``.png`` with every finished point, beside the
+conventional init. Finished runs are reused, so each curve is one more call, e.g.::
 
     python tools/pssl_study.py --world demo_output --sizes 0.1 0.25 0.5 1 --labels pssl oracle
     python tools/pssl_study.py --world demo_output --iters 500 1000 3750
@@ -24,7 +23,8 @@ from paddleseg_pssl.analysis.oracle_labels import write_oracle_labels
 from paddleseg_pssl.analysis.pssl_io import read_sample_list
 from paddleseg_pssl.cli import common
 from paddleseg_pssl.cli.compare_init import cached_result, run_dir_of
-from paddleseg_pssl.cli.demo import Demo, DemoStepFailed, pretrain_batch_size
+from paddleseg_pssl.cli.demo import (EXIT_STEP_FAILED, Demo, DemoStepFailed,
+                                     pretrain_batch_size)
 from paddleseg_pssl.errors import PSSLConfigError
 from paddleseg_pssl.miniature.classifiers import BACKBONE_MEMBER
 from paddleseg_pssl.miniature.scales import SCALES
@@ -33,8 +33,6 @@ from paddleseg_pssl.training import study
 
 PROG = "tools/pssl_study.py"
 STUDY_DIR = "study"
-#: Exit status when a step's tool failed (what finished is reused on a rerun).
-EXIT_STEP_FAILED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the demo scale the world was made with (fine-tuning settings)")
     parser.add_argument("--labels", nargs="+", choices=study.LABEL_SOURCES,
                         default=[study.LABELS_PSSL], help="label sources to pre-train on")
-    parser.add_argument("--rules", nargs="+", choices=list(study.RULES),
-                        default=[study.RULE_PAPER],
+    parser.add_argument("--rules", nargs="+", choices=list(study.RULES), default=[study.RULE_PAPER],
                         help="label rules: the configs' (paper), Table 1's background weights "
                              "(bgW), D8 ignored, or everything below D9 ignored")
     parser.add_argument("--sizes", nargs="+", type=common.positive_float, default=[1.0],
@@ -140,15 +137,9 @@ class Study:
         """Where a point's fine-tunes are: the demo's own for the demo's pre-training."""
         return "finetune" if point == self.demo_point else f"{STUDY_DIR}/finetune/{point.name}"
 
-    def run_baseline(self) -> None:
-        """The demo's comparison (conventional and PSSL init), reused and extended to the
-        study's learning rates."""
-        self.demo.compare(self.demo_checkpoint, self.backbone, self.num_seg_classes,
-                          log_name="study_compare_init")
-
     def run_point(self, point: study.PretrainPoint) -> None:
         if point == self.demo_point:
-            return  # run_baseline fine-tuned it
+            return  # fine-tuned with the baseline
         checkpoint = self.demo.pretrain(self.backbone, self.labels_root(point.labels),
                                         point.iters, point.fraction,
                                         name=f"{STUDY_DIR}/pretrain/{point.name}",
@@ -183,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
     runner = Study(args)
     points = _points(args, runner.total, runner.batch_size, runner.demo.scale.pretrain_iters)
     try:
-        runner.run_baseline()
+        # The demo's own comparison, reused and extended to the study's learning rates.
+        runner.demo.compare(runner.demo_checkpoint, runner.backbone, runner.num_seg_classes,
+                            log_name="study_compare_init")
         for index, point in enumerate(points, 1):
             with runner.demo.step(f"point {index}/{len(points)}: {point.name}"):
                 runner.run_point(point)
@@ -195,6 +188,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/pssl_study.py``: 0 ok, 1 a step failed, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 1 a step failed, 2 bad input

@@ -1,20 +1,15 @@
 """Train any PaddleSeg config with the PSSL components registered (arXiv 2207.03335).
 
-Same flags as PaddleSeg 2.8's ``tools/train.py``; the work is ``paddleseg.core.train``. Run
-it on one device, or on several with ``python -m paddle.distributed.launch`` (PaddleSeg's
-``core.train`` initialises the collective environment itself through ``fleet.init``)::
-
-    python tools/train.py --config configs/pssl/pspnet_r50.yml --save_dir output
-    python -m paddle.distributed.launch --nproc_per_node 2 tools/train.py --config ...
+Same flags as PaddleSeg 2.8's ``tools/train.py``; the work is ``paddleseg.core.train``, which
+initialises the collective environment itself under ``paddle.distributed.launch``.
 """
 import argparse
-from typing import Optional, Sequence
 
 import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
 from paddleseg.core import train
 from paddleseg.utils import utils
 
-from paddleseg_pssl.cli import common, parity
+from paddleseg_pssl.cli import common
 from paddleseg_pssl.training.builder import PSSLSegBuilder
 from paddleseg_pssl.training.config_checks import (explain_build_errors, validate_components,
                                                    validate_paths)
@@ -50,16 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Log every this many iterations.")
     parser.add_argument("--keep_checkpoint_max", type=common.positive_int, default=5,
                         help="Checkpoints kept on disk.")
-    parity.add_train_args(parser)
+    common.add_data_format_arg(parser)
+    parser.add_argument("--repeats", type=common.positive_int, default=1,
+                        help="Repeat the training samples this many times per epoch.")
+    parser.add_argument("--profiler_options", type=str, default=None,
+                        help="Enable Paddle's profiler with these options, e.g. "
+                             "'batch_range=[10,20];profile_path=output/profile' "
+                             "(paddleseg.utils.train_profiler).")
     return parser
 
 
 def run(args: argparse.Namespace) -> None:
-    """Load and check the config, then hand everything to ``paddleseg.core.train``.
-
-    Raises:
-        PSSLConfigError: For bad input found before training starts.
-    """
+    """Load and check the config, then hand everything to ``paddleseg.core.train``."""
     common.check_precision(args.precision, train)
     cfg = load_config(args.config, args.opts, learning_rate=args.learning_rate,
                       batch_size=args.batch_size, iters=args.iters)
@@ -67,7 +64,7 @@ def run(args: argparse.Namespace) -> None:
     validate_paths(cfg, datasets=("train_dataset", "val_dataset") if args.do_eval
                    else ("train_dataset",))
     resume_model = str(check_resume_dir(args.resume_model)) if args.resume_model else None
-    parity.apply_data_format(cfg.dic, args.data_format)
+    common.apply_data_format(cfg.dic, args.data_format)
 
     utils.show_env_info()
     utils.show_cfg_info(cfg)
@@ -81,7 +78,7 @@ def run(args: argparse.Namespace) -> None:
         model = utils.convert_sync_batchnorm(builder.model, args.device)
     with explain_build_errors(cfg, "train_dataset"):
         train_dataset = builder.train_dataset
-    parity.repeat_samples(train_dataset, args.repeats)
+    common.repeat_samples(train_dataset, args.repeats)
     with explain_build_errors(cfg, "val_dataset"):
         val_dataset = builder.val_dataset if args.do_eval else None
     with explain_build_errors(cfg, "optimizer"):
@@ -97,7 +94,4 @@ def run(args: argparse.Namespace) -> None:
           profiler_options=args.profiler_options, to_static_training=cfg.to_static_training)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/train.py`` and ``pssl-train``; 0 ok, 2 bad input, 4 a training
-    sample that cannot be loaded (see ``common.run_guarded``)."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 2 bad input, 4 a bad sample

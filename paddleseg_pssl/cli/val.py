@@ -1,23 +1,17 @@
 """Evaluate a checkpoint on a PaddleSeg config's val_dataset (mIoU, accuracy, kappa).
 
-Same flags as PaddleSeg 2.8's ``tools/val.py``, plus ``--precision``/``--amp_level``
-(``paddleseg.core.evaluate`` takes them); the work is ``paddleseg.core.evaluate``, which
-initialises the collective environment itself under ``paddle.distributed.launch``::
-
-    python tools/val.py --config configs/pssl/pspnet_r50.yml \\
-        --model_path output/iter_1000/model.pdparams
-    python tools/val.py --config ... --model_path ... --aug_eval --scales 0.75 1.0 1.25 \\
-        --flip_horizontal
+Same flags as PaddleSeg 2.8's ``tools/val.py``, plus ``--precision``/``--amp_level``; the
+work is ``paddleseg.core.evaluate`` (which handles ``paddle.distributed.launch`` itself).
 """
 import argparse
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict
 
 import paddleseg_pssl  # noqa: F401  (registers components, applies compat: before paddleseg)
 from paddleseg.core import evaluate
 from paddleseg.cvlibs import Config
 from paddleseg.utils import logger, utils
 
-from paddleseg_pssl.cli import common, parity
+from paddleseg_pssl.cli import common
 from paddleseg_pssl.training.builder import PSSLSegBuilder
 from paddleseg_pssl.training.config_checks import (explain_build_errors, validate_components,
                                                    validate_paths)
@@ -35,21 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_path", default=None,
                         help="Weights to evaluate: a .pdparams file or the iter_<N> directory "
                              "holding model.pdparams (default: the config's own weights).")
-    parity.add_test_time_args(parser, "--aug_eval", default_scales=1.0)
+    common.add_test_time_args(parser, "--aug_eval", default_scales=1.0)
     common.add_precision_args(parser)
-    parity.add_val_args(parser)
+    common.add_data_format_arg(parser)
+    parser.add_argument("--auc_roc", type=common.boolean, nargs="?", const=True, default=False,
+                        help="Also report the AUC-ROC (alone or with true/false).")
     return parser
 
 
 def merged_test_config(cfg: Config, args: argparse.Namespace) -> Dict[str, Any]:
-    """The config's ``test_config`` with the command line's augmentation flags on top.
-
-    As in PaddleSeg, the flip/scale flags count only with ``--aug_eval`` and the window
-    flags only with ``--is_slide``.
-
-    Raises:
-        PSSLConfigError: ``--is_slide`` without a crop size or stride anywhere.
-    """
+    """The config's ``test_config`` with the command line's augmentation flags on top: as in
+    PaddleSeg, flip/scale flags count only with ``--aug_eval``, window flags with ``--is_slide``."""
     test_config = cfg.test_config
     if args.aug_eval:
         test_config.update(aug_eval=True, scales=args.scales,
@@ -69,18 +59,14 @@ def merged_test_config(cfg: Config, args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Load and check the config and weights, then run ``paddleseg.core.evaluate``.
-
-    Raises:
-        PSSLConfigError: For bad input found before evaluation starts.
-    """
+    """Load and check the config and weights, then run ``paddleseg.core.evaluate``."""
     common.check_precision(args.precision, evaluate)
     cfg = load_config(args.config, args.opts)
     validate_components(cfg, sections=("model", "train_dataset", "val_dataset"))
     validate_paths(cfg, datasets=("val_dataset",))
     model_path = str(check_checkpoint_file(args.model_path)) if args.model_path else None
     test_config = merged_test_config(cfg, args)
-    parity.apply_data_format(cfg.dic, args.data_format)
+    common.apply_data_format(cfg.dic, args.data_format)
 
     utils.show_env_info()
     utils.show_cfg_info(cfg)
@@ -102,6 +88,4 @@ def run(args: argparse.Namespace) -> None:
              **test_config)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/val.py`` and ``pssl-val``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 2 bad input

@@ -1,10 +1,8 @@
 """Draw PSSL labels as in the paper's Figure 2: image, explanations, consensus, deciles, label.
 
-PSSL (arXiv 2207.03335): each row shows the image, each model's explanation (when the
-generator kept the per-model maps, ``store.keep_model_maps``; min-max normalised), the
-consensus (Eq. 1; the float map when kept, ``store.keep_float``, else the decile map), the
-decile map (Eq. 2) and the resulting label (D9 -> the image's class, the rest ->
-background)::
+Each row shows the image, each model's explanation (when kept: ``store.keep_model_maps``),
+the consensus (Eq. 1; the float map when kept, ``store.keep_float``, else the deciles), the
+decile map (Eq. 2) and the label (D9 -> the image's class, the rest -> background)::
 
     python tools/visualize_pssl.py --pssl_root data/pssl --image_root data/imagenet \\
         --images 8 --output out/figure2
@@ -12,11 +10,9 @@ background)::
         --list train/n01440764/n01440764_10026.JPEG --output out/figure2 \\
         --names ../shared/data/real/imagenet_classes/names.txt
 
-The label panel names the class as the PSSL folder's class list does, or as ``--names`` does
-(e.g. ``D9 = tench`` rather than ``D9 = n01440764``). With ``--mask_root`` and ``--mask_format``
-(found and read as ``tools/evaluate_pssl.py`` does) the true mask is drawn beside the label,
-titled with the label's D9 precision and IoU against it. Writes one ``<class>__<image file>.png``
-per image and ``grid.png`` with all rows.
+With ``--mask_root`` and ``--mask_format`` (as in ``tools/evaluate_pssl.py``) the true mask is
+drawn beside the label, titled with the label's D9 precision and IoU against it. Writes one
+``<class>__<image file>.png`` per image and ``grid.png`` with all rows.
 """
 import argparse
 import os
@@ -29,7 +25,7 @@ from paddleseg_pssl import pssl_format as fmt
 from paddleseg_pssl.analysis import pssl_io
 from paddleseg_pssl.analysis.figures import PanelSet, save_panel_grid, save_panels
 from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
-from paddleseg_pssl.cli import common, mask_args
+from paddleseg_pssl.cli import common, evaluate_pssl
 from paddleseg_pssl.consensus.explain.preprocess import load_rgb
 from paddleseg_pssl.errors import PSSLConfigError
 
@@ -39,11 +35,10 @@ GRID_FILE = "grid.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Which PSSL and images to draw, and where the PNGs go."""
     parser = common.parser_from_docstring(PROG, __doc__)
-    common.add_required_args(parser, {
-        "pssl_root": "PSSL folder (train.txt, labels).",
-        "image_root": "Image root the PSSL was generated from (train/<class>/*)."})
+    parser.add_argument("--pssl_root", required=True, help="PSSL folder (train.txt, labels).")
+    parser.add_argument("--image_root", required=True,
+                        help="Image root the PSSL was generated from (train/<class>/*).")
     pick = parser.add_mutually_exclusive_group()
     pick.add_argument("--images", type=common.positive_int, default=None,
                       help=f"Draw N samples spread evenly over train.txt (default "
@@ -51,12 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     pick.add_argument("--list", nargs="+", default=None, metavar="PATH",
                       help="Samples to draw: label or image paths relative to their roots, "
                            "or image file names.")
-    common.add_required_args(parser, {"output": "Output folder for the PNGs."})
+    parser.add_argument("--output", required=True, help="Output folder for the PNGs.")
     parser.add_argument("--no_models", action="store_true",
                         help="Leave out the per-model panels even when the maps were kept "
                              "(store.keep_model_maps).")
     common.add_names_arg(parser)
-    mask_args.add_mask_args(parser, required=False)
+    evaluate_pssl.add_mask_args(parser, required=False)
     return parser
 
 
@@ -81,8 +76,7 @@ def select_samples(samples: List[Tuple[str, str]], count: Optional[int],
 
 def class_names(pssl_root: str, names_file: Optional[str]) -> Mapping[str, str]:
     """Class id -> the name the figures show (from ``names_file`` when given)."""
-    ids, names = pssl_io.read_class_names(fmt.find_class_list(pssl_root), names_file)
-    return dict(zip(ids, names))
+    return dict(zip(*pssl_io.read_class_names(fmt.find_class_list(pssl_root), names_file)))
 
 
 def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
@@ -98,11 +92,10 @@ def load_panel(pssl_root: str, image_root: str, label_rel: str, image_rel: str,
     image = np.asarray(Image.fromarray(load_rgb(image_path)).resize((w, h), Image.BILINEAR))
     kept = pssl_io.load_model_maps(pssl_root, label_rel, (h, w)) if models else None
     model_maps = [(name, kept[name]) for name in models if kept and name in kept]
-    consensus = pssl_io.load_consensus_map(pssl_root, label_rel)
     class_id = fmt.class_name_of_label(label_rel)
     return PanelSet(title=image_rel, image=image, deciles=dec,
                     class_name=(names or {}).get(class_id, class_id), model_maps=model_maps,
-                    consensus=consensus)
+                    consensus=pssl_io.load_consensus_map(pssl_root, label_rel))
 
 
 def add_mask(panel: PanelSet, args: argparse.Namespace, spec: MaskSpec, label_rel: str,
@@ -125,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     models = [] if args.no_models else pssl_io.kept_model_names(args.pssl_root, samples)
     chosen = select_samples(samples, args.images, args.list)
     names = class_names(args.pssl_root, args.names)
-    spec = mask_args.mask_spec_from_args(args)
+    spec = evaluate_pssl.mask_spec_from_args(args)
     os.makedirs(args.output, exist_ok=True)
     panels = []
     for label_rel, image_rel in chosen:
@@ -133,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
         if spec is not None:
             panel = add_mask(panel, args, spec, label_rel, image_rel)
         name = f"{fmt.class_name_of_label(label_rel)}__{os.path.basename(image_rel)}.png"
-        path = save_panels(panel, os.path.join(args.output, name))
-        print(f"wrote {path}")
+        print(f"wrote {save_panels(panel, os.path.join(args.output, name))}")
         panels.append(panel)
     grid = save_panel_grid(panels, os.path.join(args.output, GRID_FILE))
     with_float = sum(p.consensus is not None for p in panels)
@@ -143,6 +135,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``tools/visualize_pssl.py`` and ``pssl-visualize``; 0 ok, 2 bad input."""
-    return common.run_command(PROG, build_parser, run, argv)
+main = common.command(PROG, build_parser, run)  # 0 ok, 2 bad input

@@ -1,6 +1,4 @@
 """The tools' shared main: user errors and Ctrl-C end in one stderr line and a documented status."""
-import argparse
-
 import pytest
 
 from paddleseg_pssl.cli import common
@@ -34,15 +32,6 @@ def test_ctrl_c_is_one_line_and_status_130(capsys):
 def test_status_of_the_body_is_returned():
     assert common.run_guarded("tools/x.py", lambda: None) == 0
     assert common.run_guarded("tools/x.py", lambda: 3) == 3
-
-
-def test_required_args_are_added_in_order_and_required():
-    parser = argparse.ArgumentParser(prog="tools/x.py")
-    common.add_required_args(parser, {"config": "the config", "output": "a folder"})
-    assert vars(parser.parse_args(["--output", "o", "--config", "c"])) == {
-        "config": "c", "output": "o"}
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--config", "c"])
 
 
 def test_library_error_names_the_argument_and_the_cli_the_flag(tmp_path, capsys):

@@ -11,7 +11,7 @@ import pytest
 import paddleseg_pssl  # noqa: F401
 from paddleseg.cvlibs import Config
 
-from paddleseg_pssl.cli import parity
+from paddleseg_pssl.cli import common
 from paddleseg_pssl.cli import train as train_cli
 from paddleseg_pssl.cli import val as val_cli
 from paddleseg_pssl.training.config_loading import load_config
@@ -51,7 +51,7 @@ def test_auc_roc_reads_booleans(text, expected):
 def test_nhwc_applies_to_deeplabv3p_and_is_refused_elsewhere(capsys, monkeypatch):
     dic: Dict[str, Any] = {"model": {"type": "DeepLabV3P", "backbone": {"type": "ResNet50_vd"}},
                            "loss": {"types": [{"type": "CrossEntropyLoss"}]}}
-    parity.apply_data_format(dic, "NHWC")
+    common.apply_data_format(dic, "NHWC")
     assert dic["model"]["data_format"] == dic["model"]["backbone"]["data_format"] == \
         dic["loss"]["types"][0]["data_format"] == "NHWC"
     monkeypatch.chdir(REPO_ROOT)
@@ -82,7 +82,7 @@ def test_repeated_pssl_samples_keep_their_class(tmp_path):
     labels = {f"{CLASSES[0]}_0.JPEG": np.full((8, 12), 9, np.uint8),
               f"{CLASSES[2]}_0.JPEG": np.full((8, 12), 9, np.uint8)}
     dataset = PSSLDataset(transforms=[], **build_tree(tmp_path, labels))
-    parity.repeat_samples(dataset, 2)
+    common.repeat_samples(dataset, 2)
     assert len(dataset) == 4
     assert [int(dataset[i]["label"].max()) for i in range(4)] == [0, 2, 0, 2]
 

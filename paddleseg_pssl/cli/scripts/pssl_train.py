@@ -2,11 +2,8 @@
 import pathlib
 import sys
 
-#: The folder holding the ``paddleseg_pssl`` package (site-packages, or a clone's root).
-PACKAGE_PARENT = pathlib.Path(__file__).resolve().parents[3]
-
 if __name__ == "__main__":
-    sys.path.insert(0, str(PACKAGE_PARENT))
-    from paddleseg_pssl.cli.train import main
-
+    # The folder holding the package (site-packages, or a clone's root).
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3]))
+    from paddleseg_pssl.cli.train import main  # here: after the path is set
     raise SystemExit(main())
