@@ -1,0 +1,112 @@
+"""Why the pre-trained head does not help: fine-tune from surgically changed PSSL checkpoints.
+
+Each probe is a copy of one PSSL checkpoint with part of its head changed, fine-tuned by
+``tools/compare_init.py`` as a ``pssl`` init (a weight missing from a checkpoint keeps its
+random initialisation, as PaddleSeg loads ``model.pretrained``):
+
+- ``head_bn_reset``: the head's batch-norm statistics back to a fresh layer's (mean 0,
+  variance 1), its weights kept: do statistics of the pre-training's images hurt?
+- ``head_reinit_projection``: the ASPP projection (the block under the output layer) random.
+- ``head_reinit_branches``: the ASPP branches and image pooling random, the projection kept.
+
+Arguments after ``--`` go to every ``compare_init`` call; finished runs are reused::
+
+    python benchmarks/head_transfer_probes.py \\
+        --checkpoint study_world/pretrain/iter_1875/model.pdparams \\
+        --output study_world/head_probes -- --config configs/pssl/miniature/finetune.yml \\
+        --lrs 0.2 0.1 0.05 --seeds 0 1 2 --iters 120 --jobs 2 --opts ...
+"""
+import argparse
+import csv
+import os
+import pathlib
+import subprocess
+import sys
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+import paddle
+
+from paddleseg_pssl.training.comparison import INIT_PSSL, RunResult, choose_rates, grid
+from paddleseg_pssl.weights import read_state_dict
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+HEAD_PREFIX = "head."
+PROJECTION_PREFIX = "head.aspp.conv_bn_relu."
+BRANCH_PREFIXES = ("head.aspp.aspp_blocks.", "head.aspp.global_avg_pool.")
+#: A fresh batch-norm layer's running statistics.
+FRESH_STATISTICS = {"._mean": 0.0, "._variance": 1.0}
+
+
+def reset_head_statistics(state: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    out = dict(state)
+    for key, value in state.items():
+        for suffix, fresh in FRESH_STATISTICS.items():
+            if key.startswith(HEAD_PREFIX) and key.endswith(suffix):
+                out[key] = np.full_like(value, fresh)
+    return out
+
+
+def drop(prefixes: Sequence[str]) -> Callable[[Dict], Dict]:
+    return lambda state: {k: v for k, v in state.items() if not k.startswith(tuple(prefixes))}
+
+
+PROBES: Dict[str, Callable[[Dict], Dict]] = {
+    "head_bn_reset": reset_head_statistics,
+    "head_reinit_projection": drop([PROJECTION_PREFIX]),
+    "head_reinit_branches": drop(BRANCH_PREFIXES),
+}
+
+
+def write_probe(checkpoint: str, probe: str, path: pathlib.Path) -> pathlib.Path:
+    """The probe's checkpoint at ``path`` (kept when it exists)."""
+    if not path.is_file():
+        state = {k: np.asarray(v) for k, v in read_state_dict(checkpoint).items()}
+        changed = PROBES[probe](state)
+        if changed.keys() == state.keys() and all(
+                np.array_equal(changed[k], state[k]) for k in state):
+            raise SystemExit(f"probe {probe} changes nothing in {checkpoint}: not a DeepLabV3 "
+                             "checkpoint?")
+        partial = path.with_suffix(".partial")
+        paddle.save({k: paddle.to_tensor(v) for k, v in changed.items()}, str(partial))
+        os.replace(partial, path)
+    return path
+
+
+def chosen_row(csv_path: pathlib.Path) -> str:
+    """The probe's best learning rate, as compare_init chooses it: rate | mIoU | per seed."""
+    types = {"seed": int, "iters": int, "miou": float, "accuracy": float, "seconds": float,
+             "learning_rate": float}
+    with open(csv_path, encoding="utf-8") as f:
+        results = [RunResult(**{k: types.get(k, str)(v) for k, v in row.items()})
+                   for row in csv.DictReader(f)]
+    rates = sorted({r.learning_rate for r in results}, reverse=True)
+    best = choose_rates(grid(results, [INIT_PSSL], rates), [INIT_PSSL], rates)[0]
+    return (f"{best.learning_rate:g} | {100 * best.miou_mean:.1f} +- {100 * best.miou_std:.1f}"
+            " | " + ", ".join(f"{100 * m:.1f}" for m in best.miou_per_seed))
+
+
+def main(argv: Sequence[str] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough = argv[argv.index("--") + 1:] if "--" in argv else []
+    own = argv[:argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", required=True, help="a PSSL model.pdparams")
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--probes", nargs="+", choices=list(PROBES), default=list(PROBES))
+    args = parser.parse_args(own)
+    output = pathlib.Path(args.output)
+    (output / "checkpoints").mkdir(parents=True, exist_ok=True)
+    rows = ["| probe | lr | mIoU | per seed |", "|---|---|---|---|"]
+    for probe in args.probes:
+        weights = write_probe(args.checkpoint, probe, output / "checkpoints" / f"{probe}.pdparams")
+        subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "compare_init.py"),
+                        "--inits", INIT_PSSL, "--pssl_checkpoint", str(weights), "--title", probe,
+                        "--output", str(output / probe)] + passthrough, check=True)
+        rows.append(f"| {probe} | {chosen_row(output / probe / 'comparison.csv')} |")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
