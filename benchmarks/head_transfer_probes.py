@@ -8,13 +8,15 @@ random initialisation, as PaddleSeg loads ``model.pretrained``):
   variance 1), its weights kept: do statistics of the pre-training's images hurt?
 - ``head_reinit_projection``: the ASPP projection (the block under the output layer) random.
 - ``head_reinit_branches``: the ASPP branches and image pooling random, the projection kept.
+- ``head_lr_x0.1`` / ``head_lr_x3``: the whole checkpoint, the ASPP head fine-tuned at 0.1 / 3
+  times the rate (PaddleSeg's ``optimizer.custom_cfg``; the output layer at the rate itself).
 
 Arguments after ``--`` go to every ``compare_init`` call; finished runs are reused::
 
-    python benchmarks/head_transfer_probes.py \\
+    python benchmarks/head_transfer_probes.py --config configs/pssl/miniature/finetune.yml \\
         --checkpoint study_world/pretrain/iter_1875/model.pdparams \\
-        --output study_world/head_probes -- --config configs/pssl/miniature/finetune.yml \\
-        --lrs 0.2 0.1 0.05 --seeds 0 1 2 --iters 120 --jobs 2 --opts ...
+        --output study_world/head_probes -- --lrs 0.2 0.1 0.05 --seeds 0 1 2 --iters 120 \\
+        --jobs 2 --opts ...
 """
 import argparse
 import csv
@@ -22,16 +24,19 @@ import os
 import pathlib
 import subprocess
 import sys
-from typing import Callable, Dict, List, Sequence
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 import paddle
+import yaml
 
 from paddleseg_pssl.training.comparison import INIT_PSSL, RunResult, choose_rates, grid
 from paddleseg_pssl.weights import read_state_dict
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 HEAD_PREFIX = "head."
+ASPP_PARAMETERS = "head.aspp"
 PROJECTION_PREFIX = "head.aspp.conv_bn_relu."
 BRANCH_PREFIXES = ("head.aspp.aspp_blocks.", "head.aspp.global_avg_pool.")
 #: A fresh batch-norm layer's running statistics.
@@ -51,18 +56,31 @@ def drop(prefixes: Sequence[str]) -> Callable[[Dict], Dict]:
     return lambda state: {k: v for k, v in state.items() if not k.startswith(tuple(prefixes))}
 
 
-PROBES: Dict[str, Callable[[Dict], Dict]] = {
-    "head_bn_reset": reset_head_statistics,
-    "head_reinit_projection": drop([PROJECTION_PREFIX]),
-    "head_reinit_branches": drop(BRANCH_PREFIXES),
+@dataclass(frozen=True)
+class Probe:
+    """A change to PSSL init: of the checkpoint's weights, or of the ASPP head's rate."""
+    weights: Optional[Callable[[Dict], Dict]] = None
+    head_lr_mult: Optional[float] = None
+
+
+PROBES: Dict[str, Probe] = {
+    "head_bn_reset": Probe(weights=reset_head_statistics),
+    "head_reinit_projection": Probe(weights=drop([PROJECTION_PREFIX])),
+    "head_reinit_branches": Probe(weights=drop(BRANCH_PREFIXES)),
+    "head_lr_x0.1": Probe(head_lr_mult=0.1),
+    "head_lr_x3": Probe(head_lr_mult=3.0),
 }
 
 
-def write_probe(checkpoint: str, probe: str, path: pathlib.Path) -> pathlib.Path:
-    """The probe's checkpoint at ``path`` (kept when it exists)."""
+def probe_weights(checkpoint: str, probe: str, path: pathlib.Path) -> str:
+    """The probe's checkpoint, written at ``path`` once (the checkpoint itself when the probe
+    keeps the weights)."""
+    change = PROBES[probe].weights
+    if change is None:
+        return checkpoint
     if not path.is_file():
         state = {k: np.asarray(v) for k, v in read_state_dict(checkpoint).items()}
-        changed = PROBES[probe](state)
+        changed = change(state)
         if changed.keys() == state.keys() and all(
                 np.array_equal(changed[k], state[k]) for k in state):
             raise SystemExit(f"probe {probe} changes nothing in {checkpoint}: not a DeepLabV3 "
@@ -70,7 +88,19 @@ def write_probe(checkpoint: str, probe: str, path: pathlib.Path) -> pathlib.Path
         partial = path.with_suffix(".partial")
         paddle.save({k: paddle.to_tensor(v) for k, v in changed.items()}, str(partial))
         os.replace(partial, path)
-    return path
+    return str(path)
+
+
+def probe_config(config: str, probe: str, path: pathlib.Path) -> str:
+    """The fine-tuning config of the probe: ``config`` itself, or a child of it that sets the
+    ASPP head's rate multiplier."""
+    mult = PROBES[probe].head_lr_mult
+    if mult is None:
+        return config
+    child = {"_base_": str(pathlib.Path(config).resolve()),
+             "optimizer": {"custom_cfg": [{"name": ASPP_PARAMETERS, "lr_mult": mult}]}}
+    path.write_text(yaml.safe_dump(child, sort_keys=False))
+    return str(path)
 
 
 def chosen_row(csv_path: pathlib.Path) -> str:
@@ -91,6 +121,7 @@ def main(argv: Sequence[str] = None) -> int:
     passthrough = argv[argv.index("--") + 1:] if "--" in argv else []
     own = argv[:argv.index("--")] if "--" in argv else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="the fine-tuning config")
     parser.add_argument("--checkpoint", required=True, help="a PSSL model.pdparams")
     parser.add_argument("--output", required=True)
     parser.add_argument("--probes", nargs="+", choices=list(PROBES), default=list(PROBES))
@@ -99,10 +130,13 @@ def main(argv: Sequence[str] = None) -> int:
     (output / "checkpoints").mkdir(parents=True, exist_ok=True)
     rows = ["| probe | lr | mIoU | per seed |", "|---|---|---|---|"]
     for probe in args.probes:
-        weights = write_probe(args.checkpoint, probe, output / "checkpoints" / f"{probe}.pdparams")
+        weights = probe_weights(args.checkpoint, probe,
+                                output / "checkpoints" / f"{probe}.pdparams")
+        config = probe_config(args.config, probe, output / "checkpoints" / f"{probe}.yml")
         subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "compare_init.py"),
-                        "--inits", INIT_PSSL, "--pssl_checkpoint", str(weights), "--title", probe,
-                        "--output", str(output / probe)] + passthrough, check=True)
+                        "--config", config, "--inits", INIT_PSSL, "--pssl_checkpoint", weights,
+                        "--title", probe, "--output", str(output / probe)] + passthrough,
+                       check=True)
         rows.append(f"| {probe} | {chosen_row(output / probe / 'comparison.csv')} |")
     print("\n".join(rows))
     return 0
