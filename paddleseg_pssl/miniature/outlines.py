@@ -128,7 +128,6 @@ CLASSIFICATION_FAMILIES: Tuple[str, ...] = (
 NEW_FAMILIES: Tuple[str, ...] = ("semicircle", "trapezoid", "bolt")
 
 
-
 def transform_outline(outline: Outline, scale_xy: Tuple[float, float], angle: float,
                       center: Tuple[float, float]) -> Outline:
     """Scale (per axis), rotate (radians) then translate (pixels) every polygon of an outline."""

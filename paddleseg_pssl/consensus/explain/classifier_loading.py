@@ -80,8 +80,11 @@ def weights_checksum(spec: ClassifierSpec) -> Optional[str]:
     """SHA-256 hex digest of ``spec.weights`` (for the manifest), or None without a file."""
     if spec.weights is None:
         return None
+    digest = hashlib.sha256()
     with open(spec.weights, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def build_classifier(spec: ClassifierSpec, *, check_size: Optional[int] = None):
