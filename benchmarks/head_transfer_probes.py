@@ -10,6 +10,9 @@ random initialisation, as PaddleSeg loads ``model.pretrained``):
 - ``head_reinit_branches``: the ASPP branches and image pooling random, the projection kept.
 - ``head_lr_x0.1`` / ``head_lr_x3``: the whole checkpoint, the ASPP head fine-tuned at 0.1 / 3
   times the rate (PaddleSeg's ``optimizer.custom_cfg``; the output layer at the rate itself).
+- ``frozen_features``: backbone and ASPP head frozen (rate 0), only the output layer trained,
+  for the conventional init, the PSSL backbone with a random head, and PSSL init: how good
+  each init's features are before fine-tuning moves them (``--backbone_pretrained`` needed).
 
 Arguments after ``--`` go to every ``compare_init`` call; finished runs are reused::
 
@@ -25,18 +28,20 @@ import pathlib
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import paddle
 import yaml
 
-from paddleseg_pssl.training.comparison import INIT_PSSL, RunResult, choose_rates, grid
+from paddleseg_pssl.training.comparison import (INIT_BACKBONE, INIT_PSSL, INIT_PSSL_BACKBONE,
+                                                RunResult, choose_rates, grid)
 from paddleseg_pssl.weights import read_state_dict
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 HEAD_PREFIX = "head."
 ASPP_PARAMETERS = "head.aspp"
+BACKBONE_PARAMETERS = "backbone"
 PROJECTION_PREFIX = "head.aspp.conv_bn_relu."
 BRANCH_PREFIXES = ("head.aspp.aspp_blocks.", "head.aspp.global_avg_pool.")
 #: A fresh batch-norm layer's running statistics.
@@ -58,17 +63,21 @@ def drop(prefixes: Sequence[str]) -> Callable[[Dict], Dict]:
 
 @dataclass(frozen=True)
 class Probe:
-    """A change to PSSL init: of the checkpoint's weights, or of the ASPP head's rate."""
+    """A change to fine-tuning from a PSSL checkpoint: of its weights, or of the rates of the
+    parameters whose names contain a part (``lr_mults``: (part, multiplier) pairs)."""
     weights: Optional[Callable[[Dict], Dict]] = None
-    head_lr_mult: Optional[float] = None
+    lr_mults: Tuple[Tuple[str, float], ...] = ()
+    inits: Tuple[str, ...] = (INIT_PSSL,)
 
 
 PROBES: Dict[str, Probe] = {
     "head_bn_reset": Probe(weights=reset_head_statistics),
     "head_reinit_projection": Probe(weights=drop([PROJECTION_PREFIX])),
     "head_reinit_branches": Probe(weights=drop(BRANCH_PREFIXES)),
-    "head_lr_x0.1": Probe(head_lr_mult=0.1),
-    "head_lr_x3": Probe(head_lr_mult=3.0),
+    "head_lr_x0.1": Probe(lr_mults=((ASPP_PARAMETERS, 0.1),)),
+    "head_lr_x3": Probe(lr_mults=((ASPP_PARAMETERS, 3.0),)),
+    "frozen_features": Probe(lr_mults=((BACKBONE_PARAMETERS, 0.0), (ASPP_PARAMETERS, 0.0)),
+                             inits=(INIT_BACKBONE, INIT_PSSL_BACKBONE, INIT_PSSL)),
 }
 
 
@@ -93,27 +102,28 @@ def probe_weights(checkpoint: str, probe: str, path: pathlib.Path) -> str:
 
 def probe_config(config: str, probe: str, path: pathlib.Path) -> str:
     """The fine-tuning config of the probe: ``config`` itself, or a child of it that sets the
-    ASPP head's rate multiplier."""
-    mult = PROBES[probe].head_lr_mult
-    if mult is None:
+    probe's rate multipliers."""
+    lr_mults = PROBES[probe].lr_mults
+    if not lr_mults:
         return config
     child = {"_base_": str(pathlib.Path(config).resolve()),
-             "optimizer": {"custom_cfg": [{"name": ASPP_PARAMETERS, "lr_mult": mult}]}}
+             "optimizer": {"custom_cfg": [{"name": part, "lr_mult": mult}
+                                          for part, mult in lr_mults]}}
     path.write_text(yaml.safe_dump(child, sort_keys=False))
     return str(path)
 
 
-def chosen_row(csv_path: pathlib.Path) -> str:
-    """The probe's best learning rate, as compare_init chooses it: rate | mIoU | per seed."""
+def chosen_rows(csv_path: pathlib.Path, inits: Sequence[str]) -> List[str]:
+    """Per init, its best learning rate as compare_init chooses it: rate | mIoU | per seed."""
     types = {"seed": int, "iters": int, "miou": float, "accuracy": float, "seconds": float,
              "learning_rate": float}
     with open(csv_path, encoding="utf-8") as f:
         results = [RunResult(**{k: types.get(k, str)(v) for k, v in row.items()})
                    for row in csv.DictReader(f)]
     rates = sorted({r.learning_rate for r in results}, reverse=True)
-    best = choose_rates(grid(results, [INIT_PSSL], rates), [INIT_PSSL], rates)[0]
-    return (f"{best.learning_rate:g} | {100 * best.miou_mean:.1f} +- {100 * best.miou_std:.1f}"
-            " | " + ", ".join(f"{100 * m:.1f}" for m in best.miou_per_seed))
+    return [f"{best.learning_rate:g} | {100 * best.miou_mean:.1f} +- {100 * best.miou_std:.1f}"
+            " | " + ", ".join(f"{100 * m:.1f}" for m in best.miou_per_seed)
+            for best in choose_rates(grid(results, inits, rates), inits, rates)]
 
 
 def main(argv: Sequence[str] = None) -> int:
@@ -133,11 +143,13 @@ def main(argv: Sequence[str] = None) -> int:
         weights = probe_weights(args.checkpoint, probe,
                                 output / "checkpoints" / f"{probe}.pdparams")
         config = probe_config(args.config, probe, output / "checkpoints" / f"{probe}.yml")
+        inits = list(PROBES[probe].inits)
         subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "compare_init.py"),
-                        "--config", config, "--inits", INIT_PSSL, "--pssl_checkpoint", weights,
+                        "--config", config, "--inits", *inits, "--pssl_checkpoint", weights,
                         "--title", probe, "--output", str(output / probe)] + passthrough,
                        check=True)
-        rows.append(f"| {probe} | {chosen_row(output / probe / 'comparison.csv')} |")
+        for init, row in zip(inits, chosen_rows(output / probe / "comparison.csv", inits)):
+            rows.append(f"| {probe if len(inits) == 1 else f'{probe}: {init}'} | {row} |")
     print("\n".join(rows))
     return 0
 

@@ -47,3 +47,12 @@ def test_head_rate_probe_is_a_child_config_that_keeps_everything_else(tmp_path):
 
 def test_probes_that_keep_the_weights_fine_tune_the_checkpoint_itself(tmp_path):
     assert probes.probe_weights("ckpt.pdparams", "head_lr_x3", tmp_path / "x") == "ckpt.pdparams"
+
+
+def test_frozen_feature_probe_trains_only_the_output_layer_of_every_init(tmp_path):
+    base = REPO_ROOT / "configs" / "pssl" / "miniature" / "finetune.yml"
+    child = probes.probe_config(str(base), "frozen_features", tmp_path / "probe.yml")
+    frozen = {item["name"]: item["lr_mult"]
+              for item in read_yaml_tree(child)["optimizer"]["custom_cfg"]}
+    assert frozen == {"backbone": 0.0, "head.aspp": 0.0}
+    assert set(probes.PROBES["frozen_features"].inits) == {"backbone", "pssl_backbone", "pssl"}
