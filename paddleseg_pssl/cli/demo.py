@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="demo_output", help="folder for everything")
     parser.add_argument("--scale", choices=sorted(SCALES), default="full",
-                        help="full: make demo (about 20 min on 2 cores); study: every "
+                        help="full: make demo (about 15 min on 2 cores); study: every "
                              "image labelled, the world of tools/pssl_study.py and the "
                              "real-CamVid table; large: the five-classifier world of earlier "
                              "studies; quick: a smoke run")
