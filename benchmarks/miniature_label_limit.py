@@ -22,6 +22,7 @@ from paddleseg_pssl.analysis.label_quality import (QualityAccumulator, centred_p
                                                    deciles)
 from paddleseg_pssl.analysis.masks import MaskSpec, find_mask, load_mask
 from paddleseg_pssl.constants import TOP_DECILE
+from study_report import score_row
 
 #: Distances (pixels) within which a D9 pixel counts as "on the outline".
 NEAR_BOUNDARY_PX = (2, 4)
@@ -37,9 +38,10 @@ def boundary_distance(foreground: np.ndarray) -> np.ndarray:
     return np.where(foreground, inside, outside).astype(np.float32)
 
 
-def outline_deciles(foreground: np.ndarray) -> np.ndarray:
-    """The label of a perfect outline detector: nearest the true boundary first (Eq. 2)."""
-    return deciles(-boundary_distance(foreground))
+def outline_deciles(distance: np.ndarray) -> np.ndarray:
+    """The label of a perfect outline detector, from :func:`boundary_distance`: nearest the
+    true boundary first (Eq. 2)."""
+    return deciles(-distance)
 
 
 def region_deciles(foreground: np.ndarray) -> np.ndarray:
@@ -64,9 +66,10 @@ def score(world: pathlib.Path, pssl_root: pathlib.Path) -> List[Dict]:
             continue
         label = fmt.read_decile_png(fmt.join_relpath(pssl_root, label_rel))
         fg, valid = load_mask(mask_path, spec, fmt.class_name_of_label(label_rel), label.shape)
-        maps = {"PSSL labels": label, "centred prior": centred_prior_deciles(label.shape),
-                "perfect outline": outline_deciles(fg), "perfect region": region_deciles(fg)}
         distance = boundary_distance(fg)
+        maps = {"PSSL labels": label, "centred prior": centred_prior_deciles(label.shape),
+                "perfect outline": outline_deciles(distance),
+                "perfect region": region_deciles(fg)}
         for name, dec in maps.items():
             accs[name].add(dec, fg, valid)
             top = dec == TOP_DECILE
@@ -74,11 +77,10 @@ def score(world: pathlib.Path, pssl_root: pathlib.Path) -> List[Dict]:
             near[name] += [int((top & (distance <= px)).sum()) for px in NEAR_BOUNDARY_PX]
     rows = []
     for name in sources:
-        result = accs[name].result()
-        row = {"source": name, "images": result.n_images,
-               "D9 precision": result.micro["precision"][TOP_DECILE],
-               "D9 IoU": result.micro["iou"][TOP_DECILE],
-               "D>=8 IoU": result.micro["iou"][TOP_DECILE - 1]}
+        scores = score_row(name, accs[name].result())
+        row = {"source": name, "images": scores["images"],
+               "D9 precision": scores["d9_precision"], "D9 IoU": scores["d9_iou"],
+               "D>=8 IoU": scores["d8_iou"]}
         for px, count in zip(NEAR_BOUNDARY_PX, near[name]):
             row[f"D9 within {px} px of the outline"] = count / max(d9_pixels[name], 1)
         rows.append(row)

@@ -25,7 +25,7 @@ def test_a_perfect_region_detector_labels_only_object_pixels_as_d9():
 
 def test_a_perfect_outline_detector_labels_both_sides_of_the_boundary():
     mask = _square()
-    top = limit.outline_deciles(mask) == TOP_DECILE
     distance = limit.boundary_distance(mask)
+    top = limit.outline_deciles(distance) == TOP_DECILE
     assert (distance[top] <= 2).all()
     assert 0.25 < mask[top].mean() < 0.75
