@@ -3,8 +3,9 @@
 The miniature's classes differ by shape only, so a classifier's evidence is the object's
 outline. This scores, on a ``tools/demo.py`` world's labelled images and true masks, the
 labels a perfect outline detector would give (pixels ranked by their distance to the true
-boundary: any ridge on the boundary bins the same), a perfect region detector (depth inside the true mask), the centred prior and the
-world's own PSSL labels, and how many of each label's D9 pixels lie near the boundary:
+boundary: any ridge on the boundary bins the same), a perfect region detector (depth inside
+the true mask), the centred prior and the world's own PSSL labels, and how many of each
+label's D9 pixels lie near the boundary:
 
     python benchmarks/miniature_label_limit.py --world demo_output
 """
